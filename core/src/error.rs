@@ -1,0 +1,172 @@
+//! Errors: one table of stable kinds for the whole engine.
+//!
+//! Every failure in Net has a kind string `<area>:<kind>` and a stable negative
+//! numeric code used by the C ABI. The table in [`ErrorKind::ALL`] is the single
+//! source of truth: the C header's constants, every SDK's typed errors and the
+//! `tests/cross_lang/errors/kinds.json` fixture are all checked against it.
+//! Codes are never renumbered; new kinds get new numbers.
+
+use std::fmt;
+
+/// A stable error kind. `#[non_exhaustive]` because new kinds are added over time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A required pointer argument was NULL (C ABI only).
+    NullPointer,
+    /// A handle that was freed, closed or never valid was used.
+    InvalidHandle,
+    /// A string argument was not valid UTF-8.
+    InvalidUtf8,
+    /// The engine panicked; the panic was caught at the boundary.
+    Panic,
+    /// The caller's SDK was built for a different ABI version.
+    AbiMismatch,
+    /// The bus configuration had an unknown key or an invalid value.
+    InvalidConfig,
+    /// A shard was full and the policy is `fail`.
+    Backpressure,
+    /// The bus has been shut down.
+    Shutdown,
+    /// An event was larger than `max_event_size`.
+    EventTooLarge,
+    /// A typed or string emit was not valid JSON.
+    InvalidJson,
+    /// A poll or subscribe cursor could not be decoded or does not fit this bus.
+    InvalidCursor,
+    /// A poll filter was not a valid filter expression.
+    InvalidFilter,
+    /// An argument was out of range (for example a poll limit of zero).
+    InvalidArgument,
+}
+
+impl ErrorKind {
+    /// Every kind, in code order. The fixture `errors/kinds.json` mirrors this list.
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::NullPointer,
+        ErrorKind::InvalidHandle,
+        ErrorKind::InvalidUtf8,
+        ErrorKind::Panic,
+        ErrorKind::AbiMismatch,
+        ErrorKind::InvalidConfig,
+        ErrorKind::Backpressure,
+        ErrorKind::Shutdown,
+        ErrorKind::EventTooLarge,
+        ErrorKind::InvalidJson,
+        ErrorKind::InvalidCursor,
+        ErrorKind::InvalidFilter,
+        ErrorKind::InvalidArgument,
+    ];
+
+    /// The stable `<area>:<kind>` string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NullPointer => "ffi:null_pointer",
+            ErrorKind::InvalidHandle => "ffi:invalid_handle",
+            ErrorKind::InvalidUtf8 => "ffi:invalid_utf8",
+            ErrorKind::Panic => "ffi:panic",
+            ErrorKind::AbiMismatch => "ffi:abi_mismatch",
+            ErrorKind::InvalidConfig => "bus:invalid_config",
+            ErrorKind::Backpressure => "bus:backpressure",
+            ErrorKind::Shutdown => "bus:shutdown",
+            ErrorKind::EventTooLarge => "bus:event_too_large",
+            ErrorKind::InvalidJson => "bus:invalid_json",
+            ErrorKind::InvalidCursor => "bus:invalid_cursor",
+            ErrorKind::InvalidFilter => "bus:invalid_filter",
+            ErrorKind::InvalidArgument => "bus:invalid_argument",
+        }
+    }
+
+    /// The stable numeric code used by the C ABI (always negative).
+    pub const fn code(self) -> i32 {
+        match self {
+            ErrorKind::NullPointer => -1,
+            ErrorKind::InvalidHandle => -2,
+            ErrorKind::InvalidUtf8 => -3,
+            ErrorKind::Panic => -4,
+            ErrorKind::AbiMismatch => -5,
+            ErrorKind::InvalidConfig => -10,
+            ErrorKind::Backpressure => -11,
+            ErrorKind::Shutdown => -12,
+            ErrorKind::EventTooLarge => -13,
+            ErrorKind::InvalidJson => -14,
+            ErrorKind::InvalidCursor => -15,
+            ErrorKind::InvalidFilter => -16,
+            ErrorKind::InvalidArgument => -17,
+        }
+    }
+
+    /// Looks a kind up by its string form.
+    pub fn from_str_kind(kind: &str) -> Option<ErrorKind> {
+        Self::ALL.iter().copied().find(|k| k.as_str() == kind)
+    }
+
+    /// Looks a kind up by its numeric code.
+    pub fn from_code(code: i32) -> Option<ErrorKind> {
+        Self::ALL.iter().copied().find(|k| k.code() == code)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An engine error: a stable kind plus a human-readable detail.
+///
+/// Displays as `<area>:<kind>: <detail>`, the format every language shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct Error {
+    kind: ErrorKind,
+    detail: String,
+}
+
+impl Error {
+    /// Builds an error of `kind` with a detail message.
+    pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Self {
+        Error {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The stable kind.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The detail, without the kind prefix.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+/// Result alias used across the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn kinds_and_codes_are_unique_and_round_trip() {
+        let mut kinds = HashSet::new();
+        let mut codes = HashSet::new();
+        for &k in ErrorKind::ALL {
+            assert!(kinds.insert(k.as_str()), "duplicate kind {k}");
+            assert!(codes.insert(k.code()), "duplicate code {}", k.code());
+            assert!(k.code() < 0);
+            assert_eq!(ErrorKind::from_str_kind(k.as_str()), Some(k));
+            assert_eq!(ErrorKind::from_code(k.code()), Some(k));
+        }
+    }
+
+    #[test]
+    fn display_has_kind_prefix() {
+        let e = Error::new(ErrorKind::Shutdown, "bus is closed");
+        assert_eq!(e.to_string(), "bus:shutdown: bus is closed");
+    }
+}
