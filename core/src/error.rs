@@ -59,21 +59,26 @@ impl ErrorKind {
     ];
 
     /// The stable `<area>:<kind>` string.
-    pub const fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
+        self.as_c_str().to_str().unwrap_or("unknown")
+    }
+
+    /// The kind string, NUL-terminated (static storage, for the C ABI).
+    pub const fn as_c_str(self) -> &'static std::ffi::CStr {
         match self {
-            ErrorKind::NullPointer => "ffi:null_pointer",
-            ErrorKind::InvalidHandle => "ffi:invalid_handle",
-            ErrorKind::InvalidUtf8 => "ffi:invalid_utf8",
-            ErrorKind::Panic => "ffi:panic",
-            ErrorKind::AbiMismatch => "ffi:abi_mismatch",
-            ErrorKind::InvalidConfig => "bus:invalid_config",
-            ErrorKind::Backpressure => "bus:backpressure",
-            ErrorKind::Shutdown => "bus:shutdown",
-            ErrorKind::EventTooLarge => "bus:event_too_large",
-            ErrorKind::InvalidJson => "bus:invalid_json",
-            ErrorKind::InvalidCursor => "bus:invalid_cursor",
-            ErrorKind::InvalidFilter => "bus:invalid_filter",
-            ErrorKind::InvalidArgument => "bus:invalid_argument",
+            ErrorKind::NullPointer => c"ffi:null_pointer",
+            ErrorKind::InvalidHandle => c"ffi:invalid_handle",
+            ErrorKind::InvalidUtf8 => c"ffi:invalid_utf8",
+            ErrorKind::Panic => c"ffi:panic",
+            ErrorKind::AbiMismatch => c"ffi:abi_mismatch",
+            ErrorKind::InvalidConfig => c"bus:invalid_config",
+            ErrorKind::Backpressure => c"bus:backpressure",
+            ErrorKind::Shutdown => c"bus:shutdown",
+            ErrorKind::EventTooLarge => c"bus:event_too_large",
+            ErrorKind::InvalidJson => c"bus:invalid_json",
+            ErrorKind::InvalidCursor => c"bus:invalid_cursor",
+            ErrorKind::InvalidFilter => c"bus:invalid_filter",
+            ErrorKind::InvalidArgument => c"bus:invalid_argument",
         }
     }
 

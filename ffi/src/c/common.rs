@@ -1,0 +1,238 @@
+//! Status codes, the panic guard, per-thread last error, and string helpers.
+
+use net_core::{Error, ErrorKind};
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The ABI version this header describes. Compare with `net_abi_version()`.
+pub const NET_ABI_VERSION: u32 = 1;
+const _: () = assert!(NET_ABI_VERSION == net_core::ABI_VERSION);
+
+/// Success.
+pub const NET_OK: i32 = 0;
+/// A stream ended cleanly (not an error): no more events will come.
+pub const NET_DONE: i32 = 1;
+/// A required pointer argument was NULL.
+pub const NET_ERR_NULL_POINTER: i32 = -1;
+/// The handle was freed, closed or never valid.
+pub const NET_ERR_INVALID_HANDLE: i32 = -2;
+/// A string argument was not valid UTF-8.
+pub const NET_ERR_INVALID_UTF8: i32 = -3;
+/// The engine panicked; the panic was caught.
+pub const NET_ERR_PANIC: i32 = -4;
+/// ABI version mismatch between caller and library.
+pub const NET_ERR_ABI_MISMATCH: i32 = -5;
+/// Unknown configuration key or invalid value.
+pub const NET_ERR_INVALID_CONFIG: i32 = -10;
+/// A shard was full and the policy is `fail`.
+pub const NET_ERR_BACKPRESSURE: i32 = -11;
+/// The bus has been shut down.
+pub const NET_ERR_SHUTDOWN: i32 = -12;
+/// The event is larger than `max_event_size`.
+pub const NET_ERR_EVENT_TOO_LARGE: i32 = -13;
+/// Invalid JSON on a JSON path.
+pub const NET_ERR_INVALID_JSON: i32 = -14;
+/// The cursor could not be decoded or does not fit this bus.
+pub const NET_ERR_INVALID_CURSOR: i32 = -15;
+/// The filter is not a valid filter expression.
+pub const NET_ERR_INVALID_FILTER: i32 = -16;
+/// An argument is out of range.
+pub const NET_ERR_INVALID_ARGUMENT: i32 = -17;
+
+thread_local! {
+    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+}
+
+/// Forgets the calling thread's last error (process teardown).
+pub(crate) fn clear_last_error() {
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = None);
+}
+
+pub(crate) fn set_last_error(err: &Error) {
+    let text = CString::new(err.to_string().replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(text));
+}
+
+/// Runs an FFI body: maps errors to codes (recording the message) and turns a
+/// panic into `NET_ERR_PANIC`.
+pub(crate) fn guard(body: impl FnOnce() -> Result<i32, Error>) -> i32 {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(err)) => {
+            set_last_error(&err);
+            err.kind().code()
+        }
+        Err(_) => {
+            set_last_error(&Error::new(ErrorKind::Panic, "the engine panicked"));
+            NET_ERR_PANIC
+        }
+    }
+}
+
+pub(crate) fn null_error(what: &str) -> Error {
+    Error::new(ErrorKind::NullPointer, format!("{what} is NULL"))
+}
+
+/// Borrows `len` bytes at `ptr`; NULL is allowed only when `len` is 0.
+///
+/// # Safety
+/// `ptr` must be valid for reads of `len` bytes for the returned lifetime.
+pub(crate) unsafe fn bytes_arg<'a>(
+    ptr: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<&'a [u8], Error> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if ptr.is_null() {
+        return Err(null_error(what));
+    }
+    // SAFETY: non-null, and the caller guarantees `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Borrows a UTF-8 string given as pointer + length.
+///
+/// # Safety
+/// As for [`bytes_arg`].
+pub(crate) unsafe fn str_arg<'a>(
+    ptr: *const c_char,
+    len: usize,
+    what: &str,
+) -> Result<&'a str, Error> {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { bytes_arg(ptr.cast(), len, what)? };
+    std::str::from_utf8(bytes)
+        .map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8")))
+}
+
+/// Borrows an optional NUL-terminated UTF-8 string (NULL gives `None`).
+///
+/// # Safety
+/// `ptr` must be NULL or point to a NUL-terminated string.
+pub(crate) unsafe fn cstr_arg<'a>(
+    ptr: *const c_char,
+    what: &str,
+) -> Result<Option<&'a str>, Error> {
+    if ptr.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: non-null and NUL-terminated per the caller's contract.
+    let s = unsafe { CStr::from_ptr(ptr) };
+    s.to_str()
+        .map(Some)
+        .map_err(|_| Error::new(ErrorKind::InvalidUtf8, format!("{what} is not valid UTF-8")))
+}
+
+/// Hands a Rust string to C; free it with `net_string_free`.
+pub(crate) fn string_out(
+    s: String,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> Result<i32, Error> {
+    if out.is_null() {
+        return Err(null_error("out"));
+    }
+    let len = s.len();
+    let c =
+        CString::new(s).map_err(|_| Error::new(ErrorKind::InvalidArgument, "string has NUL"))?;
+    // SAFETY: `out` is non-null and points to writable storage per the contract.
+    unsafe { *out = c.into_raw() };
+    if !out_len.is_null() {
+        // SAFETY: checked non-null; caller provides writable storage.
+        unsafe { *out_len = len };
+    }
+    Ok(NET_OK)
+}
+
+/// The ABI version of the loaded library. Compare with `NET_ABI_VERSION`.
+#[no_mangle]
+pub extern "C" fn net_abi_version() -> u32 {
+    NET_ABI_VERSION
+}
+
+/// The calling thread's last error message (`<area>:<kind>: <detail>`), or NULL
+/// if there has been none. The pointer is owned by the library and stays valid
+/// until the next failing call on the same thread; do not free it.
+#[no_mangle]
+pub extern "C" fn net_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|slot| {
+        slot.borrow()
+            .as_ref()
+            .map_or(std::ptr::null(), |s| s.as_ptr())
+    })
+}
+
+/// The stable kind string for a status code (`"bus:backpressure"` for
+/// `NET_ERR_BACKPRESSURE`), `"ok"` for `NET_OK`, `"done"` for `NET_DONE`, or
+/// NULL for an unknown code. Static storage: do not free.
+#[no_mangle]
+pub extern "C" fn net_error_kind(code: i32) -> *const c_char {
+    let s: &'static CStr = match code {
+        NET_OK => c"ok",
+        NET_DONE => c"done",
+        _ => match ErrorKind::from_code(code) {
+            Some(kind) => kind.as_c_str(),
+            None => return std::ptr::null(),
+        },
+    };
+    s.as_ptr()
+}
+
+/// All error kinds as a JSON array of `{"kind","code"}`; free with `net_string_free`.
+///
+/// # Safety
+/// `out` must be writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_error_kinds_json(out: *mut *mut c_char, out_len: *mut usize) -> i32 {
+    guard(|| string_out(crate::facade::error_kinds_json(), out, out_len))
+}
+
+/// Frees a string returned by the library. NULL is ignored.
+///
+/// # Safety
+/// `s` must be NULL or a string returned by this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn net_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        // SAFETY: `s` came from `CString::into_raw` in `string_out`.
+        drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constants_match_core_codes() {
+        for &kind in ErrorKind::ALL {
+            // SAFETY: net_error_kind returns static NUL-terminated strings.
+            let s = unsafe { CStr::from_ptr(net_error_kind(kind.code())) };
+            assert_eq!(s.to_str().unwrap(), kind.as_str());
+        }
+        let pairs = [
+            (NET_ERR_NULL_POINTER, ErrorKind::NullPointer),
+            (NET_ERR_INVALID_HANDLE, ErrorKind::InvalidHandle),
+            (NET_ERR_INVALID_UTF8, ErrorKind::InvalidUtf8),
+            (NET_ERR_PANIC, ErrorKind::Panic),
+            (NET_ERR_ABI_MISMATCH, ErrorKind::AbiMismatch),
+            (NET_ERR_INVALID_CONFIG, ErrorKind::InvalidConfig),
+            (NET_ERR_BACKPRESSURE, ErrorKind::Backpressure),
+            (NET_ERR_SHUTDOWN, ErrorKind::Shutdown),
+            (NET_ERR_EVENT_TOO_LARGE, ErrorKind::EventTooLarge),
+            (NET_ERR_INVALID_JSON, ErrorKind::InvalidJson),
+            (NET_ERR_INVALID_CURSOR, ErrorKind::InvalidCursor),
+            (NET_ERR_INVALID_FILTER, ErrorKind::InvalidFilter),
+            (NET_ERR_INVALID_ARGUMENT, ErrorKind::InvalidArgument),
+        ];
+        assert_eq!(pairs.len(), ErrorKind::ALL.len());
+        for (code, kind) in pairs {
+            assert_eq!(code, kind.code());
+        }
+        assert!(net_error_kind(-999).is_null());
+    }
+}

@@ -1,0 +1,19 @@
+//! The C ABI: `extern "C"` functions over the safe facade.
+//!
+//! Conventions (see `include/net.h` for the per-function contract):
+//! * fallible functions return `int`: `NET_OK` (0), a positive non-error status
+//!   such as `NET_DONE`, or a negative `NET_ERR_*` code; results come back
+//!   through out-parameters;
+//! * `net_last_error_message()` gives the calling thread's last error text;
+//! * inputs are pointer + length and need no NUL terminator, except where a
+//!   function documents a NUL-terminated string;
+//! * everything the library returns has exactly one matching free function;
+//! * no panic crosses the boundary: each body runs under [`guard`].
+
+#![allow(non_camel_case_types)]
+
+mod bus;
+mod common;
+
+pub use bus::*;
+pub use common::*;

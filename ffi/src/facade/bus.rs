@@ -1,0 +1,147 @@
+//! Bus operations for the bindings: JSON in for control, bytes for data.
+
+use net_core::bus::{Bus, Filter, PollRequest, PollResponse, SubscribeOptions, Subscription};
+use net_core::{Error, ErrorKind, Result};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+pub use net_core::bus::{Event, Receipt};
+
+/// Longest a blocking wait sleeps before re-checking for close or interrupts.
+pub const WAIT_SLICE: Duration = Duration::from_millis(100);
+
+/// Opens a bus from a JSON configuration (empty means defaults).
+pub fn open(config_json: &str) -> Result<Bus> {
+    Bus::from_json(config_json)
+}
+
+fn parse_filter(filter_json: Option<&str>) -> Result<Option<Filter>> {
+    filter_json
+        .filter(|f| !f.trim().is_empty())
+        .map(Filter::from_json)
+        .transpose()
+}
+
+fn non_empty(s: Option<&str>) -> Option<String> {
+    s.filter(|c| !c.is_empty()).map(str::to_owned)
+}
+
+/// Polls: `cursor` and `filter_json` may be absent or empty.
+pub fn poll(
+    bus: &Bus,
+    limit: usize,
+    cursor: Option<&str>,
+    filter_json: Option<&str>,
+) -> Result<PollResponse> {
+    bus.poll(&PollRequest {
+        limit,
+        cursor: non_empty(cursor),
+        filter: parse_filter(filter_json)?,
+    })
+}
+
+/// Emits events packed back to back in `data`, with their lengths in `lens`
+/// (the layout Go and other bindings can build without per-event allocations).
+pub fn emit_raw_packed(bus: &Bus, data: &[u8], lens: &[usize]) -> Result<usize> {
+    let total = lens.iter().try_fold(0usize, |acc, &l| acc.checked_add(l));
+    if total != Some(data.len()) {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            "the event lengths do not add up to the buffer size",
+        ));
+    }
+    let mut slices = Vec::with_capacity(lens.len());
+    let mut offset = 0;
+    for &len in lens {
+        slices.push(&data[offset..offset + len]);
+        offset += len;
+    }
+    bus.emit_raw_batch(&slices)
+}
+
+/// Statistics as JSON: `{"ingested","dropped","buffered","shard_depths"}`.
+pub fn stats_json(bus: &Bus) -> String {
+    serde_json::to_string(&bus.stats()).unwrap_or_default()
+}
+
+/// Health as JSON: `{"status","num_shards","full_shards"}`.
+pub fn health_json(bus: &Bus) -> String {
+    serde_json::to_string(&bus.health()).unwrap_or_default()
+}
+
+/// A subscription that can be closed from any thread while another waits on it.
+pub struct SubscriptionHandle {
+    sub: Mutex<Subscription>,
+    closed: AtomicBool,
+}
+
+/// What a wait on a subscription produced.
+#[derive(Debug)]
+pub enum Next {
+    /// One or more events (taken from the bus).
+    Events(Vec<Event>),
+    /// The timeout passed with nothing new.
+    Timeout,
+    /// The subscription was closed, or the bus shut down and has been drained.
+    Done,
+}
+
+/// Opens a live subscription.
+pub fn subscribe(
+    bus: &Bus,
+    cursor: Option<&str>,
+    filter_json: Option<&str>,
+) -> Result<SubscriptionHandle> {
+    let sub = bus.subscribe(SubscribeOptions {
+        cursor: non_empty(cursor),
+        filter: parse_filter(filter_json)?,
+    })?;
+    Ok(SubscriptionHandle {
+        sub: Mutex::new(sub),
+        closed: AtomicBool::new(false),
+    })
+}
+
+impl SubscriptionHandle {
+    /// Waits up to `timeout` (forever if `None`) for up to `max` events. Waits in
+    /// slices of [`WAIT_SLICE`], calling `interrupted` between slices so a binding
+    /// can honour Ctrl-C; an `Err` from it ends the wait with that error.
+    pub fn next(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+        mut interrupted: impl FnMut() -> Result<()>,
+    ) -> Result<Next> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut sub = self.sub.lock();
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return Ok(Next::Done);
+            }
+            let slice = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()).min(WAIT_SLICE),
+                None => WAIT_SLICE,
+            };
+            match sub.next_batch_blocking(max, Some(slice)) {
+                None => return Ok(Next::Done),
+                Some(events) if !events.is_empty() => return Ok(Next::Events(events)),
+                Some(_) => {}
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(Next::Timeout);
+            }
+            interrupted()?;
+        }
+    }
+
+    /// Closes the subscription; a waiter returns `Done` within one wait slice.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+    }
+
+    /// The cursor just past everything taken so far.
+    pub fn cursor(&self) -> String {
+        self.sub.lock().cursor()
+    }
+}

@@ -1,0 +1,161 @@
+/* C ABI tests: NULLs, stale handles, double free, bad input, large input,
+ * subscriptions, and a thread closing a subscription another thread waits on.
+ * Prints "N passed, N failed" and exits non-zero on any failure. */
+#include "net.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (cond) {                                                              \
+            passed++;                                                            \
+        } else {                                                                 \
+            failed++;                                                            \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: %s)\n",        \
+                    __FILE__, __LINE__, #cond,                                   \
+                    net_last_error_message() ? net_last_error_message() : "-"); \
+        }                                                                        \
+    } while (0)
+
+static int kind_is(int rc, const char *kind) {
+    const char *k = net_error_kind(rc);
+    return k != NULL && strcmp(k, kind) == 0;
+}
+
+static void *closer(void *arg) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    CHECK(net_subscription_close((net_subscription_t *)arg) == NET_OK);
+    return NULL;
+}
+
+int main(void) {
+    CHECK(net_abi_version() == NET_ABI_VERSION);
+
+    /* NULL everywhere. */
+    net_receipt_t receipt;
+    net_poll_result_t result;
+    CHECK(net_ingest_raw(NULL, "x", 1) == NET_ERR_NULL_POINTER);
+    CHECK(strncmp(net_last_error_message(), "ffi:null_pointer: ", 18) == 0);
+    CHECK(net_poll_ex(NULL, 10, NULL, &result) == NET_ERR_NULL_POINTER);
+    net_free_poll_result(&result);
+    net_free_poll_result(NULL);
+    net_bus_free(NULL);
+    net_subscription_free(NULL);
+    net_string_free(NULL);
+    CHECK(net_shutdown(NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_bus_new(NULL, 0, NULL) == NET_ERR_NULL_POINTER);
+
+    /* Bad configs. */
+    CHECK(net_init("{\"num_shards\": 0}") == NULL);
+    CHECK(strncmp(net_last_error_message(), "bus:invalid_config", 18) == 0);
+    CHECK(net_init("{\"bogus\": 1}") == NULL);
+    CHECK(net_init("not json") == NULL);
+    net_bus_t *bus = NULL;
+    CHECK(net_bus_new("\xff", 1, &bus) == NET_ERR_INVALID_UTF8);
+
+    const char *cfg = "{\"num_shards\":2,\"max_event_size\":1024,\"backpressure\":\"fail\",\"ring_buffer_capacity\":4}";
+    CHECK(net_bus_new(cfg, strlen(cfg), &bus) == NET_OK);
+
+    /* Data with NUL bytes on the raw path; NULL data with length 0 is an empty event. */
+    CHECK(net_ingest_raw_ex(bus, "a\0b", 3, &receipt) == NET_OK);
+    CHECK(net_ingest_raw(bus, NULL, 0) == NET_OK);
+    CHECK(net_ingest_raw(bus, NULL, 5) == NET_ERR_NULL_POINTER);
+
+    /* Oversize, invalid JSON, backpressure. */
+    char *big = calloc(1, 4096);
+    CHECK(net_ingest_raw(bus, big, 4096) == NET_ERR_EVENT_TOO_LARGE);
+    CHECK(kind_is(NET_ERR_EVENT_TOO_LARGE, "bus:event_too_large"));
+    CHECK(net_ingest_json(bus, "{bad", 4, NULL) == NET_ERR_INVALID_JSON);
+    CHECK(net_ingest_json(bus, "\xff", 1, NULL) == NET_ERR_INVALID_JSON);
+    CHECK(net_ingest_raw(bus, "1", 1) == NET_OK);
+    CHECK(net_ingest_raw(bus, "2", 1) == NET_OK);
+    CHECK(net_ingest_raw(bus, "3", 1) == NET_ERR_BACKPRESSURE);
+    const char *evs[] = {"1", "2"};
+    size_t lens[] = {1, 1};
+    size_t n = 99;
+    CHECK(net_ingest_raw_batch(bus, evs, lens, 2, &n) == NET_ERR_BACKPRESSURE);
+    CHECK(net_ingest_raw_packed(bus, (const uint8_t *)"12", 3, lens, 2, &n) == NET_ERR_INVALID_ARGUMENT);
+
+    /* Garbage cursor and filter; poll limit 0. */
+    CHECK(net_poll_ex(bus, 10, "garbage", &result) == NET_ERR_INVALID_CURSOR);
+    net_free_poll_result(&result);
+    CHECK(net_poll_filtered(bus, 10, NULL, 0, "{\"xor\":1}", 9, &result) == NET_ERR_INVALID_FILTER);
+    net_free_poll_result(&result);
+    CHECK(net_poll_ex(bus, 0, NULL, &result) == NET_ERR_INVALID_ARGUMENT);
+    net_free_poll_result(&result);
+
+    /* Poll, then acknowledge with the cursor; double free of a result is harmless. */
+    CHECK(net_poll_ex(bus, 100, NULL, &result) == NET_OK);
+    CHECK(result.count == 4);
+    char cursor[256];
+    snprintf(cursor, sizeof cursor, "%s", result.next_cursor);
+    net_free_poll_result(&result);
+    net_free_poll_result(&result);
+    CHECK(net_poll_ex(bus, 100, cursor, &result) == NET_OK);
+    CHECK(result.count == 0);
+    net_free_poll_result(&result);
+
+    /* A subscription closed from another thread wakes its waiter with NET_DONE. */
+    net_subscription_t *sub = NULL;
+    CHECK(net_subscribe(bus, NULL, 0, NULL, 0, &sub) == NET_OK);
+    pthread_t t;
+    pthread_create(&t, NULL, closer, sub);
+    CHECK(net_subscription_next(sub, 10, -1, &result) == NET_DONE);
+    net_free_poll_result(&result);
+    pthread_join(t, NULL);
+    net_subscription_free(sub);
+    net_subscription_free(sub); /* double free: ignored */
+    CHECK(net_subscription_next(sub, 10, 0, &result) == NET_ERR_INVALID_HANDLE);
+    net_free_poll_result(&result);
+
+    /* Shutdown: idempotent, then every call fails with bus:shutdown; stats still answer. */
+    CHECK(net_shutdown(bus) == NET_OK);
+    CHECK(net_shutdown(bus) == NET_OK);
+    CHECK(net_ingest_raw(bus, "x", 1) == NET_ERR_SHUTDOWN);
+    CHECK(net_poll_ex(bus, 1, NULL, &result) == NET_ERR_SHUTDOWN);
+    net_free_poll_result(&result);
+    CHECK(net_flush(bus) == NET_ERR_SHUTDOWN);
+    char *json = NULL;
+    CHECK(net_health(bus, &json, NULL) == NET_OK);
+    CHECK(strstr(json, "\"shutdown\"") != NULL);
+    net_string_free(json);
+
+    /* Use after free: an error, never a crash. */
+    net_bus_free(bus);
+    net_bus_free(bus);
+    CHECK(net_ingest_raw(bus, "x", 1) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_shutdown(bus) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_ingest_raw((net_bus_t *)(uintptr_t)0x1234, "x", 1) == NET_ERR_INVALID_HANDLE);
+
+    /* Large input: a 1 MiB event (the default limit) and a 10 000-event batch. */
+    bus = net_init(NULL);
+    CHECK(bus != NULL);
+    char *mib = malloc(1 << 20);
+    memset(mib, 'x', 1 << 20);
+    CHECK(net_ingest_raw(bus, mib, 1 << 20) == NET_OK);
+    CHECK(net_ingest_raw(bus, mib, (1 << 20) + 1) == NET_ERR_EVENT_TOO_LARGE);
+    size_t *many_lens = malloc(10000 * sizeof(size_t));
+    for (int i = 0; i < 10000; i++) many_lens[i] = 64;
+    CHECK(net_ingest_raw_packed(bus, (const uint8_t *)mib, 640000, many_lens, 10000, &n) == NET_OK);
+    CHECK(n == 10000);
+    free(many_lens);
+    free(mib);
+    free(big);
+
+    char *kinds = NULL;
+    CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);
+    CHECK(strstr(kinds, "bus:backpressure") != NULL);
+    net_string_free(kinds);
+
+    net_runtime_shutdown();
+    CHECK(net_ingest_raw(bus, "x", 1) == NET_ERR_INVALID_HANDLE);
+
+    printf("c: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
