@@ -1,0 +1,1 @@
+//! Python extension module for Net (being written).

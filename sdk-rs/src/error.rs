@@ -1,0 +1,83 @@
+//! Typed errors: one variant per stable error kind.
+
+use net_core::ErrorKind;
+
+/// Everything that can go wrong in the SDK. Match with a wildcard arm: new
+/// variants arrive as the engine grows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SdkError {
+    /// A shard was full and the policy is `Backpressure::Fail`.
+    #[error("bus:backpressure: {0}")]
+    Backpressure(String),
+    /// The node has been shut down.
+    #[error("bus:shutdown: {0}")]
+    Shutdown(String),
+    /// Unknown configuration key or invalid value.
+    #[error("bus:invalid_config: {0}")]
+    InvalidConfig(String),
+    /// The event exceeds `max_event_size`.
+    #[error("bus:event_too_large: {0}")]
+    EventTooLarge(String),
+    /// Invalid JSON on a JSON path, or a payload that did not decode as the
+    /// requested type.
+    #[error("bus:invalid_json: {0}")]
+    InvalidJson(String),
+    /// The cursor could not be decoded or does not fit this node.
+    #[error("bus:invalid_cursor: {0}")]
+    InvalidCursor(String),
+    /// The filter is not a valid filter expression.
+    #[error("bus:invalid_filter: {0}")]
+    InvalidFilter(String),
+    /// An argument was out of range.
+    #[error("bus:invalid_argument: {0}")]
+    InvalidArgument(String),
+    /// Any other engine error (boundary kinds such as `ffi:*`).
+    #[error("{kind}: {detail}")]
+    Other {
+        /// The stable kind string.
+        kind: &'static str,
+        /// What happened.
+        detail: String,
+    },
+}
+
+impl SdkError {
+    /// The stable `<area>:<kind>` string, the same in every language.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SdkError::Backpressure(_) => ErrorKind::Backpressure.as_str(),
+            SdkError::Shutdown(_) => ErrorKind::Shutdown.as_str(),
+            SdkError::InvalidConfig(_) => ErrorKind::InvalidConfig.as_str(),
+            SdkError::EventTooLarge(_) => ErrorKind::EventTooLarge.as_str(),
+            SdkError::InvalidJson(_) => ErrorKind::InvalidJson.as_str(),
+            SdkError::InvalidCursor(_) => ErrorKind::InvalidCursor.as_str(),
+            SdkError::InvalidFilter(_) => ErrorKind::InvalidFilter.as_str(),
+            SdkError::InvalidArgument(_) => ErrorKind::InvalidArgument.as_str(),
+            SdkError::Other { kind, .. } => kind,
+        }
+    }
+}
+
+impl From<net_core::Error> for SdkError {
+    fn from(err: net_core::Error) -> Self {
+        let detail = err.detail().to_owned();
+        match err.kind() {
+            ErrorKind::Backpressure => SdkError::Backpressure(detail),
+            ErrorKind::Shutdown => SdkError::Shutdown(detail),
+            ErrorKind::InvalidConfig => SdkError::InvalidConfig(detail),
+            ErrorKind::EventTooLarge => SdkError::EventTooLarge(detail),
+            ErrorKind::InvalidJson => SdkError::InvalidJson(detail),
+            ErrorKind::InvalidCursor => SdkError::InvalidCursor(detail),
+            ErrorKind::InvalidFilter => SdkError::InvalidFilter(detail),
+            ErrorKind::InvalidArgument => SdkError::InvalidArgument(detail),
+            other => SdkError::Other {
+                kind: other.as_str(),
+                detail,
+            },
+        }
+    }
+}
+
+/// Result alias for the SDK.
+pub type Result<T, E = SdkError> = std::result::Result<T, E>;

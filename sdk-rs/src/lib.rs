@@ -1,0 +1,39 @@
+//! # net-sdk
+//!
+//! Net for Rust: a builder, the emit family, cursor polls, and subscriptions as
+//! [`futures_core::Stream`]s, over the same engine every other language uses.
+//!
+//! ```no_run
+//! use net_sdk::{Net, Backpressure};
+//! use futures::StreamExt;
+//!
+//! # async fn run() -> net_sdk::error::Result<()> {
+//! let node = Net::builder()
+//!     .shards(4)
+//!     .backpressure(Backpressure::DropOldest)
+//!     .memory()
+//!     .build()
+//!     .await?;
+//! node.emit(&serde_json::json!({"token": "hello"}))?;
+//! let mut stream = node.subscribe(Default::default());
+//! if let Some(event) = stream.next().await {
+//!     println!("{}", event?.raw_str());
+//! }
+//! node.shutdown().await
+//! # }
+//! ```
+
+pub mod error;
+mod node;
+mod stream;
+
+pub use error::{Result, SdkError};
+pub use net_core::bus::{
+    Backpressure, Event, Filter, Health, PollRequest, PollResponse, Receipt, Stats,
+    SubscribeOptions,
+};
+pub use node::{Net, NetBuilder};
+pub use stream::{EventStream, TypedEventStream};
+
+/// The C ABI version of the engine this SDK was built with.
+pub const ABI_VERSION: u32 = net_core::ABI_VERSION;
