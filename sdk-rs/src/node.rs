@@ -124,6 +124,12 @@ impl Net {
         EventStream::new(self.bus.subscribe(options).map_err(SdkError::from))
     }
 
+    /// Like [`Net::subscribe`], but reports opening errors (bad cursor, shut
+    /// down) directly instead of as the stream's first item.
+    pub fn try_subscribe(&self, options: SubscribeOptions) -> Result<EventStream> {
+        Ok(EventStream::new(Ok(self.bus.subscribe(options)?)))
+    }
+
     /// Like [`Net::subscribe`], decoding each event's JSON into `T`; an event that
     /// does not decode yields `SdkError::InvalidJson` and the stream goes on.
     pub fn subscribe_typed<T: DeserializeOwned>(

@@ -1,0 +1,375 @@
+//! Runs every golden fixture in tests/cross_lang/ through the public Rust SDK
+//! and writes build/parity/rust.tsv (see tests/cross_lang/README.md).
+
+use futures::StreamExt;
+use net_sdk::{EventStream, Filter, Net, PollRequest, SdkError, SubscribeOptions};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for area in ["bus", "errors"] {
+        let dir = root().join("tests/cross_lang").join(area);
+        for entry in std::fs::read_dir(&dir).expect("fixture dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+struct Case {
+    node: Net,
+    cursor: Option<String>,
+    stream: Option<EventStream>,
+}
+
+fn bytes_of(v: &Value, text_key: &str, hex_key: &str) -> Vec<u8> {
+    if let Some(t) = v.get(text_key).and_then(Value::as_str) {
+        return t.as_bytes().to_vec();
+    }
+    let h = v.get(hex_key).and_then(Value::as_str).expect("text or hex");
+    hex::decode(h).expect("valid hex")
+}
+
+fn list_bytes(step: &Value) -> Vec<Vec<u8>> {
+    if let Some(texts) = step.get("texts").and_then(Value::as_array) {
+        return texts
+            .iter()
+            .map(|t| t.as_str().expect("str").as_bytes().to_vec())
+            .collect();
+    }
+    step["hexes"]
+        .as_array()
+        .expect("texts or hexes")
+        .iter()
+        .map(|h| hex::decode(h.as_str().expect("str")).expect("hex"))
+        .collect()
+}
+
+fn json_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn event_matches(raw: &[u8], expected: &Value) -> bool {
+    if let Some(j) = expected.get("json") {
+        return serde_json::from_slice::<Value>(raw).is_ok_and(|v| json_eq(&v, j));
+    }
+    if let Some(t) = expected.get("text") {
+        return t.as_str().is_some_and(|t| t.as_bytes() == raw);
+    }
+    let h = expected["hex"].as_str().unwrap_or_default();
+    hex::decode(h).is_ok_and(|b| b == raw)
+}
+
+fn check_events(got: &[Vec<u8>], expect: &Value, unordered: bool) -> Result<(), String> {
+    let Some(expected) = expect.get("events").and_then(Value::as_array) else {
+        return Ok(());
+    };
+    if got.len() != expected.len() {
+        return Err(format!(
+            "expected {} events, got {}",
+            expected.len(),
+            got.len()
+        ));
+    }
+    if unordered {
+        let mut left: Vec<&Value> = expected.iter().collect();
+        for raw in got {
+            let i = left
+                .iter()
+                .position(|e| event_matches(raw, e))
+                .ok_or_else(|| format!("unexpected event {}", String::from_utf8_lossy(raw)))?;
+            left.remove(i);
+        }
+        return Ok(());
+    }
+    for (i, (raw, e)) in got.iter().zip(expected).enumerate() {
+        if !event_matches(raw, e) {
+            return Err(format!(
+                "event {i}: got {:?}, want {e}",
+                String::from_utf8_lossy(raw)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_subset(actual: &Value, expect: &Value) -> Result<(), String> {
+    for (k, v) in expect.as_object().into_iter().flatten() {
+        if !actual.get(k).is_some_and(|a| json_eq(a, v)) {
+            return Err(format!("{k}: expected {v}, got {:?}", actual.get(k)));
+        }
+    }
+    Ok(())
+}
+
+fn cursor_of(case: &Case, step: &Value) -> Option<String> {
+    if let Some(text) = step.get("cursor_text").and_then(Value::as_str) {
+        return Some(text.to_owned());
+    }
+    match step.get("cursor").and_then(Value::as_str) {
+        Some("previous") => case.cursor.clone(),
+        _ => None,
+    }
+}
+
+fn filter_of(step: &Value) -> Result<Option<Filter>, SdkError> {
+    step.get("filter")
+        .map(|f| Filter::from_value(f).map_err(SdkError::from))
+        .transpose()
+}
+
+/// Runs one step; `Ok(result)` is compared with `expect`, `Err` with `error`.
+async fn run_step(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
+    let node = case.node.clone();
+    let receipt = |r: net_sdk::Receipt| json!({"seq": r.seq, "shard": r.shard});
+    Ok(match step["op"].as_str().expect("op") {
+        "emit" => receipt(node.emit(&step["value"])?),
+        "emit_str" => receipt(node.emit_str(step["json"].as_str().expect("json"))?),
+        "emit_raw" => receipt(node.emit_raw(bytes_of(step, "text", "hex"))?),
+        "emit_batch" => {
+            let values = step["values"].as_array().expect("values");
+            json!({"count": node.emit_batch(values)?})
+        }
+        "emit_str_batch" => {
+            let texts: Vec<&str> = step["jsons"]
+                .as_array()
+                .expect("jsons")
+                .iter()
+                .map(|j| j.as_str().expect("str"))
+                .collect();
+            json!({"count": node.emit_str_batch(&texts)?})
+        }
+        "emit_raw_batch" => json!({"count": node.emit_raw_batch(list_bytes(step))?}),
+        "poll" => {
+            let request = PollRequest {
+                limit: step["limit"].as_u64().expect("limit") as usize,
+                cursor: cursor_of(case, step),
+                filter: filter_of(step)?,
+            };
+            let resp = node.poll(request).await?;
+            case.cursor = Some(resp.next_cursor.clone());
+            let raws: Vec<Value> = resp
+                .events
+                .iter()
+                .map(|e| json!(hex::encode(&e.data)))
+                .collect();
+            json!({"raws": raws, "count": resp.events.len(), "has_more": resp.has_more})
+        }
+        "subscribe" => {
+            let options = SubscribeOptions {
+                cursor: cursor_of(case, step),
+                filter: filter_of(step)?,
+            };
+            case.stream = Some(node.try_subscribe(options)?);
+            json!({})
+        }
+        "next" => {
+            let stream = case.stream.as_mut().expect("a subscription");
+            let deadline = Instant::now()
+                + Duration::from_millis(step["timeout_ms"].as_u64().expect("timeout"));
+            let expect = &step["expect"];
+            let want = expect.get("events").and_then(Value::as_array).map(Vec::len);
+            let mut raws = Vec::new();
+            let mut done = false;
+            while want.is_none_or(|n| raws.len() < n) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, stream.next()).await {
+                    Ok(Some(event)) => raws.push(json!(hex::encode(&event?.data))),
+                    Ok(None) => {
+                        done = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if want == Some(0) {
+                // Nothing may arrive within the timeout.
+                if let Ok(Some(event)) = tokio::time::timeout(
+                    deadline.saturating_duration_since(Instant::now()),
+                    stream.next(),
+                )
+                .await
+                {
+                    raws.push(json!(hex::encode(&event?.data)));
+                }
+            }
+            json!({"raws": raws, "done": done})
+        }
+        "flush" => {
+            node.flush().await?;
+            json!({})
+        }
+        "stats" => serde_json::to_value(node.stats()).expect("stats"),
+        "health" => serde_json::to_value(node.health()).expect("health"),
+        "shutdown" => {
+            node.shutdown().await?;
+            json!({})
+        }
+        other => panic!("unknown op {other}"),
+    })
+}
+
+fn decode_raws(result: &Value) -> Vec<Vec<u8>> {
+    result
+        .get("raws")
+        .and_then(Value::as_array)
+        .map(|r| {
+            r.iter()
+                .map(|h| hex::decode(h.as_str().unwrap_or_default()).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn compare(step: &Value, outcome: Result<Value, SdkError>) -> Result<(), String> {
+    let op = step["op"].as_str().unwrap_or("?");
+    match (step.get("error").and_then(Value::as_str), outcome) {
+        (Some(kind), Err(e)) if e.kind() == kind => Ok(()),
+        (Some(kind), Err(e)) => Err(format!("{op}: expected {kind}, got {e}")),
+        (Some(kind), Ok(_)) => Err(format!("{op}: expected {kind}, got success")),
+        (None, Err(e)) => Err(format!("{op}: unexpected error {e}")),
+        (None, Ok(result)) => {
+            let Some(expect) = step.get("expect") else {
+                return Ok(());
+            };
+            let unordered = step
+                .get("unordered")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            match op {
+                "poll" | "next" => {
+                    check_events(&decode_raws(&result), expect, unordered)
+                        .map_err(|e| format!("{op}: {e}"))?;
+                    let mut rest = expect.clone();
+                    if let Some(o) = rest.as_object_mut() {
+                        o.remove("events");
+                    }
+                    check_subset(&result, &rest).map_err(|e| format!("{op}: {e}"))
+                }
+                _ => check_subset(&result, expect).map_err(|e| format!("{op}: {e}")),
+            }
+        }
+    }
+}
+
+async fn run_case(case: &Value) -> Result<(), String> {
+    let config = match (case.get("config"), case.get("config_text")) {
+        (Some(c), _) => c.to_string(),
+        (None, Some(t)) => t.as_str().unwrap_or_default().to_owned(),
+        (None, None) => String::new(),
+    };
+    let built = Net::builder().config_json(config).build().await;
+    if let Some(kind) = case.get("open_error").and_then(Value::as_str) {
+        return match built {
+            Err(e) if e.kind() == kind => Ok(()),
+            Err(e) => Err(format!("open: expected {kind}, got {e}")),
+            Ok(_) => Err(format!("open: expected {kind}, got success")),
+        };
+    }
+    let node = built.map_err(|e| format!("open: {e}"))?;
+    let mut state = Case {
+        node,
+        cursor: None,
+        stream: None,
+    };
+    for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
+        let outcome = run_step(&mut state, step).await;
+        compare(step, outcome).map_err(|e| format!("step {i}: {e}"))?;
+    }
+    state.node.shutdown().await.map_err(|e| e.to_string())
+}
+
+fn check_kinds(doc: &Value) -> Result<(), String> {
+    let kinds = doc["kinds"].as_array().expect("kinds");
+    let table: Vec<Value> = net_core::ErrorKind::ALL
+        .iter()
+        .map(|k| json!({"kind": k.as_str(), "code": k.code()}))
+        .collect();
+    if kinds != &table {
+        return Err("errors/kinds.json differs from the engine's table".into());
+    }
+    for k in kinds {
+        let kind = net_core::ErrorKind::from_str_kind(k["kind"].as_str().unwrap_or_default())
+            .ok_or("unknown kind")?;
+        let sdk = SdkError::from(net_core::Error::new(kind, "x"));
+        if sdk.kind() != kind.as_str() || !sdk.to_string().starts_with(kind.as_str()) {
+            return Err(format!("SdkError does not carry {kind}"));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn golden_fixtures() {
+    let mut report = String::new();
+    let mut failures = Vec::new();
+    for path in fixture_files() {
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert_eq!(
+            doc["abi_version"],
+            json!(net_sdk::ABI_VERSION),
+            "{}",
+            path.display()
+        );
+        let rel = path
+            .strip_prefix(root().join("tests/cross_lang"))
+            .expect("rel")
+            .display()
+            .to_string();
+        let (mut passed, mut failed) = (0, 0);
+        if doc.get("kinds").is_some() {
+            match check_kinds(&doc) {
+                Ok(()) => passed += 1,
+                Err(e) => {
+                    failed += 1;
+                    failures.push(format!("{rel}: {e}"));
+                }
+            }
+        }
+        for case in doc
+            .get("cases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match run_case(case).await {
+                Ok(()) => passed += 1,
+                Err(e) => {
+                    failed += 1;
+                    failures.push(format!("{rel} / {}: {e}", case["name"]));
+                }
+            }
+        }
+        report.push_str(&format!("{rel}\t{passed}\t{failed}\n"));
+    }
+    let out = root().join("build/parity");
+    std::fs::create_dir_all(&out).expect("parity dir");
+    std::fs::write(out.join("rust.tsv"), report).expect("write parity");
+    assert!(
+        failures.is_empty(),
+        "fixture failures:\n{}",
+        failures.join("\n")
+    );
+}
