@@ -1,0 +1,369 @@
+/* Golden fixture runner for C: walks every JSON file in tests/cross_lang/bus and /errors through
+ * the C ABI (net.h) and writes build/parity/c.tsv. See tests/cross_lang/README.md.
+ * Usage: fixtures <repo root>. JSON parsing uses cJSON (Debian: libcjson-dev). */
+#include "net.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char errbuf[1024];
+
+#define FAIL(...) do { snprintf(errbuf, sizeof errbuf, __VA_ARGS__); return -1; } while (0)
+
+typedef struct {
+    net_bus_t *bus;
+    net_subscription_t *sub;
+    char *cursor;
+} case_state;
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); fclose(f); return NULL; }
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static size_t unhex(const char *h, unsigned char *out) {
+    size_t n = strlen(h) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        sscanf(h + 2 * i, "%2x", &v);
+        out[i] = (unsigned char)v;
+    }
+    return n;
+}
+
+/* Bytes of an item given as text or hex; caller frees *out. */
+static size_t item_bytes(const cJSON *text, const cJSON *hex, char **out) {
+    if (cJSON_IsString(text)) {
+        *out = strdup(text->valuestring);
+        return strlen(text->valuestring);
+    }
+    *out = malloc(strlen(hex->valuestring) / 2 + 1);
+    return unhex(hex->valuestring, (unsigned char *)*out);
+}
+
+static int event_matches(const char *raw, size_t len, const cJSON *want) {
+    const cJSON *j = cJSON_GetObjectItem(want, "json");
+    const cJSON *t = cJSON_GetObjectItem(want, "text");
+    const cJSON *h = cJSON_GetObjectItem(want, "hex");
+    if (j) {
+        cJSON *got = cJSON_ParseWithLength(raw, len);
+        int ok = got && cJSON_Compare(got, j, 1);
+        cJSON_Delete(got);
+        return ok;
+    }
+    if (t) return strlen(t->valuestring) == len && memcmp(t->valuestring, raw, len) == 0;
+    unsigned char buf[4096];
+    size_t n = unhex(h->valuestring, buf);
+    return n == len && memcmp(buf, raw, len) == 0;
+}
+
+/* Compares events (pointer/length arrays) with expect.events in order. */
+static int check_events(const char **raws, const size_t *lens, size_t n, const cJSON *expect) {
+    const cJSON *events = cJSON_GetObjectItem(expect, "events");
+    if (!events) return 0;
+    if ((size_t)cJSON_GetArraySize(events) != n)
+        FAIL("expected %d events, got %zu", cJSON_GetArraySize(events), n);
+    for (size_t i = 0; i < n; i++)
+        if (!event_matches(raws[i], lens[i], cJSON_GetArrayItem(events, (int)i)))
+            FAIL("event %zu: got \"%.*s\"", i, (int)lens[i], raws[i]);
+    return 0;
+}
+
+static int check_subset(const char *json, const cJSON *expect) {
+    cJSON *actual = cJSON_Parse(json);
+    const cJSON *want;
+    int rc = 0;
+    cJSON_ArrayForEach(want, expect) {
+        const cJSON *got = cJSON_GetObjectItem(actual, want->string);
+        if (!got || !cJSON_Compare(got, want, 1)) {
+            snprintf(errbuf, sizeof errbuf, "%s: mismatch in %s", want->string, json);
+            rc = -1;
+            break;
+        }
+    }
+    cJSON_Delete(actual);
+    return rc;
+}
+
+static const char *cursor_arg(case_state *cs, const cJSON *step) {
+    const cJSON *text = cJSON_GetObjectItem(step, "cursor_text");
+    if (cJSON_IsString(text)) return text->valuestring;
+    const cJSON *c = cJSON_GetObjectItem(step, "cursor");
+    if (cJSON_IsString(c) && strcmp(c->valuestring, "previous") == 0) return cs->cursor;
+    return NULL;
+}
+
+static long long now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs one step: returns the status code of the operation; fills *ok_check with
+ * the result comparison (0 ok, -1 mismatch, message in errbuf). */
+static int run_step(case_state *cs, const cJSON *step, int *ok_check) {
+    const char *op = cJSON_GetObjectItem(step, "op")->valuestring;
+    const cJSON *expect = cJSON_GetObjectItem(step, "expect");
+    net_receipt_t receipt = {0, 0};
+    int rc = NET_OK;
+    *ok_check = 0;
+    char *buf = NULL;
+    if (strcmp(op, "emit") == 0 || strcmp(op, "emit_str") == 0 || strcmp(op, "emit_raw") == 0) {
+        size_t len;
+        if (strcmp(op, "emit") == 0) {
+            buf = cJSON_PrintUnformatted(cJSON_GetObjectItem(step, "value"));
+            rc = net_ingest_json(cs->bus, buf, strlen(buf), &receipt);
+            cJSON_free(buf);
+        } else if (strcmp(op, "emit_str") == 0) {
+            const char *j = cJSON_GetObjectItem(step, "json")->valuestring;
+            rc = net_ingest_json(cs->bus, j, strlen(j), &receipt);
+        } else {
+            len = item_bytes(cJSON_GetObjectItem(step, "text"), cJSON_GetObjectItem(step, "hex"), &buf);
+            rc = net_ingest_raw_ex(cs->bus, buf, len, &receipt);
+            free(buf);
+        }
+        if (rc == NET_OK && expect) {
+            const cJSON *seq = cJSON_GetObjectItem(expect, "seq");
+            const cJSON *shard = cJSON_GetObjectItem(expect, "shard");
+            if ((seq && (unsigned long long)seq->valuedouble != receipt.seq) ||
+                (shard && (unsigned)shard->valuedouble != receipt.shard)) {
+                snprintf(errbuf, sizeof errbuf, "receipt %u/%llu", receipt.shard, (unsigned long long)receipt.seq);
+                *ok_check = -1;
+            }
+        }
+        return rc;
+    }
+    if (strncmp(op, "emit_", 5) == 0) { /* the three batch forms */
+        const cJSON *list = cJSON_GetObjectItem(step, "values");
+        int typed = list != NULL, json = 0;
+        if (!list) { list = cJSON_GetObjectItem(step, "jsons"); json = list != NULL; }
+        if (!list) list = cJSON_GetObjectItem(step, "texts");
+        int hexes = 0;
+        if (!list) { list = cJSON_GetObjectItem(step, "hexes"); hexes = 1; }
+        int n = cJSON_GetArraySize(list);
+        char **items = calloc((size_t)n + 1, sizeof(char *));
+        size_t *lens = calloc((size_t)n + 1, sizeof(size_t));
+        for (int i = 0; i < n; i++) {
+            const cJSON *it = cJSON_GetArrayItem(list, i);
+            if (typed) { items[i] = cJSON_PrintUnformatted(it); lens[i] = strlen(items[i]); }
+            else if (hexes) lens[i] = item_bytes(NULL, it, &items[i]);
+            else { items[i] = strdup(it->valuestring); lens[i] = strlen(items[i]); }
+        }
+        size_t count = 0;
+        rc = (typed || json)
+            ? net_ingest_json_batch(cs->bus, (const char *const *)items, lens, (size_t)n, &count)
+            : net_ingest_raw_batch(cs->bus, (const char *const *)items, lens, (size_t)n, &count);
+        for (int i = 0; i < n; i++) free(items[i]);
+        free(items);
+        free(lens);
+        const cJSON *want = expect ? cJSON_GetObjectItem(expect, "count") : NULL;
+        if (rc == NET_OK && want && (size_t)want->valuedouble != count) {
+            snprintf(errbuf, sizeof errbuf, "count %zu", count);
+            *ok_check = -1;
+        }
+        return rc;
+    }
+    if (strcmp(op, "poll") == 0) {
+        const char *cursor = cursor_arg(cs, step);
+        const cJSON *filter = cJSON_GetObjectItem(step, "filter");
+        char *ftext = filter ? cJSON_PrintUnformatted(filter) : NULL;
+        net_poll_result_t r;
+        rc = net_poll_filtered(cs->bus, (size_t)cJSON_GetObjectItem(step, "limit")->valuedouble,
+                               cursor, cursor ? strlen(cursor) : 0, ftext, ftext ? strlen(ftext) : 0, &r);
+        cJSON_free(ftext);
+        if (rc == NET_OK) {
+            free(cs->cursor);
+            cs->cursor = strdup(r.next_cursor);
+            if (expect) {
+                const char **raws = calloc(r.count + 1, sizeof(char *));
+                size_t *lens = calloc(r.count + 1, sizeof(size_t));
+                for (size_t i = 0; i < r.count; i++) { raws[i] = r.events[i].raw; lens[i] = r.events[i].raw_len; }
+                *ok_check = check_events(raws, lens, r.count, expect);
+                const cJSON *c = cJSON_GetObjectItem(expect, "count");
+                const cJSON *m = cJSON_GetObjectItem(expect, "has_more");
+                if (!*ok_check && c && (size_t)c->valuedouble != r.count) { snprintf(errbuf, sizeof errbuf, "count %zu", r.count); *ok_check = -1; }
+                if (!*ok_check && m && cJSON_IsTrue(m) != r.has_more) { snprintf(errbuf, sizeof errbuf, "has_more %d", r.has_more); *ok_check = -1; }
+                free(raws);
+                free(lens);
+            }
+        }
+        net_free_poll_result(&r);
+        return rc;
+    }
+    if (strcmp(op, "subscribe") == 0) {
+        const char *cursor = cursor_arg(cs, step);
+        const cJSON *filter = cJSON_GetObjectItem(step, "filter");
+        char *ftext = filter ? cJSON_PrintUnformatted(filter) : NULL;
+        rc = net_subscribe(cs->bus, cursor, cursor ? strlen(cursor) : 0, ftext, ftext ? strlen(ftext) : 0, &cs->sub);
+        cJSON_free(ftext);
+        return rc;
+    }
+    if (strcmp(op, "next") == 0) {
+        long long deadline = now_ms() + (long long)cJSON_GetObjectItem(step, "timeout_ms")->valuedouble;
+        const cJSON *events = cJSON_GetObjectItem(expect, "events");
+        int want = events ? cJSON_GetArraySize(events) : -1;
+        const char *raws[256];
+        size_t lens[256];
+        char *owned[256];
+        size_t got = 0;
+        int done = 0;
+        for (;;) {
+            long long left = deadline - now_ms();
+            if (left < 0 || (want >= 0 && want > 0 && got >= (size_t)want)) break;
+            net_poll_result_t r;
+            size_t max = want > 0 ? (size_t)want - got : 256 - got;
+            rc = net_subscription_next(cs->sub, max, left, &r);
+            for (size_t i = 0; i < r.count && got < 256; i++, got++) {
+                owned[got] = malloc(r.events[i].raw_len + 1);
+                memcpy(owned[got], r.events[i].raw, r.events[i].raw_len);
+                raws[got] = owned[got];
+                lens[got] = r.events[i].raw_len;
+            }
+            net_free_poll_result(&r);
+            if (rc == NET_DONE) { done = 1; rc = NET_OK; break; }
+            if (rc != NET_OK) break;
+        }
+        if (rc == NET_OK) {
+            if (cJSON_IsTrue(cJSON_GetObjectItem(expect, "done")) && !done) {
+                snprintf(errbuf, sizeof errbuf, "stream did not end");
+                *ok_check = -1;
+            } else {
+                *ok_check = check_events(raws, lens, got, expect);
+            }
+        }
+        for (size_t i = 0; i < got; i++) free(owned[i]);
+        return rc;
+    }
+    if (strcmp(op, "flush") == 0) return net_flush(cs->bus);
+    if (strcmp(op, "shutdown") == 0) return net_shutdown(cs->bus);
+    if (strcmp(op, "stats") == 0 || strcmp(op, "health") == 0) {
+        char *json = NULL;
+        rc = strcmp(op, "stats") == 0 ? net_stats(cs->bus, &json, NULL) : net_health(cs->bus, &json, NULL);
+        if (rc == NET_OK && expect) *ok_check = check_subset(json, expect);
+        net_string_free(json);
+        return rc;
+    }
+    snprintf(errbuf, sizeof errbuf, "unknown op %s", op);
+    *ok_check = -1;
+    return NET_OK;
+}
+
+static int run_case(const cJSON *c) {
+    const cJSON *config = cJSON_GetObjectItem(c, "config");
+    const cJSON *config_text = cJSON_GetObjectItem(c, "config_text");
+    char *text = config ? cJSON_PrintUnformatted(config) : strdup(config_text ? config_text->valuestring : "");
+    case_state cs = {NULL, NULL, NULL};
+    int rc = net_bus_new(text, strlen(text), &cs.bus);
+    if (config) cJSON_free(text); else free(text);
+    const cJSON *open_error = cJSON_GetObjectItem(c, "open_error");
+    if (open_error) {
+        net_bus_free(cs.bus);
+        if (rc == NET_OK) FAIL("open: expected %s, got success", open_error->valuestring);
+        if (strcmp(net_error_kind(rc), open_error->valuestring) != 0) FAIL("open: expected %s, got %s", open_error->valuestring, net_error_kind(rc));
+        return 0;
+    }
+    if (rc != NET_OK) FAIL("open: %s", net_last_error_message());
+    int result = 0, i = 0;
+    const cJSON *step;
+    cJSON_ArrayForEach(step, cJSON_GetObjectItem(c, "steps")) {
+        int check = 0;
+        rc = run_step(&cs, step, &check);
+        const cJSON *err = cJSON_GetObjectItem(step, "error");
+        const char *op = cJSON_GetObjectItem(step, "op")->valuestring;
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "step %d (%s): ", i, op);
+        if (err && rc == NET_OK) { snprintf(errbuf, sizeof errbuf, "%sexpected %s, got success", prefix, err->valuestring); result = -1; }
+        else if (err && strcmp(net_error_kind(rc), err->valuestring) != 0) { snprintf(errbuf, sizeof errbuf, "%sexpected %s, got %s", prefix, err->valuestring, net_error_kind(rc)); result = -1; }
+        else if (!err && rc < 0) { snprintf(errbuf, sizeof errbuf, "%sunexpected %s", prefix, net_last_error_message()); result = -1; }
+        else if (!err && check != 0) { char tmp[sizeof errbuf + sizeof prefix]; snprintf(tmp, sizeof tmp, "%s%s", prefix, errbuf); snprintf(errbuf, sizeof errbuf, "%.1000s", tmp); result = -1; }
+        if (result) break;
+        i++;
+    }
+    net_subscription_free(cs.sub);
+    net_bus_free(cs.bus);
+    free(cs.cursor);
+    return result;
+}
+
+static int check_kinds(const cJSON *doc) {
+    char *json = NULL;
+    if (net_error_kinds_json(&json, NULL) != NET_OK) FAIL("net_error_kinds_json failed");
+    cJSON *table = cJSON_Parse(json);
+    net_string_free(json);
+    int same = cJSON_Compare(table, cJSON_GetObjectItem(doc, "kinds"), 1);
+    cJSON_Delete(table);
+    if (!same) FAIL("kinds.json differs from the library's table");
+    const cJSON *k;
+    cJSON_ArrayForEach(k, cJSON_GetObjectItem(doc, "kinds")) {
+        int code = (int)cJSON_GetObjectItem(k, "code")->valuedouble;
+        const char *kind = net_error_kind(code);
+        if (!kind || strcmp(kind, cJSON_GetObjectItem(k, "kind")->valuestring) != 0) FAIL("code %d has no kind", code);
+    }
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int main(int argc, char **argv) {
+    const char *root = argc > 1 ? argv[1] : ".";
+    const char *areas[] = {"bus", "errors"};
+    char path[8192];
+    snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
+    FILE *out = fopen(path, "w");
+    if (!out) { fprintf(stderr, "cannot write %s (create build/parity first)\n", path); return 2; }
+    int total_pass = 0, total_fail = 0;
+    for (int a = 0; a < 2; a++) {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s/tests/cross_lang/%s", root, areas[a]);
+        DIR *d = opendir(dir);
+        if (!d) { fprintf(stderr, "missing %s\n", dir); return 2; }
+        char *names[256];
+        int nn = 0;
+        struct dirent *e;
+        while ((e = readdir(d)) && nn < 256)
+            if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".json") == 0) names[nn++] = strdup(e->d_name);
+        closedir(d);
+        qsort(names, (size_t)nn, sizeof(char *), cmp_str);
+        for (int f = 0; f < nn; f++) {
+            snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+            char *text = read_file(path);
+            cJSON *doc = text ? cJSON_Parse(text) : NULL;
+            free(text);
+            int pass = 0, fail = 0;
+            if (!doc || (int)cJSON_GetObjectItem(doc, "abi_version")->valuedouble != NET_ABI_VERSION) {
+                fprintf(stderr, "%s: unreadable or wrong abi_version\n", path);
+                fail++;
+            } else {
+                if (cJSON_GetObjectItem(doc, "kinds")) {
+                    if (check_kinds(doc) == 0) pass++; else { fail++; fprintf(stderr, "%s/%s: %s\n", areas[a], names[f], errbuf); }
+                }
+                const cJSON *c;
+                cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases")) {
+                    if (run_case(c) == 0) pass++;
+                    else { fail++; fprintf(stderr, "%s/%s / %s: %s\n", areas[a], names[f], cJSON_GetObjectItem(c, "name")->valuestring, errbuf); }
+                }
+            }
+            cJSON_Delete(doc);
+            fprintf(out, "%s/%s\t%d\t%d\n", areas[a], names[f], pass, fail);
+            total_pass += pass;
+            total_fail += fail;
+            free(names[f]);
+        }
+    }
+    fclose(out);
+    net_runtime_shutdown();
+    printf("c fixtures: %d passed, %d failed\n", total_pass, total_fail);
+    return total_fail == 0 ? 0 : 1;
+}
