@@ -4,7 +4,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use net_core::bus::{Bus, PollRequest};
 
 const EVENT: &[u8; 64] =
-    b"{\"token\":\"hello\",\"index\":12345,\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxx\"}";
+    b"{\"token\":\"hello\",\"index\":12345,\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxx\"}";
 
 fn bus() -> Bus {
     Bus::from_json(
