@@ -38,6 +38,16 @@ pub enum ErrorKind {
     InvalidFilter,
     /// An argument was out of range (for example a poll limit of zero).
     InvalidArgument,
+    /// An identity seed was not exactly 32 bytes.
+    InvalidSeed,
+    /// Bytes that should be an ed25519 public key are not one.
+    InvalidKey,
+    /// A signature did not verify (or was not 64 bytes).
+    BadSignature,
+    /// The operating system's random source failed.
+    EntropyUnavailable,
+    /// A packet or header failed to decode; the detail says why.
+    Malformed,
 }
 
 impl ErrorKind {
@@ -56,6 +66,11 @@ impl ErrorKind {
         ErrorKind::InvalidCursor,
         ErrorKind::InvalidFilter,
         ErrorKind::InvalidArgument,
+        ErrorKind::InvalidSeed,
+        ErrorKind::InvalidKey,
+        ErrorKind::BadSignature,
+        ErrorKind::EntropyUnavailable,
+        ErrorKind::Malformed,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -79,6 +94,11 @@ impl ErrorKind {
             ErrorKind::InvalidCursor => c"bus:invalid_cursor",
             ErrorKind::InvalidFilter => c"bus:invalid_filter",
             ErrorKind::InvalidArgument => c"bus:invalid_argument",
+            ErrorKind::InvalidSeed => c"identity:invalid_seed",
+            ErrorKind::InvalidKey => c"identity:invalid_key",
+            ErrorKind::BadSignature => c"identity:bad_signature",
+            ErrorKind::EntropyUnavailable => c"identity:entropy_unavailable",
+            ErrorKind::Malformed => c"wire:malformed",
         }
     }
 
@@ -98,6 +118,11 @@ impl ErrorKind {
             ErrorKind::InvalidCursor => -15,
             ErrorKind::InvalidFilter => -16,
             ErrorKind::InvalidArgument => -17,
+            ErrorKind::InvalidSeed => -30,
+            ErrorKind::InvalidKey => -31,
+            ErrorKind::BadSignature => -32,
+            ErrorKind::EntropyUnavailable => -33,
+            ErrorKind::Malformed => -40,
         }
     }
 

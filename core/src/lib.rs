@@ -3,14 +3,17 @@
 //! The Net engine. Every behaviour, default, limit and validation of Net lives
 //! in this crate, once; the C ABI, the bindings and the SDKs only translate.
 //!
-//! Today the engine holds the in-memory event [`bus`]; the mesh, channels, nRPC
-//! and local state land beside it as their own modules.
+//! Today the engine holds the in-memory event [`bus`], node [`identity`] and the
+//! [`wire`] codecs the mesh is built on; the mesh, channels, nRPC and local
+//! state land beside them as their own modules.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod bus;
 pub mod error;
+pub mod identity;
+pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};
 

@@ -39,6 +39,16 @@ pub const NET_ERR_INVALID_CURSOR: i32 = -15;
 pub const NET_ERR_INVALID_FILTER: i32 = -16;
 /// An argument is out of range.
 pub const NET_ERR_INVALID_ARGUMENT: i32 = -17;
+/// An identity seed was not 32 bytes.
+pub const NET_ERR_INVALID_SEED: i32 = -30;
+/// Bytes that should be an ed25519 public key are not one.
+pub const NET_ERR_INVALID_KEY: i32 = -31;
+/// A signature did not verify.
+pub const NET_ERR_BAD_SIGNATURE: i32 = -32;
+/// The operating system's random source failed.
+pub const NET_ERR_ENTROPY_UNAVAILABLE: i32 = -33;
+/// A packet or header failed to decode.
+pub const NET_ERR_MALFORMED: i32 = -40;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -228,6 +238,11 @@ mod tests {
             (NET_ERR_INVALID_CURSOR, ErrorKind::InvalidCursor),
             (NET_ERR_INVALID_FILTER, ErrorKind::InvalidFilter),
             (NET_ERR_INVALID_ARGUMENT, ErrorKind::InvalidArgument),
+            (NET_ERR_INVALID_SEED, ErrorKind::InvalidSeed),
+            (NET_ERR_INVALID_KEY, ErrorKind::InvalidKey),
+            (NET_ERR_BAD_SIGNATURE, ErrorKind::BadSignature),
+            (NET_ERR_ENTROPY_UNAVAILABLE, ErrorKind::EntropyUnavailable),
+            (NET_ERR_MALFORMED, ErrorKind::Malformed),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {
