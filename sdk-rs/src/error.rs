@@ -32,6 +32,18 @@ pub enum SdkError {
     /// An argument was out of range.
     #[error("bus:invalid_argument: {0}")]
     InvalidArgument(String),
+    /// An identity seed was not 32 bytes.
+    #[error("identity:invalid_seed: {0}")]
+    InvalidSeed(String),
+    /// Bytes that should be a public key are not one.
+    #[error("identity:invalid_key: {0}")]
+    InvalidKey(String),
+    /// A signature did not verify.
+    #[error("identity:bad_signature: {0}")]
+    BadSignature(String),
+    /// A packet or header failed to decode.
+    #[error("wire:malformed: {0}")]
+    Malformed(String),
     /// Any other engine error (boundary kinds such as `ffi:*`).
     #[error("{kind}: {detail}")]
     Other {
@@ -54,6 +66,10 @@ impl SdkError {
             SdkError::InvalidCursor(_) => ErrorKind::InvalidCursor.as_str(),
             SdkError::InvalidFilter(_) => ErrorKind::InvalidFilter.as_str(),
             SdkError::InvalidArgument(_) => ErrorKind::InvalidArgument.as_str(),
+            SdkError::InvalidSeed(_) => ErrorKind::InvalidSeed.as_str(),
+            SdkError::InvalidKey(_) => ErrorKind::InvalidKey.as_str(),
+            SdkError::BadSignature(_) => ErrorKind::BadSignature.as_str(),
+            SdkError::Malformed(_) => ErrorKind::Malformed.as_str(),
             SdkError::Other { kind, .. } => kind,
         }
     }
@@ -71,6 +87,10 @@ impl From<net_core::Error> for SdkError {
             ErrorKind::InvalidCursor => SdkError::InvalidCursor(detail),
             ErrorKind::InvalidFilter => SdkError::InvalidFilter(detail),
             ErrorKind::InvalidArgument => SdkError::InvalidArgument(detail),
+            ErrorKind::InvalidSeed => SdkError::InvalidSeed(detail),
+            ErrorKind::InvalidKey => SdkError::InvalidKey(detail),
+            ErrorKind::BadSignature => SdkError::BadSignature(detail),
+            ErrorKind::Malformed => SdkError::Malformed(detail),
             other => SdkError::Other {
                 kind: other.as_str(),
                 detail,

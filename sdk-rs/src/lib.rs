@@ -33,6 +33,16 @@ pub use net_core::bus::{
     SubscribeOptions,
 };
 pub use node::{Net, NetBuilder};
+
+/// Node identity: ed25519 keypairs from seeds, node ids, signatures.
+pub mod identity {
+    pub use net_core::identity::{Identity, PublicKey, PUBLIC_KEY_LEN, SEED_LEN, SIGNATURE_LEN};
+}
+
+/// Wire codecs of the mesh: the Net header and the routing header.
+pub mod wire {
+    pub use net_core::wire::*;
+}
 pub use stream::{EventStream, TypedEventStream};
 
 /// The C ABI version of the engine this SDK was built with.

@@ -13,7 +13,7 @@ fn root() -> PathBuf {
 
 fn fixture_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for area in ["bus", "errors"] {
+    for area in ["bus", "errors", "identity", "wire"] {
         let dir = root().join("tests/cross_lang").join(area);
         for entry in std::fs::read_dir(&dir).expect("fixture dir") {
             let path = entry.expect("entry").path();
@@ -339,6 +339,24 @@ async fn golden_fixtures() {
             .display()
             .to_string();
         let (mut passed, mut failed) = (0, 0);
+        if doc.get("vectors").is_some() {
+            tally(
+                check_identity(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
+        if doc.get("headers").is_some() {
+            tally(
+                check_wire(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("kinds").is_some() {
             match check_kinds(&doc) {
                 Ok(()) => passed += 1,
@@ -372,4 +390,162 @@ async fn golden_fixtures() {
         "fixture failures:\n{}",
         failures.join("\n")
     );
+}
+
+fn tally(
+    results: Vec<Result<(), String>>,
+    rel: &str,
+    passed: &mut usize,
+    failed: &mut usize,
+    failures: &mut Vec<String>,
+) {
+    for r in results {
+        match r {
+            Ok(()) => *passed += 1,
+            Err(e) => {
+                *failed += 1;
+                failures.push(format!("{rel}: {e}"));
+            }
+        }
+    }
+}
+
+fn unhex(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().unwrap_or_default()).expect("hex")
+}
+
+fn expect_kind<T>(what: &str, r: Result<T, SdkError>, kind: &str) -> Result<(), String> {
+    match r {
+        Err(e) if e.kind() == kind => Ok(()),
+        Err(e) => Err(format!("{what}: expected {kind}, got {e}")),
+        Ok(_) => Err(format!("{what}: expected {kind}, got success")),
+    }
+}
+
+fn check_identity(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::identity::{Identity, PublicKey};
+    let mut out = Vec::new();
+    for v in doc["vectors"].as_array().expect("vectors") {
+        out.push((|| {
+            let id = Identity::from_seed_slice(&unhex(&v["seed"])).map_err(|e| e.to_string())?;
+            let pk = id.public_key();
+            if hex::encode(pk.as_bytes()) != v["public_key"] {
+                return Err(format!("public key of seed {}", v["seed"]));
+            }
+            if id.node_id().to_string() != v["node_id"]
+                || Value::from(pk.origin_hash()) != v["origin_hash"]
+            {
+                return Err(format!("ids of {}", v["public_key"]));
+            }
+            let sig = id.sign(&unhex(&v["message"]));
+            if hex::encode(sig) != v["signature"] {
+                return Err(format!("signature by {}", v["public_key"]));
+            }
+            pk.verify(&unhex(&v["message"]), &sig)
+                .map_err(|e| e.to_string())
+        })());
+    }
+    for e in doc["errors"].as_array().expect("errors") {
+        let kind = e["error"].as_str().unwrap_or_default();
+        let r = match e["op"].as_str().unwrap_or_default() {
+            "from_seed" => expect_kind(
+                "from_seed",
+                Identity::from_seed_slice(&unhex(&e["seed"])).map_err(SdkError::from),
+                kind,
+            ),
+            "ids" => expect_kind(
+                "ids",
+                PublicKey::from_bytes(&unhex(&e["public_key"])).map_err(SdkError::from),
+                kind,
+            ),
+            "verify" => expect_kind(
+                "verify",
+                PublicKey::from_bytes(&unhex(&e["public_key"]))
+                    .and_then(|pk| pk.verify(&unhex(&e["message"]), &unhex(&e["signature"])))
+                    .map_err(SdkError::from),
+                kind,
+            ),
+            other => Err(format!("unknown op {other}")),
+        };
+        out.push(r);
+    }
+    out
+}
+
+fn check_wire(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::wire::{NetHeader, PacketFlags, RouteFlags, RoutingHeader};
+    let num = |f: &Value, k: &str| {
+        f[k].as_u64()
+            .unwrap_or_else(|| f[k].as_str().and_then(|s| s.parse().ok()).expect("number"))
+    };
+    let mut out = Vec::new();
+    for h in doc["headers"].as_array().expect("headers") {
+        let f = &h["fields"];
+        let header = NetHeader {
+            version: num(f, "version") as u8,
+            flags: PacketFlags(num(f, "flags") as u8),
+            priority: num(f, "priority") as u8,
+            hop_ttl: num(f, "hop_ttl") as u8,
+            hop_count: num(f, "hop_count") as u8,
+            frag_flags: num(f, "frag_flags") as u8,
+            subprotocol_id: num(f, "subprotocol_id") as u16,
+            channel_hash: num(f, "channel_hash") as u16,
+            nonce: unhex(&f["nonce"]).try_into().expect("12-byte nonce"),
+            session_id: num(f, "session_id"),
+            stream_id: num(f, "stream_id"),
+            sequence: num(f, "sequence"),
+            subnet_id: num(f, "subnet_id") as u32,
+            origin_hash: num(f, "origin_hash") as u32,
+            fragment_id: num(f, "fragment_id") as u16,
+            fragment_offset: num(f, "fragment_offset") as u16,
+            payload_len: num(f, "payload_len") as u16,
+            event_count: num(f, "event_count") as u16,
+        };
+        let bytes = header.encode();
+        out.push(if hex::encode(bytes) != h["hex"] {
+            Err(format!("encode gave {}", hex::encode(bytes)))
+        } else if NetHeader::decode(&unhex(&h["hex"])).ok() != Some(header) {
+            Err("decode differs".into())
+        } else {
+            Ok(())
+        });
+    }
+    for r in doc["routing_headers"].as_array().expect("routing_headers") {
+        let f = &r["fields"];
+        let header = RoutingHeader {
+            ttl: num(f, "ttl") as u8,
+            hop_count: num(f, "hop_count") as u8,
+            flags: RouteFlags(num(f, "flags") as u8),
+            src_id: num(f, "src_id") as u32,
+            dest_id: num(f, "dest_id"),
+        };
+        out.push(if hex::encode(header.encode()) != r["hex"] {
+            Err(format!(
+                "routing encode gave {}",
+                hex::encode(header.encode())
+            ))
+        } else if RoutingHeader::decode(&unhex(&r["hex"])).ok() != Some(header) {
+            Err("routing decode differs".into())
+        } else {
+            Ok(())
+        });
+    }
+    for m in doc["malformed"].as_array().expect("malformed") {
+        let bytes = unhex(&m["hex"]);
+        let result = if m["decoder"] == "header" {
+            NetHeader::decode(&bytes).map(|_| ())
+        } else {
+            RoutingHeader::decode(&bytes).map(|_| ())
+        };
+        let reason = m["reason"].as_str().unwrap_or_default();
+        out.push(match result {
+            Err(e) if e.kind().as_str() == m["error"] && e.detail().contains(reason) => Ok(()),
+            Err(e) => Err(format!(
+                "{}: expected {} ({reason}), got {e}",
+                m["decoder"], m["error"]
+            )),
+            Ok(()) => Err(format!("{}: {} decoded", m["decoder"], m["hex"])),
+        });
+    }
+    out
 }

@@ -626,8 +626,8 @@ pub extern "C" fn net_subscription_free(sub: *mut net_subscription_t) {
     });
 }
 
-/// Process teardown: shuts down and releases every bus and subscription still
-/// alive, so leak checkers report clean. Handles are invalid afterwards.
+/// Process teardown: shuts down and releases every bus, subscription and
+/// identity still alive, so leak checkers report clean. Handles are invalid afterwards.
 #[no_mangle]
 pub extern "C" fn net_runtime_shutdown() {
     guard(|| {
@@ -637,6 +637,7 @@ pub extern "C" fn net_runtime_shutdown() {
         for bus in BUSES.drain() {
             bus.shutdown();
         }
+        super::identity::drain_identities();
         clear_last_error();
         Ok(NET_OK)
     });

@@ -14,6 +14,10 @@
 
 mod bus;
 mod common;
+mod identity;
+mod wire;
 
 pub use bus::*;
 pub use common::*;
+pub use identity::*;
+pub use wire::*;

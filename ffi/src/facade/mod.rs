@@ -2,6 +2,8 @@
 //! types (handles, bytes, strings, JSON). One module per engine area.
 
 pub mod bus;
+pub mod identity;
+pub mod wire;
 
 use net_core::{ErrorKind, ABI_VERSION};
 
