@@ -110,10 +110,42 @@
 #define NET_ERR_INVALID_ARGUMENT -17
 
 /**
+ * An identity seed was not 32 bytes.
+ */
+#define NET_ERR_INVALID_SEED -30
+
+/**
+ * Bytes that should be an ed25519 public key are not one.
+ */
+#define NET_ERR_INVALID_KEY -31
+
+/**
+ * A signature did not verify.
+ */
+#define NET_ERR_BAD_SIGNATURE -32
+
+/**
+ * The operating system's random source failed.
+ */
+#define NET_ERR_ENTROPY_UNAVAILABLE -33
+
+/**
+ * A packet or header failed to decode.
+ */
+#define NET_ERR_MALFORMED -40
+
+/**
  * An event bus. Opaque; always used by pointer. Create with `net_init` or
  * `net_bus_new`; stop with `net_shutdown`; release with `net_bus_free`.
  */
 typedef struct net_bus_t net_bus_t;
+
+/**
+ * A node identity (ed25519 keypair). Opaque; always used by pointer.
+ * Create with `net_identity_from_seed` or `net_identity_generate`; release
+ * with `net_identity_free`.
+ */
+typedef struct net_identity_t net_identity_t;
 
 /**
  * A live subscription. Opaque; always used by pointer.
@@ -412,8 +444,8 @@ int32_t net_subscription_close(struct net_subscription_t *sub);
 void net_subscription_free(struct net_subscription_t *sub);
 
 /**
- * Process teardown: shuts down and releases every bus and subscription still
- * alive, so leak checkers report clean. Handles are invalid afterwards.
+ * Process teardown: shuts down and releases every bus, subscription and
+ * identity still alive, so leak checkers report clean. Handles are invalid afterwards.
  */
 void net_runtime_shutdown(void);
 
@@ -451,6 +483,136 @@ NET_MUST_USE int32_t net_error_kinds_json(char **out, size_t *out_len);
  * `s` must be NULL or a string returned by this library, not yet freed.
  */
 void net_string_free(char *s);
+
+/**
+ * Creates the identity for a 32-byte seed (`NET_ERR_INVALID_SEED` otherwise).
+ *
+ * # Safety
+ * `seed` must be valid for `seed_len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_identity_from_seed(const uint8_t *seed,
+                               size_t seed_len,
+                               struct net_identity_t **out);
+
+/**
+ * Creates a fresh random identity.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+NET_MUST_USE int32_t net_identity_generate(struct net_identity_t **out);
+
+/**
+ * Writes the 32-byte secret seed to `out` (32 bytes). Secret material: never log it.
+ *
+ * # Safety
+ * `out` must be writable for 32 bytes.
+ */
+NET_MUST_USE int32_t net_identity_seed(struct net_identity_t *id, uint8_t *out);
+
+/**
+ * Writes the 32-byte public key (the entity id) to `out`.
+ *
+ * # Safety
+ * `out` must be writable for 32 bytes.
+ */
+NET_MUST_USE int32_t net_identity_public_key(struct net_identity_t *id, uint8_t *out);
+
+/**
+ * Writes the 64-bit node id to `*out`.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+NET_MUST_USE int32_t net_identity_node_id(struct net_identity_t *id, uint64_t *out);
+
+/**
+ * Signs `message` and writes the 64-byte signature to `out`.
+ *
+ * # Safety
+ * `message` valid for `len` bytes; `out` writable for 64 bytes.
+ */
+NET_MUST_USE
+int32_t net_identity_sign(struct net_identity_t *id,
+                          const uint8_t *message,
+                          size_t len,
+                          uint8_t *out);
+
+/**
+ * Verifies a signature: `NET_OK`, or `NET_ERR_BAD_SIGNATURE` /
+ * `NET_ERR_INVALID_KEY`.
+ *
+ * # Safety
+ * Each pointer must be valid for its length.
+ */
+NET_MUST_USE
+int32_t net_verify(const uint8_t *public_key,
+                   size_t public_key_len,
+                   const uint8_t *message,
+                   size_t message_len,
+                   const uint8_t *signature,
+                   size_t signature_len);
+
+/**
+ * Writes the node id and origin hash of a public key given as bytes.
+ * Either out-pointer may be NULL.
+ *
+ * # Safety
+ * `public_key` valid for `len` bytes; outs NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_public_key_ids(const uint8_t *public_key,
+                           size_t len,
+                           uint64_t *out_node_id,
+                           uint32_t *out_origin_hash);
+
+/**
+ * Releases an identity (its seed is zeroized). NULL and freed handles are ignored.
+ */
+void net_identity_free(struct net_identity_t *id);
+
+/**
+ * Encodes a Net header from JSON into `out` (64 bytes). 64-bit fields are
+ * decimal strings, the nonce is hex.
+ *
+ * # Safety
+ * `json` valid for `len` bytes; `out` writable for 64 bytes.
+ */
+NET_MUST_USE int32_t net_wire_header_encode(const char *json, size_t len, uint8_t *out);
+
+/**
+ * Decodes the Net header at the start of `bytes` into JSON (free with
+ * `net_string_free`); `NET_ERR_MALFORMED` with the reason otherwise.
+ *
+ * # Safety
+ * `bytes` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_wire_header_decode(const uint8_t *bytes,
+                               size_t len,
+                               char **out_json,
+                               size_t *out_len);
+
+/**
+ * Encodes a routing header from JSON into `out` (18 bytes).
+ *
+ * # Safety
+ * `json` valid for `len` bytes; `out` writable for 18 bytes.
+ */
+NET_MUST_USE int32_t net_wire_routing_encode(const char *json, size_t len, uint8_t *out);
+
+/**
+ * Decodes the routing header at the start of `bytes` into JSON.
+ *
+ * # Safety
+ * `bytes` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_wire_routing_decode(const uint8_t *bytes,
+                                size_t len,
+                                char **out_json,
+                                size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,4 +1,4 @@
-/* Golden fixture runner for C: walks every JSON file in tests/cross_lang/bus and /errors through
+/* Golden fixture runner for C: walks every JSON file in tests/cross_lang/bus, errors, identity and wire through
  * the C ABI (net.h) and writes build/parity/c.tsv. See tests/cross_lang/README.md.
  * Usage: fixtures <repo root>. JSON parsing uses cJSON (Debian: libcjson-dev). */
 #include "net.h"
@@ -314,17 +314,100 @@ static int check_kinds(const cJSON *doc) {
     return 0;
 }
 
+/* identity/vectors.json: one case per vector and per error entry. */
+static void check_identity(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(doc, "vectors")) {
+        unsigned char seed[64], pk[32], msg[256], sig[64], want[64];
+        size_t seed_len = unhex(cJSON_GetObjectItem(v, "seed")->valuestring, seed);
+        size_t msg_len = unhex(cJSON_GetObjectItem(v, "message")->valuestring, msg);
+        net_identity_t *id = NULL;
+        uint64_t node_id = 0;
+        uint32_t origin = 0;
+        char node_text[32];
+        int ok = net_identity_from_seed(seed, seed_len, &id) == NET_OK
+            && net_identity_public_key(id, pk) == NET_OK
+            && net_identity_sign(id, msg, msg_len, sig) == NET_OK
+            && net_public_key_ids(pk, 32, &node_id, &origin) == NET_OK;
+        snprintf(node_text, sizeof node_text, "%llu", (unsigned long long)node_id);
+        ok = ok && unhex(cJSON_GetObjectItem(v, "public_key")->valuestring, want) == 32 && memcmp(pk, want, 32) == 0;
+        ok = ok && strcmp(node_text, cJSON_GetObjectItem(v, "node_id")->valuestring) == 0;
+        ok = ok && (double)origin == cJSON_GetObjectItem(v, "origin_hash")->valuedouble;
+        ok = ok && unhex(cJSON_GetObjectItem(v, "signature")->valuestring, want) == 64 && memcmp(sig, want, 64) == 0;
+        ok = ok && net_verify(pk, 32, msg, msg_len, sig, 64) == NET_OK;
+        net_identity_free(id);
+        if (ok) (*pass)++; else { (*fail)++; fprintf(stderr, "%s: vector %s failed\n", file, cJSON_GetObjectItem(v, "seed")->valuestring); }
+    }
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(doc, "errors")) {
+        const char *op = cJSON_GetObjectItem(v, "op")->valuestring;
+        unsigned char a[128], b[128], c[128];
+        int rc;
+        if (strcmp(op, "from_seed") == 0) {
+            net_identity_t *id = NULL;
+            rc = net_identity_from_seed(a, unhex(cJSON_GetObjectItem(v, "seed")->valuestring, a), &id);
+            net_identity_free(id);
+        } else if (strcmp(op, "ids") == 0) {
+            rc = net_public_key_ids(a, unhex(cJSON_GetObjectItem(v, "public_key")->valuestring, a), NULL, NULL);
+        } else {
+            size_t al = unhex(cJSON_GetObjectItem(v, "public_key")->valuestring, a);
+            size_t bl = unhex(cJSON_GetObjectItem(v, "message")->valuestring, b);
+            size_t cl = unhex(cJSON_GetObjectItem(v, "signature")->valuestring, c);
+            rc = net_verify(a, al, b, bl, c, cl);
+        }
+        const char *kind = net_error_kind(rc);
+        if (kind && strcmp(kind, cJSON_GetObjectItem(v, "error")->valuestring) == 0) (*pass)++;
+        else { (*fail)++; fprintf(stderr, "%s: %s gave %s\n", file, op, kind ? kind : "?"); }
+    }
+}
+
+/* wire/headers.json: encode, decode, and malformed inputs with their reasons. */
+static void check_wire(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const char *lists[] = {"headers", "routing_headers"};
+    for (int l = 0; l < 2; l++) {
+        const cJSON *h;
+        cJSON_ArrayForEach(h, cJSON_GetObjectItem(doc, lists[l])) {
+            unsigned char out[64], want[64];
+            size_t n = unhex(cJSON_GetObjectItem(h, "hex")->valuestring, want);
+            char *fields = cJSON_PrintUnformatted(cJSON_GetObjectItem(h, "fields"));
+            int rc = l == 0 ? net_wire_header_encode(fields, strlen(fields), out)
+                            : net_wire_routing_encode(fields, strlen(fields), out);
+            cJSON_free(fields);
+            char *json = NULL;
+            int ok = rc == NET_OK && memcmp(out, want, n) == 0
+                && (l == 0 ? net_wire_header_decode(want, n, &json, NULL) : net_wire_routing_decode(want, n, &json, NULL)) == NET_OK;
+            cJSON *back = json ? cJSON_Parse(json) : NULL;
+            ok = ok && cJSON_Compare(back, cJSON_GetObjectItem(h, "fields"), 1);
+            cJSON_Delete(back);
+            net_string_free(json);
+            if (ok) (*pass)++; else { (*fail)++; fprintf(stderr, "%s: %s entry failed (%s)\n", file, lists[l], net_last_error_message()); }
+        }
+    }
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItem(doc, "malformed")) {
+        unsigned char bytes[256];
+        size_t n = unhex(cJSON_GetObjectItem(m, "hex")->valuestring, bytes);
+        char *json = NULL;
+        int rc = strcmp(cJSON_GetObjectItem(m, "decoder")->valuestring, "header") == 0
+            ? net_wire_header_decode(bytes, n, &json, NULL) : net_wire_routing_decode(bytes, n, &json, NULL);
+        net_string_free(json);
+        const char *kind = net_error_kind(rc);
+        int ok = kind && strcmp(kind, cJSON_GetObjectItem(m, "error")->valuestring) == 0
+            && strstr(net_last_error_message(), cJSON_GetObjectItem(m, "reason")->valuestring) != NULL;
+        if (ok) (*pass)++; else { (*fail)++; fprintf(stderr, "%s: malformed %s not rejected as expected\n", file, cJSON_GetObjectItem(m, "reason")->valuestring); }
+    }
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : ".";
-    const char *areas[] = {"bus", "errors"};
+    const char *areas[] = {"bus", "errors", "identity", "wire"};
     char path[8192];
     snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
     FILE *out = fopen(path, "w");
     if (!out) { fprintf(stderr, "cannot write %s (create build/parity first)\n", path); return 2; }
     int total_pass = 0, total_fail = 0;
-    for (int a = 0; a < 2; a++) {
+    for (int a = 0; a < 4; a++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tests/cross_lang/%s", root, areas[a]);
         DIR *d = opendir(dir);
@@ -346,6 +429,10 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: unreadable or wrong abi_version\n", path);
                 fail++;
             } else {
+                char rel[512];
+                snprintf(rel, sizeof rel, "%s/%s", areas[a], names[f]);
+                if (cJSON_GetObjectItem(doc, "vectors")) check_identity(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "headers")) check_wire(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
                     if (check_kinds(doc) == 0) pass++; else { fail++; fprintf(stderr, "%s/%s: %s\n", areas[a], names[f], errbuf); }
                 }

@@ -148,6 +148,30 @@ int main(void) {
     free(mib);
     free(big);
 
+    /* Identity handles: NULL, wrong seed length, use after free, double free. */
+    unsigned char seed[32] = {7}, pk[32], sig[64];
+    net_identity_t *id = NULL;
+    uint64_t node_id = 0;
+    CHECK(net_identity_from_seed(seed, 31, &id) == NET_ERR_INVALID_SEED);
+    CHECK(net_identity_from_seed(NULL, 32, &id) == NET_ERR_NULL_POINTER);
+    CHECK(net_identity_from_seed(seed, 32, &id) == NET_OK);
+    CHECK(net_identity_public_key(id, pk) == NET_OK);
+    CHECK(net_identity_public_key(id, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_identity_node_id(id, &node_id) == NET_OK && node_id != 0);
+    CHECK(net_identity_sign(id, (const uint8_t *)"m", 1, sig) == NET_OK);
+    CHECK(net_verify(pk, 32, (const uint8_t *)"m", 1, sig, 64) == NET_OK);
+    sig[0] ^= 1;
+    CHECK(net_verify(pk, 32, (const uint8_t *)"m", 1, sig, 64) == NET_ERR_BAD_SIGNATURE);
+    net_identity_free(id);
+    net_identity_free(id);
+    CHECK(net_identity_public_key(id, pk) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_identity_node_id(NULL, &node_id) == NET_ERR_NULL_POINTER);
+    unsigned char junk[10] = {0};
+    char *hjson = NULL;
+    CHECK(net_wire_header_decode(junk, sizeof junk, &hjson, NULL) == NET_ERR_MALFORMED);
+    CHECK(net_wire_header_decode(NULL, 0, &hjson, NULL) == NET_ERR_MALFORMED);
+    CHECK(net_wire_header_encode("{}", 2, junk) == NET_ERR_INVALID_ARGUMENT);
+
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);
     CHECK(strstr(kinds, "bus:backpressure") != NULL);
