@@ -135,6 +135,31 @@
 #define NET_ERR_MALFORMED -40
 
 /**
+ * The log has been closed.
+ */
+#define NET_ERR_LOG_CLOSED -50
+
+/**
+ * A log payload is too large.
+ */
+#define NET_ERR_PAYLOAD_TOO_LARGE -51
+
+/**
+ * A log's payload segment is full.
+ */
+#define NET_ERR_SEGMENT_FULL -52
+
+/**
+ * A file-system operation failed.
+ */
+#define NET_ERR_IO -53
+
+/**
+ * Persistent files are damaged beyond repair.
+ */
+#define NET_ERR_CORRUPT -54
+
+/**
  * An event bus. Opaque; always used by pointer. Create with `net_init` or
  * `net_bus_new`; stop with `net_shutdown`; release with `net_bus_free`.
  */

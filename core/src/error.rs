@@ -48,6 +48,16 @@ pub enum ErrorKind {
     EntropyUnavailable,
     /// A packet or header failed to decode; the detail says why.
     Malformed,
+    /// The log has been closed.
+    LogClosed,
+    /// A payload is larger than a log entry may be.
+    PayloadTooLarge,
+    /// The log's payload segment has no room left (4 GiB per file).
+    SegmentFull,
+    /// A file-system operation on a persistent log failed.
+    Io,
+    /// Persistent log files are damaged beyond what recovery repairs.
+    Corrupt,
 }
 
 impl ErrorKind {
@@ -71,6 +81,11 @@ impl ErrorKind {
         ErrorKind::BadSignature,
         ErrorKind::EntropyUnavailable,
         ErrorKind::Malformed,
+        ErrorKind::LogClosed,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::SegmentFull,
+        ErrorKind::Io,
+        ErrorKind::Corrupt,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -99,6 +114,11 @@ impl ErrorKind {
             ErrorKind::BadSignature => c"identity:bad_signature",
             ErrorKind::EntropyUnavailable => c"identity:entropy_unavailable",
             ErrorKind::Malformed => c"wire:malformed",
+            ErrorKind::LogClosed => c"redex:closed",
+            ErrorKind::PayloadTooLarge => c"redex:payload_too_large",
+            ErrorKind::SegmentFull => c"redex:segment_full",
+            ErrorKind::Io => c"redex:io",
+            ErrorKind::Corrupt => c"redex:corrupt",
         }
     }
 
@@ -123,6 +143,11 @@ impl ErrorKind {
             ErrorKind::BadSignature => -32,
             ErrorKind::EntropyUnavailable => -33,
             ErrorKind::Malformed => -40,
+            ErrorKind::LogClosed => -50,
+            ErrorKind::PayloadTooLarge => -51,
+            ErrorKind::SegmentFull => -52,
+            ErrorKind::Io => -53,
+            ErrorKind::Corrupt => -54,
         }
     }
 

@@ -13,6 +13,7 @@
 pub mod bus;
 pub mod error;
 pub mod identity;
+pub mod redex;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};

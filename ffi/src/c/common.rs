@@ -49,6 +49,16 @@ pub const NET_ERR_BAD_SIGNATURE: i32 = -32;
 pub const NET_ERR_ENTROPY_UNAVAILABLE: i32 = -33;
 /// A packet or header failed to decode.
 pub const NET_ERR_MALFORMED: i32 = -40;
+/// The log has been closed.
+pub const NET_ERR_LOG_CLOSED: i32 = -50;
+/// A log payload is too large.
+pub const NET_ERR_PAYLOAD_TOO_LARGE: i32 = -51;
+/// A log's payload segment is full.
+pub const NET_ERR_SEGMENT_FULL: i32 = -52;
+/// A file-system operation failed.
+pub const NET_ERR_IO: i32 = -53;
+/// Persistent files are damaged beyond repair.
+pub const NET_ERR_CORRUPT: i32 = -54;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -243,6 +253,11 @@ mod tests {
             (NET_ERR_BAD_SIGNATURE, ErrorKind::BadSignature),
             (NET_ERR_ENTROPY_UNAVAILABLE, ErrorKind::EntropyUnavailable),
             (NET_ERR_MALFORMED, ErrorKind::Malformed),
+            (NET_ERR_LOG_CLOSED, ErrorKind::LogClosed),
+            (NET_ERR_PAYLOAD_TOO_LARGE, ErrorKind::PayloadTooLarge),
+            (NET_ERR_SEGMENT_FULL, ErrorKind::SegmentFull),
+            (NET_ERR_IO, ErrorKind::Io),
+            (NET_ERR_CORRUPT, ErrorKind::Corrupt),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {

@@ -1,0 +1,58 @@
+//! Per-log settings: retention, fsync policy and payload limit.
+
+use std::time::Duration;
+
+/// Default largest payload of one entry (16 MiB).
+pub const DEFAULT_MAX_PAYLOAD: usize = 16 << 20;
+
+/// Retention limits, applied together by an explicit sweep. `None` = no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Retention {
+    /// Keep at most this many newest entries.
+    pub max_events: Option<u64>,
+    /// Keep at most this many bytes of newest heap payload.
+    pub max_bytes: Option<u64>,
+    /// Drop entries appended longer ago than this.
+    pub max_age_ns: Option<u64>,
+}
+
+/// When a persistent log fsyncs on its own (always off the append path).
+/// `sync()` and `close()` are durability barriers under every policy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Only `sync()` and `close()` fsync.
+    #[default]
+    Never,
+    /// Fsync after every N appended entries.
+    EveryN(u64),
+    /// Fsync on a timer while there are unsynced appends.
+    Interval(Duration),
+    /// Fsync when either the period elapses or this many bytes are unsynced.
+    IntervalOrBytes {
+        /// Timer period (zero: bytes only).
+        period: Duration,
+        /// Unsynced bytes threshold (zero: timer only).
+        max_bytes: u64,
+    },
+}
+
+/// Settings for one log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedexFileConfig {
+    /// Retention limits for `sweep_retention`.
+    pub retention: Retention,
+    /// Background fsync policy (persistent logs only).
+    pub fsync: FsyncPolicy,
+    /// Largest payload of one entry.
+    pub max_payload: usize,
+}
+
+impl Default for RedexFileConfig {
+    fn default() -> Self {
+        RedexFileConfig {
+            retention: Retention::default(),
+            fsync: FsyncPolicy::default(),
+            max_payload: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! Disk persistence for a RedEX log: `dat` (payloads), `idx` (20-byte records)
+//! and `ts` (8-byte append times) under `<base>/<channel path>/`.
+//!
+//! Writes go straight to the files (no user-space buffer), so an acknowledged
+//! append survives the process being killed. Fsync order is always payload,
+//! then index, then timestamps, so after a power cut the index is at worst
+//! shorter than the payload, which recovery handles. Recovery truncates a torn
+//! trailing record, drops (and reports) entries whose checksum does not match,
+//! and never aborts the reopen for a damaged entry.
+
+use super::config::FsyncPolicy;
+use super::file::now_ns;
+use super::record::{checksum, Record, RECORD_LEN};
+use crate::error::{Error, ErrorKind, Result};
+use parking_lot::{Condvar, Mutex};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// What recovery found when a persistent log was reopened.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Entries recovered.
+    pub entries: usize,
+    /// Torn or orphaned trailing index records that were truncated.
+    pub truncated_records: usize,
+    /// Sequence numbers of entries dropped because their checksum did not match.
+    pub corrupt_seqs: Vec<u64>,
+    /// Entries whose timestamp was missing (given the reopen time instead).
+    pub missing_timestamps: usize,
+}
+
+pub(crate) struct Recovered {
+    pub records: Vec<(Record, u64)>,
+    pub segment: Vec<u8>,
+    pub report: Recovery,
+}
+
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Io, format!("{what} {}: {e}", path.display()))
+}
+
+/// Maps a channel name (`sensors/lidar/front`) to a relative directory,
+/// refusing anything that could escape the base directory.
+pub(crate) fn channel_path(name: &str) -> Result<PathBuf> {
+    let bad = || {
+        Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "invalid channel name {name:?}: use segments of [A-Za-z0-9_.-] separated by '/'"
+            ),
+        )
+    };
+    let mut path = PathBuf::new();
+    for segment in name.split('/') {
+        let ok = !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        if !ok {
+            return Err(bad());
+        }
+        path.push(segment);
+    }
+    Ok(path)
+}
+
+struct Files {
+    dat: File,
+    idx: File,
+    ts: File,
+}
+
+impl Files {
+    fn sync(&self, dir: &Path) -> Result<()> {
+        for (file, name) in [(&self.dat, "dat"), (&self.idx, "idx"), (&self.ts, "ts")] {
+            file.sync_data()
+                .map_err(|e| io_error("fsync", &dir.join(name), e))?;
+        }
+        Ok(())
+    }
+
+    fn try_clone(&self, dir: &Path) -> Result<Files> {
+        let clone = |f: &File| f.try_clone().map_err(|e| io_error("clone", dir, e));
+        Ok(Files {
+            dat: clone(&self.dat)?,
+            idx: clone(&self.idx)?,
+            ts: clone(&self.ts)?,
+        })
+    }
+}
+
+#[derive(Default)]
+struct Pending {
+    entries: u64,
+    bytes: u64,
+    stop: bool,
+}
+
+/// The background fsync thread and its signal.
+struct SyncWorker {
+    shared: Arc<(Mutex<Pending>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl SyncWorker {
+    fn start(files: Files, dir: PathBuf, policy: FsyncPolicy) -> Option<SyncWorker> {
+        let (every_n, period, max_bytes) = match policy {
+            FsyncPolicy::Never => return None,
+            FsyncPolicy::EveryN(n) => (n.max(1), None, 0),
+            FsyncPolicy::Interval(p) => (0, Some(p), 0),
+            FsyncPolicy::IntervalOrBytes { period, max_bytes } => {
+                if period.is_zero() && max_bytes == 0 {
+                    return None;
+                }
+                (0, (!period.is_zero()).then_some(period), max_bytes)
+            }
+        };
+        let shared = Arc::new((Mutex::new(Pending::default()), Condvar::new()));
+        let worker_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("redex-fsync".into())
+            .spawn(move || {
+                let (lock, signal) = &*worker_shared;
+                let mut pending = lock.lock();
+                loop {
+                    let due = pending.entries > 0
+                        && ((every_n > 0 && pending.entries >= every_n)
+                            || (max_bytes > 0 && pending.bytes >= max_bytes));
+                    if !due && !pending.stop {
+                        let timed_out = match period {
+                            Some(p) => signal.wait_for(&mut pending, p).timed_out(),
+                            None => {
+                                signal.wait(&mut pending);
+                                false
+                            }
+                        };
+                        if !(timed_out && pending.entries > 0) {
+                            continue;
+                        }
+                    }
+                    let stop = pending.stop;
+                    *pending = Pending {
+                        stop,
+                        ..Pending::default()
+                    };
+                    // Fsync without holding the lock so appends continue meanwhile.
+                    drop(pending);
+                    // A failed background fsync is retried by the next barrier.
+                    let _ = files.sync(&dir);
+                    pending = lock.lock();
+                    if stop {
+                        return;
+                    }
+                }
+            })
+            .ok()?;
+        Some(SyncWorker {
+            shared,
+            thread: Some(thread),
+        })
+    }
+
+    fn note(&self, entries: u64, bytes: u64) {
+        let (lock, signal) = &*self.shared;
+        let mut pending = lock.lock();
+        pending.entries += entries;
+        pending.bytes += bytes;
+        signal.notify_one();
+    }
+
+    fn reset(&self) {
+        let mut pending = self.shared.0.lock();
+        pending.entries = 0;
+        pending.bytes = 0;
+    }
+}
+
+impl Drop for SyncWorker {
+    fn drop(&mut self) {
+        self.shared.0.lock().stop = true;
+        self.shared.1.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The open files of a persistent log.
+pub(crate) struct DiskLog {
+    dir: PathBuf,
+    files: Files,
+    worker: Option<SyncWorker>,
+}
+
+fn read_all(file: &mut File, path: &Path) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    file.read_to_end(&mut buf)
+        .map_err(|e| io_error("read", path, e))?;
+    Ok(buf)
+}
+
+impl DiskLog {
+    /// Opens or creates the files for `name` under `base` and recovers them.
+    pub fn open(base: &Path, name: &str, policy: FsyncPolicy) -> Result<(DiskLog, Recovered)> {
+        let dir = base.join(channel_path(name)?);
+        std::fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
+        let open = |n: &str| {
+            let path = dir.join(n);
+            OpenOptions::new()
+                .read(true)
+                .append(true)
+                .create(true)
+                .open(&path)
+                .map_err(|e| io_error("open", &path, e))
+        };
+        let (mut dat, mut idx, mut ts) = (open("dat")?, open("idx")?, open("ts")?);
+        let segment = read_all(&mut dat, &dir.join("dat"))?;
+        let index = read_all(&mut idx, &dir.join("idx"))?;
+        let stamps = read_all(&mut ts, &dir.join("ts"))?;
+
+        let mut report = Recovery::default();
+        let whole = index.len() / RECORD_LEN;
+        report.truncated_records += usize::from(index.len() % RECORD_LEN != 0);
+        let mut records = Vec::with_capacity(whole);
+        // One timestamp per index position kept (damaged entries included), so
+        // `ts` stays aligned with `idx` when missing stamps are written back.
+        let mut position_stamps = Vec::with_capacity(whole);
+        let mut keep = whole;
+        let mut last_seq: Option<u64> = None;
+        for i in 0..whole {
+            let timestamp = stamps
+                .get(i * 8..i * 8 + 8)
+                .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
+            let Ok(record) = Record::decode(&index[i * RECORD_LEN..]) else {
+                report.corrupt_seqs.push(u64::MAX);
+                position_stamps.push(timestamp.unwrap_or_else(now_ns));
+                continue;
+            };
+            let payload: Vec<u8> = if record.is_inline() {
+                record.inline_payload().to_vec()
+            } else {
+                let end = record.offset as usize + record.len as usize;
+                match segment.get(record.offset as usize..end) {
+                    Some(p) => p.to_vec(),
+                    None => {
+                        // The index outran the payload: a crash mid-append.
+                        keep = i;
+                        report.truncated_records += whole - i;
+                        break;
+                    }
+                }
+            };
+            let stamp = timestamp.unwrap_or_else(now_ns);
+            position_stamps.push(stamp);
+            if checksum(&payload) != record.checksum() || last_seq.is_some_and(|s| record.seq <= s)
+            {
+                report.corrupt_seqs.push(record.seq);
+                continue;
+            }
+            report.missing_timestamps += usize::from(timestamp.is_none());
+            last_seq = Some(record.seq);
+            records.push((record, stamp));
+        }
+        // Cut torn tails so the next append lines up with what was recovered.
+        let idx_len = (keep * RECORD_LEN) as u64;
+        if index.len() as u64 != idx_len {
+            idx.set_len(idx_len)
+                .map_err(|e| io_error("truncate", &dir.join("idx"), e))?;
+        }
+        let ts_len = (keep * 8).min(stamps.len() / 8 * 8) as u64;
+        if stamps.len() as u64 != ts_len {
+            ts.set_len(ts_len)
+                .map_err(|e| io_error("truncate", &dir.join("ts"), e))?;
+        }
+        // Timestamps missing for recovered entries are written back so ts stays aligned.
+        let fill: Vec<u8> = position_stamps[ts_len as usize / 8..keep]
+            .iter()
+            .flat_map(|t| t.to_le_bytes())
+            .collect();
+        if !fill.is_empty() {
+            ts.write_all(&fill)
+                .map_err(|e| io_error("write", &dir.join("ts"), e))?;
+        }
+        report.entries = records.len();
+        let files = Files { dat, idx, ts };
+        let worker = SyncWorker::start(files.try_clone(&dir)?, dir.clone(), policy);
+        Ok((
+            DiskLog { dir, files, worker },
+            Recovered {
+                records,
+                segment,
+                report,
+            },
+        ))
+    }
+
+    /// Writes payloads, records and timestamps: at most one write per file.
+    pub fn append(&mut self, payloads: &[&[u8]], records: &[Record], stamps: &[u64]) -> Result<()> {
+        let mut data = Vec::with_capacity(payloads.iter().map(|p| p.len()).sum());
+        for p in payloads {
+            data.extend_from_slice(p);
+        }
+        let mut idx = Vec::with_capacity(records.len() * RECORD_LEN);
+        for r in records {
+            idx.extend_from_slice(&r.encode());
+        }
+        let mut ts = Vec::with_capacity(stamps.len() * 8);
+        for t in stamps {
+            ts.extend_from_slice(&t.to_le_bytes());
+        }
+        if !data.is_empty() {
+            self.files
+                .dat
+                .write_all(&data)
+                .map_err(|e| io_error("write", &self.dir.join("dat"), e))?;
+        }
+        self.files
+            .idx
+            .write_all(&idx)
+            .map_err(|e| io_error("write", &self.dir.join("idx"), e))?;
+        self.files
+            .ts
+            .write_all(&ts)
+            .map_err(|e| io_error("write", &self.dir.join("ts"), e))?;
+        if let Some(worker) = &self.worker {
+            worker.note(
+                records.len() as u64,
+                (data.len() + idx.len() + ts.len()) as u64,
+            );
+        }
+        Ok(())
+    }
+
+    /// Fsyncs payload, index, timestamps, in that order.
+    pub fn sync(&mut self) -> Result<()> {
+        self.files.sync(&self.dir)?;
+        if let Some(worker) = &self.worker {
+            worker.reset();
+        }
+        Ok(())
+    }
+
+    /// Final fsync; stops the background worker.
+    pub fn close(mut self) -> Result<()> {
+        let result = self.sync();
+        drop(self.worker.take());
+        result
+    }
+}
