@@ -9,11 +9,12 @@ use super::config::RedexFileConfig;
 use super::disk::{DiskLog, Recovery};
 use super::record::{Record, INLINE_LEN};
 use crate::error::{Error, ErrorKind, Result};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use event_listener::{Event as Notify, Listener};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -31,11 +32,20 @@ pub struct RedexEntry {
 struct Stored {
     record: Record,
     timestamp_ns: u64,
+    /// Heap payload (empty for inline records, whose bytes live in the record).
+    payload: Bytes,
 }
+
+/// Size of one arena chunk that small payloads are copied into.
+const ARENA_CHUNK: usize = 64 * 1024;
+/// Payloads above this get their own allocation.
+const ARENA_MAX_PAYLOAD: usize = 2 * 1024;
 
 struct State {
     entries: VecDeque<Stored>,
-    segment: Vec<u8>,
+    /// Logical size of the payload segment (the `dat` file): record offsets.
+    segment_len: u64,
+    arena: BytesMut,
     next_seq: u64,
     closed: bool,
     disk: Option<DiskLog>,
@@ -46,6 +56,8 @@ struct Inner {
     config: RedexFileConfig,
     state: Mutex<State>,
     appended: Notify,
+    /// Live tails; appends skip the wake-up when there are none.
+    tails: AtomicUsize,
 }
 
 /// A log file. Cheap to clone; clones share the log.
@@ -65,14 +77,30 @@ fn closed_error(name: &str) -> Error {
     Error::new(ErrorKind::LogClosed, format!("log {name:?} is closed"))
 }
 
-impl State {
-    fn payload_of(&self, record: &Record) -> Bytes {
-        if record.is_inline() {
-            return Bytes::copy_from_slice(&record.inline_payload());
+impl Stored {
+    fn entry(&self) -> RedexEntry {
+        RedexEntry {
+            seq: self.record.seq,
+            timestamp_ns: self.timestamp_ns,
+            payload: if self.record.is_inline() {
+                Bytes::copy_from_slice(&self.record.inline_payload())
+            } else {
+                self.payload.clone()
+            },
         }
-        let start = record.offset as usize;
-        let end = start + record.len as usize;
-        Bytes::copy_from_slice(self.segment.get(start..end).unwrap_or_default())
+    }
+}
+
+impl State {
+    fn store(&mut self, data: &[u8]) -> Bytes {
+        if data.len() > ARENA_MAX_PAYLOAD {
+            return Bytes::copy_from_slice(data);
+        }
+        if self.arena.capacity() < data.len() {
+            self.arena = BytesMut::with_capacity(ARENA_CHUNK);
+        }
+        self.arena.extend_from_slice(data);
+        self.arena.split().freeze()
     }
 
     fn first_index_at(&self, seq: u64) -> usize {
@@ -88,7 +116,8 @@ impl RedexFile {
             config,
             State {
                 entries: VecDeque::new(),
-                segment: Vec::new(),
+                segment_len: 0,
+                arena: BytesMut::new(),
                 next_seq: 0,
                 closed: false,
                 disk: None,
@@ -108,12 +137,23 @@ impl RedexFile {
             .records
             .last()
             .map_or(0, |(r, _)| r.seq.saturating_add(1));
+        let segment = Bytes::from(recovered.segment);
         let entries = recovered
             .records
             .into_iter()
-            .map(|(record, timestamp_ns)| Stored {
-                record,
-                timestamp_ns,
+            .map(|(record, timestamp_ns)| {
+                let start = record.offset as usize;
+                let payload = if record.is_inline() {
+                    Bytes::new()
+                } else {
+                    // Recovery checked every heap record lies inside `dat`.
+                    segment.slice(start..start + record.len as usize)
+                };
+                Stored {
+                    record,
+                    timestamp_ns,
+                    payload,
+                }
             })
             .collect();
         let file = RedexFile::from_state(
@@ -121,7 +161,8 @@ impl RedexFile {
             config,
             State {
                 entries,
-                segment: recovered.segment,
+                segment_len: segment.len() as u64,
+                arena: BytesMut::new(),
                 next_seq,
                 closed: false,
                 disk: Some(disk),
@@ -137,6 +178,7 @@ impl RedexFile {
                 config,
                 state: Mutex::new(state),
                 appended: Notify::new(),
+                tails: AtomicUsize::new(0),
             }),
         }
     }
@@ -194,10 +236,11 @@ impl RedexFile {
         state.entries.push_back(Stored {
             record,
             timestamp_ns,
+            payload: Bytes::new(),
         });
         state.next_seq += 1;
         drop(state);
-        self.inner.appended.notify(usize::MAX);
+        self.wake();
         Ok(seq)
     }
 
@@ -222,9 +265,9 @@ impl RedexFile {
         if state.closed {
             return Err(closed_error(&self.inner.name));
         }
-        let total: usize = payloads.iter().map(|p| p.len()).sum();
-        let base = state.segment.len();
-        if base.saturating_add(total) > u32::MAX as usize {
+        let total: u64 = payloads.iter().map(|p| p.len() as u64).sum();
+        let base = state.segment_len;
+        if base.saturating_add(total) > u64::from(u32::MAX) {
             return Err(Error::new(
                 ErrorKind::SegmentFull,
                 "the payload segment is full (4 GiB)",
@@ -235,26 +278,31 @@ impl RedexFile {
         let mut offset = base;
         for (i, p) in payloads.iter().enumerate() {
             records.push(Record::heap(first + i as u64, offset as u32, p)?);
-            offset += p.len();
+            offset += p.len() as u64;
         }
         let stamps = vec![timestamp_ns; payloads.len()];
         if let Some(disk) = state.disk.as_mut() {
             disk.append(payloads, &records, &stamps)?;
         }
-        state.segment.reserve(total);
-        for p in payloads {
-            state.segment.extend_from_slice(p);
-        }
-        for record in records {
+        for (record, p) in records.into_iter().zip(payloads) {
+            let payload = state.store(p);
             state.entries.push_back(Stored {
                 record,
                 timestamp_ns,
+                payload,
             });
         }
+        state.segment_len = base + total;
         state.next_seq += payloads.len() as u64;
         drop(state);
-        self.inner.appended.notify(usize::MAX);
+        self.wake();
         Ok(Some(first))
+    }
+
+    fn wake(&self) {
+        if self.inner.tails.load(Ordering::SeqCst) > 0 {
+            self.inner.appended.notify(usize::MAX);
+        }
     }
 
     /// Entries with `from <= seq < to`, in order (evicted ones are skipped).
@@ -266,17 +314,14 @@ impl RedexFile {
             .iter()
             .skip(start)
             .take_while(|e| e.record.seq < to)
-            .map(|e| RedexEntry {
-                seq: e.record.seq,
-                timestamp_ns: e.timestamp_ns,
-                payload: state.payload_of(&e.record),
-            })
+            .map(Stored::entry)
             .collect()
     }
 
     /// A live reader from `from_seq`: every retained entry at or after it, then
     /// each new entry, with no gap and no duplicate at the hand-off.
     pub fn tail(&self, from_seq: u64) -> Tail {
+        self.inner.tails.fetch_add(1, Ordering::SeqCst);
         Tail {
             file: self.clone(),
             next: from_seq,
@@ -284,7 +329,8 @@ impl RedexFile {
     }
 
     /// Applies the retention policy now; returns how many entries were evicted.
-    /// (Payload segment bytes are not reclaimed in this version.)
+    /// Evicted payloads are freed from memory; a persistent log's files are
+    /// not compacted in this version.
     pub fn sweep_retention(&self) -> usize {
         let retention = self.inner.config.retention;
         let now = now_ns();
@@ -373,11 +419,7 @@ impl Tail {
             .iter()
             .skip(start)
             .take(max.max(1))
-            .map(|e| RedexEntry {
-                seq: e.record.seq,
-                timestamp_ns: e.timestamp_ns,
-                payload: state.payload_of(&e.record),
-            })
+            .map(Stored::entry)
             .collect();
         if let Some(last) = out.last() {
             self.next = last.seq + 1;
@@ -390,7 +432,7 @@ impl Tail {
         }
     }
 
-    /// The next sequence this tail will read.
+    /// The next sequence this tail will read (everything before it was returned).
     pub fn position(&self) -> u64 {
         self.next
     }
@@ -432,5 +474,11 @@ impl Tail {
                 Step::Empty => listener.await,
             }
         }
+    }
+}
+
+impl Drop for Tail {
+    fn drop(&mut self) {
+        self.file.inner.tails.fetch_sub(1, Ordering::SeqCst);
     }
 }
