@@ -160,6 +160,31 @@
 #define NET_ERR_CORRUPT -54
 
 /**
+ * A fold stopped before reaching the awaited sequence.
+ */
+#define NET_ERR_FOLD_STOPPED -60
+
+/**
+ * A wait ran out of time.
+ */
+#define NET_ERR_TIMEOUT -61
+
+/**
+ * An event could not be decoded.
+ */
+#define NET_ERR_DECODE -62
+
+/**
+ * The model is not enabled on this database.
+ */
+#define NET_ERR_MODEL_MISSING -70
+
+/**
+ * A snapshot could not be encoded, decoded or restored.
+ */
+#define NET_ERR_INVALID_SNAPSHOT -71
+
+/**
  * An event bus. Opaque; always used by pointer. Create with `net_init` or
  * `net_bus_new`; stop with `net_shutdown`; release with `net_bus_free`.
  */

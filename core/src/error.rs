@@ -58,6 +58,17 @@ pub enum ErrorKind {
     Io,
     /// Persistent log files are damaged beyond what recovery repairs.
     Corrupt,
+    /// The fold stopped (on an error, or because the adapter closed) before
+    /// reaching the awaited sequence.
+    FoldStopped,
+    /// A wait ran out of time.
+    Timeout,
+    /// An event's meta or payload could not be decoded.
+    Decode,
+    /// The requested model is not enabled on this database.
+    ModelMissing,
+    /// A snapshot could not be encoded, decoded or restored.
+    InvalidSnapshot,
 }
 
 impl ErrorKind {
@@ -86,6 +97,11 @@ impl ErrorKind {
         ErrorKind::SegmentFull,
         ErrorKind::Io,
         ErrorKind::Corrupt,
+        ErrorKind::FoldStopped,
+        ErrorKind::Timeout,
+        ErrorKind::Decode,
+        ErrorKind::ModelMissing,
+        ErrorKind::InvalidSnapshot,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -119,6 +135,11 @@ impl ErrorKind {
             ErrorKind::SegmentFull => c"redex:segment_full",
             ErrorKind::Io => c"redex:io",
             ErrorKind::Corrupt => c"redex:corrupt",
+            ErrorKind::FoldStopped => c"cortex:fold_stopped",
+            ErrorKind::Timeout => c"cortex:timeout",
+            ErrorKind::Decode => c"cortex:decode",
+            ErrorKind::ModelMissing => c"netdb:model_missing",
+            ErrorKind::InvalidSnapshot => c"netdb:invalid_snapshot",
         }
     }
 
@@ -148,6 +169,11 @@ impl ErrorKind {
             ErrorKind::SegmentFull => -52,
             ErrorKind::Io => -53,
             ErrorKind::Corrupt => -54,
+            ErrorKind::FoldStopped => -60,
+            ErrorKind::Timeout => -61,
+            ErrorKind::Decode => -62,
+            ErrorKind::ModelMissing => -70,
+            ErrorKind::InvalidSnapshot => -71,
         }
     }
 

@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod bus;
+pub mod cortex;
 pub mod error;
 pub mod identity;
 pub mod redex;

@@ -59,6 +59,16 @@ pub const NET_ERR_SEGMENT_FULL: i32 = -52;
 pub const NET_ERR_IO: i32 = -53;
 /// Persistent files are damaged beyond repair.
 pub const NET_ERR_CORRUPT: i32 = -54;
+/// A fold stopped before reaching the awaited sequence.
+pub const NET_ERR_FOLD_STOPPED: i32 = -60;
+/// A wait ran out of time.
+pub const NET_ERR_TIMEOUT: i32 = -61;
+/// An event could not be decoded.
+pub const NET_ERR_DECODE: i32 = -62;
+/// The model is not enabled on this database.
+pub const NET_ERR_MODEL_MISSING: i32 = -70;
+/// A snapshot could not be encoded, decoded or restored.
+pub const NET_ERR_INVALID_SNAPSHOT: i32 = -71;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -258,6 +268,11 @@ mod tests {
             (NET_ERR_SEGMENT_FULL, ErrorKind::SegmentFull),
             (NET_ERR_IO, ErrorKind::Io),
             (NET_ERR_CORRUPT, ErrorKind::Corrupt),
+            (NET_ERR_FOLD_STOPPED, ErrorKind::FoldStopped),
+            (NET_ERR_TIMEOUT, ErrorKind::Timeout),
+            (NET_ERR_DECODE, ErrorKind::Decode),
+            (NET_ERR_MODEL_MISSING, ErrorKind::ModelMissing),
+            (NET_ERR_INVALID_SNAPSHOT, ErrorKind::InvalidSnapshot),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {
