@@ -39,6 +39,16 @@ pub mod identity {
     pub use net_core::identity::{Identity, PublicKey, PUBLIC_KEY_LEN, SEED_LEN, SIGNATURE_LEN};
 }
 
+/// Local append-only logs (RedEX).
+pub mod redex {
+    pub use net_core::redex::*;
+}
+
+/// Event-sourced state: CortEX folds, the tasks and memories models, NetDB.
+pub mod cortex {
+    pub use net_core::cortex::*;
+}
+
 /// Wire codecs of the mesh: the Net header and the routing header.
 pub mod wire {
     pub use net_core::wire::*;

@@ -13,7 +13,7 @@ fn root() -> PathBuf {
 
 fn fixture_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for area in ["bus", "errors", "identity", "wire"] {
+    for area in ["bus", "cortex", "errors", "identity", "redex", "wire"] {
         let dir = root().join("tests/cross_lang").join(area);
         for entry in std::fs::read_dir(&dir).expect("fixture dir") {
             let path = entry.expect("entry").path();
@@ -274,6 +274,9 @@ fn compare(step: &Value, outcome: Result<Value, SdkError>) -> Result<(), String>
 }
 
 async fn run_case(case: &Value) -> Result<(), String> {
+    if case.get("model").is_some() {
+        return run_model_case(case);
+    }
     let config = match (case.get("config"), case.get("config_text")) {
         (Some(c), _) => c.to_string(),
         (None, Some(t)) => t.as_str().unwrap_or_default().to_owned(),
@@ -351,6 +354,24 @@ async fn golden_fixtures() {
         if doc.get("headers").is_some() {
             tally(
                 check_wire(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
+        if doc.get("heap").is_some() {
+            tally(
+                check_records(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
+        if doc.get("frames").is_some() {
+            tally(
+                check_frames(&doc),
                 &rel,
                 &mut passed,
                 &mut failed,
@@ -548,4 +569,171 @@ fn check_wire(doc: &Value) -> Vec<Result<(), String>> {
         });
     }
     out
+}
+
+fn check_records(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::redex::record::Record;
+    let mut out = Vec::new();
+    for h in doc["heap"].as_array().expect("heap") {
+        let seq: u64 = h["seq"].as_str().and_then(|s| s.parse().ok()).expect("seq");
+        let r = Record::heap(
+            seq,
+            h["offset"].as_u64().expect("offset") as u32,
+            &unhex(&h["payload_hex"]),
+        );
+        out.push(match r {
+            Ok(r)
+                if hex::encode(r.encode()) == h["hex"]
+                    && Record::decode(&unhex(&h["hex"])).ok() == Some(r) =>
+            {
+                Ok(())
+            }
+            other => Err(format!("heap record {seq}: {other:?}")),
+        });
+    }
+    for i in doc["inline"].as_array().expect("inline") {
+        let seq: u64 = i["seq"].as_str().and_then(|s| s.parse().ok()).expect("seq");
+        let payload: [u8; 8] = unhex(&i["payload_hex"]).try_into().expect("8 bytes");
+        let r = Record::inline(seq, payload);
+        let back = Record::decode(&unhex(&i["hex"])).ok();
+        out.push(
+            if hex::encode(r.encode()) == i["hex"]
+                && back.is_some_and(|b| b.is_inline() && b.inline_payload() == payload)
+            {
+                Ok(())
+            } else {
+                Err(format!("inline record {seq}"))
+            },
+        );
+    }
+    for m in doc["malformed"].as_array().expect("malformed") {
+        out.push(expect_kind(
+            "record",
+            Record::decode(&unhex(&m["hex"])).map_err(SdkError::from),
+            m["error"].as_str().unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+fn check_frames(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::cortex::EventMeta;
+    let mut out = Vec::new();
+    for f in doc["frames"].as_array().expect("frames") {
+        let seq_or_ts: u64 = f["seq_or_ts"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("seq_or_ts");
+        let payload = unhex(&f["payload_hex"]);
+        let meta = EventMeta::for_payload(
+            f["dispatch"].as_u64().expect("dispatch") as u8,
+            f["origin_hash"].as_u64().expect("origin") as u32,
+            seq_or_ts,
+            &payload,
+        );
+        let framed = meta.frame(&payload);
+        let back = EventMeta::unframe(&unhex(&f["hex"]))
+            .map(|(m, p)| (m, p.to_vec()))
+            .ok();
+        out.push(
+            if hex::encode(&framed) == f["hex"] && back == Some((meta, payload)) {
+                Ok(())
+            } else {
+                Err(format!("frame {}", f["hex"]))
+            },
+        );
+    }
+    for m in doc["malformed"].as_array().expect("malformed") {
+        out.push(expect_kind(
+            "frame",
+            EventMeta::unframe(&unhex(&m["hex"]))
+                .map(|_| ())
+                .map_err(SdkError::from),
+            m["error"].as_str().unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// Runs a tasks/memories case: every write waits for its token before the next step.
+fn run_model_case(case: &Value) -> Result<(), String> {
+    use net_sdk::cortex::{MemoriesFilter, NetDb, TasksFilter};
+    use net_sdk::redex::Redex;
+    let db = NetDb::builder(Redex::new())
+        .with_tasks()
+        .with_memories()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let wait = Duration::from_secs(5);
+    let tasks = db.tasks().map_err(|e| e.to_string())?;
+    let memories = db.memories().map_err(|e| e.to_string())?;
+    let is_tasks = case["model"] == "tasks";
+    for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
+        let fail = |e: String| format!("step {i} ({}): {e}", step["op"]);
+        let id = step["id"].as_u64().unwrap_or_default();
+        let ts = step["ts"].as_u64().unwrap_or_default();
+        let text = |k: &str| step[k].as_str().unwrap_or_default().to_owned();
+        let tags: Vec<String> = step["tags"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|t| t.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tag_refs: Vec<&str> = tags.iter().map(String::as_str).collect();
+        let token = match step["op"].as_str().unwrap_or_default() {
+            "create" => Some(tasks.create(id, &text("title"), ts)),
+            "rename" => Some(tasks.rename(id, &text("title"), ts)),
+            "complete" => Some(tasks.complete(id, ts)),
+            "delete" if is_tasks => Some(tasks.delete(id)),
+            "store" => Some(memories.store(id, &text("content"), &tag_refs, &text("source"), ts)),
+            "retag" => Some(memories.retag(id, &tag_refs, ts)),
+            "pin" => Some(memories.pin(id, ts)),
+            "unpin" => Some(memories.unpin(id, ts)),
+            "delete" => Some(memories.delete(id)),
+            _ => None,
+        };
+        if let Some(token) = token {
+            let token = token.map_err(|e| fail(e.to_string()))?;
+            let waited = if is_tasks {
+                tasks.wait_for_token(token, wait)
+            } else {
+                memories.wait_for_token(token, wait)
+            };
+            waited.map_err(|e| fail(e.to_string()))?;
+            continue;
+        }
+        let expect = &step["expect"];
+        let got = match step["op"].as_str().unwrap_or_default() {
+            "find_unique" if is_tasks => json!({"task": tasks.find_unique(id)}),
+            "find_unique" => json!({"memory": memories.find_unique(id)}),
+            "fold_errors" => {
+                json!({"errors": if is_tasks { tasks.adapter().status().errors } else { memories.adapter().status().errors }})
+            }
+            op => {
+                let ids: Vec<u64>;
+                let (count, exists);
+                if is_tasks {
+                    let f: TasksFilter = serde_json::from_value(step["filter"].clone())
+                        .map_err(|e| fail(e.to_string()))?;
+                    ids = tasks.find_many(&f).iter().map(|t| t.id).collect();
+                    (count, exists) = (tasks.count_where(&f), tasks.exists_where(&f));
+                } else {
+                    let f: MemoriesFilter = serde_json::from_value(step["filter"].clone())
+                        .map_err(|e| fail(e.to_string()))?;
+                    ids = memories.find_many(&f).iter().map(|m| m.id).collect();
+                    (count, exists) = (memories.count_where(&f), memories.exists_where(&f));
+                }
+                match op {
+                    "find_many" => json!({"ids": ids}),
+                    "count_where" => json!({"count": count}),
+                    "exists_where" => json!({"exists": exists}),
+                    other => return Err(fail(format!("unknown op {other}"))),
+                }
+            }
+        };
+        check_subset(&got, expect).map_err(fail)?;
+    }
+    db.close().map_err(|e| e.to_string())
 }
