@@ -1,0 +1,276 @@
+package net
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func mustNew(t *testing.T, cfg *Config) *Node {
+	t.Helper()
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
+func TestSeedQuickStart(t *testing.T) {
+	node, _ := New(&Config{NumShards: 4})
+	defer node.Shutdown()
+	node.IngestRaw(`{"token": "hello"}`)
+	jsons := []string{`{"a":1}`, `{"a":2}`, `{"a":3}`}
+	count := node.IngestRawBatch(jsons)
+	if count != 3 {
+		t.Fatalf("batch count %d", count)
+	}
+	response, err := node.Poll(100, "")
+	if err != nil || len(response.Events) != 4 {
+		t.Fatalf("poll: %v %v", response, err)
+	}
+	seen := map[string]bool{}
+	for _, event := range response.Events {
+		seen[string(event)] = true
+	}
+	if !seen[`{"token": "hello"}`] || !seen[`{"a":2}`] {
+		t.Fatalf("missing events: %v", seen)
+	}
+}
+
+func TestTypedErrors(t *testing.T) {
+	if _, err := New(&Config{NumShards: 0, Backpressure: "sometimes"}); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("want ErrInvalidConfig, got %v", err)
+	}
+	if _, err := NewFromJSON(`{"shards": 4}`); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("unknown key: %v", err)
+	}
+	n := mustNew(t, &Config{NumShards: 1, MaxEventSize: 8, RingBufferCapacity: 1, Backpressure: "fail"})
+	if _, err := n.IngestRaw("123456789"); !errors.Is(err, ErrEventTooLarge) {
+		t.Fatalf("oversize: %v", err)
+	}
+	if _, err := n.IngestJSON("{nope"); !errors.Is(err, ErrInvalidJSON) || !strings.HasPrefix(err.Error(), "bus:invalid_json: ") {
+		t.Fatalf("invalid json: %v", err)
+	}
+	if _, err := n.Ingest(func() {}); !errors.Is(err, ErrInvalidJSON) {
+		t.Fatalf("unmarshalable value: %v", err)
+	}
+	if _, err := n.IngestRaw("1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.IngestRaw("2"); !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("backpressure: %v", err)
+	}
+	if n.IngestRawBatch([]string{"x"}) != 0 {
+		t.Fatal("a refused batch reports 0")
+	}
+	if _, err := n.Poll(10, "garbage"); !errors.Is(err, ErrInvalidCursor) {
+		t.Fatalf("cursor: %v", err)
+	}
+	if _, err := n.PollFiltered(10, "", `{"xor":1}`); !errors.Is(err, ErrInvalidFilter) {
+		t.Fatalf("filter: %v", err)
+	}
+	if _, err := n.Poll(0, ""); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("limit: %v", err)
+	}
+	var netErr *Error
+	if _, err := n.IngestRaw("3"); !errors.As(err, &netErr) || netErr.Code != -11 {
+		t.Fatalf("errors.As: %v", err)
+	}
+}
+
+func TestShutdownAndClose(t *testing.T) {
+	n, err := New(&Config{NumShards: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.IngestRaw("kept"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := n.Shutdown(); err != nil {
+			t.Fatalf("shutdown %d: %v", i, err)
+		}
+	}
+	if _, err := n.IngestRaw("x"); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("after shutdown: %v", err)
+	}
+	if _, err := n.Poll(1, ""); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("poll after shutdown: %v", err)
+	}
+	if err := n.Flush(); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("flush after shutdown: %v", err)
+	}
+	stats, err := n.Stats()
+	if err != nil || stats.Ingested != 1 {
+		t.Fatalf("stats after shutdown: %+v %v", stats, err)
+	}
+	if h, _ := n.Health(); h.Status != "shutdown" {
+		t.Fatalf("health: %+v", h)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal("double close must be harmless")
+	}
+	if _, err := n.IngestRaw("x"); !errors.Is(err, ErrInvalidHandle) {
+		t.Fatalf("after close: %v", err)
+	}
+	if _, err := n.Stats(); !errors.Is(err, ErrInvalidHandle) {
+		t.Fatalf("stats after close: %v", err)
+	}
+}
+
+func TestCursorsAcknowledge(t *testing.T) {
+	n := mustNew(t, &Config{NumShards: 1})
+	if c, err := n.TryIngestRawBatch([]string{"a", "b", "c"}); c != 3 || err != nil {
+		t.Fatal(c, err)
+	}
+	first, _ := n.Poll(2, "")
+	if len(first.Events) != 2 || !first.HasMore || first.Meta[1].Seq != 1 {
+		t.Fatalf("first page %+v", first)
+	}
+	second, _ := n.Poll(2, first.NextCursor)
+	if len(second.Events) != 1 || string(second.Events[0]) != "c" || second.HasMore {
+		t.Fatalf("second page %+v", second)
+	}
+	if s, _ := n.Stats(); s.Buffered != 1 {
+		t.Fatalf("acknowledged events are freed: %+v", s)
+	}
+}
+
+func TestSubscriptionContextAndEnd(t *testing.T) {
+	n := mustNew(t, &Config{NumShards: 1})
+	if _, err := n.IngestRaw("a"); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := n.Subscribe(context.Background(), SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := sub.Next(context.Background())
+	if err != nil || string(ev.Raw) != "a" {
+		t.Fatalf("backfill: %v %v", ev, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if _, err := sub.Next(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("context: %v", err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = n.IngestRaw("live")
+		_ = n.Shutdown()
+	}()
+	ev, err = sub.Next(context.Background())
+	if err != nil || string(ev.Raw) != "live" {
+		t.Fatalf("live: %v %v", ev, err)
+	}
+	if _, err := sub.Next(context.Background()); err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+	if err := sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Subscribe(context.Background(), SubscribeOptions{}); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("subscribe after shutdown: %v", err)
+	}
+}
+
+func TestSubscriptionLimitAndClose(t *testing.T) {
+	n := mustNew(t, &Config{NumShards: 1})
+	n.IngestRawBatch([]string{"1", "2", "3"})
+	sub, _ := n.Subscribe(context.Background(), SubscribeOptions{Limit: 2})
+	got := 0
+	for {
+		_, err := sub.Next(context.Background())
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got++
+	}
+	if got != 2 {
+		t.Fatalf("limit: got %d", got)
+	}
+	waiting, _ := n.Subscribe(context.Background(), SubscribeOptions{Filter: `{"field":"k","eq":1}`})
+	done := make(chan error, 1)
+	go func() { _, err := waiting.Next(context.Background()); done <- err }()
+	time.Sleep(50 * time.Millisecond)
+	_ = waiting.Close()
+	select {
+	case err := <-done:
+		if err != io.EOF {
+			t.Fatalf("closed subscription: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake the reader")
+	}
+}
+
+// Many goroutines emit while another shuts down: every receipt is delivered
+// exactly once or counted as dropped.
+func TestConcurrentProducersAcrossShutdown(t *testing.T) {
+	n := mustNew(t, &Config{NumShards: 4, RingBufferCapacity: 64})
+	sub, err := n.Subscribe(context.Background(), SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := make(chan int)
+	go func() {
+		seen := map[[2]uint64]bool{}
+		for {
+			batch, err := sub.NextBatch(context.Background(), 256)
+			if err != nil {
+				delivered <- len(seen)
+				return
+			}
+			for _, e := range batch {
+				key := [2]uint64{uint64(e.Shard), e.Seq}
+				if seen[key] {
+					t.Errorf("delivered twice: %v", key)
+				}
+				seen[key] = true
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	receipts := 0
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := 0
+			for {
+				if _, err := n.IngestRaw("payload"); err != nil {
+					if !errors.Is(err, ErrShutdown) {
+						t.Errorf("unexpected: %v", err)
+					}
+					break
+				}
+				mine++
+			}
+			mu.Lock()
+			receipts += mine
+			mu.Unlock()
+		}()
+	}
+	time.Sleep(30 * time.Millisecond)
+	if err := n.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	got := <-delivered
+	stats, _ := n.Stats()
+	if int(stats.Ingested) != receipts || got+int(stats.Dropped) != receipts {
+		t.Fatalf("receipts %d, ingested %d, delivered %d, dropped %d", receipts, stats.Ingested, got, stats.Dropped)
+	}
+}

@@ -1,0 +1,30 @@
+// Package net is the Go SDK of Net: one Rust engine used from five languages.
+//
+// It wraps the C ABI (include/net.h) with cgo and links the static library
+// libnet.a, so a built program has no runtime dependency on it.
+//
+// # Getting libnet.a
+//
+// The package expects the engine to be built in the repository's target
+// directory:
+//
+//	cargo build --release -p net-ffi    # produces target/release/libnet.a
+//
+// To link a library elsewhere, override the cgo flags:
+//
+//	CGO_CFLAGS="-I/path/to/include" CGO_LDFLAGS="/path/to/libnet.a -lm -ldl -lpthread" go build
+//
+// # The bus
+//
+//	node, err := net.New(&net.Config{NumShards: 4})
+//	if err != nil { ... }
+//	defer node.Close()
+//	node.IngestRaw(`{"token": "hello"}`)
+//	response, _ := node.Poll(100, "")
+//	for _, event := range response.Events {
+//		fmt.Println(string(event))
+//	}
+//
+// Every failure is an *Error whose Kind is a stable "<area>:<kind>" string;
+// match it with errors.Is against the sentinels (ErrBackpressure, ErrShutdown, ...).
+package net

@@ -1,0 +1,3 @@
+module github.com/netmesh-dev/net/go
+
+go 1.22
