@@ -1,1 +1,20 @@
-//! Python extension module for Net (being written).
+//! `net._net`: the Python extension module, a thin PyO3 layer over the net-ffi
+//! safe facade. It marshals only: behaviour lives in the engine. Error classes
+//! are defined once in Python (`net/errors.py`) and registered here, so native
+//! code raises the right class directly.
+
+mod bus;
+mod errors;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("ABI_VERSION", net::facade::abi_version())?;
+    m.add("NetError", m.py().get_type::<errors::NetError>())?;
+    m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(errors::register_error_classes, m)?)?;
+    m.add_class::<bus::Bus>()?;
+    m.add_class::<bus::Subscription>()?;
+    Ok(())
+}

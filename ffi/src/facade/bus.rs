@@ -1,12 +1,12 @@
 //! Bus operations for the bindings: JSON in for control, bytes for data.
 
-use net_core::bus::{Bus, Filter, PollRequest, PollResponse, SubscribeOptions, Subscription};
+use net_core::bus::{Filter, PollRequest, SubscribeOptions, Subscription};
 use net_core::{Error, ErrorKind, Result};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-pub use net_core::bus::{Event, Receipt};
+pub use net_core::bus::{Bus, Event, PollResponse, Receipt};
 
 /// Longest a blocking wait sleeps before re-checking for close or interrupts.
 pub const WAIT_SLICE: Duration = Duration::from_millis(100);

@@ -1,0 +1,290 @@
+"""Net's error classes: one per stable error kind, all deriving from NetError.
+
+The native module raises these classes directly (they are registered with it at
+import). The table mirrors the engine's; a test checks that every kind the
+engine reports has its class here.
+"""
+
+from __future__ import annotations
+
+from . import _net
+
+
+class NetError(_net.NetError):
+    """Base class of every Net error. ``kind`` is the stable "<area>:<kind>"
+    string, ``code`` the C ABI's numeric code."""
+
+    kind: str = "unknown"
+    code: int = 0
+
+    def __init__(self, message: str, kind: str | None = None, code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if kind is not None:
+            self.kind = kind
+        if code is not None:
+            self.code = code
+
+
+class NullPointerError(NetError):
+    """The error kind ``ffi:null_pointer``."""
+
+    kind = "ffi:null_pointer"
+    code = -1
+
+
+class InvalidHandleError(NetError):
+    """The error kind ``ffi:invalid_handle``."""
+
+    kind = "ffi:invalid_handle"
+    code = -2
+
+
+class InvalidUtf8Error(NetError):
+    """The error kind ``ffi:invalid_utf8``."""
+
+    kind = "ffi:invalid_utf8"
+    code = -3
+
+
+class PanicError(NetError):
+    """The error kind ``ffi:panic``."""
+
+    kind = "ffi:panic"
+    code = -4
+
+
+class AbiMismatchError(NetError):
+    """The error kind ``ffi:abi_mismatch``."""
+
+    kind = "ffi:abi_mismatch"
+    code = -5
+
+
+class InvalidConfigError(NetError):
+    """The error kind ``bus:invalid_config``."""
+
+    kind = "bus:invalid_config"
+    code = -10
+
+
+class BackpressureError(NetError):
+    """The error kind ``bus:backpressure``."""
+
+    kind = "bus:backpressure"
+    code = -11
+
+
+class ShutdownError(NetError):
+    """The error kind ``bus:shutdown``."""
+
+    kind = "bus:shutdown"
+    code = -12
+
+
+class EventTooLargeError(NetError):
+    """The error kind ``bus:event_too_large``."""
+
+    kind = "bus:event_too_large"
+    code = -13
+
+
+class InvalidJsonError(NetError):
+    """The error kind ``bus:invalid_json``."""
+
+    kind = "bus:invalid_json"
+    code = -14
+
+
+class InvalidCursorError(NetError):
+    """The error kind ``bus:invalid_cursor``."""
+
+    kind = "bus:invalid_cursor"
+    code = -15
+
+
+class InvalidFilterError(NetError):
+    """The error kind ``bus:invalid_filter``."""
+
+    kind = "bus:invalid_filter"
+    code = -16
+
+
+class InvalidArgumentError(NetError):
+    """The error kind ``bus:invalid_argument``."""
+
+    kind = "bus:invalid_argument"
+    code = -17
+
+
+class InvalidSeedError(NetError):
+    """The error kind ``identity:invalid_seed``."""
+
+    kind = "identity:invalid_seed"
+    code = -30
+
+
+class InvalidKeyError(NetError):
+    """The error kind ``identity:invalid_key``."""
+
+    kind = "identity:invalid_key"
+    code = -31
+
+
+class BadSignatureError(NetError):
+    """The error kind ``identity:bad_signature``."""
+
+    kind = "identity:bad_signature"
+    code = -32
+
+
+class EntropyUnavailableError(NetError):
+    """The error kind ``identity:entropy_unavailable``."""
+
+    kind = "identity:entropy_unavailable"
+    code = -33
+
+
+class MalformedError(NetError):
+    """The error kind ``wire:malformed``."""
+
+    kind = "wire:malformed"
+    code = -40
+
+
+class LogClosedError(NetError):
+    """The error kind ``redex:closed``."""
+
+    kind = "redex:closed"
+    code = -50
+
+
+class PayloadTooLargeError(NetError):
+    """The error kind ``redex:payload_too_large``."""
+
+    kind = "redex:payload_too_large"
+    code = -51
+
+
+class SegmentFullError(NetError):
+    """The error kind ``redex:segment_full``."""
+
+    kind = "redex:segment_full"
+    code = -52
+
+
+class IoError(NetError):
+    """The error kind ``redex:io``."""
+
+    kind = "redex:io"
+    code = -53
+
+
+class CorruptError(NetError):
+    """The error kind ``redex:corrupt``."""
+
+    kind = "redex:corrupt"
+    code = -54
+
+
+class FoldStoppedError(NetError):
+    """The error kind ``cortex:fold_stopped``."""
+
+    kind = "cortex:fold_stopped"
+    code = -60
+
+
+class TimeoutError(NetError):
+    """The error kind ``cortex:timeout``."""
+
+    kind = "cortex:timeout"
+    code = -61
+
+
+class DecodeError(NetError):
+    """The error kind ``cortex:decode``."""
+
+    kind = "cortex:decode"
+    code = -62
+
+
+class ModelMissingError(NetError):
+    """The error kind ``netdb:model_missing``."""
+
+    kind = "netdb:model_missing"
+    code = -70
+
+
+class InvalidSnapshotError(NetError):
+    """The error kind ``netdb:invalid_snapshot``."""
+
+    kind = "netdb:invalid_snapshot"
+    code = -71
+
+
+#: kind string -> exception class.
+ERRORS_BY_KIND: dict[str, type[NetError]] = {
+    "ffi:null_pointer": NullPointerError,
+    "ffi:invalid_handle": InvalidHandleError,
+    "ffi:invalid_utf8": InvalidUtf8Error,
+    "ffi:panic": PanicError,
+    "ffi:abi_mismatch": AbiMismatchError,
+    "bus:invalid_config": InvalidConfigError,
+    "bus:backpressure": BackpressureError,
+    "bus:shutdown": ShutdownError,
+    "bus:event_too_large": EventTooLargeError,
+    "bus:invalid_json": InvalidJsonError,
+    "bus:invalid_cursor": InvalidCursorError,
+    "bus:invalid_filter": InvalidFilterError,
+    "bus:invalid_argument": InvalidArgumentError,
+    "identity:invalid_seed": InvalidSeedError,
+    "identity:invalid_key": InvalidKeyError,
+    "identity:bad_signature": BadSignatureError,
+    "identity:entropy_unavailable": EntropyUnavailableError,
+    "wire:malformed": MalformedError,
+    "redex:closed": LogClosedError,
+    "redex:payload_too_large": PayloadTooLargeError,
+    "redex:segment_full": SegmentFullError,
+    "redex:io": IoError,
+    "redex:corrupt": CorruptError,
+    "cortex:fold_stopped": FoldStoppedError,
+    "cortex:timeout": TimeoutError,
+    "cortex:decode": DecodeError,
+    "netdb:model_missing": ModelMissingError,
+    "netdb:invalid_snapshot": InvalidSnapshotError,
+}
+
+_net.register_error_classes(ERRORS_BY_KIND)
+
+__all__ = [
+    "ERRORS_BY_KIND",
+    "AbiMismatchError",
+    "BackpressureError",
+    "BadSignatureError",
+    "CorruptError",
+    "DecodeError",
+    "EntropyUnavailableError",
+    "EventTooLargeError",
+    "FoldStoppedError",
+    "InvalidArgumentError",
+    "InvalidConfigError",
+    "InvalidCursorError",
+    "InvalidFilterError",
+    "InvalidHandleError",
+    "InvalidJsonError",
+    "InvalidKeyError",
+    "InvalidSeedError",
+    "InvalidSnapshotError",
+    "InvalidUtf8Error",
+    "IoError",
+    "LogClosedError",
+    "MalformedError",
+    "ModelMissingError",
+    "NetError",
+    "NullPointerError",
+    "PanicError",
+    "PayloadTooLargeError",
+    "SegmentFullError",
+    "ShutdownError",
+    "TimeoutError",
+]

@@ -1,0 +1,186 @@
+//! The bus for Python: `Bus` and `Subscription`.
+
+use crate::errors::to_py;
+use net::facade::bus::{self as facade, Event, Next, SubscriptionHandle};
+use net::{Error, ErrorKind};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An event as Python receives it: `(shard, seq, timestamp_ns, payload)`.
+type PyEvent = (u16, u64, u64, Py<PyBytes>);
+
+fn events_to_py(py: Python<'_>, events: Vec<Event>) -> Vec<PyEvent> {
+    events
+        .into_iter()
+        .map(|e| {
+            (
+                e.shard,
+                e.seq,
+                e.timestamp_ns,
+                PyBytes::new(py, &e.data).unbind(),
+            )
+        })
+        .collect()
+}
+
+/// A bus handle.
+#[pyclass(module = "net._net", frozen)]
+pub struct Bus {
+    bus: facade::Bus,
+}
+
+#[pymethods]
+impl Bus {
+    /// Opens a bus from the engine's JSON configuration ("" for defaults).
+    #[new]
+    #[pyo3(signature = (config_json = ""))]
+    fn new(config_json: &str) -> PyResult<Self> {
+        Ok(Bus {
+            bus: facade::open(config_json).map_err(to_py)?,
+        })
+    }
+
+    /// Emits raw bytes; returns `(shard, seq)`.
+    fn emit_raw(&self, data: &[u8]) -> PyResult<(u16, u64)> {
+        let r = self.bus.emit_raw(data).map_err(to_py)?;
+        Ok((r.shard, r.seq))
+    }
+
+    /// Emits a JSON document given as text (validated); returns `(shard, seq)`.
+    fn emit_json(&self, text: &str) -> PyResult<(u16, u64)> {
+        let r = self.bus.emit_str(text).map_err(to_py)?;
+        Ok((r.shard, r.seq))
+    }
+
+    /// Emits raw events in one call, all or nothing; returns the count.
+    fn emit_raw_batch(&self, py: Python<'_>, events: Vec<PyBackedBytes>) -> PyResult<usize> {
+        let bus = self.bus.clone();
+        py.allow_threads(move || bus.emit_raw_batch(&events))
+            .map_err(to_py)
+    }
+
+    /// Emits JSON texts (each validated, given as UTF-8 bytes) in one call.
+    fn emit_json_batch(&self, py: Python<'_>, events: Vec<PyBackedBytes>) -> PyResult<usize> {
+        let bus = self.bus.clone();
+        py.allow_threads(move || {
+            let texts = events
+                .iter()
+                .map(|e| {
+                    std::str::from_utf8(e)
+                        .map_err(|_| Error::new(ErrorKind::InvalidJson, "event is not UTF-8"))
+                })
+                .collect::<Result<Vec<&str>, Error>>()?;
+            bus.emit_str_batch(&texts)
+        })
+        .map_err(to_py)
+    }
+
+    /// Polls; returns `(events, next_cursor, has_more)`.
+    #[pyo3(signature = (limit, cursor = None, filter_json = None))]
+    fn poll(
+        &self,
+        py: Python<'_>,
+        limit: usize,
+        cursor: Option<String>,
+        filter_json: Option<String>,
+    ) -> PyResult<(Vec<PyEvent>, String, bool)> {
+        let bus = self.bus.clone();
+        let resp = py
+            .allow_threads(move || {
+                facade::poll(&bus, limit, cursor.as_deref(), filter_json.as_deref())
+            })
+            .map_err(to_py)?;
+        Ok((
+            events_to_py(py, resp.events),
+            resp.next_cursor,
+            resp.has_more,
+        ))
+    }
+
+    /// Opens a live subscription.
+    #[pyo3(signature = (cursor = None, filter_json = None))]
+    fn subscribe(&self, cursor: Option<&str>, filter_json: Option<&str>) -> PyResult<Subscription> {
+        let handle = facade::subscribe(&self.bus, cursor, filter_json).map_err(to_py)?;
+        Ok(Subscription {
+            handle: Arc::new(handle),
+        })
+    }
+
+    /// Returns once earlier events are visible to polls.
+    fn flush(&self) -> PyResult<()> {
+        self.bus.flush().map_err(to_py)
+    }
+
+    /// Counters as JSON.
+    fn stats(&self) -> String {
+        facade::stats_json(&self.bus)
+    }
+
+    /// Health as JSON.
+    fn health(&self) -> String {
+        facade::health_json(&self.bus)
+    }
+
+    /// Shuts the bus down (idempotent).
+    fn shutdown(&self, py: Python<'_>) {
+        let bus = self.bus.clone();
+        py.allow_threads(move || bus.shutdown());
+    }
+}
+
+/// A live subscription.
+#[pyclass(module = "net._net", frozen)]
+pub struct Subscription {
+    handle: Arc<SubscriptionHandle>,
+}
+
+#[pymethods]
+impl Subscription {
+    /// Waits up to `timeout_ms` (None: forever) for up to `max` events, without
+    /// holding the GIL, waking every ~100 ms to honour Ctrl-C. Returns a list
+    /// (empty on timeout) or None once the stream has ended.
+    #[pyo3(signature = (max, timeout_ms = None))]
+    fn next_batch(
+        &self,
+        py: Python<'_>,
+        max: usize,
+        timeout_ms: Option<u64>,
+    ) -> PyResult<Option<Vec<PyEvent>>> {
+        let handle = Arc::clone(&self.handle);
+        let mut interrupt: Option<PyErr> = None;
+        let next = py.allow_threads(|| {
+            handle.next(
+                max,
+                timeout_ms.map(Duration::from_millis),
+                || match Python::with_gil(|py| py.check_signals()) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        interrupt = Some(e);
+                        Err(Error::new(ErrorKind::InvalidArgument, "interrupted"))
+                    }
+                },
+            )
+        });
+        if let Some(e) = interrupt {
+            return Err(e);
+        }
+        match next.map_err(to_py)? {
+            Next::Events(events) => Ok(Some(events_to_py(py, events))),
+            Next::Timeout => Ok(Some(Vec::new())),
+            Next::Done => Ok(None),
+        }
+    }
+
+    /// The cursor just past everything taken.
+    fn cursor(&self) -> String {
+        self.handle.cursor()
+    }
+
+    /// Ends the subscription; a waiter returns None within ~100 ms.
+    fn close(&self) {
+        self.handle.close();
+    }
+}

@@ -1,0 +1,27 @@
+"""Net for Python: one Rust engine, used from five languages.
+
+>>> from net_sdk import NetNode
+>>> with NetNode(shards=4) as node:
+...     node.emit({"token": "hello"})
+"""
+
+from __future__ import annotations
+
+from net.errors import *  # noqa: F403 - the exception classes are part of this API
+from net.errors import ERRORS_BY_KIND, NetError
+
+from .events import Event, HealthInfo, PollResponse, Receipt, Stats
+from .node import NetNode
+from .subscription import Subscription
+
+__all__ = [
+    "ERRORS_BY_KIND",
+    "Event",
+    "HealthInfo",
+    "NetError",
+    "NetNode",
+    "PollResponse",
+    "Receipt",
+    "Stats",
+    "Subscription",
+]
