@@ -1,0 +1,51 @@
+/* Types of the native addon @netmesh/core (hand-written; a test checks them
+ * against the loaded module). */
+
+export const EXPECTED_ABI_VERSION: number;
+
+export interface ErrorKindInfo {
+  kind: string;
+  code: number;
+}
+
+export interface Receipt {
+  shard: number;
+  seq: number;
+}
+
+export interface NativeEvent {
+  shard: number;
+  seq: number;
+  timestampNs: bigint;
+  raw: Buffer;
+}
+
+export interface NativePoll {
+  events: NativeEvent[];
+  nextCursor: string;
+  hasMore: boolean;
+}
+
+export function abiVersion(): number;
+export function errorKinds(): ErrorKindInfo[];
+
+export class Bus {
+  constructor(configJson?: string | null);
+  emitRaw(data: Buffer): Receipt;
+  emitJson(text: string): Receipt;
+  emitRawBatch(events: Buffer[]): number;
+  emitPacked(data: Buffer, lens: number[]): number;
+  emitJsonBatch(events: string[]): number;
+  poll(limit: number, cursor?: string | null, filterJson?: string | null): NativePoll;
+  subscribe(cursor?: string | null, filterJson?: string | null): Subscription;
+  flush(): void;
+  stats(): string;
+  health(): string;
+  shutdown(): void;
+}
+
+export class Subscription {
+  nextBatch(max: number, timeoutMs: number): Promise<NativeEvent[] | null>;
+  cursor(): string;
+  close(): void;
+}

@@ -1,0 +1,96 @@
+/**
+ * Typed errors: one class per stable error kind, all extending NetError.
+ * The addon throws plain Errors whose message starts with the kind
+ * ("bus:shutdown: ..."); {@link classify} turns them into these classes.
+ */
+import * as native from '@netmesh/core';
+
+/** Base class of every Net error. */
+export class NetError extends Error {
+  /** The stable "<area>:<kind>" string, the same in every language. */
+  readonly kind: string;
+  /** The C ABI's numeric code. */
+  readonly code: number;
+
+  constructor(message: string, kind = 'unknown', code = 0) {
+    super(message);
+    this.name = new.target.name;
+    this.kind = kind;
+    this.code = code;
+  }
+}
+
+function kindClass(name: string, kind: string, code: number): typeof NetError {
+  const cls = class extends NetError {
+    constructor(message: string) {
+      super(message, kind, code);
+    }
+  };
+  Object.defineProperty(cls, 'name', { value: name });
+  return cls;
+}
+
+/* One class per kind. The table is checked against the engine's in tests. */
+export class NullPointerError extends kindClass('NullPointerError', 'ffi:null_pointer', -1) {}
+export class InvalidHandleError extends kindClass('InvalidHandleError', 'ffi:invalid_handle', -2) {}
+export class InvalidUtf8Error extends kindClass('InvalidUtf8Error', 'ffi:invalid_utf8', -3) {}
+export class PanicError extends kindClass('PanicError', 'ffi:panic', -4) {}
+export class AbiMismatchError extends kindClass('AbiMismatchError', 'ffi:abi_mismatch', -5) {}
+export class InvalidConfigError extends kindClass('InvalidConfigError', 'bus:invalid_config', -10) {}
+export class BackpressureError extends kindClass('BackpressureError', 'bus:backpressure', -11) {}
+export class ShutdownError extends kindClass('ShutdownError', 'bus:shutdown', -12) {}
+export class EventTooLargeError extends kindClass('EventTooLargeError', 'bus:event_too_large', -13) {}
+export class InvalidJsonError extends kindClass('InvalidJsonError', 'bus:invalid_json', -14) {}
+export class InvalidCursorError extends kindClass('InvalidCursorError', 'bus:invalid_cursor', -15) {}
+export class InvalidFilterError extends kindClass('InvalidFilterError', 'bus:invalid_filter', -16) {}
+export class InvalidArgumentError extends kindClass('InvalidArgumentError', 'bus:invalid_argument', -17) {}
+export class InvalidSeedError extends kindClass('InvalidSeedError', 'identity:invalid_seed', -30) {}
+export class InvalidKeyError extends kindClass('InvalidKeyError', 'identity:invalid_key', -31) {}
+export class BadSignatureError extends kindClass('BadSignatureError', 'identity:bad_signature', -32) {}
+export class EntropyUnavailableError extends kindClass('EntropyUnavailableError', 'identity:entropy_unavailable', -33) {}
+export class MalformedError extends kindClass('MalformedError', 'wire:malformed', -40) {}
+export class LogClosedError extends kindClass('LogClosedError', 'redex:closed', -50) {}
+export class PayloadTooLargeError extends kindClass('PayloadTooLargeError', 'redex:payload_too_large', -51) {}
+export class SegmentFullError extends kindClass('SegmentFullError', 'redex:segment_full', -52) {}
+export class IoError extends kindClass('IoError', 'redex:io', -53) {}
+export class CorruptError extends kindClass('CorruptError', 'redex:corrupt', -54) {}
+export class FoldStoppedError extends kindClass('FoldStoppedError', 'cortex:fold_stopped', -60) {}
+export class TimeoutError extends kindClass('TimeoutError', 'cortex:timeout', -61) {}
+export class DecodeError extends kindClass('DecodeError', 'cortex:decode', -62) {}
+export class ModelMissingError extends kindClass('ModelMissingError', 'netdb:model_missing', -70) {}
+export class InvalidSnapshotError extends kindClass('InvalidSnapshotError', 'netdb:invalid_snapshot', -71) {}
+
+/** Every kind's class, keyed by kind string. */
+export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
+  [
+    NullPointerError, InvalidHandleError, InvalidUtf8Error, PanicError, AbiMismatchError,
+    InvalidConfigError, BackpressureError, ShutdownError, EventTooLargeError, InvalidJsonError,
+    InvalidCursorError, InvalidFilterError, InvalidArgumentError, InvalidSeedError, InvalidKeyError,
+    BadSignatureError, EntropyUnavailableError, MalformedError, LogClosedError, PayloadTooLargeError,
+    SegmentFullError, IoError, CorruptError, FoldStoppedError, TimeoutError, DecodeError,
+    ModelMissingError, InvalidSnapshotError,
+  ].map((cls) => [new cls('').kind, cls] as [string, typeof NetError]),
+);
+
+/** The engine's own table (for checks). */
+export function engineErrorKinds(): native.ErrorKindInfo[] {
+  return native.errorKinds();
+}
+
+/** Turns an error thrown by the addon into its typed class (others pass through). */
+export function classify(err: unknown): unknown {
+  if (!(err instanceof Error) || err instanceof NetError) return err;
+  const colon = err.message.indexOf(': ');
+  const kind = colon > 0 ? err.message.slice(0, colon) : err.message;
+  const cls = ERRORS_BY_KIND.get(kind);
+  return cls ? new cls(err.message) : err;
+}
+
+/** Runs `fn`, rethrowing addon errors as typed classes. */
+export function call<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw classify(err);
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * Net for TypeScript: one Rust engine, used from five languages.
+ *
+ * ```ts
+ * import { NetNode } from '@netmesh/sdk';
+ * const node = await NetNode.create({ shards: 4 });
+ * node.emit({ token: 'hello' });
+ * for await (const event of node.subscribe({ limit: 1 })) console.log(event.text);
+ * await node.shutdown();
+ * ```
+ */
+export * from './errors';
+export { Event, Health, PollResponse, Receipt, Stats } from './event';
+export { Filter, NetNode, NetOptions, PollOptions, SubscribeOptions } from './node';
+export { Subscription } from './subscription';

@@ -1,0 +1,146 @@
+/** NetNode: the bus in TypeScript. */
+import * as native from '@netmesh/core';
+import { call, InvalidJsonError } from './errors';
+import { Event, Health, PollResponse, Receipt, Stats, toEvent } from './event';
+import { Subscription } from './subscription';
+
+/** Options for {@link NetNode.create}; unset options keep the engine's defaults. */
+export interface NetOptions {
+  shards?: number;
+  backpressure?: 'drop_oldest' | 'drop_newest' | 'fail';
+  ringBufferCapacity?: number;
+  maxEventSize?: number;
+}
+
+/** A JSON filter: `{field, eq}`, `{and: [...]}`, `{or: [...]}`, `{not: {...}}`, or its text. */
+export type Filter = string | Record<string, unknown> | unknown[];
+
+export interface PollOptions {
+  limit?: number;
+  cursor?: string | null;
+  filter?: Filter;
+}
+
+export interface SubscribeOptions<T> {
+  /** End the iterator after this many events. */
+  limit?: number;
+  cursor?: string | null;
+  filter?: Filter;
+  /** Decode each event (default: the {@link Event} itself). */
+  decode?: (event: Event) => T;
+}
+
+type Payload = Buffer | Uint8Array | string;
+
+function toBuffer(p: Payload): Buffer {
+  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.isBuffer(p) ? p : Buffer.from(p);
+}
+
+function filterText(filter: Filter | undefined): string | null {
+  if (filter === undefined) return null;
+  return typeof filter === 'string' ? filter : JSON.stringify(filter);
+}
+
+function stringify(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) {
+    throw new InvalidJsonError(`bus:invalid_json: ${typeof value} has no JSON form`);
+  }
+  return text;
+}
+
+/** A Net node (today: the in-memory event bus). Every method throws a NetError subclass on failure. */
+export class NetNode {
+  private constructor(private readonly bus: native.Bus) {}
+
+  /** Creates a node. */
+  static async create(options: NetOptions = {}): Promise<NetNode> {
+    const config: Record<string, unknown> = {};
+    if (options.shards !== undefined) config.num_shards = options.shards;
+    if (options.backpressure !== undefined) config.backpressure = options.backpressure;
+    if (options.ringBufferCapacity !== undefined) config.ring_buffer_capacity = options.ringBufferCapacity;
+    if (options.maxEventSize !== undefined) config.max_event_size = options.maxEventSize;
+    return NetNode.fromConfig(JSON.stringify(config));
+  }
+
+  /** Creates a node from the engine's JSON configuration. */
+  static fromConfig(configJson: string): NetNode {
+    return new NetNode(call(() => new native.Bus(configJson)));
+  }
+
+  /** Serializes `value` to JSON and emits it. */
+  emit(value: unknown): Receipt {
+    const text = stringify(value);
+    return call(() => this.bus.emitJson(text));
+  }
+
+  /** Emits a JSON document given as text (validated). */
+  emitStr(text: string): Receipt {
+    return call(() => this.bus.emitJson(text));
+  }
+
+  /** Emits raw bytes (any content); strings are UTF-8 encoded. */
+  emitRaw(data: Payload): Receipt {
+    const buf = toBuffer(data);
+    return call(() => this.bus.emitRaw(buf));
+  }
+
+  /** Serializes and emits many values in one call; all or nothing. */
+  emitBatch(values: unknown[]): number {
+    const texts = values.map(stringify);
+    return call(() => this.bus.emitJsonBatch(texts));
+  }
+
+  /** Emits many JSON texts (each validated) in one call; all or nothing. */
+  emitStrBatch(texts: string[]): number {
+    return call(() => this.bus.emitJsonBatch(texts));
+  }
+
+  /** Emits many raw events in one call (packed into one buffer); all or nothing. */
+  emitRawBatch(events: Payload[]): number {
+    const bufs = events.map(toBuffer);
+    const packed = Buffer.concat(bufs);
+    const lens = bufs.map((b) => b.length);
+    return call(() => this.bus.emitPacked(packed, lens));
+  }
+
+  /**
+   * Reads up to `limit` events after `cursor` (none: the oldest buffered event).
+   * Passing a previous `nextCursor` acknowledges the events before it.
+   */
+  poll(options: PollOptions = {}): PollResponse {
+    const { limit = 100, cursor = null, filter } = options;
+    const r = call(() => this.bus.poll(limit, cursor, filterText(filter)));
+    return { events: r.events.map(toEvent), nextCursor: r.nextCursor, hasMore: r.hasMore };
+  }
+
+  /** A live subscription: `for await (const event of node.subscribe())`. */
+  subscribe(options?: Omit<SubscribeOptions<Event>, 'decode'>): Subscription<Event>;
+  subscribe<T>(options: SubscribeOptions<T> & { decode: (event: Event) => T }): Subscription<T>;
+  subscribe<T>(options: SubscribeOptions<T> = {}): Subscription<T | Event> {
+    const sub = call(() => this.bus.subscribe(options.cursor ?? null, filterText(options.filter)));
+    return new Subscription<T | Event>(sub, options.limit, options.decode ?? ((e: Event) => e));
+  }
+
+  /** Returns once every earlier event is visible to polls. */
+  async flush(): Promise<void> {
+    call(() => this.bus.flush());
+  }
+
+  /** Counters (also after shutdown). */
+  stats(): Stats {
+    return JSON.parse(this.bus.stats()) as Stats;
+  }
+
+  /** Health (also after shutdown). */
+  health(): Health {
+    return JSON.parse(this.bus.health()) as Health;
+  }
+
+  /** Shuts the node down (idempotent); later calls throw ShutdownError. */
+  async shutdown(): Promise<void> {
+    this.bus.shutdown();
+  }
+}
+
+export { Event };
