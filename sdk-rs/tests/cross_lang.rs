@@ -453,8 +453,8 @@ fn check_identity(doc: &Value) -> Vec<Result<(), String>> {
             if hex::encode(pk.as_bytes()) != v["public_key"] {
                 return Err(format!("public key of seed {}", v["seed"]));
             }
-            if id.node_id().to_string() != v["node_id"]
-                || Value::from(pk.origin_hash()) != v["origin_hash"]
+            if v["node_id"].as_str() != Some(id.node_id().to_string().as_str())
+                || v["origin_hash"].as_u64() != Some(u64::from(pk.origin_hash()))
             {
                 return Err(format!("ids of {}", v["public_key"]));
             }

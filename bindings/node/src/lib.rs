@@ -114,7 +114,10 @@ impl Bus {
     #[napi]
     pub fn emit_raw_batch(&self, events: Vec<Buffer>) -> Result<u32> {
         let slices: Vec<&[u8]> = events.iter().map(|b| b.as_ref()).collect();
-        self.bus.emit_raw_batch(&slices).map(|n| n as u32).map_err(to_js)
+        self.bus
+            .emit_raw_batch(&slices)
+            .map(|n| n as u32)
+            .map_err(to_js)
     }
 
     /// Emits events packed back to back in `data`, with their byte lengths.
@@ -129,14 +132,27 @@ impl Bus {
     /// Emits JSON texts (each validated) in one call; all or nothing.
     #[napi]
     pub fn emit_json_batch(&self, events: Vec<String>) -> Result<u32> {
-        self.bus.emit_str_batch(&events).map(|n| n as u32).map_err(to_js)
+        self.bus
+            .emit_str_batch(&events)
+            .map(|n| n as u32)
+            .map_err(to_js)
     }
 
     /// Polls up to `limit` events after `cursor`.
     #[napi]
-    pub fn poll(&self, limit: u32, cursor: Option<String>, filter_json: Option<String>) -> Result<NativePoll> {
-        let resp = facade::poll(&self.bus, limit as usize, cursor.as_deref(), filter_json.as_deref())
-            .map_err(to_js)?;
+    pub fn poll(
+        &self,
+        limit: u32,
+        cursor: Option<String>,
+        filter_json: Option<String>,
+    ) -> Result<NativePoll> {
+        let resp = facade::poll(
+            &self.bus,
+            limit as usize,
+            cursor.as_deref(),
+            filter_json.as_deref(),
+        )
+        .map_err(to_js)?;
         Ok(NativePoll {
             events: events_to_js(resp.events),
             next_cursor: resp.next_cursor,
@@ -146,8 +162,13 @@ impl Bus {
 
     /// Opens a live subscription.
     #[napi]
-    pub fn subscribe(&self, cursor: Option<String>, filter_json: Option<String>) -> Result<Subscription> {
-        let handle = facade::subscribe(&self.bus, cursor.as_deref(), filter_json.as_deref()).map_err(to_js)?;
+    pub fn subscribe(
+        &self,
+        cursor: Option<String>,
+        filter_json: Option<String>,
+    ) -> Result<Subscription> {
+        let handle = facade::subscribe(&self.bus, cursor.as_deref(), filter_json.as_deref())
+            .map_err(to_js)?;
         Ok(Subscription {
             handle: Arc::new(handle),
         })
@@ -196,7 +217,11 @@ impl Task for NextTask {
     type JsValue = Option<Vec<NativeEvent>>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        match self.handle.next(self.max, Some(self.timeout), || Ok(())).map_err(to_js)? {
+        match self
+            .handle
+            .next(self.max, Some(self.timeout), || Ok(()))
+            .map_err(to_js)?
+        {
             Next::Events(events) => Ok(Some(events)),
             Next::Timeout => Ok(Some(Vec::new())),
             Next::Done => Ok(None),
