@@ -3,15 +3,14 @@
 //! Events (JSON payloads): `0x10` stored, `0x11` retagged, `0x12` pinned,
 //! `0x13` unpinned, `0x14` deleted. Tags are kept sorted and unique.
 
-use super::adapter::{CortexAdapter, Fold, FoldErrorPolicy, StartPosition, Watch};
+use super::adapter::Fold;
 use super::meta::EventMeta;
+use super::model::{Model, ModelState};
 use super::query::{select, OrderBy, Ordered};
 use super::WriteToken;
-use crate::error::{Error, ErrorKind, Result};
-use crate::redex::RedexFile;
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 const STORED: u8 = 0x10;
 const RETAGGED: u8 = 0x11;
@@ -138,7 +137,9 @@ struct Change {
     ts: u64,
 }
 
-struct MemoriesFold;
+#[derive(Default)]
+/// Applies memory events to [`MemoriesState`].
+pub struct MemoriesFold;
 
 impl Fold<MemoriesState> for MemoriesFold {
     fn apply(
@@ -189,53 +190,29 @@ impl Fold<MemoriesState> for MemoriesFold {
     }
 }
 
-/// The memories model over its log.
-pub struct Memories {
-    adapter: CortexAdapter<MemoriesState>,
+/// The memories model over its log: [`Model`] with typed writes.
+pub type Memories = Model<MemoriesState>;
+
+impl ModelState for MemoriesState {
+    type Item = Memory;
+    type Filter = MemoriesFilter;
+    type Fold = MemoriesFold;
+
+    fn find_unique(&self, id: u64) -> Option<&Memory> {
+        MemoriesState::find_unique(self, id)
+    }
+    fn find_many(&self, filter: &MemoriesFilter) -> Vec<Memory> {
+        MemoriesState::find_many(self, filter)
+    }
+    fn count_where(&self, filter: &MemoriesFilter) -> usize {
+        MemoriesState::count_where(self, filter)
+    }
+    fn exists_where(&self, filter: &MemoriesFilter) -> bool {
+        MemoriesState::exists_where(self, filter)
+    }
 }
 
-impl Memories {
-    /// Opens the model, replaying `file` from the beginning.
-    pub fn open(file: RedexFile, origin_hash: u32) -> Result<Memories> {
-        let adapter = CortexAdapter::open(
-            file,
-            MemoriesState::default(),
-            MemoriesFold,
-            StartPosition::FromBeginning,
-            FoldErrorPolicy::LogAndContinue,
-            origin_hash,
-        )?;
-        Ok(Memories { adapter })
-    }
-
-    /// Opens the model from a snapshot, folding what came after it.
-    pub fn open_from_snapshot(
-        file: RedexFile,
-        bytes: &[u8],
-        next_seq: u64,
-        origin_hash: u32,
-    ) -> Result<Memories> {
-        let adapter = CortexAdapter::open_from_snapshot(
-            file,
-            bytes,
-            next_seq,
-            MemoriesFold,
-            FoldErrorPolicy::LogAndContinue,
-            origin_hash,
-        )?;
-        Ok(Memories { adapter })
-    }
-
-    fn write(&self, dispatch: u8, change: &Change) -> Result<WriteToken> {
-        let payload =
-            serde_json::to_vec(change).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
-        let seq = self.adapter.append(dispatch, &payload)?;
-        Ok(WriteToken {
-            origin_hash: self.adapter.origin_hash(),
-            seq,
-        })
-    }
-
+impl Model<MemoriesState> {
     /// Stores a memory.
     pub fn store(
         &self,
@@ -303,49 +280,5 @@ impl Memories {
                 ..Default::default()
             },
         )
-    }
-
-    /// Blocks until the write is visible in queries.
-    pub fn wait_for_token(&self, token: WriteToken, timeout: Duration) -> Result<()> {
-        self.adapter.wait_for_seq(token.seq, timeout)
-    }
-
-    /// The folded state.
-    pub fn state(&self) -> parking_lot::RwLockReadGuard<'_, MemoriesState> {
-        self.adapter.state()
-    }
-
-    /// The memory with this id.
-    pub fn find_unique(&self, id: u64) -> Option<Memory> {
-        self.adapter.state().find_unique(id).cloned()
-    }
-
-    /// Memories matching `filter`.
-    pub fn find_many(&self, filter: &MemoriesFilter) -> Vec<Memory> {
-        self.adapter.state().find_many(filter)
-    }
-
-    /// How many match.
-    pub fn count_where(&self, filter: &MemoriesFilter) -> usize {
-        self.adapter.state().count_where(filter)
-    }
-
-    /// Whether any matches.
-    pub fn exists_where(&self, filter: &MemoriesFilter) -> bool {
-        self.adapter.state().exists_where(filter)
-    }
-
-    /// Watches a query.
-    pub fn watch(
-        &self,
-        filter: MemoriesFilter,
-    ) -> Watch<MemoriesState, Memory, impl Fn(&MemoriesState) -> Vec<Memory>> {
-        self.adapter
-            .watch(move |s: &MemoriesState| s.find_many(&filter))
-    }
-
-    /// The underlying adapter.
-    pub fn adapter(&self) -> &CortexAdapter<MemoriesState> {
-        &self.adapter
     }
 }

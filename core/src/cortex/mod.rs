@@ -8,6 +8,7 @@
 mod adapter;
 mod memories;
 mod meta;
+mod model;
 mod netdb;
 mod query;
 mod tasks;
@@ -15,13 +16,14 @@ mod tasks;
 pub use adapter::{
     Changes, CortexAdapter, Fold, FoldErrorPolicy, FoldStatus, StartPosition, Watch,
 };
-pub use memories::{Memories, MemoriesFilter, MemoriesState, Memory};
+pub use memories::{Memories, MemoriesFilter, MemoriesFold, MemoriesState, Memory};
 pub use meta::{EventMeta, META_LEN};
+pub use model::{Model, ModelState};
 pub use netdb::{
     ModelSnapshot, NetDb, NetDbBuilder, NetDbSnapshot, MEMORIES_CHANNEL, TASKS_CHANNEL,
 };
 pub use query::{OrderBy, Ordered};
-pub use tasks::{Task, TaskStatus, Tasks, TasksFilter, TasksQuery, TasksState};
+pub use tasks::{Task, TaskStatus, Tasks, TasksFilter, TasksFold, TasksQuery, TasksState};
 
 /// Returned by every model write: wait on it to read your own write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

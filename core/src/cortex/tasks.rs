@@ -4,15 +4,14 @@
 //! `0x04` deleted. Invalid transitions (renaming a missing task, creating an id
 //! twice) are fold errors, counted and skipped.
 
-use super::adapter::{CortexAdapter, Fold, FoldErrorPolicy, StartPosition, Watch};
+use super::adapter::Fold;
 use super::meta::EventMeta;
+use super::model::{Model, ModelState};
 use super::query::{select, OrderBy, Ordered};
 use super::WriteToken;
-use crate::error::{Error, ErrorKind, Result};
-use crate::redex::RedexFile;
+use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 const CREATED: u8 = 0x01;
 const RENAMED: u8 = 0x02;
@@ -166,7 +165,9 @@ struct Change {
     ts: u64,
 }
 
-struct TasksFold;
+#[derive(Default)]
+/// Applies task events to [`TasksState`].
+pub struct TasksFold;
 
 impl Fold<TasksState> for TasksFold {
     fn apply(
@@ -217,53 +218,29 @@ impl Fold<TasksState> for TasksFold {
     }
 }
 
-/// The tasks model over its log.
-pub struct Tasks {
-    adapter: CortexAdapter<TasksState>,
+/// The tasks model over its log: [`Model`] with typed writes.
+pub type Tasks = Model<TasksState>;
+
+impl ModelState for TasksState {
+    type Item = Task;
+    type Filter = TasksFilter;
+    type Fold = TasksFold;
+
+    fn find_unique(&self, id: u64) -> Option<&Task> {
+        TasksState::find_unique(self, id)
+    }
+    fn find_many(&self, filter: &TasksFilter) -> Vec<Task> {
+        TasksState::find_many(self, filter)
+    }
+    fn count_where(&self, filter: &TasksFilter) -> usize {
+        TasksState::count_where(self, filter)
+    }
+    fn exists_where(&self, filter: &TasksFilter) -> bool {
+        TasksState::exists_where(self, filter)
+    }
 }
 
-impl Tasks {
-    /// Opens the model, replaying `file` from the beginning.
-    pub fn open(file: RedexFile, origin_hash: u32) -> Result<Tasks> {
-        let adapter = CortexAdapter::open(
-            file,
-            TasksState::default(),
-            TasksFold,
-            StartPosition::FromBeginning,
-            FoldErrorPolicy::LogAndContinue,
-            origin_hash,
-        )?;
-        Ok(Tasks { adapter })
-    }
-
-    /// Opens the model from a snapshot, folding what came after it.
-    pub fn open_from_snapshot(
-        file: RedexFile,
-        bytes: &[u8],
-        next_seq: u64,
-        origin_hash: u32,
-    ) -> Result<Tasks> {
-        let adapter = CortexAdapter::open_from_snapshot(
-            file,
-            bytes,
-            next_seq,
-            TasksFold,
-            FoldErrorPolicy::LogAndContinue,
-            origin_hash,
-        )?;
-        Ok(Tasks { adapter })
-    }
-
-    fn write(&self, dispatch: u8, change: &Change) -> Result<WriteToken> {
-        let payload =
-            serde_json::to_vec(change).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
-        let seq = self.adapter.append(dispatch, &payload)?;
-        Ok(WriteToken {
-            origin_hash: self.adapter.origin_hash(),
-            seq,
-        })
-    }
-
+impl Model<TasksState> {
     /// Creates a task.
     pub fn create(&self, id: u64, title: &str, now_ns: u64) -> Result<WriteToken> {
         self.write(
@@ -310,49 +287,5 @@ impl Tasks {
                 ts: 0,
             },
         )
-    }
-
-    /// Blocks until the write is visible in queries (read-your-writes).
-    pub fn wait_for_token(&self, token: WriteToken, timeout: Duration) -> Result<()> {
-        self.adapter.wait_for_seq(token.seq, timeout)
-    }
-
-    /// The folded state.
-    pub fn state(&self) -> parking_lot::RwLockReadGuard<'_, TasksState> {
-        self.adapter.state()
-    }
-
-    /// The task with this id.
-    pub fn find_unique(&self, id: u64) -> Option<Task> {
-        self.adapter.state().find_unique(id).cloned()
-    }
-
-    /// Tasks matching `filter`.
-    pub fn find_many(&self, filter: &TasksFilter) -> Vec<Task> {
-        self.adapter.state().find_many(filter)
-    }
-
-    /// How many tasks match.
-    pub fn count_where(&self, filter: &TasksFilter) -> usize {
-        self.adapter.state().count_where(filter)
-    }
-
-    /// Whether any task matches.
-    pub fn exists_where(&self, filter: &TasksFilter) -> bool {
-        self.adapter.state().exists_where(filter)
-    }
-
-    /// Watches a query: the current result, then each changed result.
-    pub fn watch(
-        &self,
-        filter: TasksFilter,
-    ) -> Watch<TasksState, Task, impl Fn(&TasksState) -> Vec<Task>> {
-        self.adapter
-            .watch(move |s: &TasksState| s.find_many(&filter))
-    }
-
-    /// The underlying adapter (status, snapshots, changes).
-    pub fn adapter(&self) -> &CortexAdapter<TasksState> {
-        &self.adapter
     }
 }

@@ -1,0 +1,121 @@
+//! The handle every CortEX model shares: open (from the log or a snapshot),
+//! write, read-your-writes, queries and watches. A model supplies its state type
+//! (with its fold and query methods) and its typed write methods.
+
+use super::adapter::{CortexAdapter, Fold, FoldErrorPolicy, StartPosition, Watch};
+use super::WriteToken;
+use crate::error::{Error, ErrorKind, Result};
+use crate::redex::RedexFile;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+
+/// What a model's state offers to the shared handle.
+pub trait ModelState: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The records the model holds.
+    type Item: Clone + PartialEq;
+    /// Its query filter.
+    type Filter: Send + Sync + 'static;
+    /// The fold that applies its events.
+    type Fold: Fold<Self> + Default;
+
+    /// The record with this id.
+    fn find_unique(&self, id: u64) -> Option<&Self::Item>;
+    /// Records matching `filter`, ordered and limited by it.
+    fn find_many(&self, filter: &Self::Filter) -> Vec<Self::Item>;
+    /// How many records match (ignores order and limit).
+    fn count_where(&self, filter: &Self::Filter) -> usize;
+    /// Whether any record matches.
+    fn exists_where(&self, filter: &Self::Filter) -> bool;
+}
+
+/// A model over its log (see [`super::Tasks`] and [`super::Memories`]).
+pub struct Model<S: ModelState> {
+    adapter: CortexAdapter<S>,
+}
+
+impl<S: ModelState> Model<S> {
+    /// Opens the model, replaying its log from the beginning. Invalid events
+    /// are counted and skipped (`FoldErrorPolicy::LogAndContinue`).
+    pub fn open(file: RedexFile, origin_hash: u32) -> Result<Self> {
+        let adapter = CortexAdapter::open(
+            file,
+            S::default(),
+            S::Fold::default(),
+            StartPosition::FromBeginning,
+            FoldErrorPolicy::LogAndContinue,
+            origin_hash,
+        )?;
+        Ok(Model { adapter })
+    }
+
+    /// Opens the model from a snapshot, folding what came after it.
+    pub fn open_from_snapshot(
+        file: RedexFile,
+        bytes: &[u8],
+        next_seq: u64,
+        origin_hash: u32,
+    ) -> Result<Self> {
+        let adapter = CortexAdapter::open_from_snapshot(
+            file,
+            bytes,
+            next_seq,
+            S::Fold::default(),
+            FoldErrorPolicy::LogAndContinue,
+            origin_hash,
+        )?;
+        Ok(Model { adapter })
+    }
+
+    /// Appends one event with a JSON payload.
+    pub(crate) fn write(&self, dispatch: u8, change: &impl Serialize) -> Result<WriteToken> {
+        let payload =
+            serde_json::to_vec(change).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
+        let seq = self.adapter.append(dispatch, &payload)?;
+        Ok(WriteToken {
+            origin_hash: self.adapter.origin_hash(),
+            seq,
+        })
+    }
+
+    /// Blocks until the write is visible in queries (read-your-writes); fails
+    /// with `cortex:fold_stopped` rather than hanging if the fold has stopped.
+    pub fn wait_for_token(&self, token: WriteToken, timeout: Duration) -> Result<()> {
+        self.adapter.wait_for_seq(token.seq, timeout)
+    }
+
+    /// The folded state (hold the guard briefly: the fold waits for it).
+    pub fn state(&self) -> parking_lot::RwLockReadGuard<'_, S> {
+        self.adapter.state()
+    }
+
+    /// The record with this id.
+    pub fn find_unique(&self, id: u64) -> Option<S::Item> {
+        self.adapter.state().find_unique(id).cloned()
+    }
+
+    /// Records matching `filter`.
+    pub fn find_many(&self, filter: &S::Filter) -> Vec<S::Item> {
+        self.adapter.state().find_many(filter)
+    }
+
+    /// How many records match.
+    pub fn count_where(&self, filter: &S::Filter) -> usize {
+        self.adapter.state().count_where(filter)
+    }
+
+    /// Whether any record matches.
+    pub fn exists_where(&self, filter: &S::Filter) -> bool {
+        self.adapter.state().exists_where(filter)
+    }
+
+    /// Watches a query: the current result, then each changed result.
+    pub fn watch(&self, filter: S::Filter) -> Watch<S, S::Item, impl Fn(&S) -> Vec<S::Item>> {
+        self.adapter.watch(move |s: &S| s.find_many(&filter))
+    }
+
+    /// The underlying adapter (status, snapshots, changes).
+    pub fn adapter(&self) -> &CortexAdapter<S> {
+        &self.adapter
+    }
+}
