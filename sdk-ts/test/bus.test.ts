@@ -121,6 +121,8 @@ test('worker threads emit while the main thread shuts down; nothing is lost', as
     for (let i = 0; i < 2000; i++) n += node.emitRawBatch(['a', 'b']);
     parentPort.postMessage(n === node.stats().ingested ? n : -1);`;
   const workers = Array.from({ length: 3 }, () => new Worker(workerScript, { eval: true }));
+  // Listen from the start: a fast worker may report before the main loop ends.
+  const reports = workers.map((w) => new Promise((res, rej) => w.once('message', res).once('error', rej)));
   const sub = node.subscribe();
   const seen = new Set<string>();
   const consumer = (async () => {
@@ -137,7 +139,7 @@ test('worker threads emit while the main thread shuts down; nothing is lost', as
   }
   await node.shutdown();
   await consumer;
-  const counts = await Promise.all(workers.map((w) => new Promise((res) => w.once('message', res))));
+  const counts = await Promise.all(reports);
   assert.deepEqual(counts, [4000, 4000, 4000]);
   const stats = node.stats();
   assert.equal(stats.ingested, receipts);
