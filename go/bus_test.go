@@ -274,3 +274,37 @@ func TestConcurrentProducersAcrossShutdown(t *testing.T) {
 		t.Fatalf("receipts %d, ingested %d, delivered %d, dropped %d", receipts, stats.Ingested, got, stats.Dropped)
 	}
 }
+
+func TestIdentityHandles(t *testing.T) {
+	id, err := GenerateIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := id.Seed()
+	again, err := IdentityFromSeed(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := id.PublicKey()
+	b, _ := again.PublicKey()
+	if string(a) != string(b) {
+		t.Fatal("the same seed gives the same key")
+	}
+	sig, _ := id.Sign([]byte("m"))
+	sig[0] ^= 1
+	if err := Verify(a, []byte("m"), sig); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("tampered signature: %v", err)
+	}
+	_ = id.Close()
+	_ = id.Close()
+	if _, err := id.PublicKey(); !errors.Is(err, ErrInvalidHandle) {
+		t.Fatalf("after close: %v", err)
+	}
+	if _, err := IdentityFromSeed(make([]byte, 31)); !errors.Is(err, ErrInvalidSeed) {
+		t.Fatalf("short seed: %v", err)
+	}
+	if _, err := DecodeNetHeader([]byte("short")); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("malformed: %v", err)
+	}
+	_ = again.Close()
+}

@@ -28,6 +28,11 @@ type fixtureFile struct {
 		Kind string `json:"kind"`
 		Code int    `json:"code"`
 	} `json:"kinds"`
+	Vectors        []map[string]any `json:"vectors"`
+	Errors         []map[string]any `json:"errors"`
+	Headers        []map[string]any `json:"headers"`
+	RoutingHeaders []map[string]any `json:"routing_headers"`
+	Malformed      []map[string]any `json:"malformed"`
 }
 
 type fixtureCase struct {
@@ -292,7 +297,130 @@ func checkKinds(doc fixtureFile) error {
 }
 
 // goAreas are the fixture folders the Go API covers today.
-var goAreas = map[string]bool{"bus": true, "errors": true}
+var goAreas = map[string]bool{"bus": true, "errors": true, "identity": true, "wire": true}
+
+func unhex(v any) []byte {
+	b, _ := hex.DecodeString(v.(string))
+	return b
+}
+
+func kindOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return fmt.Sprint(err)
+}
+
+// identityUnits checks identity/vectors.json: one unit per vector and error entry.
+func identityUnits(doc fixtureFile) []error {
+	var out []error
+	for _, v := range doc.Vectors {
+		out = append(out, func() error {
+			id, err := IdentityFromSeed(unhex(v["seed"]))
+			if err != nil {
+				return err
+			}
+			defer id.Close()
+			pk, _ := id.PublicKey()
+			if hex.EncodeToString(pk) != v["public_key"] {
+				return fmt.Errorf("public key %x", pk)
+			}
+			nodeID, origin, err := PublicKeyIDs(pk)
+			if err != nil || fmt.Sprint(nodeID) != v["node_id"] || float64(origin) != v["origin_hash"] {
+				return fmt.Errorf("ids %d %d %v", nodeID, origin, err)
+			}
+			if own, _ := id.NodeID(); own != nodeID {
+				return fmt.Errorf("node id %d", own)
+			}
+			sig, _ := id.Sign(unhex(v["message"]))
+			if hex.EncodeToString(sig) != v["signature"] {
+				return fmt.Errorf("signature %x", sig)
+			}
+			return Verify(pk, unhex(v["message"]), sig)
+		}())
+	}
+	for _, e := range doc.Errors {
+		var err error
+		switch e["op"] {
+		case "from_seed":
+			var id *Identity
+			if id, err = IdentityFromSeed(unhex(e["seed"])); err == nil {
+				id.Close()
+			}
+		case "ids":
+			_, _, err = PublicKeyIDs(unhex(e["public_key"]))
+		case "verify":
+			err = Verify(unhex(e["public_key"]), unhex(e["message"]), unhex(e["signature"]))
+		}
+		if kindOf(err) != e["error"] {
+			out = append(out, fmt.Errorf("%v: got %v, want %v", e["op"], err, e["error"]))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	return out
+}
+
+func num(f map[string]any, k string) uint64 {
+	switch v := f[k].(type) {
+	case float64:
+		return uint64(v)
+	case string:
+		var n uint64
+		fmt.Sscan(v, &n)
+		return n
+	}
+	return 0
+}
+
+// wireUnits checks wire/headers.json: one unit per entry.
+func wireUnits(doc fixtureFile) []error {
+	var out []error
+	for _, h := range doc.Headers {
+		f := h["fields"].(map[string]any)
+		hdr := NetHeader{uint8(num(f, "version")), uint8(num(f, "flags")), uint8(num(f, "priority")),
+			uint8(num(f, "hop_ttl")), uint8(num(f, "hop_count")), uint8(num(f, "frag_flags")),
+			uint16(num(f, "subprotocol_id")), uint16(num(f, "channel_hash")), [12]byte{},
+			num(f, "session_id"), num(f, "stream_id"), num(f, "sequence"), uint32(num(f, "subnet_id")),
+			uint32(num(f, "origin_hash")), uint16(num(f, "fragment_id")), uint16(num(f, "fragment_offset")),
+			uint16(num(f, "payload_len")), uint16(num(f, "event_count"))}
+		copy(hdr.Nonce[:], unhex(f["nonce"]))
+		b, err := hdr.Encode()
+		back, derr := DecodeNetHeader(unhex(h["hex"]))
+		if err != nil || hex.EncodeToString(b) != h["hex"] || derr != nil || back != hdr {
+			out = append(out, fmt.Errorf("header %v: %x %v %v", h["hex"], b, err, derr))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	for _, r := range doc.RoutingHeaders {
+		f := r["fields"].(map[string]any)
+		rh := RoutingHeader{uint8(num(f, "ttl")), uint8(num(f, "hop_count")), uint8(num(f, "flags")),
+			uint32(num(f, "src_id")), num(f, "dest_id")}
+		b, err := rh.Encode()
+		back, derr := DecodeRoutingHeader(unhex(r["hex"]))
+		if err != nil || hex.EncodeToString(b) != r["hex"] || derr != nil || back != rh {
+			out = append(out, fmt.Errorf("routing %v: %x %v %v", r["hex"], b, err, derr))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	for _, m := range doc.Malformed {
+		var err error
+		if m["decoder"] == "header" {
+			_, err = DecodeNetHeader(unhex(m["hex"]))
+		} else {
+			_, err = DecodeRoutingHeader(unhex(m["hex"]))
+		}
+		if kindOf(err) != m["error"] || !strings.Contains(fmt.Sprint(err), m["reason"].(string)) {
+			out = append(out, fmt.Errorf("malformed %v: %v", m["reason"], err))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	return out
+}
 
 func TestCrossLangFixtures(t *testing.T) {
 	root := filepath.Join("..", "tests", "cross_lang")
@@ -317,6 +445,21 @@ func TestCrossLangFixtures(t *testing.T) {
 			t.Fatalf("%s: unreadable or wrong abi_version (%v)", rel, err)
 		}
 		passed, failed := 0, 0
+		var units []error
+		if doc.Vectors != nil {
+			units = append(units, identityUnits(doc)...)
+		}
+		if doc.Headers != nil {
+			units = append(units, wireUnits(doc)...)
+		}
+		for _, err := range units {
+			if err != nil {
+				failed++
+				t.Errorf("%s: %v", rel, err)
+			} else {
+				passed++
+			}
+		}
 		if doc.Kinds != nil {
 			if err := checkKinds(doc); err != nil {
 				failed++
