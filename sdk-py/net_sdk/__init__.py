@@ -10,7 +10,9 @@ from __future__ import annotations
 from net.errors import *  # noqa: F403 - the exception classes are part of this API
 from net.errors import ERRORS_BY_KIND, NetError
 
+from . import wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
+from .identity import Identity, public_key_ids, verify
 from .node import NetNode
 from .subscription import Subscription
 
@@ -18,10 +20,14 @@ __all__ = [
     "ERRORS_BY_KIND",
     "Event",
     "HealthInfo",
+    "Identity",
     "NetError",
     "NetNode",
     "PollResponse",
     "Receipt",
     "Stats",
     "Subscription",
+    "public_key_ids",
+    "verify",
+    "wire",
 ]

@@ -163,3 +163,24 @@ def test_many_threads_emit_while_another_shuts_down() -> None:
     stats = node.stats()
     assert stats.ingested == sum(receipts)
     assert len(seen) + stats.dropped == sum(receipts)
+
+
+def test_identity_and_wire_surface() -> None:
+    from net_sdk import BadSignatureError, Identity, InvalidSeedError, MalformedError, verify
+    from net_sdk.wire import NetHeader, RoutingHeader
+
+    ident = Identity.generate()
+    again = Identity.from_seed(ident.seed)
+    assert again.public_key == ident.public_key and again.node_id == ident.node_id
+    assert "seed" not in repr(ident)
+    sig = bytearray(ident.sign(b"m"))
+    sig[0] ^= 1
+    with pytest.raises(BadSignatureError):
+        verify(ident.public_key, b"m", bytes(sig))
+    with pytest.raises(InvalidSeedError):
+        Identity.from_seed(b"short")
+    hdr = NetHeader(session_id=2**64 - 1, payload_len=3, nonce=bytes(range(12)))
+    assert NetHeader.decode(hdr.encode()) == hdr
+    assert RoutingHeader.decode(RoutingHeader(ttl=3, dest_id=7).encode()).dest_id == 7
+    with pytest.raises(MalformedError):
+        NetHeader.decode(b"short")

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from net_sdk import ERRORS_BY_KIND, NetError, NetNode, Subscription
+from net_sdk import ERRORS_BY_KIND, Identity, NetError, NetNode, Subscription, public_key_ids, verify
 from net_sdk.node import _compact
+from net_sdk.wire import NetHeader, RoutingHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
-AREAS = {"bus", "errors"}
+AREAS = {"bus", "errors", "identity", "wire"}
 RESULTS: dict[str, list[int]] = {}
 
 
@@ -154,6 +155,62 @@ def check_kinds(doc: dict[str, Any]) -> None:
         assert cls.kind == k["kind"] and cls.code == k["code"]
 
 
+def expect_kind(kind: str, fn: Any) -> None:
+    with pytest.raises(NetError) as info:
+        fn()
+    assert info.value.kind == kind, info.value
+
+
+def identity_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def vector(v: dict[str, Any]) -> None:
+        ident = Identity.from_seed(bytes.fromhex(v["seed"]))
+        assert ident.public_key.hex() == v["public_key"]
+        assert public_key_ids(ident.public_key) == (int(v["node_id"]), v["origin_hash"])
+        assert ident.node_id == int(v["node_id"])
+        sig = ident.sign(bytes.fromhex(v["message"]))
+        assert sig.hex() == v["signature"]
+        verify(ident.public_key, bytes.fromhex(v["message"]), sig)
+
+    def error(e: dict[str, Any]) -> None:
+        h = {k: bytes.fromhex(e[k]) for k in ("seed", "public_key", "message", "signature") if k in e}
+        calls = {
+            "from_seed": lambda: Identity.from_seed(h["seed"]),
+            "ids": lambda: public_key_ids(h["public_key"]),
+            "verify": lambda: verify(h["public_key"], h["message"], h["signature"]),
+        }
+        expect_kind(e["error"], calls[e["op"]])
+
+    return [(v["seed"], lambda v=v: vector(v)) for v in doc.get("vectors", [])] + [
+        (e["op"], lambda e=e: error(e)) for e in doc.get("errors", [])
+    ]
+
+
+def wire_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def header(h: dict[str, Any]) -> None:
+        f = dict(h["fields"], nonce=bytes.fromhex(h["fields"]["nonce"]))
+        f.update({k: int(f[k]) for k in ("session_id", "stream_id", "sequence")})
+        hdr = NetHeader(**f)
+        assert hdr.encode().hex() == h["hex"]
+        assert NetHeader.decode(bytes.fromhex(h["hex"])) == hdr
+
+    def routing(r: dict[str, Any]) -> None:
+        rh = RoutingHeader(**dict(r["fields"], dest_id=int(r["fields"]["dest_id"])))
+        assert rh.encode().hex() == r["hex"]
+        assert RoutingHeader.decode(bytes.fromhex(r["hex"])) == rh
+
+    def malformed(m: dict[str, Any]) -> None:
+        decoder = NetHeader.decode if m["decoder"] == "header" else RoutingHeader.decode
+        with pytest.raises(NetError) as info:
+            decoder(bytes.fromhex(m["hex"]))
+        assert info.value.kind == m["error"] and m["reason"] in str(info.value)
+
+    return (
+        [(h["hex"], lambda h=h: header(h)) for h in doc.get("headers", [])]
+        + [(r["hex"], lambda r=r: routing(r)) for r in doc.get("routing_headers", [])]
+        + [(m["reason"], lambda m=m: malformed(m)) for m in doc.get("malformed", [])]
+    )
+
+
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_file(path: Path) -> None:
     doc = json.loads(path.read_text())
@@ -161,9 +218,12 @@ def test_fixture_file(path: Path) -> None:
     rel = f"{path.parent.name}/{path.name}"
     passed = failed = 0
     failures = []
-    units = ([("kinds", lambda: check_kinds(doc))] if "kinds" in doc else []) + [
-        (c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])
-    ]
+    units = (
+        ([("kinds", lambda: check_kinds(doc))] if "kinds" in doc else [])
+        + identity_units(doc)
+        + wire_units(doc)
+        + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
+    )
     for name, unit in units:
         try:
             unit()

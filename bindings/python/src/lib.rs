@@ -5,6 +5,7 @@
 
 mod bus;
 mod errors;
+mod identity;
 
 use pyo3::prelude::*;
 
@@ -16,5 +17,12 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::register_error_classes, m)?)?;
     m.add_class::<bus::Bus>()?;
     m.add_class::<bus::Subscription>()?;
+    m.add_class::<identity::Identity>()?;
+    m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::header_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::routing_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(identity::routing_decode, m)?)?;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! Identity operations for the bindings: keypairs from seeds, ids, signatures.
 
-use net_core::identity::{Identity, PublicKey};
+use net_core::identity::PublicKey;
 use net_core::Result;
 
-pub use net_core::identity::{PUBLIC_KEY_LEN, SEED_LEN, SIGNATURE_LEN};
+pub use net_core::identity::{Identity, PUBLIC_KEY_LEN, SEED_LEN, SIGNATURE_LEN};
 
 /// An identity from a 32-byte seed (`identity:invalid_seed` otherwise).
 pub fn from_seed(seed: &[u8]) -> Result<Identity> {
