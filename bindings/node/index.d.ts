@@ -49,3 +49,24 @@ export class Subscription {
   cursor(): string;
   close(): void;
 }
+
+export interface PublicKeyIds {
+  nodeId: bigint;
+  originHash: number;
+}
+
+export function verify(publicKey: Buffer, message: Buffer, signature: Buffer): void;
+export function publicKeyIds(publicKey: Buffer): PublicKeyIds;
+export function headerEncode(fieldsJson: string): Buffer;
+export function headerDecode(data: Buffer): string;
+export function routingEncode(fieldsJson: string): Buffer;
+export function routingDecode(data: Buffer): string;
+
+export class Identity {
+  static fromSeed(seed: Buffer): Identity;
+  static generate(): Identity;
+  seed(): Buffer;
+  publicKey(): Buffer;
+  nodeId(): bigint;
+  sign(message: Buffer): Buffer;
+}

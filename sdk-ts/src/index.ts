@@ -13,3 +13,12 @@ export * from './errors';
 export { Event, Health, PollResponse, Receipt, Stats } from './event';
 export { Filter, NetNode, NetOptions, PollOptions, SubscribeOptions } from './node';
 export { Subscription } from './subscription';
+export { Identity, publicKeyIds, verify } from './identity';
+export {
+  NetHeader,
+  RoutingHeader,
+  decodeNetHeader,
+  decodeRoutingHeader,
+  encodeNetHeader,
+  encodeRoutingHeader,
+} from './wire';

@@ -145,3 +145,24 @@ test('worker threads emit while the main thread shuts down; nothing is lost', as
   assert.equal(stats.ingested, receipts);
   assert.equal(seen.size + stats.dropped, receipts);
 });
+
+test('identity and wire surface', async () => {
+  const { Identity, verify, decodeNetHeader, encodeNetHeader, BadSignatureError, InvalidSeedError, MalformedError } =
+    await import('../src');
+  const id = Identity.generate();
+  const again = Identity.fromSeed(id.seed);
+  assert.ok(again.publicKey.equals(id.publicKey));
+  assert.equal(again.nodeId, id.nodeId);
+  assert.ok(!JSON.stringify(id).includes(id.seed.toString('hex')));
+  const sig = id.sign(Buffer.from('m'));
+  sig[0] ^= 1;
+  assert.throws(() => verify(id.publicKey, Buffer.from('m'), sig), BadSignatureError);
+  assert.throws(() => Identity.fromSeed(Buffer.alloc(31)), InvalidSeedError);
+  const header = {
+    version: 1, flags: 0, priority: 0, hopTtl: 0, hopCount: 0, fragFlags: 0, subprotocolId: 0, channelHash: 0,
+    nonce: Buffer.alloc(12, 1), sessionId: 2n ** 64n - 1n, streamId: 0n, sequence: 5n, subnetId: 0, originHash: 0,
+    fragmentId: 0, fragmentOffset: 0, payloadLen: 3, eventCount: 1,
+  };
+  assert.deepEqual(decodeNetHeader(encodeNetHeader(header)), header);
+  assert.throws(() => decodeNetHeader(Buffer.from('short')), MalformedError);
+});

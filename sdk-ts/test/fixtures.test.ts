@@ -7,12 +7,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ERRORS_BY_KIND, NetError, NetNode, Subscription, engineErrorKinds } from '../src';
+import {
+  ERRORS_BY_KIND,
+  Identity,
+  NetError,
+  NetNode,
+  Subscription,
+  decodeNetHeader,
+  decodeRoutingHeader,
+  encodeNetHeader,
+  encodeRoutingHeader,
+  engineErrorKinds,
+  publicKeyIds,
+  verify,
+} from '../src';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'tests', 'cross_lang');
-const AREAS = new Set(['bus', 'errors']);
+const AREAS = new Set(['bus', 'errors', 'identity', 'wire']);
 
 function eventMatches(raw: Buffer, want: Json): boolean {
   if ('json' in want) {
@@ -134,6 +147,64 @@ async function runCase(c: Json): Promise<void> {
   }
 }
 
+const hex = (s: string): Buffer => Buffer.from(s, 'hex');
+
+function expectKind(kind: string, fn: () => unknown): void {
+  assert.throws(fn, (e: unknown) => e instanceof NetError && e.kind === kind);
+}
+
+/** identity/vectors.json and wire/headers.json: one unit per entry. */
+function codecUnits(doc: Json): Array<[string, () => void]> {
+  const units: Array<[string, () => void]> = [];
+  for (const v of doc.vectors ?? []) {
+    units.push([v.seed, () => {
+      const id = Identity.fromSeed(hex(v.seed));
+      assert.equal(id.publicKey.toString('hex'), v.public_key);
+      const ids = publicKeyIds(id.publicKey);
+      assert.equal(ids.nodeId, BigInt(v.node_id));
+      assert.equal(ids.originHash, v.origin_hash);
+      assert.equal(id.nodeId, BigInt(v.node_id));
+      const sig = id.sign(hex(v.message));
+      assert.equal(sig.toString('hex'), v.signature);
+      verify(id.publicKey, hex(v.message), sig);
+    }]);
+  }
+  for (const e of doc.errors ?? []) {
+    units.push([e.op, () => {
+      const calls: Record<string, () => unknown> = {
+        from_seed: () => Identity.fromSeed(hex(e.seed)),
+        ids: () => publicKeyIds(hex(e.public_key)),
+        verify: () => verify(hex(e.public_key), hex(e.message), hex(e.signature)),
+      };
+      expectKind(e.error, calls[e.op]);
+    }]);
+  }
+  const camelize = (o: Json): Json =>
+    Object.fromEntries(Object.entries(o).map(([k, v]) => [k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase()), v]));
+  for (const h of doc.headers ?? []) {
+    units.push([h.hex, () => {
+      const f = camelize(h.fields);
+      const header = { ...f, nonce: hex(f.nonce), sessionId: BigInt(f.sessionId), streamId: BigInt(f.streamId), sequence: BigInt(f.sequence) };
+      assert.equal(encodeNetHeader(header).toString('hex'), h.hex);
+      assert.deepEqual(decodeNetHeader(hex(h.hex)), header);
+    }]);
+  }
+  for (const r of doc.routing_headers ?? []) {
+    units.push([r.hex, () => {
+      const routing = { ...camelize(r.fields), destId: BigInt(r.fields.dest_id) };
+      assert.equal(encodeRoutingHeader(routing).toString('hex'), r.hex);
+      assert.deepEqual(decodeRoutingHeader(hex(r.hex)), routing);
+    }]);
+  }
+  for (const m of doc.malformed ?? []) {
+    units.push([m.reason, () => {
+      const decode = m.decoder === 'header' ? decodeNetHeader : decodeRoutingHeader;
+      assert.throws(() => decode(hex(m.hex)), (e: unknown) => e instanceof NetError && e.kind === m.error && e.message.includes(m.reason));
+    }]);
+  }
+  return units;
+}
+
 test('golden fixtures', async () => {
   const files = fs
     .readdirSync(FIXTURES)
@@ -148,6 +219,15 @@ test('golden fixtures', async () => {
     assert.equal(doc.abi_version, 1);
     let passed = 0;
     let failed = 0;
+    for (const [name, unit] of codecUnits(doc)) {
+      try {
+        unit();
+        passed++;
+      } catch (e) {
+        failed++;
+        failures.push(`${rel} / ${name}: ${e}`);
+      }
+    }
     if (doc.kinds) {
       try {
         assert.deepEqual(engineErrorKinds(), doc.kinds);

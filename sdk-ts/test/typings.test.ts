@@ -21,6 +21,10 @@ test('index.d.ts declares exactly what the addon exports', () => {
     const proto = (native as unknown as Record<string, { prototype: object }>)[name].prototype;
     const methods = Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor').sort();
     assert.deepEqual(declared(body).sort(), methods, name);
+    const statics = [...body.matchAll(/^\s{2}static (\w+)\(/gm)].map((m) => m[1]).sort();
+    const ctor = (native as unknown as Record<string, object>)[name];
+    const own = Object.getOwnPropertyNames(ctor).filter((n) => !['length', 'name', 'prototype', 'arguments', 'caller'].includes(n));
+    assert.deepEqual(statics, own.sort(), `${name} statics`);
   }
 });
 

@@ -10,6 +10,8 @@ use net::facade::bus::{self as facade, Event, Next, SubscriptionHandle};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod identity;
+
 fn to_js(err: net::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, err.to_string())
 }
