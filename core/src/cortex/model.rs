@@ -10,6 +10,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
 
+/// Longest an open waits for the initial replay before failing with `cortex:timeout`.
+const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// What a model's state offers to the shared handle.
 pub trait ModelState: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The records the model holds.
@@ -35,8 +38,9 @@ pub struct Model<S: ModelState> {
 }
 
 impl<S: ModelState> Model<S> {
-    /// Opens the model, replaying its log from the beginning. Invalid events
-    /// are counted and skipped (`FoldErrorPolicy::LogAndContinue`).
+    /// Opens the model, replaying its log from the beginning; returns once
+    /// everything already in the log is folded, so queries see it. Invalid
+    /// events are counted and skipped (`FoldErrorPolicy::LogAndContinue`).
     pub fn open(file: RedexFile, origin_hash: u32) -> Result<Self> {
         let adapter = CortexAdapter::open(
             file,
@@ -46,10 +50,20 @@ impl<S: ModelState> Model<S> {
             FoldErrorPolicy::LogAndContinue,
             origin_hash,
         )?;
+        Model::caught_up(adapter)
+    }
+
+    /// Waits until the fold has applied everything the log held at open.
+    fn caught_up(adapter: CortexAdapter<S>) -> Result<Self> {
+        let next = adapter.file().next_seq();
+        if next > 0 && adapter.status().next_seq < next {
+            adapter.wait_for_seq(next - 1, REPLAY_TIMEOUT)?;
+        }
         Ok(Model { adapter })
     }
 
-    /// Opens the model from a snapshot, folding what came after it.
+    /// Opens the model from a snapshot, folding what came after it (returns
+    /// once the log's tail after the snapshot is folded).
     pub fn open_from_snapshot(
         file: RedexFile,
         bytes: &[u8],
@@ -64,7 +78,7 @@ impl<S: ModelState> Model<S> {
             FoldErrorPolicy::LogAndContinue,
             origin_hash,
         )?;
-        Ok(Model { adapter })
+        Model::caught_up(adapter)
     }
 
     /// Appends one event with a JSON payload.
