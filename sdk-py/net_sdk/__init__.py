@@ -13,6 +13,7 @@ from net.errors import ERRORS_BY_KIND, NetError
 from . import wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .identity import Identity, public_key_ids, verify
+from .netdb import Memory, NetDb, Task, WriteToken
 from .node import NetNode
 from .subscription import Subscription
 
@@ -21,12 +22,16 @@ __all__ = [
     "Event",
     "HealthInfo",
     "Identity",
+    "Memory",
+    "NetDb",
     "NetError",
     "NetNode",
     "PollResponse",
     "Receipt",
     "Stats",
     "Subscription",
+    "Task",
+    "WriteToken",
     "public_key_ids",
     "verify",
     "wire",

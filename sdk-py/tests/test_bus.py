@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from net_sdk import (
@@ -184,3 +185,44 @@ def test_identity_and_wire_surface() -> None:
     assert RoutingHeader.decode(RoutingHeader(ttl=3, dest_id=7).encode()).dest_id == 7
     with pytest.raises(MalformedError):
         NetHeader.decode(b"short")
+
+
+def test_netdb_crud_snapshot_and_errors(tmp_path: Any) -> None:
+    from net_sdk import (
+        FoldStoppedError,
+        InvalidArgumentError,
+        LogClosedError,
+        ModelMissingError,
+        NetDb,
+        Task,
+        WriteToken,
+    )
+
+    with NetDb() as db:
+        t = db.tasks.create(1, "plan", ts=10)
+        db.tasks.wait_for_token(t)
+        db.tasks.wait_for_token(db.tasks.complete(1, ts=20))
+        assert db.tasks.find_unique(1) == Task(1, "plan", "completed", 10, 20)
+        assert db.tasks.find_unique(2) is None
+        db.memories.wait_for_token(db.memories.store(5, "note", ["b", "a"], "chat"))
+        assert db.memories.find_many(tag="a")[0].tags == ["a", "b"]
+        assert db.tasks.count_where(status="completed") == 1
+        with pytest.raises(InvalidArgumentError):
+            db.tasks.find_many(bogus=1)
+        snapshot = db.snapshot()
+    restored = NetDb.restore(snapshot)
+    assert restored.tasks.find_unique(1) == Task(1, "plan", "completed", 10, 20)
+    assert restored.memories.exists_where(source="chat")
+    restored.close()
+    with pytest.raises(LogClosedError):
+        restored.tasks.create(9, "after close")
+    with pytest.raises(FoldStoppedError):
+        restored.tasks.wait_for_token(WriteToken("tasks", 99))
+    only_tasks = NetDb(str(tmp_path), tasks=True, memories=False)
+    with pytest.raises(ModelMissingError):
+        only_tasks.memories.count_where()
+    only_tasks.tasks.wait_for_token(only_tasks.tasks.create(1, "durable"))
+    only_tasks.close()
+    reopened = NetDb(str(tmp_path), memories=False)
+    assert reopened.tasks.count_where() == 1
+    reopened.close()

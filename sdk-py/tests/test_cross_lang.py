@@ -18,12 +18,18 @@ from net_sdk.wire import NetHeader, RoutingHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
-AREAS = {"bus", "errors", "identity", "wire"}
+AREAS = {"bus", "cortex", "errors", "identity", "wire"}
+# Listed gaps: files of covered areas whose subject Python does not expose yet.
+GAPS = {"cortex/meta.json"}
 RESULTS: dict[str, list[int]] = {}
 
 
 def fixture_files() -> list[Path]:
-    return sorted(p for p in FIXTURES.glob("*/*.json") if p.parent.name in AREAS)
+    return sorted(
+        p
+        for p in FIXTURES.glob("*/*.json")
+        if p.parent.name in AREAS and f"{p.parent.name}/{p.name}" not in GAPS
+    )
 
 
 def event_matches(raw: bytes, want: dict[str, Any]) -> bool:
@@ -127,6 +133,9 @@ def check_step(case: Case, step: dict[str, Any]) -> None:
 
 
 def run_case(case: dict[str, Any]) -> None:
+    if "model" in case:
+        run_model_case(case)
+        return
     config = json.dumps(case["config"]) if "config" in case else case.get("config_text", "")
     if "open_error" in case:
         with pytest.raises(NetError) as info:
@@ -144,6 +153,34 @@ def run_case(case: dict[str, Any]) -> None:
         if state.sub is not None:
             state.sub.close()
         state.node.shutdown()
+
+
+MODEL_WRITES = {"create", "rename", "complete", "delete", "store", "retag", "pin", "unpin"}
+
+
+def run_model_case(case: dict[str, Any]) -> None:
+    from net import _net
+
+    db = _net.NetDb("")
+    model = case["model"]
+    try:
+        for i, step in enumerate(case["steps"]):
+            op = step["op"]
+            args = {k: v for k, v in step.items() if k not in ("op", "expect", "filter")}
+            if op in MODEL_WRITES:
+                db.wait(model, db.write(model, op, json.dumps(args)), 5000)
+                continue
+            query = step.get("filter", args)
+            got = json.loads(db.read(model, op, json.dumps(query)))
+            want = step["expect"]
+            if op == "find_unique":
+                assert got == next(iter(want.values())), f"step {i}: {got} != {want}"
+            elif op == "find_many":
+                assert [r["id"] for r in got] == want["ids"], f"step {i}: {got}"
+            else:
+                assert got == next(iter(want.values())), f"step {i} ({op}): {got} != {want}"
+    finally:
+        db.close()
 
 
 def check_kinds(doc: dict[str, Any]) -> None:

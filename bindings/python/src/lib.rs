@@ -6,6 +6,7 @@
 mod bus;
 mod errors;
 mod identity;
+mod netdb;
 
 use pyo3::prelude::*;
 
@@ -18,6 +19,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bus::Bus>()?;
     m.add_class::<bus::Subscription>()?;
     m.add_class::<identity::Identity>()?;
+    m.add_class::<netdb::NetDb>()?;
     m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
     m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
     m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod identity;
+pub mod netdb;
 pub mod wire;
 
 use net_core::{ErrorKind, ABI_VERSION};

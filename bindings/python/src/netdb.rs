@@ -1,0 +1,60 @@
+//! NetDB for Python: JSON in, JSON out for the control plane; snapshots as bytes.
+
+use crate::errors::to_py;
+use net::facade::netdb::NetDbHandle;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// An open database.
+#[pyclass(module = "net._net", frozen)]
+pub struct NetDb {
+    inner: NetDbHandle,
+}
+
+#[pymethods]
+impl NetDb {
+    /// Opens a database (`{"dir","origin","tasks","memories"}`).
+    #[new]
+    #[pyo3(signature = (options_json = ""))]
+    fn new(py: Python<'_>, options_json: &str) -> PyResult<Self> {
+        let inner = py
+            .allow_threads(|| NetDbHandle::open(options_json))
+            .map_err(to_py)?;
+        Ok(NetDb { inner })
+    }
+
+    /// Opens a database restored from snapshot bytes.
+    #[staticmethod]
+    fn restore(py: Python<'_>, options_json: &str, snapshot: &[u8]) -> PyResult<Self> {
+        let inner = py
+            .allow_threads(|| NetDbHandle::restore(options_json, snapshot))
+            .map_err(to_py)?;
+        Ok(NetDb { inner })
+    }
+
+    /// Applies a write; returns its sequence.
+    fn write(&self, model: &str, op: &str, args_json: &str) -> PyResult<u64> {
+        self.inner.write(model, op, args_json).map_err(to_py)
+    }
+
+    /// Waits (GIL released) until write `seq` of `model` is visible.
+    fn wait(&self, py: Python<'_>, model: &str, seq: u64, timeout_ms: u64) -> PyResult<()> {
+        py.allow_threads(|| self.inner.wait(model, seq, timeout_ms))
+            .map_err(to_py)
+    }
+
+    /// Runs a query; returns JSON.
+    fn read(&self, model: &str, op: &str, args_json: &str) -> PyResult<String> {
+        self.inner.read(model, op, args_json).map_err(to_py)
+    }
+
+    /// The whole database as snapshot bytes.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        Ok(PyBytes::new(py, &self.inner.snapshot().map_err(to_py)?))
+    }
+
+    /// Stops the folds and closes the logs.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.allow_threads(|| self.inner.close()).map_err(to_py)
+    }
+}

@@ -1,0 +1,170 @@
+"""NetDB: event-sourced tasks and memories with queries and snapshots."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, Generic, List, Optional, Sequence, Type, TypeVar
+
+from net import _net
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task."""
+
+    id: int
+    title: str
+    status: str
+    created_ns: int
+    updated_ns: int
+
+
+@dataclass(frozen=True)
+class Memory:
+    """A memory (tags sorted and unique)."""
+
+    id: int
+    content: str
+    tags: List[str]
+    source: str
+    pinned: bool
+    created_ns: int
+    updated_ns: int
+
+
+@dataclass(frozen=True)
+class WriteToken:
+    """Returned by every write; ``wait_for_token`` makes it visible to queries."""
+
+    model: str
+    seq: int
+
+
+def _now() -> int:
+    return time.time_ns()
+
+
+class _Model(Generic[T]):
+    def __init__(self, db: _net.NetDb, name: str, item: Type[T]) -> None:
+        self._db, self._name, self._item = db, name, item
+
+    def _write(self, op: str, **args: Any) -> WriteToken:
+        return WriteToken(self._name, self._db.write(self._name, op, json.dumps(args)))
+
+    def _read(self, op: str, args: Dict[str, Any]) -> Any:
+        query = json.dumps({k: v for k, v in args.items() if v is not None})
+        return json.loads(self._db.read(self._name, op, query))
+
+    def wait_for_token(self, token: WriteToken, timeout: float = 5.0) -> None:
+        """Blocks until the write is visible (FoldStoppedError / TimeoutError otherwise)."""
+        self._db.wait(self._name, token.seq, max(0, int(timeout * 1000)))
+
+    def find_unique(self, id: int) -> Optional[T]:
+        """The record with this id, or None."""
+        found = self._read("find_unique", {"id": id})
+        return None if found is None else self._item(**found)
+
+    def find_many(self, **filter: Any) -> List[T]:
+        """Records matching the filter keywords (``order_by``, ``limit`` too)."""
+        return [self._item(**r) for r in self._read("find_many", filter)]
+
+    def count_where(self, **filter: Any) -> int:
+        """How many records match."""
+        return int(self._read("count_where", filter))
+
+    def exists_where(self, **filter: Any) -> bool:
+        """Whether any record matches."""
+        return bool(self._read("exists_where", filter))
+
+    @property
+    def fold_errors(self) -> int:
+        """Events the fold refused (invalid transitions)."""
+        return int(self._read("fold_errors", {}))
+
+
+class Tasks(_Model[Task]):
+    """The tasks model: filters ``status``, ``order_by``, ``limit``."""
+
+    def create(self, id: int, title: str, ts: Optional[int] = None) -> WriteToken:
+        return self._write("create", id=id, title=title, ts=_now() if ts is None else ts)
+
+    def rename(self, id: int, title: str, ts: Optional[int] = None) -> WriteToken:
+        return self._write("rename", id=id, title=title, ts=_now() if ts is None else ts)
+
+    def complete(self, id: int, ts: Optional[int] = None) -> WriteToken:
+        return self._write("complete", id=id, ts=_now() if ts is None else ts)
+
+    def delete(self, id: int) -> WriteToken:
+        return self._write("delete", id=id)
+
+
+class Memories(_Model[Memory]):
+    """The memories model: filters ``tag``, ``any_tags``, ``all_tags``, ``pinned``,
+    ``source``, ``order_by``, ``limit``."""
+
+    def store(
+        self, id: int, content: str, tags: Sequence[str] = (), source: str = "", ts: Optional[int] = None
+    ) -> WriteToken:
+        return self._write(
+            "store", id=id, content=content, tags=list(tags), source=source, ts=_now() if ts is None else ts
+        )
+
+    def retag(self, id: int, tags: Sequence[str], ts: Optional[int] = None) -> WriteToken:
+        return self._write("retag", id=id, tags=list(tags), ts=_now() if ts is None else ts)
+
+    def pin(self, id: int, ts: Optional[int] = None) -> WriteToken:
+        return self._write("pin", id=id, ts=_now() if ts is None else ts)
+
+    def unpin(self, id: int, ts: Optional[int] = None) -> WriteToken:
+        return self._write("unpin", id=id, ts=_now() if ts is None else ts)
+
+    def delete(self, id: int) -> WriteToken:
+        return self._write("delete", id=id)
+
+
+class NetDb:
+    """Tasks and memories over local event logs, in memory or in ``directory``.
+
+    ``with NetDb() as db: db.tasks.create(1, "plan")``. A context manager that
+    closes on exit.
+    """
+
+    def __init__(
+        self,
+        directory: Optional[str] = None,
+        *,
+        origin: int = 0,
+        tasks: bool = True,
+        memories: bool = True,
+        _native: Optional[_net.NetDb] = None,
+    ) -> None:
+        options = {"dir": directory, "origin": origin, "tasks": tasks, "memories": memories}
+        self._options = json.dumps({k: v for k, v in options.items() if v is not None})
+        self._db = _native or _net.NetDb(self._options)
+        self.tasks = Tasks(self._db, "tasks", Task)
+        self.memories = Memories(self._db, "memories", Memory)
+
+    @classmethod
+    def restore(cls, snapshot: bytes, directory: Optional[str] = None, **options: Any) -> NetDb:
+        """A database restored from :meth:`snapshot` bytes (from any language)."""
+        opts = {"dir": directory, **options}
+        text = json.dumps({k: v for k, v in opts.items() if v is not None})
+        return cls(directory, **options, _native=_net.NetDb.restore(text, snapshot))
+
+    def snapshot(self) -> bytes:
+        """The whole database (consistent per model) as bytes."""
+        return self._db.snapshot()
+
+    def close(self) -> None:
+        """Stops the folds and closes the logs (persistent logs sync)."""
+        self._db.close()
+
+    def __enter__(self) -> NetDb:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
