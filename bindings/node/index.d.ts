@@ -70,3 +70,13 @@ export class Identity {
   nodeId(): bigint;
   sign(message: Buffer): Buffer;
 }
+
+export class NetDb {
+  constructor(optionsJson?: string | null);
+  static restore(optionsJson: string, snapshot: Buffer): NetDb;
+  write(model: string, op: string, argsJson: string): number;
+  wait(model: string, seq: number, timeoutMs: number): Promise<void>;
+  read(model: string, op: string, argsJson: string): string;
+  snapshot(): Buffer;
+  close(): void;
+}

@@ -22,3 +22,15 @@ export {
   encodeNetHeader,
   encodeRoutingHeader,
 } from './wire';
+export {
+  Memories,
+  MemoriesFilter,
+  Memory,
+  NetDb,
+  NetDbOptions,
+  OrderBy,
+  Task,
+  Tasks,
+  TasksFilter,
+  WriteToken,
+} from './netdb';

@@ -166,3 +166,20 @@ test('identity and wire surface', async () => {
   assert.deepEqual(decodeNetHeader(encodeNetHeader(header)), header);
   assert.throws(() => decodeNetHeader(Buffer.from('short')), MalformedError);
 });
+
+test('netdb: CRUD, typed errors, snapshot and restore', async () => {
+  const { NetDb, InvalidArgumentError, LogClosedError } = await import('../src');
+  const db = NetDb.open();
+  await db.tasks.waitForToken(db.tasks.create(1, 'plan', 10));
+  await db.tasks.waitForToken(db.tasks.complete(1, 20));
+  assert.deepEqual(db.tasks.findUnique(1), { id: 1, title: 'plan', status: 'completed', created_ns: 10, updated_ns: 20 });
+  assert.equal(db.tasks.findUnique(2), null);
+  await db.memories.waitForToken(db.memories.store(5, 'note', ['b', 'a'], 'chat'));
+  assert.deepEqual(db.memories.findMany({ tag: 'a' })[0].tags, ['a', 'b']);
+  assert.throws(() => db.tasks.findMany({ bogus: 1 } as never), InvalidArgumentError);
+  const restored = NetDb.restore(db.snapshot());
+  db.close();
+  assert.equal(restored.tasks.countWhere({ status: 'completed' }), 1);
+  restored.close();
+  assert.throws(() => restored.tasks.create(9, 'late'), LogClosedError);
+});

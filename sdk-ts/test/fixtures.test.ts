@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import {
   ERRORS_BY_KIND,
   Identity,
+  NetDb,
   NetError,
   NetNode,
   Subscription,
@@ -25,7 +26,9 @@ import {
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'tests', 'cross_lang');
-const AREAS = new Set(['bus', 'errors', 'identity', 'wire']);
+const AREAS = new Set(['bus', 'cortex', 'errors', 'identity', 'wire']);
+// Listed gaps: files of covered areas whose subject TypeScript does not expose yet.
+const GAPS = new Set(['cortex/meta.json']);
 
 function eventMatches(raw: Buffer, want: Json): boolean {
   if ('json' in want) {
@@ -109,7 +112,42 @@ class Case {
   }
 }
 
+const MODEL_WRITES = new Set(['create', 'rename', 'complete', 'delete', 'store', 'retag', 'pin', 'unpin']);
+
+async function runModelCase(c: Json): Promise<void> {
+  const db = NetDb.open();
+  const model = c.model === 'tasks' ? db.tasks : db.memories;
+  try {
+    for (const [i, step] of (c.steps as Json[]).entries()) {
+      const { op, expect, filter, ...args } = step;
+      const where = `step ${i} (${op})`;
+      if (MODEL_WRITES.has(op)) {
+        const m = model as unknown as Record<string, (...a: unknown[]) => { model: string; seq: number }>;
+        const token =
+          op === 'create' || op === 'rename' ? m[op].call(model, args.id, args.title, args.ts)
+          : op === 'store' ? m[op].call(model, args.id, args.content, args.tags, args.source, args.ts)
+          : op === 'retag' ? m[op].call(model, args.id, args.tags, args.ts)
+          : op === 'delete' ? m[op].call(model, args.id)
+          : m[op].call(model, args.id, args.ts);
+        await model.waitForToken(token);
+        continue;
+      }
+      const got =
+        op === 'find_unique' ? model.findUnique(args.id)
+        : op === 'find_many' ? model.findMany(filter).map((r) => r.id)
+        : op === 'count_where' ? model.countWhere(filter)
+        : op === 'exists_where' ? model.existsWhere(filter)
+        : model.foldErrors();
+      const want = op === 'find_many' ? expect.ids : Object.values(expect)[0];
+      assert.deepEqual(got, want, where);
+    }
+  } finally {
+    db.close();
+  }
+}
+
 async function runCase(c: Json): Promise<void> {
+  if (c.model) return runModelCase(c);
   const config = c.config !== undefined ? JSON.stringify(c.config) : (c.config_text ?? '');
   if (c.open_error) {
     assert.throws(() => NetNode.fromConfig(config), (e: unknown) => e instanceof NetError && e.kind === c.open_error);
@@ -210,6 +248,7 @@ test('golden fixtures', async () => {
     .readdirSync(FIXTURES)
     .filter((d) => AREAS.has(d))
     .flatMap((d) => fs.readdirSync(path.join(FIXTURES, d)).filter((f) => f.endsWith('.json')).map((f) => `${d}/${f}`))
+    .filter((rel) => !GAPS.has(rel))
     .sort();
   assert.ok(files.length > 0);
   const lines: string[] = [];

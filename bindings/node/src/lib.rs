@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod identity;
+pub mod netdb;
 
 fn to_js(err: net::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, err.to_string())
