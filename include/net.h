@@ -198,6 +198,12 @@ typedef struct net_bus_t net_bus_t;
 typedef struct net_identity_t net_identity_t;
 
 /**
+ * An open NetDB. Opaque; always used by pointer. Create with `net_netdb_open`
+ * or `net_netdb_restore`; stop with `net_netdb_close`; release with `net_netdb_free`.
+ */
+typedef struct net_netdb_t net_netdb_t;
+
+/**
  * A live subscription. Opaque; always used by pointer.
  */
 typedef struct net_subscription_t net_subscription_t;
@@ -621,6 +627,101 @@ int32_t net_public_key_ids(const uint8_t *public_key,
  * Releases an identity (its seed is zeroized). NULL and freed handles are ignored.
  */
 void net_identity_free(struct net_identity_t *id);
+
+/**
+ * Opens a database from JSON options (`dir`, `origin`, `tasks`, `memories`;
+ * length 0 for in-memory with both models). Returns once any existing log is folded.
+ *
+ * # Safety
+ * `options` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE int32_t net_netdb_open(const char *options, size_t len, struct net_netdb_t **out);
+
+/**
+ * Opens a database restored from snapshot bytes (from any language).
+ *
+ * # Safety
+ * `options` valid for `len` bytes, `snapshot` for `snapshot_len`; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_netdb_restore(const char *options,
+                          size_t len,
+                          const uint8_t *snapshot,
+                          size_t snapshot_len,
+                          struct net_netdb_t **out);
+
+/**
+ * Applies a write (`model` "tasks"/"memories", `op` such as "create", `args`
+ * JSON such as `{"id":1,"title":"plan","ts":0}`); writes its sequence to
+ * `*out_seq` (wait on it with `net_netdb_wait`).
+ *
+ * # Safety
+ * `model` and `op` NUL-terminated; `args` valid for `args_len`; `out_seq` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_netdb_write(struct net_netdb_t *db,
+                        const char *model,
+                        const char *op,
+                        const char *args,
+                        size_t args_len,
+                        uint64_t *out_seq);
+
+/**
+ * Blocks until write `seq` of `model` is visible to queries
+ * (`NET_ERR_FOLD_STOPPED`, `NET_ERR_TIMEOUT` otherwise).
+ *
+ * # Safety
+ * `model` NUL-terminated.
+ */
+NET_MUST_USE
+int32_t net_netdb_wait(struct net_netdb_t *db,
+                       const char *model,
+                       uint64_t seq,
+                       uint64_t timeout_ms);
+
+/**
+ * Runs a query (`find_unique {id}`, `find_many`/`count_where`/`exists_where`
+ * with a filter, `fold_errors`); the JSON result goes to `*out_json` (free with
+ * `net_string_free`).
+ *
+ * # Safety
+ * `model`, `op` NUL-terminated; `args` valid for `args_len`; `out_json` writable.
+ */
+NET_MUST_USE
+int32_t net_netdb_read(struct net_netdb_t *db,
+                       const char *model,
+                       const char *op,
+                       const char *args,
+                       size_t args_len,
+                       char **out_json,
+                       size_t *out_len);
+
+/**
+ * The whole database as snapshot bytes in `*out` / `*out_len`; free them with
+ * `net_bytes_free(*out, *out_len)`.
+ *
+ * # Safety
+ * `out` and `out_len` writable.
+ */
+NET_MUST_USE int32_t net_netdb_snapshot(struct net_netdb_t *db, uint8_t **out, size_t *out_len);
+
+/**
+ * Frees bytes returned by the library (with the length it returned). NULL is ignored.
+ *
+ * # Safety
+ * `bytes`/`len` must come from this library and not be freed yet.
+ */
+void net_bytes_free(uint8_t *bytes, size_t len);
+
+/**
+ * Stops the folds and closes the logs (persistent logs sync). Idempotent.
+ */
+int32_t net_netdb_close(struct net_netdb_t *db);
+
+/**
+ * Closes (if needed) and releases a database. NULL and freed handles are ignored.
+ */
+void net_netdb_free(struct net_netdb_t *db);
 
 /**
  * Encodes a Net header from JSON into `out` (64 bytes). 64-bit fields are

@@ -260,7 +260,67 @@ static int run_step(case_state *cs, const cJSON *step, int *ok_check) {
     return NET_OK;
 }
 
+static int is_write(const char *op) {
+    const char *writes[] = {"create", "rename", "complete", "delete", "store", "retag", "pin", "unpin"};
+    for (size_t i = 0; i < sizeof writes / sizeof *writes; i++)
+        if (strcmp(op, writes[i]) == 0) return 1;
+    return 0;
+}
+
+/* cortex/tasks.json, cortex/memories.json: writes wait for their token, queries compare. */
+static int run_model_case(const cJSON *c) {
+    const char *model = cJSON_GetObjectItem(c, "model")->valuestring;
+    net_netdb_t *db = NULL;
+    if (net_netdb_open(NULL, 0, &db) != NET_OK) FAIL("open: %s", net_last_error_message());
+    int result = 0, i = 0;
+    const cJSON *step;
+    cJSON_ArrayForEach(step, cJSON_GetObjectItem(c, "steps")) {
+        const char *op = cJSON_GetObjectItem(step, "op")->valuestring;
+        cJSON *args = cJSON_Duplicate(step, 1);
+        cJSON_DeleteItemFromObject(args, "op");
+        cJSON_DeleteItemFromObject(args, "expect");
+        const cJSON *filter = cJSON_GetObjectItem(step, "filter");
+        char *text = cJSON_PrintUnformatted(filter ? filter : args);
+        cJSON_Delete(args);
+        if (is_write(op)) {
+            uint64_t seq = 0;
+            int rc = net_netdb_write(db, model, op, text, strlen(text), &seq);
+            if (rc == NET_OK) rc = net_netdb_wait(db, model, seq, 5000);
+            if (rc != NET_OK) { snprintf(errbuf, sizeof errbuf, "step %d (%s): %s", i, op, net_last_error_message()); result = -1; }
+        } else {
+            char *json = NULL;
+            if (net_netdb_read(db, model, op, text, strlen(text), &json, NULL) != NET_OK) {
+                snprintf(errbuf, sizeof errbuf, "step %d (%s): %s", i, op, net_last_error_message());
+                result = -1;
+            } else {
+                cJSON *got = cJSON_Parse(json);
+                const cJSON *expect = cJSON_GetObjectItem(step, "expect");
+                const cJSON *want = expect->child;
+                int ok;
+                if (strcmp(op, "find_many") == 0) {
+                    cJSON *ids = cJSON_CreateArray();
+                    const cJSON *row;
+                    cJSON_ArrayForEach(row, got) cJSON_AddItemToArray(ids, cJSON_Duplicate(cJSON_GetObjectItem(row, "id"), 1));
+                    ok = cJSON_Compare(ids, want, 1);
+                    cJSON_Delete(ids);
+                } else {
+                    ok = cJSON_Compare(got, want, 1);
+                }
+                if (!ok) { snprintf(errbuf, sizeof errbuf, "step %d (%s): got %s", i, op, json); result = -1; }
+                cJSON_Delete(got);
+            }
+            net_string_free(json);
+        }
+        cJSON_free(text);
+        if (result) break;
+        i++;
+    }
+    net_netdb_free(db);
+    return result;
+}
+
 static int run_case(const cJSON *c) {
+    if (cJSON_GetObjectItem(c, "model")) return run_model_case(c);
     const cJSON *config = cJSON_GetObjectItem(c, "config");
     const cJSON *config_text = cJSON_GetObjectItem(c, "config_text");
     char *text = config ? cJSON_PrintUnformatted(config) : strdup(config_text ? config_text->valuestring : "");
@@ -401,13 +461,13 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : ".";
-    const char *areas[] = {"bus", "errors", "identity", "wire"};
+    const char *areas[] = {"bus", "cortex", "errors", "identity", "wire"};
     char path[8192];
     snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
     FILE *out = fopen(path, "w");
     if (!out) { fprintf(stderr, "cannot write %s (create build/parity first)\n", path); return 2; }
     int total_pass = 0, total_fail = 0;
-    for (int a = 0; a < 4; a++) {
+    for (int a = 0; a < 5; a++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tests/cross_lang/%s", root, areas[a]);
         DIR *d = opendir(dir);
@@ -415,8 +475,11 @@ int main(int argc, char **argv) {
         char *names[256];
         int nn = 0;
         struct dirent *e;
-        while ((e = readdir(d)) && nn < 256)
+        while ((e = readdir(d)) && nn < 256) {
+            /* Listed gap: event-meta framing is not exposed in the C ABI yet. */
+            if (strcmp(areas[a], "cortex") == 0 && strcmp(e->d_name, "meta.json") == 0) continue;
             if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".json") == 0) names[nn++] = strdup(e->d_name);
+        }
         closedir(d);
         qsort(names, (size_t)nn, sizeof(char *), cmp_str);
         for (int f = 0; f < nn; f++) {

@@ -172,6 +172,37 @@ int main(void) {
     CHECK(net_wire_header_decode(NULL, 0, &hjson, NULL) == NET_ERR_MALFORMED);
     CHECK(net_wire_header_encode("{}", 2, junk) == NET_ERR_INVALID_ARGUMENT);
 
+    /* NetDB: NULLs, bad options, snapshot round trip, use after free. */
+    net_netdb_t *db = NULL;
+    CHECK(net_netdb_open("{\"bogus\":1}", 11, &db) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_netdb_open(NULL, 0, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_netdb_open(NULL, 0, &db) == NET_OK);
+    uint64_t seq = 0;
+    const char *task = "{\"id\":1,\"title\":\"plan\",\"ts\":5}";
+    CHECK(net_netdb_write(db, "tasks", "create", task, strlen(task), &seq) == NET_OK);
+    CHECK(net_netdb_wait(db, "tasks", seq, 5000) == NET_OK);
+    CHECK(net_netdb_write(db, "tasks", "explode", "{}", 2, &seq) == NET_ERR_INVALID_ARGUMENT);
+    char *found = NULL;
+    CHECK(net_netdb_read(db, "tasks", "find_unique", "{\"id\":1}", 8, &found, NULL) == NET_OK);
+    CHECK(found != NULL && strstr(found, "\"plan\"") != NULL);
+    net_string_free(found);
+    uint8_t *snap = NULL;
+    size_t snap_len = 0;
+    CHECK(net_netdb_snapshot(db, &snap, &snap_len) == NET_OK && snap_len > 0);
+    net_netdb_t *copy = NULL;
+    CHECK(net_netdb_restore(NULL, 0, snap, snap_len, &copy) == NET_OK);
+    CHECK(net_netdb_restore(NULL, 0, (const uint8_t *)"junk", 4, &db) == NET_ERR_INVALID_SNAPSHOT);
+    net_bytes_free(snap, snap_len);
+    CHECK(net_netdb_read(copy, "tasks", "count_where", "{}", 2, &found, NULL) == NET_OK && strcmp(found, "1") == 0);
+    net_string_free(found);
+    CHECK(net_netdb_close(copy) == NET_OK);
+    CHECK(net_netdb_write(copy, "tasks", "create", task, strlen(task), &seq) == NET_ERR_LOG_CLOSED);
+    net_netdb_free(copy);
+    net_netdb_free(copy);
+    CHECK(net_netdb_read(copy, "tasks", "count_where", "{}", 2, &found, NULL) == NET_ERR_INVALID_HANDLE);
+    net_netdb_free(db);
+    net_bytes_free(NULL, 0);
+
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);
     CHECK(strstr(kinds, "bus:backpressure") != NULL);

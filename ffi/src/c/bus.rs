@@ -638,6 +638,7 @@ pub extern "C" fn net_runtime_shutdown() {
             bus.shutdown();
         }
         super::identity::drain_identities();
+        super::netdb::drain_databases();
         clear_last_error();
         Ok(NET_OK)
     });

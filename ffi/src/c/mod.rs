@@ -15,9 +15,11 @@
 mod bus;
 mod common;
 mod identity;
+mod netdb;
 mod wire;
 
 pub use bus::*;
 pub use common::*;
 pub use identity::*;
+pub use netdb::*;
 pub use wire::*;

@@ -1,0 +1,230 @@
+//! C exports for NetDB: JSON control plane (see `facade::netdb`), snapshot bytes.
+
+use super::common::*;
+use crate::facade::netdb::NetDbHandle;
+use crate::handles::HandleTable;
+use net_core::Error;
+use std::ffi::c_char;
+use std::sync::Arc;
+
+/// An open NetDB. Opaque; always used by pointer. Create with `net_netdb_open`
+/// or `net_netdb_restore`; stop with `net_netdb_close`; release with `net_netdb_free`.
+pub struct net_netdb_t {
+    _opaque: (),
+}
+
+static DATABASES: HandleTable<NetDbHandle> = HandleTable::new(0x44);
+
+fn db_arg(db: *mut net_netdb_t) -> Result<Arc<NetDbHandle>, Error> {
+    if db.is_null() {
+        return Err(null_error("db"));
+    }
+    DATABASES.get(db as usize)
+}
+
+fn store(out: *mut *mut net_netdb_t, handle: NetDbHandle) -> Result<i32, Error> {
+    if out.is_null() {
+        return Err(null_error("out"));
+    }
+    let id = DATABASES.insert(handle)?;
+    // SAFETY: checked non-null; caller-provided storage.
+    unsafe { *out = id as *mut net_netdb_t };
+    Ok(NET_OK)
+}
+
+/// Opens a database from JSON options (`dir`, `origin`, `tasks`, `memories`;
+/// length 0 for in-memory with both models). Returns once any existing log is folded.
+///
+/// # Safety
+/// `options` valid for `len` bytes; `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_open(
+    options: *const c_char,
+    len: usize,
+    out: *mut *mut net_netdb_t,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let options = unsafe { str_arg(options, len, "options")? };
+        store(out, NetDbHandle::open(options)?)
+    })
+}
+
+/// Opens a database restored from snapshot bytes (from any language).
+///
+/// # Safety
+/// `options` valid for `len` bytes, `snapshot` for `snapshot_len`; `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_restore(
+    options: *const c_char,
+    len: usize,
+    snapshot: *const u8,
+    snapshot_len: usize,
+    out: *mut *mut net_netdb_t,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let (options, snapshot) = unsafe {
+            (
+                str_arg(options, len, "options")?,
+                bytes_arg(snapshot, snapshot_len, "snapshot")?,
+            )
+        };
+        store(out, NetDbHandle::restore(options, snapshot)?)
+    })
+}
+
+/// Applies a write (`model` "tasks"/"memories", `op` such as "create", `args`
+/// JSON such as `{"id":1,"title":"plan","ts":0}`); writes its sequence to
+/// `*out_seq` (wait on it with `net_netdb_wait`).
+///
+/// # Safety
+/// `model` and `op` NUL-terminated; `args` valid for `args_len`; `out_seq` NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_write(
+    db: *mut net_netdb_t,
+    model: *const c_char,
+    op: *const c_char,
+    args: *const c_char,
+    args_len: usize,
+    out_seq: *mut u64,
+) -> i32 {
+    guard(|| {
+        let db = db_arg(db)?;
+        // SAFETY: forwarded contract.
+        let (model, op, args) = unsafe {
+            (
+                cstr_arg(model, "model")?.unwrap_or_default(),
+                cstr_arg(op, "op")?.unwrap_or_default(),
+                str_arg(args, args_len, "args")?,
+            )
+        };
+        let seq = db.write(model, op, args)?;
+        if !out_seq.is_null() {
+            // SAFETY: checked non-null; caller-provided storage.
+            unsafe { *out_seq = seq };
+        }
+        Ok(NET_OK)
+    })
+}
+
+/// Blocks until write `seq` of `model` is visible to queries
+/// (`NET_ERR_FOLD_STOPPED`, `NET_ERR_TIMEOUT` otherwise).
+///
+/// # Safety
+/// `model` NUL-terminated.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_wait(
+    db: *mut net_netdb_t,
+    model: *const c_char,
+    seq: u64,
+    timeout_ms: u64,
+) -> i32 {
+    guard(|| {
+        let db = db_arg(db)?;
+        // SAFETY: forwarded contract.
+        let model = unsafe { cstr_arg(model, "model")? }.unwrap_or_default();
+        db.wait(model, seq, timeout_ms)?;
+        Ok(NET_OK)
+    })
+}
+
+/// Runs a query (`find_unique {id}`, `find_many`/`count_where`/`exists_where`
+/// with a filter, `fold_errors`); the JSON result goes to `*out_json` (free with
+/// `net_string_free`).
+///
+/// # Safety
+/// `model`, `op` NUL-terminated; `args` valid for `args_len`; `out_json` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_read(
+    db: *mut net_netdb_t,
+    model: *const c_char,
+    op: *const c_char,
+    args: *const c_char,
+    args_len: usize,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        let db = db_arg(db)?;
+        // SAFETY: forwarded contract.
+        let (model, op, args) = unsafe {
+            (
+                cstr_arg(model, "model")?.unwrap_or_default(),
+                cstr_arg(op, "op")?.unwrap_or_default(),
+                str_arg(args, args_len, "args")?,
+            )
+        };
+        string_out(db.read(model, op, args)?, out_json, out_len)
+    })
+}
+
+/// The whole database as snapshot bytes in `*out` / `*out_len`; free them with
+/// `net_bytes_free(*out, *out_len)`.
+///
+/// # Safety
+/// `out` and `out_len` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_snapshot(
+    db: *mut net_netdb_t,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        if out.is_null() || out_len.is_null() {
+            return Err(null_error("out"));
+        }
+        let bytes = db_arg(db)?.snapshot()?.into_boxed_slice();
+        let len = bytes.len();
+        // SAFETY: both checked non-null; ownership passes to the caller until net_bytes_free.
+        unsafe {
+            *out_len = len;
+            *out = Box::into_raw(bytes).cast::<u8>();
+        }
+        Ok(NET_OK)
+    })
+}
+
+/// Frees bytes returned by the library (with the length it returned). NULL is ignored.
+///
+/// # Safety
+/// `bytes`/`len` must come from this library and not be freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn net_bytes_free(bytes: *mut u8, len: usize) {
+    if !bytes.is_null() {
+        // SAFETY: created by Box::into_raw of a boxed slice of exactly `len` bytes.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)) });
+    }
+}
+
+/// Stops the folds and closes the logs (persistent logs sync). Idempotent.
+#[no_mangle]
+pub extern "C" fn net_netdb_close(db: *mut net_netdb_t) -> i32 {
+    guard(|| {
+        db_arg(db)?.close()?;
+        Ok(NET_OK)
+    })
+}
+
+/// Closes (if needed) and releases a database. NULL and freed handles are ignored.
+#[no_mangle]
+pub extern "C" fn net_netdb_free(db: *mut net_netdb_t) {
+    guard(|| {
+        if let Some(db) = DATABASES.remove(db as usize) {
+            let _ = db.close();
+        }
+        Ok(NET_OK)
+    });
+}
+
+pub(crate) fn drain_databases() {
+    for db in DATABASES.drain() {
+        let _ = db.close();
+    }
+}
