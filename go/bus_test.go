@@ -308,3 +308,52 @@ func TestIdentityHandles(t *testing.T) {
 	}
 	_ = again.Close()
 }
+
+func TestNetDB(t *testing.T) {
+	db, err := OpenNetDB(NetDBOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok, err := db.Tasks().Create(1, "plan")
+	if err != nil || db.WaitForToken(ctx, tok) != nil {
+		t.Fatal(err)
+	}
+	tok, _ = db.Tasks().Complete(1)
+	_ = db.WaitForToken(ctx, tok)
+	task, err := db.Tasks().FindUnique(1)
+	if err != nil || task == nil || task.Status != "completed" {
+		t.Fatalf("find_unique: %+v %v", task, err)
+	}
+	if missing, _ := db.Tasks().FindUnique(2); missing != nil {
+		t.Fatal("missing task must be nil")
+	}
+	tok, _ = db.Memories().Store(5, "note", []string{"b", "a"}, "chat")
+	_ = db.WaitForToken(ctx, tok)
+	mems, _ := db.Memories().FindMany(MemoriesFilter{Tag: "a"})
+	if len(mems) != 1 || mems[0].Tags[0] != "a" {
+		t.Fatalf("memories: %+v", mems)
+	}
+	if _, err := db.Write("tasks", "explode", map[string]any{}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("bad op: %v", err)
+	}
+	snap, err := db.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, err := RestoreNetDB(snap, NetDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := restored.Tasks().CountWhere(TasksFilter{Status: "completed"}); n != 1 {
+		t.Fatalf("restored count %d", n)
+	}
+	_ = restored.Close()
+	if _, err := restored.Tasks().Create(2, "x"); !errors.Is(err, ErrInvalidHandle) {
+		t.Fatalf("after close: %v", err)
+	}
+	if _, err := RestoreNetDB([]byte("junk"), NetDBOptions{}); !errors.Is(err, ErrInvalidSnapshot) {
+		t.Fatalf("junk snapshot: %v", err)
+	}
+	_ = db.Close()
+}

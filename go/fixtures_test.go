@@ -237,6 +237,9 @@ func runCase(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &fc); err != nil {
 		return err
 	}
+	if fc.Model != "" {
+		return runModelCase(fc)
+	}
 	// The engine assigns shards per OS thread: pin the case to one thread so
 	// single-shard ordering expectations hold.
 	runtime.LockOSThread()
@@ -297,7 +300,67 @@ func checkKinds(doc fixtureFile) error {
 }
 
 // goAreas are the fixture folders the Go API covers today.
-var goAreas = map[string]bool{"bus": true, "errors": true, "identity": true, "wire": true}
+var goAreas = map[string]bool{"bus": true, "cortex": true, "errors": true, "identity": true, "wire": true}
+
+// goGaps are files of covered areas whose subject Go does not expose yet.
+var goGaps = map[string]bool{"cortex/meta.json": true}
+
+var modelWrites = map[string]bool{"create": true, "rename": true, "complete": true, "delete": true,
+	"store": true, "retag": true, "pin": true, "unpin": true}
+
+// runModelCase runs a cortex/tasks.json or cortex/memories.json case.
+func runModelCase(fc fixtureCase) error {
+	db, err := OpenNetDB(NetDBOptions{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for i, step := range fc.Steps {
+		op := step["op"].(string)
+		args := map[string]any{}
+		for k, v := range step {
+			if k != "op" && k != "expect" && k != "filter" {
+				args[k] = v
+			}
+		}
+		if modelWrites[op] {
+			token, err := db.Write(fc.Model, op, args)
+			if err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				err = db.WaitForToken(ctx, token)
+				cancel()
+			}
+			if err != nil {
+				return fmt.Errorf("step %d (%s): %v", i, op, err)
+			}
+			continue
+		}
+		query := any(args)
+		if f, ok := step["filter"]; ok {
+			query = f
+		}
+		var got any
+		if err := db.Read(fc.Model, op, query, &got); err != nil {
+			return fmt.Errorf("step %d (%s): %v", i, op, err)
+		}
+		expect := step["expect"].(map[string]any)
+		var want any
+		for _, v := range expect {
+			want = v
+		}
+		if op == "find_many" {
+			ids := []any{}
+			for _, row := range got.([]any) {
+				ids = append(ids, row.(map[string]any)["id"])
+			}
+			got = ids
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("step %d (%s): got %v, want %v", i, op, got, want)
+		}
+	}
+	return nil
+}
 
 func unhex(v any) []byte {
 	b, _ := hex.DecodeString(v.(string))
@@ -432,7 +495,7 @@ func TestCrossLangFixtures(t *testing.T) {
 	var report strings.Builder
 	for _, path := range files {
 		rel, _ := filepath.Rel(root, path)
-		if !goAreas[filepath.Dir(rel)] {
+		if !goAreas[filepath.Dir(rel)] || goGaps[rel] {
 			t.Logf("gap: %s (area not exposed in Go yet)", rel)
 			continue
 		}
