@@ -33,6 +33,7 @@ type fixtureFile struct {
 	Headers        []map[string]any `json:"headers"`
 	RoutingHeaders []map[string]any `json:"routing_headers"`
 	Malformed      []map[string]any `json:"malformed"`
+	Snapshots      []map[string]any `json:"snapshots"`
 }
 
 type fixtureCase struct {
@@ -308,6 +309,48 @@ var goGaps = map[string]bool{"cortex/meta.json": true}
 var modelWrites = map[string]bool{"create": true, "rename": true, "complete": true, "delete": true,
 	"store": true, "retag": true, "pin": true, "unpin": true}
 
+// snapshotUnits restores another language's snapshot bytes, then queries.
+func snapshotUnits(doc fixtureFile) []error {
+	var out []error
+	for _, snap := range doc.Snapshots {
+		db, err := RestoreNetDB(unhex(snap["hex"]), NetDBOptions{})
+		if err != nil {
+			out = append(out, fmt.Errorf("restore: %v", err))
+			continue
+		}
+		for _, raw := range snap["queries"].([]any) {
+			q := raw.(map[string]any)
+			args, ok := q["filter"]
+			if !ok {
+				args = map[string]any{"id": q["id"]}
+			}
+			var got any
+			if err := db.Read(q["model"].(string), q["op"].(string), args, &got); err != nil {
+				out = append(out, err)
+				continue
+			}
+			if q["op"] == "find_many" {
+				ids := []any{}
+				for _, row := range got.([]any) {
+					ids = append(ids, row.(map[string]any)["id"])
+				}
+				got = ids
+			}
+			var want any
+			for _, v := range q["expect"].(map[string]any) {
+				want = v
+			}
+			if !reflect.DeepEqual(got, want) {
+				out = append(out, fmt.Errorf("%v %v: got %v, want %v", q["model"], q["op"], got, want))
+			} else {
+				out = append(out, nil)
+			}
+		}
+		db.Close()
+	}
+	return out
+}
+
 // runModelCase runs a cortex/tasks.json or cortex/memories.json case.
 func runModelCase(fc fixtureCase) error {
 	db, err := OpenNetDB(NetDBOptions{})
@@ -514,6 +557,9 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Headers != nil {
 			units = append(units, wireUnits(doc)...)
+		}
+		if doc.Snapshots != nil {
+			units = append(units, snapshotUnits(doc)...)
 		}
 		for _, err := range units {
 			if err != nil {

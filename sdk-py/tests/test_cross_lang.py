@@ -183,6 +183,27 @@ def run_model_case(case: dict[str, Any]) -> None:
         db.close()
 
 
+def snapshot_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    from net_sdk import NetDb
+
+    def query(db: NetDb, q: dict[str, Any]) -> None:
+        model = db.tasks if q["model"] == "tasks" else db.memories
+        want = next(iter(q["expect"].values()))
+        if q["op"] == "find_unique":
+            found = model.find_unique(q["id"])
+            assert (None if found is None else found.__dict__) == want
+        elif q["op"] == "find_many":
+            assert [r.id for r in model.find_many(**q["filter"])] == want
+        else:
+            assert getattr(model, q["op"])(**q["filter"]) == want
+
+    units: list[tuple[str, Any]] = []
+    for snap in doc.get("snapshots", []):
+        db = NetDb.restore(bytes.fromhex(snap["hex"]))
+        units += [(f"{q['model']}.{q['op']}", lambda q=q, db=db: query(db, q)) for q in snap["queries"]]
+    return units
+
+
 def check_kinds(doc: dict[str, Any]) -> None:
     from net import _net
 
@@ -259,6 +280,7 @@ def test_fixture_file(path: Path) -> None:
         ([("kinds", lambda: check_kinds(doc))] if "kinds" in doc else [])
         + identity_units(doc)
         + wire_units(doc)
+        + snapshot_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )
     for name, unit in units:

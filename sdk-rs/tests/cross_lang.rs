@@ -369,6 +369,15 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("snapshots").is_some() {
+            tally(
+                check_snapshots(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("frames").is_some() {
             tally(
                 check_frames(&doc),
@@ -736,4 +745,71 @@ fn run_model_case(case: &Value) -> Result<(), String> {
         check_subset(&got, expect).map_err(fail)?;
     }
     db.close().map_err(|e| e.to_string())
+}
+
+/// cortex/snapshot.json: restore another language's snapshot bytes, then query.
+fn check_snapshots(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::cortex::{MemoriesFilter, NetDb, NetDbSnapshot, TasksFilter};
+    use net_sdk::redex::Redex;
+    let mut out = Vec::new();
+    for snap in doc["snapshots"].as_array().expect("snapshots") {
+        let restored = NetDbSnapshot::decode(&unhex(&snap["hex"])).and_then(|bundle| {
+            NetDb::builder(Redex::new())
+                .with_tasks()
+                .with_memories()
+                .build_from_snapshot(&bundle)
+        });
+        let db = match restored {
+            Ok(db) => db,
+            Err(e) => {
+                out.push(Err(format!("restore: {e}")));
+                continue;
+            }
+        };
+        for q in snap["queries"].as_array().expect("queries") {
+            let (tasks, memories) = (db.tasks().expect("tasks"), db.memories().expect("memories"));
+            let op = q["op"].as_str().unwrap_or_default();
+            let got = if q["model"] == "tasks" {
+                let f: TasksFilter =
+                    serde_json::from_value(q.get("filter").cloned().unwrap_or(json!({})))
+                        .unwrap_or_default();
+                match op {
+                    "find_unique" => json!(tasks.find_unique(q["id"].as_u64().unwrap_or_default())),
+                    "find_many" => {
+                        json!(tasks.find_many(&f).iter().map(|t| t.id).collect::<Vec<_>>())
+                    }
+                    "count_where" => json!(tasks.count_where(&f)),
+                    _ => json!(tasks.exists_where(&f)),
+                }
+            } else {
+                let f: MemoriesFilter =
+                    serde_json::from_value(q.get("filter").cloned().unwrap_or(json!({})))
+                        .unwrap_or_default();
+                match op {
+                    "find_unique" => {
+                        json!(memories.find_unique(q["id"].as_u64().unwrap_or_default()))
+                    }
+                    "find_many" => json!(memories
+                        .find_many(&f)
+                        .iter()
+                        .map(|m| m.id)
+                        .collect::<Vec<_>>()),
+                    "count_where" => json!(memories.count_where(&f)),
+                    _ => json!(memories.exists_where(&f)),
+                }
+            };
+            let want = q["expect"]
+                .as_object()
+                .and_then(|o| o.values().next())
+                .cloned()
+                .unwrap_or_default();
+            out.push(if json_eq(&got, &want) {
+                Ok(())
+            } else {
+                Err(format!("{} {op}: got {got}, want {want}", q["model"]))
+            });
+        }
+        let _ = db.close();
+    }
+    out
 }

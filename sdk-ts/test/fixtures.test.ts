@@ -234,6 +234,21 @@ function codecUnits(doc: Json): Array<[string, () => void]> {
       assert.deepEqual(decodeRoutingHeader(hex(r.hex)), routing);
     }]);
   }
+  for (const snap of doc.snapshots ?? []) {
+    const db = NetDb.restore(hex(snap.hex));
+    for (const q of snap.queries) {
+      units.push([`${q.model}.${q.op}`, () => {
+        const model = q.model === 'tasks' ? db.tasks : db.memories;
+        const want = Object.values(q.expect)[0];
+        const got =
+          q.op === 'find_unique' ? model.findUnique(q.id)
+          : q.op === 'find_many' ? model.findMany(q.filter).map((r) => r.id)
+          : q.op === 'count_where' ? model.countWhere(q.filter)
+          : model.existsWhere(q.filter);
+        assert.deepEqual(got, want);
+      }]);
+    }
+  }
   for (const m of doc.malformed ?? []) {
     units.push([m.reason, () => {
       const decode = m.decoder === 'header' ? decodeNetHeader : decodeRoutingHeader;

@@ -260,6 +260,46 @@ static int run_step(case_state *cs, const cJSON *step, int *ok_check) {
     return NET_OK;
 }
 
+/* cortex/snapshot.json: restore another language's snapshot, then query. */
+static void check_snapshots(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *snap;
+    cJSON_ArrayForEach(snap, cJSON_GetObjectItem(doc, "snapshots")) {
+        const char *hex = cJSON_GetObjectItem(snap, "hex")->valuestring;
+        unsigned char *bytes = malloc(strlen(hex) / 2 + 1);
+        size_t n = unhex(hex, bytes);
+        net_netdb_t *db = NULL;
+        int rc = net_netdb_restore(NULL, 0, bytes, n, &db);
+        free(bytes);
+        if (rc != NET_OK) { (*fail)++; fprintf(stderr, "%s: restore: %s\n", file, net_last_error_message()); continue; }
+        const cJSON *q;
+        cJSON_ArrayForEach(q, cJSON_GetObjectItem(snap, "queries")) {
+            const char *op = cJSON_GetObjectItem(q, "op")->valuestring;
+            const cJSON *filter = cJSON_GetObjectItem(q, "filter");
+            cJSON *args = filter ? cJSON_Duplicate(filter, 1) : cJSON_CreateObject();
+            if (!filter) cJSON_AddItemToObject(args, "id", cJSON_Duplicate(cJSON_GetObjectItem(q, "id"), 1));
+            char *text = cJSON_PrintUnformatted(args);
+            cJSON_Delete(args);
+            char *json = NULL;
+            int ok = net_netdb_read(db, cJSON_GetObjectItem(q, "model")->valuestring, op, text, strlen(text), &json, NULL) == NET_OK;
+            cJSON *got = ok ? cJSON_Parse(json) : NULL;
+            const cJSON *want = cJSON_GetObjectItem(q, "expect")->child;
+            if (ok && strcmp(op, "find_many") == 0) {
+                cJSON *ids = cJSON_CreateArray();
+                const cJSON *row;
+                cJSON_ArrayForEach(row, got) cJSON_AddItemToArray(ids, cJSON_Duplicate(cJSON_GetObjectItem(row, "id"), 1));
+                cJSON_Delete(got);
+                got = ids;
+            }
+            ok = ok && cJSON_Compare(got, want, 1);
+            if (ok) (*pass)++; else { (*fail)++; fprintf(stderr, "%s: %s gave %s\n", file, op, json ? json : net_last_error_message()); }
+            cJSON_Delete(got);
+            net_string_free(json);
+            cJSON_free(text);
+        }
+        net_netdb_free(db);
+    }
+}
+
 static int is_write(const char *op) {
     const char *writes[] = {"create", "rename", "complete", "delete", "store", "retag", "pin", "unpin"};
     for (size_t i = 0; i < sizeof writes / sizeof *writes; i++)
@@ -496,6 +536,7 @@ int main(int argc, char **argv) {
                 snprintf(rel, sizeof rel, "%s/%s", areas[a], names[f]);
                 if (cJSON_GetObjectItem(doc, "vectors")) check_identity(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "headers")) check_wire(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "snapshots")) check_snapshots(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
                     if (check_kinds(doc) == 0) pass++; else { fail++; fprintf(stderr, "%s/%s: %s\n", areas[a], names[f], errbuf); }
                 }
