@@ -209,6 +209,11 @@ typedef struct net_netdb_t net_netdb_t;
 typedef struct net_subscription_t net_subscription_t;
 
 /**
+ * A watched NetDB query. Opaque; always used by pointer.
+ */
+typedef struct net_watch_t net_watch_t;
+
+/**
  * The handle type of the quick start: a pointer to an opaque bus.
  */
 typedef struct net_bus_t *net_handle_t;
@@ -722,6 +727,44 @@ int32_t net_netdb_close(struct net_netdb_t *db);
  * Closes (if needed) and releases a database. NULL and freed handles are ignored.
  */
 void net_netdb_free(struct net_netdb_t *db);
+
+/**
+ * Watches a query (`filter` JSON as for `find_many`): the first
+ * `net_watch_next` gives the current result, later ones each changed result.
+ *
+ * # Safety
+ * `model` NUL-terminated; `filter` valid for `filter_len`; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_netdb_watch(struct net_netdb_t *db,
+                        const char *model,
+                        const char *filter,
+                        size_t filter_len,
+                        struct net_watch_t **out);
+
+/**
+ * Waits up to `timeout_ms` (negative: forever) for the next result: `NET_OK`
+ * with a JSON array in `*out_json` (free with `net_string_free`; NULL on
+ * timeout), or `NET_DONE` once the watch is closed or the database closed.
+ *
+ * # Safety
+ * `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_watch_next(struct net_watch_t *w,
+                       int64_t timeout_ms,
+                       char **out_json,
+                       size_t *out_len);
+
+/**
+ * Ends a watch; a waiter returns `NET_DONE` within ~100 ms. Idempotent.
+ */
+int32_t net_watch_close(struct net_watch_t *w);
+
+/**
+ * Closes (if needed) and releases a watch. NULL and freed handles are ignored.
+ */
+void net_watch_free(struct net_watch_t *w);
 
 /**
  * Encodes a Net header from JSON into `out` (64 bytes). 64-bit fields are

@@ -200,6 +200,22 @@ int main(void) {
     net_netdb_free(copy);
     net_netdb_free(copy);
     CHECK(net_netdb_read(copy, "tasks", "count_where", "{}", 2, &found, NULL) == NET_ERR_INVALID_HANDLE);
+    /* Watch: current result, then a change; closing the database ends it. */
+    net_watch_t *watch = NULL;
+    CHECK(net_netdb_watch(db, "tasks", "{\"status\":\"completed\"}", 22, &watch) == NET_OK);
+    char *wjson = NULL;
+    CHECK(net_watch_next(watch, 5000, &wjson, NULL) == NET_OK && wjson != NULL && strcmp(wjson, "[]") == 0);
+    net_string_free(wjson);
+    CHECK(net_netdb_write(db, "tasks", "complete", "{\"id\":1}", 8, &seq) == NET_OK);
+    CHECK(net_watch_next(watch, 5000, &wjson, NULL) == NET_OK && wjson != NULL && strstr(wjson, "\"completed\"") != NULL);
+    net_string_free(wjson);
+    CHECK(net_watch_next(watch, 50, &wjson, NULL) == NET_OK && wjson == NULL);
+    CHECK(net_netdb_watch(db, "nope", "{}", 2, &watch) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_netdb_close(db) == NET_OK);
+    CHECK(net_watch_next(watch, 5000, &wjson, NULL) == NET_DONE);
+    net_watch_free(watch);
+    net_watch_free(watch);
+    CHECK(net_watch_next(watch, 0, &wjson, NULL) == NET_ERR_INVALID_HANDLE);
     net_netdb_free(db);
     net_bytes_free(NULL, 0);
 

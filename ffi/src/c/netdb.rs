@@ -1,7 +1,7 @@
 //! C exports for NetDB: JSON control plane (see `facade::netdb`), snapshot bytes.
 
 use super::common::*;
-use crate::facade::netdb::NetDbHandle;
+use crate::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
 use crate::handles::HandleTable;
 use net_core::Error;
 use std::ffi::c_char;
@@ -14,6 +14,19 @@ pub struct net_netdb_t {
 }
 
 static DATABASES: HandleTable<NetDbHandle> = HandleTable::new(0x44);
+static WATCHES: HandleTable<WatchHandle> = HandleTable::new(0x57);
+
+/// A watched NetDB query. Opaque; always used by pointer.
+pub struct net_watch_t {
+    _opaque: (),
+}
+
+fn watch_arg(w: *mut net_watch_t) -> Result<Arc<WatchHandle>, Error> {
+    if w.is_null() {
+        return Err(null_error("watch"));
+    }
+    WATCHES.get(w as usize)
+}
 
 fn db_arg(db: *mut net_netdb_t) -> Result<Arc<NetDbHandle>, Error> {
     if db.is_null() {
@@ -223,7 +236,95 @@ pub extern "C" fn net_netdb_free(db: *mut net_netdb_t) {
     });
 }
 
+/// Watches a query (`filter` JSON as for `find_many`): the first
+/// `net_watch_next` gives the current result, later ones each changed result.
+///
+/// # Safety
+/// `model` NUL-terminated; `filter` valid for `filter_len`; `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_watch(
+    db: *mut net_netdb_t,
+    model: *const c_char,
+    filter: *const c_char,
+    filter_len: usize,
+    out: *mut *mut net_watch_t,
+) -> i32 {
+    guard(|| {
+        if out.is_null() {
+            return Err(null_error("out"));
+        }
+        let db = db_arg(db)?;
+        // SAFETY: forwarded contract.
+        let (model, filter) = unsafe {
+            (
+                cstr_arg(model, "model")?.unwrap_or_default(),
+                str_arg(filter, filter_len, "filter")?,
+            )
+        };
+        let id = WATCHES.insert(db.watch(model, filter)?)?;
+        // SAFETY: checked non-null above.
+        unsafe { *out = id as *mut net_watch_t };
+        Ok(NET_OK)
+    })
+}
+
+/// Waits up to `timeout_ms` (negative: forever) for the next result: `NET_OK`
+/// with a JSON array in `*out_json` (free with `net_string_free`; NULL on
+/// timeout), or `NET_DONE` once the watch is closed or the database closed.
+///
+/// # Safety
+/// `out_json` writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_watch_next(
+    w: *mut net_watch_t,
+    timeout_ms: i64,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        if out_json.is_null() {
+            return Err(null_error("out_json"));
+        }
+        // SAFETY: checked non-null; start from "no result".
+        unsafe { *out_json = std::ptr::null_mut() };
+        let w = watch_arg(w)?;
+        let timeout = u64::try_from(timeout_ms)
+            .ok()
+            .map(std::time::Duration::from_millis);
+        match w.next(timeout, || Ok(()))? {
+            WatchNext::Result(json) => string_out(json, out_json, out_len),
+            WatchNext::Timeout => Ok(NET_OK),
+            WatchNext::Done => Ok(NET_DONE),
+        }
+    })
+}
+
+/// Ends a watch; a waiter returns `NET_DONE` within ~100 ms. Idempotent.
+#[no_mangle]
+pub extern "C" fn net_watch_close(w: *mut net_watch_t) -> i32 {
+    guard(|| {
+        watch_arg(w)?.close();
+        Ok(NET_OK)
+    })
+}
+
+/// Closes (if needed) and releases a watch. NULL and freed handles are ignored.
+#[no_mangle]
+pub extern "C" fn net_watch_free(w: *mut net_watch_t) {
+    guard(|| {
+        if let Some(w) = WATCHES.remove(w as usize) {
+            w.close();
+        }
+        Ok(NET_OK)
+    });
+}
+
 pub(crate) fn drain_databases() {
+    for w in WATCHES.drain() {
+        w.close();
+    }
     for db in DATABASES.drain() {
         let _ = db.close();
     }

@@ -11,10 +11,12 @@
 use net_core::cortex::{Memories, MemoriesFilter, NetDb, NetDbSnapshot, Tasks, TasksFilter};
 use net_core::redex::Redex;
 use net_core::{Error, ErrorKind, Result};
+use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Options for opening a database (JSON object, every key optional).
 #[derive(Debug, Default, Deserialize)]
@@ -165,6 +167,28 @@ impl NetDbHandle {
         Ok(Value::to_string(&value))
     }
 
+    /// Watches a query (`find_many` semantics with a JSON filter): the current
+    /// result first, then each changed result.
+    pub fn watch(&self, model: &str, filter_json: &str) -> Result<WatchHandle> {
+        let next: WatchFn = match model {
+            "tasks" => {
+                let mut w = self.tasks()?.watch(parse::<TasksFilter>(filter_json)?);
+                Box::new(move |t| w.next_blocking(t).map(|r| r.map(|v| json!(v).to_string())))
+            }
+            "memories" => {
+                let mut w = self
+                    .memories()?
+                    .watch(parse::<MemoriesFilter>(filter_json)?);
+                Box::new(move |t| w.next_blocking(t).map(|r| r.map(|v| json!(v).to_string())))
+            }
+            _ => return Err(bad(format!("unknown model {model}"))),
+        };
+        Ok(WatchHandle {
+            next: Mutex::new(next),
+            closed: AtomicBool::new(false),
+        })
+    }
+
     /// The whole database as snapshot bytes.
     pub fn snapshot(&self) -> Result<Vec<u8>> {
         self.db.snapshot()?.encode()
@@ -173,5 +197,61 @@ impl NetDbHandle {
     /// Stops the folds and closes the logs.
     pub fn close(&self) -> Result<()> {
         self.db.close()
+    }
+}
+
+type WatchFn = Box<dyn FnMut(Duration) -> Result<Option<String>> + Send>;
+
+/// A watched query that can be closed from any thread while another waits.
+pub struct WatchHandle {
+    next: Mutex<WatchFn>,
+    closed: AtomicBool,
+}
+
+/// What a wait on a watch produced.
+#[derive(Debug)]
+pub enum WatchNext {
+    /// The result changed (JSON array of records).
+    Result(String),
+    /// The timeout passed without a change.
+    Timeout,
+    /// The watch was closed or the database's fold stopped.
+    Done,
+}
+
+impl WatchHandle {
+    /// Waits up to `timeout` (forever if `None`) for the next result, in slices
+    /// of 100 ms, calling `interrupted` between slices.
+    pub fn next(
+        &self,
+        timeout: Option<Duration>,
+        mut interrupted: impl FnMut() -> Result<()>,
+    ) -> Result<WatchNext> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut next = self.next.lock();
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return Ok(WatchNext::Done);
+            }
+            let slice = deadline.map_or(crate::facade::bus::WAIT_SLICE, |d| {
+                d.saturating_duration_since(Instant::now())
+                    .min(crate::facade::bus::WAIT_SLICE)
+            });
+            match (*next)(slice) {
+                Ok(Some(json)) => return Ok(WatchNext::Result(json)),
+                Ok(None) => {}
+                Err(e) if e.kind() == ErrorKind::FoldStopped => return Ok(WatchNext::Done),
+                Err(e) => return Err(e),
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(WatchNext::Timeout);
+            }
+            interrupted()?;
+        }
+    }
+
+    /// Ends the watch; a waiter returns `Done` within one slice.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
     }
 }
