@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Generic, List, Optional, Sequence, Type, TypeVar
+from typing import Any, Dict, Generic, Iterator, List, Optional, Sequence, Type, TypeVar
 
 from net import _net
 
@@ -48,6 +48,41 @@ def _now() -> int:
     return time.time_ns()
 
 
+class Watch(Generic[T]):
+    """A watched query: iterating yields the current result, then each changed
+    result (lists of records). Ends when closed or when the database closes;
+    also a context manager."""
+
+    def __init__(self, native: _net.Watch, item: Type[T]) -> None:
+        self._native, self._item = native, item
+
+    def next(self, timeout: Optional[float] = None) -> Optional[List[T]]:
+        """The next result; [] never signals timeout — None does, and also the end
+        (check :attr:`closed`)."""
+        raw = self._native.next(None if timeout is None else max(0, int(timeout * 1000)))
+        if not raw:
+            return None
+        return [self._item(**r) for r in json.loads(raw)]
+
+    def __iter__(self) -> Iterator[List[T]]:
+        while True:
+            raw = self._native.next(None)
+            if raw is None:
+                return
+            if raw:
+                yield [self._item(**r) for r in json.loads(raw)]
+
+    def close(self) -> None:
+        """Ends the watch."""
+        self._native.close()
+
+    def __enter__(self) -> Watch[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _Model(Generic[T]):
     def __init__(self, db: _net.NetDb, name: str, item: Type[T]) -> None:
         self._db, self._name, self._item = db, name, item
@@ -79,6 +114,11 @@ class _Model(Generic[T]):
     def exists_where(self, **filter: Any) -> bool:
         """Whether any record matches."""
         return bool(self._read("exists_where", filter))
+
+    def watch(self, **filter: Any) -> Watch[T]:
+        """Watches ``find_many(**filter)``: the current result, then each change."""
+        query = json.dumps({k: v for k, v in filter.items() if v is not None})
+        return Watch(self._db.watch(self._name, query), self._item)
 
     @property
     def fold_errors(self) -> int:

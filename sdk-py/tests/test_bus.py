@@ -226,3 +226,19 @@ def test_netdb_crud_snapshot_and_errors(tmp_path: Any) -> None:
     reopened = NetDb(str(tmp_path), memories=False)
     assert reopened.tasks.count_where() == 1
     reopened.close()
+
+
+def test_netdb_watch_yields_current_then_changes_and_ends() -> None:
+    from net_sdk import NetDb
+
+    db = NetDb()
+    watch = db.tasks.watch(status="completed")
+    assert watch.next(timeout=5) == []  # the current (empty) result
+    db.tasks.wait_for_token(db.tasks.create(1, "a"))
+    assert watch.next(timeout=0.1) is None  # no change in the completed set
+    db.tasks.complete(1)
+    changed = watch.next(timeout=5)
+    assert changed is not None and [t.id for t in changed] == [1]
+    closer = threading.Timer(0.05, db.close)
+    closer.start()
+    assert list(watch) == []  # ends when the database closes

@@ -20,6 +20,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<bus::Subscription>()?;
     m.add_class::<identity::Identity>()?;
     m.add_class::<netdb::NetDb>()?;
+    m.add_class::<netdb::Watch>()?;
     m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
     m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
     m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;

@@ -1,9 +1,11 @@
 //! NetDB for Python: JSON in, JSON out for the control plane; snapshots as bytes.
 
 use crate::errors::to_py;
-use net::facade::netdb::NetDbHandle;
+use net::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
+use net::{Error, ErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::time::Duration;
 
 /// An open database.
 #[pyclass(module = "net._net", frozen)]
@@ -48,6 +50,13 @@ impl NetDb {
         self.inner.read(model, op, args_json).map_err(to_py)
     }
 
+    /// Watches a query; see `Watch.next`.
+    fn watch(&self, model: &str, filter_json: &str) -> PyResult<Watch> {
+        Ok(Watch {
+            inner: self.inner.watch(model, filter_json).map_err(to_py)?,
+        })
+    }
+
     /// The whole database as snapshot bytes.
     fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
         Ok(PyBytes::new(py, &self.inner.snapshot().map_err(to_py)?))
@@ -56,5 +65,46 @@ impl NetDb {
     /// Stops the folds and closes the logs.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         py.allow_threads(|| self.inner.close()).map_err(to_py)
+    }
+}
+
+/// A watched query.
+#[pyclass(module = "net._net", frozen)]
+pub struct Watch {
+    inner: WatchHandle,
+}
+
+#[pymethods]
+impl Watch {
+    /// Waits (GIL released, Ctrl-C honoured) up to `timeout_ms` (None: forever).
+    /// Returns the JSON result, "" on timeout, or None once the watch ended.
+    #[pyo3(signature = (timeout_ms = None))]
+    fn next(&self, py: Python<'_>, timeout_ms: Option<u64>) -> PyResult<Option<String>> {
+        let mut interrupt: Option<PyErr> = None;
+        let next = py.allow_threads(|| {
+            self.inner.next(
+                timeout_ms.map(Duration::from_millis),
+                || match Python::with_gil(|py| py.check_signals()) {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        interrupt = Some(e);
+                        Err(Error::new(ErrorKind::InvalidArgument, "interrupted"))
+                    }
+                },
+            )
+        });
+        if let Some(e) = interrupt {
+            return Err(e);
+        }
+        Ok(match next.map_err(to_py)? {
+            WatchNext::Result(json) => Some(json),
+            WatchNext::Timeout => Some(String::new()),
+            WatchNext::Done => None,
+        })
+    }
+
+    /// Ends the watch.
+    fn close(&self) {
+        self.inner.close();
     }
 }
