@@ -77,6 +77,17 @@ export class NetDb {
   write(model: string, op: string, argsJson: string): number;
   wait(model: string, seq: number, timeoutMs: number): Promise<void>;
   read(model: string, op: string, argsJson: string): string;
+  watch(model: string, filterJson: string): NetDbWatch;
   snapshot(): Buffer;
+  close(): void;
+}
+
+export interface WatchStep {
+  done: boolean;
+  json?: string | null;
+}
+
+export class NetDbWatch {
+  next(timeoutMs: number): Promise<WatchStep>;
   close(): void;
 }

@@ -32,5 +32,6 @@ export {
   Task,
   Tasks,
   TasksFilter,
+  Watch,
   WriteToken,
 } from './netdb';

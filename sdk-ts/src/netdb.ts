@@ -49,6 +49,52 @@ export interface WriteToken {
 
 const nowNs = (): number => Date.now() * 1e6;
 
+/**
+ * A watched query: `for await (const result of watch)` yields the current
+ * result, then each changed result. Ends when closed (or `break`) or when the
+ * database closes.
+ */
+export class Watch<T> implements AsyncIterableIterator<T[]> {
+  private ended = false;
+  constructor(private readonly native: native.NetDbWatch) {}
+
+  /** The next result, or null on timeout or at the end. */
+  async nextResult(timeoutMs = 1000): Promise<T[] | null> {
+    if (this.ended) return null;
+    let step: native.WatchStep;
+    try {
+      step = await this.native.next(timeoutMs);
+    } catch (err) {
+      throw classify(err);
+    }
+    if (step.done) this.ended = true;
+    return step.json ? (JSON.parse(step.json) as T[]) : null;
+  }
+
+  async next(): Promise<IteratorResult<T[]>> {
+    while (!this.ended) {
+      const result = await this.nextResult(500);
+      if (result !== null) return { value: result, done: false };
+    }
+    return { value: undefined, done: true };
+  }
+
+  async return(): Promise<IteratorResult<T[]>> {
+    this.close();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** Ends the watch. */
+  close(): void {
+    this.ended = true;
+    this.native.close();
+  }
+}
+
 class Model<T, F extends object> {
   constructor(
     protected readonly db: native.NetDb,
@@ -86,6 +132,11 @@ class Model<T, F extends object> {
 
   existsWhere(filter: F = {} as F): boolean {
     return this.read<boolean>('exists_where', filter);
+  }
+
+  /** Watches `findMany(filter)`: the current result, then each change. */
+  watch(filter: F = {} as F): Watch<T> {
+    return new Watch<T>(call(() => this.db.watch(this.name, JSON.stringify(filter))));
   }
 
   /** Events the fold refused (invalid transitions). */

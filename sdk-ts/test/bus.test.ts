@@ -183,3 +183,19 @@ test('netdb: CRUD, typed errors, snapshot and restore', async () => {
   restored.close();
   assert.throws(() => restored.tasks.create(9, 'late'), LogClosedError);
 });
+
+test('netdb watch: current result, then changes, ends on close', async () => {
+  const { NetDb } = await import('../src');
+  const db = NetDb.open();
+  const watch = db.tasks.watch({ status: 'completed' });
+  assert.deepEqual(await watch.nextResult(5000), []);
+  await db.tasks.waitForToken(db.tasks.create(1, 'a'));
+  assert.equal(await watch.nextResult(100), null);
+  db.tasks.complete(1);
+  const changed = await watch.nextResult(5000);
+  assert.deepEqual(changed?.map((t) => t.id), [1]);
+  setTimeout(() => db.close(), 50);
+  const rest: unknown[] = [];
+  for await (const r of watch) rest.push(r);
+  assert.deepEqual(rest, []);
+});

@@ -4,8 +4,9 @@ use crate::to_js;
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
-use net::facade::netdb::NetDbHandle;
+use net::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// An open database.
 #[napi]
@@ -82,6 +83,14 @@ impl NetDb {
         self.inner.read(&model, &op, &args_json).map_err(to_js)
     }
 
+    /// Watches a query.
+    #[napi]
+    pub fn watch(&self, model: String, filter_json: String) -> Result<NetDbWatch> {
+        Ok(NetDbWatch {
+            inner: Arc::new(self.inner.watch(&model, &filter_json).map_err(to_js)?),
+        })
+    }
+
     /// The whole database as snapshot bytes.
     #[napi]
     pub fn snapshot(&self) -> Result<Buffer> {
@@ -92,5 +101,73 @@ impl NetDb {
     #[napi]
     pub fn close(&self) -> Result<()> {
         self.inner.close().map_err(to_js)
+    }
+}
+
+/// A watched query.
+#[napi]
+pub struct NetDbWatch {
+    inner: Arc<WatchHandle>,
+}
+
+/// One step of a watch: `json` is the new result (absent on timeout); `done` ends it.
+#[napi(object)]
+pub struct WatchStep {
+    pub done: bool,
+    pub json: Option<String>,
+}
+
+/// A watch wait on the libuv pool.
+pub struct WatchTask {
+    watch: Arc<WatchHandle>,
+    timeout_ms: u32,
+}
+
+impl Task for WatchTask {
+    type Output = WatchNext;
+    type JsValue = WatchStep;
+
+    fn compute(&mut self) -> Result<WatchNext> {
+        self.watch
+            .next(
+                Some(Duration::from_millis(u64::from(self.timeout_ms))),
+                || Ok(()),
+            )
+            .map_err(to_js)
+    }
+
+    fn resolve(&mut self, _env: Env, output: WatchNext) -> Result<WatchStep> {
+        Ok(match output {
+            WatchNext::Result(json) => WatchStep {
+                done: false,
+                json: Some(json),
+            },
+            WatchNext::Timeout => WatchStep {
+                done: false,
+                json: None,
+            },
+            WatchNext::Done => WatchStep {
+                done: true,
+                json: None,
+            },
+        })
+    }
+}
+
+#[napi]
+impl NetDbWatch {
+    /// Resolves with the next result, an empty step after `timeoutMs`, or done.
+    #[napi(ts_return_type = "Promise<WatchStep>")]
+    pub fn next(&self, timeout_ms: u32) -> AsyncTask<WatchTask> {
+        AsyncTask::new(WatchTask {
+            watch: Arc::clone(&self.inner),
+            timeout_ms,
+        })
+    }
+
+    /// Ends the watch.
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
     }
 }
