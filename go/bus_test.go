@@ -357,3 +357,36 @@ func TestNetDB(t *testing.T) {
 	}
 	_ = db.Close()
 }
+
+func TestNetDBWatch(t *testing.T) {
+	db, err := OpenNetDB(NetDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := db.Tasks().Watch(TasksFilter{Status: "completed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if first, err := w.Next(ctx); err != nil || len(first) != 0 {
+		t.Fatalf("initial: %v %v", first, err)
+	}
+	tok, _ := db.Tasks().Create(1, "a")
+	_ = db.WaitForToken(ctx, tok)
+	short, cancel := context.WithTimeout(ctx, 150*time.Millisecond)
+	if _, err := w.Next(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("no change expected: %v", err)
+	}
+	cancel()
+	_, _ = db.Tasks().Complete(1)
+	changed, err := w.Next(ctx)
+	if err != nil || len(changed) != 1 || changed[0].ID != 1 {
+		t.Fatalf("changed: %v %v", changed, err)
+	}
+	go func() { time.Sleep(50 * time.Millisecond); _ = db.Close() }()
+	if _, err := w.Next(ctx); err != io.EOF {
+		t.Fatalf("end: %v", err)
+	}
+	_ = w.Close()
+	_ = w.Close()
+}
