@@ -1,7 +1,7 @@
 //! CortEX / NetDB hot paths: writes, fold round trips, queries, snapshots.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use net_core::cortex::{NetDb, TaskStatus, TasksFilter};
+use net_core::cortex::{ModelState, NetDb, TaskStatus, TasksFilter};
 use net_core::redex::Redex;
 use std::time::Duration;
 

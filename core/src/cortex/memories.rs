@@ -5,8 +5,8 @@
 
 use super::adapter::Fold;
 use super::meta::EventMeta;
-use super::model::{Model, ModelState};
-use super::query::{select, OrderBy, Ordered};
+use super::model::{Model, ModelState, RecordFilter};
+use super::query::{OrderBy, Ordered};
 use super::WriteToken;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -69,7 +69,13 @@ pub struct MemoriesFilter {
     pub limit: Option<usize>,
 }
 
-impl MemoriesFilter {
+impl RecordFilter<Memory> for MemoriesFilter {
+    fn order_by(&self) -> OrderBy {
+        self.order_by
+    }
+    fn limit(&self) -> Option<usize> {
+        self.limit
+    }
     fn matches(&self, m: &Memory) -> bool {
         let has = |t: &String| m.tags.binary_search(t).is_ok();
         self.tag.as_ref().is_none_or(has)
@@ -84,38 +90,6 @@ impl MemoriesFilter {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemoriesState {
     memories: BTreeMap<u64, Memory>,
-}
-
-impl MemoriesState {
-    /// The memory with this id.
-    pub fn find_unique(&self, id: u64) -> Option<&Memory> {
-        self.memories.get(&id)
-    }
-    /// Memories matching `filter`.
-    pub fn find_many(&self, filter: &MemoriesFilter) -> Vec<Memory> {
-        select(
-            self.memories.values(),
-            |m| filter.matches(m),
-            filter.order_by,
-            filter.limit,
-        )
-    }
-    /// How many match (ignores order and limit).
-    pub fn count_where(&self, filter: &MemoriesFilter) -> usize {
-        self.memories.values().filter(|m| filter.matches(m)).count()
-    }
-    /// Whether any matches.
-    pub fn exists_where(&self, filter: &MemoriesFilter) -> bool {
-        self.memories.values().any(|m| filter.matches(m))
-    }
-    /// Number of memories.
-    pub fn len(&self) -> usize {
-        self.memories.len()
-    }
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.memories.is_empty()
-    }
 }
 
 fn normalize(mut tags: Vec<String>) -> Vec<String> {
@@ -198,17 +172,8 @@ impl ModelState for MemoriesState {
     type Filter = MemoriesFilter;
     type Fold = MemoriesFold;
 
-    fn find_unique(&self, id: u64) -> Option<&Memory> {
-        MemoriesState::find_unique(self, id)
-    }
-    fn find_many(&self, filter: &MemoriesFilter) -> Vec<Memory> {
-        MemoriesState::find_many(self, filter)
-    }
-    fn count_where(&self, filter: &MemoriesFilter) -> usize {
-        MemoriesState::count_where(self, filter)
-    }
-    fn exists_where(&self, filter: &MemoriesFilter) -> bool {
-        MemoriesState::exists_where(self, filter)
+    fn records(&self) -> &BTreeMap<u64, Memory> {
+        &self.memories
     }
 }
 

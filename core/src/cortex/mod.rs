@@ -18,7 +18,7 @@ pub use adapter::{
 };
 pub use memories::{Memories, MemoriesFilter, MemoriesFold, MemoriesState, Memory};
 pub use meta::{EventMeta, META_LEN};
-pub use model::{Model, ModelState};
+pub use model::{Model, ModelState, RecordFilter};
 pub use netdb::{
     ModelSnapshot, NetDb, NetDbBuilder, NetDbSnapshot, MEMORIES_CHANNEL, TASKS_CHANNEL,
 };

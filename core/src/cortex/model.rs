@@ -3,33 +3,73 @@
 //! (with its fold and query methods) and its typed write methods.
 
 use super::adapter::{CortexAdapter, Fold, FoldErrorPolicy, StartPosition, Watch};
+use super::query::{select, OrderBy, Ordered};
 use super::WriteToken;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redex::RedexFile;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Longest an open waits for the initial replay before failing with `cortex:timeout`.
 const REPLAY_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// What a model's state offers to the shared handle.
+/// A model's query filter.
+pub trait RecordFilter<Item> {
+    /// Whether `item` matches.
+    fn matches(&self, item: &Item) -> bool;
+    /// The requested order.
+    fn order_by(&self) -> OrderBy;
+    /// The requested maximum.
+    fn limit(&self) -> Option<usize>;
+}
+
+/// What a model's state offers to the shared handle: its records by id, from
+/// which every query form is derived once, here.
 pub trait ModelState: Default + Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The records the model holds.
-    type Item: Clone + PartialEq;
+    type Item: Clone + PartialEq + Ordered;
     /// Its query filter.
-    type Filter: Send + Sync + 'static;
+    type Filter: RecordFilter<Self::Item> + Send + Sync + 'static;
     /// The fold that applies its events.
     type Fold: Fold<Self> + Default;
 
+    /// The records, in id order.
+    fn records(&self) -> &BTreeMap<u64, Self::Item>;
+
     /// The record with this id.
-    fn find_unique(&self, id: u64) -> Option<&Self::Item>;
+    fn find_unique(&self, id: u64) -> Option<&Self::Item> {
+        self.records().get(&id)
+    }
     /// Records matching `filter`, ordered and limited by it.
-    fn find_many(&self, filter: &Self::Filter) -> Vec<Self::Item>;
+    fn find_many(&self, filter: &Self::Filter) -> Vec<Self::Item> {
+        select(
+            self.records().values(),
+            |r| filter.matches(r),
+            filter.order_by(),
+            filter.limit(),
+        )
+    }
     /// How many records match (ignores order and limit).
-    fn count_where(&self, filter: &Self::Filter) -> usize;
+    fn count_where(&self, filter: &Self::Filter) -> usize {
+        self.records()
+            .values()
+            .filter(|r| filter.matches(r))
+            .count()
+    }
     /// Whether any record matches.
-    fn exists_where(&self, filter: &Self::Filter) -> bool;
+    fn exists_where(&self, filter: &Self::Filter) -> bool {
+        self.records().values().any(|r| filter.matches(r))
+    }
+    /// Number of records.
+    fn len(&self) -> usize {
+        self.records().len()
+    }
+    /// Whether there are no records.
+    fn is_empty(&self) -> bool {
+        self.records().is_empty()
+    }
 }
 
 /// A model over its log (see [`super::Tasks`] and [`super::Memories`]).

@@ -6,8 +6,8 @@
 
 use super::adapter::Fold;
 use super::meta::EventMeta;
-use super::model::{Model, ModelState};
-use super::query::{select, OrderBy, Ordered};
+use super::model::{Model, ModelState, RecordFilter};
+use super::query::{OrderBy, Ordered};
 use super::WriteToken;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
@@ -67,7 +67,13 @@ pub struct TasksFilter {
     pub limit: Option<usize>,
 }
 
-impl TasksFilter {
+impl RecordFilter<Task> for TasksFilter {
+    fn order_by(&self) -> OrderBy {
+        self.order_by
+    }
+    fn limit(&self) -> Option<usize> {
+        self.limit
+    }
     fn matches(&self, t: &Task) -> bool {
         self.status.is_none_or(|s| t.status == s)
     }
@@ -80,41 +86,6 @@ pub struct TasksState {
 }
 
 impl TasksState {
-    /// The task with this id.
-    pub fn find_unique(&self, id: u64) -> Option<&Task> {
-        self.tasks.get(&id)
-    }
-
-    /// Tasks matching `filter`.
-    pub fn find_many(&self, filter: &TasksFilter) -> Vec<Task> {
-        select(
-            self.tasks.values(),
-            |t| filter.matches(t),
-            filter.order_by,
-            filter.limit,
-        )
-    }
-
-    /// How many tasks match (ignores order and limit).
-    pub fn count_where(&self, filter: &TasksFilter) -> usize {
-        self.tasks.values().filter(|t| filter.matches(t)).count()
-    }
-
-    /// Whether any task matches.
-    pub fn exists_where(&self, filter: &TasksFilter) -> bool {
-        self.tasks.values().any(|t| filter.matches(t))
-    }
-
-    /// Number of tasks.
-    pub fn len(&self) -> usize {
-        self.tasks.len()
-    }
-
-    /// Whether there are no tasks.
-    pub fn is_empty(&self) -> bool {
-        self.tasks.is_empty()
-    }
-
     /// A query builder.
     pub fn query(&self) -> TasksQuery<'_> {
         TasksQuery {
@@ -226,17 +197,8 @@ impl ModelState for TasksState {
     type Filter = TasksFilter;
     type Fold = TasksFold;
 
-    fn find_unique(&self, id: u64) -> Option<&Task> {
-        TasksState::find_unique(self, id)
-    }
-    fn find_many(&self, filter: &TasksFilter) -> Vec<Task> {
-        TasksState::find_many(self, filter)
-    }
-    fn count_where(&self, filter: &TasksFilter) -> usize {
-        TasksState::count_where(self, filter)
-    }
-    fn exists_where(&self, filter: &TasksFilter) -> bool {
-        TasksState::exists_where(self, filter)
+    fn records(&self) -> &BTreeMap<u64, Task> {
+        &self.tasks
     }
 }
 
