@@ -114,6 +114,17 @@ func lastError(rc C.int32_t) error {
 	return errorFor(int(rc), text)
 }
 
+// cCall runs a C call with the OS thread locked, so a failure's message is
+// read on the thread that recorded it. (Hot paths inline this to avoid the closure.)
+func cCall(f func() C.int32_t) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if rc := f(); rc < 0 {
+		return lastError(rc)
+	}
+	return nil
+}
+
 // New creates a node from a Config.
 func New(cfg *Config) (*Node, error) {
 	fields := map[string]any{}
@@ -147,14 +158,7 @@ func NewFromJSON(config string) (*Node, error) {
 	cs := C.CString(config)
 	defer C.free(unsafe.Pointer(cs))
 	var handle *C.net_bus_t
-	runtime.LockOSThread()
-	rc := C.net_bus_new(cs, C.size_t(len(config)), &handle)
-	var err error
-	if rc < 0 {
-		err = lastError(rc)
-	}
-	runtime.UnlockOSThread()
-	if err != nil {
+	if err := cCall(func() C.int32_t { return C.net_bus_new(cs, C.size_t(len(config)), &handle) }); err != nil {
 		return nil, err
 	}
 	n := &Node{handle: handle}
@@ -355,14 +359,7 @@ func (n *Node) PollFiltered(limit int, cursor, filter string) (*PollResponse, er
 
 func (n *Node) jsonCall(f func(out **C.char) C.int32_t, into any) error {
 	var out *C.char
-	runtime.LockOSThread()
-	rc := f(&out)
-	var err error
-	if rc < 0 {
-		err = lastError(rc)
-	}
-	runtime.UnlockOSThread()
-	if err != nil {
+	if err := cCall(func() C.int32_t { return f(&out) }); err != nil {
 		return err
 	}
 	defer C.net_string_free(out)
@@ -383,24 +380,15 @@ func (n *Node) Health() (Health, error) {
 	return h, err
 }
 
-func (n *Node) status(f func() C.int32_t) error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if rc := f(); rc < 0 {
-		return lastError(rc)
-	}
-	return nil
-}
-
 // Flush returns once every event emitted before it is visible to polls.
 func (n *Node) Flush() error {
-	return n.status(func() C.int32_t { return C.net_flush(n.handle) })
+	return cCall(func() C.int32_t { return C.net_flush(n.handle) })
 }
 
 // Shutdown stops the node (idempotent): later calls fail with ErrShutdown,
 // subscriptions drain and end. Stats and Health keep answering.
 func (n *Node) Shutdown() error {
-	return n.status(func() C.int32_t { return C.net_shutdown(n.handle) })
+	return cCall(func() C.int32_t { return C.net_shutdown(n.handle) })
 }
 
 // Close shuts the node down and releases it (idempotent). Later calls fail

@@ -23,14 +23,7 @@ type Identity struct {
 
 func newIdentity(f func(out **C.net_identity_t) C.int32_t) (*Identity, error) {
 	var handle *C.net_identity_t
-	runtime.LockOSThread()
-	rc := f(&handle)
-	var err error
-	if rc < 0 {
-		err = lastError(rc)
-	}
-	runtime.UnlockOSThread()
-	if err != nil {
+	if err := cCall(func() C.int32_t { return f(&handle) }); err != nil {
 		return nil, err
 	}
 	id := &Identity{handle: handle}

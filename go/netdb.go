@@ -88,14 +88,7 @@ func optionsJSON(o NetDBOptions) string {
 
 func newNetDB(f func(out **C.net_netdb_t) C.int32_t) (*NetDB, error) {
 	var handle *C.net_netdb_t
-	runtime.LockOSThread()
-	rc := f(&handle)
-	var err error
-	if rc < 0 {
-		err = lastError(rc)
-	}
-	runtime.UnlockOSThread()
-	if err != nil {
+	if err := cCall(func() C.int32_t { return f(&handle) }); err != nil {
 		return nil, err
 	}
 	db := &NetDB{handle: handle}
