@@ -5,7 +5,7 @@
 //! "applied through" watermark is advanced inside that lock, so a snapshot taken
 //! under the read lock always pairs state with exactly the sequence it reflects.
 
-use super::meta::EventMeta;
+use super::meta::{EventMeta, META_LEN};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redex::RedexFile;
 use event_listener::{Event as Notify, Listener};
@@ -84,6 +84,9 @@ pub struct CortexAdapter<S> {
 }
 
 /// How long the fold thread waits for new entries before re-checking for stop.
+/// A thread's frame buffer is dropped after an event larger than this.
+const FRAME_KEEP: usize = 64 * 1024;
+
 const FOLD_SLICE: Duration = Duration::from_millis(50);
 /// Entries applied per write-lock acquisition.
 const FOLD_BATCH: usize = 256;
@@ -136,9 +139,35 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
 
     /// Appends an event (meta + payload); returns its sequence.
     pub fn append(&self, dispatch: u8, payload: &[u8]) -> Result<u64> {
+        self.append_with(dispatch, |buf| buf.extend_from_slice(payload))
+    }
+
+    /// Appends an event whose payload `encode` writes straight into the frame
+    /// buffer (reused per thread), so a write allocates nothing of its own.
+    pub fn append_with(&self, dispatch: u8, encode: impl FnOnce(&mut Vec<u8>)) -> Result<u64> {
+        thread_local! {
+            static FRAME: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        let meta = EventMeta::for_payload(dispatch, self.origin_hash, n, payload);
-        self.file.append(&meta.frame(payload))
+        FRAME.with(|frame| {
+            // A re-entrant append (from inside `encode`) gets its own buffer.
+            let mut own = Vec::new();
+            let mut guard = frame.try_borrow_mut();
+            let buf = match guard.as_mut() {
+                Ok(b) => &mut **b,
+                Err(_) => &mut own,
+            };
+            buf.clear();
+            buf.resize(META_LEN, 0);
+            encode(buf);
+            let meta = EventMeta::for_payload(dispatch, self.origin_hash, n, &buf[META_LEN..]);
+            buf[..META_LEN].copy_from_slice(&meta.encode());
+            let result = self.file.append(buf);
+            if buf.capacity() > FRAME_KEEP {
+                *buf = Vec::new();
+            }
+            result
+        })
     }
 
     /// Read access to the folded state.

@@ -1,9 +1,11 @@
 //! The memories model: content with set-valued tags, pins, over a CortEX fold.
 //!
-//! Events (JSON payloads): `0x10` stored, `0x11` retagged, `0x12` pinned,
-//! `0x13` unpinned, `0x14` deleted. Tags are kept sorted and unique.
+//! Events (binary payloads, see `codec`): `0x10` stored `id, ts, content,
+//! tags, source`, `0x11` retagged `id, ts, tags`, `0x12` pinned `id, ts`,
+//! `0x13` unpinned `id, ts`, `0x14` deleted `id`. Tags are kept sorted and unique.
 
 use super::adapter::Fold;
+use super::codec::Reader;
 use super::meta::EventMeta;
 use super::model::{Model, ModelState, RecordFilter};
 use super::query::{OrderBy, Ordered};
@@ -11,6 +13,7 @@ use super::WriteToken;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const STORED: u8 = 0x10;
 const RETAGGED: u8 = 0x11;
@@ -23,12 +26,12 @@ const DELETED: u8 = 0x14;
 pub struct Memory {
     /// Caller-chosen id.
     pub id: u64,
-    /// The content.
-    pub content: String,
+    /// The content (shared: cloning a memory never copies it).
+    pub content: Arc<str>,
     /// Tags, sorted and unique.
-    pub tags: Vec<String>,
+    pub tags: Arc<[String]>,
     /// Where it came from.
-    pub source: String,
+    pub source: Arc<str>,
     /// Whether it is pinned.
     pub pinned: bool,
     /// Creation time (ns).
@@ -82,7 +85,7 @@ impl RecordFilter<Memory> for MemoriesFilter {
             && (self.any_tags.is_empty() || self.any_tags.iter().any(has))
             && self.all_tags.iter().all(has)
             && self.pinned.is_none_or(|p| m.pinned == p)
-            && self.source.as_ref().is_none_or(|s| &m.source == s)
+            && self.source.as_ref().is_none_or(|s| *m.source == **s)
     }
 }
 
@@ -92,23 +95,12 @@ pub struct MemoriesState {
     memories: BTreeMap<u64, Memory>,
 }
 
-fn normalize(mut tags: Vec<String>) -> Vec<String> {
+/// Tags sorted and unique, shared.
+fn normalize(tags: Vec<&str>) -> Arc<[String]> {
+    let mut tags: Vec<String> = tags.into_iter().map(str::to_owned).collect();
     tags.sort();
     tags.dedup();
-    tags
-}
-
-#[derive(Serialize, Deserialize, Default)]
-#[serde(default)]
-struct Change {
-    id: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tags: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    source: Option<String>,
-    ts: u64,
+    tags.into()
 }
 
 #[derive(Default)]
@@ -123,43 +115,54 @@ impl Fold<MemoriesState> for MemoriesFold {
         meta: &EventMeta,
         payload: &[u8],
     ) -> Result<(), String> {
-        let c: Change = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        let mut r = Reader::new(payload);
+        let id = r.u64()?;
+        if meta.dispatch == DELETED {
+            r.finish()?;
+            state
+                .memories
+                .remove(&id)
+                .ok_or_else(|| format!("no memory {id}"))?;
+            return Ok(());
+        }
+        let ts = r.u64()?;
         if meta.dispatch == STORED {
-            if state.memories.contains_key(&c.id) {
-                return Err(format!("memory {} already exists", c.id));
+            let (content, tags, source) = (r.str()?, r.strs()?, r.str()?);
+            r.finish()?;
+            if state.memories.contains_key(&id) {
+                return Err(format!("memory {id} already exists"));
             }
             state.memories.insert(
-                c.id,
+                id,
                 Memory {
-                    id: c.id,
-                    content: c.content.unwrap_or_default(),
-                    tags: normalize(c.tags.unwrap_or_default()),
-                    source: c.source.unwrap_or_default(),
+                    id,
+                    content: content.into(),
+                    tags: normalize(tags),
+                    source: source.into(),
                     pinned: false,
-                    created_ns: c.ts,
-                    updated_ns: c.ts,
+                    created_ns: ts,
+                    updated_ns: ts,
                 },
             );
             return Ok(());
         }
-        if meta.dispatch == DELETED {
-            state
-                .memories
-                .remove(&c.id)
-                .ok_or_else(|| format!("no memory {}", c.id))?;
-            return Ok(());
-        }
+        let tags = if meta.dispatch == RETAGGED {
+            Some(normalize(r.strs()?))
+        } else {
+            None
+        };
+        r.finish()?;
         let m = state
             .memories
-            .get_mut(&c.id)
-            .ok_or_else(|| format!("no memory {}", c.id))?;
-        match meta.dispatch {
-            RETAGGED => m.tags = normalize(c.tags.unwrap_or_default()),
-            PINNED => m.pinned = true,
-            UNPINNED => m.pinned = false,
-            other => return Err(format!("unknown memories dispatch {other:#04x}")),
+            .get_mut(&id)
+            .ok_or_else(|| format!("no memory {id}"))?;
+        match (meta.dispatch, tags) {
+            (RETAGGED, Some(tags)) => m.tags = tags,
+            (PINNED, _) => m.pinned = true,
+            (UNPINNED, _) => m.pinned = false,
+            (other, _) => return Err(format!("unknown memories dispatch {other:#04x}")),
         }
-        m.updated_ns = c.ts;
+        m.updated_ns = ts;
         Ok(())
     }
 }
@@ -187,63 +190,36 @@ impl Model<MemoriesState> {
         source: &str,
         now_ns: u64,
     ) -> Result<WriteToken> {
-        self.write(
-            STORED,
-            &Change {
-                id,
-                content: Some(content.to_owned()),
-                tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()),
-                source: Some(source.to_owned()),
-                ts: now_ns,
-            },
-        )
+        self.write(STORED, |w| {
+            w.u64(id).u64(now_ns).str(content).strs(tags).str(source);
+        })
     }
 
     /// Replaces a memory's tags.
     pub fn retag(&self, id: u64, tags: &[&str], now_ns: u64) -> Result<WriteToken> {
-        self.write(
-            RETAGGED,
-            &Change {
-                id,
-                tags: Some(tags.iter().map(|t| (*t).to_owned()).collect()),
-                ts: now_ns,
-                ..Default::default()
-            },
-        )
+        self.write(RETAGGED, |w| {
+            w.u64(id).u64(now_ns).strs(tags);
+        })
     }
 
     /// Pins a memory.
     pub fn pin(&self, id: u64, now_ns: u64) -> Result<WriteToken> {
-        self.write(
-            PINNED,
-            &Change {
-                id,
-                ts: now_ns,
-                ..Default::default()
-            },
-        )
+        self.write(PINNED, |w| {
+            w.u64(id).u64(now_ns);
+        })
     }
 
     /// Unpins a memory.
     pub fn unpin(&self, id: u64, now_ns: u64) -> Result<WriteToken> {
-        self.write(
-            UNPINNED,
-            &Change {
-                id,
-                ts: now_ns,
-                ..Default::default()
-            },
-        )
+        self.write(UNPINNED, |w| {
+            w.u64(id).u64(now_ns);
+        })
     }
 
     /// Deletes a memory.
     pub fn delete(&self, id: u64) -> Result<WriteToken> {
-        self.write(
-            DELETED,
-            &Change {
-                id,
-                ..Default::default()
-            },
-        )
+        self.write(DELETED, |w| {
+            w.u64(id);
+        })
     }
 }

@@ -6,6 +6,7 @@
 //! ship on it — [`Tasks`] and [`Memories`] — and [`NetDb`] bundles them.
 
 mod adapter;
+mod codec;
 mod memories;
 mod meta;
 mod model;

@@ -3,9 +3,10 @@
 //! (with its fold and query methods) and its typed write methods.
 
 use super::adapter::{CortexAdapter, Fold, FoldErrorPolicy, StartPosition, Watch};
+use super::codec::Writer;
 use super::query::{select, OrderBy, Ordered};
 use super::WriteToken;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::redex::RedexFile;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -121,11 +122,15 @@ impl<S: ModelState> Model<S> {
         Model::caught_up(adapter)
     }
 
-    /// Appends one event with a JSON payload.
-    pub(crate) fn write(&self, dispatch: u8, change: &impl Serialize) -> Result<WriteToken> {
-        let payload =
-            serde_json::to_vec(change).map_err(|e| Error::new(ErrorKind::Decode, e.to_string()))?;
-        let seq = self.adapter.append(dispatch, &payload)?;
+    /// Appends one event whose payload `encode` writes (see `codec`).
+    pub(crate) fn write(
+        &self,
+        dispatch: u8,
+        encode: impl FnOnce(&mut Writer<'_>),
+    ) -> Result<WriteToken> {
+        let seq = self
+            .adapter
+            .append_with(dispatch, |buf| encode(&mut Writer(buf)))?;
         Ok(WriteToken {
             origin_hash: self.adapter.origin_hash(),
             seq,

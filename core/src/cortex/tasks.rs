@@ -1,10 +1,12 @@
 //! The tasks model: mutate-by-id CRUD over a CortEX fold.
 //!
-//! Events (JSON payloads): `0x01` created, `0x02` renamed, `0x03` completed,
-//! `0x04` deleted. Invalid transitions (renaming a missing task, creating an id
-//! twice) are fold errors, counted and skipped.
+//! Events (binary payloads, see `codec`): `0x01` created `id, ts, title`,
+//! `0x02` renamed `id, ts, title`, `0x03` completed `id, ts`, `0x04` deleted
+//! `id`. Invalid transitions (renaming a missing task, creating an id twice)
+//! are fold errors, counted and skipped.
 
 use super::adapter::Fold;
+use super::codec::Reader;
 use super::meta::EventMeta;
 use super::model::{Model, ModelState, RecordFilter};
 use super::query::{OrderBy, Ordered};
@@ -12,6 +14,7 @@ use super::WriteToken;
 use crate::error::Result;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 const CREATED: u8 = 0x01;
 const RENAMED: u8 = 0x02;
@@ -33,8 +36,8 @@ pub enum TaskStatus {
 pub struct Task {
     /// Caller-chosen id.
     pub id: u64,
-    /// Title.
-    pub title: String,
+    /// Title (shared: cloning a task never copies it).
+    pub title: Arc<str>,
     /// Status.
     pub status: TaskStatus,
     /// Creation time (ns).
@@ -127,15 +130,6 @@ impl TasksQuery<'_> {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct Change {
-    id: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    title: Option<String>,
-    #[serde(default)]
-    ts: u64,
-}
-
 #[derive(Default)]
 /// Applies task events to [`TasksState`].
 pub struct TasksFold;
@@ -148,40 +142,50 @@ impl Fold<TasksState> for TasksFold {
         meta: &EventMeta,
         payload: &[u8],
     ) -> Result<(), String> {
-        let c: Change = serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+        let mut r = Reader::new(payload);
+        let id = r.u64()?;
         match meta.dispatch {
             CREATED => {
-                if state.tasks.contains_key(&c.id) {
-                    return Err(format!("task {} already exists", c.id));
+                let (ts, title) = (r.u64()?, r.str()?);
+                r.finish()?;
+                if state.tasks.contains_key(&id) {
+                    return Err(format!("task {id} already exists"));
                 }
                 state.tasks.insert(
-                    c.id,
+                    id,
                     Task {
-                        id: c.id,
-                        title: c.title.unwrap_or_default(),
+                        id,
+                        title: title.into(),
                         status: TaskStatus::Pending,
-                        created_ns: c.ts,
-                        updated_ns: c.ts,
+                        created_ns: ts,
+                        updated_ns: ts,
                     },
                 );
             }
             RENAMED | COMPLETED => {
+                let ts = r.u64()?;
+                let title = if meta.dispatch == RENAMED {
+                    Some(r.str()?)
+                } else {
+                    None
+                };
+                r.finish()?;
                 let task = state
                     .tasks
-                    .get_mut(&c.id)
-                    .ok_or_else(|| format!("no task {}", c.id))?;
-                if meta.dispatch == RENAMED {
-                    task.title = c.title.unwrap_or_default();
-                } else {
-                    task.status = TaskStatus::Completed;
+                    .get_mut(&id)
+                    .ok_or_else(|| format!("no task {id}"))?;
+                match title {
+                    Some(title) => task.title = title.into(),
+                    None => task.status = TaskStatus::Completed,
                 }
-                task.updated_ns = c.ts;
+                task.updated_ns = ts;
             }
             DELETED => {
+                r.finish()?;
                 state
                     .tasks
-                    .remove(&c.id)
-                    .ok_or_else(|| format!("no task {}", c.id))?;
+                    .remove(&id)
+                    .ok_or_else(|| format!("no task {id}"))?;
             }
             other => return Err(format!("unknown tasks dispatch {other:#04x}")),
         }
@@ -205,49 +209,29 @@ impl ModelState for TasksState {
 impl Model<TasksState> {
     /// Creates a task.
     pub fn create(&self, id: u64, title: &str, now_ns: u64) -> Result<WriteToken> {
-        self.write(
-            CREATED,
-            &Change {
-                id,
-                title: Some(title.to_owned()),
-                ts: now_ns,
-            },
-        )
+        self.write(CREATED, |w| {
+            w.u64(id).u64(now_ns).str(title);
+        })
     }
 
     /// Renames a task.
     pub fn rename(&self, id: u64, title: &str, now_ns: u64) -> Result<WriteToken> {
-        self.write(
-            RENAMED,
-            &Change {
-                id,
-                title: Some(title.to_owned()),
-                ts: now_ns,
-            },
-        )
+        self.write(RENAMED, |w| {
+            w.u64(id).u64(now_ns).str(title);
+        })
     }
 
     /// Marks a task completed.
     pub fn complete(&self, id: u64, now_ns: u64) -> Result<WriteToken> {
-        self.write(
-            COMPLETED,
-            &Change {
-                id,
-                title: None,
-                ts: now_ns,
-            },
-        )
+        self.write(COMPLETED, |w| {
+            w.u64(id).u64(now_ns);
+        })
     }
 
     /// Deletes a task.
     pub fn delete(&self, id: u64) -> Result<WriteToken> {
-        self.write(
-            DELETED,
-            &Change {
-                id,
-                title: None,
-                ts: 0,
-            },
-        )
+        self.write(DELETED, |w| {
+            w.u64(id);
+        })
     }
 }

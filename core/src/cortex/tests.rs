@@ -27,7 +27,7 @@ fn tasks_crud_and_queries() {
     tasks.complete(3, 110).unwrap();
     let last = tasks.delete(5).unwrap();
     tasks.wait_for_token(last, WAIT).unwrap();
-    assert_eq!(tasks.find_unique(2).unwrap().title, "renamed");
+    assert_eq!(tasks.find_unique(2).unwrap().title.as_ref(), "renamed");
     assert!(tasks.find_unique(5).is_none());
     let pending = TasksFilter {
         status: Some(TaskStatus::Pending),
@@ -57,7 +57,7 @@ fn tasks_crud_and_queries() {
     tasks.wait_for_token(bad, WAIT).unwrap();
     tasks.wait_for_token(dup, WAIT).unwrap();
     assert_eq!(tasks.adapter().status().errors, 2);
-    assert_eq!(tasks.find_unique(1).unwrap().title, "task 1");
+    assert_eq!(tasks.find_unique(1).unwrap().title.as_ref(), "task 1");
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn memories_tags_and_pins() {
     let t = m.unpin(3, 6).unwrap();
     m.wait_for_token(t, WAIT).unwrap();
     let ids = |f: MemoriesFilter| m.find_many(&f).iter().map(|x| x.id).collect::<Vec<_>>();
-    assert_eq!(m.find_unique(1).unwrap().tags, ["x", "y"]);
+    assert_eq!(m.find_unique(1).unwrap().tags.as_ref(), ["x", "y"]);
     assert_eq!(
         ids(MemoriesFilter {
             tag: Some("y".into()),
@@ -237,7 +237,13 @@ fn snapshots_round_trip_and_resume() {
     assert_eq!(rt.count_where(&TasksFilter::default()), 50);
     assert_eq!(rt.find_unique(7).unwrap().status, TaskStatus::Completed);
     assert_eq!(
-        restored.memories().unwrap().find_unique(1).unwrap().tags,
+        restored
+            .memories()
+            .unwrap()
+            .find_unique(1)
+            .unwrap()
+            .tags
+            .as_ref(),
         ["a"]
     );
     assert_eq!(
