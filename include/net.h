@@ -185,6 +185,21 @@
 #define NET_ERR_INVALID_SNAPSHOT -71
 
 /**
+ * Size of a RedEX index record and of a CortEX event meta.
+ */
+#define NET_REDEX_RECORD_LEN 20
+
+/**
+ * Size of each entry's header in a packed entry buffer.
+ */
+#define NET_REDEX_ENTRY_HEADER_LEN 20
+
+/**
+ * Bytes per entry header in [`pack_entries`]: seq u64, timestamp u64, length u32.
+ */
+#define PACKED_ENTRY_HEADER 20
+
+/**
  * An event bus. Opaque; always used by pointer. Create with `net_init` or
  * `net_bus_new`; stop with `net_shutdown`; release with `net_bus_free`.
  */
@@ -198,15 +213,33 @@ typedef struct net_bus_t net_bus_t;
 typedef struct net_identity_t net_identity_t;
 
 /**
+ * One open RedEX log. Opaque; create with `net_redex_open_log`, release with
+ * `net_log_free`.
+ */
+typedef struct net_log_t net_log_t;
+
+/**
  * An open NetDB. Opaque; always used by pointer. Create with `net_netdb_open`
  * or `net_netdb_restore`; stop with `net_netdb_close`; release with `net_netdb_free`.
  */
 typedef struct net_netdb_t net_netdb_t;
 
 /**
+ * A RedEX manager: maps channel names to logs, in memory or under a directory.
+ * Opaque; create with `net_redex_open`, release with `net_redex_free`.
+ */
+typedef struct net_redex_t net_redex_t;
+
+/**
  * A live subscription. Opaque; always used by pointer.
  */
 typedef struct net_subscription_t net_subscription_t;
+
+/**
+ * A live reader of a log. Opaque; create with `net_log_tail`, release with
+ * `net_tail_free`.
+ */
+typedef struct net_tail_t net_tail_t;
 
 /**
  * A watched NetDB query. Opaque; always used by pointer.
@@ -283,6 +316,62 @@ typedef struct net_poll_result_t {
    */
   void *_owner;
 } net_poll_result_t;
+
+/**
+ * A decoded 20-byte RedEX index record.
+ */
+typedef struct net_redex_record_t {
+  /**
+   * Sequence number.
+   */
+  uint64_t seq;
+  /**
+   * Heap: offset into the payload segment. Inline: payload bytes 0..4.
+   */
+  uint32_t offset;
+  /**
+   * Heap: payload length. Inline: payload bytes 4..8.
+   */
+  uint32_t len;
+  /**
+   * Flags (bit 31 = inline) and the 28-bit payload checksum.
+   */
+  uint32_t flags_checksum;
+  /**
+   * Whether the payload is stored inline.
+   */
+  bool is_inline;
+  /**
+   * The inline payload (zero for heap records).
+   */
+  uint8_t inline_payload[8];
+} net_redex_record_t;
+
+/**
+ * A decoded 20-byte CortEX event meta.
+ */
+typedef struct net_event_meta_t {
+  /**
+   * Event kind (0x00–0x7F CortEX models, 0x80–0xFF applications).
+   */
+  uint8_t dispatch;
+  /**
+   * Flags (none defined yet).
+   */
+  uint8_t flags;
+  /**
+   * The producer's origin hash.
+   */
+  uint32_t origin_hash;
+  /**
+   * Per-origin counter or Unix nanoseconds.
+   */
+  uint64_t seq_or_ts;
+  /**
+   * CRC-32 of the payload.
+   */
+  uint32_t checksum;
+} net_event_meta_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -511,6 +600,14 @@ void net_subscription_free(struct net_subscription_t *sub);
 void net_runtime_shutdown(void);
 
 /**
+ * Frees bytes returned by the library (with the length it returned). NULL is ignored.
+ *
+ * # Safety
+ * `bytes`/`len` must come from this library and not be freed yet.
+ */
+void net_bytes_free(uint8_t *bytes, size_t len);
+
+/**
  * The ABI version of the loaded library. Compare with `NET_ABI_VERSION`.
  */
 uint32_t net_abi_version(void);
@@ -711,14 +808,6 @@ int32_t net_netdb_read(struct net_netdb_t *db,
 NET_MUST_USE int32_t net_netdb_snapshot(struct net_netdb_t *db, uint8_t **out, size_t *out_len);
 
 /**
- * Frees bytes returned by the library (with the length it returned). NULL is ignored.
- *
- * # Safety
- * `bytes`/`len` must come from this library and not be freed yet.
- */
-void net_bytes_free(uint8_t *bytes, size_t len);
-
-/**
  * Stops the folds and closes the logs (persistent logs sync). Idempotent.
  */
 int32_t net_netdb_close(struct net_netdb_t *db);
@@ -765,6 +854,229 @@ int32_t net_watch_close(struct net_watch_t *w);
  * Closes (if needed) and releases a watch. NULL and freed handles are ignored.
  */
 void net_watch_free(struct net_watch_t *w);
+
+/**
+ * Opens a manager from JSON options: `{"dir": "..."}` persists logs under a
+ * directory; length 0 keeps them in memory.
+ *
+ * # Safety
+ * `options` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE int32_t net_redex_open(const char *options, size_t len, struct net_redex_t **out);
+
+/**
+ * Closes every log of the manager (each syncs first). Handles stay valid.
+ */
+NET_MUST_USE int32_t net_redex_close(struct net_redex_t *rx);
+
+/**
+ * Closes (if needed) and releases a manager. NULL and freed handles are ignored.
+ */
+void net_redex_free(struct net_redex_t *rx);
+
+/**
+ * Opens the log for `channel` (NUL-terminated, segments of `[A-Za-z0-9_.-]`
+ * separated by `/`) with a JSON configuration (length 0 for defaults):
+ * `max_events`, `max_bytes`, `max_age_ms`, `max_payload`, and `fsync` as
+ * `{"every_n": N}`, `{"interval_ms": N}` or `{"interval_ms": N, "max_bytes": N}`.
+ * A persistent log is replayed first; see `net_log_recovery`.
+ *
+ * # Safety
+ * `channel` NUL-terminated; `config` valid for `config_len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_redex_open_log(struct net_redex_t *rx,
+                           const char *channel,
+                           const char *config,
+                           size_t config_len,
+                           struct net_log_t **out);
+
+/**
+ * Appends one entry; its sequence goes to `*out_seq` (may be NULL).
+ *
+ * # Safety
+ * `data` valid for `len` bytes; `out_seq` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_log_append(struct net_log_t *log,
+                       const uint8_t *data,
+                       size_t len,
+                       uint64_t *out_seq);
+
+/**
+ * Appends `count` entries packed back to back in `data` (entry `i` is
+ * `lens[i]` bytes) as one atomic batch: either every entry gets a sequence,
+ * consecutive from `*out_first_seq`, or none does. Returns `NET_DONE` (and
+ * appends nothing) for an empty batch, so it cannot be mistaken for seq 0.
+ *
+ * # Safety
+ * `data` valid for `data_len` bytes, `lens` for `count` elements; `out_first_seq` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_log_append_packed(struct net_log_t *log,
+                              const uint8_t *data,
+                              size_t data_len,
+                              const size_t *lens,
+                              size_t count,
+                              uint64_t *out_first_seq);
+
+/**
+ * Reads retained entries with `from <= seq < to` into a packed buffer (see the
+ * module docs; free with `net_bytes_free`).
+ *
+ * # Safety
+ * `out` and `out_len` writable.
+ */
+NET_MUST_USE
+int32_t net_log_read_range(struct net_log_t *log,
+                           uint64_t from,
+                           uint64_t to,
+                           uint8_t **out,
+                           size_t *out_len);
+
+/**
+ * Writes the next sequence and the number of retained entries (either may be NULL).
+ *
+ * # Safety
+ * Out-pointers NULL or writable.
+ */
+NET_MUST_USE int32_t net_log_info(struct net_log_t *log, uint64_t *out_next_seq, size_t *out_len);
+
+/**
+ * Applies the retention limits now; the number evicted goes to `*out_evicted` (may be NULL).
+ *
+ * # Safety
+ * `out_evicted` NULL or writable.
+ */
+NET_MUST_USE int32_t net_log_sweep_retention(struct net_log_t *log, size_t *out_evicted);
+
+/**
+ * Durability barrier: payload, then index, then timestamps reach the disk.
+ */
+NET_MUST_USE int32_t net_log_sync(struct net_log_t *log);
+
+/**
+ * Closes the log (idempotent): later appends fail with `NET_ERR_LOG_CLOSED`,
+ * tails end once they have read everything.
+ */
+NET_MUST_USE int32_t net_log_close(struct net_log_t *log);
+
+/**
+ * Releases a log handle (the log itself stays open in its manager until
+ * `net_log_close` or `net_redex_close`). NULL and freed handles are ignored.
+ */
+void net_log_free(struct net_log_t *log);
+
+/**
+ * What reopening the log found, as JSON (free with `net_string_free`):
+ * `{"entries", "truncated_records", "corrupt_seqs": ["..."], "missing_timestamps"}`.
+ *
+ * # Safety
+ * `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE int32_t net_log_recovery(struct net_log_t *log, char **out_json, size_t *out_len);
+
+/**
+ * Opens a live reader: every retained entry from `from_seq`, then each new one,
+ * with no gap and no duplicate at the hand-off.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_log_tail(struct net_log_t *log,
+                     uint64_t from_seq,
+                     struct net_tail_t **out);
+
+/**
+ * Waits up to `timeout_ms` (negative: forever) for up to `max` entries:
+ * `NET_OK` with a packed buffer in `*out` (NULL and length 0 on timeout; free
+ * with `net_bytes_free`), or `NET_DONE` once the tail is closed, or the log is
+ * closed and everything before the close was read.
+ *
+ * # Safety
+ * `out` and `out_len` writable.
+ */
+NET_MUST_USE
+int32_t net_tail_next(struct net_tail_t *tail,
+                      size_t max,
+                      int64_t timeout_ms,
+                      uint8_t **out,
+                      size_t *out_len);
+
+/**
+ * Ends a tail; a waiter returns `NET_DONE` within ~100 ms. Idempotent.
+ */
+NET_MUST_USE int32_t net_tail_close(struct net_tail_t *tail);
+
+/**
+ * Closes (if needed) and releases a tail. NULL and freed handles are ignored.
+ */
+void net_tail_free(struct net_tail_t *tail);
+
+/**
+ * Encodes a heap index record for `payload` stored at `offset` into `out` (20 bytes).
+ *
+ * # Safety
+ * `payload` valid for `len` bytes; `out` writable for 20 bytes.
+ */
+NET_MUST_USE
+int32_t net_redex_record_heap(uint64_t seq,
+                              uint32_t offset,
+                              const uint8_t *payload,
+                              size_t len,
+                              uint8_t *out);
+
+/**
+ * Encodes an inline index record carrying exactly 8 payload bytes into `out` (20 bytes).
+ *
+ * # Safety
+ * `payload` valid for `len` bytes; `out` writable for 20 bytes.
+ */
+NET_MUST_USE
+int32_t net_redex_record_inline(uint64_t seq,
+                                const uint8_t *payload,
+                                size_t len,
+                                uint8_t *out);
+
+/**
+ * Decodes a 20-byte index record; `NET_ERR_MALFORMED` with the reason otherwise.
+ *
+ * # Safety
+ * `bytes` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_redex_record_decode(const uint8_t *bytes,
+                                size_t len,
+                                struct net_redex_record_t *out);
+
+/**
+ * Frames a CortEX payload (20-byte event meta with its checksum, then the
+ * payload) into a new buffer (free with `net_bytes_free`).
+ *
+ * # Safety
+ * `payload` valid for `len` bytes; `out` and `out_len` writable.
+ */
+NET_MUST_USE
+int32_t net_cortex_frame(uint8_t dispatch,
+                         uint32_t origin_hash,
+                         uint64_t seq_or_ts,
+                         const uint8_t *payload,
+                         size_t len,
+                         uint8_t **out,
+                         size_t *out_len);
+
+/**
+ * Decodes the event meta of a framed CortEX entry and checks the payload's
+ * checksum (the payload starts at byte 20); `NET_ERR_DECODE` otherwise.
+ *
+ * # Safety
+ * `bytes` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_cortex_unframe(const uint8_t *bytes,
+                           size_t len,
+                           struct net_event_meta_t *out);
 
 /**
  * Encodes a Net header from JSON into `out` (64 bytes). 64-bit fields are

@@ -497,17 +497,90 @@ static void check_wire(const cJSON *doc, int *pass, int *fail, const char *file)
     }
 }
 
+static void tally(int ok, int *pass, int *fail, const char *file, const char *what) {
+    if (ok) (*pass)++;
+    else { (*fail)++; fprintf(stderr, "%s: %s failed (%s)\n", file, what, net_last_error_message()); }
+}
+
+static int kind_matches(int rc, const cJSON *want) {
+    const char *kind = net_error_kind(rc);
+    return rc < 0 && kind && strcmp(kind, want->valuestring) == 0;
+}
+
+/* redex/records.json: heap and inline index records, malformed records. */
+static void check_records(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *h;
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(doc, "heap")) {
+        unsigned char payload[64], want[20], out[20];
+        size_t pn = unhex(cJSON_GetObjectItem(h, "payload_hex")->valuestring, payload);
+        unhex(cJSON_GetObjectItem(h, "hex")->valuestring, want);
+        uint64_t seq = strtoull(cJSON_GetObjectItem(h, "seq")->valuestring, NULL, 10);
+        uint32_t offset = (uint32_t)cJSON_GetObjectItem(h, "offset")->valuedouble;
+        net_redex_record_t r;
+        int ok = net_redex_record_heap(seq, offset, payload, pn, out) == NET_OK && memcmp(out, want, 20) == 0
+            && net_redex_record_decode(want, 20, &r) == NET_OK && r.seq == seq && r.offset == offset
+            && r.len == pn && !r.is_inline
+            && r.flags_checksum == (uint32_t)cJSON_GetObjectItem(h, "flags_checksum")->valuedouble;
+        tally(ok, pass, fail, file, "heap record");
+    }
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(doc, "inline")) {
+        unsigned char payload[8], want[20], out[20];
+        unhex(cJSON_GetObjectItem(h, "payload_hex")->valuestring, payload);
+        unhex(cJSON_GetObjectItem(h, "hex")->valuestring, want);
+        uint64_t seq = strtoull(cJSON_GetObjectItem(h, "seq")->valuestring, NULL, 10);
+        net_redex_record_t r;
+        int ok = net_redex_record_inline(seq, payload, 8, out) == NET_OK && memcmp(out, want, 20) == 0
+            && net_redex_record_decode(want, 20, &r) == NET_OK && r.seq == seq && r.is_inline
+            && memcmp(r.inline_payload, payload, 8) == 0;
+        tally(ok, pass, fail, file, "inline record");
+    }
+    cJSON_ArrayForEach(h, cJSON_GetObjectItem(doc, "malformed")) {
+        unsigned char bytes[64];
+        size_t n = unhex(cJSON_GetObjectItem(h, "hex")->valuestring, bytes);
+        net_redex_record_t r;
+        tally(kind_matches(net_redex_record_decode(bytes, n, &r), cJSON_GetObjectItem(h, "error")), pass, fail, file, "malformed record");
+    }
+}
+
+/* cortex/meta.json: event-meta framing and malformed frames. */
+static void check_frames(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "frames")) {
+        unsigned char payload[256], want[300];
+        size_t pn = unhex(cJSON_GetObjectItem(f, "payload_hex")->valuestring, payload);
+        size_t wn = unhex(cJSON_GetObjectItem(f, "hex")->valuestring, want);
+        uint8_t dispatch = (uint8_t)cJSON_GetObjectItem(f, "dispatch")->valuedouble;
+        uint32_t origin = (uint32_t)cJSON_GetObjectItem(f, "origin_hash")->valuedouble;
+        uint64_t seq = strtoull(cJSON_GetObjectItem(f, "seq_or_ts")->valuestring, NULL, 10);
+        uint8_t *framed = NULL;
+        size_t framed_len = 0;
+        net_event_meta_t m;
+        int ok = net_cortex_frame(dispatch, origin, seq, payload, pn, &framed, &framed_len) == NET_OK
+            && framed_len == wn && memcmp(framed, want, wn) == 0
+            && net_cortex_unframe(want, wn, &m) == NET_OK && m.dispatch == dispatch && m.origin_hash == origin
+            && m.seq_or_ts == seq;
+        net_bytes_free(framed, framed_len);
+        tally(ok, pass, fail, file, "frame");
+    }
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(doc, "malformed")) {
+        unsigned char bytes[300];
+        size_t n = unhex(cJSON_GetObjectItem(f, "hex")->valuestring, bytes);
+        net_event_meta_t m;
+        tally(kind_matches(net_cortex_unframe(bytes, n, &m), cJSON_GetObjectItem(f, "error")), pass, fail, file, "malformed frame");
+    }
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : ".";
-    const char *areas[] = {"bus", "cortex", "errors", "identity", "wire"};
+    const char *areas[] = {"bus", "cortex", "errors", "identity", "redex", "wire"};
     char path[8192];
     snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
     FILE *out = fopen(path, "w");
     if (!out) { fprintf(stderr, "cannot write %s (create build/parity first)\n", path); return 2; }
     int total_pass = 0, total_fail = 0;
-    for (int a = 0; a < 5; a++) {
+    for (int a = 0; a < 6; a++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tests/cross_lang/%s", root, areas[a]);
         DIR *d = opendir(dir);
@@ -516,8 +589,6 @@ int main(int argc, char **argv) {
         int nn = 0;
         struct dirent *e;
         while ((e = readdir(d)) && nn < 256) {
-            /* Listed gap: event-meta framing is not exposed in the C ABI yet. */
-            if (strcmp(areas[a], "cortex") == 0 && strcmp(e->d_name, "meta.json") == 0) continue;
             if (strlen(e->d_name) > 5 && strcmp(e->d_name + strlen(e->d_name) - 5, ".json") == 0) names[nn++] = strdup(e->d_name);
         }
         closedir(d);
@@ -537,6 +608,8 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "vectors")) check_identity(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "headers")) check_wire(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "snapshots")) check_snapshots(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "inline")) check_records(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
                     if (check_kinds(doc) == 0) pass++; else { fail++; fprintf(stderr, "%s/%s: %s\n", areas[a], names[f], errbuf); }
                 }

@@ -5,6 +5,7 @@ use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
 use net::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
+use net::facade::wait::Waited;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -138,15 +139,15 @@ impl Task for WatchTask {
 
     fn resolve(&mut self, _env: Env, output: WatchNext) -> Result<WatchStep> {
         Ok(match output {
-            WatchNext::Result(json) => WatchStep {
+            Waited::Ready(json) => WatchStep {
                 done: false,
                 json: Some(json),
             },
-            WatchNext::Timeout => WatchStep {
+            Waited::Timeout => WatchStep {
                 done: false,
                 json: None,
             },
-            WatchNext::Done => WatchStep {
+            Waited::Done => WatchStep {
                 done: true,
                 json: None,
             },

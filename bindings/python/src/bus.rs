@@ -1,7 +1,8 @@
 //! The bus for Python: `Bus` and `Subscription`.
 
-use crate::errors::to_py;
-use net::facade::bus::{self as facade, Event, Next, SubscriptionHandle};
+use crate::errors::{blocking_wait, to_py};
+use net::facade::bus::{self as facade, Event, SubscriptionHandle};
+use net::facade::wait::Waited;
 use net::{Error, ErrorKind};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
@@ -150,27 +151,13 @@ impl Subscription {
         timeout_ms: Option<u64>,
     ) -> PyResult<Option<Vec<PyEvent>>> {
         let handle = Arc::clone(&self.handle);
-        let mut interrupt: Option<PyErr> = None;
-        let next = py.allow_threads(|| {
-            handle.next(
-                max,
-                timeout_ms.map(Duration::from_millis),
-                || match Python::with_gil(|py| py.check_signals()) {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        interrupt = Some(e);
-                        Err(Error::new(ErrorKind::InvalidArgument, "interrupted"))
-                    }
-                },
-            )
-        });
-        if let Some(e) = interrupt {
-            return Err(e);
-        }
-        match next.map_err(to_py)? {
-            Next::Events(events) => Ok(Some(events_to_py(py, events))),
-            Next::Timeout => Ok(Some(Vec::new())),
-            Next::Done => Ok(None),
+        let next = blocking_wait(py, |check| {
+            handle.next(max, timeout_ms.map(Duration::from_millis), check)
+        })?;
+        match next {
+            Waited::Ready(events) => Ok(Some(events_to_py(py, events))),
+            Waited::Timeout => Ok(Some(Vec::new())),
+            Waited::Done => Ok(None),
         }
     }
 

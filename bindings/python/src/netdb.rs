@@ -1,8 +1,8 @@
 //! NetDB for Python: JSON in, JSON out for the control plane; snapshots as bytes.
 
-use crate::errors::to_py;
-use net::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
-use net::{Error, ErrorKind};
+use crate::errors::{blocking_wait, to_py};
+use net::facade::netdb::{NetDbHandle, WatchHandle};
+use net::facade::wait::Waited;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::time::Duration;
@@ -80,26 +80,14 @@ impl Watch {
     /// Returns the JSON result, "" on timeout, or None once the watch ended.
     #[pyo3(signature = (timeout_ms = None))]
     fn next(&self, py: Python<'_>, timeout_ms: Option<u64>) -> PyResult<Option<String>> {
-        let mut interrupt: Option<PyErr> = None;
-        let next = py.allow_threads(|| {
-            self.inner.next(
-                timeout_ms.map(Duration::from_millis),
-                || match Python::with_gil(|py| py.check_signals()) {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        interrupt = Some(e);
-                        Err(Error::new(ErrorKind::InvalidArgument, "interrupted"))
-                    }
-                },
-            )
-        });
-        if let Some(e) = interrupt {
-            return Err(e);
-        }
-        Ok(match next.map_err(to_py)? {
-            WatchNext::Result(json) => Some(json),
-            WatchNext::Timeout => Some(String::new()),
-            WatchNext::Done => None,
+        let next = blocking_wait(py, |check| {
+            self.inner
+                .next(timeout_ms.map(Duration::from_millis), check)
+        })?;
+        Ok(match next {
+            Waited::Ready(json) => Some(json),
+            Waited::Timeout => Some(String::new()),
+            Waited::Done => None,
         })
     }
 

@@ -4,7 +4,8 @@
 //! generational ids, so a freed handle is `NET_ERR_INVALID_HANDLE`, never UB.
 
 use super::common::*;
-use crate::facade::bus::{self as facade, Event, Next, Receipt, SubscriptionHandle};
+use crate::facade::bus::{self as facade, Event, Receipt, SubscriptionHandle};
+use crate::facade::wait::Waited;
 use crate::handles::HandleTable;
 use net_core::bus::{Bus, PollResponse};
 use net_core::{Error, ErrorKind};
@@ -101,13 +102,6 @@ fn write_receipt(out: *mut net_receipt_t, receipt: Receipt) {
                 seq: receipt.seq,
             }
         };
-    }
-}
-
-fn write_count(out: *mut usize, n: usize) {
-    if !out.is_null() {
-        // SAFETY: non-null; the caller provides a writable size_t.
-        unsafe { *out = n };
     }
 }
 
@@ -308,7 +302,7 @@ pub unsafe extern "C" fn net_ingest_raw_batch(
         let bus = bus_arg(bus)?;
         // SAFETY: forwarded contract.
         let slices = unsafe { batch_args(events, lens, count)? };
-        write_count(out_count, bus.emit_raw_batch(&slices)?);
+        write_opt(out_count, bus.emit_raw_batch(&slices)?);
         Ok(NET_OK)
     })
 }
@@ -337,7 +331,7 @@ pub unsafe extern "C" fn net_ingest_json_batch(
                     .map_err(|_| Error::new(ErrorKind::InvalidJson, "event is not UTF-8"))
             })
             .collect::<Result<Vec<&str>, Error>>()?;
-        write_count(out_count, bus.emit_str_batch(&texts)?);
+        write_opt(out_count, bus.emit_str_batch(&texts)?);
         Ok(NET_OK)
     })
 }
@@ -371,7 +365,7 @@ pub unsafe extern "C" fn net_ingest_raw_packed(
             // SAFETY: non-null and valid for `count` elements per the contract.
             unsafe { std::slice::from_raw_parts(lens, count) }
         };
-        write_count(out_count, facade::emit_raw_packed(&bus, data, lens)?);
+        write_opt(out_count, facade::emit_raw_packed(&bus, data, lens)?);
         Ok(NET_OK)
     })
 }
@@ -591,15 +585,15 @@ pub unsafe extern "C" fn net_subscription_next(
         let sub = sub_arg(sub)?;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
         match sub.next(max, timeout, || Ok(()))? {
-            Next::Events(events) => {
+            Waited::Ready(events) => {
                 fill_result(out, events, sub.cursor(), false);
                 Ok(NET_OK)
             }
-            Next::Timeout => {
+            Waited::Timeout => {
                 fill_result(out, Vec::new(), sub.cursor(), false);
                 Ok(NET_OK)
             }
-            Next::Done => Ok(NET_DONE),
+            Waited::Done => Ok(NET_DONE),
         }
     })
 }
@@ -639,6 +633,7 @@ pub extern "C" fn net_runtime_shutdown() {
         }
         super::identity::drain_identities();
         super::netdb::drain_databases();
+        super::redex::drain_logs();
         clear_last_error();
         Ok(NET_OK)
     });

@@ -177,6 +177,55 @@ pub(crate) fn string_out(
     Ok(NET_OK)
 }
 
+/// Hands bytes to C; free them with `net_bytes_free(*out, *out_len)`.
+pub(crate) fn bytes_out(
+    bytes: Vec<u8>,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> Result<i32, Error> {
+    if out.is_null() || out_len.is_null() {
+        return Err(null_error("out"));
+    }
+    let bytes = bytes.into_boxed_slice();
+    let len = bytes.len();
+    // SAFETY: both checked non-null; ownership passes to the caller until net_bytes_free.
+    unsafe {
+        *out_len = len;
+        *out = Box::into_raw(bytes).cast::<u8>();
+    }
+    Ok(NET_OK)
+}
+
+/// Copies a fixed-size result into a caller buffer of the documented size.
+pub(crate) fn write_fixed(out: *mut u8, bytes: &[u8]) -> Result<i32, Error> {
+    if out.is_null() {
+        return Err(null_error("out"));
+    }
+    // SAFETY: the caller provides a buffer of the documented size at `out`.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
+    Ok(NET_OK)
+}
+
+/// Writes `value` through an optional out-parameter (NULL is skipped).
+pub(crate) fn write_opt<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-null; the caller provides writable storage of type T.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Frees bytes returned by the library (with the length it returned). NULL is ignored.
+///
+/// # Safety
+/// `bytes`/`len` must come from this library and not be freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn net_bytes_free(bytes: *mut u8, len: usize) {
+    if !bytes.is_null() {
+        // SAFETY: created by Box::into_raw of a boxed slice of exactly `len` bytes.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)) });
+    }
+}
+
 /// The ABI version of the loaded library. Compare with `NET_ABI_VERSION`.
 #[no_mangle]
 pub extern "C" fn net_abi_version() -> u32 {

@@ -16,10 +16,12 @@ mod bus;
 mod common;
 mod identity;
 mod netdb;
+mod redex;
 mod wire;
 
 pub use bus::*;
 pub use common::*;
 pub use identity::*;
 pub use netdb::*;
+pub use redex::*;
 pub use wire::*;

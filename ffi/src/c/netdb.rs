@@ -1,7 +1,8 @@
 //! C exports for NetDB: JSON control plane (see `facade::netdb`), snapshot bytes.
 
 use super::common::*;
-use crate::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
+use crate::facade::netdb::{NetDbHandle, WatchHandle};
+use crate::facade::wait::Waited;
 use crate::handles::HandleTable;
 use net_core::Error;
 use std::ffi::c_char;
@@ -189,31 +190,7 @@ pub unsafe extern "C" fn net_netdb_snapshot(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
-    guard(|| {
-        if out.is_null() || out_len.is_null() {
-            return Err(null_error("out"));
-        }
-        let bytes = db_arg(db)?.snapshot()?.into_boxed_slice();
-        let len = bytes.len();
-        // SAFETY: both checked non-null; ownership passes to the caller until net_bytes_free.
-        unsafe {
-            *out_len = len;
-            *out = Box::into_raw(bytes).cast::<u8>();
-        }
-        Ok(NET_OK)
-    })
-}
-
-/// Frees bytes returned by the library (with the length it returned). NULL is ignored.
-///
-/// # Safety
-/// `bytes`/`len` must come from this library and not be freed yet.
-#[no_mangle]
-pub unsafe extern "C" fn net_bytes_free(bytes: *mut u8, len: usize) {
-    if !bytes.is_null() {
-        // SAFETY: created by Box::into_raw of a boxed slice of exactly `len` bytes.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)) });
-    }
+    guard(|| bytes_out(db_arg(db)?.snapshot()?, out, out_len))
 }
 
 /// Stops the folds and closes the logs (persistent logs sync). Idempotent.
@@ -294,9 +271,9 @@ pub unsafe extern "C" fn net_watch_next(
             .ok()
             .map(std::time::Duration::from_millis);
         match w.next(timeout, || Ok(()))? {
-            WatchNext::Result(json) => string_out(json, out_json, out_len),
-            WatchNext::Timeout => Ok(NET_OK),
-            WatchNext::Done => Ok(NET_DONE),
+            Waited::Ready(json) => string_out(json, out_json, out_len),
+            Waited::Timeout => Ok(NET_OK),
+            Waited::Done => Ok(NET_DONE),
         }
     })
 }

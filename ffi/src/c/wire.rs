@@ -2,17 +2,7 @@
 
 use super::common::*;
 use crate::facade::wire as facade;
-use net_core::Error;
 use std::ffi::c_char;
-
-fn write_fixed(out: *mut u8, bytes: &[u8]) -> Result<i32, Error> {
-    if out.is_null() {
-        return Err(null_error("out"));
-    }
-    // SAFETY: the caller provides a buffer of the documented size at `out`.
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, bytes.len()) };
-    Ok(NET_OK)
-}
 
 /// Encodes a Net header from JSON into `out` (64 bytes). 64-bit fields are
 /// decimal strings, the nonce is hex.

@@ -3,13 +3,12 @@
 use net_core::bus::{Filter, PollRequest, SubscribeOptions, Subscription};
 use net_core::{Error, ErrorKind, Result};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub use net_core::bus::{Bus, Event, PollResponse, Receipt};
 
-/// Longest a blocking wait sleeps before re-checking for close or interrupts.
-pub const WAIT_SLICE: Duration = Duration::from_millis(100);
+use super::wait::{CloseFlag, Slice};
+pub use super::wait::{Waited, WAIT_SLICE};
 
 /// Opens a bus from a JSON configuration (empty means defaults).
 pub fn open(config_json: &str) -> Result<Bus> {
@@ -73,19 +72,13 @@ pub fn health_json(bus: &Bus) -> String {
 /// A subscription that can be closed from any thread while another waits on it.
 pub struct SubscriptionHandle {
     sub: Mutex<Subscription>,
-    closed: AtomicBool,
+    closed: CloseFlag,
 }
 
 /// What a wait on a subscription produced.
-#[derive(Debug)]
-pub enum Next {
-    /// One or more events (taken from the bus).
-    Events(Vec<Event>),
-    /// The timeout passed with nothing new.
-    Timeout,
-    /// The subscription was closed, or the bus shut down and has been drained.
-    Done,
-}
+/// What a wait on a subscription produced: events, a timeout, or the end
+/// (closed, or the bus shut down and has been drained).
+pub type Next = Waited<Vec<Event>>;
 
 /// Opens a live subscription.
 pub fn subscribe(
@@ -99,7 +92,7 @@ pub fn subscribe(
     })?;
     Ok(SubscriptionHandle {
         sub: Mutex::new(sub),
-        closed: AtomicBool::new(false),
+        closed: CloseFlag::default(),
     })
 }
 
@@ -111,33 +104,21 @@ impl SubscriptionHandle {
         &self,
         max: usize,
         timeout: Option<Duration>,
-        mut interrupted: impl FnMut() -> Result<()>,
+        interrupted: impl FnMut() -> Result<()>,
     ) -> Result<Next> {
-        let deadline = timeout.map(|t| Instant::now() + t);
         let mut sub = self.sub.lock();
-        loop {
-            if self.closed.load(Ordering::Acquire) {
-                return Ok(Next::Done);
-            }
-            let slice = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()).min(WAIT_SLICE),
-                None => WAIT_SLICE,
-            };
-            match sub.next_batch_blocking(max, Some(slice)) {
-                None => return Ok(Next::Done),
-                Some(events) if !events.is_empty() => return Ok(Next::Events(events)),
-                Some(_) => {}
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(Next::Timeout);
-            }
-            interrupted()?;
-        }
+        self.closed.wait(timeout, interrupted, |slice| {
+            Ok(match sub.next_batch_blocking(max, Some(slice)) {
+                None => Slice::Ended,
+                Some(events) if !events.is_empty() => Slice::Ready(events),
+                Some(_) => Slice::Empty,
+            })
+        })
     }
 
     /// Closes the subscription; a waiter returns `Done` within one wait slice.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.closed.close();
     }
 
     /// The cursor just past everything taken so far.

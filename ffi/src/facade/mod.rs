@@ -4,6 +4,8 @@
 pub mod bus;
 pub mod identity;
 pub mod netdb;
+pub mod redex;
+pub mod wait;
 pub mod wire;
 
 use net_core::{ErrorKind, ABI_VERSION};

@@ -8,6 +8,7 @@
 //! `find_many <filter>`, `count_where <filter>`, `exists_where <filter>`,
 //! `fold_errors {}`; results are JSON.
 
+use super::wait::{CloseFlag, Slice, Waited};
 use net_core::cortex::{Memories, MemoriesFilter, NetDb, NetDbSnapshot, Tasks, TasksFilter};
 use net_core::redex::Redex;
 use net_core::{Error, ErrorKind, Result};
@@ -15,8 +16,7 @@ use parking_lot::Mutex;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Options for opening a database (JSON object, every key optional).
 #[derive(Debug, Default, Deserialize)]
@@ -185,7 +185,7 @@ impl NetDbHandle {
         };
         Ok(WatchHandle {
             next: Mutex::new(next),
-            closed: AtomicBool::new(false),
+            closed: CloseFlag::default(),
         })
     }
 
@@ -205,19 +205,12 @@ type WatchFn = Box<dyn FnMut(Duration) -> Result<Option<String>> + Send>;
 /// A watched query that can be closed from any thread while another waits.
 pub struct WatchHandle {
     next: Mutex<WatchFn>,
-    closed: AtomicBool,
+    closed: CloseFlag,
 }
 
-/// What a wait on a watch produced.
-#[derive(Debug)]
-pub enum WatchNext {
-    /// The result changed (JSON array of records).
-    Result(String),
-    /// The timeout passed without a change.
-    Timeout,
-    /// The watch was closed or the database's fold stopped.
-    Done,
-}
+/// What a wait on a watch produced: a changed result (JSON array of records),
+/// a timeout, or the end (watch closed or the fold stopped).
+pub type WatchNext = Waited<String>;
 
 impl WatchHandle {
     /// Waits up to `timeout` (forever if `None`) for the next result, in slices
@@ -225,33 +218,20 @@ impl WatchHandle {
     pub fn next(
         &self,
         timeout: Option<Duration>,
-        mut interrupted: impl FnMut() -> Result<()>,
+        interrupted: impl FnMut() -> Result<()>,
     ) -> Result<WatchNext> {
-        let deadline = timeout.map(|t| Instant::now() + t);
         let mut next = self.next.lock();
-        loop {
-            if self.closed.load(Ordering::Acquire) {
-                return Ok(WatchNext::Done);
-            }
-            let slice = deadline.map_or(crate::facade::bus::WAIT_SLICE, |d| {
-                d.saturating_duration_since(Instant::now())
-                    .min(crate::facade::bus::WAIT_SLICE)
-            });
-            match (*next)(slice) {
-                Ok(Some(json)) => return Ok(WatchNext::Result(json)),
-                Ok(None) => {}
-                Err(e) if e.kind() == ErrorKind::FoldStopped => return Ok(WatchNext::Done),
-                Err(e) => return Err(e),
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(WatchNext::Timeout);
-            }
-            interrupted()?;
-        }
+        self.closed
+            .wait(timeout, interrupted, |slice| match (*next)(slice) {
+                Ok(Some(json)) => Ok(Slice::Ready(json)),
+                Ok(None) => Ok(Slice::Empty),
+                Err(e) if e.kind() == ErrorKind::FoldStopped => Ok(Slice::Ended),
+                Err(e) => Err(e),
+            })
     }
 
     /// Ends the watch; a waiter returns `Done` within one slice.
     pub fn close(&self) {
-        self.closed.store(true, Ordering::Release);
+        self.closed.close();
     }
 }
