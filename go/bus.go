@@ -95,6 +95,27 @@ type packBuf struct {
 
 var packPool = sync.Pool{New: func() any { return &packBuf{} }}
 
+// fill replaces the buffer's contents with count items.
+func (buf *packBuf) fill(count int, item func(i int) []byte) {
+	buf.data = buf.data[:0]
+	buf.lens = buf.lens[:0]
+	for i := 0; i < count; i++ {
+		b := item(i)
+		buf.data = append(buf.data, b...)
+		buf.lens = append(buf.lens, C.size_t(len(b)))
+	}
+}
+
+// dataPtr and lensPtr are the C views of the buffer (valid only during a call).
+func (buf *packBuf) dataPtr() *C.uint8_t { return (*C.uint8_t)(unsafe.Pointer(bytesPtr(buf.data))) }
+
+func (buf *packBuf) lensPtr() *C.size_t {
+	if len(buf.lens) == 0 {
+		return nil
+	}
+	return &buf.lens[0]
+}
+
 var abiChecked = func() error {
 	if v := uint32(C.net_abi_version()); v != ABIVersion {
 		return &Error{Kind: ErrABIMismatch.Kind, Code: ErrABIMismatch.Code,
@@ -221,25 +242,15 @@ func (n *Node) IngestBytes(b []byte) (Receipt, error) {
 func (n *Node) packBatch(count int, item func(i int) []byte, json bool) (int, error) {
 	buf := packPool.Get().(*packBuf)
 	defer packPool.Put(buf)
-	buf.data = buf.data[:0]
-	buf.lens = buf.lens[:0]
-	for i := 0; i < count; i++ {
-		b := item(i)
-		buf.data = append(buf.data, b...)
-		buf.lens = append(buf.lens, C.size_t(len(b)))
-	}
+	buf.fill(count, item)
 	var out C.size_t
-	var lensPtr *C.size_t
-	if len(buf.lens) > 0 {
-		lensPtr = &buf.lens[0]
-	}
 	runtime.LockOSThread()
 	var rc C.int32_t
 	if json {
 		rc = packedJSON(n.handle, buf.data, buf.lens, &out)
 	} else {
-		rc = C.net_ingest_raw_packed(n.handle, (*C.uint8_t)(unsafe.Pointer(bytesPtr(buf.data))),
-			C.size_t(len(buf.data)), lensPtr, C.size_t(len(buf.lens)), &out)
+		rc = C.net_ingest_raw_packed(n.handle, buf.dataPtr(), C.size_t(len(buf.data)),
+			buf.lensPtr(), C.size_t(len(buf.lens)), &out)
 	}
 	var err error
 	if rc < 0 {

@@ -1,10 +1,11 @@
 package net
 
 // Golden fixture runner: walks tests/cross_lang/ through the public Go API and
-// writes build/parity/go.tsv. Files of areas Go does not expose yet (identity,
-// wire, redex, cortex) are reported as gaps, not run.
+// writes build/parity/go.tsv. Files listed in goGaps (none today) would be
+// reported as gaps, not run.
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -34,6 +35,9 @@ type fixtureFile struct {
 	RoutingHeaders []map[string]any `json:"routing_headers"`
 	Malformed      []map[string]any `json:"malformed"`
 	Snapshots      []map[string]any `json:"snapshots"`
+	Heap           []map[string]any `json:"heap"`
+	Inline         []map[string]any `json:"inline"`
+	Frames         []map[string]any `json:"frames"`
 }
 
 type fixtureCase struct {
@@ -301,10 +305,10 @@ func checkKinds(doc fixtureFile) error {
 }
 
 // goAreas are the fixture folders the Go API covers today.
-var goAreas = map[string]bool{"bus": true, "cortex": true, "errors": true, "identity": true, "wire": true}
+var goAreas = map[string]bool{"bus": true, "cortex": true, "errors": true, "identity": true, "redex": true, "wire": true}
 
 // goGaps are files of covered areas whose subject Go does not expose yet.
-var goGaps = map[string]bool{"cortex/meta.json": true}
+var goGaps = map[string]bool{}
 
 var modelWrites = map[string]bool{"create": true, "rename": true, "complete": true, "delete": true,
 	"store": true, "retag": true, "pin": true, "unpin": true}
@@ -528,6 +532,66 @@ func wireUnits(doc fixtureFile) []error {
 	return out
 }
 
+// recordUnits checks redex/records.json: heap and inline records, malformed ones.
+func recordUnits(doc fixtureFile) []error {
+	var out []error
+	for _, h := range doc.Heap {
+		b, err := EncodeHeapRecord(num(h, "seq"), uint32(num(h, "offset")), unhex(h["payload_hex"]))
+		r, derr := DecodeRedexRecord(unhex(h["hex"]))
+		if err != nil || hex.EncodeToString(b[:]) != h["hex"] || derr != nil || r.Seq != num(h, "seq") ||
+			r.Inline || r.Len != uint32(len(unhex(h["payload_hex"]))) || r.FlagsChecksum != uint32(num(h, "flags_checksum")) {
+			out = append(out, fmt.Errorf("heap record %v: %x %v %v", h["hex"], b, err, derr))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	for _, i := range doc.Inline {
+		var payload [8]byte
+		copy(payload[:], unhex(i["payload_hex"]))
+		b := EncodeInlineRecord(num(i, "seq"), payload)
+		r, derr := DecodeRedexRecord(unhex(i["hex"]))
+		if hex.EncodeToString(b[:]) != i["hex"] || derr != nil || !r.Inline || r.InlinePayload != payload {
+			out = append(out, fmt.Errorf("inline record %v: %x %v", i["hex"], b, derr))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	for _, m := range doc.Malformed {
+		_, err := DecodeRedexRecord(unhex(m["hex"]))
+		out = append(out, expectKind(err, m["error"]))
+	}
+	return out
+}
+
+// frameUnits checks cortex/meta.json: event-meta framing, malformed frames.
+func frameUnits(doc fixtureFile) []error {
+	var out []error
+	for _, f := range doc.Frames {
+		payload := unhex(f["payload_hex"])
+		b, err := FrameEvent(uint8(num(f, "dispatch")), uint32(num(f, "origin_hash")), num(f, "seq_or_ts"), payload)
+		meta, back, uerr := UnframeEvent(unhex(f["hex"]))
+		if err != nil || hex.EncodeToString(b) != f["hex"] || uerr != nil || !bytes.Equal(back, payload) ||
+			meta.Dispatch != uint8(num(f, "dispatch")) || meta.OriginHash != uint32(num(f, "origin_hash")) ||
+			meta.SeqOrTs != num(f, "seq_or_ts") {
+			out = append(out, fmt.Errorf("frame %v: %x %v %v", f["hex"], b, err, uerr))
+		} else {
+			out = append(out, nil)
+		}
+	}
+	for _, m := range doc.Malformed {
+		_, _, err := UnframeEvent(unhex(m["hex"]))
+		out = append(out, expectKind(err, m["error"]))
+	}
+	return out
+}
+
+func expectKind(err error, want any) error {
+	if kindOf(err) != want {
+		return fmt.Errorf("want %v, got %v", want, err)
+	}
+	return nil
+}
+
 func TestCrossLangFixtures(t *testing.T) {
 	root := filepath.Join("..", "tests", "cross_lang")
 	files, _ := filepath.Glob(filepath.Join(root, "*", "*.json"))
@@ -560,6 +624,12 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Snapshots != nil {
 			units = append(units, snapshotUnits(doc)...)
+		}
+		if doc.Inline != nil {
+			units = append(units, recordUnits(doc)...)
+		}
+		if doc.Frames != nil {
+			units = append(units, frameUnits(doc)...)
 		}
 		for _, err := range units {
 			if err != nil {
