@@ -10,29 +10,35 @@ from __future__ import annotations
 from net.errors import *  # noqa: F403 - the exception classes are part of this API
 from net.errors import ERRORS_BY_KIND, NetError
 
-from . import wire
+from . import redex, wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .identity import Identity, public_key_ids, verify
 from .netdb import Memory, NetDb, Task, WriteToken
 from .node import NetNode
+from .redex import Entry, Log, Redex, Tail
 from .subscription import Subscription
 
 __all__ = [
     "ERRORS_BY_KIND",
+    "Entry",
     "Event",
     "HealthInfo",
     "Identity",
+    "Log",
     "Memory",
     "NetDb",
     "NetError",
     "NetNode",
     "PollResponse",
     "Receipt",
+    "Redex",
     "Stats",
     "Subscription",
+    "Tail",
     "Task",
     "WriteToken",
     "public_key_ids",
+    "redex",
     "verify",
     "wire",
 ]

@@ -1,7 +1,7 @@
 """Golden fixtures: every file under tests/cross_lang/ through the public SDK.
 
-Writes build/parity/python.tsv. Areas the Python SDK does not expose yet
-(identity, wire, redex, cortex) are reported as gaps, not run.
+Writes build/parity/python.tsv. Files listed in GAPS (none today) would be
+reported as gaps, not run.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from net_sdk import ERRORS_BY_KIND, Identity, NetError, NetNode, Subscription, public_key_ids, verify
+from net_sdk import ERRORS_BY_KIND, Identity, NetError, NetNode, Subscription, public_key_ids, redex, verify
 from net_sdk.node import _compact
 from net_sdk.wire import NetHeader, RoutingHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
-AREAS = {"bus", "cortex", "errors", "identity", "wire"}
+AREAS = {"bus", "cortex", "errors", "identity", "redex", "wire"}
 # Listed gaps: files of covered areas whose subject Python does not expose yet.
-GAPS = {"cortex/meta.json"}
+GAPS: set[str] = set()
 RESULTS: dict[str, list[int]] = {}
 
 
@@ -244,6 +244,9 @@ def identity_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def wire_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    if "headers" not in doc:
+        return []
+
     def header(h: dict[str, Any]) -> None:
         f = dict(h["fields"], nonce=bytes.fromhex(h["fields"]["nonce"]))
         f.update({k: int(f[k]) for k in ("session_id", "stream_id", "sequence")})
@@ -269,6 +272,63 @@ def wire_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     )
 
 
+def record_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    if "inline" not in doc:
+        return []
+
+    def heap(h: dict[str, Any]) -> None:
+        payload = bytes.fromhex(h["payload_hex"])
+        assert redex.encode_heap_record(int(h["seq"]), h["offset"], payload).hex() == h["hex"]
+        r = redex.decode_record(bytes.fromhex(h["hex"]))
+        assert (r.seq, r.offset, r.len, r.flags_checksum, r.inline) == (
+            int(h["seq"]),
+            h["offset"],
+            len(payload),
+            h["flags_checksum"],
+            False,
+        )
+
+    def inline(i: dict[str, Any]) -> None:
+        payload = bytes.fromhex(i["payload_hex"])
+        assert redex.encode_inline_record(int(i["seq"]), payload).hex() == i["hex"]
+        r = redex.decode_record(bytes.fromhex(i["hex"]))
+        assert r.inline and r.inline_payload == payload and r.seq == int(i["seq"])
+
+    return (
+        [(h["hex"], lambda h=h: heap(h)) for h in doc["heap"]]
+        + [(i["hex"], lambda i=i: inline(i)) for i in doc["inline"]]
+        + [
+            (
+                m["hex"],
+                lambda m=m: expect_kind(m["error"], lambda: redex.decode_record(bytes.fromhex(m["hex"]))),
+            )
+            for m in doc["malformed"]
+        ]
+    )
+
+
+def frame_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    if "frames" not in doc:
+        return []
+
+    def frame(f: dict[str, Any]) -> None:
+        payload = bytes.fromhex(f["payload_hex"])
+        framed = redex.frame_event(f["dispatch"], f["origin_hash"], int(f["seq_or_ts"]), payload)
+        assert framed.hex() == f["hex"]
+        meta, back = redex.unframe_event(framed)
+        assert (meta.dispatch, meta.origin_hash, meta.seq_or_ts, back) == (
+            f["dispatch"],
+            f["origin_hash"],
+            int(f["seq_or_ts"]),
+            payload,
+        )
+
+    return [(f["hex"], lambda f=f: frame(f)) for f in doc["frames"]] + [
+        (m["hex"], lambda m=m: expect_kind(m["error"], lambda: redex.unframe_event(bytes.fromhex(m["hex"]))))
+        for m in doc["malformed"]
+    ]
+
+
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_file(path: Path) -> None:
     doc = json.loads(path.read_text())
@@ -280,6 +340,8 @@ def test_fixture_file(path: Path) -> None:
         ([("kinds", lambda: check_kinds(doc))] if "kinds" in doc else [])
         + identity_units(doc)
         + wire_units(doc)
+        + record_units(doc)
+        + frame_units(doc)
         + snapshot_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )

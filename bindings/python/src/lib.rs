@@ -7,6 +7,7 @@ mod bus;
 mod errors;
 mod identity;
 mod netdb;
+mod redex;
 
 use pyo3::prelude::*;
 
@@ -21,6 +22,14 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<identity::Identity>()?;
     m.add_class::<netdb::NetDb>()?;
     m.add_class::<netdb::Watch>()?;
+    m.add_class::<redex::Redex>()?;
+    m.add_class::<redex::Log>()?;
+    m.add_class::<redex::Tail>()?;
+    m.add_function(wrap_pyfunction!(redex::record_heap, m)?)?;
+    m.add_function(wrap_pyfunction!(redex::record_inline, m)?)?;
+    m.add_function(wrap_pyfunction!(redex::record_decode, m)?)?;
+    m.add_function(wrap_pyfunction!(redex::event_frame, m)?)?;
+    m.add_function(wrap_pyfunction!(redex::event_unframe, m)?)?;
     m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
     m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
     m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;
