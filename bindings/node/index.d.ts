@@ -91,3 +91,57 @@ export class NetDbWatch {
   next(timeoutMs: number): Promise<WatchStep>;
   close(): void;
 }
+
+export interface NativeEntry {
+  seq: number;
+  timestampNs: bigint;
+  payload: Buffer;
+}
+
+export class Redex {
+  constructor(optionsJson?: string | null);
+  openLog(channel: string, configJson: string): Log;
+  close(): void;
+}
+
+export class Log {
+  append(payload: Buffer): number;
+  appendBatch(payloads: Buffer[]): number | null;
+  readRange(start: number, end: number): NativeEntry[];
+  tail(fromSeq: number): LogTail;
+  nextSeq(): number;
+  retained(): number;
+  sweepRetention(): number;
+  sync(): void;
+  close(): void;
+  recoveryJson(): string;
+}
+
+export class LogTail {
+  next(max: number, timeoutMs: number): Promise<NativeEntry[] | null>;
+  position(): number;
+  close(): void;
+}
+
+export interface NativeRecord {
+  seq: bigint;
+  offset: number;
+  len: number;
+  flagsChecksum: number;
+  inline: boolean;
+  inlinePayload: Buffer;
+}
+
+export interface NativeEventMeta {
+  dispatch: number;
+  flags: number;
+  originHash: number;
+  seqOrTs: bigint;
+  checksum: number;
+}
+
+export function recordHeap(seq: bigint, offset: number, payload: Buffer): Buffer;
+export function recordInline(seq: bigint, payload: Buffer): Buffer;
+export function recordDecode(data: Buffer): NativeRecord;
+export function eventFrame(dispatch: number, originHash: number, seqOrTs: bigint, payload: Buffer): Buffer;
+export function eventUnframe(data: Buffer): NativeEventMeta;

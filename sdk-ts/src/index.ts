@@ -35,3 +35,18 @@ export {
   Watch,
   WriteToken,
 } from './netdb';
+export {
+  Entry,
+  EventMeta,
+  Log,
+  LogConfig,
+  Recovery,
+  Redex,
+  RedexRecord,
+  Tail,
+  decodeRecord,
+  encodeHeapRecord,
+  encodeInlineRecord,
+  frameEvent,
+  unframeEvent,
+} from './redex';

@@ -1,7 +1,6 @@
 /**
- * Golden fixtures through the public SDK; writes build/parity/node.tsv. Areas
- * the TypeScript SDK does not expose yet (identity, wire, redex, cortex) are
- * reported as gaps, not run.
+ * Golden fixtures through the public SDK; writes build/parity/node.tsv. Files
+ * listed in GAPS (none today) would be reported as gaps, not run.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,20 +14,25 @@ import {
   NetNode,
   Subscription,
   decodeNetHeader,
+  decodeRecord,
   decodeRoutingHeader,
+  encodeHeapRecord,
+  encodeInlineRecord,
   encodeNetHeader,
   encodeRoutingHeader,
   engineErrorKinds,
+  frameEvent,
   publicKeyIds,
+  unframeEvent,
   verify,
 } from '../src';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'tests', 'cross_lang');
-const AREAS = new Set(['bus', 'cortex', 'errors', 'identity', 'wire']);
+const AREAS = new Set(['bus', 'cortex', 'errors', 'identity', 'redex', 'wire']);
 // Listed gaps: files of covered areas whose subject TypeScript does not expose yet.
-const GAPS = new Set(['cortex/meta.json']);
+const GAPS = new Set<string>([]);
 
 function eventMatches(raw: Buffer, want: Json): boolean {
   if ('json' in want) {
@@ -249,7 +253,36 @@ function codecUnits(doc: Json): Array<[string, () => void]> {
       }]);
     }
   }
-  for (const m of doc.malformed ?? []) {
+  for (const h of doc.heap ?? []) {
+    units.push([h.hex, () => {
+      const payload = hex(h.payload_hex);
+      assert.equal(encodeHeapRecord(BigInt(h.seq), h.offset, payload).toString('hex'), h.hex);
+      const r = decodeRecord(hex(h.hex));
+      assert.deepEqual([r.seq, r.offset, r.len, r.flagsChecksum, r.inline], [BigInt(h.seq), h.offset, payload.length, h.flags_checksum, false]);
+    }]);
+  }
+  for (const i of doc.inline ?? []) {
+    units.push([i.hex, () => {
+      assert.equal(encodeInlineRecord(BigInt(i.seq), hex(i.payload_hex)).toString('hex'), i.hex);
+      const r = decodeRecord(hex(i.hex));
+      assert.ok(r.inline && r.seq === BigInt(i.seq));
+      assert.equal(r.inlinePayload.toString('hex'), i.payload_hex);
+    }]);
+  }
+  for (const f of doc.frames ?? []) {
+    units.push([f.hex, () => {
+      const payload = hex(f.payload_hex);
+      assert.equal(frameEvent(f.dispatch, f.origin_hash, BigInt(f.seq_or_ts), payload).toString('hex'), f.hex);
+      const [meta, back] = unframeEvent(hex(f.hex));
+      assert.deepEqual([meta.dispatch, meta.originHash, meta.seqOrTs, back.toString('hex')], [f.dispatch, f.origin_hash, BigInt(f.seq_or_ts), f.payload_hex]);
+    }]);
+  }
+  const decoders: Record<string, (b: Buffer) => unknown> = { record: decodeRecord, frame: (b) => unframeEvent(b) };
+  const codec = doc.inline ? 'record' : doc.frames ? 'frame' : null;
+  for (const m of codec ? doc.malformed : []) {
+    units.push([m.hex, () => expectKind(m.error, () => decoders[codec as string](hex(m.hex)))]);
+  }
+  for (const m of doc.headers ? doc.malformed : []) {
     units.push([m.reason, () => {
       const decode = m.decoder === 'header' ? decodeNetHeader : decodeRoutingHeader;
       assert.throws(() => decode(hex(m.hex)), (e: unknown) => e instanceof NetError && e.kind === m.error && e.message.includes(m.reason));

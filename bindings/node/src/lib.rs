@@ -6,12 +6,14 @@
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
-use net::facade::bus::{self as facade, Event, Next, SubscriptionHandle};
+use net::facade::bus::{self as facade, Event, SubscriptionHandle};
+use net::facade::wait::Waited;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub mod identity;
 pub mod netdb;
+pub mod redex;
 
 fn to_js(err: net::Error) -> napi::Error {
     napi::Error::new(Status::GenericFailure, err.to_string())
@@ -225,9 +227,9 @@ impl Task for NextTask {
             .next(self.max, Some(self.timeout), || Ok(()))
             .map_err(to_js)?
         {
-            Next::Events(events) => Ok(Some(events)),
-            Next::Timeout => Ok(Some(Vec::new())),
-            Next::Done => Ok(None),
+            Waited::Ready(events) => Ok(Some(events)),
+            Waited::Timeout => Ok(Some(Vec::new())),
+            Waited::Done => Ok(None),
         }
     }
 
