@@ -33,6 +33,7 @@ test)
   cd ../examples/go
   step "go vet (example)" go vet ./...
   step "example quickstart" go run ./quickstart
+  step "example state" go run ./state
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
@@ -48,7 +49,8 @@ for line in open(sys.argv[1]):
         continue
     name, ns, rest = m.group(1), float(m.group(2)), m.group(3)
     eps = re.search(r"([\d.e+]+) events/s", rest)
-    row = {"lang": "go", "bench": name, "payload_bytes": 64}
+    size = re.search(r"(\d+)B$", name)
+    row = {"lang": "go", "bench": name, "payload_bytes": int(size.group(1)) if size else None}
     if eps:
         row["events_per_sec"] = round(float(eps.group(1)))
     else:

@@ -36,12 +36,13 @@ test)
   echo "  node --test: $tp passed, $tf failed"
   passed=$((passed + tp)); failed=$((failed + tf))
   check "example quickstart" bash -c "cd examples/node && npm install --no-audit --no-fund >/dev/null 2>&1 && node quickstart.mjs"
+  check "example state" bash -c "cd examples/node && node state.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
 bench)
   mkdir -p bench-results
-  (cd sdk-ts && npx tsc -p . >/dev/null && node bench/bench.mjs) | tee -a bench-results/node.jsonl
+  (cd sdk-ts && npx tsc -p . >/dev/null && node bench/bench.mjs && node bench/bench_state.mjs) | tee -a bench-results/node.jsonl
   ;;
 demo)
   (cd sdk-ts && npx tsc -p . >/dev/null)

@@ -41,12 +41,18 @@ test)
   else
     echo "  FAIL  example quickstart"; tail -n 20 build/py-example.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/state.py >build/py-example-state.log 2>&1; then
+    echo "  ok    example state"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example state"; tail -n 20 build/py-example-state.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
 bench)
   mkdir -p bench-results
   "$PY" sdk-py/bench/bench_bus.py | tee -a bench-results/python.jsonl
+  "$PY" sdk-py/bench/bench_state.py | tee -a bench-results/python.jsonl
   ;;
 demo)
   "$PY" examples/python/quickstart.py
