@@ -190,6 +190,13 @@ impl Drop for SyncWorker {
     }
 }
 
+/// Which of a channel's three files a write goes to.
+enum FileKind {
+    Dat,
+    Idx,
+    Ts,
+}
+
 /// The open files of a persistent log.
 pub(crate) struct DiskLog {
     dir: PathBuf,
@@ -299,41 +306,47 @@ impl DiskLog {
         ))
     }
 
-    /// Writes payloads, records and timestamps: at most one write per file.
-    pub fn append(&mut self, payloads: &[&[u8]], records: &[Record], stamps: &[u64]) -> Result<()> {
-        let mut data = Vec::with_capacity(payloads.iter().map(|p| p.len()).sum());
-        for p in payloads {
-            data.extend_from_slice(p);
+    /// Writes payloads, records and their shared timestamp: at most one write
+    /// per file, and no copying for a single entry.
+    pub fn append(
+        &mut self,
+        payloads: &[&[u8]],
+        records: &[Record],
+        timestamp_ns: u64,
+    ) -> Result<()> {
+        let data_len: usize = payloads.iter().map(|p| p.len()).sum();
+        match payloads {
+            [] => {}
+            [one] => self.write(FileKind::Dat, one)?,
+            many => self.write(FileKind::Dat, &many.concat())?,
         }
-        let mut idx = Vec::with_capacity(records.len() * RECORD_LEN);
-        for r in records {
-            idx.extend_from_slice(&r.encode());
+        match records {
+            [one] => self.write(FileKind::Idx, &one.encode())?,
+            many => {
+                let idx: Vec<u8> = many.iter().flat_map(|r| r.encode()).collect();
+                self.write(FileKind::Idx, &idx)?;
+            }
         }
-        let mut ts = Vec::with_capacity(stamps.len() * 8);
-        for t in stamps {
-            ts.extend_from_slice(&t.to_le_bytes());
+        let stamp = timestamp_ns.to_le_bytes();
+        match records.len() {
+            1 => self.write(FileKind::Ts, &stamp)?,
+            n => self.write(FileKind::Ts, &stamp.repeat(n))?,
         }
-        if !data.is_empty() {
-            self.files
-                .dat
-                .write_all(&data)
-                .map_err(|e| io_error("write", &self.dir.join("dat"), e))?;
-        }
-        self.files
-            .idx
-            .write_all(&idx)
-            .map_err(|e| io_error("write", &self.dir.join("idx"), e))?;
-        self.files
-            .ts
-            .write_all(&ts)
-            .map_err(|e| io_error("write", &self.dir.join("ts"), e))?;
         if let Some(worker) = &self.worker {
-            worker.note(
-                records.len() as u64,
-                (data.len() + idx.len() + ts.len()) as u64,
-            );
+            let bytes = data_len + records.len() * (RECORD_LEN + stamp.len());
+            worker.note(records.len() as u64, bytes as u64);
         }
         Ok(())
+    }
+
+    fn write(&mut self, kind: FileKind, bytes: &[u8]) -> Result<()> {
+        let (file, name) = match kind {
+            FileKind::Dat => (&mut self.files.dat, "dat"),
+            FileKind::Idx => (&mut self.files.idx, "idx"),
+            FileKind::Ts => (&mut self.files.ts, "ts"),
+        };
+        file.write_all(bytes)
+            .map_err(|e| io_error("write", &self.dir.join(name), e))
     }
 
     /// Fsyncs payload, index, timestamps, in that order.

@@ -217,8 +217,59 @@ impl RedexFile {
     /// Appends one payload; returns its sequence number.
     pub fn append(&self, payload: &[u8]) -> Result<u64> {
         self.check_payload(payload)?;
-        let first = self.append_many(&[payload])?;
-        first.ok_or_else(|| Error::new(ErrorKind::InvalidArgument, "nothing appended"))
+        let timestamp_ns = now_ns();
+        let mut state = self.inner.state.lock();
+        let (first, base) = self.reserve(&state, payload.len() as u64)?;
+        // One record on the stack: the single-append path allocates nothing
+        // beyond the payload's place in the arena.
+        let record = Record::heap(first, base as u32, payload)?;
+        self.commit(&mut state, &[payload], &[record], timestamp_ns)?;
+        drop(state);
+        self.wake();
+        Ok(first)
+    }
+
+    /// Checks that the log is open and that `total` more payload bytes fit;
+    /// returns the next sequence and the segment offset they would start at.
+    fn reserve(&self, state: &State, total: u64) -> Result<(u64, u64)> {
+        if state.closed {
+            return Err(closed_error(&self.inner.name));
+        }
+        let base = state.segment_len;
+        if base.saturating_add(total) > u64::from(u32::MAX) {
+            return Err(Error::new(
+                ErrorKind::SegmentFull,
+                "the payload segment is full (4 GiB)",
+            ));
+        }
+        Ok((state.next_seq, base))
+    }
+
+    /// Writes prepared heap records to disk (if persistent), then to memory.
+    /// Nothing in memory changes unless the disk write succeeded.
+    fn commit(
+        &self,
+        state: &mut State,
+        payloads: &[&[u8]],
+        records: &[Record],
+        timestamp_ns: u64,
+    ) -> Result<()> {
+        if let Some(disk) = state.disk.as_mut() {
+            disk.append(payloads, records, timestamp_ns)?;
+        }
+        let mut total = 0;
+        for (record, p) in records.iter().zip(payloads) {
+            let payload = state.store(p);
+            state.entries.push_back(Stored {
+                record: *record,
+                timestamp_ns,
+                payload,
+            });
+            total += p.len() as u64;
+        }
+        state.segment_len += total;
+        state.next_seq += records.len() as u64;
+        Ok(())
     }
 
     /// Appends an 8-byte payload inline in its index record (no segment bytes).
@@ -231,7 +282,7 @@ impl RedexFile {
         let seq = state.next_seq;
         let record = Record::inline(seq, payload);
         if let Some(disk) = state.disk.as_mut() {
-            disk.append(&[], &[record], &[timestamp_ns])?;
+            disk.append(&[], &[record], timestamp_ns)?;
         }
         state.entries.push_back(Stored {
             record,
@@ -261,39 +312,16 @@ impl RedexFile {
             return Ok(None);
         }
         let timestamp_ns = now_ns();
-        let mut state = self.inner.state.lock();
-        if state.closed {
-            return Err(closed_error(&self.inner.name));
-        }
         let total: u64 = payloads.iter().map(|p| p.len() as u64).sum();
-        let base = state.segment_len;
-        if base.saturating_add(total) > u64::from(u32::MAX) {
-            return Err(Error::new(
-                ErrorKind::SegmentFull,
-                "the payload segment is full (4 GiB)",
-            ));
-        }
-        let first = state.next_seq;
+        let mut state = self.inner.state.lock();
+        let (first, base) = self.reserve(&state, total)?;
         let mut records = Vec::with_capacity(payloads.len());
         let mut offset = base;
         for (i, p) in payloads.iter().enumerate() {
             records.push(Record::heap(first + i as u64, offset as u32, p)?);
             offset += p.len() as u64;
         }
-        let stamps = vec![timestamp_ns; payloads.len()];
-        if let Some(disk) = state.disk.as_mut() {
-            disk.append(payloads, &records, &stamps)?;
-        }
-        for (record, p) in records.into_iter().zip(payloads) {
-            let payload = state.store(p);
-            state.entries.push_back(Stored {
-                record,
-                timestamp_ns,
-                payload,
-            });
-        }
-        state.segment_len = base + total;
-        state.next_seq += payloads.len() as u64;
+        self.commit(&mut state, payloads, &records, timestamp_ns)?;
         drop(state);
         self.wake();
         Ok(Some(first))
