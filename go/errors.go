@@ -89,6 +89,20 @@ var (
 	ErrModelMissing = &Error{Kind: "netdb:model_missing", Code: -70}
 	// ErrInvalidSnapshot is the kind netdb:invalid_snapshot.
 	ErrInvalidSnapshot = &Error{Kind: "netdb:invalid_snapshot", Code: -71}
+	// ErrInvalidMeshConfig is the kind mesh:invalid_config.
+	ErrInvalidMeshConfig = &Error{Kind: "mesh:invalid_config", Code: -80}
+	// ErrHandshakeFailed is the kind mesh:handshake_failed.
+	ErrHandshakeFailed = &Error{Kind: "mesh:handshake_failed", Code: -81}
+	// ErrMeshTimeout is the kind mesh:timeout.
+	ErrMeshTimeout = &Error{Kind: "mesh:timeout", Code: -82}
+	// ErrUnknownPeer is the kind mesh:unknown_peer.
+	ErrUnknownPeer = &Error{Kind: "mesh:unknown_peer", Code: -83}
+	// ErrMessageTooLarge is the kind mesh:message_too_large.
+	ErrMessageTooLarge = &Error{Kind: "mesh:message_too_large", Code: -84}
+	// ErrMeshShutdown is the kind mesh:shutdown.
+	ErrMeshShutdown = &Error{Kind: "mesh:shutdown", Code: -85}
+	// ErrMeshIO is the kind mesh:io.
+	ErrMeshIO = &Error{Kind: "mesh:io", Code: -86}
 )
 
 // Kinds lists every sentinel in code order.
@@ -122,6 +136,13 @@ func Kinds() []*Error {
 		ErrDecode,
 		ErrModelMissing,
 		ErrInvalidSnapshot,
+		ErrInvalidMeshConfig,
+		ErrHandshakeFailed,
+		ErrMeshTimeout,
+		ErrUnknownPeer,
+		ErrMessageTooLarge,
+		ErrMeshShutdown,
+		ErrMeshIO,
 	}
 }
 

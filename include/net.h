@@ -185,6 +185,41 @@
 #define NET_ERR_INVALID_SNAPSHOT -71
 
 /**
+ * A mesh configuration value is out of range.
+ */
+#define NET_ERR_INVALID_MESH_CONFIG -80
+
+/**
+ * A Noise handshake did not complete (another network key, an unexpected peer key, a malformed message).
+ */
+#define NET_ERR_HANDSHAKE_FAILED -81
+
+/**
+ * A mesh operation got no answer in time.
+ */
+#define NET_ERR_MESH_TIMEOUT -82
+
+/**
+ * No session with that peer.
+ */
+#define NET_ERR_UNKNOWN_PEER -83
+
+/**
+ * A message does not fit in one datagram.
+ */
+#define NET_ERR_MESSAGE_TOO_LARGE -84
+
+/**
+ * The mesh node has shut down.
+ */
+#define NET_ERR_MESH_SHUTDOWN -85
+
+/**
+ * A socket operation failed.
+ */
+#define NET_ERR_MESH_IO -86
+
+/**
  * Size of a RedEX index record and of a CortEX event meta.
  */
 #define NET_REDEX_RECORD_LEN 20

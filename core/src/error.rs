@@ -69,6 +69,21 @@ pub enum ErrorKind {
     ModelMissing,
     /// A snapshot could not be encoded, decoded or restored.
     InvalidSnapshot,
+    /// A mesh configuration value is out of range.
+    InvalidMeshConfig,
+    /// A Noise handshake did not complete: a different network key, a peer
+    /// whose key is not the one expected, or a malformed handshake message.
+    HandshakeFailed,
+    /// A mesh operation ran out of time (no answer from the peer).
+    MeshTimeout,
+    /// No session with that peer.
+    UnknownPeer,
+    /// A message does not fit in one datagram.
+    MessageTooLarge,
+    /// The mesh node has shut down.
+    MeshShutdown,
+    /// A socket operation failed.
+    MeshIo,
 }
 
 impl ErrorKind {
@@ -102,6 +117,13 @@ impl ErrorKind {
         ErrorKind::Decode,
         ErrorKind::ModelMissing,
         ErrorKind::InvalidSnapshot,
+        ErrorKind::InvalidMeshConfig,
+        ErrorKind::HandshakeFailed,
+        ErrorKind::MeshTimeout,
+        ErrorKind::UnknownPeer,
+        ErrorKind::MessageTooLarge,
+        ErrorKind::MeshShutdown,
+        ErrorKind::MeshIo,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -140,6 +162,13 @@ impl ErrorKind {
             ErrorKind::Decode => c"cortex:decode",
             ErrorKind::ModelMissing => c"netdb:model_missing",
             ErrorKind::InvalidSnapshot => c"netdb:invalid_snapshot",
+            ErrorKind::InvalidMeshConfig => c"mesh:invalid_config",
+            ErrorKind::HandshakeFailed => c"mesh:handshake_failed",
+            ErrorKind::MeshTimeout => c"mesh:timeout",
+            ErrorKind::UnknownPeer => c"mesh:unknown_peer",
+            ErrorKind::MessageTooLarge => c"mesh:message_too_large",
+            ErrorKind::MeshShutdown => c"mesh:shutdown",
+            ErrorKind::MeshIo => c"mesh:io",
         }
     }
 
@@ -174,6 +203,13 @@ impl ErrorKind {
             ErrorKind::Decode => -62,
             ErrorKind::ModelMissing => -70,
             ErrorKind::InvalidSnapshot => -71,
+            ErrorKind::InvalidMeshConfig => -80,
+            ErrorKind::HandshakeFailed => -81,
+            ErrorKind::MeshTimeout => -82,
+            ErrorKind::UnknownPeer => -83,
+            ErrorKind::MessageTooLarge => -84,
+            ErrorKind::MeshShutdown => -85,
+            ErrorKind::MeshIo => -86,
         }
     }
 

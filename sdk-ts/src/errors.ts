@@ -59,6 +59,13 @@ export class TimeoutError extends kindClass('TimeoutError', 'cortex:timeout', -6
 export class DecodeError extends kindClass('DecodeError', 'cortex:decode', -62) {}
 export class ModelMissingError extends kindClass('ModelMissingError', 'netdb:model_missing', -70) {}
 export class InvalidSnapshotError extends kindClass('InvalidSnapshotError', 'netdb:invalid_snapshot', -71) {}
+export class InvalidMeshConfigError extends kindClass('InvalidMeshConfigError', 'mesh:invalid_config', -80) {}
+export class HandshakeFailedError extends kindClass('HandshakeFailedError', 'mesh:handshake_failed', -81) {}
+export class MeshTimeoutError extends kindClass('MeshTimeoutError', 'mesh:timeout', -82) {}
+export class UnknownPeerError extends kindClass('UnknownPeerError', 'mesh:unknown_peer', -83) {}
+export class MessageTooLargeError extends kindClass('MessageTooLargeError', 'mesh:message_too_large', -84) {}
+export class MeshShutdownError extends kindClass('MeshShutdownError', 'mesh:shutdown', -85) {}
+export class MeshIoError extends kindClass('MeshIoError', 'mesh:io', -86) {}
 
 /** Every kind's class, keyed by kind string. */
 export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
@@ -68,7 +75,8 @@ export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
     InvalidCursorError, InvalidFilterError, InvalidArgumentError, InvalidSeedError, InvalidKeyError,
     BadSignatureError, EntropyUnavailableError, MalformedError, LogClosedError, PayloadTooLargeError,
     SegmentFullError, IoError, CorruptError, FoldStoppedError, TimeoutError, DecodeError,
-    ModelMissingError, InvalidSnapshotError,
+    ModelMissingError, InvalidSnapshotError, InvalidMeshConfigError, HandshakeFailedError,
+    MeshTimeoutError, UnknownPeerError, MessageTooLargeError, MeshShutdownError, MeshIoError,
   ].map((cls) => [new cls('').kind, cls] as [string, typeof NetError]),
 );
 

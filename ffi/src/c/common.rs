@@ -69,6 +69,20 @@ pub const NET_ERR_DECODE: i32 = -62;
 pub const NET_ERR_MODEL_MISSING: i32 = -70;
 /// A snapshot could not be encoded, decoded or restored.
 pub const NET_ERR_INVALID_SNAPSHOT: i32 = -71;
+/// A mesh configuration value is out of range.
+pub const NET_ERR_INVALID_MESH_CONFIG: i32 = -80;
+/// A Noise handshake did not complete (another network key, an unexpected peer key, a malformed message).
+pub const NET_ERR_HANDSHAKE_FAILED: i32 = -81;
+/// A mesh operation got no answer in time.
+pub const NET_ERR_MESH_TIMEOUT: i32 = -82;
+/// No session with that peer.
+pub const NET_ERR_UNKNOWN_PEER: i32 = -83;
+/// A message does not fit in one datagram.
+pub const NET_ERR_MESSAGE_TOO_LARGE: i32 = -84;
+/// The mesh node has shut down.
+pub const NET_ERR_MESH_SHUTDOWN: i32 = -85;
+/// A socket operation failed.
+pub const NET_ERR_MESH_IO: i32 = -86;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -322,6 +336,13 @@ mod tests {
             (NET_ERR_DECODE, ErrorKind::Decode),
             (NET_ERR_MODEL_MISSING, ErrorKind::ModelMissing),
             (NET_ERR_INVALID_SNAPSHOT, ErrorKind::InvalidSnapshot),
+            (NET_ERR_INVALID_MESH_CONFIG, ErrorKind::InvalidMeshConfig),
+            (NET_ERR_HANDSHAKE_FAILED, ErrorKind::HandshakeFailed),
+            (NET_ERR_MESH_TIMEOUT, ErrorKind::MeshTimeout),
+            (NET_ERR_UNKNOWN_PEER, ErrorKind::UnknownPeer),
+            (NET_ERR_MESSAGE_TOO_LARGE, ErrorKind::MessageTooLarge),
+            (NET_ERR_MESH_SHUTDOWN, ErrorKind::MeshShutdown),
+            (NET_ERR_MESH_IO, ErrorKind::MeshIo),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {

@@ -222,6 +222,55 @@ class InvalidSnapshotError(NetError):
     code = -71
 
 
+class InvalidMeshConfigError(NetError):
+    """The error kind ``mesh:invalid_config``."""
+
+    kind = "mesh:invalid_config"
+    code = -80
+
+
+class HandshakeFailedError(NetError):
+    """The error kind ``mesh:handshake_failed``."""
+
+    kind = "mesh:handshake_failed"
+    code = -81
+
+
+class MeshTimeoutError(NetError):
+    """The error kind ``mesh:timeout``."""
+
+    kind = "mesh:timeout"
+    code = -82
+
+
+class UnknownPeerError(NetError):
+    """The error kind ``mesh:unknown_peer``."""
+
+    kind = "mesh:unknown_peer"
+    code = -83
+
+
+class MessageTooLargeError(NetError):
+    """The error kind ``mesh:message_too_large``."""
+
+    kind = "mesh:message_too_large"
+    code = -84
+
+
+class MeshShutdownError(NetError):
+    """The error kind ``mesh:shutdown``."""
+
+    kind = "mesh:shutdown"
+    code = -85
+
+
+class MeshIoError(NetError):
+    """The error kind ``mesh:io``."""
+
+    kind = "mesh:io"
+    code = -86
+
+
 #: kind string -> exception class.
 ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:null_pointer": NullPointerError,
@@ -252,6 +301,13 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "cortex:decode": DecodeError,
     "netdb:model_missing": ModelMissingError,
     "netdb:invalid_snapshot": InvalidSnapshotError,
+    "mesh:invalid_config": InvalidMeshConfigError,
+    "mesh:handshake_failed": HandshakeFailedError,
+    "mesh:timeout": MeshTimeoutError,
+    "mesh:unknown_peer": UnknownPeerError,
+    "mesh:message_too_large": MessageTooLargeError,
+    "mesh:shutdown": MeshShutdownError,
+    "mesh:io": MeshIoError,
 }
 
 _net.register_error_classes(ERRORS_BY_KIND)
@@ -266,6 +322,7 @@ __all__ = [
     "EntropyUnavailableError",
     "EventTooLargeError",
     "FoldStoppedError",
+    "HandshakeFailedError",
     "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidCursorError",
@@ -273,12 +330,17 @@ __all__ = [
     "InvalidHandleError",
     "InvalidJsonError",
     "InvalidKeyError",
+    "InvalidMeshConfigError",
     "InvalidSeedError",
     "InvalidSnapshotError",
     "InvalidUtf8Error",
     "IoError",
     "LogClosedError",
     "MalformedError",
+    "MeshIoError",
+    "MeshShutdownError",
+    "MeshTimeoutError",
+    "MessageTooLargeError",
     "ModelMissingError",
     "NetError",
     "NullPointerError",
@@ -287,4 +349,5 @@ __all__ = [
     "SegmentFullError",
     "ShutdownError",
     "TimeoutError",
+    "UnknownPeerError",
 ]
