@@ -14,6 +14,7 @@ pub mod bus;
 pub mod cortex;
 pub mod error;
 pub mod identity;
+pub mod mesh;
 pub mod redex;
 pub mod wire;
 

@@ -44,6 +44,13 @@ impl Identity {
         Ok(identity)
     }
 
+    /// The X25519 secret this identity uses as its Noise static key: the
+    /// clamped ed25519 scalar, so the Noise public key is the ed25519 key's
+    /// Montgomery form and a peer's node id is proven by the handshake itself.
+    pub(crate) fn noise_secret(&self) -> [u8; 32] {
+        self.key.to_scalar_bytes()
+    }
+
     /// The identity for a 32-byte seed; the same seed always gives the same keys.
     pub fn from_seed(seed: &[u8; SEED_LEN]) -> Identity {
         Identity {
@@ -117,6 +124,13 @@ impl PublicKey {
     /// The key's bytes.
     pub fn as_bytes(&self) -> &[u8; PUBLIC_KEY_LEN] {
         &self.0
+    }
+
+    /// The X25519 (Montgomery) form of this key: the node's Noise static key.
+    pub(crate) fn noise_public(&self) -> Result<[u8; 32]> {
+        let key = VerifyingKey::from_bytes(&self.0)
+            .map_err(|e| Error::new(ErrorKind::InvalidKey, e.to_string()))?;
+        Ok(key.to_montgomery().to_bytes())
     }
 
     /// The 64-bit node id: the first 8 bytes, little-endian, of

@@ -1,0 +1,603 @@
+//! A mesh node: one UDP socket, the sessions it holds, and the thread that
+//! reads it.
+//!
+//! `connect` runs the initiator side of a handshake (retransmitting the first
+//! message until an answer or the deadline); the reader thread answers
+//! handshakes from others, opens data packets and hands messages to the
+//! inbox, which `recv` drains. A responder's session is *confirmed* once the
+//! initiator's first authenticated packet arrives: only then is the peer known
+//! to hold the network key (the pre-shared key is proven by the second
+//! handshake message, which the responder sends but cannot see read).
+
+use super::handshake::{respond, Initiator, SessionKeys};
+use super::keys::NetworkKey;
+use super::session::{Rejected, Session, MAX_DATAGRAM};
+use super::stats::{add, bump, Counters, MeshStats};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::{Identity, PublicKey};
+use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::{HashMap, VecDeque};
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Header `sequence` of a handshake's first message.
+const HANDSHAKE_FIRST: u64 = 1;
+/// Header `sequence` of a handshake's answer.
+const HANDSHAKE_ANSWER: u64 = 2;
+/// How often the reader wakes to notice shutdown and expire half-open sessions.
+const READER_TICK: Duration = Duration::from_millis(50);
+
+/// How a node is set up.
+#[derive(Debug, Clone)]
+pub struct MeshConfig {
+    /// Address to bind (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// The mesh's shared secret; nodes with another key cannot connect.
+    pub network_key: NetworkKey,
+    /// How long `connect` waits for an answer.
+    pub handshake_timeout: Duration,
+    /// How often `connect` resends its first message while waiting.
+    pub handshake_retry: Duration,
+    /// Messages held for `recv` before new ones are dropped (and counted).
+    pub inbox_capacity: usize,
+}
+
+impl MeshConfig {
+    /// Defaults around an address and a network key: 5 s handshake timeout,
+    /// resent every 250 ms, 65 536 messages of inbox.
+    pub fn new(bind: SocketAddr, network_key: NetworkKey) -> MeshConfig {
+        MeshConfig {
+            bind,
+            network_key,
+            handshake_timeout: Duration::from_secs(5),
+            handshake_retry: Duration::from_millis(250),
+            inbox_capacity: 65_536,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::new(ErrorKind::InvalidMeshConfig, what.to_owned()));
+        if self.handshake_timeout.is_zero() {
+            return bad("handshake_timeout must be above zero");
+        }
+        if self.handshake_retry.is_zero() {
+            return bad("handshake_retry must be above zero");
+        }
+        if self.inbox_capacity == 0 {
+            return bad("inbox_capacity must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// A peer this node has a session with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's node id (derived from its public key).
+    pub node_id: u64,
+    /// The peer's ed25519 public key, proven by the handshake.
+    pub public_key: PublicKey,
+    /// Where its packets come from.
+    pub addr: SocketAddr,
+    /// Whether the peer has proven it holds the network key.
+    pub confirmed: bool,
+}
+
+/// A message received from a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Sender's node id.
+    pub from: u64,
+    /// Stream it was sent on.
+    pub stream_id: u64,
+    /// The decrypted bytes.
+    pub payload: Vec<u8>,
+}
+
+struct Peer {
+    public_key: PublicKey,
+    addr: SocketAddr,
+    session: Session,
+    confirmed: AtomicBool,
+    /// The responder's answer, kept to resend if the first message repeats.
+    answer: Option<Vec<u8>>,
+    opened: Instant,
+}
+
+impl Peer {
+    fn info(&self) -> PeerInfo {
+        PeerInfo {
+            node_id: self.public_key.node_id(),
+            public_key: self.public_key,
+            addr: self.addr,
+            confirmed: self.confirmed.load(Ordering::Acquire),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Peers {
+    by_session: HashMap<u64, Arc<Peer>>,
+    by_node: HashMap<u64, Arc<Peer>>,
+}
+
+impl Peers {
+    /// Makes `peer` the session for its node, replacing any older one.
+    fn promote(&mut self, peer: Arc<Peer>) {
+        let node_id = peer.public_key.node_id();
+        let session_id = peer.session.id();
+        if let Some(old) = self.by_node.insert(node_id, peer.clone()) {
+            if old.session.id() != session_id {
+                self.by_session.remove(&old.session.id());
+            }
+        }
+        self.by_session.insert(session_id, peer);
+    }
+
+    /// Holds a responder's session until the initiator proves the network
+    /// key; until then it does not replace the node's current session (a
+    /// replayed first message must not be able to knock out a live session).
+    fn hold_unconfirmed(&mut self, peer: Arc<Peer>) {
+        self.by_session.insert(peer.session.id(), peer);
+    }
+}
+
+enum Pending {
+    Waiting(Box<Initiator>),
+    Done(Result<Arc<Peer>>),
+}
+
+struct Inner {
+    socket: UdpSocket,
+    identity: Identity,
+    config: MeshConfig,
+    peers: RwLock<Peers>,
+    pending: Mutex<HashMap<u64, Pending>>,
+    handshake_done: Condvar,
+    inbox: Mutex<VecDeque<Message>>,
+    inbox_ready: Condvar,
+    counters: Counters,
+    closed: AtomicBool,
+}
+
+/// A running mesh node. Dropping it shuts it down.
+pub struct MeshNode {
+    inner: Arc<Inner>,
+    reader: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for MeshNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshNode")
+            .field("node_id", &self.node_id())
+            .field("addr", &self.local_addr().ok())
+            .finish()
+    }
+}
+
+fn io_error(what: &str, e: std::io::Error) -> Error {
+    Error::new(ErrorKind::MeshIo, format!("{what}: {e}"))
+}
+
+fn random_session_id() -> Result<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| Error::new(ErrorKind::EntropyUnavailable, e.to_string()))?;
+    // Zero is never a session id, so a zeroed header cannot match one.
+    Ok(u64::from_le_bytes(bytes).max(1))
+}
+
+impl MeshNode {
+    /// Binds the socket and starts the reader thread.
+    pub fn bind(identity: Identity, config: MeshConfig) -> Result<MeshNode> {
+        config.validate()?;
+        let socket = UdpSocket::bind(config.bind).map_err(|e| io_error("bind", e))?;
+        socket
+            .set_read_timeout(Some(READER_TICK))
+            .map_err(|e| io_error("set_read_timeout", e))?;
+        let inner = Arc::new(Inner {
+            socket,
+            identity,
+            config,
+            peers: RwLock::new(Peers::default()),
+            pending: Mutex::new(HashMap::new()),
+            handshake_done: Condvar::new(),
+            inbox: Mutex::new(VecDeque::new()),
+            inbox_ready: Condvar::new(),
+            counters: Counters::default(),
+            closed: AtomicBool::new(false),
+        });
+        let reader = {
+            let inner = inner.clone();
+            std::thread::Builder::new()
+                .name("net-mesh-reader".into())
+                .spawn(move || inner.read_loop())
+                .map_err(|e| io_error("spawn reader", e))?
+        };
+        Ok(MeshNode {
+            inner,
+            reader: Mutex::new(Some(reader)),
+        })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        self.inner
+            .socket
+            .local_addr()
+            .map_err(|e| io_error("local_addr", e))
+    }
+
+    /// This node's public key.
+    pub fn public_key(&self) -> PublicKey {
+        self.inner.identity.public_key()
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> u64 {
+        self.inner.identity.node_id()
+    }
+
+    /// Opens a session with the node at `addr` whose public key is `peer`.
+    /// Fails with `mesh:handshake_failed` (another network key, another
+    /// identity at that address) or `mesh:timeout` (no answer).
+    pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
+        self.inner.check_open()?;
+        let session_id = random_session_id()?;
+        let (initiator, first) =
+            Initiator::start(&self.inner.identity, peer, &self.inner.config.network_key)?;
+        let packet = self
+            .inner
+            .handshake_packet(session_id, HANDSHAKE_FIRST, &first);
+        let mut pending = self.inner.pending.lock();
+        pending.insert(session_id, Pending::Waiting(Box::new(initiator)));
+        let deadline = Instant::now() + self.inner.config.handshake_timeout;
+        let outcome = loop {
+            if let Some(Pending::Done(_)) = pending.get(&session_id) {
+                if let Some(Pending::Done(done)) = pending.remove(&session_id) {
+                    break done;
+                }
+            }
+            if self.inner.closed.load(Ordering::Acquire) {
+                pending.remove(&session_id);
+                break Err(shutdown_error());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                pending.remove(&session_id);
+                break Err(Error::new(
+                    ErrorKind::MeshTimeout,
+                    format!(
+                        "no handshake answer from {addr} within {:?}",
+                        self.inner.config.handshake_timeout
+                    ),
+                ));
+            }
+            if let Err(e) = self.inner.send_datagram(&packet, addr) {
+                pending.remove(&session_id);
+                break Err(e);
+            }
+            let wake = (now + self.inner.config.handshake_retry).min(deadline);
+            self.inner.handshake_done.wait_until(&mut pending, wake);
+        };
+        drop(pending);
+        let peer = outcome?;
+        // Proves to the responder that this side holds the network key.
+        self.inner
+            .send_sealed(&peer, 0, PacketFlags::CONTROL, &[])?;
+        Ok(peer.info())
+    }
+
+    /// Sends `payload` to a connected peer on `stream_id`.
+    pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
+        self.inner.check_open()?;
+        let peer = self.inner.peer(node_id)?;
+        self.inner.send_sealed(&peer, stream_id, 0, payload)?;
+        add(&self.inner.counters.bytes_sent, payload.len());
+        Ok(())
+    }
+
+    /// The next message, waiting up to `timeout` (`None`: until one comes).
+    /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
+    /// the inbox is empty.
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut inbox = self.inner.inbox.lock();
+        loop {
+            if let Some(message) = inbox.pop_front() {
+                return Ok(Some(message));
+            }
+            if self.inner.closed.load(Ordering::Acquire) {
+                return Err(shutdown_error());
+            }
+            match deadline {
+                Some(d) => {
+                    if self.inner.inbox_ready.wait_until(&mut inbox, d).timed_out()
+                        && inbox.is_empty()
+                    {
+                        return Ok(None);
+                    }
+                }
+                None => self.inner.inbox_ready.wait(&mut inbox),
+            }
+        }
+    }
+
+    /// The peers this node holds sessions with.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let peers = self.inner.peers.read();
+        let mut list: Vec<PeerInfo> = peers.by_node.values().map(|p| p.info()).collect();
+        list.sort_by_key(|p| p.node_id);
+        list
+    }
+
+    /// The node's counters.
+    pub fn stats(&self) -> MeshStats {
+        self.inner.counters.snapshot()
+    }
+
+    /// Stops the reader, wakes every waiter and closes the socket. Messages
+    /// already in the inbox can still be received. Idempotent.
+    pub fn shutdown(&self) {
+        self.inner.closed.store(true, Ordering::Release);
+        {
+            let _pending = self.inner.pending.lock();
+            self.inner.handshake_done.notify_all();
+        }
+        {
+            let _inbox = self.inner.inbox.lock();
+            self.inner.inbox_ready.notify_all();
+        }
+        if let Some(reader) = self.reader.lock().take() {
+            let _ = reader.join();
+        }
+    }
+}
+
+impl Drop for MeshNode {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn shutdown_error() -> Error {
+    Error::new(ErrorKind::MeshShutdown, "the mesh node has shut down")
+}
+
+impl Inner {
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(shutdown_error());
+        }
+        Ok(())
+    }
+
+    fn peer(&self, node_id: u64) -> Result<Arc<Peer>> {
+        self.peers
+            .read()
+            .by_node
+            .get(&node_id)
+            .cloned()
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UnknownPeer,
+                    format!("no session with node {node_id:016x}"),
+                )
+            })
+    }
+
+    fn base_header(&self) -> NetHeader {
+        let mut header = NetHeader::new();
+        header.hop_ttl = 1;
+        header.origin_hash = self.identity.public_key().origin_hash();
+        header
+    }
+
+    fn handshake_packet(&self, session_id: u64, step: u64, message: &[u8]) -> Vec<u8> {
+        let mut header = self.base_header();
+        header.flags = PacketFlags(PacketFlags::HANDSHAKE);
+        header.session_id = session_id;
+        header.sequence = step;
+        header.payload_len = message.len() as u16;
+        let mut packet = Vec::with_capacity(HEADER_LEN + message.len());
+        packet.extend_from_slice(&header.encode());
+        packet.extend_from_slice(message);
+        packet
+    }
+
+    fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
+        self.socket
+            .send_to(packet, addr)
+            .map_err(|e| io_error("send", e))?;
+        bump(&self.counters.packets_sent);
+        Ok(())
+    }
+
+    fn send_sealed(&self, peer: &Peer, stream_id: u64, flags: u8, payload: &[u8]) -> Result<()> {
+        thread_local! {
+            static PACKET: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let mut header = self.base_header();
+        header.flags = PacketFlags(flags);
+        header.stream_id = stream_id;
+        PACKET.with(|cell| {
+            let mut own = Vec::new();
+            let mut guard = cell.try_borrow_mut();
+            let packet = match guard.as_mut() {
+                Ok(p) => &mut **p,
+                Err(_) => &mut own,
+            };
+            packet.clear();
+            peer.session.seal(&mut header, payload, packet)?;
+            self.send_datagram(packet, peer.addr)
+        })
+    }
+
+    fn read_loop(&self) {
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        let mut last_sweep = Instant::now();
+        while !self.closed.load(Ordering::Acquire) {
+            match self.socket.recv_from(&mut buf) {
+                Ok((len, from)) => {
+                    bump(&self.counters.packets_received);
+                    self.handle(&mut buf[..len], from);
+                }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                            // An ICMP "port unreachable" for an earlier send.
+                            | std::io::ErrorKind::ConnectionRefused
+                    ) => {}
+                Err(_) => std::thread::sleep(READER_TICK),
+            }
+            if last_sweep.elapsed() >= READER_TICK {
+                self.expire_half_open();
+                last_sweep = Instant::now();
+            }
+        }
+    }
+
+    fn handle(&self, datagram: &mut [u8], from: SocketAddr) {
+        let header = match NetHeader::decode_packet(datagram) {
+            Ok((header, _)) => header,
+            Err(_) => return bump(&self.counters.dropped_malformed),
+        };
+        let body = &mut datagram[HEADER_LEN..];
+        if header.flags.contains(PacketFlags::HANDSHAKE) {
+            match header.sequence {
+                HANDSHAKE_FIRST => self.answer_handshake(&header, body, from),
+                HANDSHAKE_ANSWER => self.finish_handshake(&header, body, from),
+                _ => bump(&self.counters.dropped_malformed),
+            }
+        } else if header.flags.contains(PacketFlags::ENCRYPTED) {
+            self.open_data(&header, body);
+        } else {
+            bump(&self.counters.dropped_malformed);
+        }
+    }
+
+    fn answer_handshake(&self, header: &NetHeader, first: &[u8], from: SocketAddr) {
+        // A repeated first message (our answer was lost): answer again.
+        if let Some(peer) = self.peers.read().by_session.get(&header.session_id) {
+            if let (Some(answer), false) = (&peer.answer, peer.confirmed.load(Ordering::Acquire)) {
+                if peer.addr == from {
+                    let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, answer);
+                    let _ = self.send_datagram(&packet, from);
+                }
+            }
+            return;
+        }
+        let (public_key, answer, keys) =
+            match respond(&self.identity, &self.config.network_key, first) {
+                Ok(done) => done,
+                Err(_) => return bump(&self.counters.handshakes_failed),
+            };
+        let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, &answer);
+        let peer = self.new_peer(
+            header.session_id,
+            public_key,
+            from,
+            &keys,
+            false,
+            Some(answer),
+        );
+        self.peers.write().hold_unconfirmed(peer);
+        bump(&self.counters.handshakes_completed);
+        let _ = self.send_datagram(&packet, from);
+    }
+
+    fn finish_handshake(&self, header: &NetHeader, answer: &[u8], from: SocketAddr) {
+        let mut pending = self.pending.lock();
+        let initiator = match pending.remove(&header.session_id) {
+            Some(Pending::Waiting(initiator)) => initiator,
+            Some(done) => {
+                // A late duplicate answer; the first one already decided.
+                pending.insert(header.session_id, done);
+                return;
+            }
+            None => return bump(&self.counters.dropped_unknown_session),
+        };
+        let public_key = *initiator.peer();
+        let outcome = initiator.finish(answer).map(|keys| {
+            let peer = self.new_peer(header.session_id, public_key, from, &keys, true, None);
+            self.peers.write().promote(peer.clone());
+            peer
+        });
+        match &outcome {
+            Ok(_) => bump(&self.counters.handshakes_completed),
+            Err(_) => bump(&self.counters.handshakes_failed),
+        }
+        pending.insert(header.session_id, Pending::Done(outcome));
+        self.handshake_done.notify_all();
+    }
+
+    fn new_peer(
+        &self,
+        session_id: u64,
+        public_key: PublicKey,
+        addr: SocketAddr,
+        keys: &SessionKeys,
+        confirmed: bool,
+        answer: Option<Vec<u8>>,
+    ) -> Arc<Peer> {
+        Arc::new(Peer {
+            public_key,
+            addr,
+            session: Session::new(session_id, keys),
+            confirmed: AtomicBool::new(confirmed),
+            answer,
+            opened: Instant::now(),
+        })
+    }
+
+    fn open_data(&self, header: &NetHeader, body: &mut [u8]) {
+        let peer = match self.peers.read().by_session.get(&header.session_id) {
+            Some(peer) => peer.clone(),
+            None => return bump(&self.counters.dropped_unknown_session),
+        };
+        let len = match peer.session.open(header, body) {
+            Ok(len) => len,
+            Err(Rejected::Tampered) => return bump(&self.counters.dropped_tampered),
+            Err(Rejected::Replayed) => return bump(&self.counters.dropped_replayed),
+        };
+        if !peer.confirmed.swap(true, Ordering::AcqRel) {
+            self.peers.write().promote(peer.clone());
+        }
+        if header.flags.contains(PacketFlags::CONTROL) {
+            return;
+        }
+        let message = Message {
+            from: peer.public_key.node_id(),
+            stream_id: header.stream_id,
+            payload: body[..len].to_vec(),
+        };
+        let mut inbox = self.inbox.lock();
+        if inbox.len() >= self.config.inbox_capacity {
+            return bump(&self.counters.dropped_inbox_full);
+        }
+        add(&self.counters.bytes_received, len);
+        inbox.push_back(message);
+        drop(inbox);
+        self.inbox_ready.notify_one();
+    }
+
+    /// Forgets responder sessions never confirmed within the handshake
+    /// timeout (an initiator with another network key, or a replayed first
+    /// message, leaves these behind).
+    fn expire_half_open(&self) {
+        let limit = self.config.handshake_timeout;
+        let stale =
+            |p: &Arc<Peer>| !p.confirmed.load(Ordering::Acquire) && p.opened.elapsed() > limit;
+        if !self.peers.read().by_session.values().any(stale) {
+            return;
+        }
+        self.peers.write().by_session.retain(|_, p| !stale(p));
+    }
+}

@@ -1,0 +1,72 @@
+//! Counters a mesh node keeps: what it sent and received, and every reason
+//! it dropped a datagram, so a misbehaving network is visible, not silent.
+
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A point-in-time copy of a node's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MeshStats {
+    /// Datagrams sent.
+    pub packets_sent: u64,
+    /// Datagrams received (before any check).
+    pub packets_received: u64,
+    /// Payload bytes sent in data messages.
+    pub bytes_sent: u64,
+    /// Payload bytes delivered to the inbox.
+    pub bytes_received: u64,
+    /// Handshakes completed, as initiator or responder.
+    pub handshakes_completed: u64,
+    /// Handshakes that failed (bad key, wrong identity, malformed message).
+    pub handshakes_failed: u64,
+    /// Datagrams that were not a well-formed Net packet.
+    pub dropped_malformed: u64,
+    /// Packets for a session this node does not have.
+    pub dropped_unknown_session: u64,
+    /// Packets whose tag did not verify.
+    pub dropped_tampered: u64,
+    /// Packets whose counter was already seen or too old.
+    pub dropped_replayed: u64,
+    /// Messages dropped because the inbox was full.
+    pub dropped_inbox_full: u64,
+}
+
+macro_rules! counters {
+    ($($field:ident),* $(,)?) => {
+        /// The live counters behind [`MeshStats`].
+        #[derive(Debug, Default)]
+        pub(crate) struct Counters {
+            $(pub(crate) $field: AtomicU64,)*
+        }
+
+        impl Counters {
+            pub(crate) fn snapshot(&self) -> MeshStats {
+                MeshStats { $($field: self.$field.load(Ordering::Relaxed),)* }
+            }
+        }
+    };
+}
+
+counters!(
+    packets_sent,
+    packets_received,
+    bytes_sent,
+    bytes_received,
+    handshakes_completed,
+    handshakes_failed,
+    dropped_malformed,
+    dropped_unknown_session,
+    dropped_tampered,
+    dropped_replayed,
+    dropped_inbox_full,
+);
+
+/// Adds one to a counter.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Adds `n` to a counter.
+pub(crate) fn add(counter: &AtomicU64, n: usize) {
+    counter.fetch_add(n as u64, Ordering::Relaxed);
+}

@@ -1,0 +1,450 @@
+//! Mesh tests over real UDP sockets on 127.0.0.1.
+
+use super::*;
+use crate::error::ErrorKind;
+use crate::identity::Identity;
+use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
+use std::collections::HashSet;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const KEY: [u8; 32] = [7; 32];
+const WAIT: Duration = Duration::from_secs(5);
+
+fn config(key: [u8; 32]) -> MeshConfig {
+    let mut config = MeshConfig::new("127.0.0.1:0".parse().unwrap(), NetworkKey::from_bytes(key));
+    config.handshake_timeout = Duration::from_millis(1500);
+    config.handshake_retry = Duration::from_millis(100);
+    config
+}
+
+fn node(seed: u8) -> MeshNode {
+    MeshNode::bind(Identity::from_seed(&[seed; 32]), config(KEY)).unwrap()
+}
+
+fn addr(node: &MeshNode) -> SocketAddr {
+    node.local_addr().unwrap()
+}
+
+/// Waits until `done` holds, or fails the test after a few seconds.
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn recv(node: &MeshNode) -> Message {
+    node.recv(Some(WAIT))
+        .unwrap()
+        .expect("a message within the wait")
+}
+
+#[test]
+fn handshake_then_data_both_ways() {
+    let a = node(1);
+    let b = node(2);
+    let info = a.connect(addr(&b), &b.public_key()).unwrap();
+    assert_eq!(info.node_id, b.node_id());
+    assert_eq!(info.public_key, b.public_key());
+    assert!(info.confirmed);
+
+    a.send(b.node_id(), 3, b"hello b").unwrap();
+    let got = recv(&b);
+    assert_eq!(
+        (got.from, got.stream_id, got.payload.as_slice()),
+        (a.node_id(), 3, &b"hello b"[..])
+    );
+
+    // B learned A's proven identity from the handshake and can answer.
+    let peers = b.peers();
+    assert_eq!(peers.len(), 1);
+    assert_eq!(peers[0].public_key, a.public_key());
+    assert!(peers[0].confirmed);
+    b.send(a.node_id(), 4, b"hello a").unwrap();
+    let got = recv(&a);
+    assert_eq!(
+        (got.from, got.stream_id, got.payload.as_slice()),
+        (b.node_id(), 4, &b"hello a"[..])
+    );
+
+    let (sa, sb) = (a.stats(), b.stats());
+    assert_eq!((sa.handshakes_completed, sb.handshakes_completed), (1, 1));
+    assert_eq!(sa.bytes_sent, 7);
+    assert_eq!(sb.bytes_received, 7);
+    assert_eq!(
+        sb.dropped_tampered + sb.dropped_replayed + sb.dropped_malformed,
+        0
+    );
+}
+
+#[test]
+fn empty_and_largest_messages_arrive_and_oversized_ones_are_refused() {
+    let a = node(1);
+    let b = node(2);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    a.send(b.node_id(), 0, b"").unwrap();
+    assert!(recv(&b).payload.is_empty());
+    let big = vec![0xAB; session::MAX_PAYLOAD];
+    a.send(b.node_id(), 0, &big).unwrap();
+    assert_eq!(recv(&b).payload, big);
+    let err = a
+        .send(b.node_id(), 0, &vec![0; session::MAX_PAYLOAD + 1])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MessageTooLarge);
+}
+
+#[test]
+fn another_network_key_fails_the_handshake() {
+    let a = node(1);
+    let other = MeshNode::bind(Identity::from_seed(&[3; 32]), config([9; 32])).unwrap();
+    let err = a.connect(addr(&other), &other.public_key()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::HandshakeFailed, "{err}");
+    assert!(a.stats().handshakes_failed >= 1);
+    assert!(a.peers().is_empty());
+    // The other side never sees the session confirmed, so it never lists it.
+    thread::sleep(Duration::from_millis(50));
+    assert!(other.peers().is_empty());
+    let err = a.send(other.node_id(), 0, b"x").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownPeer);
+}
+
+#[test]
+fn a_different_identity_at_the_address_never_answers() {
+    let a = node(1);
+    let b = node(2);
+    let impostor_key = Identity::from_seed(&[4; 32]).public_key();
+    let err = a.connect(addr(&b), &impostor_key).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MeshTimeout, "{err}");
+    // B could not read a first message sealed to someone else's key.
+    assert!(b.stats().handshakes_failed >= 1);
+    assert!(b.peers().is_empty());
+}
+
+#[test]
+fn nobody_listening_times_out() {
+    let a = node(1);
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let key = Identity::from_seed(&[2; 32]).public_key();
+    let err = a.connect(silent.local_addr().unwrap(), &key).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MeshTimeout);
+}
+
+/// A UDP relay between a client and a node that rewrites what flows to the
+/// node: the man in the middle for tamper and replay tests.
+struct Proxy {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+type Rewrite = dyn Fn(&[u8]) -> Vec<Vec<u8>> + Send;
+
+impl Proxy {
+    fn start(target: SocketAddr, rewrite: Box<Rewrite>) -> Proxy {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let addr = socket.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = thread::spawn(move || {
+            let mut client: Option<SocketAddr> = None;
+            let mut buf = vec![0u8; 70_000];
+            while !flag.load(Ordering::Acquire) {
+                let Ok((len, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                if from == target {
+                    if let Some(c) = client {
+                        socket.send_to(&buf[..len], c).unwrap();
+                    }
+                } else {
+                    client = Some(from);
+                    for out in rewrite(&buf[..len]) {
+                        socket.send_to(&out, target).unwrap();
+                    }
+                }
+            }
+        });
+        Proxy {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+}
+
+/// Whether a datagram is an application data packet (not handshake/control).
+fn is_data(packet: &[u8]) -> bool {
+    let header = NetHeader::decode(packet).unwrap();
+    header.flags.contains(PacketFlags::ENCRYPTED) && !header.flags.contains(PacketFlags::CONTROL)
+}
+
+#[test]
+fn tampered_packets_are_dropped_and_counted() {
+    let a = node(1);
+    let b = node(2);
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    // Every other data packet is altered: odd ones in the ciphertext, the
+    // rest in the header's stream id (authenticated as associated data).
+    let proxy = Proxy::start(
+        addr(&b),
+        Box::new(move |packet| {
+            let mut out = packet.to_vec();
+            if is_data(packet) {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                if n % 2 == 1 {
+                    if n % 4 == 1 {
+                        *out.last_mut().unwrap() ^= 0x01;
+                    } else {
+                        out[32] ^= 0x01;
+                    }
+                }
+            }
+            vec![out]
+        }),
+    );
+    a.connect(proxy.addr, &b.public_key()).unwrap();
+    for i in 0..20u8 {
+        a.send(b.node_id(), 1, &[i; 16]).unwrap();
+    }
+    eventually("the tampered packets to be counted", || {
+        b.stats().dropped_tampered == 10
+    });
+    let mut got = Vec::new();
+    while let Some(m) = b.recv(Some(Duration::from_millis(200))).unwrap() {
+        got.push(m.payload[0]);
+    }
+    assert_eq!(got, (0..20).step_by(2).collect::<Vec<u8>>());
+}
+
+#[test]
+fn replayed_packets_are_dropped_and_counted() {
+    let a = node(1);
+    let b = node(2);
+    let proxy = Proxy::start(
+        addr(&b),
+        Box::new(|packet| {
+            if is_data(packet) {
+                vec![packet.to_vec(), packet.to_vec()]
+            } else {
+                vec![packet.to_vec()]
+            }
+        }),
+    );
+    a.connect(proxy.addr, &b.public_key()).unwrap();
+    for i in 0..10u8 {
+        a.send(b.node_id(), 1, &[i]).unwrap();
+    }
+    eventually("the replays to be counted", || {
+        b.stats().dropped_replayed == 10
+    });
+    let mut got = Vec::new();
+    while let Some(m) = b.recv(Some(Duration::from_millis(200))).unwrap() {
+        got.push(m.payload[0]);
+    }
+    assert_eq!(
+        got,
+        (0..10).collect::<Vec<u8>>(),
+        "each message exactly once"
+    );
+}
+
+#[test]
+fn garbage_is_dropped_and_counted_while_the_node_keeps_serving() {
+    let a = node(1);
+    let b = node(2);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    let before = b.stats();
+    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let sent = 300;
+    for i in 0..sent {
+        let len = (next() % 200) as usize;
+        let mut datagram: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        if i % 3 == 0 {
+            // A well-formed header for a session that does not exist.
+            let mut header = NetHeader::new();
+            header.flags = PacketFlags(PacketFlags::ENCRYPTED);
+            header.session_id = next();
+            header.payload_len = datagram.len() as u16;
+            datagram.splice(0..0, header.encode());
+        } else if i % 3 == 1 {
+            // A handshake "first message" of noise.
+            let mut header = NetHeader::new();
+            header.flags = PacketFlags(PacketFlags::HANDSHAKE);
+            header.session_id = next();
+            header.sequence = 1;
+            header.payload_len = datagram.len() as u16;
+            datagram.splice(0..0, header.encode());
+        }
+        junk.send_to(&datagram, addr(&b)).unwrap();
+        if i % 20 == 19 {
+            // Garbage handshakes cost the reader a key exchange each; pace
+            // them so the kernel's socket buffer does not drop any.
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    eventually("all garbage to be read", || {
+        b.stats().packets_received - before.packets_received >= sent
+    });
+    let s = b.stats();
+    let dropped = (s.dropped_malformed - before.dropped_malformed)
+        + (s.dropped_unknown_session - before.dropped_unknown_session)
+        + (s.handshakes_failed - before.handshakes_failed);
+    assert_eq!(dropped, sent);
+    assert!(s.dropped_unknown_session - before.dropped_unknown_session >= 100);
+    assert_eq!(b.peers().len(), 1, "no session was created by garbage");
+    a.send(b.node_id(), 9, b"still here").unwrap();
+    assert_eq!(recv(&b).payload, b"still here");
+}
+
+#[test]
+fn a_repeated_connect_replaces_the_session() {
+    let a = node(1);
+    let b = node(2);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    a.send(b.node_id(), 0, b"after").unwrap();
+    assert_eq!(recv(&b).payload, b"after");
+    assert_eq!(a.peers().len(), 1);
+    eventually("B to drop the old session", || b.peers().len() == 1);
+    b.send(a.node_id(), 0, b"back").unwrap();
+    assert_eq!(recv(&a).payload, b"back");
+}
+
+#[test]
+fn concurrent_senders_deliver_every_message_once() {
+    let a = Arc::new(node(1));
+    let b = node(2);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    let threads = 4u32;
+    let per_thread = 250u32;
+    let senders: Vec<_> = (0..threads)
+        .map(|t| {
+            let a = a.clone();
+            let to = b.node_id();
+            thread::spawn(move || {
+                for i in 0..per_thread {
+                    a.send(to, u64::from(t), &(t * per_thread + i).to_le_bytes())
+                        .unwrap();
+                    if i % 25 == 24 {
+                        // Keep within the receiver's socket buffer: this
+                        // layer has no flow control of its own (streams do).
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut seen = HashSet::new();
+    while seen.len() < (threads * per_thread) as usize {
+        let m = recv(&b);
+        let n = u32::from_le_bytes(m.payload[..4].try_into().unwrap());
+        assert_eq!(m.stream_id, u64::from(n / per_thread));
+        assert!(seen.insert(n), "message {n} arrived twice");
+    }
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(b.stats().dropped_replayed, 0);
+}
+
+#[test]
+fn shutdown_ends_everything_with_a_typed_error() {
+    let a = node(1);
+    let b = node(2);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    a.send(b.node_id(), 0, b"last").unwrap();
+    assert_eq!(recv(&b).payload, b"last");
+    let waiter = {
+        let b = Arc::new(b);
+        let waiting = b.clone();
+        let handle = thread::spawn(move || waiting.recv(None));
+        thread::sleep(Duration::from_millis(50));
+        b.shutdown();
+        handle
+    };
+    assert_eq!(
+        waiter.join().unwrap().unwrap_err().kind(),
+        ErrorKind::MeshShutdown
+    );
+    a.shutdown();
+    a.shutdown();
+    assert_eq!(
+        a.send(1, 0, b"x").unwrap_err().kind(),
+        ErrorKind::MeshShutdown
+    );
+    let key = Identity::from_seed(&[2; 32]).public_key();
+    let err = a.connect("127.0.0.1:9".parse().unwrap(), &key).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MeshShutdown);
+}
+
+#[test]
+fn bad_configuration_is_refused() {
+    let mut c = config(KEY);
+    c.inbox_capacity = 0;
+    let err = MeshNode::bind(Identity::from_seed(&[1; 32]), c).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshConfig);
+    let err = NetworkKey::from_slice(&[0; 31]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshConfig);
+    assert_eq!(
+        format!("{:?}", NetworkKey::from_bytes(KEY)),
+        "NetworkKey(<secret>)"
+    );
+}
+
+#[test]
+fn handshake_keys_pair_up_and_sessions_refuse_replays() {
+    let alice = Identity::from_seed(&[1; 32]);
+    let bob = Identity::from_seed(&[2; 32]);
+    let key = NetworkKey::from_bytes(KEY);
+    let (initiator, first) = handshake::Initiator::start(&alice, &bob.public_key(), &key).unwrap();
+    let (proven, answer, bob_keys) = handshake::respond(&bob, &key, &first).unwrap();
+    assert_eq!(proven, alice.public_key());
+    let alice_keys = initiator.finish(&answer).unwrap();
+    assert_eq!(alice_keys.send, bob_keys.recv);
+    assert_eq!(alice_keys.recv, bob_keys.send);
+
+    let tx = session::Session::new(5, &alice_keys);
+    let rx = session::Session::new(5, &bob_keys);
+    let mut header = NetHeader::new();
+    let mut packet = Vec::new();
+    tx.seal(&mut header, b"payload", &mut packet).unwrap();
+    let (decoded, _) = NetHeader::decode_packet(&packet).unwrap();
+    // A relay may change the hop fields without breaking the tag.
+    let mut relayed = packet.clone();
+    relayed[5] = 9;
+    relayed[6] = 3;
+    let mut body = relayed[HEADER_LEN..].to_vec();
+    let relayed_header = NetHeader::decode(&relayed).unwrap();
+    let n = rx.open(&relayed_header, &mut body).unwrap();
+    assert_eq!(&body[..n], b"payload");
+    let mut again = packet[HEADER_LEN..].to_vec();
+    assert_eq!(
+        rx.open(&decoded, &mut again),
+        Err(session::Rejected::Replayed)
+    );
+}
