@@ -1,0 +1,154 @@
+//! Mesh sessions: AEAD seal/open, the handshake, and two nodes on loopback
+//! against plain UDP moving the same messages the same way.
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use net_core::identity::Identity;
+use net_core::mesh::handshake::{respond, Initiator};
+use net_core::mesh::session::Session;
+use net_core::mesh::{MeshConfig, MeshNode, NetworkKey};
+use net_core::wire::{NetHeader, HEADER_LEN};
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+const SIZES: [usize; 2] = [64, 1024];
+/// Messages per measured burst on loopback; small enough for the socket
+/// buffers, so the comparison is of per-message cost, not of loss.
+const BURST: usize = 64;
+
+fn sessions() -> (Session, Session) {
+    let key = NetworkKey::from_bytes([7; 32]);
+    let (a, b) = (Identity::from_seed(&[1; 32]), Identity::from_seed(&[2; 32]));
+    let (init, first) = Initiator::start(&a, &b.public_key(), &key).expect("start");
+    let (_, answer, b_keys) = respond(&b, &key, &first).expect("respond");
+    let a_keys = init.finish(&answer).expect("finish");
+    (Session::new(1, &a_keys), Session::new(1, &b_keys))
+}
+
+fn aead(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mesh");
+    for size in SIZES {
+        let (tx, rx) = sessions();
+        let payload = vec![0x5A; size];
+        let mut packet = Vec::with_capacity(size + 128);
+        g.throughput(Throughput::Bytes(size as u64));
+        g.bench_function(format!("seal_{size}B"), |b| {
+            b.iter(|| {
+                packet.clear();
+                let mut header = NetHeader::new();
+                tx.seal(&mut header, black_box(&payload), &mut packet)
+                    .expect("seal");
+            })
+        });
+        g.bench_function(format!("seal_open_{size}B"), |b| {
+            b.iter(|| {
+                packet.clear();
+                let mut header = NetHeader::new();
+                tx.seal(&mut header, black_box(&payload), &mut packet)
+                    .expect("seal");
+                let (header, _) = NetHeader::decode_packet(&packet).expect("decode");
+                rx.open(&header, &mut packet[HEADER_LEN..]).expect("open")
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(1));
+    let key = NetworkKey::from_bytes([7; 32]);
+    let (a, b) = (Identity::from_seed(&[1; 32]), Identity::from_seed(&[2; 32]));
+    g.bench_function("handshake_in_memory", |bench| {
+        bench.iter(|| {
+            let (init, first) = Initiator::start(&a, &b.public_key(), &key).expect("start");
+            let (_, answer, _) = respond(&b, &key, &first).expect("respond");
+            init.finish(&answer).expect("finish")
+        })
+    });
+    g.finish();
+}
+
+fn node(seed: u8) -> MeshNode {
+    let config = MeshConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        NetworkKey::from_bytes([7; 32]),
+    );
+    MeshNode::bind(Identity::from_seed(&[seed; 32]), config).expect("bind")
+}
+
+/// Sends a burst and receives it; returns how many arrived (loss is
+/// possible on UDP and is reported, never waited for forever).
+fn mesh_burst(a: &MeshNode, b: &MeshNode, payload: &[u8]) -> usize {
+    for _ in 0..BURST {
+        a.send(b.node_id(), 1, payload).expect("send");
+    }
+    let mut got = 0;
+    while got < BURST {
+        match b.recv(Some(Duration::from_millis(100))).expect("recv") {
+            Some(_) => got += 1,
+            None => break,
+        }
+    }
+    got
+}
+
+fn udp_burst(tx: &UdpSocket, rx: &UdpSocket, payload: &[u8], buf: &mut [u8]) -> usize {
+    let to = rx.local_addr().expect("addr");
+    for _ in 0..BURST {
+        tx.send_to(payload, to).expect("send");
+    }
+    let mut got = 0;
+    while got < BURST {
+        match rx.recv_from(buf) {
+            Ok(_) => got += 1,
+            Err(_) => break,
+        }
+    }
+    got
+}
+
+fn loopback(c: &mut Criterion) {
+    let mut g = c.benchmark_group("loopback");
+    g.measurement_time(Duration::from_secs(4));
+    let a = node(1);
+    let b = node(2);
+    let info = a
+        .connect(b.local_addr().expect("addr"), &b.public_key())
+        .expect("connect");
+    assert_eq!(info.node_id, b.node_id());
+    let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    rx.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut buf = vec![0u8; 70_000];
+    for size in SIZES {
+        let payload = vec![0x5A; size + HEADER_LEN];
+        g.throughput(Throughput::Bytes((size * BURST) as u64));
+        g.bench_function(format!("mesh_fire_and_forget_{size}B_x{BURST}"), |bench| {
+            bench.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(mesh_burst(&a, &b, &payload[..size]));
+                }
+                start.elapsed()
+            })
+        });
+        // Plain UDP carries the same bytes a mesh packet would, header
+        // included, so the comparison is of the work, not the byte count.
+        g.bench_function(format!("plain_udp_{size}B_x{BURST}"), |bench| {
+            bench.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(udp_burst(&tx, &rx, &payload, &mut buf));
+                }
+                start.elapsed()
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("handshake_over_loopback", |bench| {
+        bench.iter(|| {
+            a.connect(b.local_addr().expect("addr"), &b.public_key())
+                .expect("connect")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, aead, loopback);
+criterion_main!(benches);
