@@ -126,8 +126,9 @@ impl Log {
 
     /// Applies retention now; returns how many entries were evicted.
     #[napi]
-    pub fn sweep_retention(&self) -> u32 {
-        u32::try_from(self.inner.sweep_retention()).unwrap_or(u32::MAX)
+    pub fn sweep_retention(&self) -> Result<u32> {
+        let evicted = self.inner.sweep_retention().map_err(to_js)?;
+        Ok(u32::try_from(evicted).unwrap_or(u32::MAX))
     }
 
     /// Durability barrier.

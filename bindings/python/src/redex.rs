@@ -100,8 +100,8 @@ impl Log {
     }
 
     /// Applies retention now; returns how many entries were evicted.
-    fn sweep_retention(&self) -> usize {
-        self.inner.sweep_retention()
+    fn sweep_retention(&self) -> PyResult<usize> {
+        self.inner.sweep_retention().map_err(to_py)
     }
 
     /// Durability barrier (GIL released).

@@ -22,7 +22,7 @@ use std::thread::JoinHandle;
 /// What recovery found when a persistent log was reopened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovery {
-    /// Entries recovered.
+    /// Entries recovered (those retention had evicted are not counted).
     pub entries: usize,
     /// Torn or orphaned trailing index records that were truncated.
     pub truncated_records: usize,
@@ -33,7 +33,10 @@ pub struct Recovery {
 }
 
 pub(crate) struct Recovered {
+    /// Every intact record, including those retention already evicted.
     pub records: Vec<(Record, u64)>,
+    /// The first sequence retention kept at the last sweep (0: none swept).
+    pub first_retained: u64,
     pub segment: Vec<u8>,
     pub report: Recovery,
 }
@@ -211,7 +214,33 @@ fn read_all(file: &mut File, path: &Path) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// The file holding retention's watermark: the first sequence kept.
+const HEAD_FILE: &str = "head";
+
+fn read_head(dir: &Path) -> Result<u64> {
+    let path = dir.join(HEAD_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(bytes
+            .get(..8)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u64::from_le_bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+        Err(e) => Err(io_error("read", &path, e)),
+    }
+}
+
 impl DiskLog {
+    /// Records that entries below `first_retained` were evicted, so a reopen
+    /// does not bring them back. Written beside the log and renamed into
+    /// place, so a crash leaves the old watermark or the new one, never half.
+    pub fn write_head(&self, first_retained: u64) -> Result<()> {
+        let path = self.dir.join(HEAD_FILE);
+        let temp = self.dir.join("head.tmp");
+        std::fs::write(&temp, first_retained.to_le_bytes())
+            .map_err(|e| io_error("write", &temp, e))?;
+        std::fs::rename(&temp, &path).map_err(|e| io_error("rename", &path, e))
+    }
+
     /// Opens or creates the files for `name` under `base` and recovers them.
     pub fn open(base: &Path, name: &str, policy: FsyncPolicy) -> Result<(DiskLog, Recovered)> {
         let dir = base.join(channel_path(name)?);
@@ -226,6 +255,7 @@ impl DiskLog {
                 .map_err(|e| io_error("open", &path, e))
         };
         let (mut dat, mut idx, mut ts) = (open("dat")?, open("idx")?, open("ts")?);
+        let first_retained = read_head(&dir)?;
         let segment = read_all(&mut dat, &dir.join("dat"))?;
         let index = read_all(&mut idx, &dir.join("idx"))?;
         let stamps = read_all(&mut ts, &dir.join("ts"))?;
@@ -293,13 +323,17 @@ impl DiskLog {
             ts.write_all(&fill)
                 .map_err(|e| io_error("write", &dir.join("ts"), e))?;
         }
-        report.entries = records.len();
+        report.entries = records
+            .iter()
+            .filter(|(r, _)| r.seq >= first_retained)
+            .count();
         let files = Files { dat, idx, ts };
         let worker = SyncWorker::start(files.try_clone(&dir)?, dir.clone(), policy);
         Ok((
             DiskLog { dir, files, worker },
             Recovered {
                 records,
+                first_retained,
                 segment,
                 report,
             },

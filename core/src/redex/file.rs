@@ -137,10 +137,12 @@ impl RedexFile {
             .records
             .last()
             .map_or(0, |(r, _)| r.seq.saturating_add(1));
+        let first_retained = recovered.first_retained;
         let segment = Bytes::from(recovered.segment);
         let entries = recovered
             .records
             .into_iter()
+            .filter(|(record, _)| record.seq >= first_retained)
             .map(|(record, timestamp_ns)| {
                 let start = record.offset as usize;
                 let payload = if record.is_inline() {
@@ -357,9 +359,10 @@ impl RedexFile {
     }
 
     /// Applies the retention policy now; returns how many entries were evicted.
-    /// Evicted payloads are freed from memory; a persistent log's files are
-    /// not compacted in this version.
-    pub fn sweep_retention(&self) -> usize {
+    /// Evicted payloads are freed from memory, and a persistent log records
+    /// the first sequence it kept so a reopen does not bring evicted entries
+    /// back. The files themselves are not compacted in this version.
+    pub fn sweep_retention(&self) -> Result<usize> {
         let retention = self.inner.config.retention;
         let now = now_ns();
         let mut state = self.inner.state.lock();
@@ -383,7 +386,16 @@ impl RedexFile {
             state.entries.pop_front();
             evicted += 1;
         }
-        evicted
+        if evicted > 0 {
+            let first_retained = state
+                .entries
+                .front()
+                .map_or(state.next_seq, |e| e.record.seq);
+            if let Some(disk) = state.disk.as_ref() {
+                disk.write_head(first_retained)?;
+            }
+        }
+        Ok(evicted)
     }
 
     /// Durability barrier: payload, then index, then timestamps reach the disk.

@@ -136,7 +136,7 @@ fn retention_by_count_bytes_and_age() {
     for i in 0..5u8 {
         by_count.append(&[i]).unwrap();
     }
-    assert_eq!(by_count.sweep_retention(), 2);
+    assert_eq!(by_count.sweep_retention().unwrap(), 2);
     assert_eq!(by_count.read_range(0, 100)[0].seq, 2);
 
     let by_bytes = RedexFile::open_memory(
@@ -152,7 +152,7 @@ fn retention_by_count_bytes_and_age() {
     for _ in 0..4 {
         by_bytes.append(&[0; 4]).unwrap();
     }
-    assert_eq!(by_bytes.sweep_retention(), 2);
+    assert_eq!(by_bytes.sweep_retention().unwrap(), 2);
     assert_eq!(by_bytes.len(), 2);
 
     let by_age = RedexFile::open_memory(
@@ -167,7 +167,7 @@ fn retention_by_count_bytes_and_age() {
     );
     by_age.append(b"old").unwrap();
     std::thread::sleep(Duration::from_millis(2));
-    assert_eq!(by_age.sweep_retention(), 1);
+    assert_eq!(by_age.sweep_retention().unwrap(), 1);
     assert!(by_age.is_empty());
     assert_eq!(by_age.append(b"new").unwrap(), 1, "sequence keeps counting");
 }
@@ -206,6 +206,49 @@ fn persistent_logs_replay_after_reopen() {
     assert!(Redex::with_persistent_dir(&dir)
         .open_file("../escape", RedexFileConfig::default())
         .is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn retention_on_a_persistent_log_survives_reopen() {
+    let dir = temp_dir("retention");
+    let config = || RedexFileConfig {
+        retention: Retention {
+            max_events: Some(2),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let (log, _) = RedexFile::open_persistent(&dir, "r", config()).unwrap();
+    for i in 0..5u8 {
+        log.append(&[i]).unwrap();
+    }
+    assert_eq!(log.sweep_retention().unwrap(), 3);
+    log.close().unwrap();
+
+    let (log, report) = RedexFile::open_persistent(&dir, "r", config()).unwrap();
+    assert_eq!(report.entries, 2);
+    assert_eq!(payloads(&log.read_range(0, 100)), [vec![3], vec![4]]);
+    assert_eq!(log.append(&[5]).unwrap(), 5, "sequence keeps counting");
+    // Evicting everything still remembers where the log stands.
+    let (all, _) = RedexFile::open_persistent(
+        &dir,
+        "all",
+        RedexFileConfig {
+            retention: Retention {
+                max_events: Some(0),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    all.append(b"gone").unwrap();
+    assert_eq!(all.sweep_retention().unwrap(), 1);
+    all.close().unwrap();
+    let (all, report) =
+        RedexFile::open_persistent(&dir, "all", RedexFileConfig::default()).unwrap();
+    assert_eq!((report.entries, all.len(), all.next_seq()), (0, 0, 1));
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -286,7 +286,7 @@ pub unsafe extern "C" fn net_log_sweep_retention(
     out_evicted: *mut usize,
 ) -> i32 {
     guard(|| {
-        write_opt(out_evicted, log_arg(log)?.sweep_retention());
+        write_opt(out_evicted, log_arg(log)?.sweep_retention()?);
         Ok(NET_OK)
     })
 }

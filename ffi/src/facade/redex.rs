@@ -189,7 +189,7 @@ impl LogHandle {
     }
 
     /// Applies retention now; returns how many entries were evicted.
-    pub fn sweep_retention(&self) -> usize {
+    pub fn sweep_retention(&self) -> Result<usize> {
         self.file.sweep_retention()
     }
 
