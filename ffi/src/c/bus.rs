@@ -80,17 +80,11 @@ static BUSES: HandleTable<Bus> = HandleTable::new(0x4E);
 static SUBSCRIPTIONS: HandleTable<SubscriptionHandle> = HandleTable::new(0x53);
 
 fn bus_arg(bus: *mut net_bus_t) -> Result<Arc<Bus>, Error> {
-    if bus.is_null() {
-        return Err(null_error("bus"));
-    }
-    BUSES.get(bus as usize)
+    BUSES.arg(bus, "bus")
 }
 
 fn sub_arg(sub: *mut net_subscription_t) -> Result<Arc<SubscriptionHandle>, Error> {
-    if sub.is_null() {
-        return Err(null_error("subscription"));
-    }
-    SUBSCRIPTIONS.get(sub as usize)
+    SUBSCRIPTIONS.arg(sub, "subscription")
 }
 
 fn write_receipt(out: *mut net_receipt_t, receipt: Receipt) {

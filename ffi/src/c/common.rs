@@ -1,9 +1,11 @@
 //! Status codes, the panic guard, per-thread last error, and string helpers.
 
+use crate::handles::HandleTable;
 use net_core::{Error, ErrorKind};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
 
 /// The ABI version this header describes. Compare with `net_abi_version()`.
 pub const NET_ABI_VERSION: u32 = 1;
@@ -293,6 +295,30 @@ pub unsafe extern "C" fn net_string_free(s: *mut c_char) {
     if !s.is_null() {
         // SAFETY: `s` came from `CString::into_raw` in `string_out`.
         drop(unsafe { CString::from_raw(s) });
+    }
+}
+
+/// How every C function takes and returns handles: one null check, one
+/// lookup, one write, the same for every handle type.
+impl<T> HandleTable<T> {
+    /// The object behind a handle passed in from C; `what` names the argument
+    /// in the `ffi:null_pointer` error.
+    pub(crate) fn arg<H>(&self, handle: *mut H, what: &str) -> Result<Arc<T>, Error> {
+        if handle.is_null() {
+            return Err(null_error(what));
+        }
+        self.get(handle as usize)
+    }
+
+    /// Registers `value` and writes its new handle to `out`.
+    pub(crate) fn store<H>(&self, out: *mut *mut H, value: T) -> Result<i32, Error> {
+        if out.is_null() {
+            return Err(null_error("out"));
+        }
+        let id = self.insert(value)?;
+        // SAFETY: checked non-null; the caller provides writable storage.
+        unsafe { *out = id as *mut H };
+        Ok(NET_OK)
     }
 }
 

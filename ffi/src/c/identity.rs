@@ -17,20 +17,7 @@ pub struct net_identity_t {
 static IDENTITIES: HandleTable<Identity> = HandleTable::new(0x49);
 
 fn identity_arg(id: *mut net_identity_t) -> Result<Arc<Identity>, Error> {
-    if id.is_null() {
-        return Err(null_error("identity"));
-    }
-    IDENTITIES.get(id as usize)
-}
-
-fn store(out: *mut *mut net_identity_t, identity: Identity) -> Result<i32, Error> {
-    if out.is_null() {
-        return Err(null_error("out"));
-    }
-    let handle = IDENTITIES.insert(identity)?;
-    // SAFETY: checked non-null; the caller provides writable storage.
-    unsafe { *out = handle as *mut net_identity_t };
-    Ok(NET_OK)
+    IDENTITIES.arg(id, "identity")
 }
 
 /// Copies `src` into the caller's `len`-byte buffer `out`.
@@ -58,7 +45,7 @@ pub unsafe extern "C" fn net_identity_from_seed(
     guard(|| {
         // SAFETY: forwarded contract.
         let seed = unsafe { bytes_arg(seed, seed_len, "seed")? };
-        store(out, facade::from_seed(seed)?)
+        IDENTITIES.store(out, facade::from_seed(seed)?)
     })
 }
 
@@ -69,7 +56,7 @@ pub unsafe extern "C" fn net_identity_from_seed(
 #[no_mangle]
 #[must_use]
 pub unsafe extern "C" fn net_identity_generate(out: *mut *mut net_identity_t) -> i32 {
-    guard(|| store(out, facade::generate()?))
+    guard(|| IDENTITIES.store(out, facade::generate()?))
 }
 
 /// Writes the 32-byte secret seed to `out` (32 bytes). Secret material: never log it.

@@ -23,27 +23,11 @@ pub struct net_watch_t {
 }
 
 fn watch_arg(w: *mut net_watch_t) -> Result<Arc<WatchHandle>, Error> {
-    if w.is_null() {
-        return Err(null_error("watch"));
-    }
-    WATCHES.get(w as usize)
+    WATCHES.arg(w, "watch")
 }
 
 fn db_arg(db: *mut net_netdb_t) -> Result<Arc<NetDbHandle>, Error> {
-    if db.is_null() {
-        return Err(null_error("db"));
-    }
-    DATABASES.get(db as usize)
-}
-
-fn store(out: *mut *mut net_netdb_t, handle: NetDbHandle) -> Result<i32, Error> {
-    if out.is_null() {
-        return Err(null_error("out"));
-    }
-    let id = DATABASES.insert(handle)?;
-    // SAFETY: checked non-null; caller-provided storage.
-    unsafe { *out = id as *mut net_netdb_t };
-    Ok(NET_OK)
+    DATABASES.arg(db, "db")
 }
 
 /// Opens a database from JSON options (`dir`, `origin`, `tasks`, `memories`;
@@ -61,7 +45,7 @@ pub unsafe extern "C" fn net_netdb_open(
     guard(|| {
         // SAFETY: forwarded contract.
         let options = unsafe { str_arg(options, len, "options")? };
-        store(out, NetDbHandle::open(options)?)
+        DATABASES.store(out, NetDbHandle::open(options)?)
     })
 }
 
@@ -86,7 +70,7 @@ pub unsafe extern "C" fn net_netdb_restore(
                 bytes_arg(snapshot, snapshot_len, "snapshot")?,
             )
         };
-        store(out, NetDbHandle::restore(options, snapshot)?)
+        DATABASES.store(out, NetDbHandle::restore(options, snapshot)?)
     })
 }
 

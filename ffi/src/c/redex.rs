@@ -76,34 +76,15 @@ static LOGS: HandleTable<LogHandle> = HandleTable::new(0x4C);
 static TAILS: HandleTable<TailHandle> = HandleTable::new(0x54);
 
 fn redex_arg(rx: *mut net_redex_t) -> Result<Arc<RedexHandle>, Error> {
-    if rx.is_null() {
-        return Err(null_error("redex"));
-    }
-    MANAGERS.get(rx as usize)
+    MANAGERS.arg(rx, "redex")
 }
 
 fn log_arg(log: *mut net_log_t) -> Result<Arc<LogHandle>, Error> {
-    if log.is_null() {
-        return Err(null_error("log"));
-    }
-    LOGS.get(log as usize)
+    LOGS.arg(log, "log")
 }
 
 fn tail_arg(tail: *mut net_tail_t) -> Result<Arc<TailHandle>, Error> {
-    if tail.is_null() {
-        return Err(null_error("tail"));
-    }
-    TAILS.get(tail as usize)
-}
-
-fn store_handle<T, H>(table: &HandleTable<T>, out: *mut *mut H, value: T) -> Result<i32, Error> {
-    if out.is_null() {
-        return Err(null_error("out"));
-    }
-    let id = table.insert(value)?;
-    // SAFETY: checked non-null; caller-provided storage.
-    unsafe { *out = id as *mut H };
-    Ok(NET_OK)
+    TAILS.arg(tail, "tail")
 }
 
 /// Opens a manager from JSON options: `{"dir": "..."}` persists logs under a
@@ -121,7 +102,7 @@ pub unsafe extern "C" fn net_redex_open(
     guard(|| {
         // SAFETY: forwarded contract.
         let options = unsafe { str_arg(options, len, "options")? };
-        store_handle(&MANAGERS, out, RedexHandle::open(options)?)
+        MANAGERS.store(out, RedexHandle::open(options)?)
     })
 }
 
@@ -172,7 +153,7 @@ pub unsafe extern "C" fn net_redex_open_log(
                 str_arg(config, config_len, "config")?,
             )
         };
-        store_handle(&LOGS, out, rx.open_file(channel, config)?)
+        LOGS.store(out, rx.open_file(channel, config)?)
     })
 }
 
@@ -351,7 +332,7 @@ pub unsafe extern "C" fn net_log_tail(
 ) -> i32 {
     guard(|| {
         let tail = log_arg(log)?.tail(from_seq);
-        store_handle(&TAILS, out, tail)
+        TAILS.store(out, tail)
     })
 }
 
