@@ -216,13 +216,9 @@ func unpackEntries(out *C.uint8_t, n C.size_t) ([]Entry, error) {
 func (l *Log) ReadRange(from, to uint64) ([]Entry, error) {
 	var out *C.uint8_t
 	var n C.size_t
-	runtime.LockOSThread()
-	rc := C.net_log_read_range(l.handle, C.uint64_t(from), C.uint64_t(to), &out, &n)
-	var err error
-	if rc < 0 {
-		err = lastError(rc)
-	}
-	runtime.UnlockOSThread()
+	err := cCall(func() C.int32_t {
+		return C.net_log_read_range(l.handle, C.uint64_t(from), C.uint64_t(to), &out, &n)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -331,13 +327,11 @@ func (t *Tail) Next(ctx context.Context, max int) ([]Entry, error) {
 		}
 		var out *C.uint8_t
 		var n C.size_t
-		runtime.LockOSThread()
-		rc := C.net_tail_next(t.handle, C.size_t(max), waitSliceMs, &out, &n)
-		var err error
-		if rc < 0 {
-			err = lastError(rc)
-		}
-		runtime.UnlockOSThread()
+		var rc C.int32_t
+		err := cCall(func() C.int32_t {
+			rc = C.net_tail_next(t.handle, C.size_t(max), waitSliceMs, &out, &n)
+			return rc
+		})
 		switch {
 		case err != nil:
 			return nil, err

@@ -55,13 +55,11 @@ func (w *rawWatch) next(ctx context.Context) (string, error) {
 			return "", err
 		}
 		var out *C.char
-		runtime.LockOSThread()
-		rc := C.net_watch_next(w.handle, waitSliceMs, &out, nil)
-		var err error
-		if rc < 0 {
-			err = lastError(rc)
-		}
-		runtime.UnlockOSThread()
+		var rc C.int32_t
+		err := cCall(func() C.int32_t {
+			rc = C.net_watch_next(w.handle, waitSliceMs, &out, nil)
+			return rc
+		})
 		switch {
 		case err != nil:
 			return "", err

@@ -351,14 +351,8 @@ pub unsafe extern "C" fn net_ingest_raw_packed(
         let bus = bus_arg(bus)?;
         // SAFETY: forwarded contract.
         let data = unsafe { bytes_arg(data, data_len, "data")? };
-        let lens = if count == 0 {
-            &[][..]
-        } else if lens.is_null() {
-            return Err(null_error("lens"));
-        } else {
-            // SAFETY: non-null and valid for `count` elements per the contract.
-            unsafe { std::slice::from_raw_parts(lens, count) }
-        };
+        // SAFETY: forwarded contract (`lens` valid for `count` elements).
+        let lens = unsafe { slice_arg(lens, count, "lens")? };
         write_opt(out_count, facade::emit_raw_packed(&bus, data, lens)?);
         Ok(NET_OK)
     })

@@ -129,13 +129,26 @@ pub(crate) unsafe fn bytes_arg<'a>(
     len: usize,
     what: &str,
 ) -> Result<&'a [u8], Error> {
+    // SAFETY: forwarded contract.
+    unsafe { slice_arg(ptr, len, what) }
+}
+
+/// Borrows `len` elements at `ptr` (any pointer is fine when `len` is 0).
+///
+/// # Safety
+/// When `len > 0`, `ptr` must be valid for `len` reads of `T` for `'a`.
+pub(crate) unsafe fn slice_arg<'a, T>(
+    ptr: *const T,
+    len: usize,
+    what: &str,
+) -> Result<&'a [T], Error> {
     if len == 0 {
         return Ok(&[]);
     }
     if ptr.is_null() {
         return Err(null_error(what));
     }
-    // SAFETY: non-null, and the caller guarantees `len` readable bytes.
+    // SAFETY: non-null, and the caller guarantees `len` readable elements.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
 

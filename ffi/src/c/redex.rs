@@ -199,14 +199,8 @@ pub unsafe extern "C" fn net_log_append_packed(
         let log = log_arg(log)?;
         // SAFETY: forwarded contract.
         let data = unsafe { bytes_arg(data, data_len, "data")? };
-        let lens = if count == 0 {
-            &[][..]
-        } else if lens.is_null() {
-            return Err(null_error("lens"));
-        } else {
-            // SAFETY: non-null and valid for `count` elements per the contract.
-            unsafe { std::slice::from_raw_parts(lens, count) }
-        };
+        // SAFETY: forwarded contract (`lens` valid for `count` elements).
+        let lens = unsafe { slice_arg(lens, count, "lens")? };
         match log.append_packed(data, lens)? {
             Some(first) => {
                 write_opt(out_first_seq, first);
