@@ -103,6 +103,9 @@ var (
 	ErrMeshShutdown = &Error{Kind: "mesh:shutdown", Code: -85}
 	// ErrMeshIO is the kind mesh:io.
 	ErrMeshIO = &Error{Kind: "mesh:io", Code: -86}
+	// ErrStreamBackpressure is the kind mesh:backpressure: a reliable
+	// stream's credit window is full.
+	ErrStreamBackpressure = &Error{Kind: "mesh:backpressure", Code: -87}
 )
 
 // Kinds lists every sentinel in code order.
@@ -143,6 +146,7 @@ func Kinds() []*Error {
 		ErrMessageTooLarge,
 		ErrMeshShutdown,
 		ErrMeshIO,
+		ErrStreamBackpressure,
 	}
 }
 

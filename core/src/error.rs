@@ -84,6 +84,10 @@ pub enum ErrorKind {
     MeshShutdown,
     /// A socket operation failed.
     MeshIo,
+    /// A reliable stream's credit window is full: the peer has not yet
+    /// acknowledged enough of what was sent. A signal to the caller, who may
+    /// drop, retry or wait; the transport never buffers on its behalf.
+    StreamBackpressure,
 }
 
 impl ErrorKind {
@@ -124,6 +128,7 @@ impl ErrorKind {
         ErrorKind::MessageTooLarge,
         ErrorKind::MeshShutdown,
         ErrorKind::MeshIo,
+        ErrorKind::StreamBackpressure,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -169,6 +174,7 @@ impl ErrorKind {
             ErrorKind::MessageTooLarge => c"mesh:message_too_large",
             ErrorKind::MeshShutdown => c"mesh:shutdown",
             ErrorKind::MeshIo => c"mesh:io",
+            ErrorKind::StreamBackpressure => c"mesh:backpressure",
         }
     }
 
@@ -210,6 +216,7 @@ impl ErrorKind {
             ErrorKind::MessageTooLarge => -84,
             ErrorKind::MeshShutdown => -85,
             ErrorKind::MeshIo => -86,
+            ErrorKind::StreamBackpressure => -87,
         }
     }
 

@@ -66,6 +66,8 @@ export class UnknownPeerError extends kindClass('UnknownPeerError', 'mesh:unknow
 export class MessageTooLargeError extends kindClass('MessageTooLargeError', 'mesh:message_too_large', -84) {}
 export class MeshShutdownError extends kindClass('MeshShutdownError', 'mesh:shutdown', -85) {}
 export class MeshIoError extends kindClass('MeshIoError', 'mesh:io', -86) {}
+/** A reliable stream's credit window is full; drop, retry or wait. */
+export class StreamBackpressureError extends kindClass('StreamBackpressureError', 'mesh:backpressure', -87) {}
 
 /** Every kind's class, keyed by kind string. */
 export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
@@ -77,6 +79,7 @@ export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
     SegmentFullError, IoError, CorruptError, FoldStoppedError, TimeoutError, DecodeError,
     ModelMissingError, InvalidSnapshotError, InvalidMeshConfigError, HandshakeFailedError,
     MeshTimeoutError, UnknownPeerError, MessageTooLargeError, MeshShutdownError, MeshIoError,
+    StreamBackpressureError,
   ].map((cls) => [new cls('').kind, cls] as [string, typeof NetError]),
 );
 

@@ -85,6 +85,8 @@ pub const NET_ERR_MESSAGE_TOO_LARGE: i32 = -84;
 pub const NET_ERR_MESH_SHUTDOWN: i32 = -85;
 /// A socket operation failed.
 pub const NET_ERR_MESH_IO: i32 = -86;
+/// A reliable stream's credit window is full (drop, retry or wait).
+pub const NET_ERR_STREAM_BACKPRESSURE: i32 = -87;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -382,6 +384,7 @@ mod tests {
             (NET_ERR_MESSAGE_TOO_LARGE, ErrorKind::MessageTooLarge),
             (NET_ERR_MESH_SHUTDOWN, ErrorKind::MeshShutdown),
             (NET_ERR_MESH_IO, ErrorKind::MeshIo),
+            (NET_ERR_STREAM_BACKPRESSURE, ErrorKind::StreamBackpressure),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {

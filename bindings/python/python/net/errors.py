@@ -271,6 +271,13 @@ class MeshIoError(NetError):
     code = -86
 
 
+class StreamBackpressureError(NetError):
+    """The error kind ``mesh:backpressure``: a reliable stream's window is full."""
+
+    kind = "mesh:backpressure"
+    code = -87
+
+
 #: kind string -> exception class.
 ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:null_pointer": NullPointerError,
@@ -308,6 +315,7 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "mesh:message_too_large": MessageTooLargeError,
     "mesh:shutdown": MeshShutdownError,
     "mesh:io": MeshIoError,
+    "mesh:backpressure": StreamBackpressureError,
 }
 
 _net.register_error_classes(ERRORS_BY_KIND)
@@ -348,6 +356,7 @@ __all__ = [
     "PayloadTooLargeError",
     "SegmentFullError",
     "ShutdownError",
+    "StreamBackpressureError",
     "TimeoutError",
     "UnknownPeerError",
 ]
