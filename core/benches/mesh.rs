@@ -5,7 +5,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use net_core::identity::Identity;
 use net_core::mesh::handshake::{respond, Initiator};
 use net_core::mesh::session::Session;
-use net_core::mesh::{MeshConfig, MeshNode, NetworkKey};
+use net_core::mesh::{MeshConfig, MeshNode, MeshStream, NetworkKey, StreamConfig};
 use net_core::wire::{NetHeader, HEADER_LEN};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -87,6 +87,21 @@ fn mesh_burst(a: &MeshNode, b: &MeshNode, payload: &[u8]) -> usize {
     got
 }
 
+/// A reliable burst: every message arrives, in order, acknowledged.
+fn reliable_burst(stream: &MeshStream, b: &MeshNode, payload: &[u8]) -> usize {
+    for _ in 0..BURST {
+        stream.send_blocking(payload, None).expect("send");
+    }
+    let mut got = 0;
+    while got < BURST {
+        match b.recv(Some(Duration::from_secs(5))).expect("recv") {
+            Some(_) => got += 1,
+            None => break,
+        }
+    }
+    got
+}
+
 fn udp_burst(tx: &UdpSocket, rx: &UdpSocket, payload: &[u8], buf: &mut [u8]) -> usize {
     let to = rx.local_addr().expect("addr");
     for _ in 0..BURST {
@@ -111,6 +126,9 @@ fn loopback(c: &mut Criterion) {
         .connect(b.local_addr().expect("addr"), &b.public_key())
         .expect("connect");
     assert_eq!(info.node_id, b.node_id());
+    let reliable = a
+        .open_stream(b.node_id(), 2, StreamConfig::reliable())
+        .expect("open");
     let tx = UdpSocket::bind("127.0.0.1:0").expect("bind");
     let rx = UdpSocket::bind("127.0.0.1:0").expect("bind");
     rx.set_read_timeout(Some(Duration::from_millis(100)))
@@ -124,6 +142,15 @@ fn loopback(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     black_box(mesh_burst(&a, &b, &payload[..size]));
+                }
+                start.elapsed()
+            })
+        });
+        g.bench_function(format!("mesh_reliable_{size}B_x{BURST}"), |bench| {
+            bench.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    assert_eq!(reliable_burst(&reliable, &b, &payload[..size]), BURST);
                 }
                 start.elapsed()
             })

@@ -8,9 +8,11 @@
 //! * [`replay`]: the sliding window that drops replayed packets.
 //! * [`node`]: a node with its socket, sessions, inbox and reader thread.
 //! * [`stats`]: the counters, including every reason a datagram was dropped.
+//! * [`stream`]: per-stream reliability (acks with selective NACKs) and
+//!   credit windows; `streaming` wires it to the node.
 //!
-//! Streams with reliability and credit windows, routing through relays, trust
-//! policies, the peer store and the bus adapter build on these.
+//! Routing through relays, trust policies, the peer store and the bus
+//! adapter build on these.
 
 pub mod handshake;
 pub mod keys;
@@ -18,10 +20,16 @@ pub mod node;
 pub mod replay;
 pub mod session;
 pub mod stats;
+pub mod stream;
+mod streaming;
 
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
 pub use node::{MeshConfig, MeshNode, Message, PeerInfo};
 pub use stats::MeshStats;
+pub use stream::{Reliability, StreamConfig, StreamStats};
+pub use streaming::MeshStream;
 
+#[cfg(test)]
+mod stream_tests;
 #[cfg(test)]
 mod tests;

@@ -13,6 +13,7 @@ use super::handshake::{respond, Initiator, SessionKeys};
 use super::keys::NetworkKey;
 use super::session::{Rejected, Session, MAX_DATAGRAM};
 use super::stats::{add, bump, Counters, MeshStats};
+use super::streaming::StreamState;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
@@ -28,8 +29,10 @@ use std::time::{Duration, Instant};
 const HANDSHAKE_FIRST: u64 = 1;
 /// Header `sequence` of a handshake's answer.
 const HANDSHAKE_ANSWER: u64 = 2;
-/// How often the reader wakes to notice shutdown and expire half-open sessions.
+/// How often the reader wakes to notice shutdown.
 const READER_TICK: Duration = Duration::from_millis(50);
+/// How often the timer sends due acks, resends, and expires half-open sessions.
+const TIMER_TICK: Duration = Duration::from_millis(5);
 
 /// How a node is set up.
 #[derive(Debug, Clone)]
@@ -42,13 +45,21 @@ pub struct MeshConfig {
     pub handshake_timeout: Duration,
     /// How often `connect` resends its first message while waiting.
     pub handshake_retry: Duration,
-    /// Messages held for `recv` before new ones are dropped (and counted).
+    /// Messages held for `recv` before new ones are dropped (and counted;
+    /// reliable messages are then resent by their sender later).
     pub inbox_capacity: usize,
+    /// How long a reliable message waits for its ack before it is resent.
+    pub retransmit_timeout: Duration,
+    /// A testing aid: the share (0 ≤ p < 1) of outgoing data and ack packets
+    /// dropped before they reach the socket, to exercise reliability over a
+    /// lossy network. Zero, the default, outside tests.
+    pub simulated_loss: f64,
 }
 
 impl MeshConfig {
     /// Defaults around an address and a network key: 5 s handshake timeout,
-    /// resent every 250 ms, 65 536 messages of inbox.
+    /// resent every 250 ms, 65 536 messages of inbox, reliable messages
+    /// resent after 200 ms without an ack, no simulated loss.
     pub fn new(bind: SocketAddr, network_key: NetworkKey) -> MeshConfig {
         MeshConfig {
             bind,
@@ -56,6 +67,8 @@ impl MeshConfig {
             handshake_timeout: Duration::from_secs(5),
             handshake_retry: Duration::from_millis(250),
             inbox_capacity: 65_536,
+            retransmit_timeout: Duration::from_millis(200),
+            simulated_loss: 0.0,
         }
     }
 
@@ -69,6 +82,12 @@ impl MeshConfig {
         }
         if self.inbox_capacity == 0 {
             return bad("inbox_capacity must be at least 1");
+        }
+        if self.retransmit_timeout.is_zero() {
+            return bad("retransmit_timeout must be above zero");
+        }
+        if !(0.0..1.0).contains(&self.simulated_loss) {
+            return bad("simulated_loss must be at least 0 and below 1");
         }
         Ok(())
     }
@@ -98,8 +117,8 @@ pub struct Message {
     pub payload: Vec<u8>,
 }
 
-struct Peer {
-    public_key: PublicKey,
+pub(super) struct Peer {
+    pub(super) public_key: PublicKey,
     addr: SocketAddr,
     session: Session,
     confirmed: AtomicBool,
@@ -151,23 +170,27 @@ enum Pending {
     Done(Result<Arc<Peer>>),
 }
 
-struct Inner {
+pub(super) struct Inner {
     socket: UdpSocket,
     identity: Identity,
-    config: MeshConfig,
+    pub(super) config: MeshConfig,
     peers: RwLock<Peers>,
     pending: Mutex<HashMap<u64, Pending>>,
     handshake_done: Condvar,
     inbox: Mutex<VecDeque<Message>>,
     inbox_ready: Condvar,
-    counters: Counters,
-    closed: AtomicBool,
+    pub(super) counters: Counters,
+    pub(super) closed: AtomicBool,
+    /// Every stream this node sends or receives on, by (peer, stream id).
+    pub(super) streams: RwLock<HashMap<(u64, u64), Arc<StreamState>>>,
+    /// The simulated-loss generator's state (see `MeshConfig::simulated_loss`).
+    loss: Mutex<u64>,
 }
 
 /// A running mesh node. Dropping it shuts it down.
 pub struct MeshNode {
-    inner: Arc<Inner>,
-    reader: Mutex<Option<JoinHandle<()>>>,
+    pub(super) inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for MeshNode {
@@ -210,18 +233,29 @@ impl MeshNode {
             inbox_ready: Condvar::new(),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
+            streams: RwLock::new(HashMap::new()),
+            loss: Mutex::new(0x9E37_79B9_7F4A_7C15),
         });
-        let reader = {
-            let inner = inner.clone();
-            std::thread::Builder::new()
-                .name("net-mesh-reader".into())
-                .spawn(move || inner.read_loop())
-                .map_err(|e| io_error("spawn reader", e))?
-        };
-        Ok(MeshNode {
+        let node = MeshNode {
             inner,
-            reader: Mutex::new(Some(reader)),
-        })
+            threads: Mutex::new(Vec::new()),
+        };
+        node.spawn("net-mesh-reader", Inner::read_loop)?;
+        node.spawn("net-mesh-timer", Inner::timer_loop)?;
+        Ok(node)
+    }
+
+    fn spawn(&self, name: &str, body: fn(&Inner)) -> Result<()> {
+        let inner = self.inner.clone();
+        let handle = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || body(&inner))
+            .map_err(|e| {
+                self.shutdown();
+                io_error("spawn thread", e)
+            })?;
+        self.threads.lock().push(handle);
+        Ok(())
     }
 
     /// The bound address (with the real port when 0 was asked for).
@@ -288,17 +322,8 @@ impl MeshNode {
         let peer = outcome?;
         // Proves to the responder that this side holds the network key.
         self.inner
-            .send_sealed(&peer, 0, PacketFlags::CONTROL, &[])?;
+            .send_sealed(&peer, 0, PacketFlags::CONTROL, 0, &[])?;
         Ok(peer.info())
-    }
-
-    /// Sends `payload` to a connected peer on `stream_id`.
-    pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
-        self.inner.check_open()?;
-        let peer = self.inner.peer(node_id)?;
-        self.inner.send_sealed(&peer, stream_id, 0, payload)?;
-        add(&self.inner.counters.bytes_sent, payload.len());
-        Ok(())
     }
 
     /// The next message, waiting up to `timeout` (`None`: until one comes).
@@ -352,8 +377,10 @@ impl MeshNode {
             let _inbox = self.inner.inbox.lock();
             self.inner.inbox_ready.notify_all();
         }
-        if let Some(reader) = self.reader.lock().take() {
-            let _ = reader.join();
+        self.inner.wake_stream_waiters();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for thread in threads {
+            let _ = thread.join();
         }
     }
 }
@@ -369,14 +396,14 @@ fn shutdown_error() -> Error {
 }
 
 impl Inner {
-    fn check_open(&self) -> Result<()> {
+    pub(super) fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(shutdown_error());
         }
         Ok(())
     }
 
-    fn peer(&self, node_id: u64) -> Result<Arc<Peer>> {
+    pub(super) fn peer(&self, node_id: u64) -> Result<Arc<Peer>> {
         self.peers
             .read()
             .by_node
@@ -409,6 +436,20 @@ impl Inner {
         packet
     }
 
+    /// Whether the simulated loss takes this packet (see `MeshConfig`).
+    fn simulate_loss(&self) -> bool {
+        if self.config.simulated_loss <= 0.0 {
+            return false;
+        }
+        // xorshift64*: cheap, deterministic, plenty for a test aid.
+        let mut state = self.loss.lock();
+        *state ^= *state >> 12;
+        *state ^= *state << 25;
+        *state ^= *state >> 27;
+        let draw = state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+        (draw as f64 / (1u64 << 53) as f64) < self.config.simulated_loss
+    }
+
     fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
         self.socket
             .send_to(packet, addr)
@@ -417,13 +458,23 @@ impl Inner {
         Ok(())
     }
 
-    fn send_sealed(&self, peer: &Peer, stream_id: u64, flags: u8, payload: &[u8]) -> Result<()> {
+    /// Seals and sends one packet to `peer`. `sequence` is the stream
+    /// sequence of a reliable message (0 otherwise).
+    pub(super) fn send_sealed(
+        &self,
+        peer: &Peer,
+        stream_id: u64,
+        flags: u8,
+        sequence: u64,
+        payload: &[u8],
+    ) -> Result<()> {
         thread_local! {
             static PACKET: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         let mut header = self.base_header();
         header.flags = PacketFlags(flags);
         header.stream_id = stream_id;
+        header.sequence = sequence;
         PACKET.with(|cell| {
             let mut own = Vec::new();
             let mut guard = cell.try_borrow_mut();
@@ -433,13 +484,16 @@ impl Inner {
             };
             packet.clear();
             peer.session.seal(&mut header, payload, packet)?;
+            if flags & PacketFlags::CONTROL == 0 && self.simulate_loss() {
+                bump(&self.counters.packets_sent);
+                return Ok(());
+            }
             self.send_datagram(packet, peer.addr)
         })
     }
 
     fn read_loop(&self) {
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
-        let mut last_sweep = Instant::now();
         while !self.closed.load(Ordering::Acquire) {
             match self.socket.recv_from(&mut buf) {
                 Ok((len, from)) => {
@@ -457,10 +511,15 @@ impl Inner {
                     ) => {}
                 Err(_) => std::thread::sleep(READER_TICK),
             }
-            if last_sweep.elapsed() >= READER_TICK {
-                self.expire_half_open();
-                last_sweep = Instant::now();
-            }
+        }
+    }
+
+    /// Acks, resends and expiry, every few milliseconds.
+    fn timer_loop(&self) {
+        while !self.closed.load(Ordering::Acquire) {
+            std::thread::sleep(TIMER_TICK);
+            self.expire_half_open();
+            self.stream_timers(Instant::now());
         }
     }
 
@@ -573,19 +632,44 @@ impl Inner {
         if header.flags.contains(PacketFlags::CONTROL) {
             return;
         }
-        let message = Message {
-            from: peer.public_key.node_id(),
-            stream_id: header.stream_id,
-            payload: body[..len].to_vec(),
-        };
-        let mut inbox = self.inbox.lock();
-        if inbox.len() >= self.config.inbox_capacity {
-            return bump(&self.counters.dropped_inbox_full);
+        let body = &body[..len];
+        if header.flags.contains(PacketFlags::ACK) {
+            self.on_ack(&peer, header.stream_id, body);
+        } else if header.flags.contains(PacketFlags::RELIABLE) {
+            self.on_reliable(&peer, header.stream_id, header.sequence, body);
+        } else {
+            self.on_unordered(&peer, header.stream_id, body);
         }
-        add(&self.counters.bytes_received, len);
-        inbox.push_back(message);
+    }
+
+    /// Whether the inbox has room for `n` more messages.
+    pub(super) fn inbox_has_room(&self) -> bool {
+        self.inbox.lock().len() < self.config.inbox_capacity
+    }
+
+    /// Hands messages to `recv`. `force` delivers even over capacity (a
+    /// reliable stream's in-order run, already accepted and acknowledged).
+    pub(super) fn deliver(
+        &self,
+        messages: impl IntoIterator<Item = Message>,
+        force: bool,
+    ) -> usize {
+        let mut inbox = self.inbox.lock();
+        let mut delivered = 0;
+        for message in messages {
+            if !force && inbox.len() >= self.config.inbox_capacity {
+                bump(&self.counters.dropped_inbox_full);
+                continue;
+            }
+            add(&self.counters.bytes_received, message.payload.len());
+            inbox.push_back(message);
+            delivered += 1;
+        }
         drop(inbox);
-        self.inbox_ready.notify_one();
+        if delivered > 0 {
+            self.inbox_ready.notify_all();
+        }
+        delivered
     }
 
     /// Forgets responder sessions never confirmed within the handshake

@@ -1,0 +1,266 @@
+//! Stream tests over real UDP on 127.0.0.1: reliability under simulated
+//! loss, credit windows and backpressure, stats, restarts.
+
+use super::*;
+use crate::error::ErrorKind;
+use crate::identity::Identity;
+use std::net::SocketAddr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+const KEY: [u8; 32] = [7; 32];
+const WAIT: Duration = Duration::from_secs(10);
+
+fn lossy_node(seed: u8, loss: f64) -> MeshNode {
+    let mut config = MeshConfig::new("127.0.0.1:0".parse().unwrap(), NetworkKey::from_bytes(KEY));
+    config.handshake_timeout = Duration::from_millis(1500);
+    config.handshake_retry = Duration::from_millis(100);
+    config.retransmit_timeout = Duration::from_millis(50);
+    config.simulated_loss = loss;
+    MeshNode::bind(Identity::from_seed(&[seed; 32]), config).unwrap()
+}
+
+fn addr(node: &MeshNode) -> SocketAddr {
+    node.local_addr().unwrap()
+}
+
+fn pair(loss: f64) -> (MeshNode, MeshNode) {
+    let a = lossy_node(1, loss);
+    let b = lossy_node(2, loss);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    (a, b)
+}
+
+fn recv(node: &MeshNode) -> Message {
+    node.recv(Some(WAIT))
+        .unwrap()
+        .expect("a message within the wait")
+}
+
+fn eventually(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn ten_thousand_reliable_messages_survive_a_lossy_link_in_order_exactly_once() {
+    // 10% of data and ack packets dropped, in both directions.
+    let (a, b) = pair(0.10);
+    let stream = a
+        .open_stream(b.node_id(), 5, StreamConfig::reliable())
+        .unwrap();
+    const N: u32 = 10_000;
+    let sender = thread::spawn(move || {
+        for i in 0..N {
+            stream.send_blocking(&i.to_le_bytes(), Some(WAIT)).unwrap();
+        }
+        (a, stream)
+    });
+    for expected in 0..N {
+        let m = recv(&b);
+        assert_eq!(m.stream_id, 5);
+        let got = u32::from_le_bytes(m.payload.as_slice().try_into().unwrap());
+        assert_eq!(got, expected, "out of order or duplicated");
+    }
+    let (a, stream) = sender.join().unwrap();
+    // Nothing more arrives: every message exactly once.
+    assert_eq!(b.recv(Some(Duration::from_millis(200))).unwrap(), None);
+    eventually("every message acknowledged", || {
+        stream.stats().in_flight == 0
+    });
+    let sent = stream.stats();
+    assert_eq!(sent.sent, u64::from(N));
+    assert!(sent.retransmits > 0, "loss must have caused resends");
+    let received = b.stream_stats(a.node_id(), 5).unwrap();
+    assert_eq!(received.received, u64::from(N));
+}
+
+#[test]
+fn a_full_window_is_backpressure_then_retry_and_blocking_give_up_in_time() {
+    let (a, b) = pair(0.0);
+    let stream = a
+        .open_stream(b.node_id(), 1, StreamConfig::reliable().with_window(4))
+        .unwrap();
+    // With the peer gone, nothing is ever acknowledged.
+    b.shutdown();
+    for i in 0..4u8 {
+        stream.send(&[i]).unwrap();
+    }
+    let err = stream.send(b"5th").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StreamBackpressure, "{err}");
+    let err = a.send(b.node_id(), 1, b"5th").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StreamBackpressure);
+    let err = stream.send_with_retry(b"5th", 3).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::StreamBackpressure);
+    let started = Instant::now();
+    let err = stream
+        .send_blocking(b"5th", Some(Duration::from_millis(30)))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MeshTimeout);
+    assert!(started.elapsed() >= Duration::from_millis(30));
+    let stats = stream.stats();
+    assert_eq!((stats.sent, stats.in_flight, stats.window), (4, 4, 4));
+    assert_eq!(stats.backpressure_events, 4);
+    assert_eq!(a.stream_stats(b.node_id(), 1), Some(stats));
+}
+
+#[test]
+fn blocking_sends_wait_for_acks_and_keep_order() {
+    let (a, b) = pair(0.0);
+    let stream = a
+        .open_stream(b.node_id(), 2, StreamConfig::reliable().with_window(1))
+        .unwrap();
+    let sender = thread::spawn(move || {
+        for i in 0..200u32 {
+            stream.send_blocking(&i.to_le_bytes(), None).unwrap();
+        }
+        stream.stats()
+    });
+    for expected in 0..200u32 {
+        assert_eq!(recv(&b).payload, expected.to_le_bytes());
+    }
+    let stats = sender.join().unwrap();
+    assert_eq!(stats.sent, 200);
+    drop(a);
+}
+
+#[test]
+fn shutdown_wakes_a_blocked_sender_with_a_typed_error() {
+    let (a, b) = pair(0.0);
+    let stream = a
+        .open_stream(b.node_id(), 1, StreamConfig::reliable().with_window(1))
+        .unwrap();
+    b.shutdown();
+    stream.send(b"fills the window").unwrap();
+    let a = std::sync::Arc::new(a);
+    let closer = {
+        let a = a.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            a.shutdown();
+        })
+    };
+    let err = stream.send_blocking(b"waits", None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MeshShutdown, "{err}");
+    closer.join().unwrap();
+    let err = stream.send(b"after").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MeshShutdown);
+}
+
+#[test]
+fn opening_streams_checks_peer_window_and_config() {
+    let (a, b) = pair(0.0);
+    let err = a
+        .open_stream(12345, 1, StreamConfig::reliable())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnknownPeer);
+    let err = a
+        .open_stream(b.node_id(), 1, StreamConfig::reliable().with_window(0))
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshConfig);
+    let first = a
+        .open_stream(b.node_id(), 1, StreamConfig::reliable())
+        .unwrap();
+    let again = a
+        .open_stream(b.node_id(), 1, StreamConfig::reliable())
+        .unwrap();
+    assert_eq!((first.peer(), first.id()), (again.peer(), again.id()));
+    let err = a
+        .open_stream(b.node_id(), 1, StreamConfig::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshConfig, "{err}");
+    let err = first.send(&vec![0; session::MAX_PAYLOAD]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::MessageTooLarge);
+    assert_eq!(a.stream_stats(b.node_id(), 99), None);
+}
+
+#[test]
+fn fire_and_forget_streams_count_both_ways() {
+    let (a, b) = pair(0.0);
+    for _ in 0..3 {
+        a.send(b.node_id(), 8, b"x").unwrap();
+    }
+    for _ in 0..3 {
+        recv(&b);
+    }
+    let sent = a.stream_stats(b.node_id(), 8).unwrap();
+    assert_eq!(
+        (sent.reliability, sent.sent, sent.window, sent.in_flight),
+        (Reliability::FireAndForget, 3, 0, 0)
+    );
+    assert_eq!(b.stream_stats(a.node_id(), 8).unwrap().received, 3);
+}
+
+#[test]
+fn a_restarted_sender_starts_a_new_stream_instead_of_repeating_old_numbers() {
+    let b = lossy_node(2, 0.0);
+    {
+        let a = lossy_node(1, 0.0);
+        a.connect(addr(&b), &b.public_key()).unwrap();
+        let s = a
+            .open_stream(b.node_id(), 4, StreamConfig::reliable())
+            .unwrap();
+        for word in [b"one", b"two"] {
+            s.send(word).unwrap();
+            recv(&b);
+        }
+    }
+    // The same identity in a new process: its sequence numbers restart at 1.
+    let a = lossy_node(1, 0.0);
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    let s = a
+        .open_stream(b.node_id(), 4, StreamConfig::reliable())
+        .unwrap();
+    s.send(b"fresh").unwrap();
+    assert_eq!(recv(&b).payload, b"fresh");
+}
+
+#[test]
+fn many_reliable_streams_from_many_threads_each_stay_in_order() {
+    let (a, b) = pair(0.05);
+    let a = std::sync::Arc::new(a);
+    let peer = b.node_id();
+    let senders: Vec<_> = (0..4u64)
+        .map(|stream_id| {
+            let a = a.clone();
+            thread::spawn(move || {
+                let s = a
+                    .open_stream(peer, stream_id, StreamConfig::reliable().with_window(64))
+                    .unwrap();
+                for i in 0..500u32 {
+                    s.send_blocking(&i.to_le_bytes(), Some(WAIT)).unwrap();
+                }
+            })
+        })
+        .collect();
+    let mut next = [0u32; 4];
+    for _ in 0..2000 {
+        let m = recv(&b);
+        let i = u32::from_le_bytes(m.payload.as_slice().try_into().unwrap());
+        let slot = &mut next[m.stream_id as usize];
+        assert_eq!(i, *slot, "stream {} out of order", m.stream_id);
+        *slot += 1;
+    }
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert_eq!(next, [500; 4]);
+}
+
+#[test]
+fn loss_settings_are_validated() {
+    for loss in [-0.1, 1.0, f64::NAN] {
+        let mut config =
+            MeshConfig::new("127.0.0.1:0".parse().unwrap(), NetworkKey::from_bytes(KEY));
+        config.simulated_loss = loss;
+        let err = MeshNode::bind(Identity::from_seed(&[1; 32]), config).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidMeshConfig);
+    }
+    let mut config = MeshConfig::new("127.0.0.1:0".parse().unwrap(), NetworkKey::from_bytes(KEY));
+    config.retransmit_timeout = Duration::ZERO;
+    let err = MeshNode::bind(Identity::from_seed(&[1; 32]), config).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshConfig);
+}

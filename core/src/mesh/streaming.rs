@@ -1,0 +1,547 @@
+//! Streams on a node: sending with a credit window, receiving in order,
+//! acks and resends. The protocol's state machines are in [`super::stream`];
+//! this module wires them to the node's sessions, inbox and timer.
+
+use super::node::{Inner, MeshNode, Message, Peer};
+use super::session::MAX_PAYLOAD;
+use super::stream::{
+    split_epoch, Accepted, Ack, RecvHalf, Reliability, SendHalf, StreamConfig, StreamStats,
+    Unacked, ACK_EVERY, EPOCH_LEN, GAP_ACK_INTERVAL,
+};
+use crate::error::{Error, ErrorKind, Result};
+use crate::mesh::stats::{add, bump};
+use crate::wire::PacketFlags;
+use parking_lot::{Condvar, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The first wait of `send_with_retry`; each retry waits twice as long.
+const FIRST_RETRY_WAIT: Duration = Duration::from_millis(1);
+/// The longest single wait of `send_with_retry`.
+const MAX_RETRY_WAIT: Duration = Duration::from_millis(128);
+
+/// One stream with one peer: both directions and their counters.
+pub(crate) struct StreamState {
+    peer: u64,
+    stream_id: u64,
+    config: StreamConfig,
+    /// Reliable streams only.
+    send: Mutex<Option<SendHalf>>,
+    /// Signalled when acks free room in the window, or on shutdown.
+    window_open: Condvar,
+    recv: Mutex<RecvHalf>,
+    sent: AtomicU64,
+    received: AtomicU64,
+    backpressure_events: AtomicU64,
+    retransmits: AtomicU64,
+    duplicates: AtomicU64,
+}
+
+impl StreamState {
+    fn new(peer: u64, stream_id: u64, config: StreamConfig) -> Result<StreamState> {
+        let send = match config.reliability {
+            Reliability::Reliable => Some(SendHalf::new(config, random_epoch()?)),
+            Reliability::FireAndForget => None,
+        };
+        Ok(StreamState {
+            peer,
+            stream_id,
+            config,
+            send: Mutex::new(send),
+            window_open: Condvar::new(),
+            recv: Mutex::new(RecvHalf::default()),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            backpressure_events: AtomicU64::new(0),
+            retransmits: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+        })
+    }
+
+    fn stats(&self) -> StreamStats {
+        let in_flight = self
+            .send
+            .lock()
+            .as_ref()
+            .map_or(0, |half| half.unacked.len() as u64);
+        let window = match self.config.reliability {
+            Reliability::Reliable => self.config.window,
+            Reliability::FireAndForget => 0,
+        };
+        StreamStats {
+            peer: self.peer,
+            stream_id: self.stream_id,
+            reliability: self.config.reliability,
+            sent: self.sent.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            in_flight,
+            window,
+            backpressure_events: self.backpressure_events.load(Ordering::Relaxed),
+            retransmits: self.retransmits.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn random_epoch() -> Result<u32> {
+    let mut bytes = [0u8; 4];
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| Error::new(ErrorKind::EntropyUnavailable, e.to_string()))?;
+    Ok(u32::from_le_bytes(bytes))
+}
+
+fn backpressure(state: &StreamState) -> Error {
+    Error::new(
+        ErrorKind::StreamBackpressure,
+        format!(
+            "stream {} to node {:016x}: {} messages in flight, the window is full",
+            state.stream_id, state.peer, state.config.window
+        ),
+    )
+}
+
+/// How long a reliable send may wait for room in the window.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Not at all: a full window is `mesh:backpressure`.
+    Never,
+    /// Up to this many times, backing off between tries.
+    Retries(u32),
+    /// Until the deadline (`mesh:timeout`), or without limit.
+    Until(Option<Instant>),
+}
+
+/// A stream opened with [`MeshNode::open_stream`]: a cheap handle to send on
+/// and to read the stream's stats.
+#[derive(Clone)]
+pub struct MeshStream {
+    inner: Arc<Inner>,
+    state: Arc<StreamState>,
+}
+
+impl std::fmt::Debug for MeshStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshStream")
+            .field("peer", &format_args!("{:016x}", self.state.peer))
+            .field("stream_id", &self.state.stream_id)
+            .field("config", &self.state.config)
+            .finish()
+    }
+}
+
+impl MeshStream {
+    /// The peer's node id.
+    pub fn peer(&self) -> u64 {
+        self.state.peer
+    }
+
+    /// The stream id.
+    pub fn id(&self) -> u64 {
+        self.state.stream_id
+    }
+
+    /// Sends one message. On a reliable stream with a full window this fails
+    /// at once with `mesh:backpressure`.
+    pub fn send(&self, payload: &[u8]) -> Result<()> {
+        self.inner.send_on(&self.state, payload, Wait::Never)
+    }
+
+    /// Sends, and on `mesh:backpressure` waits for room and tries again, up
+    /// to `max_retries` more times (waits of 1 ms, 2 ms, 4 ms … capped at
+    /// 128 ms, each cut short when an ack opens the window).
+    pub fn send_with_retry(&self, payload: &[u8], max_retries: u32) -> Result<()> {
+        self.inner
+            .send_on(&self.state, payload, Wait::Retries(max_retries))
+    }
+
+    /// Sends, waiting for room in the window up to `timeout` (`None`: as
+    /// long as it takes). `mesh:timeout` if the window stays full.
+    pub fn send_blocking(&self, payload: &[u8], timeout: Option<Duration>) -> Result<()> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.inner
+            .send_on(&self.state, payload, Wait::Until(deadline))
+    }
+
+    /// The stream's counters now.
+    pub fn stats(&self) -> StreamStats {
+        self.state.stats()
+    }
+}
+
+impl MeshNode {
+    /// Opens stream `stream_id` to a connected peer. Opening it again with
+    /// the same config returns the same stream; with another config fails
+    /// with `mesh:invalid_config`. Streams not opened are fire-and-forget.
+    pub fn open_stream(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        config: StreamConfig,
+    ) -> Result<MeshStream> {
+        self.inner.check_open()?;
+        config.validate()?;
+        self.inner.peer(node_id)?;
+        let key = (node_id, stream_id);
+        let mut streams = self.inner.streams.write();
+        let state = match streams.get(&key) {
+            Some(existing) if existing.config == config => existing.clone(),
+            // Only ever received on: take this side's config now.
+            Some(existing)
+                if existing.config == StreamConfig::default()
+                    && existing.sent.load(Ordering::Relaxed) == 0 =>
+            {
+                let state = Arc::new(StreamState::new(node_id, stream_id, config)?);
+                *state.recv.lock() = std::mem::take(&mut *existing.recv.lock());
+                state
+                    .received
+                    .store(existing.received.load(Ordering::Relaxed), Ordering::Relaxed);
+                state.duplicates.store(
+                    existing.duplicates.load(Ordering::Relaxed),
+                    Ordering::Relaxed,
+                );
+                streams.insert(key, state.clone());
+                state
+            }
+            Some(existing) => {
+                return Err(Error::new(
+                    ErrorKind::InvalidMeshConfig,
+                    format!(
+                        "stream {stream_id} to node {node_id:016x} is already open with {:?}",
+                        existing.config
+                    ),
+                ))
+            }
+            None => {
+                let state = Arc::new(StreamState::new(node_id, stream_id, config)?);
+                streams.insert(key, state.clone());
+                state
+            }
+        };
+        Ok(MeshStream {
+            inner: self.inner.clone(),
+            state,
+        })
+    }
+
+    /// Sends `payload` to a connected peer on `stream_id`, as the stream was
+    /// opened (fire-and-forget if it never was). A reliable stream with a
+    /// full window fails at once with `mesh:backpressure`.
+    pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
+        self.inner.check_open()?;
+        let state = self.inner.stream(node_id, stream_id)?;
+        self.inner.send_on(&state, payload, Wait::Never)
+    }
+
+    /// [`MeshStream::send_with_retry`] by peer and stream id.
+    pub fn send_with_retry(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        max_retries: u32,
+    ) -> Result<()> {
+        self.inner.check_open()?;
+        let state = self.inner.stream(node_id, stream_id)?;
+        self.inner
+            .send_on(&state, payload, Wait::Retries(max_retries))
+    }
+
+    /// [`MeshStream::send_blocking`] by peer and stream id.
+    pub fn send_blocking(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        self.inner.check_open()?;
+        let state = self.inner.stream(node_id, stream_id)?;
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.inner.send_on(&state, payload, Wait::Until(deadline))
+    }
+
+    /// The counters of one stream with one peer, or `None` if nothing was
+    /// ever sent or received on it.
+    pub fn stream_stats(&self, node_id: u64, stream_id: u64) -> Option<StreamStats> {
+        let streams = self.inner.streams.read();
+        streams.get(&(node_id, stream_id)).map(|s| s.stats())
+    }
+}
+
+impl Inner {
+    /// The stream's state, created fire-and-forget on first use. Fails with
+    /// `mesh:unknown_peer` when there is no session with the peer.
+    fn stream(&self, node_id: u64, stream_id: u64) -> Result<Arc<StreamState>> {
+        if let Some(state) = self.streams.read().get(&(node_id, stream_id)) {
+            return Ok(state.clone());
+        }
+        self.peer(node_id)?;
+        let mut streams = self.streams.write();
+        if let Some(state) = streams.get(&(node_id, stream_id)) {
+            return Ok(state.clone());
+        }
+        let state = Arc::new(StreamState::new(
+            node_id,
+            stream_id,
+            StreamConfig::default(),
+        )?);
+        streams.insert((node_id, stream_id), state.clone());
+        Ok(state)
+    }
+
+    fn send_on(&self, state: &StreamState, payload: &[u8], wait: Wait) -> Result<()> {
+        self.check_open()?;
+        let peer = self.peer(state.peer)?;
+        if state.config.reliability == Reliability::FireAndForget {
+            self.send_sealed(&peer, state.stream_id, 0, 0, payload)?;
+            bump(&state.sent);
+            add(&self.counters.bytes_sent, payload.len());
+            return Ok(());
+        }
+        if payload.len() > MAX_PAYLOAD - EPOCH_LEN {
+            return Err(Error::new(
+                ErrorKind::MessageTooLarge,
+                format!(
+                    "a reliable message is at most {} bytes, got {}",
+                    MAX_PAYLOAD - EPOCH_LEN,
+                    payload.len()
+                ),
+            ));
+        }
+        let mut guard = state.send.lock();
+        let mut tries = 0u32;
+        let mut retry_wait = FIRST_RETRY_WAIT;
+        loop {
+            let half = guard.as_mut().ok_or_else(|| backpressure(state))?;
+            if !half.window_full() {
+                break;
+            }
+            if tries == 0 {
+                bump(&state.backpressure_events);
+            }
+            self.check_open()?;
+            match wait {
+                Wait::Never => return Err(backpressure(state)),
+                Wait::Retries(max) => {
+                    if tries >= max {
+                        return Err(backpressure(state));
+                    }
+                    state
+                        .window_open
+                        .wait_for(&mut guard, retry_wait.min(MAX_RETRY_WAIT));
+                    retry_wait *= 2;
+                }
+                Wait::Until(Some(deadline)) => {
+                    if state
+                        .window_open
+                        .wait_until(&mut guard, deadline)
+                        .timed_out()
+                        && guard.as_ref().is_some_and(SendHalf::window_full)
+                    {
+                        self.check_open()?;
+                        return Err(Error::new(
+                            ErrorKind::MeshTimeout,
+                            format!(
+                                "stream {} to node {:016x}: the window stayed full",
+                                state.stream_id, state.peer
+                            ),
+                        ));
+                    }
+                }
+                Wait::Until(None) => state.window_open.wait(&mut guard),
+            }
+            tries += 1;
+        }
+        let half = guard.as_mut().ok_or_else(|| backpressure(state))?;
+        let seq = half.next_seq;
+        let mut body = Vec::with_capacity(EPOCH_LEN + payload.len());
+        body.extend_from_slice(&half.epoch.to_le_bytes());
+        body.extend_from_slice(payload);
+        self.send_sealed(&peer, state.stream_id, PacketFlags::RELIABLE, seq, &body)?;
+        half.next_seq += 1;
+        half.unacked.insert(
+            seq,
+            Unacked {
+                body,
+                last_sent: Instant::now(),
+                resent: false,
+            },
+        );
+        drop(guard);
+        bump(&state.sent);
+        add(&self.counters.bytes_sent, payload.len());
+        Ok(())
+    }
+
+    /// The state of a stream a peer sends on, created on first sight.
+    fn inbound(&self, peer: u64, stream_id: u64) -> Option<Arc<StreamState>> {
+        if let Some(state) = self.streams.read().get(&(peer, stream_id)) {
+            return Some(state.clone());
+        }
+        let state = Arc::new(StreamState::new(peer, stream_id, StreamConfig::default()).ok()?);
+        Some(
+            self.streams
+                .write()
+                .entry((peer, stream_id))
+                .or_insert(state)
+                .clone(),
+        )
+    }
+
+    pub(super) fn on_unordered(&self, peer: &Peer, stream_id: u64, body: &[u8]) {
+        let from = peer.public_key.node_id();
+        let message = Message {
+            from,
+            stream_id,
+            payload: body.to_vec(),
+        };
+        if self.deliver([message], false) == 1 {
+            if let Some(state) = self.inbound(from, stream_id) {
+                bump(&state.received);
+            }
+        }
+    }
+
+    pub(super) fn on_reliable(&self, peer: &Peer, stream_id: u64, seq: u64, body: &[u8]) {
+        let Some((epoch, bytes)) = split_epoch(body) else {
+            return bump(&self.counters.dropped_malformed);
+        };
+        if seq == 0 {
+            return bump(&self.counters.dropped_malformed);
+        }
+        if !self.inbox_has_room() {
+            // Not accepted, so not acknowledged: the sender resends later.
+            return bump(&self.counters.dropped_inbox_full);
+        }
+        let from = peer.public_key.node_id();
+        let Some(state) = self.inbound(from, stream_id) else {
+            return;
+        };
+        let mut recv = state.recv.lock();
+        let now = Instant::now();
+        let ack_now = match recv.accept(epoch, seq, bytes) {
+            Accepted::Deliver(run) => {
+                let count = run.len() as u64;
+                let messages = run.into_iter().map(|payload| Message {
+                    from,
+                    stream_id,
+                    payload,
+                });
+                self.deliver(messages, true);
+                state.received.fetch_add(count, Ordering::Relaxed);
+                recv.unacked_count >= ACK_EVERY || recv.has_gap()
+            }
+            Accepted::Buffered => true,
+            Accepted::Duplicate => {
+                bump(&state.duplicates);
+                // Our ack was probably lost; the timer sends another.
+                false
+            }
+            Accepted::TooFar => {
+                bump(&self.counters.dropped_malformed);
+                false
+            }
+        };
+        let recently = recv
+            .last_ack
+            .is_some_and(|at| now.duration_since(at) < GAP_ACK_INTERVAL);
+        let ack = if ack_now && !(recv.has_gap() && recently) {
+            recv.take_ack(now)
+        } else {
+            None
+        };
+        drop(recv);
+        if let Some(ack) = ack {
+            let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
+        }
+    }
+
+    pub(super) fn on_ack(&self, peer: &Peer, stream_id: u64, body: &[u8]) {
+        let Some(ack) = Ack::decode(body) else {
+            return bump(&self.counters.dropped_malformed);
+        };
+        let from = peer.public_key.node_id();
+        let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
+            return;
+        };
+        let now = Instant::now();
+        let mut guard = state.send.lock();
+        let Some(half) = guard.as_mut() else {
+            return;
+        };
+        let before = half.unacked.len();
+        let holdoff = half.nack_holdoff();
+        for seq in half.apply_ack(&ack, now) {
+            if let Some(entry) = half.unacked.get_mut(&seq) {
+                if now.duration_since(entry.last_sent) < holdoff {
+                    continue;
+                }
+                if self
+                    .send_sealed(peer, stream_id, PacketFlags::RELIABLE, seq, &entry.body)
+                    .is_ok()
+                {
+                    entry.last_sent = now;
+                    entry.resent = true;
+                    bump(&state.retransmits);
+                }
+            }
+        }
+        if half.unacked.len() < before {
+            state.window_open.notify_all();
+        }
+    }
+
+    /// Sends the acks that are due and resends what waited too long.
+    pub(super) fn stream_timers(&self, now: Instant) {
+        let streams: Vec<Arc<StreamState>> = self.streams.read().values().cloned().collect();
+        for state in streams {
+            let Ok(peer) = self.peer(state.peer) else {
+                continue;
+            };
+            let ack = {
+                let mut recv = state.recv.lock();
+                if recv.ack_due {
+                    recv.take_ack(now)
+                } else {
+                    None
+                }
+            };
+            if let Some(ack) = ack {
+                let _ =
+                    self.send_sealed(&peer, state.stream_id, PacketFlags::ACK, 0, &ack.encode());
+            }
+            let mut guard = state.send.lock();
+            let Some(half) = guard.as_mut() else {
+                continue;
+            };
+            for (&seq, entry) in half.unacked.iter_mut() {
+                if now.duration_since(entry.last_sent) < self.config.retransmit_timeout {
+                    continue;
+                }
+                if self
+                    .send_sealed(
+                        &peer,
+                        state.stream_id,
+                        PacketFlags::RELIABLE,
+                        seq,
+                        &entry.body,
+                    )
+                    .is_ok()
+                {
+                    entry.last_sent = now;
+                    entry.resent = true;
+                    bump(&state.retransmits);
+                }
+            }
+        }
+    }
+
+    /// Wakes every sender waiting for window room (on shutdown).
+    pub(super) fn wake_stream_waiters(&self) {
+        for state in self.streams.read().values() {
+            let _guard = state.send.lock();
+            state.window_open.notify_all();
+        }
+    }
+}
