@@ -220,6 +220,31 @@
 #define NET_ERR_MESH_IO -86
 
 /**
+ * A reliable stream's credit window is full (drop, retry or wait).
+ */
+#define NET_ERR_STREAM_BACKPRESSURE -87
+
+/**
+ * A wait ended without a result (for example `net_mesh_recv` timed out).
+ */
+#define NET_TIMED_OUT 2
+
+/**
+ * Stream reliability: each message one datagram, no resends, no window.
+ */
+#define NET_STREAM_FIRE_AND_FORGET 0
+
+/**
+ * Stream reliability: in order, exactly once, resent until acknowledged.
+ */
+#define NET_STREAM_RELIABLE 1
+
+/**
+ * Length of an ed25519 public key.
+ */
+#define NET_PUBLIC_KEY_LEN 32
+
+/**
  * Size of a RedEX index record and of a CortEX event meta.
  */
 #define NET_REDEX_RECORD_LEN 20
@@ -252,6 +277,12 @@ typedef struct net_identity_t net_identity_t;
  * `net_log_free`.
  */
 typedef struct net_log_t net_log_t;
+
+/**
+ * A mesh node: a UDP socket, its sessions and streams. Opaque; create with
+ * `net_mesh_bind`, release with `net_mesh_free`.
+ */
+typedef struct net_mesh_t net_mesh_t;
 
 /**
  * An open NetDB. Opaque; always used by pointer. Create with `net_netdb_open`
@@ -351,6 +382,29 @@ typedef struct net_poll_result_t {
    */
   void *_owner;
 } net_poll_result_t;
+
+/**
+ * A message received from a peer. `payload` is owned by the caller: free it
+ * with `net_bytes_free(payload, len)` (it is NULL when `len` is 0).
+ */
+typedef struct net_mesh_message_t {
+  /**
+   * The sender's node id.
+   */
+  uint64_t from;
+  /**
+   * The stream it came on.
+   */
+  uint64_t stream_id;
+  /**
+   * The decrypted bytes.
+   */
+  uint8_t *payload;
+  /**
+   * Their length.
+   */
+  size_t len;
+} net_mesh_message_t;
 
 /**
  * A decoded 20-byte RedEX index record.
@@ -764,6 +818,168 @@ int32_t net_public_key_ids(const uint8_t *public_key,
  * Releases an identity (its seed is zeroized). NULL and freed handles are ignored.
  */
 void net_identity_free(struct net_identity_t *id);
+
+/**
+ * Binds a node from a JSON configuration: `network_key` (64 hex digits,
+ * required), `bind` (`"ip:port"`, default `"0.0.0.0:0"`), `seed` (64 hex
+ * digits; default a fresh identity), `handshake_timeout_ms`,
+ * `handshake_retry_ms`, `inbox_capacity`, `retransmit_timeout_ms`,
+ * `simulated_loss` (a test aid, 0 ≤ p < 1). Unknown keys or bad values:
+ * `NET_ERR_INVALID_MESH_CONFIG`.
+ *
+ * # Safety
+ * `config` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE int32_t net_mesh_bind(const char *config, size_t len, struct net_mesh_t **out);
+
+/**
+ * Shuts a node down: blocked calls return `NET_ERR_MESH_SHUTDOWN`, the
+ * socket closes. Messages already received can still be read. Idempotent.
+ */
+NET_MUST_USE int32_t net_mesh_shutdown(struct net_mesh_t *mesh);
+
+/**
+ * Shuts down (if needed) and releases a node. NULL and freed handles are ignored.
+ */
+void net_mesh_free(struct net_mesh_t *mesh);
+
+/**
+ * The bound address as `"ip:port"`; free it with `net_string_free`.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE int32_t net_mesh_local_addr(struct net_mesh_t *mesh, char **out, size_t *out_len);
+
+/**
+ * Writes the node's 32-byte public key to `out` and its id to `node_id`
+ * (either may be NULL, not both).
+ *
+ * # Safety
+ * `out` NULL or writable for 32 bytes; `node_id` NULL or writable.
+ */
+NET_MUST_USE int32_t net_mesh_identity(struct net_mesh_t *mesh, uint8_t *out, uint64_t *node_id);
+
+/**
+ * Connects to the node at `addr` (NUL-terminated `"ip:port"`) whose public
+ * key is `public_key` (`key_len` must be 32), blocking until the handshake
+ * completes; writes the peer's node id. Fails with
+ * `NET_ERR_HANDSHAKE_FAILED` (another network key) or `NET_ERR_MESH_TIMEOUT`.
+ *
+ * # Safety
+ * `addr` NUL-terminated; `public_key` valid for `key_len` bytes; `out_node_id`
+ * NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_connect(struct net_mesh_t *mesh,
+                         const char *addr,
+                         const uint8_t *public_key,
+                         size_t key_len,
+                         uint64_t *out_node_id);
+
+/**
+ * Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed"}`;
+ * free with `net_string_free`.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE int32_t net_mesh_peers(struct net_mesh_t *mesh, char **out, size_t *out_len);
+
+/**
+ * Opens stream `stream_id` to a connected peer: `reliability` is
+ * `NET_STREAM_FIRE_AND_FORGET` or `NET_STREAM_RELIABLE`; `window` is the
+ * reliable stream's credit (messages in flight; 0 for the default 256).
+ * Streams never opened are fire-and-forget.
+ */
+NET_MUST_USE
+int32_t net_mesh_open_stream(struct net_mesh_t *mesh,
+                             uint64_t node_id,
+                             uint64_t stream_id,
+                             uint32_t reliability,
+                             uint32_t window);
+
+/**
+ * Sends `len` bytes on a stream. On a reliable stream whose window is full
+ * this returns `NET_ERR_STREAM_BACKPRESSURE` at once: drop, retry or wait.
+ *
+ * # Safety
+ * `data` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_send(struct net_mesh_t *mesh,
+                      uint64_t node_id,
+                      uint64_t stream_id,
+                      const uint8_t *data,
+                      size_t len);
+
+/**
+ * Like `net_mesh_send`, but on backpressure waits for window room and tries
+ * again, up to `max_retries` more times (waits of 1, 2, 4 … 128 ms).
+ *
+ * # Safety
+ * `data` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_send_with_retry(struct net_mesh_t *mesh,
+                                 uint64_t node_id,
+                                 uint64_t stream_id,
+                                 const uint8_t *data,
+                                 size_t len,
+                                 uint32_t max_retries);
+
+/**
+ * Like `net_mesh_send`, but waits up to `timeout_ms` (negative: no limit)
+ * for window room; `NET_ERR_MESH_TIMEOUT` if it stays full.
+ *
+ * # Safety
+ * `data` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_send_blocking(struct net_mesh_t *mesh,
+                               uint64_t node_id,
+                               uint64_t stream_id,
+                               const uint8_t *data,
+                               size_t len,
+                               int64_t timeout_ms);
+
+/**
+ * Waits up to `timeout_ms` (negative: no limit) for the next message.
+ * `NET_OK` fills `out` (free `out->payload` with `net_bytes_free`);
+ * `NET_TIMED_OUT` means none came; `NET_ERR_MESH_SHUTDOWN` once the node is
+ * shut down and every received message has been read.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_recv(struct net_mesh_t *mesh,
+                      int64_t timeout_ms,
+                      struct net_mesh_message_t *out);
+
+/**
+ * The node's counters as a JSON object; free with `net_string_free`.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE int32_t net_mesh_stats(struct net_mesh_t *mesh, char **out, size_t *out_len);
+
+/**
+ * One stream's counters as a JSON object (`peer`, `stream_id`,
+ * `reliability`, `sent`, `received`, `in_flight`, `window`,
+ * `backpressure_events`, `retransmits`, `duplicates`); free with
+ * `net_string_free`. `NET_DONE` (and `*out` NULL) if the stream was never used.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_stream_stats(struct net_mesh_t *mesh,
+                              uint64_t node_id,
+                              uint64_t stream_id,
+                              char **out,
+                              size_t *out_len);
 
 /**
  * Opens a database from JSON options (`dir`, `origin`, `tasks`, `memories`;

@@ -44,6 +44,30 @@ pub enum SdkError {
     /// A packet or header failed to decode.
     #[error("wire:malformed: {0}")]
     Malformed(String),
+    /// A mesh configuration value is out of range.
+    #[error("mesh:invalid_config: {0}")]
+    InvalidMeshConfig(String),
+    /// A handshake failed: another network key, or not the expected peer.
+    #[error("mesh:handshake_failed: {0}")]
+    HandshakeFailed(String),
+    /// A mesh operation got no answer in time.
+    #[error("mesh:timeout: {0}")]
+    MeshTimeout(String),
+    /// No session with that peer.
+    #[error("mesh:unknown_peer: {0}")]
+    UnknownPeer(String),
+    /// A message does not fit in one datagram.
+    #[error("mesh:message_too_large: {0}")]
+    MessageTooLarge(String),
+    /// A reliable stream's window is full: drop, retry or wait.
+    #[error("mesh:backpressure: {0}")]
+    StreamBackpressure(String),
+    /// The mesh node has shut down.
+    #[error("mesh:shutdown: {0}")]
+    MeshShutdown(String),
+    /// A socket operation failed.
+    #[error("mesh:io: {0}")]
+    MeshIo(String),
     /// Any other engine error (boundary kinds such as `ffi:*`).
     #[error("{kind}: {detail}")]
     Other {
@@ -70,6 +94,14 @@ impl SdkError {
             SdkError::InvalidKey(_) => ErrorKind::InvalidKey.as_str(),
             SdkError::BadSignature(_) => ErrorKind::BadSignature.as_str(),
             SdkError::Malformed(_) => ErrorKind::Malformed.as_str(),
+            SdkError::InvalidMeshConfig(_) => ErrorKind::InvalidMeshConfig.as_str(),
+            SdkError::HandshakeFailed(_) => ErrorKind::HandshakeFailed.as_str(),
+            SdkError::MeshTimeout(_) => ErrorKind::MeshTimeout.as_str(),
+            SdkError::UnknownPeer(_) => ErrorKind::UnknownPeer.as_str(),
+            SdkError::MessageTooLarge(_) => ErrorKind::MessageTooLarge.as_str(),
+            SdkError::StreamBackpressure(_) => ErrorKind::StreamBackpressure.as_str(),
+            SdkError::MeshShutdown(_) => ErrorKind::MeshShutdown.as_str(),
+            SdkError::MeshIo(_) => ErrorKind::MeshIo.as_str(),
             SdkError::Other { kind, .. } => kind,
         }
     }
@@ -91,6 +123,14 @@ impl From<net_core::Error> for SdkError {
             ErrorKind::InvalidKey => SdkError::InvalidKey(detail),
             ErrorKind::BadSignature => SdkError::BadSignature(detail),
             ErrorKind::Malformed => SdkError::Malformed(detail),
+            ErrorKind::InvalidMeshConfig => SdkError::InvalidMeshConfig(detail),
+            ErrorKind::HandshakeFailed => SdkError::HandshakeFailed(detail),
+            ErrorKind::MeshTimeout => SdkError::MeshTimeout(detail),
+            ErrorKind::UnknownPeer => SdkError::UnknownPeer(detail),
+            ErrorKind::MessageTooLarge => SdkError::MessageTooLarge(detail),
+            ErrorKind::StreamBackpressure => SdkError::StreamBackpressure(detail),
+            ErrorKind::MeshShutdown => SdkError::MeshShutdown(detail),
+            ErrorKind::MeshIo => SdkError::MeshIo(detail),
             other => SdkError::Other {
                 kind: other.as_str(),
                 detail,

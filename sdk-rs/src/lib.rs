@@ -24,6 +24,7 @@
 //! ```
 
 pub mod error;
+pub mod mesh;
 mod node;
 mod stream;
 

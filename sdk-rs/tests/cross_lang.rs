@@ -13,7 +13,9 @@ fn root() -> PathBuf {
 
 fn fixture_files() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for area in ["bus", "cortex", "errors", "identity", "redex", "wire"] {
+    for area in [
+        "bus", "cortex", "errors", "identity", "mesh", "redex", "wire",
+    ] {
         let dir = root().join("tests/cross_lang").join(area);
         for entry in std::fs::read_dir(&dir).expect("fixture dir") {
             let path = entry.expect("entry").path();
@@ -351,6 +353,15 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("configs").is_some() {
+            tally(
+                check_mesh_configs(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("headers").is_some() {
             tally(
                 check_wire(&doc),
@@ -450,6 +461,35 @@ fn expect_kind<T>(what: &str, r: Result<T, SdkError>, kind: &str) -> Result<(), 
         Err(e) => Err(format!("{what}: expected {kind}, got {e}")),
         Ok(_) => Err(format!("{what}: expected {kind}, got success")),
     }
+}
+
+/// mesh/config.json: each config binds on loopback or fails with its kind.
+fn check_mesh_configs(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::mesh::Mesh;
+    let mut out = Vec::new();
+    for case in doc["configs"].as_array().expect("configs") {
+        let name = case["name"].as_str().unwrap_or("?");
+        let bound = Mesh::from_config_json(&case["config"].to_string());
+        out.push(match case["error"].as_str() {
+            Some(kind) => expect_kind(name, bound, kind),
+            None => (|| {
+                let mesh = bound.map_err(|e| format!("{name}: {e}"))?;
+                if let Some(pk) = case["public_key"].as_str() {
+                    if hex::encode(mesh.public_key().as_bytes()) != pk {
+                        return Err(format!("{name}: public key differs"));
+                    }
+                }
+                if let Some(id) = case["node_id"].as_str() {
+                    if mesh.node_id().to_string() != id {
+                        return Err(format!("{name}: node id differs"));
+                    }
+                }
+                mesh.shutdown();
+                Ok(())
+            })(),
+        });
+    }
+    out
 }
 
 fn check_identity(doc: &Value) -> Vec<Result<(), String>> {

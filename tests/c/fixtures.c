@@ -507,6 +507,33 @@ static int kind_matches(int rc, const cJSON *want) {
     return rc < 0 && kind && strcmp(kind, want->valuestring) == 0;
 }
 
+/* mesh/config.json: each config binds on loopback or fails with its kind. */
+static void check_mesh_configs(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "configs")) {
+        char *config = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
+        net_mesh_t *mesh = NULL;
+        int rc = net_mesh_bind(config, strlen(config), &mesh);
+        free(config);
+        const cJSON *want = cJSON_GetObjectItem(c, "error");
+        int ok;
+        if (want) {
+            ok = kind_matches(rc, want) && mesh == NULL;
+        } else {
+            unsigned char pk[32], expect[32];
+            uint64_t node_id = 0;
+            char node_text[32];
+            ok = rc == NET_OK && net_mesh_identity(mesh, pk, &node_id) == NET_OK;
+            snprintf(node_text, sizeof node_text, "%llu", (unsigned long long)node_id);
+            const cJSON *wpk = cJSON_GetObjectItem(c, "public_key"), *wid = cJSON_GetObjectItem(c, "node_id");
+            if (ok && wpk) ok = unhex(wpk->valuestring, expect) == 32 && memcmp(pk, expect, 32) == 0;
+            if (ok && wid) ok = strcmp(node_text, wid->valuestring) == 0;
+        }
+        net_mesh_free(mesh);
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+}
+
 /* redex/records.json: heap and inline index records, malformed records. */
 static void check_records(const cJSON *doc, int *pass, int *fail, const char *file) {
     const cJSON *h;
@@ -574,13 +601,13 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : ".";
-    const char *areas[] = {"bus", "cortex", "errors", "identity", "redex", "wire"};
+    const char *areas[] = {"bus", "cortex", "errors", "identity", "mesh", "redex", "wire"};
     char path[8192];
     snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
     FILE *out = fopen(path, "w");
     if (!out) { fprintf(stderr, "cannot write %s (create build/parity first)\n", path); return 2; }
     int total_pass = 0, total_fail = 0;
-    for (int a = 0; a < 6; a++) {
+    for (int a = 0; a < 7; a++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tests/cross_lang/%s", root, areas[a]);
         DIR *d = opendir(dir);
@@ -607,6 +634,7 @@ int main(int argc, char **argv) {
                 snprintf(rel, sizeof rel, "%s/%s", areas[a], names[f]);
                 if (cJSON_GetObjectItem(doc, "vectors")) check_identity(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "headers")) check_wire(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "configs")) check_mesh_configs(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "snapshots")) check_snapshots(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "inline")) check_records(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);

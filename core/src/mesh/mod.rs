@@ -1,5 +1,6 @@
 //! The encrypted mesh transport: Noise sessions between nodes over UDP.
 //!
+//! * [`config`]: how a node is set up, natively or from shared JSON.
 //! * [`keys`]: the network key, the realm boundary every handshake proves.
 //! * [`handshake`]: Noise `IKpsk2`, binding each node's ed25519 identity to
 //!   its Noise static key.
@@ -14,6 +15,7 @@
 //! Routing through relays, trust policies, the peer store and the bus
 //! adapter build on these.
 
+pub mod config;
 pub mod handshake;
 pub mod keys;
 pub mod node;
@@ -23,8 +25,9 @@ pub mod stats;
 pub mod stream;
 mod streaming;
 
+pub use config::{parse_node_config, MeshConfig};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
-pub use node::{MeshConfig, MeshNode, Message, PeerInfo};
+pub use node::{MeshNode, Message, PeerInfo};
 pub use stats::MeshStats;
 pub use stream::{Reliability, StreamConfig, StreamStats};
 pub use streaming::MeshStream;

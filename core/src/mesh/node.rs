@@ -9,8 +9,8 @@
 //! to hold the network key (the pre-shared key is proven by the second
 //! handshake message, which the responder sends but cannot see read).
 
+use super::config::MeshConfig;
 use super::handshake::{respond, Initiator, SessionKeys};
-use super::keys::NetworkKey;
 use super::session::{Rejected, Session, MAX_DATAGRAM};
 use super::stats::{add, bump, Counters, MeshStats};
 use super::streaming::StreamState;
@@ -33,65 +33,6 @@ const HANDSHAKE_ANSWER: u64 = 2;
 const READER_TICK: Duration = Duration::from_millis(50);
 /// How often the timer sends due acks, resends, and expires half-open sessions.
 const TIMER_TICK: Duration = Duration::from_millis(5);
-
-/// How a node is set up.
-#[derive(Debug, Clone)]
-pub struct MeshConfig {
-    /// Address to bind (port 0 picks a free port).
-    pub bind: SocketAddr,
-    /// The mesh's shared secret; nodes with another key cannot connect.
-    pub network_key: NetworkKey,
-    /// How long `connect` waits for an answer.
-    pub handshake_timeout: Duration,
-    /// How often `connect` resends its first message while waiting.
-    pub handshake_retry: Duration,
-    /// Messages held for `recv` before new ones are dropped (and counted;
-    /// reliable messages are then resent by their sender later).
-    pub inbox_capacity: usize,
-    /// How long a reliable message waits for its ack before it is resent.
-    pub retransmit_timeout: Duration,
-    /// A testing aid: the share (0 ≤ p < 1) of outgoing data and ack packets
-    /// dropped before they reach the socket, to exercise reliability over a
-    /// lossy network. Zero, the default, outside tests.
-    pub simulated_loss: f64,
-}
-
-impl MeshConfig {
-    /// Defaults around an address and a network key: 5 s handshake timeout,
-    /// resent every 250 ms, 65 536 messages of inbox, reliable messages
-    /// resent after 200 ms without an ack, no simulated loss.
-    pub fn new(bind: SocketAddr, network_key: NetworkKey) -> MeshConfig {
-        MeshConfig {
-            bind,
-            network_key,
-            handshake_timeout: Duration::from_secs(5),
-            handshake_retry: Duration::from_millis(250),
-            inbox_capacity: 65_536,
-            retransmit_timeout: Duration::from_millis(200),
-            simulated_loss: 0.0,
-        }
-    }
-
-    fn validate(&self) -> Result<()> {
-        let bad = |what: &str| Err(Error::new(ErrorKind::InvalidMeshConfig, what.to_owned()));
-        if self.handshake_timeout.is_zero() {
-            return bad("handshake_timeout must be above zero");
-        }
-        if self.handshake_retry.is_zero() {
-            return bad("handshake_retry must be above zero");
-        }
-        if self.inbox_capacity == 0 {
-            return bad("inbox_capacity must be at least 1");
-        }
-        if self.retransmit_timeout.is_zero() {
-            return bad("retransmit_timeout must be above zero");
-        }
-        if !(0.0..1.0).contains(&self.simulated_loss) {
-            return bad("simulated_loss must be at least 0 and below 1");
-        }
-        Ok(())
-    }
-}
 
 /// A peer this node has a session with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@
 mod bus;
 mod common;
 mod identity;
+mod mesh;
 mod netdb;
 mod redex;
 mod wire;
@@ -22,6 +23,7 @@ mod wire;
 pub use bus::*;
 pub use common::*;
 pub use identity::*;
+pub use mesh::*;
 pub use netdb::*;
 pub use redex::*;
 pub use wire::*;

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod identity;
+pub mod mesh;
 pub mod netdb;
 pub mod redex;
 pub mod wait;

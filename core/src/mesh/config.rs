@@ -1,0 +1,130 @@
+//! How a mesh node is set up: the engine config, and the JSON form every
+//! language shares.
+//!
+//! The JSON form: `{"network_key": "<64 hex>", "bind": "127.0.0.1:0",
+//! "seed": "<64 hex>", "handshake_timeout_ms": N, "handshake_retry_ms": N,
+//! "inbox_capacity": N, "retransmit_timeout_ms": N, "simulated_loss": 0.0}`.
+//! Only `network_key` is required; without `seed` the node gets a fresh
+//! identity; `bind` defaults to `0.0.0.0:0`. Unknown keys, bad hex and values
+//! out of range fail with `mesh:invalid_config`; a seed of the wrong length
+//! with `identity:invalid_seed`.
+
+use super::keys::NetworkKey;
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::Identity;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// How a node is set up.
+#[derive(Debug, Clone)]
+pub struct MeshConfig {
+    /// Address to bind (port 0 picks a free port).
+    pub bind: SocketAddr,
+    /// The mesh's shared secret; nodes with another key cannot connect.
+    pub network_key: NetworkKey,
+    /// How long `connect` waits for an answer.
+    pub handshake_timeout: Duration,
+    /// How often `connect` resends its first message while waiting.
+    pub handshake_retry: Duration,
+    /// Messages held for `recv` before new ones are dropped (and counted;
+    /// reliable messages are then resent by their sender later).
+    pub inbox_capacity: usize,
+    /// How long a reliable message waits for its ack before it is resent.
+    pub retransmit_timeout: Duration,
+    /// A testing aid: the share (0 ≤ p < 1) of outgoing data and ack packets
+    /// dropped before they reach the socket, to exercise reliability over a
+    /// lossy network. Zero, the default, outside tests.
+    pub simulated_loss: f64,
+}
+
+impl MeshConfig {
+    /// Defaults around an address and a network key: 5 s handshake timeout,
+    /// resent every 250 ms, 65 536 messages of inbox, reliable messages
+    /// resent after 200 ms without an ack, no simulated loss.
+    pub fn new(bind: SocketAddr, network_key: NetworkKey) -> MeshConfig {
+        MeshConfig {
+            bind,
+            network_key,
+            handshake_timeout: Duration::from_secs(5),
+            handshake_retry: Duration::from_millis(250),
+            inbox_capacity: 65_536,
+            retransmit_timeout: Duration::from_millis(200),
+            simulated_loss: 0.0,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        let bad = |what: &str| Err(Error::new(ErrorKind::InvalidMeshConfig, what.to_owned()));
+        if self.handshake_timeout.is_zero() {
+            return bad("handshake_timeout must be above zero");
+        }
+        if self.handshake_retry.is_zero() {
+            return bad("handshake_retry must be above zero");
+        }
+        if self.inbox_capacity == 0 {
+            return bad("inbox_capacity must be at least 1");
+        }
+        if self.retransmit_timeout.is_zero() {
+            return bad("retransmit_timeout must be above zero");
+        }
+        if !(0.0..1.0).contains(&self.simulated_loss) {
+            return bad("simulated_loss must be at least 0 and below 1");
+        }
+        Ok(())
+    }
+}
+
+fn invalid(detail: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidMeshConfig, detail.to_string())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeOptions {
+    network_key: String,
+    bind: Option<String>,
+    seed: Option<String>,
+    handshake_timeout_ms: Option<u64>,
+    handshake_retry_ms: Option<u64>,
+    inbox_capacity: Option<usize>,
+    retransmit_timeout_ms: Option<u64>,
+    simulated_loss: Option<f64>,
+}
+
+fn hex_bytes(what: &str, text: &str) -> Result<Vec<u8>> {
+    hex::decode(text).map_err(|e| invalid(format!("{what} is not hex: {e}")))
+}
+
+/// Parses the JSON form (see the module docs) into an identity and a config.
+pub fn parse_node_config(json: &str) -> Result<(Identity, MeshConfig)> {
+    let options: NodeOptions = serde_json::from_str(json).map_err(invalid)?;
+    let network_key = NetworkKey::from_slice(&hex_bytes("network_key", &options.network_key)?)?;
+    let bind: SocketAddr = options
+        .bind
+        .as_deref()
+        .unwrap_or("0.0.0.0:0")
+        .parse()
+        .map_err(|e| invalid(format!("bind is not an address (ip:port): {e}")))?;
+    let identity = match options.seed {
+        Some(seed) => Identity::from_seed_slice(&hex_bytes("seed", &seed)?)?,
+        None => Identity::generate()?,
+    };
+    let mut config = MeshConfig::new(bind, network_key);
+    if let Some(ms) = options.handshake_timeout_ms {
+        config.handshake_timeout = Duration::from_millis(ms);
+    }
+    if let Some(ms) = options.handshake_retry_ms {
+        config.handshake_retry = Duration::from_millis(ms);
+    }
+    if let Some(n) = options.inbox_capacity {
+        config.inbox_capacity = n;
+    }
+    if let Some(ms) = options.retransmit_timeout_ms {
+        config.retransmit_timeout = Duration::from_millis(ms);
+    }
+    if let Some(p) = options.simulated_loss {
+        config.simulated_loss = p;
+    }
+    Ok((identity, config))
+}

@@ -1,0 +1,219 @@
+//! The encrypted mesh: a node on a UDP socket, Noise sessions with peers,
+//! streams that are fire-and-forget or reliable.
+//!
+//! ```no_run
+//! use net_sdk::mesh::{Mesh, NetworkKey, StreamConfig};
+//! use std::time::Duration;
+//!
+//! # fn run() -> net_sdk::error::Result<()> {
+//! let key = NetworkKey::from_bytes([7; 32]);
+//! let a = Mesh::builder(key.clone()).bind("127.0.0.1:0".parse().unwrap()).build()?;
+//! let b = Mesh::builder(key).bind("127.0.0.1:0".parse().unwrap()).build()?;
+//! let peer = a.connect(b.local_addr()?, &b.public_key())?;
+//! let stream = a.open_stream(peer.node_id, 1, StreamConfig::reliable())?;
+//! stream.send_blocking(b"hello", None)?;
+//! let message = b.recv(Some(Duration::from_secs(1)))?;
+//! # Ok(()) }
+//! ```
+
+use crate::error::Result;
+use net_core::identity::{Identity, PublicKey};
+use net_core::mesh::{MeshConfig, MeshNode};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub use net_core::mesh::{
+    MeshStats, Message, NetworkKey, PeerInfo, Reliability, StreamConfig, StreamStats,
+};
+
+/// Configures a [`Mesh`] node.
+#[derive(Debug)]
+#[must_use]
+pub struct MeshBuilder {
+    config: MeshConfig,
+    identity: Option<Identity>,
+}
+
+impl MeshBuilder {
+    /// The address to bind (default `0.0.0.0:0`; port 0 picks a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.config.bind = addr;
+        self
+    }
+
+    /// The node's identity (default: a fresh one).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.identity = Some(identity);
+        self
+    }
+
+    /// How long `connect` waits for an answer (default 5 s).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.config.handshake_timeout = timeout;
+        self
+    }
+
+    /// How long a reliable message waits for its ack before it is resent
+    /// (default 200 ms).
+    pub fn retransmit_timeout(mut self, timeout: Duration) -> Self {
+        self.config.retransmit_timeout = timeout;
+        self
+    }
+
+    /// Messages held for `recv` (default 65 536).
+    pub fn inbox_capacity(mut self, n: usize) -> Self {
+        self.config.inbox_capacity = n;
+        self
+    }
+
+    /// A test aid: drop this share of outgoing data and ack packets.
+    pub fn simulated_loss(mut self, share: f64) -> Self {
+        self.config.simulated_loss = share;
+        self
+    }
+
+    /// Binds the socket and starts the node.
+    pub fn build(self) -> Result<Mesh> {
+        let identity = match self.identity {
+            Some(identity) => identity,
+            None => Identity::generate()?,
+        };
+        Ok(Mesh {
+            node: MeshNode::bind(identity, self.config)?,
+        })
+    }
+}
+
+/// A running mesh node. Dropping it shuts it down.
+#[derive(Debug)]
+pub struct Mesh {
+    node: MeshNode,
+}
+
+/// A stream opened with [`Mesh::open_stream`].
+#[derive(Debug, Clone)]
+pub struct Stream {
+    inner: net_core::mesh::MeshStream,
+}
+
+impl Stream {
+    /// The peer's node id.
+    pub fn peer(&self) -> u64 {
+        self.inner.peer()
+    }
+
+    /// The stream id.
+    pub fn id(&self) -> u64 {
+        self.inner.id()
+    }
+
+    /// Sends; on a reliable stream with a full window fails at once with
+    /// [`SdkError::StreamBackpressure`](crate::SdkError::StreamBackpressure).
+    pub fn send(&self, payload: &[u8]) -> Result<()> {
+        Ok(self.inner.send(payload)?)
+    }
+
+    /// Sends, retrying on backpressure up to `max_retries` more times.
+    pub fn send_with_retry(&self, payload: &[u8], max_retries: u32) -> Result<()> {
+        Ok(self.inner.send_with_retry(payload, max_retries)?)
+    }
+
+    /// Sends, waiting for window room up to `timeout` (`None`: no limit).
+    pub fn send_blocking(&self, payload: &[u8], timeout: Option<Duration>) -> Result<()> {
+        Ok(self.inner.send_blocking(payload, timeout)?)
+    }
+
+    /// The stream's counters.
+    pub fn stats(&self) -> StreamStats {
+        self.inner.stats()
+    }
+}
+
+impl Mesh {
+    /// A builder around the mesh's network key.
+    pub fn builder(network_key: NetworkKey) -> MeshBuilder {
+        let any: SocketAddr = SocketAddr::from(([0, 0, 0, 0], 0));
+        MeshBuilder {
+            config: MeshConfig::new(any, network_key),
+            identity: None,
+        }
+    }
+
+    /// Binds a node from the JSON configuration every language shares
+    /// (`network_key`, `bind`, `seed`, `handshake_timeout_ms`, …; see
+    /// `net_core::mesh::config`).
+    pub fn from_config_json(json: &str) -> Result<Mesh> {
+        let (identity, config) = net_core::mesh::parse_node_config(json)?;
+        Ok(Mesh {
+            node: MeshNode::bind(identity, config)?,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.node.local_addr()?)
+    }
+
+    /// This node's public key (give it to peers that connect here).
+    pub fn public_key(&self) -> PublicKey {
+        self.node.public_key()
+    }
+
+    /// This node's id.
+    pub fn node_id(&self) -> u64 {
+        self.node.node_id()
+    }
+
+    /// Opens a session with the node at `addr` whose public key is `peer`.
+    pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
+        Ok(self.node.connect(addr, peer)?)
+    }
+
+    /// Opens a stream to a connected peer.
+    pub fn open_stream(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        config: StreamConfig,
+    ) -> Result<Stream> {
+        Ok(Stream {
+            inner: self.node.open_stream(node_id, stream_id, config)?,
+        })
+    }
+
+    /// Sends on a stream as it was opened (fire-and-forget if never opened).
+    pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
+        Ok(self.node.send(node_id, stream_id, payload)?)
+    }
+
+    /// The next message within `timeout` (`None`: until one comes);
+    /// `Ok(None)` on timeout.
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
+        Ok(self.node.recv(timeout)?)
+    }
+
+    /// Messages as they arrive, until the node shuts down.
+    pub fn incoming(&self) -> impl Iterator<Item = Message> + '_ {
+        std::iter::from_fn(move || self.node.recv(None).ok().flatten())
+    }
+
+    /// The peers this node has sessions with.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        self.node.peers()
+    }
+
+    /// The node's counters.
+    pub fn stats(&self) -> MeshStats {
+        self.node.stats()
+    }
+
+    /// One stream's counters, if it was ever used.
+    pub fn stream_stats(&self, node_id: u64, stream_id: u64) -> Option<StreamStats> {
+        self.node.stream_stats(node_id, stream_id)
+    }
+
+    /// Shuts the node down; blocked calls return `MeshShutdown`. Idempotent.
+    pub fn shutdown(&self) {
+        self.node.shutdown();
+    }
+}
