@@ -683,8 +683,9 @@ int32_t net_subscription_close(struct net_subscription_t *sub);
 void net_subscription_free(struct net_subscription_t *sub);
 
 /**
- * Process teardown: shuts down and releases every bus, subscription and
- * identity still alive, so leak checkers report clean. Handles are invalid afterwards.
+ * Process teardown: shuts down and releases every bus, subscription, identity,
+ * database, log and mesh node still alive, so leak checkers report clean. Handles
+ * are invalid afterwards.
  */
 void net_runtime_shutdown(void);
 

@@ -34,6 +34,142 @@ static void *closer(void *arg) {
     return NULL;
 }
 
+static const char *MESH_CONFIG =
+    "{\"network_key\": \"0707070707070707070707070707070707070707070707070707070707070707\","
+    " \"bind\": \"127.0.0.1:0\", \"handshake_timeout_ms\": 1500, \"handshake_retry_ms\": 100}";
+
+typedef struct {
+    net_mesh_t *mesh;
+    uint64_t peer;
+    uint64_t stream;
+    int count;
+    int failures;
+} mesh_sender;
+
+/* Sends `count` numbered messages on one reliable stream. */
+static void *mesh_send_numbers(void *arg) {
+    mesh_sender *s = arg;
+    for (int i = 0; i < s->count; i++) {
+        uint32_t n = (uint32_t)i;
+        if (net_mesh_send_blocking(s->mesh, s->peer, s->stream, (const uint8_t *)&n, 4, 10000) != NET_OK) s->failures++;
+    }
+    return NULL;
+}
+
+static void *mesh_closer(void *arg) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    CHECK(net_mesh_shutdown((net_mesh_t *)arg) == NET_OK);
+    return NULL;
+}
+
+/* The mesh: two nodes, streams, backpressure, bad input, shutdown. */
+static void test_mesh(void) {
+    net_mesh_t *a = NULL, *b = NULL, *c = NULL;
+    CHECK(net_mesh_bind(NULL, 0, &a) == NET_ERR_INVALID_MESH_CONFIG && a == NULL);
+    CHECK(net_mesh_bind("{\"network_key\": \"07\"}", 19, &a) == NET_ERR_INVALID_MESH_CONFIG);
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_mesh_bind("\xff", 1, &a) == NET_ERR_INVALID_UTF8);
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), &a) == NET_OK);
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), &b) == NET_OK);
+
+    char *addr = NULL;
+    uint8_t key[NET_PUBLIC_KEY_LEN];
+    uint64_t a_id = 0, b_id = 0, peer = 0;
+    CHECK(net_mesh_local_addr(b, &addr, NULL) == NET_OK && strncmp(addr, "127.0.0.1:", 10) == 0);
+    CHECK(net_mesh_identity(b, key, &b_id) == NET_OK);
+    CHECK(net_mesh_identity(a, NULL, &a_id) == NET_OK);
+    CHECK(net_mesh_identity(a, NULL, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_mesh_connect(a, addr, key, 31, &peer) == NET_ERR_INVALID_KEY);
+    CHECK(net_mesh_connect(a, "nowhere", key, 32, &peer) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_mesh_connect(a, NULL, key, 32, &peer) == NET_ERR_NULL_POINTER);
+    CHECK(net_mesh_connect(a, addr, key, 32, &peer) == NET_OK && peer == b_id);
+
+    /* Fire-and-forget and reliable, empty and full-size payloads. */
+    CHECK(net_mesh_send(a, b_id, 1, NULL, 0) == NET_OK);
+    net_mesh_message_t m;
+    CHECK(net_mesh_recv(b, 5000, &m) == NET_OK && m.from == a_id && m.stream_id == 1 && m.len == 0 && m.payload == NULL);
+    CHECK(net_mesh_open_stream(a, b_id, 2, 7, 0) == NET_ERR_INVALID_MESH_CONFIG);
+    CHECK(net_mesh_open_stream(a, 12345, 2, NET_STREAM_RELIABLE, 0) == NET_ERR_UNKNOWN_PEER);
+    CHECK(net_mesh_open_stream(a, b_id, 2, NET_STREAM_RELIABLE, 0) == NET_OK);
+    CHECK(net_mesh_open_stream(a, b_id, 2, NET_STREAM_FIRE_AND_FORGET, 0) == NET_ERR_INVALID_MESH_CONFIG);
+    static uint8_t big[65424];
+    memset(big, 0xAB, sizeof big);
+    CHECK(net_mesh_send(a, b_id, 2, big, sizeof big) == NET_ERR_MESSAGE_TOO_LARGE);
+    CHECK(net_mesh_send_blocking(a, b_id, 2, big, sizeof big - 1, 5000) == NET_OK);
+    CHECK(net_mesh_recv(b, 5000, &m) == NET_OK && m.len == sizeof big - 1 && m.payload[100] == 0xAB);
+    net_bytes_free(m.payload, m.len);
+    CHECK(net_mesh_recv(b, 10, &m) == NET_TIMED_OUT && m.payload == NULL);
+    CHECK(net_mesh_recv(b, 10, NULL) == NET_ERR_NULL_POINTER);
+    char *json = NULL;
+    CHECK(net_mesh_peers(b, &json, NULL) == NET_OK && strstr(json, "\"confirmed\":true") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_stats(b, &json, NULL) == NET_OK && strstr(json, "\"handshakes_completed\":1") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_stream_stats(a, b_id, 99, &json, NULL) == NET_DONE && json == NULL);
+
+    /* Four threads on four reliable streams; each stream arrives in order. */
+    pthread_t threads[4];
+    mesh_sender senders[4];
+    for (int t = 0; t < 4; t++) {
+        senders[t] = (mesh_sender){a, b_id, (uint64_t)(10 + t), 200, 0};
+        CHECK(net_mesh_open_stream(a, b_id, senders[t].stream, NET_STREAM_RELIABLE, 32) == NET_OK);
+        pthread_create(&threads[t], NULL, mesh_send_numbers, &senders[t]);
+    }
+    uint32_t next[4] = {0, 0, 0, 0};
+    int in_order = 1;
+    for (int i = 0; i < 800; i++) {
+        if (net_mesh_recv(b, 10000, &m) != NET_OK) { in_order = 0; break; }
+        uint32_t n;
+        memcpy(&n, m.payload, 4);
+        if (m.stream_id < 10 || m.stream_id > 13 || n != next[m.stream_id - 10]) in_order = 0;
+        else next[m.stream_id - 10]++;
+        net_bytes_free(m.payload, m.len);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(senders[t].failures == 0);
+    }
+    CHECK(in_order && next[0] == 200 && next[3] == 200);
+
+    /* Backpressure: with the peer gone nothing is acknowledged. */
+    CHECK(net_mesh_open_stream(a, b_id, 3, NET_STREAM_RELIABLE, 2) == NET_OK);
+    net_mesh_free(b);
+    CHECK(net_mesh_send(a, b_id, 3, (const uint8_t *)"1", 1) == NET_OK);
+    CHECK(net_mesh_send(a, b_id, 3, (const uint8_t *)"2", 1) == NET_OK);
+    CHECK(net_mesh_send(a, b_id, 3, (const uint8_t *)"3", 1) == NET_ERR_STREAM_BACKPRESSURE);
+    CHECK(strncmp(net_last_error_message(), "mesh:backpressure: ", 19) == 0);
+    CHECK(net_mesh_send_with_retry(a, b_id, 3, (const uint8_t *)"3", 1, 2) == NET_ERR_STREAM_BACKPRESSURE);
+    CHECK(net_mesh_send_blocking(a, b_id, 3, (const uint8_t *)"3", 1, 20) == NET_ERR_MESH_TIMEOUT);
+    CHECK(net_mesh_stream_stats(a, b_id, 3, &json, NULL) == NET_OK && strstr(json, "\"in_flight\":2") != NULL);
+    net_string_free(json);
+
+    /* Another network key: the handshake fails. */
+    const char *other = "{\"network_key\": \"0909090909090909090909090909090909090909090909090909090909090909\","
+                        " \"bind\": \"127.0.0.1:0\"}";
+    CHECK(net_mesh_bind(other, strlen(other), &c) == NET_OK);
+    char *c_addr = NULL;
+    CHECK(net_mesh_local_addr(c, &c_addr, NULL) == NET_OK && net_mesh_identity(c, key, NULL) == NET_OK);
+    CHECK(net_mesh_connect(a, c_addr, key, 32, &peer) == NET_ERR_HANDSHAKE_FAILED);
+    net_string_free(c_addr);
+    net_string_free(addr);
+
+    /* A blocked sender wakes with mesh:shutdown when another thread shuts down. */
+    pthread_t closer_thread;
+    pthread_create(&closer_thread, NULL, mesh_closer, a);
+    CHECK(net_mesh_send_blocking(a, b_id, 3, (const uint8_t *)"3", 1, -1) == NET_ERR_MESH_SHUTDOWN);
+    pthread_join(closer_thread, NULL);
+    CHECK(net_mesh_recv(a, 10, &m) == NET_ERR_MESH_SHUTDOWN);
+    CHECK(net_mesh_send(a, b_id, 1, (const uint8_t *)"x", 1) == NET_ERR_MESH_SHUTDOWN);
+    CHECK(net_mesh_shutdown(a) == NET_OK);
+    net_mesh_free(a);
+    net_mesh_free(a); /* double free is ignored */
+    CHECK(net_mesh_send(a, b_id, 1, (const uint8_t *)"x", 1) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_mesh_recv(NULL, 0, &m) == NET_ERR_NULL_POINTER);
+    net_mesh_free(NULL);
+    net_mesh_free(c);
+}
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -294,6 +430,8 @@ int main(void) {
     char rm[160];
     snprintf(rm, sizeof rm, "rm -rf '%s'", dir);
     CHECK(system(rm) == 0);
+
+    test_mesh();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

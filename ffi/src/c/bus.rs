@@ -608,8 +608,9 @@ pub extern "C" fn net_subscription_free(sub: *mut net_subscription_t) {
     });
 }
 
-/// Process teardown: shuts down and releases every bus, subscription and
-/// identity still alive, so leak checkers report clean. Handles are invalid afterwards.
+/// Process teardown: shuts down and releases every bus, subscription, identity,
+/// database, log and mesh node still alive, so leak checkers report clean. Handles
+/// are invalid afterwards.
 #[no_mangle]
 pub extern "C" fn net_runtime_shutdown() {
     guard(|| {
@@ -622,6 +623,7 @@ pub extern "C" fn net_runtime_shutdown() {
         super::identity::drain_identities();
         super::netdb::drain_databases();
         super::redex::drain_logs();
+        super::mesh::drain_meshes();
         clear_last_error();
         Ok(NET_OK)
     });

@@ -357,3 +357,10 @@ pub unsafe extern "C" fn net_mesh_stream_stats(
         }
     })
 }
+
+/// Shuts down and releases every node (process teardown).
+pub(crate) fn drain_meshes() {
+    for mesh in MESHES.drain() {
+        mesh.shutdown();
+    }
+}

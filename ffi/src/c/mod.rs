@@ -15,7 +15,7 @@
 mod bus;
 mod common;
 mod identity;
-mod mesh;
+pub(crate) mod mesh;
 mod netdb;
 mod redex;
 mod wire;
