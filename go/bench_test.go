@@ -2,8 +2,10 @@ package net
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 var event64 = `{"token":"hello","index":12345,"pad":"` + strings.Repeat("x", 24) + `"}`
@@ -140,3 +142,56 @@ func BenchmarkTasksFindMany1k(b *testing.B) {
 		}
 	}
 }
+
+// benchMesh sends b.N messages from one in-process node to another over
+// loopback, in bursts of 64 that are received before the next burst.
+func benchMesh(b *testing.B, reliable bool, size int) {
+	a, peer, peerID := meshPair(b)
+	stream, err := a.OpenStream(peerID, 2, StreamConfig{Reliable: reliable})
+	if err != nil {
+		b.Fatal(err)
+	}
+	payload := make([]byte, size)
+	ctx := context.Background()
+	lost := 0
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for sent := 0; sent < b.N; {
+		burst := min(64, b.N-sent)
+		for i := 0; i < burst; i++ {
+			if err := stream.SendBlocking(ctx, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sent += burst
+		// Fire-and-forget may lose a datagram: give up on the burst after a while.
+		wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+		for i := 0; i < burst; i++ {
+			msg, err := peer.Recv(wait)
+			if err != nil && !reliable && errors.Is(err, context.DeadlineExceeded) {
+				lost += burst - i
+				break
+			}
+			if err != nil || len(msg.Payload) != size {
+				b.Fatalf("recv: %v (%d bytes)", err, len(msg.Payload))
+			}
+		}
+		cancel()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N-lost)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(lost), "lost")
+}
+
+// BenchmarkMeshFireAndForget64B: encrypted send + recv through cgo, 64-byte messages.
+func BenchmarkMeshFireAndForget64B(b *testing.B) { benchMesh(b, false, 64) }
+
+// BenchmarkMeshFireAndForget1024B: the same with 1 KiB messages.
+func BenchmarkMeshFireAndForget1024B(b *testing.B) { benchMesh(b, false, 1024) }
+
+// BenchmarkMeshReliable64B: a reliable stream (acks, window), 64-byte messages.
+func BenchmarkMeshReliable64B(b *testing.B) { benchMesh(b, true, 64) }
+
+// BenchmarkMeshReliable1024B: a reliable stream, 1 KiB messages.
+func BenchmarkMeshReliable1024B(b *testing.B) { benchMesh(b, true, 1024) }

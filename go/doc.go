@@ -25,6 +25,22 @@
 //		fmt.Println(string(event))
 //	}
 //
+// # The mesh
+//
+// An encrypted UDP node: sessions bound to a shared network key, streams that
+// are reliable (in order, exactly once, with a credit window) or
+// fire-and-forget, and an inbox read with Recv.
+//
+//	cfg := net.MeshConfig{NetworkKey: key, Bind: "127.0.0.1:0"} // key: 32 bytes
+//	alice, _ := net.OpenMesh(cfg)
+//	defer alice.Close()
+//	bobID, _ := alice.Connect(ctx, bobAddr, bobPublicKey)
+//	stream, _ := alice.OpenStream(bobID, 1, net.StreamConfig{Reliable: true})
+//	_ = stream.SendBlocking(ctx, []byte("hello"))
+//	msg, _ := bob.Recv(ctx) // on Bob's node: Message{From, StreamID, Payload}
+//
+// Blocking calls (Connect, SendBlocking, Recv) take a context.Context.
+//
 // Every failure is an *Error whose Kind is a stable "<area>:<kind>" string;
 // match it with errors.Is against the sentinels (ErrBackpressure, ErrShutdown, ...).
 package net

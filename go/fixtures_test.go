@@ -38,6 +38,13 @@ type fixtureFile struct {
 	Heap           []map[string]any `json:"heap"`
 	Inline         []map[string]any `json:"inline"`
 	Frames         []map[string]any `json:"frames"`
+	Configs        []struct {
+		Name      string          `json:"name"`
+		Config    json.RawMessage `json:"config"`
+		Error     string          `json:"error"`
+		PublicKey string          `json:"public_key"`
+		NodeID    string          `json:"node_id"`
+	} `json:"configs"`
 }
 
 type fixtureCase struct {
@@ -305,7 +312,8 @@ func checkKinds(doc fixtureFile) error {
 }
 
 // goAreas are the fixture folders the Go API covers today.
-var goAreas = map[string]bool{"bus": true, "cortex": true, "errors": true, "identity": true, "redex": true, "wire": true}
+var goAreas = map[string]bool{"bus": true, "cortex": true, "errors": true, "identity": true, "mesh": true,
+	"redex": true, "wire": true}
 
 // goGaps are files of covered areas whose subject Go does not expose yet.
 var goGaps = map[string]bool{}
@@ -585,6 +593,42 @@ func frameUnits(doc fixtureFile) []error {
 	return out
 }
 
+// meshConfigUnits checks mesh/config.json: each config binds (with the
+// expected identity) or fails with its kind. The config object goes to the
+// engine unchanged.
+func meshConfigUnits(doc fixtureFile) []error {
+	var out []error
+	for _, c := range doc.Configs {
+		out = append(out, func() error {
+			m, err := openMeshJSON(string(c.Config))
+			if c.Error != "" {
+				if err == nil {
+					m.Close()
+				}
+				if err := expectKind(err, c.Error); err != nil {
+					return fmt.Errorf("%s: %v", c.Name, err)
+				}
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %v", c.Name, err)
+			}
+			defer m.Close()
+			if c.PublicKey != "" && hex.EncodeToString(m.PublicKey()) != c.PublicKey {
+				return fmt.Errorf("%s: public key %x", c.Name, m.PublicKey())
+			}
+			if c.NodeID != "" && fmt.Sprint(m.NodeID()) != c.NodeID {
+				return fmt.Errorf("%s: node id %d", c.Name, m.NodeID())
+			}
+			if addr, err := m.LocalAddr(); err != nil || addr == "" {
+				return fmt.Errorf("%s: bound to %q (%v)", c.Name, addr, err)
+			}
+			return m.Shutdown()
+		}())
+	}
+	return out
+}
+
 func expectKind(err error, want any) error {
 	if kindOf(err) != want {
 		return fmt.Errorf("want %v, got %v", want, err)
@@ -630,6 +674,9 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Frames != nil {
 			units = append(units, frameUnits(doc)...)
+		}
+		if doc.Configs != nil {
+			units = append(units, meshConfigUnits(doc)...)
 		}
 		for _, err := range units {
 			if err != nil {

@@ -34,6 +34,7 @@ test)
   step "go vet (example)" go vet ./...
   step "example quickstart" go run ./quickstart
   step "example state" go run ./state
+  step "example mesh" go run ./mesh
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -1,0 +1,541 @@
+package net
+
+// The encrypted mesh: a UDP node with Noise sessions bound to a network key,
+// streams (reliable or fire-and-forget) and an inbox of messages.
+
+/*
+#include <stdlib.h>
+#include <stdint.h>
+#include "net.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// MeshConfig configures a mesh node. Zero values keep the engine's defaults;
+// the engine validates everything (ErrInvalidMeshConfig, ErrInvalidSeed).
+type MeshConfig struct {
+	// NetworkKey is the 32-byte key every node of the mesh shares (required).
+	NetworkKey []byte
+	// Bind is the UDP address "ip:port" (default "0.0.0.0:0").
+	Bind string
+	// Seed is a 32-byte identity seed (default: a fresh identity).
+	Seed []byte
+	// HandshakeTimeout bounds Connect (default 5 s).
+	HandshakeTimeout time.Duration
+	// HandshakeRetry is how often an unanswered handshake is resent.
+	HandshakeRetry time.Duration
+	// RetransmitTimeout is when an unacknowledged reliable message is resent.
+	RetransmitTimeout time.Duration
+	// InboxCapacity is how many received messages wait for Recv.
+	InboxCapacity int
+	// SimulatedLoss drops this share of outgoing datagrams (a test aid, 0 <= p < 1).
+	SimulatedLoss float64
+}
+
+// millis rounds a positive duration up to whole milliseconds, so 500µs is 1 ms, not "0".
+func millis(d time.Duration) int64 {
+	if d <= 0 {
+		return d.Milliseconds()
+	}
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+func (c MeshConfig) json() ([]byte, error) {
+	m := map[string]any{}
+	if c.NetworkKey != nil {
+		m["network_key"] = hex.EncodeToString(c.NetworkKey)
+	}
+	if c.Bind != "" {
+		m["bind"] = c.Bind
+	}
+	if c.Seed != nil {
+		m["seed"] = hex.EncodeToString(c.Seed)
+	}
+	if c.HandshakeTimeout != 0 {
+		m["handshake_timeout_ms"] = millis(c.HandshakeTimeout)
+	}
+	if c.HandshakeRetry != 0 {
+		m["handshake_retry_ms"] = millis(c.HandshakeRetry)
+	}
+	if c.RetransmitTimeout != 0 {
+		m["retransmit_timeout_ms"] = millis(c.RetransmitTimeout)
+	}
+	if c.InboxCapacity != 0 {
+		m["inbox_capacity"] = c.InboxCapacity
+	}
+	if c.SimulatedLoss != 0 {
+		m["simulated_loss"] = c.SimulatedLoss
+	}
+	return json.Marshal(m)
+}
+
+// Mesh is an encrypted mesh node. Its methods are safe for concurrent use.
+// Close it when done; a finalizer is only a fallback.
+type Mesh struct {
+	handle    *C.net_mesh_t
+	publicKey []byte
+	nodeID    uint64
+	closed    atomic.Bool
+	once      sync.Once
+}
+
+// Message is one message received from a peer.
+type Message struct {
+	// From is the sender's node id.
+	From uint64
+	// StreamID is the stream it came on.
+	StreamID uint64
+	// Payload is the decrypted bytes (empty, not nil, for an empty message).
+	Payload []byte
+}
+
+// Peer is a node this node holds a session with.
+type Peer struct {
+	NodeID    uint64
+	PublicKey []byte
+	Addr      string
+	// Confirmed says the peer proved it holds the network key.
+	Confirmed bool
+}
+
+// MeshStats are the node's counters.
+type MeshStats struct {
+	PacketsSent           uint64 `json:"packets_sent"`
+	PacketsReceived       uint64 `json:"packets_received"`
+	BytesSent             uint64 `json:"bytes_sent"`
+	BytesReceived         uint64 `json:"bytes_received"`
+	HandshakesCompleted   uint64 `json:"handshakes_completed"`
+	HandshakesFailed      uint64 `json:"handshakes_failed"`
+	DroppedMalformed      uint64 `json:"dropped_malformed"`
+	DroppedUnknownSession uint64 `json:"dropped_unknown_session"`
+	DroppedTampered       uint64 `json:"dropped_tampered"`
+	DroppedReplayed       uint64 `json:"dropped_replayed"`
+	DroppedInboxFull      uint64 `json:"dropped_inbox_full"`
+}
+
+// StreamStats are one stream's counters.
+type StreamStats struct {
+	Peer     uint64 `json:"peer"`
+	StreamID uint64 `json:"stream_id"`
+	// Reliable says how this side sends on the stream.
+	Reliable bool `json:"-"`
+	// Sent counts first transmissions; Received, messages delivered from the peer.
+	Sent     uint64 `json:"sent"`
+	Received uint64 `json:"received"`
+	// InFlight is sent and not yet acknowledged; Window the credit (0 for fire-and-forget).
+	InFlight uint64 `json:"in_flight"`
+	Window   uint32 `json:"window"`
+	// BackpressureEvents counts sends refused with ErrStreamBackpressure.
+	BackpressureEvents uint64 `json:"backpressure_events"`
+	Retransmits        uint64 `json:"retransmits"`
+	// Duplicates counts reliable messages received more than once (dropped).
+	Duplicates uint64 `json:"duplicates"`
+}
+
+// errMeshClosed is what calls on a closed Mesh return.
+func errMeshClosed() error {
+	return &Error{Kind: ErrMeshShutdown.Kind, Code: ErrMeshShutdown.Code, Detail: "the mesh node is closed"}
+}
+
+// OpenMesh binds a node: its UDP socket and background threads start now.
+func OpenMesh(cfg MeshConfig) (*Mesh, error) {
+	text, err := cfg.json()
+	if err != nil {
+		return nil, err
+	}
+	return openMeshJSON(string(text))
+}
+
+// openMeshJSON binds a node from the engine's JSON configuration (the fixture
+// runner passes fixture configs through unchanged).
+func openMeshJSON(config string) (*Mesh, error) {
+	if abiChecked != nil {
+		return nil, abiChecked
+	}
+	cs := C.CString(config)
+	defer C.free(unsafe.Pointer(cs))
+	var handle *C.net_mesh_t
+	if err := cCall(func() C.int32_t { return C.net_mesh_bind(cs, C.size_t(len(config)), &handle) }); err != nil {
+		return nil, err
+	}
+	m := &Mesh{handle: handle, publicKey: make([]byte, C.NET_PUBLIC_KEY_LEN)}
+	var id C.uint64_t
+	if err := cCall(func() C.int32_t {
+		return C.net_mesh_identity(handle, (*C.uint8_t)(unsafe.Pointer(&m.publicKey[0])), &id)
+	}); err != nil {
+		C.net_mesh_free(handle)
+		return nil, err
+	}
+	m.nodeID = uint64(id)
+	runtime.SetFinalizer(m, func(m *Mesh) { _ = m.Close() })
+	return m, nil
+}
+
+// call runs a C call on the node: ErrMeshShutdown once closed (also for a
+// call racing Close, which the library reports as an invalid handle).
+func (m *Mesh) call(f func(h *C.net_mesh_t) C.int32_t) error {
+	if m.closed.Load() {
+		return errMeshClosed()
+	}
+	err := cCall(func() C.int32_t { return f(m.handle) })
+	runtime.KeepAlive(m)
+	return m.fixClosed(err)
+}
+
+func (m *Mesh) fixClosed(err error) error {
+	if err != nil && m.closed.Load() && errors.Is(err, ErrInvalidHandle) {
+		return errMeshClosed()
+	}
+	return err
+}
+
+// PublicKey is this node's 32-byte ed25519 public key (what peers connect with).
+func (m *Mesh) PublicKey() []byte {
+	return append([]byte(nil), m.publicKey...)
+}
+
+// NodeID is this node's 64-bit id.
+func (m *Mesh) NodeID() uint64 { return m.nodeID }
+
+// LocalAddr is the bound address "ip:port" (with the real port when 0 was asked for).
+func (m *Mesh) LocalAddr() (string, error) {
+	var out *C.char
+	var n C.size_t
+	if err := m.call(func(h *C.net_mesh_t) C.int32_t { return C.net_mesh_local_addr(h, &out, &n) }); err != nil {
+		return "", err
+	}
+	defer C.net_string_free(out)
+	return C.GoStringN(out, C.int(n)), nil
+}
+
+// Connect opens a session with the node at addr ("ip:port") whose public key
+// is publicKey, and returns its node id. The handshake waits up to the
+// configured HandshakeTimeout: ErrHandshakeFailed (another network key or
+// identity), ErrMeshTimeout (no answer). If ctx ends first Connect returns
+// ctx.Err() at once; the handshake then finishes in the background.
+func (m *Mesh) Connect(ctx context.Context, addr string, publicKey []byte) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if m.closed.Load() {
+		return 0, errMeshClosed()
+	}
+	type result struct {
+		id  uint64
+		err error
+	}
+	done := make(chan result, 1)
+	// C memory: the call may outlive this function if ctx ends first.
+	caddr := C.CString(addr)
+	ckey := C.CBytes(publicKey)
+	go func() {
+		defer C.free(unsafe.Pointer(caddr))
+		defer C.free(ckey)
+		var id C.uint64_t
+		err := m.call(func(h *C.net_mesh_t) C.int32_t {
+			return C.net_mesh_connect(h, caddr, (*C.uint8_t)(ckey), C.size_t(len(publicKey)), &id)
+		})
+		done <- result{uint64(id), err}
+	}()
+	select {
+	case r := <-done:
+		return r.id, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+// StreamConfig says how this side sends on a stream.
+type StreamConfig struct {
+	// Reliable streams deliver in order, exactly once, resending until
+	// acknowledged; others are fire-and-forget.
+	Reliable bool
+	// Window is a reliable stream's credit: messages in flight (0 = 256).
+	Window uint32
+}
+
+// Stream is one stream to one peer, as opened by OpenStream.
+type Stream struct {
+	mesh     *Mesh
+	peer, id uint64
+}
+
+// OpenStream opens stream id to a connected peer (ErrUnknownPeer otherwise).
+// Opening it again with the same config is fine; with another config it fails
+// with ErrInvalidMeshConfig. Streams never opened are fire-and-forget.
+func (m *Mesh) OpenStream(peer, id uint64, cfg StreamConfig) (*Stream, error) {
+	reliability := C.uint32_t(C.NET_STREAM_FIRE_AND_FORGET)
+	if cfg.Reliable {
+		reliability = C.NET_STREAM_RELIABLE
+	}
+	err := m.call(func(h *C.net_mesh_t) C.int32_t {
+		return C.net_mesh_open_stream(h, C.uint64_t(peer), C.uint64_t(id), reliability, C.uint32_t(cfg.Window))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Stream{mesh: m, peer: peer, id: id}, nil
+}
+
+// Peer is the node id the stream goes to.
+func (s *Stream) Peer() uint64 { return s.peer }
+
+// ID is the stream id.
+func (s *Stream) ID() uint64 { return s.id }
+
+// Send sends payload; on a reliable stream whose window is full it fails at
+// once with ErrStreamBackpressure. Payloads over 65423 bytes (reliable) or
+// 65427 (fire-and-forget) fail with ErrMessageTooLarge.
+func (s *Stream) Send(payload []byte) error { return s.mesh.Send(s.peer, s.id, payload) }
+
+// SendWithRetry is Send, retrying on backpressure up to maxRetries more times
+// (waits of 1, 2, 4 ... 128 ms).
+func (s *Stream) SendWithRetry(payload []byte, maxRetries uint32) error {
+	return s.mesh.SendWithRetry(s.peer, s.id, payload, maxRetries)
+}
+
+// SendBlocking is Send, waiting for window room until ctx ends (see Mesh.SendBlocking).
+func (s *Stream) SendBlocking(ctx context.Context, payload []byte) error {
+	return s.mesh.SendBlocking(ctx, s.peer, s.id, payload)
+}
+
+// Stats returns the stream's counters.
+func (s *Stream) Stats() (StreamStats, error) {
+	st, ok, err := s.mesh.StreamStats(s.peer, s.id)
+	if err == nil && !ok {
+		st = StreamStats{Peer: s.peer, StreamID: s.id}
+	}
+	return st, err
+}
+
+func (m *Mesh) send(peer, stream uint64, payload []byte, mode int, arg int64) error {
+	if m.closed.Load() {
+		return errMeshClosed()
+	}
+	data := (*C.uint8_t)(unsafe.Pointer(bytesPtr(payload)))
+	runtime.LockOSThread()
+	var rc C.int32_t
+	switch mode {
+	case 0:
+		rc = C.net_mesh_send(m.handle, C.uint64_t(peer), C.uint64_t(stream), data, C.size_t(len(payload)))
+	case 1:
+		rc = C.net_mesh_send_with_retry(m.handle, C.uint64_t(peer), C.uint64_t(stream), data, C.size_t(len(payload)), C.uint32_t(arg))
+	default:
+		rc = C.net_mesh_send_blocking(m.handle, C.uint64_t(peer), C.uint64_t(stream), data, C.size_t(len(payload)), C.int64_t(arg))
+	}
+	var err error
+	if rc < 0 {
+		err = lastError(rc)
+	}
+	runtime.UnlockOSThread()
+	runtime.KeepAlive(payload)
+	runtime.KeepAlive(m)
+	return m.fixClosed(err)
+}
+
+// Send sends payload to a connected peer on stream, as the stream was opened
+// (fire-and-forget if it never was). See Stream.Send for the errors.
+func (m *Mesh) Send(peer, stream uint64, payload []byte) error {
+	return m.send(peer, stream, payload, 0, 0)
+}
+
+// SendWithRetry is Send, retrying on backpressure up to maxRetries more times.
+func (m *Mesh) SendWithRetry(peer, stream uint64, payload []byte, maxRetries uint32) error {
+	return m.send(peer, stream, payload, 1, int64(maxRetries))
+}
+
+// SendBlocking is Send, waiting for window room until ctx ends. When ctx's
+// deadline passes with the window still full the error matches both
+// ErrMeshTimeout and context.DeadlineExceeded; when ctx is cancelled it is
+// ctx.Err(); either way the message was not sent. A context that can never
+// end (context.Background()) waits without limit in one native call; others
+// wait in 100 ms slices (each slice that finds the window full counts one
+// backpressure event in the stream's stats).
+func (m *Mesh) SendBlocking(ctx context.Context, peer, stream uint64, payload []byte) error {
+	if ctx.Done() == nil {
+		return m.send(peer, stream, payload, 2, -1)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		slice := int64(waitSliceMs)
+		if deadline, ok := ctx.Deadline(); ok {
+			if left := millis(time.Until(deadline)); left < slice {
+				slice = max(left, 0)
+			}
+		}
+		err := m.send(peer, stream, payload, 2, slice)
+		if !errors.Is(err, ErrMeshTimeout) {
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			if errors.Is(cerr, context.DeadlineExceeded) {
+				return fmt.Errorf("%w (%w)", err, cerr)
+			}
+			return cerr
+		}
+		if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+			return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
+		}
+	}
+}
+
+// recvOnce waits up to timeoutMs for a message; ok is false on timeout.
+func (m *Mesh) recvOnce(timeoutMs int64) (msg Message, ok bool, err error) {
+	if m.closed.Load() {
+		return Message{}, false, errMeshClosed()
+	}
+	var out C.net_mesh_message_t
+	runtime.LockOSThread()
+	rc := C.net_mesh_recv(m.handle, C.int64_t(timeoutMs), &out)
+	if rc < 0 {
+		err = lastError(rc)
+	}
+	runtime.UnlockOSThread()
+	runtime.KeepAlive(m)
+	if err != nil {
+		return Message{}, false, m.fixClosed(err)
+	}
+	if rc == C.NET_TIMED_OUT {
+		return Message{}, false, nil
+	}
+	msg = Message{From: uint64(out.from), StreamID: uint64(out.stream_id), Payload: []byte{}}
+	if out.payload != nil {
+		msg.Payload = C.GoBytes(unsafe.Pointer(out.payload), C.int(out.len))
+		C.net_bytes_free(out.payload, out.len)
+	}
+	return msg, true, nil
+}
+
+// Recv returns the next message, waiting until ctx ends (ctx.Err()). After
+// Shutdown it still returns what was received, then ErrMeshShutdown.
+func (m *Mesh) Recv(ctx context.Context) (Message, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return Message{}, err
+		}
+		msg, ok, err := m.recvOnce(waitSliceMs)
+		if err != nil || ok {
+			return msg, err
+		}
+	}
+}
+
+// Messages delivers incoming messages on a channel until ctx ends or the
+// node is shut down and drained (or Recv fails), then closes it. Use one
+// consumer per node: messages are taken from the shared inbox. A message
+// received just as ctx ends is dropped.
+func (m *Mesh) Messages(ctx context.Context) <-chan Message {
+	ch := make(chan Message)
+	go func() {
+		defer close(ch)
+		for {
+			msg, err := m.Recv(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case ch <- msg:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func (m *Mesh) jsonCall(f func(h *C.net_mesh_t, out **C.char) C.int32_t, into any) error {
+	var out *C.char
+	if err := m.call(func(h *C.net_mesh_t) C.int32_t { return f(h, &out) }); err != nil {
+		return err
+	}
+	defer C.net_string_free(out)
+	return json.Unmarshal([]byte(C.GoString(out)), into)
+}
+
+// Peers lists the nodes this node holds sessions with, by node id.
+func (m *Mesh) Peers() ([]Peer, error) {
+	var raw []struct {
+		NodeID    uint64 `json:"node_id"`
+		PublicKey string `json:"public_key"`
+		Addr      string `json:"addr"`
+		Confirmed bool   `json:"confirmed"`
+	}
+	if err := m.jsonCall(func(h *C.net_mesh_t, out **C.char) C.int32_t { return C.net_mesh_peers(h, out, nil) }, &raw); err != nil {
+		return nil, err
+	}
+	peers := make([]Peer, len(raw))
+	for i, p := range raw {
+		key, err := hex.DecodeString(p.PublicKey)
+		if err != nil {
+			return nil, err
+		}
+		peers[i] = Peer{NodeID: p.NodeID, PublicKey: key, Addr: p.Addr, Confirmed: p.Confirmed}
+	}
+	return peers, nil
+}
+
+// Stats returns the node's counters.
+func (m *Mesh) Stats() (MeshStats, error) {
+	var s MeshStats
+	err := m.jsonCall(func(h *C.net_mesh_t, out **C.char) C.int32_t { return C.net_mesh_stats(h, out, nil) }, &s)
+	return s, err
+}
+
+// StreamStats returns one stream's counters; ok is false if the stream was
+// never used (neither opened, sent on nor received on).
+func (m *Mesh) StreamStats(peer, stream uint64) (stats StreamStats, ok bool, err error) {
+	var out *C.char
+	var rc C.int32_t
+	err = m.call(func(h *C.net_mesh_t) C.int32_t {
+		rc = C.net_mesh_stream_stats(h, C.uint64_t(peer), C.uint64_t(stream), &out, nil)
+		return rc
+	})
+	if err != nil || rc == C.NET_DONE || out == nil {
+		return StreamStats{}, false, err
+	}
+	defer C.net_string_free(out)
+	var raw struct {
+		StreamStats
+		Reliability string `json:"reliability"`
+	}
+	if err := json.Unmarshal([]byte(C.GoString(out)), &raw); err != nil {
+		return StreamStats{}, false, err
+	}
+	raw.StreamStats.Reliable = raw.Reliability == "reliable"
+	return raw.StreamStats, true, nil
+}
+
+// Shutdown stops the node (idempotent): blocked calls return ErrMeshShutdown,
+// the socket closes. Recv still returns messages already received, then
+// ErrMeshShutdown.
+func (m *Mesh) Shutdown() error {
+	if m.closed.Load() {
+		return nil
+	}
+	return m.call(func(h *C.net_mesh_t) C.int32_t { return C.net_mesh_shutdown(h) })
+}
+
+// Close shuts the node down and releases it (idempotent). Later calls fail
+// with ErrMeshShutdown.
+func (m *Mesh) Close() error {
+	m.once.Do(func() {
+		m.closed.Store(true)
+		C.net_mesh_free(m.handle)
+		runtime.SetFinalizer(m, nil)
+	})
+	return nil
+}

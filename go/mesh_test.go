@@ -1,0 +1,728 @@
+package net
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	stdnet "net"
+)
+
+// testNetworkKey is the key of the test meshes and of mesh_echo: 32 bytes of 0x07.
+var testNetworkKey = bytes.Repeat([]byte{7}, 32)
+
+const (
+	maxReliablePayload = 65423
+	maxFireAndForget   = 65427
+)
+
+func mustMesh(t testing.TB, cfg MeshConfig) *Mesh {
+	t.Helper()
+	if cfg.NetworkKey == nil {
+		cfg.NetworkKey = testNetworkKey
+	}
+	if cfg.Bind == "" {
+		cfg.Bind = "127.0.0.1:0"
+	}
+	m, err := OpenMesh(cfg)
+	if err != nil {
+		t.Fatalf("OpenMesh: %v", err)
+	}
+	t.Cleanup(func() { _ = m.Close() })
+	return m
+}
+
+func testCtx(t testing.TB, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// meshPair binds two nodes and connects a to b; it returns b's node id as a sees it.
+func meshPair(t testing.TB) (a, b *Mesh, bID uint64) {
+	t.Helper()
+	a, b = mustMesh(t, MeshConfig{}), mustMesh(t, MeshConfig{})
+	addr, err := b.LocalAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bID, err = a.Connect(testCtx(t, 10*time.Second), addr, b.PublicKey())
+	if err != nil {
+		t.Fatalf("Connect: %v", err)
+	}
+	// b holds the session once a's confirmation arrives (just after Connect returns).
+	waitFor(t, "b knows a", func() bool {
+		peers, err := b.Peers()
+		return err == nil && len(peers) == 1 && peers[0].Confirmed
+	})
+	return a, b, bID
+}
+
+func recvOne(t *testing.T, m *Mesh) Message {
+	t.Helper()
+	msg, err := m.Recv(testCtx(t, 5*time.Second))
+	if err != nil {
+		t.Fatalf("Recv: %v", err)
+	}
+	return msg
+}
+
+// waitFor polls cond until it holds, failing after 5 s.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func wantKind(t *testing.T, what string, err error, sentinel *Error) {
+	t.Helper()
+	if !errors.Is(err, sentinel) {
+		t.Fatalf("%s: want %s, got %v", what, sentinel.Kind, err)
+	}
+}
+
+func TestMeshTwoNodes(t *testing.T) {
+	a, b, bID := meshPair(t)
+	if bID != b.NodeID() || len(a.PublicKey()) != 32 || a.NodeID() == b.NodeID() {
+		t.Fatalf("identities: peer id %d, b %d, a %d", bID, b.NodeID(), a.NodeID())
+	}
+	// a → b on a reliable stream, in order.
+	rel, err := a.OpenStream(bID, 1, StreamConfig{Reliable: true, Window: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel.Peer() != bID || rel.ID() != 1 {
+		t.Fatalf("stream names %d/%d", rel.Peer(), rel.ID())
+	}
+	for i := 0; i < 10; i++ {
+		if err := rel.SendBlocking(testCtx(t, 5*time.Second), []byte(fmt.Sprintf("msg %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		msg := recvOne(t, b)
+		if msg.From != a.NodeID() || msg.StreamID != 1 || string(msg.Payload) != fmt.Sprintf("msg %d", i) {
+			t.Fatalf("message %d: %+v", i, msg)
+		}
+	}
+	// b → a fire-and-forget (a stream never opened), empty payload too.
+	if err := b.Send(a.NodeID(), 3, []byte("pong")); err != nil {
+		t.Fatal(err)
+	}
+	if msg := recvOne(t, a); msg.From != bID || msg.StreamID != 3 || string(msg.Payload) != "pong" {
+		t.Fatalf("reply: %+v", msg)
+	}
+	if err := b.Send(a.NodeID(), 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if msg := recvOne(t, a); msg.StreamID != 3 || msg.Payload == nil || len(msg.Payload) != 0 {
+		t.Fatalf("empty payload: %+v", msg)
+	}
+	if err := rel.Send([]byte{}); err != nil {
+		t.Fatal(err)
+	}
+	if msg := recvOne(t, b); msg.StreamID != 1 || len(msg.Payload) != 0 {
+		t.Fatalf("empty reliable payload: %+v", msg)
+	}
+	// The largest payloads: reliable and fire-and-forget.
+	big := bytes.Repeat([]byte{0xAB}, maxReliablePayload)
+	if err := rel.SendBlocking(testCtx(t, 5*time.Second), big); err != nil {
+		t.Fatal(err)
+	}
+	if msg := recvOne(t, b); !bytes.Equal(msg.Payload, big) {
+		t.Fatalf("largest reliable payload: %d bytes back", len(msg.Payload))
+	}
+	faf, err := b.OpenStream(a.NodeID(), 5, StreamConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bigger := bytes.Repeat([]byte{0xCD}, maxFireAndForget)
+	if err := faf.Send(bigger); err != nil {
+		t.Fatal(err)
+	}
+	if msg := recvOne(t, a); msg.StreamID != 5 || !bytes.Equal(msg.Payload, bigger) {
+		t.Fatalf("largest fire-and-forget payload: %d bytes back", len(msg.Payload))
+	}
+	// Peers, stats, stream stats.
+	peers, err := a.Peers()
+	if err != nil || len(peers) != 1 || peers[0].NodeID != bID || !bytes.Equal(peers[0].PublicKey, b.PublicKey()) || peers[0].Addr == "" {
+		t.Fatalf("peers %+v %v", peers, err)
+	}
+	bPeers, err := b.Peers()
+	if err != nil || len(bPeers) != 1 || bPeers[0].NodeID != a.NodeID() || !bPeers[0].Confirmed {
+		t.Fatalf("b's peers %+v %v", bPeers, err)
+	}
+	stats, err := a.Stats()
+	if err != nil || stats.HandshakesCompleted != 1 || stats.PacketsSent == 0 || stats.BytesReceived < maxFireAndForget {
+		t.Fatalf("stats %+v %v", stats, err)
+	}
+	st, err := rel.Stats()
+	if err != nil || !st.Reliable || st.Peer != bID || st.StreamID != 1 || st.Sent != 12 || st.Window != 64 {
+		t.Fatalf("stream stats %+v %v", st, err)
+	}
+	// The engine counts a delivery just after queueing it: wait for the counter.
+	waitFor(t, "b counts 12 received", func() bool {
+		got, ok, err := b.StreamStats(a.NodeID(), 1)
+		return err == nil && ok && got.Received == 12
+	})
+	fst, err := faf.Stats()
+	if err != nil || fst.Reliable || fst.Sent != 1 || fst.Window != 0 {
+		t.Fatalf("fire-and-forget stats %+v %v", fst, err)
+	}
+	if _, ok, err := a.StreamStats(bID, 99); ok || err != nil {
+		t.Fatalf("unused stream: %v %v", ok, err)
+	}
+	// Opening again with the same config is fine.
+	if _, err := a.OpenStream(bID, 1, StreamConfig{Reliable: true, Window: 64}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMeshSeededIdentityAndLargeNodeID(t *testing.T) {
+	seed, _ := hex.DecodeString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+	b := mustMesh(t, MeshConfig{Seed: seed, HandshakeTimeout: 2 * time.Second, HandshakeRetry: 100 * time.Millisecond,
+		InboxCapacity: 1024, RetransmitTimeout: 50 * time.Millisecond})
+	const wantID uint64 = 13594199455360962225 // above 2^53: must survive JSON exactly
+	if hex.EncodeToString(b.PublicKey()) != "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a" || b.NodeID() != wantID {
+		t.Fatalf("seeded identity %x %d", b.PublicKey(), b.NodeID())
+	}
+	a := mustMesh(t, MeshConfig{})
+	addr, _ := b.LocalAddr()
+	id, err := a.Connect(testCtx(t, 5*time.Second), addr, b.PublicKey())
+	if err != nil || id != wantID {
+		t.Fatalf("connect: %d %v", id, err)
+	}
+	peers, err := a.Peers()
+	if err != nil || len(peers) != 1 || peers[0].NodeID != wantID {
+		t.Fatalf("peers %+v %v", peers, err)
+	}
+	if err := a.Send(wantID, 7, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	st, ok, err := a.StreamStats(wantID, 7)
+	if err != nil || !ok || st.Peer != wantID {
+		t.Fatalf("stream stats %+v %v %v", st, ok, err)
+	}
+}
+
+func TestMeshInvalidConfig(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  MeshConfig
+		want *Error
+	}{
+		{"no network key", MeshConfig{Bind: "127.0.0.1:0"}, ErrInvalidMeshConfig},
+		{"short network key", MeshConfig{NetworkKey: make([]byte, 31)}, ErrInvalidMeshConfig},
+		{"bad bind", MeshConfig{NetworkKey: testNetworkKey, Bind: "nowhere"}, ErrInvalidMeshConfig},
+		{"loss of one", MeshConfig{NetworkKey: testNetworkKey, SimulatedLoss: 1}, ErrInvalidMeshConfig},
+		{"negative timeout", MeshConfig{NetworkKey: testNetworkKey, HandshakeTimeout: -time.Second}, ErrInvalidMeshConfig},
+		{"short seed", MeshConfig{NetworkKey: testNetworkKey, Seed: []byte{1, 2}}, ErrInvalidSeed},
+	}
+	for _, c := range cases {
+		m, err := OpenMesh(c.cfg)
+		if err == nil {
+			m.Close()
+		}
+		wantKind(t, c.name, err, c.want)
+	}
+	_, err := openMeshJSON(`{"network_key": "` + hex.EncodeToString(testNetworkKey) + `", "colour": "blue"}`)
+	wantKind(t, "unknown key", err, ErrInvalidMeshConfig)
+	_, err = openMeshJSON(`{nope`)
+	wantKind(t, "not JSON", err, ErrInvalidMeshConfig)
+	// A sub-millisecond duration rounds up instead of becoming the invalid 0.
+	m, err := OpenMesh(MeshConfig{NetworkKey: testNetworkKey, Bind: "127.0.0.1:0", HandshakeRetry: 500 * time.Microsecond})
+	if err != nil {
+		t.Fatalf("500µs retry: %v", err)
+	}
+	m.Close()
+}
+
+func TestMeshHandshakeFailed(t *testing.T) {
+	a := mustMesh(t, MeshConfig{HandshakeTimeout: 1500 * time.Millisecond, HandshakeRetry: 100 * time.Millisecond})
+	other := mustMesh(t, MeshConfig{NetworkKey: bytes.Repeat([]byte{9}, 32)})
+	addr, _ := other.LocalAddr()
+	_, err := a.Connect(testCtx(t, 10*time.Second), addr, other.PublicKey())
+	wantKind(t, "another network key", err, ErrHandshakeFailed)
+	if peers, _ := a.Peers(); len(peers) != 0 {
+		t.Fatalf("a failed handshake left peers %+v", peers)
+	}
+}
+
+func TestMeshConnectTimeoutAndContext(t *testing.T) {
+	silent, err := stdnet.ListenPacket("udp", "127.0.0.1:0") // never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	a := mustMesh(t, MeshConfig{HandshakeTimeout: 300 * time.Millisecond, HandshakeRetry: 50 * time.Millisecond})
+	key := bytes.Repeat([]byte{1}, 32)
+	_, err = a.Connect(context.Background(), silent.LocalAddr().String(), key)
+	wantKind(t, "no answer", err, ErrMeshTimeout)
+
+	// The context ends long before the (default 5 s) handshake timeout.
+	slow := mustMesh(t, MeshConfig{})
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err = slow.Connect(ctx, silent.LocalAddr().String(), key)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
+		t.Fatalf("connect with a 100 ms context: %v after %v", err, time.Since(start))
+	}
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	if _, err := slow.Connect(done, silent.LocalAddr().String(), key); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled context: %v", err)
+	}
+}
+
+func TestMeshBadArguments(t *testing.T) {
+	a, b, bID := meshPair(t)
+	addr, _ := b.LocalAddr()
+	_, err := a.Connect(context.Background(), addr, b.PublicKey()[:31])
+	wantKind(t, "31-byte public key", err, ErrInvalidKey)
+	_, err = a.Connect(context.Background(), addr, nil)
+	wantKind(t, "no public key", err, ErrInvalidKey)
+	_, err = a.Connect(context.Background(), "not an address", b.PublicKey())
+	wantKind(t, "malformed address", err, ErrInvalidArgument)
+	_, err = a.Connect(context.Background(), "127.0.0.1", b.PublicKey())
+	wantKind(t, "address without port", err, ErrInvalidArgument)
+	if _, err := a.OpenStream(bID, 4, StreamConfig{Reliable: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = a.OpenStream(bID, 4, StreamConfig{})
+	wantKind(t, "reopen with another config", err, ErrInvalidMeshConfig)
+	_, err = a.OpenStream(bID, 4, StreamConfig{Reliable: true, Window: 8})
+	wantKind(t, "reopen with another window", err, ErrInvalidMeshConfig)
+}
+
+func TestMeshUnknownPeer(t *testing.T) {
+	a, _, bID := meshPair(t)
+	stranger := bID ^ 1
+	_, err := a.OpenStream(stranger, 1, StreamConfig{Reliable: true})
+	wantKind(t, "open_stream", err, ErrUnknownPeer)
+	wantKind(t, "send", a.Send(stranger, 1, []byte("x")), ErrUnknownPeer)
+	wantKind(t, "send_with_retry", a.SendWithRetry(stranger, 1, []byte("x"), 1), ErrUnknownPeer)
+	wantKind(t, "send_blocking", a.SendBlocking(testCtx(t, time.Second), stranger, 1, []byte("x")), ErrUnknownPeer)
+}
+
+func TestMeshMessageTooLarge(t *testing.T) {
+	a, b, bID := meshPair(t)
+	rel, err := a.OpenStream(bID, 2, StreamConfig{Reliable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind(t, "reliable", rel.Send(make([]byte, maxReliablePayload+1)), ErrMessageTooLarge)
+	wantKind(t, "reliable blocking", rel.SendBlocking(testCtx(t, time.Second), make([]byte, maxReliablePayload+1)), ErrMessageTooLarge)
+	wantKind(t, "fire-and-forget", a.Send(bID, 3, make([]byte, maxFireAndForget+1)), ErrMessageTooLarge)
+	wantKind(t, "b to a", b.Send(a.NodeID(), 3, make([]byte, 1<<20)), ErrMessageTooLarge)
+	if st, _ := rel.Stats(); st.Sent != 0 || st.InFlight != 0 {
+		t.Fatalf("a refused message was counted: %+v", st)
+	}
+}
+
+func TestMeshBackpressure(t *testing.T) {
+	a, b, bID := meshPair(t)
+	s, err := a.OpenStream(bID, 2, StreamConfig{Reliable: true, Window: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil { // no acks will ever come
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := s.Send([]byte{byte(i)}); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+	}
+	wantKind(t, "third send", s.Send([]byte("3")), ErrStreamBackpressure)
+	wantKind(t, "send with retry", s.SendWithRetry([]byte("3"), 2), ErrStreamBackpressure)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.SendBlocking(ctx, []byte("3"))
+	wantKind(t, "send blocking", err, ErrMeshTimeout)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 2*time.Second {
+		t.Fatalf("send blocking: %v after %v", err, time.Since(start))
+	}
+	// Cancelling (rather than a deadline) ends the wait with ctx.Err().
+	cctx, ccancel := context.WithCancel(context.Background())
+	timer := time.AfterFunc(30*time.Millisecond, ccancel)
+	defer timer.Stop()
+	if err := s.SendBlocking(cctx, []byte("3")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled send blocking: %v", err)
+	}
+	st, err := s.Stats()
+	if err != nil || st.InFlight != 2 || st.BackpressureEvents < 1 || st.Sent != 2 || st.Window != 2 {
+		t.Fatalf("stream stats %+v %v", st, err)
+	}
+	// A wait without limit (context.Background) ends when the node shuts down.
+	woke := make(chan error, 1)
+	go func() { woke <- s.SendBlocking(context.Background(), []byte("4")) }()
+	time.AfterFunc(50*time.Millisecond, func() { _ = a.Shutdown() })
+	select {
+	case err := <-woke:
+		wantKind(t, "unlimited send blocking", err, ErrMeshShutdown)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not wake a blocked SendBlocking")
+	}
+}
+
+func TestMeshShutdownAndClose(t *testing.T) {
+	a, b, bID := meshPair(t)
+	for i := 0; i < 3; i++ {
+		if err := a.Send(bID, 1, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Wait until all three are in b's inbox, then shut b down.
+	waitFor(t, "b receives 3 messages", func() bool {
+		st, ok, _ := b.StreamStats(a.NodeID(), 1)
+		return ok && st.Received == 3
+	})
+	if err := b.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Shutdown(); err != nil {
+		t.Fatalf("second shutdown: %v", err)
+	}
+	// Shutdown keeps what was received, then reports mesh:shutdown.
+	for i := 0; i < 3; i++ {
+		if msg := recvOne(t, b); msg.Payload[0] != byte(i) {
+			t.Fatalf("drained %+v", msg)
+		}
+	}
+	_, err := b.Recv(testCtx(t, time.Second))
+	wantKind(t, "recv after drain", err, ErrMeshShutdown)
+	wantKind(t, "send after shutdown", b.Send(a.NodeID(), 1, []byte("x")), ErrMeshShutdown)
+	_, err = b.OpenStream(a.NodeID(), 1, StreamConfig{Reliable: true})
+	wantKind(t, "open_stream after shutdown", err, ErrMeshShutdown)
+	_, err = b.Connect(context.Background(), "127.0.0.1:9", a.PublicKey())
+	wantKind(t, "connect after shutdown", err, ErrMeshShutdown)
+	if _, err := b.Stats(); err != nil {
+		t.Fatalf("stats after shutdown: %v", err)
+	}
+
+	// A blocked Recv is woken by Close; everything after Close is mesh:shutdown.
+	woke := make(chan error, 1)
+	go func() {
+		_, err := a.Recv(context.Background())
+		woke <- err
+	}()
+	time.AfterFunc(50*time.Millisecond, func() { _ = a.Close() })
+	select {
+	case err := <-woke:
+		wantKind(t, "blocked recv", err, ErrMeshShutdown)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not wake a blocked Recv")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	wantKind(t, "send after close", a.Send(bID, 1, []byte("x")), ErrMeshShutdown)
+	_, err = a.Recv(context.Background())
+	wantKind(t, "recv after close", err, ErrMeshShutdown)
+	_, err = a.Connect(context.Background(), "127.0.0.1:9", b.PublicKey())
+	wantKind(t, "connect after close", err, ErrMeshShutdown)
+	_, err = a.Peers()
+	wantKind(t, "peers after close", err, ErrMeshShutdown)
+	_, err = a.LocalAddr()
+	wantKind(t, "local addr after close", err, ErrMeshShutdown)
+	_, _, err = a.StreamStats(bID, 1)
+	wantKind(t, "stream stats after close", err, ErrMeshShutdown)
+	if err := a.Shutdown(); err != nil {
+		t.Fatalf("shutdown after close: %v", err)
+	}
+}
+
+func TestMeshRecvContextAndMessages(t *testing.T) {
+	a, b, bID := meshPair(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 80*time.Millisecond)
+	defer cancel()
+	if _, err := b.Recv(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("idle recv: %v", err)
+	}
+	for i := 0; i < 5; i++ {
+		if err := a.Send(bID, 9, []byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mctx, mcancel := context.WithCancel(context.Background())
+	ch := b.Messages(mctx)
+	seen := 0
+	timeout := time.After(5 * time.Second)
+	for seen < 5 {
+		select {
+		case msg := <-ch:
+			if msg.StreamID != 9 || msg.From != a.NodeID() {
+				t.Fatalf("message %+v", msg)
+			}
+			seen++
+		case <-timeout:
+			t.Fatalf("only %d of 5 messages", seen)
+		}
+	}
+	mcancel()
+	select {
+	case _, open := <-ch:
+		if open {
+			t.Fatal("a message arrived after cancel")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Messages did not close after cancel")
+	}
+	// The channel also closes when the node shuts down.
+	ch2 := b.Messages(context.Background())
+	if err := b.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, open := <-ch2:
+		if open {
+			t.Fatal("unexpected message")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Messages did not close after shutdown")
+	}
+}
+
+func TestMeshConcurrentStreams(t *testing.T) {
+	a, b, bID := meshPair(t)
+	const streams, perStream = 4, 300
+	ctx := testCtx(t, 30*time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, streams+1)
+	for s := 0; s < streams; s++ {
+		wg.Add(1)
+		go func(id uint64) {
+			defer wg.Done()
+			st, err := a.OpenStream(bID, id, StreamConfig{Reliable: true, Window: 32})
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i := 0; i < perStream; i++ {
+				var buf [8]byte
+				binary.LittleEndian.PutUint64(buf[:], uint64(i))
+				if err := st.SendBlocking(ctx, buf[:]); err != nil {
+					errs <- fmt.Errorf("stream %d message %d: %w", id, i, err)
+					return
+				}
+			}
+		}(uint64(10 + 2*s))
+	}
+	// Readers of the control plane race the senders.
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 50; i++ {
+			if _, err := a.Stats(); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := a.Peers(); err != nil {
+				errs <- err
+				return
+			}
+		}
+	}()
+	next := map[uint64]uint64{}
+	for got := 0; got < streams*perStream; got++ {
+		msg, err := b.Recv(ctx)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", got, err)
+		}
+		seq := binary.LittleEndian.Uint64(msg.Payload)
+		if seq != next[msg.StreamID] {
+			t.Fatalf("stream %d: got #%d, want #%d", msg.StreamID, seq, next[msg.StreamID])
+		}
+		next[msg.StreamID]++
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(next) != streams {
+		t.Fatalf("streams seen: %v", next)
+	}
+	for id, n := range next {
+		if n != perStream {
+			t.Fatalf("stream %d: %d messages", id, n)
+		}
+	}
+}
+
+// meshEchoPath is the Rust peer of the cross-process test.
+func meshEchoPath(t *testing.T) string {
+	path, err := filepath.Abs(filepath.Join("..", "target", "release", "examples", "mesh_echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the Rust peer %s is missing: build it with `cargo build --release -p net-sdk --examples` (%v)", path, err)
+	}
+	return path
+}
+
+func TestMeshCrossProcessEcho(t *testing.T) {
+	cmd := exec.Command(meshEchoPath(t))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	var waitOnce sync.Once
+	wait := func() { waitOnce.Do(func() { go func() { exited <- cmd.Wait() }() }) }
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		wait()
+		<-exited
+	})
+
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		lines <- line
+	}()
+	var hello struct {
+		Addr      string      `json:"addr"`
+		PublicKey string      `json:"public_key"`
+		NodeID    json.Number `json:"node_id"` // a decimal string (older builds: a number)
+	}
+	select {
+	case line := <-lines:
+		if err := json.Unmarshal([]byte(line), &hello); err != nil {
+			t.Fatalf("mesh_echo said %q: %v", line, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("mesh_echo printed nothing")
+	}
+	key, err := hex.DecodeString(hello.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantID, err := strconv.ParseUint(hello.NodeID.String(), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	m := mustMesh(t, MeshConfig{})
+	ctx := testCtx(t, 60*time.Second)
+	peer, err := m.Connect(ctx, hello.Addr, key)
+	if err != nil || peer != wantID {
+		t.Fatalf("connect: %d (want %d) %v", peer, wantID, err)
+	}
+	rel, err := m.OpenStream(peer, 2, StreamConfig{Reliable: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	sendErr := make(chan error, 1)
+	go func() {
+		for i := 0; i < n; i++ {
+			if err := rel.SendBlocking(ctx, []byte(fmt.Sprintf("echo %d", i))); err != nil {
+				sendErr <- err
+				return
+			}
+		}
+		sendErr <- nil
+	}()
+	for i := 0; i < n; i++ {
+		msg, err := m.Recv(ctx)
+		if err != nil {
+			t.Fatalf("echo %d: %v", i, err)
+		}
+		if msg.From != peer || msg.StreamID != 2 || string(msg.Payload) != fmt.Sprintf("echo %d", i) {
+			t.Fatalf("echo %d: got %+v (%q)", i, msg, msg.Payload)
+		}
+	}
+	if err := <-sendErr; err != nil {
+		t.Fatal(err)
+	}
+	// The engine counts a delivery just after queueing it: wait for the counter.
+	var st StreamStats
+	waitFor(t, "500 counted as received", func() bool {
+		st, err = rel.Stats()
+		return err == nil && st.Received == n
+	})
+	if st.Sent != n || st.Duplicates != 0 {
+		t.Fatalf("reliable stream stats %+v", st)
+	}
+
+	// Fire-and-forget on stream 1: loopback should not lose them, but only assert one.
+	for i := 0; i < 5; i++ {
+		if err := m.Send(peer, 1, []byte(fmt.Sprintf("ff %d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := 0
+	fctx, fcancel := context.WithTimeout(ctx, 2*time.Second)
+	for got < 5 {
+		msg, err := m.Recv(fctx)
+		if err != nil {
+			break
+		}
+		if msg.StreamID != 1 {
+			t.Fatalf("unexpected %+v", msg)
+		}
+		got++
+	}
+	fcancel()
+	if got < 1 {
+		t.Fatal("no fire-and-forget echo came back")
+	}
+
+	// bye: echoed on the reliable stream, then the process exits 0.
+	if err := rel.SendBlocking(ctx, []byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		msg, err := m.Recv(ctx)
+		if err != nil {
+			t.Fatalf("bye echo: %v", err)
+		}
+		if msg.StreamID == 2 {
+			if string(msg.Payload) != "bye" {
+				t.Fatalf("bye echo: %q", msg.Payload)
+			}
+			break
+		}
+	}
+	wait()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("mesh_echo exit: %v", err)
+		}
+		exited <- nil // for the cleanup
+	case <-time.After(10 * time.Second):
+		t.Fatal("mesh_echo did not exit after bye")
+	}
+}
