@@ -46,6 +46,11 @@ test)
   else
     echo "  FAIL  example state"; tail -n 20 build/py-example-state.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/mesh.py >build/py-example-mesh.log 2>&1; then
+    echo "  ok    example mesh"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example mesh"; tail -n 20 build/py-example-mesh.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
@@ -53,6 +58,7 @@ bench)
   mkdir -p bench-results
   "$PY" sdk-py/bench/bench_bus.py | tee -a bench-results/python.jsonl
   "$PY" sdk-py/bench/bench_state.py | tee -a bench-results/python.jsonl
+  "$PY" sdk-py/bench/bench_mesh.py | tee -a bench-results/python.jsonl
   ;;
 demo)
   "$PY" examples/python/quickstart.py

@@ -10,9 +10,10 @@ from __future__ import annotations
 from net.errors import *  # noqa: F403 - the exception classes are part of this API
 from net.errors import ERRORS_BY_KIND, NetError
 
-from . import redex, wire
+from . import mesh, redex, wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .identity import Identity, public_key_ids, verify
+from .mesh import Mesh, MeshStats, Message, PeerInfo, Stream, StreamStats
 from .netdb import Memory, NetDb, Task, WriteToken
 from .node import NetNode
 from .redex import Entry, Log, Redex, Tail
@@ -26,17 +27,24 @@ __all__ = [
     "Identity",
     "Log",
     "Memory",
+    "Mesh",
+    "MeshStats",
+    "Message",
     "NetDb",
     "NetError",
     "NetNode",
+    "PeerInfo",
     "PollResponse",
     "Receipt",
     "Redex",
     "Stats",
+    "Stream",
+    "StreamStats",
     "Subscription",
     "Tail",
     "Task",
     "WriteToken",
+    "mesh",
     "public_key_ids",
     "redex",
     "verify",

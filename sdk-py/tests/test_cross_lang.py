@@ -12,13 +12,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from net_sdk import ERRORS_BY_KIND, Identity, NetError, NetNode, Subscription, public_key_ids, redex, verify
+from net_sdk import (
+    ERRORS_BY_KIND,
+    Identity,
+    Mesh,
+    NetError,
+    NetNode,
+    Subscription,
+    public_key_ids,
+    redex,
+    verify,
+)
 from net_sdk.node import _compact
 from net_sdk.wire import NetHeader, RoutingHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
-AREAS = {"bus", "cortex", "errors", "identity", "redex", "wire"}
+AREAS = {"bus", "cortex", "errors", "identity", "mesh", "redex", "wire"}
 # Listed gaps: files of covered areas whose subject Python does not expose yet.
 GAPS: set[str] = set()
 RESULTS: dict[str, list[int]] = {}
@@ -329,6 +339,22 @@ def frame_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def mesh_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def bind(c: dict[str, Any]) -> None:
+        # The engine's JSON entry point: the config object goes through unchanged.
+        if "error" in c:
+            expect_kind(c["error"], lambda: Mesh.from_config(c["config"]).close())
+            return
+        with Mesh.from_config(c["config"]) as mesh:
+            assert mesh.local_addr.startswith("127.0.0.1:")
+            if "public_key" in c:
+                assert mesh.public_key.hex() == c["public_key"]
+            if "node_id" in c:
+                assert mesh.node_id == int(c["node_id"])
+
+    return [(c["name"], lambda c=c: bind(c)) for c in doc.get("configs", [])]
+
+
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_file(path: Path) -> None:
     doc = json.loads(path.read_text())
@@ -343,6 +369,7 @@ def test_fixture_file(path: Path) -> None:
         + record_units(doc)
         + frame_units(doc)
         + snapshot_units(doc)
+        + mesh_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )
     for name, unit in units:

@@ -6,6 +6,7 @@
 mod bus;
 mod errors;
 mod identity;
+mod mesh;
 mod netdb;
 mod redex;
 
@@ -22,6 +23,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<identity::Identity>()?;
     m.add_class::<netdb::NetDb>()?;
     m.add_class::<netdb::Watch>()?;
+    m.add_class::<mesh::Mesh>()?;
     m.add_class::<redex::Redex>()?;
     m.add_class::<redex::Log>()?;
     m.add_class::<redex::Tail>()?;

@@ -1,0 +1,223 @@
+//! The encrypted mesh for Python: one `Mesh` class over the facade's node
+//! handle. Peers are node ids (ints), streams are `(node id, stream id)`,
+//! messages come back as `(from, stream_id, payload)` tuples; peers and
+//! counters as the facade's JSON.
+//!
+//! Every call that can block runs with the GIL released and wakes at least
+//! every `WAIT_SLICE` to honour Ctrl-C: `recv` and `send_blocking` wait in
+//! slices, `send_with_retry` retries in rounds of at most
+//! `RETRIES_PER_ROUND`, and `connect` (one handshake, bounded by the node's
+//! handshake timeout) runs on a helper thread while the caller waits in
+//! slices.
+
+use crate::errors::{blocking_wait, to_py};
+use net::facade::mesh::MeshHandle;
+use net::facade::wait::WAIT_SLICE;
+use net::{Error, ErrorKind};
+use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedBytes;
+use pyo3::types::PyBytes;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A received message as Python sees it: `(from, stream_id, payload)`.
+type PyMessage = (u64, u64, Py<PyBytes>);
+
+/// Retries per call of the facade's `send_with_retry` (its waits double from
+/// 1 ms up to 128 ms, so one round waits at most ~255 ms).
+const RETRIES_PER_ROUND: u32 = 8;
+
+/// A deadline `timeout_ms` from now (`None`: no limit).
+fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
+    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
+}
+
+/// The next slice of a wait, in whole milliseconds (rounded up, so a wait
+/// never spins on a sub-millisecond remainder), and whether it is the last.
+fn slice_ms(deadline: Option<Instant>) -> (i64, bool) {
+    let (slice, last) = match deadline {
+        None => (WAIT_SLICE, false),
+        Some(d) => {
+            let left = d.saturating_duration_since(Instant::now());
+            (left.min(WAIT_SLICE), left <= WAIT_SLICE)
+        }
+    };
+    let ms = slice.as_micros().div_ceil(1000);
+    (i64::try_from(ms).unwrap_or(i64::MAX), last)
+}
+
+/// A mesh node: an encrypted UDP endpoint bound from the engine's JSON
+/// configuration. Dropping it shuts it down.
+#[pyclass(module = "net._net", frozen)]
+pub struct Mesh {
+    inner: Arc<MeshHandle>,
+}
+
+#[pymethods]
+impl Mesh {
+    /// Binds a node from the engine's JSON configuration
+    /// (`{"network_key": "<64 hex>", "bind": "ip:port", ...}`).
+    #[new]
+    fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
+        let handle = py
+            .allow_threads(|| MeshHandle::bind(config_json))
+            .map_err(to_py)?;
+        Ok(Mesh {
+            inner: Arc::new(handle),
+        })
+    }
+
+    /// The bound address as `ip:port`.
+    fn local_addr(&self) -> PyResult<String> {
+        self.inner.local_addr().map_err(to_py)
+    }
+
+    /// This node's 32-byte ed25519 public key.
+    fn public_key<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.public_key())
+    }
+
+    /// This node's id.
+    fn node_id(&self) -> u64 {
+        self.inner.node_id()
+    }
+
+    /// Connects to the node at `addr` (`ip:port`) whose public key is
+    /// `public_key`; returns its node id. Waits up to the handshake timeout
+    /// (GIL released, Ctrl-C honoured).
+    fn connect(&self, py: Python<'_>, addr: String, public_key: PyBackedBytes) -> PyResult<u64> {
+        let handle = Arc::clone(&self.inner);
+        let (done, outcome) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("net-mesh-connect".into())
+            .spawn(move || {
+                let _ = done.send(handle.connect(&addr, &public_key));
+            })
+            .map_err(|e| to_py(Error::new(ErrorKind::MeshIo, format!("spawn thread: {e}"))))?;
+        blocking_wait(py, move |check| loop {
+            match outcome.recv_timeout(WAIT_SLICE) {
+                Ok(result) => return result,
+                Err(mpsc::RecvTimeoutError::Timeout) => check()?,
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::new(ErrorKind::Panic, "the connect thread died"))
+                }
+            }
+        })
+    }
+
+    /// Opens stream `stream_id` to a connected peer: reliable with a window
+    /// of `window` messages (0: the engine's default), or fire-and-forget.
+    #[pyo3(signature = (node_id, stream_id, reliable, window = 0))]
+    fn open_stream(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        reliable: bool,
+        window: u32,
+    ) -> PyResult<()> {
+        self.inner
+            .open_stream(node_id, stream_id, reliable, window)
+            .map_err(to_py)
+    }
+
+    /// Sends at once; `mesh:backpressure` when a reliable window is full.
+    fn send(&self, node_id: u64, stream_id: u64, payload: PyBackedBytes) -> PyResult<()> {
+        self.inner.send(node_id, stream_id, &payload).map_err(to_py)
+    }
+
+    /// Sends, retrying on backpressure up to `max_retries` times (GIL
+    /// released, Ctrl-C honoured between rounds of retries).
+    fn send_with_retry(
+        &self,
+        py: Python<'_>,
+        node_id: u64,
+        stream_id: u64,
+        payload: PyBackedBytes,
+        max_retries: u32,
+    ) -> PyResult<()> {
+        let handle = &self.inner;
+        blocking_wait(py, |check| {
+            let mut left = max_retries;
+            loop {
+                let round = left.min(RETRIES_PER_ROUND);
+                left -= round;
+                match handle.send_with_retry(node_id, stream_id, &payload, round) {
+                    Err(e) if e.kind() == ErrorKind::StreamBackpressure && left > 0 => check()?,
+                    other => return other,
+                }
+            }
+        })
+    }
+
+    /// Sends, waiting up to `timeout_ms` (None: no limit) for room in the
+    /// window (GIL released, Ctrl-C honoured); `mesh:timeout` if it stays full.
+    #[pyo3(signature = (node_id, stream_id, payload, timeout_ms = None))]
+    fn send_blocking(
+        &self,
+        py: Python<'_>,
+        node_id: u64,
+        stream_id: u64,
+        payload: PyBackedBytes,
+        timeout_ms: Option<u64>,
+    ) -> PyResult<()> {
+        let handle = &self.inner;
+        let deadline = deadline(timeout_ms);
+        blocking_wait(py, |check| loop {
+            let (slice, last) = slice_ms(deadline);
+            match handle.send_blocking(node_id, stream_id, &payload, slice) {
+                Err(e) if e.kind() == ErrorKind::MeshTimeout && !last => check()?,
+                other => return other,
+            }
+        })
+    }
+
+    /// The next message within `timeout_ms` (None: no limit), as
+    /// `(from, stream_id, payload)`; None on timeout (GIL released, Ctrl-C
+    /// honoured). `mesh:shutdown` once the node is shut down and drained.
+    #[pyo3(signature = (timeout_ms = None))]
+    fn recv(&self, py: Python<'_>, timeout_ms: Option<u64>) -> PyResult<Option<PyMessage>> {
+        let handle = &self.inner;
+        let deadline = deadline(timeout_ms);
+        let message = blocking_wait(py, |check| loop {
+            let (slice, last) = slice_ms(deadline);
+            if let Some(message) = handle.recv(slice)? {
+                return Ok(Some(message));
+            }
+            if last {
+                return Ok(None);
+            }
+            check()?;
+        })?;
+        Ok(message.map(|m| (m.from, m.stream_id, PyBytes::new(py, &m.payload).unbind())))
+    }
+
+    /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr", "confirmed"}`.
+    fn peers_json(&self) -> String {
+        self.inner.peers_json()
+    }
+
+    /// The node's counters as a JSON object.
+    fn stats_json(&self) -> String {
+        self.inner.stats_json()
+    }
+
+    /// One stream's counters as a JSON object, None if it was never used.
+    fn stream_stats_json(&self, node_id: u64, stream_id: u64) -> Option<String> {
+        self.inner.stream_stats_json(node_id, stream_id)
+    }
+
+    /// Shuts the node down (idempotent, GIL released); blocked calls wake
+    /// with `mesh:shutdown`.
+    fn shutdown(&self, py: Python<'_>) {
+        py.allow_threads(|| self.inner.shutdown());
+    }
+}
+
+impl Drop for Mesh {
+    fn drop(&mut self) {
+        // Joining the node's threads takes up to a reader tick: not under the GIL.
+        let inner = &self.inner;
+        Python::with_gil(|py| py.allow_threads(|| inner.shutdown()));
+    }
+}

@@ -1,0 +1,317 @@
+"""The encrypted mesh: nodes that connect over UDP with a Noise handshake bound to a
+shared network key, then exchange messages on numbered streams.
+
+>>> from net_sdk import Mesh
+>>> key = bytes([7]) * 32
+>>> with Mesh(key, bind="127.0.0.1:0") as a, Mesh(key, bind="127.0.0.1:0") as b:
+...     peer = a.connect(b.local_addr, b.public_key)
+...     stream = a.open_stream(peer, 2, reliable=True)
+...     stream.send_blocking(b"hello", timeout=5)
+...     b.recv(timeout=5).payload
+b'hello'
+
+Peers are node ids (ints: they routinely exceed 2**53, which Python does not mind).
+A stream that was never opened is fire-and-forget; a reliable stream delivers in
+order, exactly once, resending until acknowledged, and refuses a send with
+:class:`~net.errors.StreamBackpressureError` while its window is full.
+Blocking calls release the GIL and can be interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+
+from net import _net
+from net.errors import InvalidKeyError, MeshShutdownError
+
+from .identity import Identity
+
+#: Bytes or their hex spelling (network keys, seeds, public keys).
+BytesOrHex = Union[bytes, bytearray, str]
+#: ``"ip:port"`` or an ``(host, port)`` tuple.
+Address = Union[str, Tuple[str, int]]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A message received from a peer: who sent it (``sender``, a node id), on which
+    stream, and the bytes."""
+
+    sender: int
+    stream_id: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class PeerInfo:
+    """A peer this node holds a session with. ``confirmed`` is True once the peer
+    has proven it holds the network key."""
+
+    node_id: int
+    public_key: bytes
+    addr: str
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class MeshStats:
+    """A node's counters: traffic, handshakes, and every reason a datagram was dropped."""
+
+    packets_sent: int
+    packets_received: int
+    bytes_sent: int
+    bytes_received: int
+    handshakes_completed: int
+    handshakes_failed: int
+    dropped_malformed: int
+    dropped_unknown_session: int
+    dropped_tampered: int
+    dropped_replayed: int
+    dropped_inbox_full: int
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """One stream's counters with one peer. ``reliability`` is ``"reliable"`` or
+    ``"fire_and_forget"``; ``window`` is 0 for fire-and-forget."""
+
+    peer: int
+    stream_id: int
+    reliability: str
+    sent: int
+    received: int
+    in_flight: int
+    window: int
+    backpressure_events: int
+    retransmits: int
+    duplicates: int
+
+    @property
+    def reliable(self) -> bool:
+        return self.reliability == "reliable"
+
+
+def _ms(seconds: Optional[float]) -> Optional[int]:
+    return None if seconds is None else max(0, int(seconds * 1000))
+
+
+def _hex(value: Union[BytesOrHex, Identity]) -> Any:
+    """Bytes as hex for the engine's JSON config; strings pass through unchanged (the
+    engine validates them), and so does anything else (it then fails as invalid)."""
+    if isinstance(value, Identity):
+        return value.seed.hex()
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    return value
+
+
+def _key_bytes(public_key: BytesOrHex) -> bytes:
+    if isinstance(public_key, str):
+        try:
+            return bytes.fromhex(public_key)
+        except ValueError:
+            raise InvalidKeyError(f"identity:invalid_key: not hex: {public_key!r}") from None
+    if isinstance(public_key, (bytes, bytearray)):
+        return bytes(public_key)
+    raise TypeError(f"public_key must be bytes or a hex string, not {type(public_key).__name__}")
+
+
+def _addr(addr: Address) -> str:
+    if isinstance(addr, tuple):
+        host, port = addr
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return addr
+
+
+def _message(raw: Optional[Tuple[int, int, bytes]]) -> Optional[Message]:
+    return None if raw is None else Message(*raw)
+
+
+def _stream_stats(text: Optional[str]) -> Optional[StreamStats]:
+    return None if text is None else StreamStats(**json.loads(text))
+
+
+class Stream:
+    """One stream to one peer, as returned by :meth:`Mesh.open_stream`."""
+
+    def __init__(self, mesh: Mesh, peer: int, stream_id: int) -> None:
+        self._native, self._peer, self._id = mesh._native, peer, stream_id
+
+    @property
+    def peer(self) -> int:
+        """The peer's node id."""
+        return self._peer
+
+    @property
+    def id(self) -> int:
+        """The stream id."""
+        return self._id
+
+    def send(self, payload: bytes) -> None:
+        """Sends at once. On a reliable stream with a full window raises
+        :class:`~net.errors.StreamBackpressureError`: drop, retry or wait — the
+        transport never buffers on your behalf."""
+        self._native.send(self._peer, self._id, payload)
+
+    def send_with_retry(self, payload: bytes, max_retries: int = 8) -> None:
+        """Sends, retrying while the window is full up to ``max_retries`` times
+        (waits of 1 ms, 2 ms, 4 ms … each cut short when an ack opens the window)."""
+        self._native.send_with_retry(self._peer, self._id, payload, max_retries)
+
+    def send_blocking(self, payload: bytes, timeout: Optional[float] = None) -> None:
+        """Sends, waiting up to ``timeout`` seconds (None: as long as it takes) for
+        room in the window; :class:`~net.errors.MeshTimeoutError` if it stays full."""
+        self._native.send_blocking(self._peer, self._id, payload, _ms(timeout))
+
+    def stats(self) -> StreamStats:
+        """The stream's counters now."""
+        stats = _stream_stats(self._native.stream_stats_json(self._peer, self._id))
+        if stats is None:  # pragma: no cover - an opened stream always has counters
+            raise MeshShutdownError(f"mesh:shutdown: stream {self._id} has no counters")
+        return stats
+
+    def __repr__(self) -> str:
+        return f"Stream(peer={self._peer}, id={self._id})"
+
+
+class Mesh:
+    """A mesh node bound to a UDP address. Nodes connect only when they share the
+    32-byte ``network_key`` (bytes or hex). A context manager that closes the node.
+
+    ``bind`` is ``"ip:port"`` (the engine's default: ``0.0.0.0:0``); ``seed`` fixes
+    the identity (32 bytes, hex, or an :class:`Identity`; default: a fresh one).
+    Durations are in seconds. ``simulated_loss`` drops that share of outgoing data
+    packets — a test aid for reliability.
+    """
+
+    def __init__(
+        self,
+        network_key: BytesOrHex,
+        *,
+        bind: Optional[str] = None,
+        seed: Union[BytesOrHex, Identity, None] = None,
+        handshake_timeout: Optional[float] = None,
+        handshake_retry: Optional[float] = None,
+        inbox_capacity: Optional[int] = None,
+        retransmit_timeout: Optional[float] = None,
+        simulated_loss: Optional[float] = None,
+    ) -> None:
+        config: Dict[str, Any] = {
+            "network_key": _hex(network_key),
+            "bind": bind,
+            "seed": None if seed is None else _hex(seed),
+            "handshake_timeout_ms": _ms(handshake_timeout),
+            "handshake_retry_ms": _ms(handshake_retry),
+            "inbox_capacity": inbox_capacity,
+            "retransmit_timeout_ms": _ms(retransmit_timeout),
+            "simulated_loss": simulated_loss,
+        }
+        self._native = _net.Mesh(json.dumps({k: v for k, v in config.items() if v is not None}))
+
+    @classmethod
+    def from_config(cls, config: Union[str, Mapping[str, Any]]) -> Mesh:
+        """A node from the engine's JSON configuration, given as text or a mapping:
+        ``{"network_key": "<64 hex>", "bind", "seed", "handshake_timeout_ms",
+        "handshake_retry_ms", "inbox_capacity", "retransmit_timeout_ms",
+        "simulated_loss"}``."""
+        mesh = cls.__new__(cls)
+        mesh._native = _net.Mesh(config if isinstance(config, str) else json.dumps(dict(config)))
+        return mesh
+
+    @property
+    def local_addr(self) -> str:
+        """The bound address, ``"ip:port"`` (the real port when 0 was asked for)."""
+        return self._native.local_addr()
+
+    @property
+    def public_key(self) -> bytes:
+        """This node's 32-byte ed25519 public key: what peers pass to ``connect``."""
+        return self._native.public_key()
+
+    @property
+    def node_id(self) -> int:
+        """This node's 64-bit id."""
+        return self._native.node_id()
+
+    def connect(self, addr: Address, public_key: BytesOrHex) -> int:
+        """Opens an encrypted session with the node at ``addr`` whose public key is
+        ``public_key`` (bytes or hex); returns its node id. Waits up to the handshake
+        timeout: :class:`~net.errors.HandshakeFailedError` when the peer holds another
+        network key, :class:`~net.errors.MeshTimeoutError` when nobody answers (a node
+        that is not ``public_key`` cannot read the handshake, so it does not answer)."""
+        return self._native.connect(_addr(addr), _key_bytes(public_key))
+
+    def open_stream(
+        self, peer: int, stream_id: int, *, reliable: bool = True, window: Optional[int] = None
+    ) -> Stream:
+        """Opens stream ``stream_id`` to a connected peer: reliable (at most ``window``
+        messages unacknowledged; default 256) or fire-and-forget. Opening it again
+        with the same settings is fine; with others raises
+        :class:`~net.errors.InvalidMeshConfigError`."""
+        self._native.open_stream(peer, stream_id, reliable, 0 if window is None else window)
+        return Stream(self, peer, stream_id)
+
+    def send(self, peer: int, stream_id: int, payload: bytes) -> None:
+        """Sends on a stream by ids (a stream never opened is fire-and-forget)."""
+        self._native.send(peer, stream_id, payload)
+
+    def send_with_retry(self, peer: int, stream_id: int, payload: bytes, max_retries: int = 8) -> None:
+        """:meth:`Stream.send_with_retry` by peer and stream id."""
+        self._native.send_with_retry(peer, stream_id, payload, max_retries)
+
+    def send_blocking(
+        self, peer: int, stream_id: int, payload: bytes, timeout: Optional[float] = None
+    ) -> None:
+        """:meth:`Stream.send_blocking` by peer and stream id."""
+        self._native.send_blocking(peer, stream_id, payload, _ms(timeout))
+
+    def recv(self, timeout: Optional[float] = None) -> Optional[Message]:
+        """The next message, waiting up to ``timeout`` seconds (None: until one
+        comes); None on timeout. Once the node is closed, messages already received
+        are still returned, then :class:`~net.errors.MeshShutdownError` is raised."""
+        return _message(self._native.recv(_ms(timeout)))
+
+    def messages(self, timeout: Optional[float] = None) -> Iterator[Message]:
+        """Yields messages as they come. Ends when the node is closed (after the ones
+        already received), or when none arrives for ``timeout`` seconds."""
+        while True:
+            try:
+                message = self.recv(timeout)
+            except MeshShutdownError:
+                return
+            if message is None:
+                return
+            yield message
+
+    def peers(self) -> List[PeerInfo]:
+        """The peers this node holds sessions with, by node id."""
+        return [
+            PeerInfo(p["node_id"], bytes.fromhex(p["public_key"]), p["addr"], p["confirmed"])
+            for p in json.loads(self._native.peers_json())
+        ]
+
+    def stats(self) -> MeshStats:
+        """The node's counters now."""
+        return MeshStats(**json.loads(self._native.stats_json()))
+
+    def stream_stats(self, peer: int, stream_id: int) -> Optional[StreamStats]:
+        """One stream's counters, or None if nothing was ever sent or received on it."""
+        return _stream_stats(self._native.stream_stats_json(peer, stream_id))
+
+    def close(self) -> None:
+        """Shuts the node down (idempotent): blocked calls wake with
+        :class:`~net.errors.MeshShutdownError`, and so do later sends."""
+        self._native.shutdown()
+
+    shutdown = close
+
+    def __enter__(self) -> Mesh:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Mesh(node_id={self.node_id}, public_key={self.public_key.hex()})"
