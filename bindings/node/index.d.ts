@@ -145,3 +145,33 @@ export function recordInline(seq: bigint, payload: Buffer): Buffer;
 export function recordDecode(data: Buffer): NativeRecord;
 export function eventFrame(dispatch: number, originHash: number, seqOrTs: bigint, payload: Buffer): Buffer;
 export function eventUnframe(data: Buffer): NativeEventMeta;
+
+export interface NativeMeshMessage {
+  from: bigint;
+  streamId: bigint;
+  payload: Buffer;
+}
+
+export class Mesh {
+  static bind(configJson: string): Mesh;
+  localAddr(): string;
+  publicKey(): Buffer;
+  nodeId(): bigint;
+  connect(addr: string, publicKey: Buffer): Promise<bigint>;
+  openStream(nodeId: bigint, streamId: bigint, reliable: boolean, window: number): MeshStream;
+  send(nodeId: bigint, streamId: bigint, payload: Buffer): void;
+  sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<void>;
+  sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, timeoutMs: number): Promise<void>;
+  recv(max: number, timeoutMs: number): Promise<NativeMeshMessage[]>;
+  peersJson(): string;
+  statsJson(): string;
+  streamStatsJson(nodeId: bigint, streamId: bigint): string | null;
+  shutdown(): Promise<void>;
+}
+
+export class MeshStream {
+  send(payload: Buffer): void;
+  sendWithRetry(payload: Buffer, maxRetries: number): Promise<void>;
+  sendBlocking(payload: Buffer, timeoutMs: number): Promise<void>;
+  statsJson(): string | null;
+}

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Node/TypeScript: npm install, strict tsc, build, node --test (fixtures included),
 # example, benchmark. Usage: scripts/lang/node.sh test|bench|demo
-# (expects target/release/libnet_node.so from the workspace build)
+# (expects target/release/libnet_node.so and examples/mesh_echo from the workspace build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 [ -f target/release/libnet_node.so ] || cargo build --release -p net-node
+# The Rust peer of the cross-process mesh test.
+[ -f target/release/examples/mesh_echo ] || cargo build --release -p net-sdk --examples
 # The addon built by the workspace build, placed where the loader expects it.
 cp target/release/libnet_node.so bindings/node/net.node
 export npm_config_loglevel=error npm_config_fund=false npm_config_audit=false
@@ -37,12 +39,13 @@ test)
   passed=$((passed + tp)); failed=$((failed + tf))
   check "example quickstart" bash -c "cd examples/node && npm install --no-audit --no-fund >/dev/null 2>&1 && node quickstart.mjs"
   check "example state" bash -c "cd examples/node && node state.mjs"
+  check "example mesh" bash -c "cd examples/node && node mesh.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
 bench)
   mkdir -p bench-results
-  (cd sdk-ts && npx tsc -p . >/dev/null && node bench/bench.mjs && node bench/bench_state.mjs) | tee -a bench-results/node.jsonl
+  (cd sdk-ts && npx tsc -p . >/dev/null && node bench/bench.mjs && node bench/bench_state.mjs && node bench/bench_mesh.mjs) | tee -a bench-results/node.jsonl
   ;;
 demo)
   (cd sdk-ts && npx tsc -p . >/dev/null)

@@ -50,3 +50,16 @@ export {
   frameEvent,
   unframeEvent,
 } from './redex';
+export {
+  Mesh,
+  MeshId,
+  MeshMessage,
+  MeshOptions,
+  MeshPayload,
+  MeshPeer,
+  MeshStats,
+  MeshStream,
+  StreamOptions,
+  StreamStats,
+  WaitOptions,
+} from './mesh';

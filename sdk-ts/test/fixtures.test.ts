@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import {
   ERRORS_BY_KIND,
   Identity,
+  Mesh,
   NetDb,
   NetError,
   NetNode,
@@ -30,7 +31,7 @@ import {
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'tests', 'cross_lang');
-const AREAS = new Set(['bus', 'cortex', 'errors', 'identity', 'redex', 'wire']);
+const AREAS = new Set(['bus', 'cortex', 'errors', 'identity', 'mesh', 'redex', 'wire']);
 // Listed gaps: files of covered areas whose subject TypeScript does not expose yet.
 const GAPS = new Set<string>([]);
 
@@ -195,9 +196,27 @@ function expectKind(kind: string, fn: () => unknown): void {
   assert.throws(fn, (e: unknown) => e instanceof NetError && e.kind === kind);
 }
 
-/** identity/vectors.json and wire/headers.json: one unit per entry. */
-function codecUnits(doc: Json): Array<[string, () => void]> {
-  const units: Array<[string, () => void]> = [];
+/** identity/vectors.json, wire/headers.json, mesh/config.json, ...: one unit per entry. */
+function codecUnits(doc: Json): Array<[string, () => void | Promise<void>]> {
+  const units: Array<[string, () => void | Promise<void>]> = [];
+  // mesh/config.json: the config object goes to the engine unchanged.
+  for (const c of doc.configs ?? []) {
+    units.push([c.name, async () => {
+      const json = JSON.stringify(c.config);
+      if (c.error) {
+        expectKind(c.error, () => Mesh.fromConfig(json));
+        return;
+      }
+      const mesh = Mesh.fromConfig(json);
+      try {
+        assert.match(mesh.localAddr, /^127\.0\.0\.1:\d+$/);
+        if (c.public_key) assert.equal(mesh.publicKey.toString('hex'), c.public_key);
+        if (c.node_id) assert.equal(mesh.nodeId, BigInt(c.node_id));
+      } finally {
+        await mesh.close();
+      }
+    }]);
+  }
   for (const v of doc.vectors ?? []) {
     units.push([v.seed, () => {
       const id = Identity.fromSeed(hex(v.seed));
@@ -308,7 +327,7 @@ test('golden fixtures', async () => {
     let failed = 0;
     for (const [name, unit] of codecUnits(doc)) {
       try {
-        unit();
+        await unit();
         passed++;
       } catch (e) {
         failed++;

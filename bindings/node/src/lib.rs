@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod identity;
+pub mod mesh;
 pub mod netdb;
 pub mod redex;
 

@@ -231,7 +231,7 @@ pub struct NativeEventMeta {
     pub checksum: u32,
 }
 
-fn u64_arg(v: BigInt, what: &str) -> Result<u64> {
+pub(crate) fn u64_arg(v: BigInt, what: &str) -> Result<u64> {
     let (signed, value, lossless) = v.get_u64();
     if signed || !lossless {
         return Err(to_js(net::Error::new(

@@ -1,0 +1,406 @@
+/**
+ * The encrypted mesh: a node on a UDP socket, Noise handshakes bound to a
+ * network key, peers named by 64-bit node ids (bigints), and streams that are
+ * fire-and-forget or reliable (in order, exactly once, with a credit window).
+ *
+ * Every wait (connect, sendBlocking, sendWithRetry, recv) runs on the libuv
+ * thread pool and returns a Promise; the event loop never blocks.
+ */
+import * as native from '@netmesh/core';
+import { call, classify, InvalidArgumentError, InvalidKeyError, MeshShutdownError } from './errors';
+
+/** Bytes to send: a Buffer or Uint8Array, or a string (UTF-8 encoded). */
+export type MeshPayload = Uint8Array | string;
+
+/** A node id or stream id: a bigint (ids routinely exceed 2^53), or a safe integer. */
+export type MeshId = bigint | number;
+
+/** Options for {@link Mesh.bind}; unset options keep the engine's defaults. */
+export interface MeshOptions {
+  /** The mesh's shared 32-byte secret (bytes or 64 hex characters); nodes with another key cannot connect. */
+  networkKey: Uint8Array | string;
+  /** The address to bind, `ip:port` (default `0.0.0.0:0`; port 0 picks a free port). */
+  bind?: string;
+  /** A 32-byte identity seed (bytes or hex); default: a fresh identity. */
+  seed?: Uint8Array | string;
+  /** How long {@link Mesh.connect} waits for an answer (default 5000). */
+  handshakeTimeoutMs?: number;
+  /** How often connect resends its first message while waiting (default 250). */
+  handshakeRetryMs?: number;
+  /** Messages held for {@link Mesh.recv} before new ones are dropped (default 65536). */
+  inboxCapacity?: number;
+  /** How long a reliable message waits for its ack before it is resent (default 200). */
+  retransmitTimeoutMs?: number;
+  /** A test aid: the share (0 <= p < 1) of outgoing packets dropped. */
+  simulatedLoss?: number;
+}
+
+/** How a stream is opened. */
+export interface StreamOptions {
+  /** Reliable: in order, exactly once, resent until acknowledged (default false: fire-and-forget). */
+  reliable?: boolean;
+  /** Reliable only: the most messages in flight before sends report backpressure (default 256). */
+  window?: number;
+}
+
+/** Options of a wait; no `timeoutMs` (or Infinity) waits as long as it takes. */
+export interface WaitOptions {
+  timeoutMs?: number;
+}
+
+/** A message received from a peer. */
+export interface MeshMessage {
+  /** The sender's node id. */
+  from: bigint;
+  /** The stream it was sent on. */
+  streamId: bigint;
+  /** The decrypted bytes. */
+  payload: Buffer;
+}
+
+/** A peer this node holds a session with. */
+export interface MeshPeer {
+  nodeId: bigint;
+  /** The peer's 32-byte ed25519 public key, proven by the handshake. */
+  publicKey: Buffer;
+  /** Where its packets come from (`ip:port`). */
+  addr: string;
+  /** Whether the peer has proven it holds the network key. */
+  confirmed: boolean;
+}
+
+/** A node's counters. */
+export interface MeshStats {
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  handshakesCompleted: number;
+  handshakesFailed: number;
+  droppedMalformed: number;
+  droppedUnknownSession: number;
+  droppedTampered: number;
+  droppedReplayed: number;
+  droppedInboxFull: number;
+}
+
+/** One stream's counters with one peer. */
+export interface StreamStats {
+  peer: bigint;
+  streamId: bigint;
+  /** How this side sends on it. */
+  reliability: 'fire_and_forget' | 'reliable';
+  /** Messages sent (first transmissions only). */
+  sent: number;
+  /** Messages received from the peer on this stream. */
+  received: number;
+  /** Messages sent and not yet acknowledged. */
+  inFlight: number;
+  /** The credit window (0 for fire-and-forget). */
+  window: number;
+  backpressureEvents: number;
+  retransmits: number;
+  duplicates: number;
+}
+
+/** How long one native recv lasts; short so no libuv thread is held for long. */
+const WAIT_SLICE_MS = 200;
+/** How many messages one native recv takes at most. */
+const RECV_BATCH = 256;
+
+type Json = Record<string, unknown>;
+
+const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Parses the engine's JSON, keeping 64-bit ids exact (as bigints) and camelCasing keys. */
+function parseIds(text: string): unknown {
+  const quoted = text.replace(/"(node_id|peer|stream_id)":(\d+)/g, '"$1":"$2"');
+  const convert = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(convert);
+    if (value === null || typeof value !== 'object') return value;
+    const out: Json = {};
+    for (const [k, v] of Object.entries(value as Json)) {
+      out[camel(k)] = k === 'node_id' || k === 'peer' || k === 'stream_id' ? BigInt(v as string) : convert(v);
+    }
+    return out;
+  };
+  return convert(JSON.parse(quoted));
+}
+
+const view = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
+function payloadOf(p: MeshPayload): Buffer {
+  if (p instanceof Uint8Array) return view(p);
+  if (typeof p === 'string') return Buffer.from(p, 'utf8');
+  throw new InvalidArgumentError(`bus:invalid_argument: a payload is a Buffer, Uint8Array or string, got ${typeof p}`);
+}
+
+function u64(v: MeshId, what: string): bigint {
+  if (typeof v === 'bigint') return v; // the addon checks the range
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  throw new InvalidArgumentError(`bus:invalid_argument: ${what} must be a bigint or a safe integer, got ${String(v)}`);
+}
+
+function u32(v: number, what: string): number {
+  if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v;
+  throw new InvalidArgumentError(`bus:invalid_argument: ${what} must be an integer in 0..=4294967295, got ${String(v)}`);
+}
+
+/** Milliseconds for the addon: -1 is "no limit". */
+function timeoutOf(options: WaitOptions): number {
+  const ms = options.timeoutMs;
+  if (ms === undefined || ms === Infinity) return -1;
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
+    throw new InvalidArgumentError(`bus:invalid_argument: timeoutMs must be a number >= 0, got ${String(ms)}`);
+  }
+  return Math.ceil(ms);
+}
+
+function publicKeyOf(key: Uint8Array | string): Buffer {
+  if (key instanceof Uint8Array) return view(key);
+  if (typeof key === 'string' && /^(?:[0-9a-fA-F]{2})*$/.test(key)) return Buffer.from(key, 'hex');
+  throw new InvalidKeyError('identity:invalid_key: a public key is 32 bytes or 64 hex characters');
+}
+
+/** The engine's JSON config from options: camelCase keys become snake_case, bytes become hex. */
+function configJson(options: MeshOptions): string {
+  const config: Json = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (value === undefined) continue;
+    config[snake(key)] = value instanceof Uint8Array ? view(value).toString('hex') : value;
+  }
+  return JSON.stringify(config);
+}
+
+async function settle<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw classify(err);
+  }
+}
+
+/**
+ * An open stream to one peer. `send` never waits: on a reliable stream with a
+ * full window it throws {@link StreamBackpressureError}; `sendWithRetry` and
+ * `sendBlocking` wait for room. Await each send to keep your own order.
+ */
+export class MeshStream {
+  /** @internal */
+  constructor(
+    private readonly native: native.MeshStream,
+    /** The peer's node id. */
+    readonly peer: bigint,
+    /** The stream id. */
+    readonly id: bigint,
+    /** Whether this side sends reliably. */
+    readonly reliable: boolean,
+  ) {}
+
+  /** Sends at once. */
+  send(payload: MeshPayload): void {
+    const buf = payloadOf(payload);
+    call(() => this.native.send(buf));
+  }
+
+  /** Sends, retrying on backpressure up to `maxRetries` times (with growing pauses). */
+  async sendWithRetry(payload: MeshPayload, maxRetries: number): Promise<void> {
+    const buf = payloadOf(payload);
+    const retries = u32(maxRetries, 'maxRetries');
+    return settle(() => this.native.sendWithRetry(buf, retries));
+  }
+
+  /** Sends, waiting up to `timeoutMs` for window room (MeshTimeoutError if it stays full). */
+  async sendBlocking(payload: MeshPayload, options: WaitOptions = {}): Promise<void> {
+    const buf = payloadOf(payload);
+    const ms = timeoutOf(options);
+    return settle(() => this.native.sendBlocking(buf, ms));
+  }
+
+  /** The stream's counters now. */
+  stats(): StreamStats {
+    const json = this.native.statsJson();
+    if (json === null) throw new InvalidArgumentError('bus:invalid_argument: the stream has no state');
+    return parseIds(json) as StreamStats;
+  }
+}
+
+/**
+ * A mesh node. Create one with {@link Mesh.bind}; close it with
+ * {@link Mesh.close}. Every method throws (or rejects with) a NetError subclass.
+ *
+ * ```ts
+ * const mesh = await Mesh.bind({ networkKey: '07'.repeat(32), bind: '127.0.0.1:0' });
+ * const peer = await mesh.connect(otherAddr, otherPublicKey);
+ * const stream = mesh.openStream(peer, 2n, { reliable: true });
+ * await stream.sendBlocking('hello', { timeoutMs: 1000 });
+ * for await (const message of mesh.messages()) console.log(message.payload.toString());
+ * ```
+ */
+export class Mesh {
+  private buffered: MeshMessage[] = [];
+  private closing: Promise<void> | null = null;
+
+  private constructor(private readonly native: native.Mesh) {}
+
+  /** Binds a node (its socket and threads start now). */
+  static async bind(options: MeshOptions): Promise<Mesh> {
+    return Mesh.fromConfig(configJson(options));
+  }
+
+  /** Binds a node from the engine's JSON configuration (snake_case keys, hex bytes). */
+  static fromConfig(configJson: string): Mesh {
+    return new Mesh(call(() => native.Mesh.bind(configJson)));
+  }
+
+  /** The bound address, `ip:port` (with the real port when 0 was asked for). */
+  get localAddr(): string {
+    return call(() => this.native.localAddr());
+  }
+
+  /** This node's 32-byte ed25519 public key. */
+  get publicKey(): Buffer {
+    return this.native.publicKey();
+  }
+
+  /** This node's id. */
+  get nodeId(): bigint {
+    return this.native.nodeId();
+  }
+
+  /**
+   * Opens a session with the node at `addr` whose public key is `publicKey`
+   * (bytes or hex); resolves with its node id. Rejects with
+   * HandshakeFailedError (another network key or identity), MeshTimeoutError
+   * (no answer within the handshake timeout), InvalidKeyError or
+   * InvalidArgumentError (not an `ip:port`).
+   */
+  async connect(addr: string, publicKey: Uint8Array | string): Promise<bigint> {
+    if (typeof addr !== 'string') {
+      throw new InvalidArgumentError(`bus:invalid_argument: an address is an "ip:port" string, got ${typeof addr}`);
+    }
+    const key = publicKeyOf(publicKey);
+    return settle(() => this.native.connect(addr, key));
+  }
+
+  /**
+   * Opens stream `streamId` to a connected peer. Opening it again with the
+   * same options returns the same stream; other options throw
+   * InvalidMeshConfigError. Streams never opened are fire-and-forget.
+   */
+  openStream(peer: MeshId, streamId: MeshId, options: StreamOptions = {}): MeshStream {
+    const node = u64(peer, 'peer');
+    const id = u64(streamId, 'streamId');
+    const reliable = options.reliable ?? false;
+    const window = u32(options.window ?? 0, 'window');
+    return new MeshStream(call(() => this.native.openStream(node, id, reliable, window)), node, id, reliable);
+  }
+
+  /** Sends on a stream by ids, at once (see {@link MeshStream.send}). */
+  send(peer: MeshId, streamId: MeshId, payload: MeshPayload): void {
+    const node = u64(peer, 'peer');
+    const id = u64(streamId, 'streamId');
+    const buf = payloadOf(payload);
+    call(() => this.native.send(node, id, buf));
+  }
+
+  /** Sends on a stream by ids, retrying on backpressure up to `maxRetries` times. */
+  async sendWithRetry(peer: MeshId, streamId: MeshId, payload: MeshPayload, maxRetries: number): Promise<void> {
+    const node = u64(peer, 'peer');
+    const id = u64(streamId, 'streamId');
+    const buf = payloadOf(payload);
+    const retries = u32(maxRetries, 'maxRetries');
+    return settle(() => this.native.sendWithRetry(node, id, buf, retries));
+  }
+
+  /** Sends on a stream by ids, waiting up to `timeoutMs` for window room. */
+  async sendBlocking(peer: MeshId, streamId: MeshId, payload: MeshPayload, options: WaitOptions = {}): Promise<void> {
+    const node = u64(peer, 'peer');
+    const id = u64(streamId, 'streamId');
+    const buf = payloadOf(payload);
+    const ms = timeoutOf(options);
+    return settle(() => this.native.sendBlocking(node, id, buf, ms));
+  }
+
+  /**
+   * The next message, waiting up to `timeoutMs` (none: as long as it takes);
+   * null on timeout. Rejects with MeshShutdownError once the node is closed
+   * and every received message has been taken (also while waiting).
+   */
+  async recv(options: WaitOptions = {}): Promise<MeshMessage | null> {
+    const ms = timeoutOf(options);
+    const batch = await this.take(1, ms);
+    return batch.length > 0 ? batch[0] : null;
+  }
+
+  /**
+   * Up to `max` messages: those already there, or the first to come within
+   * `timeoutMs` and whatever came with it; `[]` on timeout.
+   */
+  async recvBatch(max = RECV_BATCH, options: WaitOptions = {}): Promise<MeshMessage[]> {
+    return this.take(u32(max, 'max'), timeoutOf(options));
+  }
+
+  private async take(max: number, timeoutMs: number): Promise<MeshMessage[]> {
+    if (this.buffered.length > 0) return this.buffered.splice(0, Math.max(1, max));
+    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
+    for (;;) {
+      const slice = Math.max(0, Math.min(WAIT_SLICE_MS, deadline - Date.now()));
+      let batch: native.NativeMeshMessage[];
+      try {
+        batch = await this.native.recv(max, slice);
+      } catch (err) {
+        throw classify(err);
+      }
+      if (batch.length > 0 || Date.now() >= deadline) return batch;
+    }
+  }
+
+  /**
+   * Every incoming message, as an async iterator: `for await (const m of
+   * mesh.messages())`. It ends when the node is closed (once drained);
+   * `break` leaves the node open.
+   */
+  async *messages(): AsyncGenerator<MeshMessage, void, undefined> {
+    for (;;) {
+      // What is left here when the consumer breaks is kept for the next recv.
+      while (this.buffered.length > 0) yield this.buffered.shift() as MeshMessage;
+      try {
+        this.buffered.push(...(await this.take(RECV_BATCH, -1)));
+      } catch (err) {
+        if (err instanceof MeshShutdownError) return;
+        throw err;
+      }
+    }
+  }
+
+  /** The peers this node holds sessions with, by node id. */
+  peers(): MeshPeer[] {
+    const peers = parseIds(this.native.peersJson()) as Array<MeshPeer & { publicKey: string }>;
+    return peers.map((p) => ({ ...p, publicKey: Buffer.from(p.publicKey, 'hex') }));
+  }
+
+  /** The node's counters (also after close). */
+  stats(): MeshStats {
+    return parseIds(this.native.statsJson()) as MeshStats;
+  }
+
+  /** One stream's counters, or null if nothing was ever sent or received on it. */
+  streamStats(peer: MeshId, streamId: MeshId): StreamStats | null {
+    const node = u64(peer, 'peer');
+    const id = u64(streamId, 'streamId');
+    const json = call(() => this.native.streamStatsJson(node, id));
+    return json === null ? null : (parseIds(json) as StreamStats);
+  }
+
+  /**
+   * Closes the node (idempotent): pending waits reject with MeshShutdownError,
+   * later calls throw it. Messages already received can still be taken.
+   * Resolves once the node's threads have stopped.
+   */
+  close(): Promise<void> {
+    this.closing ??= settle(() => this.native.shutdown());
+    return this.closing;
+  }
+}

@@ -1,0 +1,363 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import {
+  HandshakeFailedError,
+  InvalidArgumentError,
+  InvalidKeyError,
+  InvalidMeshConfigError,
+  InvalidSeedError,
+  Mesh,
+  MeshMessage,
+  MeshOptions,
+  MeshShutdownError,
+  MeshTimeoutError,
+  MessageTooLargeError,
+  StreamBackpressureError,
+  UnknownPeerError,
+} from '../src';
+
+const KEY = '07'.repeat(32);
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const MAX_RELIABLE = 65423;
+const MAX_UNRELIABLE = 65427;
+const U64_MAX = 2n ** 64n - 1n;
+
+function bind(extra: Partial<MeshOptions> = {}): Promise<Mesh> {
+  return Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0', ...extra });
+}
+
+/** Two connected nodes: `a` connected to `b`. */
+async function pair(): Promise<{ a: Mesh; b: Mesh; peer: bigint }> {
+  const a = await bind();
+  const b = await bind();
+  const peer = await a.connect(b.localAddr, b.publicKey);
+  return { a, b, peer };
+}
+
+async function recvOne(mesh: Mesh, timeoutMs = 5000): Promise<MeshMessage> {
+  const m = await mesh.recv({ timeoutMs });
+  assert.ok(m, `no message within ${timeoutMs} ms`);
+  return m;
+}
+
+/** Polls `cond` until it holds, failing after `ms`. */
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+test('two nodes talk both ways: reliable, fire-and-forget, empty and largest payloads', async () => {
+  const { a, b, peer } = await pair();
+  try {
+    assert.equal(typeof peer, 'bigint');
+    assert.equal(peer, b.nodeId);
+    assert.match(a.localAddr, /^127\.0\.0\.1:\d+$/);
+    assert.equal(a.publicKey.length, 32);
+    const [seen] = a.peers();
+    assert.deepEqual([seen.nodeId, seen.publicKey, seen.addr, seen.confirmed], [b.nodeId, b.publicKey, b.localAddr, true]);
+
+    // A -> B, reliable: in order, including empty and the largest payload.
+    const stream = a.openStream(peer, 2n, { reliable: true });
+    assert.deepEqual([stream.peer, stream.id, stream.reliable], [peer, 2n, true]);
+    const big = Buffer.alloc(MAX_RELIABLE, 0xab);
+    await stream.sendBlocking('hello', { timeoutMs: 5000 });
+    stream.send(Buffer.from('second'));
+    await stream.sendWithRetry(new Uint8Array(0), 4);
+    await stream.sendBlocking(big);
+    await assert.rejects(stream.sendBlocking(Buffer.alloc(MAX_RELIABLE + 1)), MessageTooLargeError);
+    const got = [await recvOne(b), await recvOne(b), await recvOne(b), await recvOne(b)];
+    assert.deepEqual(got.map((m) => [m.from, m.streamId]), Array(4).fill([a.nodeId, 2n]));
+    assert.deepEqual(got.slice(0, 3).map((m) => m.payload.toString()), ['hello', 'second', '']);
+    assert.ok(got[3].payload.equals(big));
+    assert.equal(b.peers()[0].nodeId, a.nodeId);
+
+    // B -> A: fire-and-forget by ids (numbers are fine for small ids), then reliable.
+    b.send(a.nodeId, 3, 'unreliable hi');
+    b.send(a.nodeId, 5n, Buffer.alloc(MAX_UNRELIABLE, 1));
+    assert.throws(() => b.send(a.nodeId, 5n, Buffer.alloc(MAX_UNRELIABLE + 1)), MessageTooLargeError);
+    const ff = await recvOne(a);
+    assert.deepEqual([ff.from, ff.streamId, ff.payload.toString()], [b.nodeId, 3n, 'unreliable hi']);
+    assert.equal((await recvOne(a)).payload.length, MAX_UNRELIABLE);
+    await b.openStream(a.nodeId, 4n, { reliable: true, window: 8 }).sendBlocking('reliable back', { timeoutMs: 5000 });
+    const back = await recvOne(a);
+    assert.deepEqual([back.streamId, back.payload.toString()], [4n, 'reliable back']);
+
+    // Ids above 2^53 stay exact.
+    b.send(a.nodeId, U64_MAX, 'top');
+    const top = await recvOne(a);
+    assert.equal(top.streamId, U64_MAX);
+    assert.equal(a.streamStats(b.nodeId, U64_MAX)?.streamId, U64_MAX);
+
+    // Nothing else is waiting.
+    assert.equal(await a.recv({ timeoutMs: 20 }), null);
+    assert.deepEqual(await a.recvBatch(10, { timeoutMs: 0 }), []);
+
+    // Stats.
+    await until(() => stream.stats().inFlight === 0, 'acks');
+    const s = stream.stats();
+    assert.deepEqual(
+      [s.peer, s.streamId, s.reliability, s.sent, s.inFlight, s.window],
+      [peer, 2n, 'reliable', 4, 0, 256],
+    );
+    assert.equal(a.streamStats(peer, 2n)?.sent, 4);
+    assert.equal(a.streamStats(peer, 999n), null);
+    assert.equal(b.streamStats(a.nodeId, 2n)?.received, 4);
+    const stats = a.stats();
+    assert.ok(stats.packetsSent >= 5 && stats.handshakesCompleted === 1, JSON.stringify(stats));
+    assert.ok(b.stats().bytesReceived >= MAX_RELIABLE);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('messages() iterates in order, and break leaves the rest for recv', async () => {
+  const { a, b, peer } = await pair();
+  try {
+    const stream = a.openStream(peer, 6n, { reliable: true });
+    for (let i = 0; i < 10; i++) await stream.sendBlocking(`m${i}`, { timeoutMs: 5000 });
+    await until(() => b.streamStats(a.nodeId, 6n)?.received === 10, 'ten messages at b');
+    const seen: string[] = [];
+    for await (const m of b.messages()) {
+      seen.push(m.payload.toString());
+      if (seen.length === 4) break;
+    }
+    assert.deepEqual(seen, ['m0', 'm1', 'm2', 'm3']);
+    assert.equal((await recvOne(b)).payload.toString(), 'm4');
+    const rest = await b.recvBatch(100, { timeoutMs: 1000 });
+    assert.deepEqual(rest.map((m) => m.payload.toString()), ['m5', 'm6', 'm7', 'm8', 'm9']);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('a seed gives a fixed identity; bad options are typed errors', async () => {
+  const seeded = await bind({
+    networkKey: Buffer.alloc(32, 7),
+    seed: '9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60',
+    handshakeTimeoutMs: 2000,
+    retransmitTimeoutMs: 50,
+  });
+  assert.equal(seeded.publicKey.toString('hex'), 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+  assert.equal(seeded.nodeId, 13594199455360962225n);
+  await seeded.close();
+
+  await assert.rejects(bind({ networkKey: '0707' }), InvalidMeshConfigError);
+  await assert.rejects(bind({ networkKey: new Uint8Array(31) }), InvalidMeshConfigError);
+  await assert.rejects(bind({ bind: 'nowhere' }), InvalidMeshConfigError);
+  await assert.rejects(bind({ simulatedLoss: 1 }), InvalidMeshConfigError);
+  await assert.rejects(bind({ handshakeTimeoutMs: 0 }), InvalidMeshConfigError);
+  await assert.rejects(bind({ colour: 'blue' } as unknown as Partial<MeshOptions>), /mesh:invalid_config: .*colour/);
+  await assert.rejects(bind({ seed: '0102' }), InvalidSeedError);
+  await assert.rejects(bind({ seed: new Uint8Array(33) }), InvalidSeedError);
+  assert.throws(() => Mesh.fromConfig('not json'), InvalidMeshConfigError);
+});
+
+test('connect and stream errors are typed', async () => {
+  const a = await bind({ handshakeTimeoutMs: 1500, handshakeRetryMs: 100 });
+  const stranger = await bind({ networkKey: '08'.repeat(32) });
+  const gone = await bind();
+  const goneAddr = gone.localAddr;
+  await gone.close();
+  try {
+    // Another network key: the handshake fails.
+    await assert.rejects(a.connect(stranger.localAddr, stranger.publicKey), HandshakeFailedError);
+    // Nobody answers: a timeout.
+    await assert.rejects(a.connect(goneAddr, gone.publicKey), MeshTimeoutError);
+    // Bad arguments.
+    await assert.rejects(a.connect('not an address', stranger.publicKey), (e: unknown) => e instanceof InvalidArgumentError && e.kind === 'bus:invalid_argument');
+    await assert.rejects(a.connect('127.0.0.1', stranger.publicKey), InvalidArgumentError);
+    await assert.rejects(a.connect(stranger.localAddr, stranger.publicKey.subarray(0, 31)), InvalidKeyError);
+    await assert.rejects(a.connect(stranger.localAddr, 'zz'.repeat(32)), InvalidKeyError);
+    await assert.rejects(a.connect(5 as unknown as string, stranger.publicKey), InvalidArgumentError);
+    assert.equal(a.stats().handshakesFailed >= 1, true);
+    assert.deepEqual(a.peers(), []);
+
+    // No session: unknown peer.
+    assert.throws(() => a.openStream(stranger.nodeId, 1n), UnknownPeerError);
+    assert.throws(() => a.send(12345n, 1n, 'x'), UnknownPeerError);
+    await assert.rejects(a.sendBlocking(12345n, 2n, 'x', { timeoutMs: 10 }), UnknownPeerError);
+    await assert.rejects(a.sendWithRetry(12345n, 2n, 'x', 1), UnknownPeerError);
+
+    // Ids and numbers out of range.
+    assert.throws(() => a.openStream(-1n, 1n), InvalidArgumentError);
+    assert.throws(() => a.openStream(2n ** 64n, 1n), InvalidArgumentError);
+    assert.throws(() => a.send(1.5, 1n, 'x'), InvalidArgumentError);
+    assert.throws(() => a.streamStats(1n, -2n), InvalidArgumentError);
+    assert.throws(() => a.send(1n, 1n, 42 as unknown as string), InvalidArgumentError);
+    await assert.rejects(a.recv({ timeoutMs: -5 }), InvalidArgumentError);
+  } finally {
+    await a.close();
+    await stranger.close();
+  }
+
+  // Reopening a stream: same options fine, others not.
+  const { a: x, b: y, peer } = await pair();
+  try {
+    x.openStream(peer, 2n, { reliable: true, window: 4 });
+    x.openStream(peer, 2n, { reliable: true, window: 4 });
+    assert.throws(() => x.openStream(peer, 2n, { reliable: true, window: 8 }), InvalidMeshConfigError);
+    assert.throws(() => x.openStream(peer, 2n), InvalidMeshConfigError);
+    assert.throws(() => x.openStream(peer, 3n, { reliable: true, window: -1 }), InvalidArgumentError);
+    assert.throws(() => x.openStream(peer, 3n, { reliable: true, window: 1 << 30 }), InvalidMeshConfigError);
+  } finally {
+    await x.close();
+    await y.close();
+  }
+});
+
+test('backpressure: a full window fails fast, retries give up, blocking sends time out', async () => {
+  const { a, b, peer } = await pair();
+  try {
+    const stream = a.openStream(peer, 2n, { reliable: true, window: 2 });
+    await b.close(); // no acks ever come back
+    stream.send('one');
+    stream.send('two');
+    assert.throws(() => stream.send('three'), StreamBackpressureError);
+    await assert.rejects(stream.sendWithRetry('three', 2), StreamBackpressureError);
+    await assert.rejects(a.sendWithRetry(peer, 2n, 'three', 0), StreamBackpressureError);
+    const started = Date.now();
+    await assert.rejects(stream.sendBlocking('three', { timeoutMs: 30 }), MeshTimeoutError);
+    assert.ok(Date.now() - started >= 25);
+    const s = stream.stats();
+    assert.equal(s.inFlight, 2);
+    assert.equal(s.window, 2);
+    assert.ok(s.backpressureEvents >= 1);
+
+    // A send waiting without limit wakes when its node closes.
+    const waiting = assert.rejects(stream.sendBlocking('four'), MeshShutdownError);
+    await a.close();
+    await waiting;
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('close is idempotent, wakes waiters, and later calls throw MeshShutdownError', async () => {
+  const { a, b, peer } = await pair();
+  b.send(a.nodeId, 1n, 'before close');
+  await until(() => a.streamStats(peer, 1n)?.received === 1, 'the message at a');
+
+  const idle = await bind();
+  const pendingRecv = assert.rejects(idle.recv(), MeshShutdownError);
+  const iterator = idle.messages()[Symbol.asyncIterator]();
+  const pendingNext = iterator.next();
+  await Promise.all([idle.close(), idle.close()]);
+  await pendingRecv;
+  assert.deepEqual(await pendingNext, { value: undefined, done: true });
+
+  await a.close();
+  await a.close();
+  // Already received messages can still be taken, then recv reports shutdown.
+  assert.equal((await recvOne(a)).payload.toString(), 'before close');
+  await assert.rejects(a.recv({ timeoutMs: 1000 }), MeshShutdownError);
+  await assert.rejects(a.recv(), MeshShutdownError);
+  assert.throws(() => a.send(peer, 1n, 'x'), MeshShutdownError);
+  assert.throws(() => a.openStream(peer, 2n), MeshShutdownError);
+  await assert.rejects(a.connect(b.localAddr, b.publicKey), MeshShutdownError);
+  await assert.rejects(a.sendBlocking(peer, 1n, 'x', { timeoutMs: 10 }), MeshShutdownError);
+  assert.ok(a.stats().packetsReceived >= 1); // counters stay readable
+  for await (const m of a.messages()) assert.fail(`unexpected ${m.payload}`);
+  await b.close();
+});
+
+test('concurrent senders on four reliable streams: each delivered in order', async () => {
+  const { a, b, peer } = await pair();
+  const streams = [10n, 11n, 12n, 13n];
+  const perStream = 300;
+  try {
+    const senders = streams.map(async (id) => {
+      const stream = a.openStream(peer, id, { reliable: true, window: 16 });
+      for (let i = 0; i < perStream; i++) await stream.sendBlocking(`${id}:${i}`, { timeoutMs: 10000 });
+    });
+    const receiver = (async () => {
+      const seen = new Map<bigint, number[]>(streams.map((id) => [id, []]));
+      let total = 0;
+      for await (const m of b.messages()) {
+        const [id, i] = m.payload.toString().split(':');
+        assert.equal(BigInt(id), m.streamId);
+        seen.get(m.streamId)?.push(Number(i));
+        if (++total === streams.length * perStream) break;
+      }
+      return seen;
+    })();
+    await Promise.all(senders);
+    const seen = await receiver;
+    for (const id of streams) assert.deepEqual(seen.get(id), Array.from({ length: perStream }, (_, i) => i), `stream ${id}`);
+    assert.equal(await b.recv({ timeoutMs: 50 }), null);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('cross-process: a Rust mesh_echo node echoes in order', async () => {
+  const exe = path.join(ROOT, 'target', 'release', 'examples', 'mesh_echo');
+  if (!fs.existsSync(exe)) {
+    assert.fail(`${exe} is missing: build it with \`cargo build --release -p net-sdk --examples\``);
+  }
+  const child = spawn(exe, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const mesh = await bind();
+  try {
+    const lines = readline.createInterface({ input: child.stdout });
+    const first = await Promise.race([
+      new Promise<string>((resolve) => lines.once('line', resolve)),
+      exited.then((code) => assert.fail(`mesh_echo exited (${code}) before printing its address`)),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('mesh_echo printed nothing in 10 s')), 10000).unref()),
+    ]);
+    // node_id is a decimal string; a bare number is kept exact too.
+    const info = JSON.parse(first.replace(/"node_id":\s*(\d+)/, '"node_id":"$1"')) as { addr: string; public_key: string; node_id: string };
+    const peer = await mesh.connect(info.addr, info.public_key);
+    assert.equal(peer, BigInt(info.node_id));
+
+    // 500 numbered messages on reliable stream 2, echoed in order exactly once.
+    const total = 500;
+    const stream = mesh.openStream(peer, 2n, { reliable: true });
+    const sender = (async () => {
+      for (let i = 0; i < total; i++) await stream.sendBlocking(`msg-${i}`, { timeoutMs: 10000 });
+    })();
+    const echoes: string[] = [];
+    while (echoes.length < total) {
+      const m = await recvOne(mesh, 10000);
+      assert.deepEqual([m.from, m.streamId], [peer, 2n]);
+      echoes.push(m.payload.toString());
+    }
+    await sender;
+    assert.deepEqual(echoes, Array.from({ length: total }, (_, i) => `msg-${i}`));
+
+    // Fire-and-forget on stream 1: loopback should not lose them, but only one is required.
+    for (let i = 0; i < 5; i++) mesh.send(peer, 1n, `ff-${i}`);
+    const ff: string[] = [await recvOne(mesh, 5000)].map((m) => {
+      assert.equal(m.streamId, 1n);
+      return m.payload.toString();
+    });
+    ff.push(...(await mesh.recvBatch(10, { timeoutMs: 200 })).map((m) => m.payload.toString()));
+    assert.ok(ff.length >= 1 && ff.every((p) => /^ff-[0-4]$/.test(p)), ff.join());
+
+    // bye: echoed, then the process leaves with 0.
+    await stream.sendBlocking('bye', { timeoutMs: 5000 });
+    let bye: MeshMessage;
+    do bye = await recvOne(mesh, 5000);
+    while (bye.streamId === 1n);
+    assert.deepEqual([bye.streamId, bye.payload.toString()], [2n, 'bye']);
+    const code = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('mesh_echo did not exit')), 10000).unref()),
+    ]);
+    assert.equal(code, 0);
+    assert.equal(mesh.streamStats(peer, 2n)?.received, total + 1);
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await mesh.close();
+  }
+});
