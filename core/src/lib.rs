@@ -3,13 +3,15 @@
 //! The Net engine. Every behaviour, default, limit and validation of Net lives
 //! in this crate, once; the C ABI, the bindings and the SDKs only translate.
 //!
-//! Today the engine holds the in-memory event [`bus`], node [`identity`] and the
-//! [`wire`] codecs the mesh is built on; the mesh, channels, nRPC and local
-//! state land beside them as their own modules.
+//! Today the engine holds the in-memory event [`bus`], node [`identity`], the
+//! [`wire`] codecs, the encrypted [`mesh`], local state ([`redex`] logs and
+//! [`cortex`] folds) and the hash-chained [`audit`] log; channels, nRPC,
+//! MeshDB and daemons land beside them as their own modules.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod bus;
 pub mod cortex;
 pub mod error;
