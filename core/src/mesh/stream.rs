@@ -109,7 +109,8 @@ pub struct StreamStats {
     pub in_flight: u64,
     /// The credit window (0 for fire-and-forget).
     pub window: u32,
-    /// Sends refused with `mesh:backpressure`.
+    /// Sends refused with `mesh:backpressure` (a send that waited for room
+    /// and then went out is not counted).
     pub backpressure_events: u64,
     /// Messages sent again (after a NACK or the retransmit timeout).
     pub retransmits: u64,

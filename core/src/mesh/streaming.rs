@@ -91,7 +91,10 @@ fn random_epoch() -> Result<u32> {
     Ok(u32::from_le_bytes(bytes))
 }
 
+/// The refusal a full window gives; each one is counted (a send that waits
+/// for room and then succeeds is not a refusal).
 fn backpressure(state: &StreamState) -> Error {
+    bump(&state.backpressure_events);
     Error::new(
         ErrorKind::StreamBackpressure,
         format!(
@@ -317,9 +320,6 @@ impl Inner {
             if !half.window_full() {
                 break;
             }
-            if tries == 0 {
-                bump(&state.backpressure_events);
-            }
             self.check_open()?;
             match wait {
                 Wait::Never => return Err(backpressure(state)),
@@ -396,9 +396,14 @@ impl Inner {
             stream_id,
             payload: body.to_vec(),
         };
-        if self.deliver([message], false) == 1 {
-            if let Some(state) = self.inbound(from, stream_id) {
-                bump(&state.received);
+        // Counted first, so a reader that got the message sees it counted.
+        let state = self.inbound(from, stream_id);
+        if let Some(state) = &state {
+            bump(&state.received);
+        }
+        if self.deliver([message], false) == 0 {
+            if let Some(state) = &state {
+                state.received.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
@@ -428,8 +433,9 @@ impl Inner {
                     stream_id,
                     payload,
                 });
-                self.deliver(messages, true);
+                // Counted first, so a reader that got the message sees it counted.
                 state.received.fetch_add(count, Ordering::Relaxed);
+                self.deliver(messages, true);
                 recv.unacked_count >= ACK_EVERY || recv.has_gap()
             }
             Accepted::Buffered => true,
