@@ -106,6 +106,9 @@ var (
 	// ErrStreamBackpressure is the kind mesh:backpressure: a reliable
 	// stream's credit window is full.
 	ErrStreamBackpressure = &Error{Kind: "mesh:backpressure", Code: -87}
+	// ErrUntrustedPeer is the kind mesh:untrusted_peer: the trust policy
+	// refused the peer's key.
+	ErrUntrustedPeer = &Error{Kind: "mesh:untrusted_peer", Code: -88}
 )
 
 // Kinds lists every sentinel in code order.
@@ -147,6 +150,7 @@ func Kinds() []*Error {
 		ErrMeshShutdown,
 		ErrMeshIO,
 		ErrStreamBackpressure,
+		ErrUntrustedPeer,
 	}
 }
 

@@ -225,6 +225,11 @@
 #define NET_ERR_STREAM_BACKPRESSURE -87
 
 /**
+ * The trust policy refused the peer's key.
+ */
+#define NET_ERR_UNTRUSTED_PEER -88
+
+/**
  * A wait ended without a result (for example `net_mesh_recv` timed out).
  */
 #define NET_TIMED_OUT 2
@@ -886,6 +891,16 @@ int32_t net_mesh_connect(struct net_mesh_t *mesh,
  * `out` writable; `out_len` NULL or writable.
  */
 NET_MUST_USE int32_t net_mesh_peers(struct net_mesh_t *mesh, char **out, size_t *out_len);
+
+/**
+ * The peer store's entries as a JSON array of `{"addr", "node_id"` (decimal
+ * string)`, "public_key", "last_success_ms", "failures"}`; `[]` without a
+ * store. Free with `net_string_free`.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE int32_t net_mesh_known_peers(struct net_mesh_t *mesh, char **out, size_t *out_len);
 
 /**
  * Opens stream `stream_id` to a connected peer: `reliability` is

@@ -88,6 +88,9 @@ pub enum ErrorKind {
     /// acknowledged enough of what was sent. A signal to the caller, who may
     /// drop, retry or wait; the transport never buffers on its behalf.
     StreamBackpressure,
+    /// The trust policy refused the peer's key (not on the allowlist, or
+    /// another key is pinned at that address).
+    UntrustedPeer,
 }
 
 impl ErrorKind {
@@ -129,6 +132,7 @@ impl ErrorKind {
         ErrorKind::MeshShutdown,
         ErrorKind::MeshIo,
         ErrorKind::StreamBackpressure,
+        ErrorKind::UntrustedPeer,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -175,6 +179,7 @@ impl ErrorKind {
             ErrorKind::MeshShutdown => c"mesh:shutdown",
             ErrorKind::MeshIo => c"mesh:io",
             ErrorKind::StreamBackpressure => c"mesh:backpressure",
+            ErrorKind::UntrustedPeer => c"mesh:untrusted_peer",
         }
     }
 
@@ -217,6 +222,7 @@ impl ErrorKind {
             ErrorKind::MeshShutdown => -85,
             ErrorKind::MeshIo => -86,
             ErrorKind::StreamBackpressure => -87,
+            ErrorKind::UntrustedPeer => -88,
         }
     }
 

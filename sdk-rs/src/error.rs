@@ -68,6 +68,9 @@ pub enum SdkError {
     /// A socket operation failed.
     #[error("mesh:io: {0}")]
     MeshIo(String),
+    /// The trust policy refused the peer's key.
+    #[error("mesh:untrusted_peer: {0}")]
+    UntrustedPeer(String),
     /// Any other engine error (boundary kinds such as `ffi:*`).
     #[error("{kind}: {detail}")]
     Other {
@@ -102,6 +105,7 @@ impl SdkError {
             SdkError::StreamBackpressure(_) => ErrorKind::StreamBackpressure.as_str(),
             SdkError::MeshShutdown(_) => ErrorKind::MeshShutdown.as_str(),
             SdkError::MeshIo(_) => ErrorKind::MeshIo.as_str(),
+            SdkError::UntrustedPeer(_) => ErrorKind::UntrustedPeer.as_str(),
             SdkError::Other { kind, .. } => kind,
         }
     }
@@ -131,6 +135,7 @@ impl From<net_core::Error> for SdkError {
             ErrorKind::StreamBackpressure => SdkError::StreamBackpressure(detail),
             ErrorKind::MeshShutdown => SdkError::MeshShutdown(detail),
             ErrorKind::MeshIo => SdkError::MeshIo(detail),
+            ErrorKind::UntrustedPeer => SdkError::UntrustedPeer(detail),
             other => SdkError::Other {
                 kind: other.as_str(),
                 detail,

@@ -68,6 +68,8 @@ export class MeshShutdownError extends kindClass('MeshShutdownError', 'mesh:shut
 export class MeshIoError extends kindClass('MeshIoError', 'mesh:io', -86) {}
 /** A reliable stream's credit window is full; drop, retry or wait. */
 export class StreamBackpressureError extends kindClass('StreamBackpressureError', 'mesh:backpressure', -87) {}
+/** The trust policy refused the peer's key. */
+export class UntrustedPeerError extends kindClass('UntrustedPeerError', 'mesh:untrusted_peer', -88) {}
 
 /** Every kind's class, keyed by kind string. */
 export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
@@ -79,7 +81,7 @@ export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
     SegmentFullError, IoError, CorruptError, FoldStoppedError, TimeoutError, DecodeError,
     ModelMissingError, InvalidSnapshotError, InvalidMeshConfigError, HandshakeFailedError,
     MeshTimeoutError, UnknownPeerError, MessageTooLargeError, MeshShutdownError, MeshIoError,
-    StreamBackpressureError,
+    StreamBackpressureError, UntrustedPeerError,
   ].map((cls) => [new cls('').kind, cls] as [string, typeof NetError]),
 );
 

@@ -5,14 +5,24 @@
 //! "seed": "<64 hex>", "handshake_timeout_ms": N, "handshake_retry_ms": N,
 //! "inbox_capacity": N, "retransmit_timeout_ms": N, "simulated_loss": 0.0}`.
 //! Only `network_key` is required; without `seed` the node gets a fresh
-//! identity; `bind` defaults to `0.0.0.0:0`. Unknown keys, bad hex and values
-//! out of range fail with `mesh:invalid_config`; a seed of the wrong length
-//! with `identity:invalid_seed`.
+//! identity; `bind` defaults to `0.0.0.0:0`. Optional sections:
+//! `"trust": {"policy": "open" | "tofu" | "allowlist", "allow": ["<hex key>"],
+//! "pinned": {"ip:port": "<hex key>"}}`, `"peer_store": {"path": "...",
+//! "ttl_ms": N, "max_entries": N, "flush_interval_ms": N}` and
+//! `"audit_log": {"path": "...", "max_bytes": N, "keep": N}`. Unknown keys,
+//! bad hex and values out of range fail with `mesh:invalid_config`; a seed of
+//! the wrong length with `identity:invalid_seed`, a bad key in `trust` with
+//! `identity:invalid_key`.
 
 use super::keys::NetworkKey;
+use super::peer_store::PeerStoreConfig;
+use super::trust::{TrustConfig, TrustPolicy};
+use crate::audit::AuditConfig;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::Identity;
+use crate::identity::PublicKey;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -36,6 +46,12 @@ pub struct MeshConfig {
     /// dropped before they reach the socket, to exercise reliability over a
     /// lossy network. Zero, the default, outside tests.
     pub simulated_loss: f64,
+    /// Which peers' keys are accepted (default: open).
+    pub trust: TrustConfig,
+    /// Where peers are remembered across restarts (default: nowhere).
+    pub peer_store: Option<PeerStoreConfig>,
+    /// Where trust decisions are written (default: nowhere; still counted).
+    pub audit: Option<AuditConfig>,
 }
 
 impl MeshConfig {
@@ -51,6 +67,9 @@ impl MeshConfig {
             inbox_capacity: 65_536,
             retransmit_timeout: Duration::from_millis(200),
             simulated_loss: 0.0,
+            trust: TrustConfig::default(),
+            peer_store: None,
+            audit: None,
         }
     }
 
@@ -90,6 +109,73 @@ struct NodeOptions {
     inbox_capacity: Option<usize>,
     retransmit_timeout_ms: Option<u64>,
     simulated_loss: Option<f64>,
+    trust: Option<TrustOptions>,
+    peer_store: Option<PeerStoreOptions>,
+    audit_log: Option<AuditOptions>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustOptions {
+    policy: Option<String>,
+    #[serde(default)]
+    allow: Vec<String>,
+    #[serde(default)]
+    pinned: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeerStoreOptions {
+    path: String,
+    ttl_ms: Option<u64>,
+    max_entries: Option<usize>,
+    flush_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditOptions {
+    path: String,
+    max_bytes: Option<u64>,
+    keep: Option<usize>,
+}
+
+fn key_from_hex(what: &str, text: &str) -> Result<PublicKey> {
+    PublicKey::from_bytes(&hex_bytes(what, text)?)
+}
+
+fn trust_config(options: TrustOptions) -> Result<TrustConfig> {
+    let policy = match options.policy.as_deref().unwrap_or("open") {
+        "open" => TrustPolicy::Open,
+        "tofu" => TrustPolicy::Tofu,
+        "allowlist" => TrustPolicy::Allowlist,
+        other => {
+            return Err(invalid(format!(
+                "trust.policy must be open, tofu or allowlist, got {other:?}"
+            )))
+        }
+    };
+    let allow = options
+        .allow
+        .iter()
+        .map(|k| key_from_hex("trust.allow key", k))
+        .collect::<Result<Vec<_>>>()?;
+    let pinned = options
+        .pinned
+        .iter()
+        .map(|(addr, key)| {
+            let addr: SocketAddr = addr
+                .parse()
+                .map_err(|e| invalid(format!("trust.pinned address {addr:?}: {e}")))?;
+            Ok((addr, key_from_hex("trust.pinned key", key)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(TrustConfig {
+        policy,
+        allow,
+        pinned,
+    })
 }
 
 fn hex_bytes(what: &str, text: &str) -> Result<Vec<u8>> {
@@ -125,6 +211,32 @@ pub fn parse_node_config(json: &str) -> Result<(Identity, MeshConfig)> {
     }
     if let Some(p) = options.simulated_loss {
         config.simulated_loss = p;
+    }
+    if let Some(trust) = options.trust {
+        config.trust = trust_config(trust)?;
+    }
+    if let Some(store) = options.peer_store {
+        let mut peer_store = PeerStoreConfig::new(store.path);
+        if let Some(ms) = store.ttl_ms {
+            peer_store.ttl = Duration::from_millis(ms);
+        }
+        if let Some(n) = store.max_entries {
+            peer_store.max_entries = n;
+        }
+        if let Some(ms) = store.flush_interval_ms {
+            peer_store.flush_interval = Duration::from_millis(ms);
+        }
+        config.peer_store = Some(peer_store);
+    }
+    if let Some(audit) = options.audit_log {
+        let mut log = AuditConfig::new(audit.path);
+        if let Some(n) = audit.max_bytes {
+            log.max_bytes = n;
+        }
+        if let Some(n) = audit.keep {
+            log.keep = n;
+        }
+        config.audit = Some(log);
     }
     Ok((identity, config))
 }

@@ -12,27 +12,36 @@
 //! * [`stream`]: per-stream reliability (acks with selective NACKs) and
 //!   credit windows; `streaming` wires it to the node.
 //!
-//! Routing through relays, trust policies, the peer store and the bus
-//! adapter build on these.
+//! * [`trust`]: which peers' keys are accepted (open, TOFU, allowlist, pins),
+//!   every decision counted and written to the audit log.
+//! * [`peer_store`]: peers remembered across restarts in a JSON file.
+//!
+//! Routing through relays and the bus adapter build on these.
 
 pub mod config;
 pub mod handshake;
 pub mod keys;
 pub mod node;
+pub mod peer_store;
 pub mod replay;
 pub mod session;
 pub mod stats;
 pub mod stream;
 mod streaming;
+pub mod trust;
 
 pub use config::{parse_node_config, MeshConfig};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
 pub use node::{MeshNode, Message, PeerInfo};
+pub use peer_store::{KnownPeer, PeerStoreConfig};
 pub use stats::MeshStats;
 pub use stream::{Reliability, StreamConfig, StreamStats};
 pub use streaming::MeshStream;
+pub use trust::{TrustConfig, TrustPolicy};
 
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trust_tests;

@@ -11,9 +11,12 @@
 
 use super::config::MeshConfig;
 use super::handshake::{respond, Initiator, SessionKeys};
+use super::peer_store::{KnownPeer, PeerStore};
 use super::session::{Rejected, Session, MAX_DATAGRAM};
 use super::stats::{add, bump, Counters, MeshStats};
 use super::streaming::StreamState;
+use super::trust::{Decision, Trust};
+use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
@@ -126,6 +129,12 @@ pub(super) struct Inner {
     pub(super) streams: RwLock<HashMap<(u64, u64), Arc<StreamState>>>,
     /// The simulated-loss generator's state (see `MeshConfig::simulated_loss`).
     loss: Mutex<u64>,
+    trust: Trust,
+    peer_store: Option<PeerStore>,
+    audit: Option<AuditLog>,
+    /// First messages refused by the trust policy, by session id, so their
+    /// retransmissions are dropped without another key exchange.
+    refused: Mutex<HashMap<u64, Instant>>,
 }
 
 /// A running mesh node. Dropping it shuts it down.
@@ -159,6 +168,14 @@ impl MeshNode {
     /// Binds the socket and starts the reader thread.
     pub fn bind(identity: Identity, config: MeshConfig) -> Result<MeshNode> {
         config.validate()?;
+        let trust = Trust::new(&config.trust);
+        let peer_store = config.peer_store.clone().map(PeerStore::open).transpose()?;
+        if let Some(store) = &peer_store {
+            for known in store.peers() {
+                trust.remember(known.addr, known.public_key);
+            }
+        }
+        let audit = config.audit.clone().map(AuditLog::open).transpose()?;
         let socket = UdpSocket::bind(config.bind).map_err(|e| io_error("bind", e))?;
         socket
             .set_read_timeout(Some(READER_TICK))
@@ -176,6 +193,10 @@ impl MeshNode {
             closed: AtomicBool::new(false),
             streams: RwLock::new(HashMap::new()),
             loss: Mutex::new(0x9E37_79B9_7F4A_7C15),
+            trust,
+            peer_store,
+            audit,
+            refused: Mutex::new(HashMap::new()),
         });
         let node = MeshNode {
             inner,
@@ -222,6 +243,31 @@ impl MeshNode {
     /// identity at that address) or `mesh:timeout` (no answer).
     pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
         self.inner.check_open()?;
+        if let Decision::Reject(reason) = self.inner.judge("initiator", addr, peer) {
+            return Err(Error::new(
+                ErrorKind::UntrustedPeer,
+                format!("{addr} with key {}: {reason}", hex::encode(peer.as_bytes())),
+            ));
+        }
+        let outcome = self.handshake(addr, peer);
+        match &outcome {
+            Ok(_) => {
+                self.inner.trust.learn(addr, *peer);
+                if let Some(store) = &self.inner.peer_store {
+                    store.success(addr, *peer);
+                }
+            }
+            Err(e) if e.kind() != ErrorKind::MeshShutdown => {
+                if let Some(store) = &self.inner.peer_store {
+                    store.failure(addr);
+                }
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    fn handshake(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
         let session_id = random_session_id()?;
         let (initiator, first) =
             Initiator::start(&self.inner.identity, peer, &self.inner.config.network_key)?;
@@ -306,6 +352,16 @@ impl MeshNode {
         self.inner.counters.snapshot()
     }
 
+    /// The peers in the peer store, most recently successful first (empty
+    /// without a store).
+    pub fn known_peers(&self) -> Vec<KnownPeer> {
+        self.inner
+            .peer_store
+            .as_ref()
+            .map(PeerStore::peers)
+            .unwrap_or_default()
+    }
+
     /// Stops the reader, wakes every waiter and closes the socket. Messages
     /// already in the inbox can still be received. Idempotent.
     pub fn shutdown(&self) {
@@ -322,6 +378,11 @@ impl MeshNode {
         let threads = std::mem::take(&mut *self.threads.lock());
         for thread in threads {
             let _ = thread.join();
+        }
+        if let Some(store) = &self.inner.peer_store {
+            // Nothing to report the failure to at shutdown; the next
+            // periodic flush of a later run writes the store again.
+            let _ = store.flush();
         }
     }
 }
@@ -455,13 +516,52 @@ impl Inner {
         }
     }
 
-    /// Acks, resends and expiry, every few milliseconds.
+    /// Acks, resends and expiry, every few milliseconds; the peer store
+    /// on its own interval.
     fn timer_loop(&self) {
+        let mut last_flush = Instant::now();
         while !self.closed.load(Ordering::Acquire) {
             std::thread::sleep(TIMER_TICK);
             self.expire_half_open();
             self.stream_timers(Instant::now());
+            if let Some(store) = &self.peer_store {
+                if last_flush.elapsed() >= store.flush_interval() {
+                    let _ = store.flush();
+                    last_flush = Instant::now();
+                }
+            }
         }
+    }
+
+    /// Applies the trust policy to `key` at `addr`: counts the decision and
+    /// writes it to the audit log.
+    fn judge(&self, side: &str, addr: SocketAddr, key: &PublicKey) -> Decision {
+        let decision = self.trust.evaluate(addr, key);
+        let (verdict, reason) = match decision {
+            Decision::Accept(reason) => {
+                bump(&self.counters.trust_accepted);
+                ("accept", reason)
+            }
+            Decision::Reject(reason) => {
+                bump(&self.counters.trust_rejected);
+                ("reject", reason)
+            }
+        };
+        if let Some(audit) = &self.audit {
+            let _ = audit.record(
+                "trust_decision",
+                serde_json::json!({
+                    "side": side,
+                    "addr": addr.to_string(),
+                    "node_id": key.node_id().to_string(),
+                    "public_key": hex::encode(key.as_bytes()),
+                    "policy": self.trust.policy().as_str(),
+                    "decision": verdict,
+                    "reason": reason,
+                }),
+            );
+        }
+        decision
     }
 
     fn handle(&self, datagram: &mut [u8], from: SocketAddr) {
@@ -494,11 +594,22 @@ impl Inner {
             }
             return;
         }
+        if self.refused.lock().contains_key(&header.session_id) {
+            return;
+        }
         let (public_key, answer, keys) =
             match respond(&self.identity, &self.config.network_key, first) {
                 Ok(done) => done,
                 Err(_) => return bump(&self.counters.handshakes_failed),
             };
+        // The key is proven; whether it is welcome is the policy's call. A
+        // refused peer gets no answer (and learns nothing).
+        if let Decision::Reject(_) = self.judge("responder", from, &public_key) {
+            self.refused
+                .lock()
+                .insert(header.session_id, Instant::now());
+            return;
+        }
         let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, &answer);
         let peer = self.new_peer(
             header.session_id,
@@ -569,6 +680,11 @@ impl Inner {
         };
         if !peer.confirmed.swap(true, Ordering::AcqRel) {
             self.peers.write().promote(peer.clone());
+            // Only now has the peer proven the network key: pin and remember.
+            self.trust.learn(peer.addr, peer.public_key);
+            if let Some(store) = &self.peer_store {
+                store.success(peer.addr, peer.public_key);
+            }
         }
         if header.flags.contains(PacketFlags::CONTROL) {
             return;
@@ -618,6 +734,7 @@ impl Inner {
     /// message, leaves these behind).
     fn expire_half_open(&self) {
         let limit = self.config.handshake_timeout;
+        self.refused.lock().retain(|_, at| at.elapsed() <= limit);
         let stale =
             |p: &Arc<Peer>| !p.confirmed.load(Ordering::Acquire) && p.opened.elapsed() > limit;
         if !self.peers.read().by_session.values().any(stale) {

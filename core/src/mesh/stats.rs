@@ -29,6 +29,10 @@ pub struct MeshStats {
     pub dropped_replayed: u64,
     /// Messages dropped because the inbox was full.
     pub dropped_inbox_full: u64,
+    /// Peers the trust policy accepted (each handshake counts once).
+    pub trust_accepted: u64,
+    /// Peers the trust policy refused.
+    pub trust_rejected: u64,
 }
 
 macro_rules! counters {
@@ -59,6 +63,8 @@ counters!(
     dropped_tampered,
     dropped_replayed,
     dropped_inbox_full,
+    trust_accepted,
+    trust_rejected,
 );
 
 /// Adds one to a counter.

@@ -87,6 +87,8 @@ pub const NET_ERR_MESH_SHUTDOWN: i32 = -85;
 pub const NET_ERR_MESH_IO: i32 = -86;
 /// A reliable stream's credit window is full (drop, retry or wait).
 pub const NET_ERR_STREAM_BACKPRESSURE: i32 = -87;
+/// The trust policy refused the peer's key.
+pub const NET_ERR_UNTRUSTED_PEER: i32 = -88;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -385,6 +387,7 @@ mod tests {
             (NET_ERR_MESH_SHUTDOWN, ErrorKind::MeshShutdown),
             (NET_ERR_MESH_IO, ErrorKind::MeshIo),
             (NET_ERR_STREAM_BACKPRESSURE, ErrorKind::StreamBackpressure),
+            (NET_ERR_UNTRUSTED_PEER, ErrorKind::UntrustedPeer),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {

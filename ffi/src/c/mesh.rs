@@ -170,6 +170,22 @@ pub unsafe extern "C" fn net_mesh_peers(
     guard(|| string_out(mesh_arg(mesh)?.peers_json(), out, out_len))
 }
 
+/// The peer store's entries as a JSON array of `{"addr", "node_id"` (decimal
+/// string)`, "public_key", "last_success_ms", "failures"}`; `[]` without a
+/// store. Free with `net_string_free`.
+///
+/// # Safety
+/// `out` writable; `out_len` NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_known_peers(
+    mesh: *mut net_mesh_t,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| string_out(mesh_arg(mesh)?.known_peers_json(), out, out_len))
+}
+
 /// Opens stream `stream_id` to a connected peer: `reliability` is
 /// `NET_STREAM_FIRE_AND_FORGET` or `NET_STREAM_RELIABLE`; `window` is the
 /// reliable stream's credit (messages in flight; 0 for the default 256).

@@ -137,6 +137,13 @@ impl MeshHandle {
         serde_json::Value::Array(peers).to_string()
     }
 
+    /// The peer store's entries as a JSON array of `{"addr", "node_id"
+    /// (decimal string), "public_key" (hex), "last_success_ms", "failures"}`
+    /// (empty without a store).
+    pub fn known_peers_json(&self) -> String {
+        serde_json::to_string(&self.node.known_peers()).unwrap_or_else(|_| "[]".into())
+    }
+
     /// The node's counters as a JSON object.
     pub fn stats_json(&self) -> String {
         serde_json::to_string(&self.node.stats()).unwrap_or_else(|_| "{}".into())

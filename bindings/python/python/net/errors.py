@@ -278,6 +278,13 @@ class StreamBackpressureError(NetError):
     code = -87
 
 
+class UntrustedPeerError(NetError):
+    """The error kind ``mesh:untrusted_peer``: the trust policy refused the peer's key."""
+
+    kind = "mesh:untrusted_peer"
+    code = -88
+
+
 #: kind string -> exception class.
 ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:null_pointer": NullPointerError,
@@ -316,6 +323,7 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "mesh:shutdown": MeshShutdownError,
     "mesh:io": MeshIoError,
     "mesh:backpressure": StreamBackpressureError,
+    "mesh:untrusted_peer": UntrustedPeerError,
 }
 
 _net.register_error_classes(ERRORS_BY_KIND)
@@ -357,6 +365,7 @@ __all__ = [
     "SegmentFullError",
     "ShutdownError",
     "StreamBackpressureError",
+    "UntrustedPeerError",
     "TimeoutError",
     "UnknownPeerError",
 ]
