@@ -22,8 +22,10 @@ use net_core::mesh::{MeshConfig, MeshNode};
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
-    MeshStats, Message, NetworkKey, PeerInfo, Reliability, StreamConfig, StreamStats,
+    KnownPeer, MeshStats, Message, NetworkKey, PeerInfo, PeerStoreConfig, Reliability,
+    StreamConfig, StreamStats, TrustConfig, TrustPolicy,
 };
 
 /// Configures a [`Mesh`] node.
@@ -63,6 +65,25 @@ impl MeshBuilder {
     /// Messages held for `recv` (default 65 536).
     pub fn inbox_capacity(mut self, n: usize) -> Self {
         self.config.inbox_capacity = n;
+        self
+    }
+
+    /// Which peers' keys are accepted: open (the default), TOFU, an
+    /// allowlist, and keys pinned at addresses.
+    pub fn trust(mut self, trust: TrustConfig) -> Self {
+        self.config.trust = trust;
+        self
+    }
+
+    /// Remembers peers (and TOFU pins) across restarts in a JSON file.
+    pub fn peer_store(mut self, store: PeerStoreConfig) -> Self {
+        self.config.peer_store = Some(store);
+        self
+    }
+
+    /// Writes every trust decision to a hash-chained JSONL audit log.
+    pub fn audit_log(mut self, log: AuditConfig) -> Self {
+        self.config.audit = Some(log);
         self
     }
 
@@ -205,6 +226,11 @@ impl Mesh {
     /// The node's counters.
     pub fn stats(&self) -> MeshStats {
         self.node.stats()
+    }
+
+    /// The peer store's entries, most recently successful first.
+    pub fn known_peers(&self) -> Vec<KnownPeer> {
+        self.node.known_peers()
     }
 
     /// One stream's counters, if it was ever used.

@@ -154,6 +154,26 @@ static void test_mesh(void) {
     net_string_free(c_addr);
     net_string_free(addr);
 
+    /* An allowlist with nobody on it: dialing is refused before any packet. */
+    const char *strict = "{\"network_key\": \"0707070707070707070707070707070707070707070707070707070707070707\","
+                         " \"bind\": \"127.0.0.1:0\", \"trust\": {\"policy\": \"allowlist\", \"allow\": []}}";
+    net_mesh_t *d = NULL;
+    CHECK(net_mesh_bind(strict, strlen(strict), &d) == NET_OK);
+    CHECK(net_mesh_local_addr(a, &c_addr, NULL) == NET_OK && net_mesh_identity(a, key, NULL) == NET_OK);
+    CHECK(net_mesh_connect(d, c_addr, key, 32, &peer) == NET_ERR_UNTRUSTED_PEER);
+    CHECK(strncmp(net_last_error_message(), "mesh:untrusted_peer: ", 21) == 0);
+    net_string_free(c_addr);
+    CHECK(net_mesh_stats(d, &json, NULL) == NET_OK && strstr(json, "\"trust_rejected\":1") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_known_peers(d, &json, NULL) == NET_OK && strcmp(json, "[]") == 0);
+    net_string_free(json);
+    CHECK(net_mesh_known_peers(d, NULL, NULL) == NET_ERR_NULL_POINTER);
+    const char *bad_policy = "{\"network_key\": \"0707070707070707070707070707070707070707070707070707070707070707\","
+                             " \"trust\": {\"policy\": \"sometimes\"}}";
+    net_mesh_t *e = NULL;
+    CHECK(net_mesh_bind(bad_policy, strlen(bad_policy), &e) == NET_ERR_INVALID_MESH_CONFIG && e == NULL);
+    net_mesh_free(d);
+
     /* A blocked sender wakes with mesh:shutdown when another thread shuts down. */
     pthread_t closer_thread;
     pthread_create(&closer_thread, NULL, mesh_closer, a);

@@ -1,0 +1,91 @@
+//! The Rust SDK's mesh surface: builder, streams, typed errors, trust.
+
+use net_sdk::identity::Identity;
+use net_sdk::mesh::{
+    AuditConfig, Mesh, NetworkKey, PeerStoreConfig, StreamConfig, TrustConfig, TrustPolicy,
+};
+use net_sdk::SdkError;
+use std::time::Duration;
+
+fn key() -> NetworkKey {
+    NetworkKey::from_bytes([7; 32])
+}
+
+fn local() -> std::net::SocketAddr {
+    "127.0.0.1:0".parse().unwrap()
+}
+
+#[test]
+fn two_nodes_talk_with_typed_errors() {
+    let a = Mesh::builder(key()).bind(local()).build().unwrap();
+    let b = Mesh::builder(key()).bind(local()).build().unwrap();
+    let peer = a.connect(b.local_addr().unwrap(), &b.public_key()).unwrap();
+    let stream = a
+        .open_stream(peer.node_id, 2, StreamConfig::reliable().with_window(2))
+        .unwrap();
+    stream
+        .send_blocking(b"one", Some(Duration::from_secs(5)))
+        .unwrap();
+    let m = b.recv(Some(Duration::from_secs(5))).unwrap().unwrap();
+    assert_eq!(
+        (m.from, m.stream_id, m.payload.as_slice()),
+        (a.node_id(), 2, &b"one"[..])
+    );
+    assert!(matches!(
+        a.open_stream(1, 1, StreamConfig::reliable()),
+        Err(SdkError::UnknownPeer(_))
+    ));
+    b.shutdown();
+    // With nobody acknowledging, the window of two fills.
+    stream.send(b"x").unwrap();
+    stream.send(b"y").unwrap();
+    let err = stream.send(b"z").unwrap_err();
+    assert!(matches!(err, SdkError::StreamBackpressure(_)), "{err}");
+    assert_eq!(err.kind(), "mesh:backpressure");
+    assert!(matches!(b.recv(None), Err(SdkError::MeshShutdown(_))));
+    assert!(matches!(
+        Mesh::from_config_json("{}"),
+        Err(SdkError::InvalidMeshConfig(_))
+    ));
+}
+
+#[test]
+fn an_allowlist_and_the_peer_store_through_the_builder() {
+    let dir = std::env::temp_dir().join(format!("net-sdk-mesh-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let alice = Identity::from_seed(&[1; 32]);
+    let alice_key = alice.public_key();
+    let b = Mesh::builder(key())
+        .bind(local())
+        .trust(TrustConfig {
+            policy: TrustPolicy::Allowlist,
+            allow: vec![alice_key],
+            pinned: vec![],
+        })
+        .peer_store(PeerStoreConfig::new(dir.join("peers.json")))
+        .audit_log(AuditConfig::new(dir.join("audit.jsonl")))
+        .build()
+        .unwrap();
+    let a = Mesh::builder(key())
+        .bind(local())
+        .identity(alice)
+        .build()
+        .unwrap();
+    a.connect(b.local_addr().unwrap(), &b.public_key()).unwrap();
+    a.send(b.node_id(), 1, b"hi").unwrap();
+    assert!(b.recv(Some(Duration::from_secs(5))).unwrap().is_some());
+    assert_eq!(b.known_peers()[0].public_key, alice_key);
+    let stranger = Mesh::builder(key()).bind(local()).build().unwrap();
+    let err = b
+        .connect(stranger.local_addr().unwrap(), &stranger.public_key())
+        .unwrap_err();
+    assert!(matches!(err, SdkError::UntrustedPeer(_)), "{err}");
+    assert_eq!(b.stats().trust_rejected, 1);
+    let audit = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    assert_eq!(audit.lines().count(), 2);
+    drop(b);
+    assert!(std::fs::read_to_string(dir.join("peers.json"))
+        .unwrap()
+        .contains(&alice_key.node_id().to_string()));
+    std::fs::remove_dir_all(dir).unwrap();
+}
