@@ -884,7 +884,32 @@ int32_t net_mesh_connect(struct net_mesh_t *mesh,
                          uint64_t *out_node_id);
 
 /**
- * Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed"}`;
+ * Connects through relays to the node whose public key is `public_key`
+ * (`key_len` must be 32), blocking until the handshake completes; writes its
+ * node id. Routes come from neighbours' beacons (`net_mesh_routes`); with no
+ * route: `NET_ERR_UNKNOWN_PEER`. The relays never hold this session's keys.
+ *
+ * # Safety
+ * `public_key` valid for `key_len` bytes; `out_node_id` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_connect_routed(struct net_mesh_t *mesh,
+                                const uint8_t *public_key,
+                                size_t key_len,
+                                uint64_t *out_node_id);
+
+/**
+ * The best route to each node reachable through relays, as a JSON array of
+ * `{"dest", "next_hop"` (decimal strings)`, "hops"}`; free with `net_string_free`.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE int32_t net_mesh_routes(struct net_mesh_t *mesh, char **out, size_t *out_len);
+
+/**
+ * Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed",
+ * "routed", "health"}` (`health`: `"alive"`, `"suspect"` or `"failed"`);
  * free with `net_string_free`.
  *
  * # Safety

@@ -177,5 +177,47 @@ fn loopback(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, aead, loopback);
+/// Per-hop forwarding: the same bursts A → C directly and through relay B.
+fn relayed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("relay");
+    g.measurement_time(Duration::from_secs(4));
+    let node = |seed: u8| {
+        let mut config = MeshConfig::new(
+            "127.0.0.1:0".parse().expect("addr"),
+            NetworkKey::from_bytes([7; 32]),
+        );
+        config.beacon_interval = Duration::from_millis(20);
+        MeshNode::bind(Identity::from_seed(&[seed; 32]), config).expect("bind")
+    };
+    let (a, b, c_node, direct) = (node(11), node(12), node(13), node(14));
+    a.connect(b.local_addr().expect("addr"), &b.public_key())
+        .expect("a-b");
+    c_node
+        .connect(b.local_addr().expect("addr"), &b.public_key())
+        .expect("c-b");
+    direct
+        .connect(c_node.local_addr().expect("addr"), &c_node.public_key())
+        .expect("direct");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(a.routes().iter().any(|r| r.dest == c_node.node_id())
+        && c_node.routes().iter().any(|r| r.dest == a.node_id()))
+    {
+        assert!(Instant::now() < deadline, "no routes learned");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    a.connect_routed(&c_node.public_key()).expect("routed");
+    for size in SIZES {
+        let payload = vec![0x5A; size];
+        g.throughput(Throughput::Bytes((size * BURST) as u64));
+        g.bench_function(format!("direct_{size}B_x{BURST}"), |bench| {
+            bench.iter(|| black_box(mesh_burst(&direct, &c_node, &payload)))
+        });
+        g.bench_function(format!("through_one_relay_{size}B_x{BURST}"), |bench| {
+            bench.iter(|| black_box(mesh_burst(&a, &c_node, &payload)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, aead, loopback, relayed);
 criterion_main!(benches);

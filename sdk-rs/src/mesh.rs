@@ -24,8 +24,8 @@ use std::time::Duration;
 
 pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
-    KnownPeer, MeshStats, Message, NetworkKey, PeerInfo, PeerStoreConfig, Reliability,
-    StreamConfig, StreamStats, TrustConfig, TrustPolicy,
+    KnownPeer, MeshStats, Message, NetworkKey, PeerHealth, PeerInfo, PeerStoreConfig, Reliability,
+    RouteInfo, StreamConfig, StreamStats, TrustConfig, TrustPolicy,
 };
 
 /// Configures a [`Mesh`] node.
@@ -84,6 +84,13 @@ impl MeshBuilder {
     /// Writes every trust decision to a hash-chained JSONL audit log.
     pub fn audit_log(mut self, log: AuditConfig) -> Self {
         self.config.audit = Some(log);
+        self
+    }
+
+    /// How often neighbours get beacons (routes and a sign of life; default
+    /// 1 s). Three silent intervals make a neighbour suspect, six failed.
+    pub fn beacon_interval(mut self, interval: Duration) -> Self {
+        self.config.beacon_interval = interval;
         self
     }
 
@@ -188,6 +195,17 @@ impl Mesh {
     /// Opens a session with the node at `addr` whose public key is `peer`.
     pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
         Ok(self.node.connect(addr, peer)?)
+    }
+
+    /// Opens a session through relays with the node whose public key is
+    /// `peer` (routes come from neighbours' beacons; see [`routes`](Self::routes)).
+    pub fn connect_routed(&self, peer: &PublicKey) -> Result<PeerInfo> {
+        Ok(self.node.connect_routed(peer)?)
+    }
+
+    /// The best route to each node reachable through relays.
+    pub fn routes(&self) -> Vec<RouteInfo> {
+        self.node.routes()
     }
 
     /// Opens a stream to a connected peer.

@@ -3,7 +3,8 @@
 //!
 //! The JSON form: `{"network_key": "<64 hex>", "bind": "127.0.0.1:0",
 //! "seed": "<64 hex>", "handshake_timeout_ms": N, "handshake_retry_ms": N,
-//! "inbox_capacity": N, "retransmit_timeout_ms": N, "simulated_loss": 0.0}`.
+//! "inbox_capacity": N, "retransmit_timeout_ms": N, "simulated_loss": 0.0,
+//! "beacon_interval_ms": N, "max_hops": N}`.
 //! Only `network_key` is required; without `seed` the node gets a fresh
 //! identity; `bind` defaults to `0.0.0.0:0`. Optional sections:
 //! `"trust": {"policy": "open" | "tofu" | "allowlist", "allow": ["<hex key>"],
@@ -46,6 +47,12 @@ pub struct MeshConfig {
     /// dropped before they reach the socket, to exercise reliability over a
     /// lossy network. Zero, the default, outside tests.
     pub simulated_loss: f64,
+    /// How often neighbours are sent beacons (routes and a sign of life);
+    /// three intervals of silence make a neighbour suspect, six failed.
+    pub beacon_interval: Duration,
+    /// The most hops a routed packet may take (its TTL), and the longest
+    /// route learned from beacons.
+    pub max_hops: u8,
     /// Which peers' keys are accepted (default: open).
     pub trust: TrustConfig,
     /// Where peers are remembered across restarts (default: nowhere).
@@ -67,6 +74,8 @@ impl MeshConfig {
             inbox_capacity: 65_536,
             retransmit_timeout: Duration::from_millis(200),
             simulated_loss: 0.0,
+            beacon_interval: Duration::from_secs(1),
+            max_hops: 8,
             trust: TrustConfig::default(),
             peer_store: None,
             audit: None,
@@ -90,6 +99,12 @@ impl MeshConfig {
         if !(0.0..1.0).contains(&self.simulated_loss) {
             return bad("simulated_loss must be at least 0 and below 1");
         }
+        if self.beacon_interval.is_zero() {
+            return bad("beacon_interval must be above zero");
+        }
+        if self.max_hops == 0 {
+            return bad("max_hops must be at least 1");
+        }
         Ok(())
     }
 }
@@ -109,6 +124,8 @@ struct NodeOptions {
     inbox_capacity: Option<usize>,
     retransmit_timeout_ms: Option<u64>,
     simulated_loss: Option<f64>,
+    beacon_interval_ms: Option<u64>,
+    max_hops: Option<u8>,
     trust: Option<TrustOptions>,
     peer_store: Option<PeerStoreOptions>,
     audit_log: Option<AuditOptions>,
@@ -211,6 +228,12 @@ pub fn parse_node_config(json: &str) -> Result<(Identity, MeshConfig)> {
     }
     if let Some(p) = options.simulated_loss {
         config.simulated_loss = p;
+    }
+    if let Some(ms) = options.beacon_interval_ms {
+        config.beacon_interval = Duration::from_millis(ms);
+    }
+    if let Some(hops) = options.max_hops {
+        config.max_hops = hops;
     }
     if let Some(trust) = options.trust {
         config.trust = trust_config(trust)?;

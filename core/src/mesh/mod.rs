@@ -16,14 +16,19 @@
 //!   every decision counted and written to the audit log.
 //! * [`peer_store`]: peers remembered across restarts in a JSON file.
 //!
-//! Routing through relays and the bus adapter build on these.
+//! * [`routing`]: the routing table learned from beacons, neighbours' health;
+//!   `relay` forwards routed packets on the routing header alone.
+//!
+//! The bus adapter builds on these.
 
 pub mod config;
 pub mod handshake;
 pub mod keys;
 pub mod node;
 pub mod peer_store;
+mod relay;
 pub mod replay;
+pub mod routing;
 pub mod session;
 pub mod stats;
 pub mod stream;
@@ -34,11 +39,14 @@ pub use config::{parse_node_config, MeshConfig};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
 pub use node::{MeshNode, Message, PeerInfo};
 pub use peer_store::{KnownPeer, PeerStoreConfig};
+pub use routing::{PeerHealth, RouteInfo};
 pub use stats::MeshStats;
 pub use stream::{Reliability, StreamConfig, StreamStats};
 pub use streaming::MeshStream;
 pub use trust::{TrustConfig, TrustPolicy};
 
+#[cfg(test)]
+mod relay_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]

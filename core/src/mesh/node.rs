@@ -12,6 +12,7 @@
 use super::config::MeshConfig;
 use super::handshake::{respond, Initiator, SessionKeys};
 use super::peer_store::{KnownPeer, PeerStore};
+use super::routing::{PeerHealth, RouteInfo, RoutingTable};
 use super::session::{Rejected, Session, MAX_DATAGRAM};
 use super::stats::{add, bump, Counters, MeshStats};
 use super::streaming::StreamState;
@@ -19,11 +20,11 @@ use super::trust::{Decision, Trust};
 use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, PublicKey};
-use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
+use crate::wire::{classify, NetHeader, PacketFlags, PacketKind, RoutingHeader, HEADER_LEN};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::{HashMap, VecDeque};
 use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -36,6 +37,10 @@ const HANDSHAKE_ANSWER: u64 = 2;
 const READER_TICK: Duration = Duration::from_millis(50);
 /// How often the timer sends due acks, resends, and expires half-open sessions.
 const TIMER_TICK: Duration = Duration::from_millis(5);
+/// The control stream of the first authenticated packet (the confirmation).
+const CONTROL_CONFIRM: u64 = 0;
+/// The control stream of beacons (routes, and a sign of life).
+pub(super) const CONTROL_BEACON: u64 = 1;
 
 /// A peer this node has a session with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +53,12 @@ pub struct PeerInfo {
     pub addr: SocketAddr,
     /// Whether the peer has proven it holds the network key.
     pub confirmed: bool,
+    /// Whether packets reach it through relays (`connect_routed`) rather
+    /// than directly.
+    pub routed: bool,
+    /// How recently it was heard from (always `Alive` for routed peers,
+    /// whose liveness is their relays').
+    pub health: PeerHealth,
 }
 
 /// A message received from a peer.
@@ -63,29 +74,50 @@ pub struct Message {
 
 pub(super) struct Peer {
     pub(super) public_key: PublicKey,
-    addr: SocketAddr,
+    pub(super) addr: SocketAddr,
     session: Session,
     confirmed: AtomicBool,
+    /// Reached through relays: packets carry a routing header and go to
+    /// the current next hop.
+    pub(super) routed: bool,
+    /// Milliseconds after the node started that it was last heard from.
+    pub(super) last_heard_ms: AtomicU64,
+    /// Its health as last assessed (for counting transitions).
+    pub(super) health: Mutex<PeerHealth>,
     /// The responder's answer, kept to resend if the first message repeats.
     answer: Option<Vec<u8>>,
     opened: Instant,
 }
 
 impl Peer {
+    /// Where packets for it go.
+    pub(super) fn target(&self) -> Target {
+        if self.routed {
+            Target::Routed(self.public_key.node_id())
+        } else {
+            Target::Direct(self.addr)
+        }
+    }
+
     fn info(&self) -> PeerInfo {
         PeerInfo {
             node_id: self.public_key.node_id(),
             public_key: self.public_key,
             addr: self.addr,
             confirmed: self.confirmed.load(Ordering::Acquire),
+            routed: self.routed,
+            health: *self.health.lock(),
         }
     }
 }
 
 #[derive(Default)]
-struct Peers {
+pub(super) struct Peers {
     by_session: HashMap<u64, Arc<Peer>>,
-    by_node: HashMap<u64, Arc<Peer>>,
+    pub(super) by_node: HashMap<u64, Arc<Peer>>,
+    /// Direct, confirmed peers by address: the only senders a relay
+    /// forwards for.
+    pub(super) by_addr: HashMap<SocketAddr, Arc<Peer>>,
 }
 
 impl Peers {
@@ -97,6 +129,12 @@ impl Peers {
             if old.session.id() != session_id {
                 self.by_session.remove(&old.session.id());
             }
+            if !old.routed {
+                self.by_addr.remove(&old.addr);
+            }
+        }
+        if !peer.routed {
+            self.by_addr.insert(peer.addr, peer.clone());
         }
         self.by_session.insert(session_id, peer);
     }
@@ -109,6 +147,24 @@ impl Peers {
     }
 }
 
+/// Where a handshake goes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Target {
+    /// Straight to an address.
+    Direct(SocketAddr),
+    /// To a node id, through the routing table's next hop.
+    Routed(u64),
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Direct(addr) => write!(f, "{addr}"),
+            Target::Routed(node) => write!(f, "node {node:016x} (routed)"),
+        }
+    }
+}
+
 enum Pending {
     Waiting(Box<Initiator>),
     Done(Result<Arc<Peer>>),
@@ -118,7 +174,7 @@ pub(super) struct Inner {
     socket: UdpSocket,
     identity: Identity,
     pub(super) config: MeshConfig,
-    peers: RwLock<Peers>,
+    pub(super) peers: RwLock<Peers>,
     pending: Mutex<HashMap<u64, Pending>>,
     handshake_done: Condvar,
     inbox: Mutex<VecDeque<Message>>,
@@ -135,6 +191,12 @@ pub(super) struct Inner {
     /// First messages refused by the trust policy, by session id, so their
     /// retransmissions are dropped without another key exchange.
     refused: Mutex<HashMap<u64, Instant>>,
+    /// Routes learned from neighbours' beacons.
+    pub(super) routing: Mutex<RoutingTable>,
+    /// When the node started (the origin of `Peer::last_heard_ms`).
+    pub(super) started: Instant,
+    /// When the next beacons go out.
+    pub(super) next_beacon: Mutex<Instant>,
 }
 
 /// A running mesh node. Dropping it shuts it down.
@@ -197,6 +259,9 @@ impl MeshNode {
             peer_store,
             audit,
             refused: Mutex::new(HashMap::new()),
+            routing: Mutex::new(RoutingTable::default()),
+            started: Instant::now(),
+            next_beacon: Mutex::new(Instant::now()),
         });
         let node = MeshNode {
             inner,
@@ -243,13 +308,13 @@ impl MeshNode {
     /// identity at that address) or `mesh:timeout` (no answer).
     pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
         self.inner.check_open()?;
-        if let Decision::Reject(reason) = self.inner.judge("initiator", addr, peer) {
+        if let Decision::Reject(reason) = self.inner.judge("initiator", Some(addr), peer) {
             return Err(Error::new(
                 ErrorKind::UntrustedPeer,
                 format!("{addr} with key {}: {reason}", hex::encode(peer.as_bytes())),
             ));
         }
-        let outcome = self.handshake(addr, peer);
+        let outcome = self.handshake(Target::Direct(addr), peer);
         match &outcome {
             Ok(_) => {
                 self.inner.trust.learn(addr, *peer);
@@ -267,7 +332,30 @@ impl MeshNode {
         outcome
     }
 
-    fn handshake(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
+    /// Opens a session with a node this one has no direct path to, through
+    /// the relays of the routing table (routes come from neighbours'
+    /// beacons; see [`routes`](Self::routes)). The relays forward the
+    /// handshake and every later packet on the routing header alone: they
+    /// never hold this session's keys. Fails with `mesh:unknown_peer` when
+    /// there is no route, and as `connect` otherwise.
+    pub fn connect_routed(&self, peer: &PublicKey) -> Result<PeerInfo> {
+        self.inner.check_open()?;
+        if let Decision::Reject(reason) = self.inner.judge("initiator", None, peer) {
+            return Err(Error::new(
+                ErrorKind::UntrustedPeer,
+                format!("key {}: {reason}", hex::encode(peer.as_bytes())),
+            ));
+        }
+        self.inner.next_hop(peer.node_id())?;
+        self.handshake(Target::Routed(peer.node_id()), peer)
+    }
+
+    /// The best route to every node this one can reach through relays.
+    pub fn routes(&self) -> Vec<RouteInfo> {
+        self.inner.best_routes()
+    }
+
+    fn handshake(&self, target: Target, peer: &PublicKey) -> Result<PeerInfo> {
         let session_id = random_session_id()?;
         let (initiator, first) =
             Initiator::start(&self.inner.identity, peer, &self.inner.config.network_key)?;
@@ -293,12 +381,12 @@ impl MeshNode {
                 break Err(Error::new(
                     ErrorKind::MeshTimeout,
                     format!(
-                        "no handshake answer from {addr} within {:?}",
+                        "no handshake answer from {target} within {:?}",
                         self.inner.config.handshake_timeout
                     ),
                 ));
             }
-            if let Err(e) = self.inner.send_datagram(&packet, addr) {
+            if let Err(e) = self.inner.send_to_target(&packet, target) {
                 pending.remove(&session_id);
                 break Err(e);
             }
@@ -309,7 +397,7 @@ impl MeshNode {
         let peer = outcome?;
         // Proves to the responder that this side holds the network key.
         self.inner
-            .send_sealed(&peer, 0, PacketFlags::CONTROL, 0, &[])?;
+            .send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[])?;
         Ok(peer.info())
     }
 
@@ -426,6 +514,21 @@ impl Inner {
         header
     }
 
+    pub(super) fn node_id(&self) -> u64 {
+        self.identity.node_id()
+    }
+
+    /// A routing header from this node to `dest`, with the full hop budget.
+    pub(super) fn routing_header(&self, dest: u64) -> RoutingHeader {
+        RoutingHeader {
+            ttl: self.config.max_hops,
+            hop_count: 0,
+            flags: Default::default(),
+            src_id: RoutingHeader::routing_id(self.identity.node_id()),
+            dest_id: dest,
+        }
+    }
+
     fn handshake_packet(&self, session_id: u64, step: u64, message: &[u8]) -> Vec<u8> {
         let mut header = self.base_header();
         header.flags = PacketFlags(PacketFlags::HANDSHAKE);
@@ -452,7 +555,7 @@ impl Inner {
         (draw as f64 / (1u64 << 53) as f64) < self.config.simulated_loss
     }
 
-    fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
+    pub(super) fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
         self.socket
             .send_to(packet, addr)
             .map_err(|e| io_error("send", e))?;
@@ -477,6 +580,12 @@ impl Inner {
         header.flags = PacketFlags(flags);
         header.stream_id = stream_id;
         header.sequence = sequence;
+        let dest = peer.public_key.node_id();
+        let to = if peer.routed {
+            self.next_hop(dest)?
+        } else {
+            peer.addr
+        };
         PACKET.with(|cell| {
             let mut own = Vec::new();
             let mut guard = cell.try_borrow_mut();
@@ -485,12 +594,15 @@ impl Inner {
                 Err(_) => &mut own,
             };
             packet.clear();
+            if peer.routed {
+                packet.extend_from_slice(&self.routing_header(dest).encode());
+            }
             peer.session.seal(&mut header, payload, packet)?;
             if flags & PacketFlags::CONTROL == 0 && self.simulate_loss() {
                 bump(&self.counters.packets_sent);
                 return Ok(());
             }
-            self.send_datagram(packet, peer.addr)
+            self.send_datagram(packet, to)
         })
     }
 
@@ -524,6 +636,7 @@ impl Inner {
             std::thread::sleep(TIMER_TICK);
             self.expire_half_open();
             self.stream_timers(Instant::now());
+            self.relay_timers(Instant::now());
             if let Some(store) = &self.peer_store {
                 if last_flush.elapsed() >= store.flush_interval() {
                     let _ = store.flush();
@@ -535,7 +648,7 @@ impl Inner {
 
     /// Applies the trust policy to `key` at `addr`: counts the decision and
     /// writes it to the audit log.
-    fn judge(&self, side: &str, addr: SocketAddr, key: &PublicKey) -> Decision {
+    fn judge(&self, side: &str, addr: Option<SocketAddr>, key: &PublicKey) -> Decision {
         let decision = self.trust.evaluate(addr, key);
         let (verdict, reason) = match decision {
             Decision::Accept(reason) => {
@@ -552,7 +665,7 @@ impl Inner {
                 "trust_decision",
                 serde_json::json!({
                     "side": side,
-                    "addr": addr.to_string(),
+                    "addr": addr.map(|a| a.to_string()),
                     "node_id": key.node_id().to_string(),
                     "public_key": hex::encode(key.as_bytes()),
                     "policy": self.trust.policy().as_str(),
@@ -565,6 +678,16 @@ impl Inner {
     }
 
     fn handle(&self, datagram: &mut [u8], from: SocketAddr) {
+        match classify(datagram) {
+            Ok(PacketKind::Direct) => self.handle_direct(datagram, from, false),
+            Ok(PacketKind::Routed) => self.on_routed(datagram, from),
+            Err(_) => bump(&self.counters.dropped_malformed),
+        }
+    }
+
+    /// Handles a Net packet; `routed` when it came through relays (`from`
+    /// is then the last relay).
+    pub(super) fn handle_direct(&self, datagram: &mut [u8], from: SocketAddr, routed: bool) {
         let header = match NetHeader::decode_packet(datagram) {
             Ok((header, _)) => header,
             Err(_) => return bump(&self.counters.dropped_malformed),
@@ -572,8 +695,8 @@ impl Inner {
         let body = &mut datagram[HEADER_LEN..];
         if header.flags.contains(PacketFlags::HANDSHAKE) {
             match header.sequence {
-                HANDSHAKE_FIRST => self.answer_handshake(&header, body, from),
-                HANDSHAKE_ANSWER => self.finish_handshake(&header, body, from),
+                HANDSHAKE_FIRST => self.answer_handshake(&header, body, from, routed),
+                HANDSHAKE_ANSWER => self.finish_handshake(&header, body, from, routed),
                 _ => bump(&self.counters.dropped_malformed),
             }
         } else if header.flags.contains(PacketFlags::ENCRYPTED) {
@@ -583,13 +706,13 @@ impl Inner {
         }
     }
 
-    fn answer_handshake(&self, header: &NetHeader, first: &[u8], from: SocketAddr) {
+    fn answer_handshake(&self, header: &NetHeader, first: &[u8], from: SocketAddr, routed: bool) {
         // A repeated first message (our answer was lost): answer again.
         if let Some(peer) = self.peers.read().by_session.get(&header.session_id) {
             if let (Some(answer), false) = (&peer.answer, peer.confirmed.load(Ordering::Acquire)) {
                 if peer.addr == from {
                     let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, answer);
-                    let _ = self.send_datagram(&packet, from);
+                    let _ = self.send_to_target(&packet, peer.target());
                 }
             }
             return;
@@ -604,7 +727,9 @@ impl Inner {
             };
         // The key is proven; whether it is welcome is the policy's call. A
         // refused peer gets no answer (and learns nothing).
-        if let Decision::Reject(_) = self.judge("responder", from, &public_key) {
+        // A routed peer's address is its last relay's: nothing to pin there.
+        let seen_at = (!routed).then_some(from);
+        if let Decision::Reject(_) = self.judge("responder", seen_at, &public_key) {
             self.refused
                 .lock()
                 .insert(header.session_id, Instant::now());
@@ -616,15 +741,16 @@ impl Inner {
             public_key,
             from,
             &keys,
-            false,
             Some(answer),
+            routed,
         );
+        let target = peer.target();
         self.peers.write().hold_unconfirmed(peer);
         bump(&self.counters.handshakes_completed);
-        let _ = self.send_datagram(&packet, from);
+        let _ = self.send_to_target(&packet, target);
     }
 
-    fn finish_handshake(&self, header: &NetHeader, answer: &[u8], from: SocketAddr) {
+    fn finish_handshake(&self, header: &NetHeader, answer: &[u8], from: SocketAddr, routed: bool) {
         let mut pending = self.pending.lock();
         let initiator = match pending.remove(&header.session_id) {
             Some(Pending::Waiting(initiator)) => initiator,
@@ -637,7 +763,7 @@ impl Inner {
         };
         let public_key = *initiator.peer();
         let outcome = initiator.finish(answer).map(|keys| {
-            let peer = self.new_peer(header.session_id, public_key, from, &keys, true, None);
+            let peer = self.new_peer(header.session_id, public_key, from, &keys, None, routed);
             self.peers.write().promote(peer.clone());
             peer
         });
@@ -655,14 +781,20 @@ impl Inner {
         public_key: PublicKey,
         addr: SocketAddr,
         keys: &SessionKeys,
-        confirmed: bool,
         answer: Option<Vec<u8>>,
+        routed: bool,
     ) -> Arc<Peer> {
+        // The initiator's side is confirmed by the answer it read; the
+        // responder's (which keeps its answer to resend) by a later packet.
+        let confirmed = answer.is_none();
         Arc::new(Peer {
             public_key,
             addr,
             session: Session::new(session_id, keys),
             confirmed: AtomicBool::new(confirmed),
+            routed,
+            last_heard_ms: AtomicU64::new(self.now_ms()),
+            health: Mutex::new(PeerHealth::Alive),
             answer,
             opened: Instant::now(),
         })
@@ -678,15 +810,22 @@ impl Inner {
             Err(Rejected::Tampered) => return bump(&self.counters.dropped_tampered),
             Err(Rejected::Replayed) => return bump(&self.counters.dropped_replayed),
         };
+        peer.last_heard_ms.store(self.now_ms(), Ordering::Relaxed);
         if !peer.confirmed.swap(true, Ordering::AcqRel) {
             self.peers.write().promote(peer.clone());
-            // Only now has the peer proven the network key: pin and remember.
-            self.trust.learn(peer.addr, peer.public_key);
-            if let Some(store) = &self.peer_store {
-                store.success(peer.addr, peer.public_key);
+            // Only now has the peer proven the network key: pin and remember
+            // (a routed peer's address is its relay's: nothing to pin).
+            if !peer.routed {
+                self.trust.learn(peer.addr, peer.public_key);
+                if let Some(store) = &self.peer_store {
+                    store.success(peer.addr, peer.public_key);
+                }
             }
         }
         if header.flags.contains(PacketFlags::CONTROL) {
+            if header.stream_id == CONTROL_BEACON && !peer.routed {
+                self.on_beacon(&peer, &body[..len]);
+            }
             return;
         }
         let body = &body[..len];

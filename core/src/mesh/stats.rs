@@ -33,6 +33,17 @@ pub struct MeshStats {
     pub trust_accepted: u64,
     /// Peers the trust policy refused.
     pub trust_rejected: u64,
+    /// Packets relayed for other nodes (on the routing header alone).
+    pub packets_forwarded: u64,
+    /// Routed packets dropped: no route, hop limit reached, or not from a
+    /// neighbour.
+    pub dropped_unroutable: u64,
+    /// Neighbours that went silent for three beacon intervals.
+    pub peers_suspected: u64,
+    /// Neighbours that went silent for six (routes avoid them).
+    pub peers_failed: u64,
+    /// Suspected or failed neighbours heard from again.
+    pub peers_recovered: u64,
 }
 
 macro_rules! counters {
@@ -65,6 +76,11 @@ counters!(
     dropped_inbox_full,
     trust_accepted,
     trust_rejected,
+    packets_forwarded,
+    dropped_unroutable,
+    peers_suspected,
+    peers_failed,
+    peers_recovered,
 );
 
 /// Adds one to a counter.

@@ -90,9 +90,10 @@ impl Trust {
         }
     }
 
-    /// Decides about `key` at `addr` without changing anything.
-    pub(crate) fn evaluate(&self, addr: SocketAddr, key: &PublicKey) -> Decision {
-        if let Some(pinned) = self.pinned.get(&addr) {
+    /// Decides about `key` at `addr` (`None`: reached through relays, so
+    /// there is no address of its own to check) without changing anything.
+    pub(crate) fn evaluate(&self, addr: Option<SocketAddr>, key: &PublicKey) -> Decision {
+        if let Some(pinned) = addr.and_then(|a| self.pinned.get(&a)) {
             return if pinned == key {
                 Decision::Accept("pinned key")
             } else {
@@ -105,9 +106,10 @@ impl Trust {
                 Decision::Accept("on the allowlist")
             }
             TrustPolicy::Allowlist => Decision::Reject("not on the allowlist"),
-            TrustPolicy::Tofu => match self.learned.lock().get(&addr) {
-                Some(known) if known == key => Decision::Accept("key known at this address"),
+            TrustPolicy::Tofu => match addr.and_then(|a| self.learned.lock().get(&a).copied()) {
+                Some(known) if known == *key => Decision::Accept("key known at this address"),
                 Some(_) => Decision::Reject("a different key was first seen at this address"),
+                None if addr.is_none() => Decision::Accept("routed: no address to pin"),
                 None => Decision::Accept("first use"),
             },
         }
@@ -139,20 +141,20 @@ mod tests {
             ..TrustConfig::default()
         });
         assert_eq!(
-            trust.evaluate(addr(1), &key(1)),
+            trust.evaluate(Some(addr(1)), &key(1)),
             Decision::Accept("first use")
         );
         trust.learn(addr(1), key(1));
         assert!(matches!(
-            trust.evaluate(addr(1), &key(1)),
+            trust.evaluate(Some(addr(1)), &key(1)),
             Decision::Accept(_)
         ));
         assert!(matches!(
-            trust.evaluate(addr(1), &key(2)),
+            trust.evaluate(Some(addr(1)), &key(2)),
             Decision::Reject(_)
         ));
         assert!(matches!(
-            trust.evaluate(addr(2), &key(2)),
+            trust.evaluate(Some(addr(2)), &key(2)),
             Decision::Accept(_)
         ));
     }
@@ -165,25 +167,25 @@ mod tests {
             pinned: vec![(addr(9), key(3))],
         });
         assert!(matches!(
-            trust.evaluate(addr(1), &key(1)),
+            trust.evaluate(Some(addr(1)), &key(1)),
             Decision::Accept(_)
         ));
         assert!(matches!(
-            trust.evaluate(addr(1), &key(2)),
+            trust.evaluate(Some(addr(1)), &key(2)),
             Decision::Reject(_)
         ));
         // A pin overrides the policy both ways.
         assert!(matches!(
-            trust.evaluate(addr(9), &key(3)),
+            trust.evaluate(Some(addr(9)), &key(3)),
             Decision::Accept(_)
         ));
         assert!(matches!(
-            trust.evaluate(addr(9), &key(1)),
+            trust.evaluate(Some(addr(9)), &key(1)),
             Decision::Reject(_)
         ));
         let open = Trust::new(&TrustConfig::default());
         assert_eq!(
-            open.evaluate(addr(1), &key(5)),
+            open.evaluate(Some(addr(1)), &key(5)),
             Decision::Accept("open policy")
         );
     }

@@ -155,7 +155,47 @@ pub unsafe extern "C" fn net_mesh_connect(
     })
 }
 
-/// Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed"}`;
+/// Connects through relays to the node whose public key is `public_key`
+/// (`key_len` must be 32), blocking until the handshake completes; writes its
+/// node id. Routes come from neighbours' beacons (`net_mesh_routes`); with no
+/// route: `NET_ERR_UNKNOWN_PEER`. The relays never hold this session's keys.
+///
+/// # Safety
+/// `public_key` valid for `key_len` bytes; `out_node_id` NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_connect_routed(
+    mesh: *mut net_mesh_t,
+    public_key: *const u8,
+    key_len: usize,
+    out_node_id: *mut u64,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        // SAFETY: forwarded contract.
+        let key = unsafe { bytes_arg(public_key, key_len, "public_key")? };
+        write_opt(out_node_id, mesh.connect_routed(key)?);
+        Ok(NET_OK)
+    })
+}
+
+/// The best route to each node reachable through relays, as a JSON array of
+/// `{"dest", "next_hop"` (decimal strings)`, "hops"}`; free with `net_string_free`.
+///
+/// # Safety
+/// `out` writable; `out_len` NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_routes(
+    mesh: *mut net_mesh_t,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| string_out(mesh_arg(mesh)?.routes_json(), out, out_len))
+}
+
+/// Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed",
+/// "routed", "health"}` (`health`: `"alive"`, `"suspect"` or `"failed"`);
 /// free with `net_string_free`.
 ///
 /// # Safety

@@ -59,6 +59,31 @@ impl MeshHandle {
         Ok(self.node.connect(addr, &key)?.node_id)
     }
 
+    /// Connects through relays to the node whose public key is
+    /// `public_key` (routes come from neighbours' beacons); returns its id.
+    pub fn connect_routed(&self, public_key: &[u8]) -> Result<u64> {
+        let key = PublicKey::from_bytes(public_key)?;
+        Ok(self.node.connect_routed(&key)?.node_id)
+    }
+
+    /// The best route to each reachable node as a JSON array of
+    /// `{"dest", "next_hop"` (decimal strings)`, "hops"}`.
+    pub fn routes_json(&self) -> String {
+        let routes: Vec<serde_json::Value> = self
+            .node
+            .routes()
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "dest": r.dest.to_string(),
+                    "next_hop": r.next_hop.to_string(),
+                    "hops": r.hops,
+                })
+            })
+            .collect();
+        serde_json::Value::Array(routes).to_string()
+    }
+
     /// Opens a stream: reliable (with a window of `window` messages) or
     /// fire-and-forget.
     pub fn open_stream(
@@ -119,7 +144,8 @@ impl MeshHandle {
         self.node.recv(timeout(timeout_ms))
     }
 
-    /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr", "confirmed"}`.
+    /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr",
+    /// "confirmed", "routed", "health" ("alive" | "suspect" | "failed")}`.
     pub fn peers_json(&self) -> String {
         let peers: Vec<serde_json::Value> = self
             .node
@@ -131,6 +157,8 @@ impl MeshHandle {
                     "public_key": hex::encode(p.public_key.as_bytes()),
                     "addr": p.addr.to_string(),
                     "confirmed": p.confirmed,
+                    "routed": p.routed,
+                    "health": p.health,
                 })
             })
             .collect();
