@@ -154,6 +154,49 @@ static void test_mesh(void) {
     net_string_free(c_addr);
     net_string_free(addr);
 
+    /* Relaying: F reaches G only through E, which never holds the F-G keys. */
+    const char *fast = "{\"network_key\": \"0707070707070707070707070707070707070707070707070707070707070707\","
+                       " \"bind\": \"127.0.0.1:0\", \"beacon_interval_ms\": 30}";
+    net_mesh_t *relay = NULL, *f = NULL, *g = NULL;
+    CHECK(net_mesh_bind(fast, strlen(fast), &relay) == NET_OK);
+    CHECK(net_mesh_bind(fast, strlen(fast), &f) == NET_OK);
+    CHECK(net_mesh_bind(fast, strlen(fast), &g) == NET_OK);
+    char *relay_addr = NULL;
+    uint8_t relay_key[32], g_key[32];
+    uint64_t relay_id = 0, g_id = 0, f_id = 0, routed_id = 0;
+    CHECK(net_mesh_local_addr(relay, &relay_addr, NULL) == NET_OK && net_mesh_identity(relay, relay_key, &relay_id) == NET_OK);
+    CHECK(net_mesh_identity(g, g_key, &g_id) == NET_OK && net_mesh_identity(f, NULL, &f_id) == NET_OK);
+    CHECK(net_mesh_connect_routed(f, g_key, 32, &routed_id) == NET_ERR_UNKNOWN_PEER);
+    CHECK(net_mesh_connect(f, relay_addr, relay_key, 32, &peer) == NET_OK);
+    CHECK(net_mesh_connect(g, relay_addr, relay_key, 32, &peer) == NET_OK);
+    net_string_free(relay_addr);
+    char want_f[40], want_g[40];
+    snprintf(want_f, sizeof want_f, "\"dest\":\"%llu\"", (unsigned long long)g_id);
+    snprintf(want_g, sizeof want_g, "\"dest\":\"%llu\"", (unsigned long long)f_id);
+    int routes_ready = 0;
+    for (int i = 0; i < 300 && !routes_ready; i++) {
+        char *rf = NULL, *rg = NULL;
+        if (net_mesh_routes(f, &rf, NULL) == NET_OK && net_mesh_routes(g, &rg, NULL) == NET_OK)
+            routes_ready = strstr(rf, want_f) != NULL && strstr(rg, want_g) != NULL;
+        net_string_free(rf);
+        net_string_free(rg);
+        if (!routes_ready) { struct timespec ts = {0, 10 * 1000 * 1000}; nanosleep(&ts, NULL); }
+    }
+    CHECK(routes_ready);
+    CHECK(net_mesh_connect_routed(f, g_key, 32, &routed_id) == NET_OK && routed_id == g_id);
+    CHECK(net_mesh_connect_routed(f, g_key, 31, &routed_id) == NET_ERR_INVALID_KEY);
+    CHECK(net_mesh_send(f, g_id, 1, (const uint8_t *)"via E", 5) == NET_OK);
+    CHECK(net_mesh_recv(g, 5000, &m) == NET_OK && m.from == f_id && m.len == 5 && memcmp(m.payload, "via E", 5) == 0);
+    net_bytes_free(m.payload, m.len);
+    CHECK(net_mesh_stats(relay, &json, NULL) == NET_OK && strstr(json, "\"packets_forwarded\":0") == NULL);
+    net_string_free(json);
+    CHECK(net_mesh_peers(g, &json, NULL) == NET_OK && strstr(json, "\"routed\":true") != NULL && strstr(json, "\"health\":\"alive\"") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_routes(NULL, &json, NULL) == NET_ERR_NULL_POINTER);
+    net_mesh_free(f);
+    net_mesh_free(g);
+    net_mesh_free(relay);
+
     /* An allowlist with nobody on it: dialing is refused before any packet. */
     const char *strict = "{\"network_key\": \"0707070707070707070707070707070707070707070707070707070707070707\","
                          " \"bind\": \"127.0.0.1:0\", \"trust\": {\"policy\": \"allowlist\", \"allow\": []}}";
