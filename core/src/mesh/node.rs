@@ -171,7 +171,8 @@ enum Pending {
 }
 
 pub(super) struct Inner {
-    socket: UdpSocket,
+    /// Taken (and so closed, freeing the port) by `shutdown`.
+    socket: RwLock<Option<UdpSocket>>,
     identity: Identity,
     pub(super) config: MeshConfig,
     pub(super) peers: RwLock<Peers>,
@@ -243,7 +244,7 @@ impl MeshNode {
             .set_read_timeout(Some(READER_TICK))
             .map_err(|e| io_error("set_read_timeout", e))?;
         let inner = Arc::new(Inner {
-            socket,
+            socket: RwLock::new(Some(socket)),
             identity,
             config,
             peers: RwLock::new(Peers::default()),
@@ -286,9 +287,13 @@ impl MeshNode {
     }
 
     /// The bound address (with the real port when 0 was asked for).
+    /// `mesh:shutdown` once the node is shut down (the port is free again).
     pub fn local_addr(&self) -> Result<SocketAddr> {
         self.inner
             .socket
+            .read()
+            .as_ref()
+            .ok_or_else(shutdown_error)?
             .local_addr()
             .map_err(|e| io_error("local_addr", e))
     }
@@ -472,6 +477,9 @@ impl MeshNode {
             // periodic flush of a later run writes the store again.
             let _ = store.flush();
         }
+        // With the threads gone, nothing else holds the socket: closing it
+        // frees the port at once, not when the last handle is dropped.
+        self.inner.socket.write().take();
     }
 }
 
@@ -557,6 +565,9 @@ impl Inner {
 
     pub(super) fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
         self.socket
+            .read()
+            .as_ref()
+            .ok_or_else(shutdown_error)?
             .send_to(packet, addr)
             .map_err(|e| io_error("send", e))?;
         bump(&self.counters.packets_sent);
@@ -609,7 +620,13 @@ impl Inner {
     fn read_loop(&self) {
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         while !self.closed.load(Ordering::Acquire) {
-            match self.socket.recv_from(&mut buf) {
+            // The lock is released before handling: answers send on the
+            // socket too, and `shutdown` waits for this loop to end.
+            let received = match self.socket.read().as_ref() {
+                Some(socket) => socket.recv_from(&mut buf),
+                None => break,
+            };
+            match received {
                 Ok((len, from)) => {
                     bump(&self.counters.packets_received);
                     self.handle(&mut buf[..len], from);

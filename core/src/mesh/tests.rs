@@ -448,3 +448,17 @@ fn handshake_keys_pair_up_and_sessions_refuse_replays() {
         Err(session::Rejected::Replayed)
     );
 }
+
+#[test]
+fn shutdown_frees_the_port_at_once() {
+    let a = node(1);
+    let at = addr(&a);
+    a.shutdown();
+    assert_eq!(a.local_addr().unwrap_err().kind(), ErrorKind::MeshShutdown);
+    // The handle is still alive, but the port is free: another node binds it.
+    let mut c = config(KEY);
+    c.bind = at;
+    let again = MeshNode::bind(Identity::from_seed(&[1; 32]), c).unwrap();
+    assert_eq!(addr(&again), at);
+    drop(a);
+}
