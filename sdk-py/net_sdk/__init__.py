@@ -13,7 +13,18 @@ from net.errors import ERRORS_BY_KIND, NetError
 from . import mesh, redex, wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .identity import Identity, public_key_ids, verify
-from .mesh import Mesh, MeshStats, Message, PeerInfo, Stream, StreamStats
+from .mesh import (
+    AuditLog,
+    KnownPeer,
+    Mesh,
+    MeshStats,
+    Message,
+    PeerInfo,
+    PeerStore,
+    Stream,
+    StreamStats,
+    Trust,
+)
 from .netdb import Memory, NetDb, Task, WriteToken
 from .node import NetNode
 from .redex import Entry, Log, Redex, Tail
@@ -21,10 +32,12 @@ from .subscription import Subscription
 
 __all__ = [
     "ERRORS_BY_KIND",
+    "AuditLog",
     "Entry",
     "Event",
     "HealthInfo",
     "Identity",
+    "KnownPeer",
     "Log",
     "Memory",
     "Mesh",
@@ -34,6 +47,7 @@ __all__ = [
     "NetError",
     "NetNode",
     "PeerInfo",
+    "PeerStore",
     "PollResponse",
     "Receipt",
     "Redex",
@@ -43,6 +57,7 @@ __all__ = [
     "Subscription",
     "Tail",
     "Task",
+    "Trust",
     "WriteToken",
     "mesh",
     "public_key_ids",

@@ -15,16 +15,39 @@ A stream that was never opened is fire-and-forget; a reliable stream delivers in
 order, exactly once, resending until acknowledged, and refuses a send with
 :class:`~net.errors.StreamBackpressureError` while its window is full.
 Blocking calls release the GIL and can be interrupted with Ctrl-C.
+
+Which peers a node accepts is its :class:`Trust` policy: open (any key that completes
+the handshake), TOFU (the first key seen at an address is pinned) or an allowlist,
+plus keys pinned at addresses under every policy. A :class:`PeerStore` remembers
+peers (and TOFU pins) across restarts, and an :class:`AuditLog` records every
+decision as a hash-chained JSON line::
+
+    Mesh(key, trust=Trust("tofu"), peer_store="peers.json", audit_log="audit.jsonl")
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+import os
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from types import MappingProxyType
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+)
 
 from net import _net
-from net.errors import InvalidKeyError, MeshShutdownError
+from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownError
 
 from .identity import Identity
 
@@ -32,6 +55,17 @@ from .identity import Identity
 BytesOrHex = Union[bytes, bytearray, str]
 #: ``"ip:port"`` or an ``(host, port)`` tuple.
 Address = Union[str, Tuple[str, int]]
+#: A file path: a string or an :class:`os.PathLike` (such as :class:`pathlib.Path`).
+StrPath = Union[str, "os.PathLike[str]"]
+
+_T = TypeVar("_T")
+
+
+def _from_json(cls: Type[_T], data: Mapping[str, Any]) -> _T:
+    """``cls`` from the engine's JSON object, ignoring fields it does not know yet (a
+    newer engine may count more than this SDK names)."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 @dataclass(frozen=True)
@@ -70,6 +104,10 @@ class MeshStats:
     dropped_tampered: int
     dropped_replayed: int
     dropped_inbox_full: int
+    #: Peers the trust policy accepted (each handshake counts once).
+    trust_accepted: int
+    #: Peers the trust policy refused.
+    trust_rejected: int
 
 
 @dataclass(frozen=True)
@@ -91,6 +129,29 @@ class StreamStats:
     @property
     def reliable(self) -> bool:
         return self.reliability == "reliable"
+
+
+@dataclass(frozen=True)
+class KnownPeer:
+    """A peer remembered in the node's :class:`PeerStore`: where it was reached, who it
+    was, when a handshake with it last succeeded (Unix time in ms) and how many
+    attempts failed since."""
+
+    addr: str
+    node_id: int
+    public_key: bytes
+    last_success_ms: int
+    failures: int
+
+    @property
+    def last_success(self) -> datetime:
+        """:attr:`last_success_ms` as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.last_success_ms / 1000, tz=timezone.utc)
+
+
+def _known_peer(entry: Mapping[str, Any]) -> KnownPeer:
+    fixed = dict(entry, node_id=int(entry["node_id"]), public_key=bytes.fromhex(entry["public_key"]))
+    return _from_json(KnownPeer, fixed)
 
 
 def _ms(seconds: Optional[float]) -> Optional[int]:
@@ -130,7 +191,120 @@ def _message(raw: Optional[Tuple[int, int, bytes]]) -> Optional[Message]:
 
 
 def _stream_stats(text: Optional[str]) -> Optional[StreamStats]:
-    return None if text is None else StreamStats(**json.loads(text))
+    return None if text is None else _from_json(StreamStats, json.loads(text))
+
+
+@dataclass(frozen=True, init=False, repr=False)
+class Trust:
+    """Which peers' keys a node accepts, on both sides of the handshake.
+
+    ``policy``: ``"open"`` (the default) accepts any key that completes the
+    handshake; ``"tofu"`` pins the first key seen at an address and refuses another
+    one there later; ``"allowlist"`` accepts only the keys in ``allow``. ``pinned``
+    maps addresses (``"ip:port"`` or ``(host, port)``) to the only key accepted there,
+    under every policy. Keys are 32 bytes or their hex spelling; they are kept as
+    bytes (a string that is not hex raises :class:`~net.errors.InvalidKeyError` at
+    once). The rest — the policy's name, key lengths, addresses — is checked when the
+    node is bound: :class:`~net.errors.InvalidMeshConfigError` for an unknown policy
+    or a bad address, :class:`~net.errors.InvalidKeyError` for a bad key.
+
+    A refused peer gets no answer when it connects (it sees
+    :class:`~net.errors.MeshTimeoutError`); connecting to one fails at once with
+    :class:`~net.errors.UntrustedPeerError`.
+    """
+
+    policy: str
+    allow: Tuple[bytes, ...]
+    pinned: Mapping[str, bytes] = field(hash=False)
+
+    def __init__(
+        self,
+        policy: str = "open",
+        allow: Iterable[BytesOrHex] = (),
+        pinned: Union[Mapping[str, BytesOrHex], Mapping[Tuple[str, int], BytesOrHex], None] = None,
+    ) -> None:
+        if isinstance(allow, (str, bytes, bytearray)):
+            raise TypeError("allow must be a collection of keys, not a single key")
+        pins = {_addr(addr): _key_bytes(key) for addr, key in (pinned or {}).items()}
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "allow", tuple(_key_bytes(key) for key in allow))
+        object.__setattr__(self, "pinned", MappingProxyType(pins))
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        return (Trust, (self.policy, self.allow, dict(self.pinned)))
+
+    def __repr__(self) -> str:
+        allow = [key.hex() for key in self.allow]
+        pinned = {addr: key.hex() for addr, key in self.pinned.items()}
+        return f"Trust(policy={self.policy!r}, allow={allow!r}, pinned={pinned!r})"
+
+    def _config(self) -> Dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "allow": [key.hex() for key in self.allow],
+            "pinned": {addr: key.hex() for addr, key in self.pinned.items()},
+        }
+
+
+@dataclass(frozen=True)
+class PeerStore:
+    """Where a node remembers its peers across restarts: a JSON file at ``path``,
+    written every ``flush_interval`` seconds and on close. Under TOFU its keys are the
+    pins, so a restarted node still refuses an impostor. Entries with no successful
+    handshake for ``ttl`` seconds are dropped, and at most ``max_entries`` are kept.
+    None leaves the engine's default (7 days, 1024 entries, 30 s). A damaged file
+    fails the bind with :class:`~net.errors.CorruptError`."""
+
+    path: StrPath
+    ttl: Optional[float] = None
+    max_entries: Optional[int] = None
+    flush_interval: Optional[float] = None
+
+    def _config(self) -> Dict[str, Any]:
+        return _present(
+            path=os.fsdecode(self.path),
+            ttl_ms=_ms(self.ttl),
+            max_entries=self.max_entries,
+            flush_interval_ms=_ms(self.flush_interval),
+        )
+
+
+@dataclass(frozen=True)
+class AuditLog:
+    """Where a node writes its trust decisions: one hash-chained JSON line each
+    (``side``, ``addr``, ``node_id``, ``public_key``, ``policy``, ``decision``,
+    ``reason``, ``kind``, ``ts_ms``, ``prev``) appended to ``path``, rotated to
+    ``path.1``, ``path.2`` … before it would pass ``max_bytes``, keeping ``keep`` old
+    files. None leaves the engine's default (10 MiB, 5 files)."""
+
+    path: StrPath
+    max_bytes: Optional[int] = None
+    keep: Optional[int] = None
+
+    def _config(self) -> Dict[str, Any]:
+        return _present(path=os.fsdecode(self.path), max_bytes=self.max_bytes, keep=self.keep)
+
+
+def _present(**values: Any) -> Dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _section(what: str, cls: Type[_T], value: Any, *, shorthand: Union[type, Tuple[type, ...]]) -> _T:
+    """A config section from its class, a mapping of its fields, or a shorthand for
+    its first field (a policy name, a path)."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise InvalidMeshConfigError(
+                f"mesh:invalid_config: {what} has no option {unknown[0]!r} (options: {', '.join(names)})"
+            )
+        return cls(**value)
+    if isinstance(value, shorthand):
+        return cls(value)  # type: ignore[call-arg]
+    raise TypeError(f"{what} must be a {cls.__name__} or a mapping, not {type(value).__name__}")
 
 
 class Stream:
@@ -184,6 +358,10 @@ class Mesh:
     the identity (32 bytes, hex, or an :class:`Identity`; default: a fresh one).
     Durations are in seconds. ``simulated_loss`` drops that share of outgoing data
     packets — a test aid for reliability.
+
+    ``trust`` is a :class:`Trust` (or a mapping of its fields, or just a policy name);
+    ``peer_store`` a :class:`PeerStore` and ``audit_log`` an :class:`AuditLog` (or a
+    mapping of their fields, or just a path).
     """
 
     def __init__(
@@ -197,6 +375,9 @@ class Mesh:
         inbox_capacity: Optional[int] = None,
         retransmit_timeout: Optional[float] = None,
         simulated_loss: Optional[float] = None,
+        trust: Union[Trust, Mapping[str, Any], str, None] = None,
+        peer_store: Union[PeerStore, Mapping[str, Any], StrPath, None] = None,
+        audit_log: Union[AuditLog, Mapping[str, Any], StrPath, None] = None,
     ) -> None:
         config: Dict[str, Any] = {
             "network_key": _hex(network_key),
@@ -208,6 +389,14 @@ class Mesh:
             "retransmit_timeout_ms": _ms(retransmit_timeout),
             "simulated_loss": simulated_loss,
         }
+        if trust is not None:
+            config["trust"] = _section("trust", Trust, trust, shorthand=str)._config()
+        if peer_store is not None:
+            store = _section("peer_store", PeerStore, peer_store, shorthand=(str, os.PathLike))
+            config["peer_store"] = store._config()
+        if audit_log is not None:
+            log = _section("audit_log", AuditLog, audit_log, shorthand=(str, os.PathLike))
+            config["audit_log"] = log._config()
         self._native = _net.Mesh(json.dumps({k: v for k, v in config.items() if v is not None}))
 
     @classmethod
@@ -215,7 +404,9 @@ class Mesh:
         """A node from the engine's JSON configuration, given as text or a mapping:
         ``{"network_key": "<64 hex>", "bind", "seed", "handshake_timeout_ms",
         "handshake_retry_ms", "inbox_capacity", "retransmit_timeout_ms",
-        "simulated_loss"}``."""
+        "simulated_loss", "trust": {"policy", "allow": [hex keys], "pinned": {"ip:port":
+        hex key}}, "peer_store": {"path", "ttl_ms", "max_entries", "flush_interval_ms"},
+        "audit_log": {"path", "max_bytes", "keep"}}``."""
         mesh = cls.__new__(cls)
         mesh._native = _net.Mesh(config if isinstance(config, str) else json.dumps(dict(config)))
         return mesh
@@ -240,7 +431,10 @@ class Mesh:
         ``public_key`` (bytes or hex); returns its node id. Waits up to the handshake
         timeout: :class:`~net.errors.HandshakeFailedError` when the peer holds another
         network key, :class:`~net.errors.MeshTimeoutError` when nobody answers (a node
-        that is not ``public_key`` cannot read the handshake, so it does not answer)."""
+        that is not ``public_key`` cannot read the handshake, so it does not answer;
+        nor does one whose trust policy refuses this node), and at once
+        :class:`~net.errors.UntrustedPeerError` when this node's own :class:`Trust`
+        refuses ``public_key`` (not allowed, or another key is pinned at ``addr``)."""
         return self._native.connect(_addr(addr), _key_bytes(public_key))
 
     def open_stream(
@@ -292,9 +486,14 @@ class Mesh:
             for p in json.loads(self._native.peers_json())
         ]
 
+    def known_peers(self) -> List[KnownPeer]:
+        """The peers remembered in the :class:`PeerStore`, most recently successful
+        first (empty without a store)."""
+        return [_known_peer(p) for p in json.loads(self._native.known_peers_json())]
+
     def stats(self) -> MeshStats:
         """The node's counters now."""
-        return MeshStats(**json.loads(self._native.stats_json()))
+        return _from_json(MeshStats, json.loads(self._native.stats_json()))
 
     def stream_stats(self, peer: int, stream_id: int) -> Optional[StreamStats]:
         """One stream's counters, or None if nothing was ever sent or received on it."""
@@ -302,7 +501,9 @@ class Mesh:
 
     def close(self) -> None:
         """Shuts the node down (idempotent): blocked calls wake with
-        :class:`~net.errors.MeshShutdownError`, and so do later sends."""
+        :class:`~net.errors.MeshShutdownError`, and so do later sends. The peer store
+        is written. The UDP port is released when the object is freed (until then
+        what arrived before the close can still be received)."""
         self._native.shutdown()
 
     shutdown = close

@@ -1,10 +1,13 @@
 """The encrypted mesh through the Python SDK: two nodes in one process, every error
-path, threads, Ctrl-C during blocking calls, and a Rust node in another process."""
+path, threads, Ctrl-C during blocking calls, trust policies with the peer store and
+the audit log, and a Rust node in another process."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
+import pickle
 import select
 import signal
 import socket
@@ -12,11 +15,13 @@ import subprocess
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 from net.errors import (
+    CorruptError,
     HandshakeFailedError,
     InvalidArgumentError,
     InvalidKeyError,
@@ -29,8 +34,9 @@ from net.errors import (
     NetError,
     StreamBackpressureError,
     UnknownPeerError,
+    UntrustedPeerError,
 )
-from net_sdk import Identity, Mesh, Message
+from net_sdk import AuditLog, Identity, KnownPeer, Mesh, MeshStats, Message, PeerStore, Trust
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH_ECHO = ROOT / "target" / "release" / "examples" / "mesh_echo"
@@ -439,3 +445,219 @@ def test_cross_process_with_the_rust_mesh_echo() -> None:
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None:
                 pipe.close()
+
+
+def audit_lines(path: Path) -> List[Dict[str, Any]]:
+    """The audit log's lines, after checking their hash chain."""
+    text = path.read_text()
+    lines = text.splitlines()
+    prev = "0" * 64
+    for line in lines:
+        assert json.loads(line)["prev"] == prev
+        prev = hashlib.blake2s(line.encode()).hexdigest()
+    return [json.loads(line) for line in lines]
+
+
+def test_tofu_pins_the_first_key_and_refuses_an_impostor(tmp_path: Path) -> None:
+    audit, store = tmp_path / "audit.jsonl", tmp_path / "peers.json"
+    alice, impostor_id = Identity.from_seed(bytes([1]) * 32), Identity.from_seed(bytes([2]) * 32)
+    options: Dict[str, Any] = {
+        "trust": Trust("tofu"),
+        "peer_store": PeerStore(store, flush_interval=0.05),
+        "audit_log": AuditLog(str(audit)),
+    }
+    with node(**options) as b:
+        a = node(seed=alice)
+        a_addr = a.local_addr
+        peer = a.connect(b.local_addr, b.public_key)
+        a.open_stream(peer, 2).send_blocking(b"hello", timeout=5)
+        [message] = recv_n(b, 1)
+        assert (message.sender, message.payload) == (alice.node_id, b"hello")
+        a.close()
+        del a  # the port is released when the node is freed (close keeps its inbox readable)
+        # Alice is gone; an impostor with another key takes her address. B stays silent.
+        with Mesh(KEY, bind=a_addr, seed=impostor_id, handshake_timeout=0.8, handshake_retry=0.1) as impostor:
+            start = time.monotonic()
+            with pytest.raises(MeshTimeoutError):
+                impostor.connect(b.local_addr, b.public_key)
+            assert time.monotonic() - start < 3
+        stats = b.stats()
+        assert (stats.trust_accepted, stats.trust_rejected) == (1, 1)
+        [known] = b.known_peers()
+        assert isinstance(known, KnownPeer)
+        assert (known.addr, known.node_id, known.public_key) == (a_addr, alice.node_id, alice.public_key)
+        assert abs(known.last_success.timestamp() - time.time()) < 60
+        # Connecting to that address expecting another key fails at once, typed.
+        start = time.monotonic()
+        with pytest.raises(UntrustedPeerError) as info:
+            b.connect(a_addr, impostor_id.public_key)
+        assert time.monotonic() - start < 0.5
+        assert info.value.kind == "mesh:untrusted_peer" and info.value.code == -88
+        assert b.stats().trust_rejected == 2
+        assert b.peers()[0].public_key == alice.public_key  # no session with the impostor
+
+    lines = audit_lines(audit)
+    assert [line["decision"] for line in lines] == ["accept", "reject", "reject"]
+    assert [line["side"] for line in lines] == ["responder", "responder", "initiator"]
+    assert [line["public_key"] for line in lines] == [
+        alice.public_key.hex(),
+        impostor_id.public_key.hex(),
+        impostor_id.public_key.hex(),
+    ]
+    assert [line["node_id"] for line in lines] == [str(alice.node_id)] + [str(impostor_id.node_id)] * 2
+    assert {(line["kind"], line["policy"], line["addr"]) for line in lines} == {
+        ("trust_decision", "tofu", a_addr)
+    }
+
+    # The pin outlives the node: a new one on the same store still refuses the impostor.
+    assert alice.public_key.hex() in store.read_text()
+    with node(**options) as again:
+        assert [p.public_key for p in again.known_peers()] == [alice.public_key]
+        with pytest.raises(UntrustedPeerError):
+            again.connect(a_addr, impostor_id.public_key)
+    assert len(audit_lines(audit)) == 4  # the chain continues across restarts
+
+
+def test_allowlist_accepts_only_listed_keys(tmp_path: Path) -> None:
+    alice = Identity.from_seed(bytes([1]) * 32)
+    trust = {"policy": "allowlist", "allow": [alice.public_key.hex()]}
+    with node(trust=trust, audit_log=tmp_path / "audit.jsonl") as b, node(seed=alice) as a, node(
+        handshake_timeout=0.8, handshake_retry=0.1
+    ) as stranger:
+        assert a.connect(b.local_addr, b.public_key) == b.node_id
+        a.send(b.node_id, 1, b"listed")
+        assert recv_n(b, 1)[0].payload == b"listed"
+        with pytest.raises(MeshTimeoutError):
+            stranger.connect(b.local_addr, b.public_key)
+        start = time.monotonic()
+        with pytest.raises(UntrustedPeerError):
+            b.connect(stranger.local_addr, stranger.public_key)
+        assert time.monotonic() - start < 0.5
+        stats = b.stats()
+        assert (stats.trust_accepted, stats.trust_rejected) == (1, 2)
+        assert [p.node_id for p in b.peers()] == [alice.node_id]
+        assert b.known_peers() == []  # no peer store
+        # The listed peer is unaffected: b can still reach a the other way round.
+        b.send(alice.node_id, 1, b"back")
+        assert recv_n(a, 1)[0].payload == b"back"
+    decisions = [(line["side"], line["decision"]) for line in audit_lines(tmp_path / "audit.jsonl")]
+    assert decisions == [("responder", "accept"), ("responder", "reject"), ("initiator", "reject")]
+
+
+def test_pinned_keys_hold_under_the_open_policy() -> None:
+    with node() as a, node() as other:
+        host, port = a.local_addr.rsplit(":", 1)
+        trust = Trust(pinned={(host, int(port)): other.public_key})
+        assert trust.pinned == {a.local_addr: other.public_key} and trust.policy == "open"
+        with node(trust=trust) as b:
+            with pytest.raises(UntrustedPeerError):
+                b.connect(a.local_addr, a.public_key)
+            assert b.connect(other.local_addr, other.public_key) == other.node_id  # open elsewhere
+            assert (b.stats().trust_accepted, b.stats().trust_rejected) == (1, 1)
+
+
+def test_trust_options_are_frozen_values() -> None:
+    key = Identity.from_seed(bytes([1]) * 32).public_key
+    trust = Trust("tofu", allow=[key.hex()], pinned={"127.0.0.1:9": bytearray(key)})
+    assert trust == Trust("tofu", allow=(key,), pinned={("127.0.0.1", 9): key.hex()})
+    assert trust.allow == (key,) and hash(trust) == hash(Trust("tofu", allow=[key]))
+    assert key.hex() in repr(trust) and "127.0.0.1:9" in repr(trust)
+    assert pickle.loads(pickle.dumps(trust)) == trust
+    with pytest.raises(FrozenInstanceError):
+        trust.policy = "open"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        trust.pinned["127.0.0.1:10"] = key  # type: ignore[index]
+    store = PeerStore(Path("peers.json"), ttl=3600, max_entries=10)
+    assert store.path == Path("peers.json") and store.flush_interval is None
+    with pytest.raises(FrozenInstanceError):
+        store.ttl = 1  # type: ignore[misc]
+    assert AuditLog("a.jsonl", keep=2) == AuditLog("a.jsonl", None, 2)
+
+
+def test_trust_sections_in_every_spelling(tmp_path: Path) -> None:
+    spellings: List[Dict[str, Any]] = [
+        {"trust": "tofu", "peer_store": tmp_path / "p1.json", "audit_log": str(tmp_path / "a1.jsonl")},
+        {
+            "trust": {"policy": "allowlist", "allow": [bytes(Identity.generate().public_key)]},
+            "peer_store": {"path": tmp_path / "p2.json", "ttl": 60, "max_entries": 5},
+            "audit_log": {"path": str(tmp_path / "a2.jsonl"), "max_bytes": 4096, "keep": 1},
+        },
+        {
+            "trust": Trust(),
+            "peer_store": PeerStore(str(tmp_path / "p3.json"), flush_interval=0.5),
+            "audit_log": AuditLog(tmp_path / "sub" / "a3.jsonl"),
+        },
+    ]
+    for options in spellings:
+        with node(**options) as mesh:
+            assert mesh.known_peers() == [] and mesh.stats().trust_rejected == 0
+    assert (tmp_path / "sub" / "a3.jsonl").exists()  # the audit log's directory is created
+    config = {
+        "network_key": KEY.hex(),
+        "bind": "127.0.0.1:0",
+        "trust": {"policy": "tofu", "pinned": {"127.0.0.1:9": bytes(32).hex()}},
+        "peer_store": {"path": str(tmp_path / "p4.json"), "ttl_ms": 1000, "flush_interval_ms": 10},
+        "audit_log": {"path": str(tmp_path / "a4.jsonl"), "max_bytes": 100, "keep": 1},
+    }
+    with Mesh.from_config(config) as mesh:
+        assert mesh.known_peers() == []
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"trust": "paranoid"}, InvalidMeshConfigError),
+        ({"trust": {"policy": "tofu", "colour": "red"}}, InvalidMeshConfigError),
+        ({"trust": Trust(pinned={"nowhere": KEY})}, InvalidMeshConfigError),
+        ({"trust": Trust(pinned={"127.0.0.1": KEY})}, InvalidMeshConfigError),
+        ({"trust": {"allow": [KEY[:31]]}}, InvalidKeyError),
+        ({"trust": {"allow": ["zz" * 32]}}, InvalidKeyError),
+        ({"trust": Trust("allowlist", allow=[KEY + b"\x00"])}, InvalidKeyError),
+        ({"trust": Trust("tofu", pinned={"127.0.0.1:1": "abcd"})}, InvalidKeyError),
+        ({"peer_store": PeerStore("peers.json", max_entries=0)}, InvalidMeshConfigError),
+        ({"peer_store": PeerStore("peers.json", ttl=0)}, InvalidMeshConfigError),
+        ({"peer_store": PeerStore("peers.json", flush_interval=0)}, InvalidMeshConfigError),
+        ({"peer_store": PeerStore("peers.json", max_entries=-1)}, InvalidMeshConfigError),
+        ({"peer_store": {"path": "peers.json", "ttl_ms": 5}}, InvalidMeshConfigError),
+        ({"audit_log": AuditLog("audit.jsonl", max_bytes=0)}, InvalidMeshConfigError),
+        ({"audit_log": AuditLog("audit.jsonl", keep=-1)}, InvalidMeshConfigError),
+        ({"audit_log": {"file": "audit.jsonl"}}, InvalidMeshConfigError),
+    ],
+)
+def test_invalid_trust_options(
+    options: Dict[str, Any], error: type, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error) as info:
+        node(**options)
+    assert info.value.kind == error.kind  # type: ignore[attr-defined]
+
+
+def test_invalid_trust_values_in_python(tmp_path: Path) -> None:
+    with pytest.raises(InvalidKeyError):
+        Trust(allow=["not hex"])
+    with pytest.raises(InvalidKeyError):
+        Trust(pinned={"127.0.0.1:1": "zz"})
+    with pytest.raises(TypeError):
+        Trust(allow=KEY)  # type: ignore[arg-type]  # one key, not a list of them
+    with pytest.raises(TypeError):
+        Trust(allow=[12345])  # type: ignore[list-item]
+    wrong_types: List[Dict[str, Any]] = [{"trust": 5}, {"peer_store": 5}, {"audit_log": [str(tmp_path)]}]
+    for bad in wrong_types:
+        with pytest.raises(TypeError):
+            node(**bad)
+    # A damaged peer store is reported, not silently forgotten.
+    damaged = tmp_path / "peers.json"
+    damaged.write_text("not json")
+    with pytest.raises(CorruptError):
+        node(peer_store=damaged)
+
+
+def test_stats_tolerate_counters_the_sdk_does_not_know(pair: Tuple[Mesh, Mesh, int]) -> None:
+    a, _, _ = pair
+    raw = json.loads(a._native.stats_json())
+    named = {f.name for f in fields(MeshStats)}
+    assert {"trust_accepted", "trust_rejected"} <= named <= set(raw)
+    stats = a.stats()
+    assert stats.trust_accepted == 1 and stats.trust_rejected == 0
+    assert {name: getattr(stats, name) for name in named} == {name: raw[name] for name in named}

@@ -1,7 +1,7 @@
 //! The encrypted mesh for Python: one `Mesh` class over the facade's node
 //! handle. Peers are node ids (ints), streams are `(node id, stream id)`,
-//! messages come back as `(from, stream_id, payload)` tuples; peers and
-//! counters as the facade's JSON.
+//! messages come back as `(from, stream_id, payload)` tuples; peers, known
+//! peers and counters as the facade's JSON.
 //!
 //! Every call that can block runs with the GIL released and wakes at least
 //! every `WAIT_SLICE` to honour Ctrl-C: `recv` and `send_blocking` wait in
@@ -195,6 +195,13 @@ impl Mesh {
     /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr", "confirmed"}`.
     fn peers_json(&self) -> String {
         self.inner.peers_json()
+    }
+
+    /// The peer store's entries as a JSON array of `{"addr", "node_id"
+    /// (decimal string), "public_key" (hex), "last_success_ms", "failures"}`,
+    /// most recently successful first (`[]` without a store).
+    fn known_peers_json(&self) -> String {
+        self.inner.known_peers_json()
     }
 
     /// The node's counters as a JSON object.

@@ -365,7 +365,7 @@ __all__ = [
     "SegmentFullError",
     "ShutdownError",
     "StreamBackpressureError",
-    "UntrustedPeerError",
     "TimeoutError",
     "UnknownPeerError",
+    "UntrustedPeerError",
 ]
