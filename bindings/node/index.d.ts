@@ -164,6 +164,7 @@ export class Mesh {
   sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, timeoutMs: number): Promise<void>;
   recv(max: number, timeoutMs: number): Promise<NativeMeshMessage[]>;
   peersJson(): string;
+  knownPeersJson(): string;
   statsJson(): string;
   streamStatsJson(nodeId: bigint, streamId: bigint): string | null;
   shutdown(): Promise<void>;

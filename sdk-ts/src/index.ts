@@ -51,6 +51,8 @@ export {
   unframeEvent,
 } from './redex';
 export {
+  AuditLogOptions,
+  KnownPeer,
   Mesh,
   MeshId,
   MeshMessage,
@@ -59,7 +61,10 @@ export {
   MeshPeer,
   MeshStats,
   MeshStream,
+  PeerStoreOptions,
+  PublicKeyLike,
   StreamOptions,
   StreamStats,
+  TrustOptions,
   WaitOptions,
 } from './mesh';

@@ -33,6 +33,55 @@ export interface MeshOptions {
   retransmitTimeoutMs?: number;
   /** A test aid: the share (0 <= p < 1) of outgoing packets dropped. */
   simulatedLoss?: number;
+  /** Which peers' keys this node accepts (default: open, any key that completes the handshake). */
+  trust?: TrustOptions;
+  /** Remember peers (and, under TOFU, their pinned keys) across restarts in a JSON file. */
+  peerStore?: PeerStoreOptions;
+  /** Write every trust decision as one hash-chained JSON line. */
+  auditLog?: AuditLogOptions;
+}
+
+/** A public key in options: 32 bytes, or 64 hex characters. */
+export type PublicKeyLike = Uint8Array | string;
+
+/**
+ * Which peers a node accepts. A refused peer gets no answer when it connects
+ * here (it sees MeshTimeoutError); connecting to one rejects at once with
+ * UntrustedPeerError.
+ */
+export interface TrustOptions {
+  /**
+   * `open`: any key that completes the handshake; `tofu`: the first key seen
+   * at an address is pinned and a different one there is refused later;
+   * `allowlist`: only the keys in `allow`.
+   */
+  policy: 'open' | 'tofu' | 'allowlist';
+  /** The keys the allowlist accepts. */
+  allow?: PublicKeyLike[];
+  /** Keys pinned to addresses (`ip:port` -> key); they hold under every policy. */
+  pinned?: Record<string, PublicKeyLike>;
+}
+
+/** The peer store: a JSON file written periodically and on close. */
+export interface PeerStoreOptions {
+  /** The file: read at bind when it exists, replaced atomically when written. */
+  path: string;
+  /** How long a peer not heard from is kept (default 7 days). */
+  ttlMs?: number;
+  /** The most peers kept; past it the least recently seen go first (default 1024). */
+  maxEntries?: number;
+  /** How often the file is written (default 30000). */
+  flushIntervalMs?: number;
+}
+
+/** The audit log: JSON lines, rotated by size. */
+export interface AuditLogOptions {
+  /** The live file; rotated ones sit beside it as `<path>.1`, `<path>.2`, ... */
+  path: string;
+  /** Rotate before a line would take the file past this many bytes (default 10 MiB). */
+  maxBytes?: number;
+  /** How many rotated files are kept (default 5). */
+  keep?: number;
 }
 
 /** How a stream is opened. */
@@ -69,6 +118,19 @@ export interface MeshPeer {
   confirmed: boolean;
 }
 
+/** A peer remembered by the peer store. */
+export interface KnownPeer {
+  /** Where it was reached (`ip:port`). */
+  addr: string;
+  nodeId: bigint;
+  /** Its 32-byte ed25519 public key. */
+  publicKey: Buffer;
+  /** Unix milliseconds of the last successful handshake. */
+  lastSuccessMs: number;
+  /** Failed connection attempts since then. */
+  failures: number;
+}
+
 /** A node's counters. */
 export interface MeshStats {
   packetsSent: number;
@@ -82,6 +144,10 @@ export interface MeshStats {
   droppedTampered: number;
   droppedReplayed: number;
   droppedInboxFull: number;
+  /** Peers the trust policy accepted (each handshake counts once). */
+  trustAccepted: number;
+  /** Peers the trust policy refused. */
+  trustRejected: number;
 }
 
 /** One stream's counters with one peer. */
@@ -163,14 +229,57 @@ function publicKeyOf(key: Uint8Array | string): Buffer {
   throw new InvalidKeyError('identity:invalid_key: a public key is 32 bytes or 64 hex characters');
 }
 
-/** The engine's JSON config from options: camelCase keys become snake_case, bytes become hex. */
-function configJson(options: MeshOptions): string {
-  const config: Json = {};
+/** A key for the engine's config: bytes become hex; a string that is not hex is refused here. */
+function hexKey(key: unknown): unknown {
+  if (key instanceof Uint8Array) return view(key).toString('hex');
+  if (typeof key === 'string' && !/^(?:[0-9a-fA-F]{2})*$/.test(key)) {
+    throw new InvalidKeyError('identity:invalid_key: a public key is 32 bytes or 64 hex characters');
+  }
+  return key; // the engine checks the length (and refuses other types)
+}
+
+const isPlain = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array);
+
+/** How the value of one option key is converted (by its camelCase name). */
+type Converters = ReadonlyMap<string, (value: unknown) => unknown>;
+
+/** One level of options in the engine's form: keys snake_case, bytes hex, unset options left out. */
+function section(options: Json, nested: Converters = new Map()): Json {
+  const out: Json = {};
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    config[snake(key)] = value instanceof Uint8Array ? view(value).toString('hex') : value;
+    const convert = nested.get(key);
+    out[snake(key)] = convert ? convert(value) : value instanceof Uint8Array ? view(value).toString('hex') : value;
   }
-  return JSON.stringify(config);
+  return out;
+}
+
+/** A nested section (anything but a plain object is left for the engine to refuse). */
+const nestedSection =
+  (nested: Converters = new Map()) =>
+  (value: unknown): unknown =>
+    isPlain(value) ? section(value, nested) : value;
+
+/** The trust section: `allow` keys and `pinned` keys as hex; pinned addresses are kept exactly. */
+const TRUST: Converters = new Map([
+  ['allow', (keys: unknown) => (Array.isArray(keys) ? keys.map(hexKey) : keys)],
+  [
+    'pinned',
+    (pins: unknown) =>
+      isPlain(pins) ? Object.fromEntries(Object.entries(pins).map(([addr, key]) => [addr, hexKey(key)])) : pins,
+  ],
+]);
+
+const OPTIONS: Converters = new Map([
+  ['trust', nestedSection(TRUST)],
+  ['peerStore', nestedSection()],
+  ['auditLog', nestedSection()],
+]);
+
+/** The engine's JSON config from options: camelCase keys become snake_case, bytes become hex. */
+function configJson(options: MeshOptions): string {
+  return JSON.stringify(section(options as unknown as Json, OPTIONS));
 }
 
 async function settle<T>(run: () => Promise<T>): Promise<T> {
@@ -273,7 +382,9 @@ export class Mesh {
    * Opens a session with the node at `addr` whose public key is `publicKey`
    * (bytes or hex); resolves with its node id. Rejects with
    * HandshakeFailedError (another network key or identity), MeshTimeoutError
-   * (no answer within the handshake timeout), InvalidKeyError or
+   * (no answer within the handshake timeout; also what a peer whose trust
+   * policy refuses this node sees), UntrustedPeerError (this node's trust
+   * policy refuses `publicKey` at `addr`, at once), InvalidKeyError or
    * InvalidArgumentError (not an `ip:port`).
    */
   async connect(addr: string, publicKey: Uint8Array | string): Promise<bigint> {
@@ -378,6 +489,15 @@ export class Mesh {
   /** The peers this node holds sessions with, by node id. */
   peers(): MeshPeer[] {
     const peers = parseIds(this.native.peersJson()) as Array<MeshPeer & { publicKey: string }>;
+    return peers.map((p) => ({ ...p, publicKey: Buffer.from(p.publicKey, 'hex') }));
+  }
+
+  /**
+   * The peers remembered by the peer store (with `peerStore` set; `[]`
+   * otherwise), including those loaded from its file at bind.
+   */
+  knownPeers(): KnownPeer[] {
+    const peers = parseIds(this.native.knownPeersJson()) as Array<KnownPeer & { publicKey: string }>;
     return peers.map((p) => ({ ...p, publicKey: Buffer.from(p.publicKey, 'hex') }));
   }
 

@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { promisify } from 'node:util';
 import {
   HandshakeFailedError,
+  Identity,
   InvalidArgumentError,
   InvalidKeyError,
   InvalidMeshConfigError,
@@ -18,6 +21,7 @@ import {
   MessageTooLargeError,
   StreamBackpressureError,
   UnknownPeerError,
+  UntrustedPeerError,
 } from '../src';
 
 const KEY = '07'.repeat(32);
@@ -297,6 +301,191 @@ test('concurrent senders on four reliable streams: each delivered in order', asy
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+/** A fresh temporary directory, removed by the returned function. */
+function tempDir(tag: string): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `net-ts-${tag}-`));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Node A in a child process (seed `seed`): binds 127.0.0.1:0, connects to
+ * `peerAddr`, sends `message` reliably (acknowledged), closes and exits, so
+ * its port is free again when this resolves. A node closed in this process
+ * keeps its socket until the garbage collector frees it.
+ */
+async function nodeInChild(seed: string, peerAddr: string, peerKey: Buffer, message: string): Promise<string> {
+  const script = `
+    const { Mesh } = require(${JSON.stringify(path.resolve(__dirname, '..', 'src'))});
+    (async () => {
+      const [key, seed, addr, peerKey, message] = process.argv.slice(1);
+      const mesh = await Mesh.bind({ networkKey: key, bind: '127.0.0.1:0', seed });
+      const peer = await mesh.connect(addr, peerKey);
+      await mesh.openStream(peer, 1n, { reliable: true }).sendBlocking(message, { timeoutMs: 5000 });
+      console.log(mesh.localAddr);
+      await mesh.close();
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const args = ['-e', script, KEY, seed, peerAddr, peerKey.toString('hex'), message];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { timeout: 20000 });
+  return stdout.trim();
+}
+
+interface AuditLine {
+  side: string;
+  addr: string;
+  node_id: string;
+  public_key: string;
+  policy: string;
+  decision: string;
+  reason: string;
+  kind: string;
+  ts_ms: number;
+  prev: string;
+}
+
+function auditLines(file: string): AuditLine[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as AuditLine);
+}
+
+test('trust: TOFU pins the first key at an address; an impostor there is refused, counted, remembered and audited', async () => {
+  const { dir, remove } = tempDir('tofu');
+  const audit = path.join(dir, 'audit.jsonl');
+  const store = path.join(dir, 'peers.json');
+  const b = await bind({ trust: { policy: 'tofu' }, peerStore: { path: store, flushIntervalMs: 50 }, auditLog: { path: audit } });
+  const a = Identity.fromSeed(Buffer.alloc(32, 0x11));
+  try {
+    // A is the first key seen at its address: accepted and pinned.
+    const addr = await nodeInChild(a.seed.toString('hex'), b.localAddr, b.publicKey, 'from a');
+    assert.match(addr, /^127\.0\.0\.1:\d+$/);
+    const m = await recvOne(b);
+    assert.deepEqual([m.from, m.payload.toString()], [a.nodeId, 'from a']);
+
+    // Another key at the same address: B stays silent, so the impostor times out.
+    const impostor = await bind({ bind: addr, seed: '22'.repeat(32), handshakeTimeoutMs: 800 });
+    try {
+      assert.equal(impostor.localAddr, addr);
+      await assert.rejects(impostor.connect(b.localAddr, b.publicKey), MeshTimeoutError);
+      const stats = b.stats();
+      assert.deepEqual([stats.trustAccepted, stats.trustRejected], [1, 1], JSON.stringify(stats));
+
+      // The store remembers A (its key is the pin).
+      const known = b.knownPeers();
+      assert.equal(known.length, 1);
+      assert.equal(known[0].addr, addr);
+      assert.ok(Buffer.isBuffer(known[0].publicKey) && known[0].publicKey.equals(a.publicKey));
+      assert.equal(typeof known[0].nodeId, 'bigint');
+      assert.equal(known[0].nodeId, a.nodeId);
+      assert.ok(known[0].lastSuccessMs > 0);
+      assert.equal(typeof known[0].failures, 'number');
+
+      // B itself refuses to connect to that address expecting the impostor's key, at once.
+      const started = Date.now();
+      await assert.rejects(b.connect(addr, impostor.publicKey), (e: unknown) => {
+        assert.ok(e instanceof UntrustedPeerError, String(e));
+        assert.deepEqual([e.kind, e.code], ['mesh:untrusted_peer', -88]);
+        return true;
+      });
+      assert.ok(Date.now() - started < 500, `refusal took ${Date.now() - started} ms`);
+      assert.equal(b.stats().trustRejected, 2);
+    } finally {
+      await impostor.close();
+    }
+
+    // The audit log: accept (A), reject (the impostor), reject (B's own connect), chained.
+    await until(() => auditLines(audit).length >= 3, 'three audit lines');
+    const lines = auditLines(audit);
+    assert.equal(lines.length, 3);
+    assert.deepEqual(lines.map((l) => l.decision), ['accept', 'reject', 'reject']);
+    assert.deepEqual(lines.map((l) => l.side), ['responder', 'responder', 'initiator']);
+    assert.ok(lines.every((l) => l.kind === 'trust_decision' && l.policy === 'tofu' && l.addr === addr), JSON.stringify(lines));
+    assert.deepEqual([lines[0].node_id, lines[0].public_key], [String(a.nodeId), a.publicKey.toString('hex')]);
+    const impostorKey = Identity.fromSeed(Buffer.alloc(32, 0x22)).publicKey.toString('hex');
+    assert.deepEqual([lines[1].public_key, lines[2].public_key], [impostorKey, impostorKey]);
+    assert.equal(new Set(lines.map((l) => l.prev)).size, 3);
+    assert.ok(lines.every((l) => typeof l.ts_ms === 'number' && l.reason.length > 0));
+
+    // On close the store is written: A's pin is in the file.
+    await b.close();
+    assert.ok(fs.readFileSync(store, 'utf8').includes(a.publicKey.toString('hex')));
+  } finally {
+    await b.close();
+    remove();
+  }
+});
+
+test('trust: an allowlist accepts only its keys; pinned keys hold under open', async () => {
+  const a = await bind();
+  const stranger = await bind({ handshakeTimeoutMs: 800 });
+  const b = await bind({ trust: { policy: 'allowlist', allow: [a.publicKey] } });
+  try {
+    assert.equal(await a.connect(b.localAddr, b.publicKey), b.nodeId);
+    await assert.rejects(stranger.connect(b.localAddr, b.publicKey), MeshTimeoutError);
+    await assert.rejects(b.connect(stranger.localAddr, stranger.publicKey), UntrustedPeerError);
+    const stats = b.stats();
+    assert.deepEqual([stats.trustAccepted, stats.trustRejected], [1, 2], JSON.stringify(stats));
+    assert.deepEqual(b.knownPeers(), []); // no store
+    assert.deepEqual(b.peers().map((p) => p.nodeId), [a.nodeId]);
+  } finally {
+    await a.close();
+    await stranger.close();
+    await b.close();
+  }
+
+  // Open policy with a pin: another key at the pinned address is refused; the
+  // addresses are taken exactly as written (an upper-case IPv6 one too).
+  const target = await bind();
+  const other = await bind();
+  const pinned = await bind({
+    trust: {
+      policy: 'open',
+      pinned: { [target.localAddr]: other.publicKey.toString('hex'), '[::FFFF:7F00:1]:9': other.publicKey },
+    },
+  });
+  try {
+    await assert.rejects(pinned.connect(target.localAddr, target.publicKey), UntrustedPeerError);
+    assert.equal(await pinned.connect(other.localAddr, other.publicKey), other.nodeId);
+  } finally {
+    await target.close();
+    await other.close();
+    await pinned.close();
+  }
+});
+
+test('trust, peer store and audit options: camelCase converted, bad values are typed errors', async () => {
+  const { dir, remove } = tempDir('opts');
+  const key = Identity.generate().publicKey.toString('hex');
+  try {
+    // Every nested option reaches the engine (it refuses unknown keys).
+    const full = await bind({
+      trust: { policy: 'allowlist', allow: [key.toUpperCase(), Identity.generate().publicKey], pinned: { '127.0.0.1:9': new Uint8Array(Identity.generate().publicKey) } },
+      peerStore: { path: path.join(dir, 'p.json'), ttlMs: 60000, maxEntries: 8, flushIntervalMs: 50 },
+      auditLog: { path: path.join(dir, 'a.jsonl'), maxBytes: 4096, keep: 2 },
+    });
+    assert.deepEqual(full.knownPeers(), []);
+    assert.deepEqual([full.stats().trustAccepted, full.stats().trustRejected], [0, 0]);
+    await full.close();
+
+    const trust = (t: unknown) => bind({ trust: t as MeshOptions['trust'] });
+    await assert.rejects(trust({ policy: 'sometimes' }), InvalidMeshConfigError);
+    await assert.rejects(trust({ policy: 'tofu', colour: 'blue' }), /mesh:invalid_config: .*colour/);
+    await assert.rejects(trust({ policy: 'open', pinned: { nowhere: key } }), InvalidMeshConfigError);
+    await assert.rejects(trust({ policy: 'allowlist', allow: ['0102'] }), InvalidKeyError);
+    await assert.rejects(trust({ policy: 'allowlist', allow: [new Uint8Array(31)] }), InvalidKeyError);
+    await assert.rejects(trust({ policy: 'allowlist', allow: ['zz'.repeat(32)] }), InvalidKeyError);
+    await assert.rejects(trust({ policy: 'open', pinned: { '127.0.0.1:9': 'ab'.repeat(31) } }), InvalidKeyError);
+    await assert.rejects(trust({ policy: 'open', pinned: { '127.0.0.1:9': 'not hex' } }), InvalidKeyError);
+    await assert.rejects(bind({ peerStore: { path: path.join(dir, 'q.json'), ttl: 5 } as unknown as MeshOptions['peerStore'] }), /ttl/);
+    await assert.rejects(bind({ peerStore: {} as unknown as MeshOptions['peerStore'] }), InvalidMeshConfigError);
+    await assert.rejects(bind({ auditLog: { path: path.join(dir, 'b.jsonl'), maxBytes: -1 } }), InvalidMeshConfigError);
+  } finally {
+    remove();
   }
 });
 

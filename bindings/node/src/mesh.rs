@@ -265,6 +265,14 @@ impl Mesh {
         self.inner.peers_json()
     }
 
+    /// The peer store's entries as JSON (`[{"addr", "node_id" (decimal
+    /// string), "public_key" (hex), "last_success_ms", "failures"}]`; `[]`
+    /// without a store).
+    #[napi]
+    pub fn known_peers_json(&self) -> String {
+        self.inner.known_peers_json()
+    }
+
     /// The node's counters as JSON.
     #[napi]
     pub fn stats_json(&self) -> String {
