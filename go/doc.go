@@ -41,6 +41,22 @@
 //
 // Blocking calls (Connect, SendBlocking, Recv) take a context.Context.
 //
+// Which peers a node accepts is its trust policy: TrustOpen (any key that
+// completes the handshake, the default), TrustTOFU (the first key seen at an
+// address is pinned) or TrustAllowlist, plus keys pinned at addresses under
+// every policy. A peer store remembers peers (and TOFU pins) across restarts;
+// an audit log records every decision as a hash-chained JSON line:
+//
+//	cfg.Trust = &net.TrustConfig{Policy: net.TrustTOFU}
+//	cfg.PeerStore = &net.PeerStoreConfig{Path: "peers.json"}
+//	cfg.AuditLog = &net.AuditLogConfig{Path: "audit.jsonl"}
+//	node, _ := net.OpenMesh(cfg)
+//	known, _ := node.KnownPeers() // address, node id, key, last success, failures
+//
+// A refused peer gets no answer (its Connect ends with ErrMeshTimeout);
+// connecting to a refused key fails at once with ErrUntrustedPeer. MeshStats
+// counts the decisions (TrustAccepted, TrustRejected).
+//
 // Every failure is an *Error whose Kind is a stable "<area>:<kind>" string;
 // match it with errors.Is against the sentinels (ErrBackpressure, ErrShutdown, ...).
 package net

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,117 @@ type MeshConfig struct {
 	InboxCapacity int
 	// SimulatedLoss drops this share of outgoing datagrams (a test aid, 0 <= p < 1).
 	SimulatedLoss float64
+	// Trust says which peers' keys the node accepts (nil: any key, TrustOpen).
+	Trust *TrustConfig
+	// PeerStore keeps the peers this node talked to in a file (nil: none).
+	PeerStore *PeerStoreConfig
+	// AuditLog writes every trust decision to a hash-chained log (nil: none).
+	AuditLog *AuditLogConfig
+}
+
+// TrustPolicy is how a node decides which peers' keys it accepts.
+type TrustPolicy string
+
+const (
+	// TrustOpen accepts any key that completes the handshake (the default).
+	TrustOpen TrustPolicy = "open"
+	// TrustTOFU pins the first key seen at an address ("trust on first use")
+	// and refuses a different one there later, as SSH's known_hosts does.
+	TrustTOFU TrustPolicy = "tofu"
+	// TrustAllowlist accepts only the keys in TrustConfig.Allow.
+	TrustAllowlist TrustPolicy = "allowlist"
+)
+
+// TrustConfig is a node's trust policy, applied on both sides of the
+// handshake. A refused peer that dials this node gets no answer (it sees
+// ErrMeshTimeout); Connect to a refused key fails at once with
+// ErrUntrustedPeer. An unknown policy or a bad pinned address fails OpenMesh
+// with ErrInvalidMeshConfig, a key that is not 32 bytes with ErrInvalidKey.
+type TrustConfig struct {
+	// Policy is TrustOpen, TrustTOFU or TrustAllowlist ("" is TrustOpen).
+	Policy TrustPolicy
+	// Allow lists the 32-byte public keys TrustAllowlist accepts.
+	Allow [][]byte
+	// Pinned maps addresses ("ip:port") to the only 32-byte public key
+	// accepted there, under every policy.
+	Pinned map[string][]byte
+}
+
+// PeerStoreConfig is where a node remembers its peers across restarts: a JSON
+// file written every FlushInterval and on shutdown. Under TrustTOFU its keys
+// are the pins, so a restarted node still refuses an impostor. Zero values
+// keep the engine's defaults (7 days, 1024 entries, 30 s); a damaged file
+// fails OpenMesh with ErrCorrupt.
+type PeerStoreConfig struct {
+	// Path is the JSON file (required).
+	Path string
+	// TTL drops entries with no successful handshake for this long.
+	TTL time.Duration
+	// FlushInterval is how often changes are written.
+	FlushInterval time.Duration
+	// MaxEntries is the most entries kept (the least recently successful go first).
+	MaxEntries int
+}
+
+// AuditLogConfig is where a node writes its trust decisions: one JSON line
+// each ("side", "addr", "node_id", "public_key", "policy", "decision",
+// "reason", "kind", "ts_ms", "prev"), each carrying the hash of the line
+// before it, rotated to Path.1, Path.2 ... by size.
+type AuditLogConfig struct {
+	// Path is the live file (required).
+	Path string
+	// MaxBytes rotates the file before a line would take it past this size
+	// (0: 10 MiB).
+	MaxBytes int64
+	// Keep is how many rotated files are kept (0: 5; negative: none).
+	Keep int
+}
+
+func (t *TrustConfig) json() map[string]any {
+	m := map[string]any{}
+	if t.Policy != "" {
+		m["policy"] = string(t.Policy)
+	}
+	if t.Allow != nil {
+		allow := make([]string, len(t.Allow))
+		for i, key := range t.Allow {
+			allow[i] = hex.EncodeToString(key)
+		}
+		m["allow"] = allow
+	}
+	if t.Pinned != nil {
+		pinned := make(map[string]string, len(t.Pinned))
+		for addr, key := range t.Pinned {
+			pinned[addr] = hex.EncodeToString(key)
+		}
+		m["pinned"] = pinned
+	}
+	return m
+}
+
+func (p *PeerStoreConfig) json() map[string]any {
+	m := map[string]any{"path": p.Path}
+	if p.TTL != 0 {
+		m["ttl_ms"] = millis(p.TTL)
+	}
+	if p.FlushInterval != 0 {
+		m["flush_interval_ms"] = millis(p.FlushInterval)
+	}
+	if p.MaxEntries != 0 {
+		m["max_entries"] = p.MaxEntries
+	}
+	return m
+}
+
+func (a *AuditLogConfig) json() map[string]any {
+	m := map[string]any{"path": a.Path}
+	if a.MaxBytes != 0 {
+		m["max_bytes"] = a.MaxBytes
+	}
+	if a.Keep != 0 {
+		m["keep"] = max(a.Keep, 0)
+	}
+	return m
 }
 
 // millis rounds a positive duration up to whole milliseconds, so 500µs is 1 ms, not "0".
@@ -77,6 +189,15 @@ func (c MeshConfig) json() ([]byte, error) {
 	}
 	if c.SimulatedLoss != 0 {
 		m["simulated_loss"] = c.SimulatedLoss
+	}
+	if c.Trust != nil {
+		m["trust"] = c.Trust.json()
+	}
+	if c.PeerStore != nil {
+		m["peer_store"] = c.PeerStore.json()
+	}
+	if c.AuditLog != nil {
+		m["audit_log"] = c.AuditLog.json()
 	}
 	return json.Marshal(m)
 }
@@ -123,6 +244,22 @@ type MeshStats struct {
 	DroppedTampered       uint64 `json:"dropped_tampered"`
 	DroppedReplayed       uint64 `json:"dropped_replayed"`
 	DroppedInboxFull      uint64 `json:"dropped_inbox_full"`
+	// TrustAccepted and TrustRejected count the trust policy's decisions
+	// (one per handshake; a refused peer's resent handshakes count once).
+	TrustAccepted uint64 `json:"trust_accepted"`
+	TrustRejected uint64 `json:"trust_rejected"`
+}
+
+// KnownPeer is a peer remembered in the node's peer store.
+type KnownPeer struct {
+	// Addr is where it was reached ("ip:port").
+	Addr      string
+	NodeID    uint64
+	PublicKey []byte
+	// LastSuccess is when a handshake with it last succeeded.
+	LastSuccess time.Time
+	// Failures counts failed connection attempts since then.
+	Failures uint32
 }
 
 // StreamStats are one stream's counters.
@@ -223,7 +360,9 @@ func (m *Mesh) LocalAddr() (string, error) {
 // Connect opens a session with the node at addr ("ip:port") whose public key
 // is publicKey, and returns its node id. The handshake waits up to the
 // configured HandshakeTimeout: ErrHandshakeFailed (another network key or
-// identity), ErrMeshTimeout (no answer). If ctx ends first Connect returns
+// identity), ErrMeshTimeout (no answer, also from a node whose trust policy
+// refuses this one). ErrUntrustedPeer, at once, if this node's trust policy
+// refuses publicKey at addr. If ctx ends first Connect returns
 // ctx.Err() at once; the handshake then finishes in the background.
 func (m *Mesh) Connect(ctx context.Context, addr string, publicKey []byte) (uint64, error) {
 	if err := ctx.Err(); err != nil {
@@ -484,6 +623,36 @@ func (m *Mesh) Peers() ([]Peer, error) {
 			return nil, err
 		}
 		peers[i] = Peer{NodeID: p.NodeID, PublicKey: key, Addr: p.Addr, Confirmed: p.Confirmed}
+	}
+	return peers, nil
+}
+
+// KnownPeers lists the peer store's entries (none without a PeerStore).
+func (m *Mesh) KnownPeers() ([]KnownPeer, error) {
+	var raw []struct {
+		Addr          string `json:"addr"`
+		NodeID        string `json:"node_id"`
+		PublicKey     string `json:"public_key"`
+		LastSuccessMs int64  `json:"last_success_ms"`
+		Failures      uint32 `json:"failures"`
+	}
+	if err := m.jsonCall(func(h *C.net_mesh_t, out **C.char) C.int32_t { return C.net_mesh_known_peers(h, out, nil) }, &raw); err != nil {
+		return nil, err
+	}
+	peers := make([]KnownPeer, len(raw))
+	for i, p := range raw {
+		id, err := strconv.ParseUint(p.NodeID, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("known peer node id %q: %w", p.NodeID, err)
+		}
+		key, err := hex.DecodeString(p.PublicKey)
+		if err != nil {
+			return nil, fmt.Errorf("known peer public key: %w", err)
+		}
+		peers[i] = KnownPeer{
+			Addr: p.Addr, NodeID: id, PublicKey: key,
+			LastSuccess: time.UnixMilli(p.LastSuccessMs), Failures: p.Failures,
+		}
 	}
 	return peers, nil
 }

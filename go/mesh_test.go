@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -234,6 +235,13 @@ func TestMeshInvalidConfig(t *testing.T) {
 		{"loss of one", MeshConfig{NetworkKey: testNetworkKey, SimulatedLoss: 1}, ErrInvalidMeshConfig},
 		{"negative timeout", MeshConfig{NetworkKey: testNetworkKey, HandshakeTimeout: -time.Second}, ErrInvalidMeshConfig},
 		{"short seed", MeshConfig{NetworkKey: testNetworkKey, Seed: []byte{1, 2}}, ErrInvalidSeed},
+		{"unknown trust policy", MeshConfig{NetworkKey: testNetworkKey, Trust: &TrustConfig{Policy: "sometimes"}}, ErrInvalidMeshConfig},
+		{"pinned at a bad address", MeshConfig{NetworkKey: testNetworkKey, Trust: &TrustConfig{Pinned: map[string][]byte{"nowhere": bytes.Repeat([]byte{1}, 32)}}}, ErrInvalidMeshConfig},
+		{"short allowlisted key", MeshConfig{NetworkKey: testNetworkKey, Trust: &TrustConfig{Policy: TrustAllowlist, Allow: [][]byte{{1, 2}}}}, ErrInvalidKey},
+		{"nil allowlisted key", MeshConfig{NetworkKey: testNetworkKey, Trust: &TrustConfig{Policy: TrustAllowlist, Allow: [][]byte{nil}}}, ErrInvalidKey},
+		{"short pinned key", MeshConfig{NetworkKey: testNetworkKey, Trust: &TrustConfig{Pinned: map[string][]byte{"127.0.0.1:9000": make([]byte, 31)}}}, ErrInvalidKey},
+		{"negative peer store size", MeshConfig{NetworkKey: testNetworkKey, PeerStore: &PeerStoreConfig{Path: filepath.Join(os.TempDir(), "unused-peers.json"), MaxEntries: -1}}, ErrInvalidMeshConfig},
+		{"negative audit size", MeshConfig{NetworkKey: testNetworkKey, AuditLog: &AuditLogConfig{Path: filepath.Join(os.TempDir(), "unused-audit.jsonl"), MaxBytes: -1}}, ErrInvalidMeshConfig},
 	}
 	for _, c := range cases {
 		m, err := OpenMesh(c.cfg)
@@ -252,6 +260,232 @@ func TestMeshInvalidConfig(t *testing.T) {
 		t.Fatalf("500µs retry: %v", err)
 	}
 	m.Close()
+}
+
+// TestMeshTrustConfigJSON checks the engine JSON the trust, peer store and
+// audit sections become (what every language sends the engine).
+func TestMeshTrustConfigJSON(t *testing.T) {
+	// The public key of the RFC 8032 test seed (an ed25519 point).
+	key, _ := hex.DecodeString("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+	cfg := MeshConfig{
+		NetworkKey: testNetworkKey,
+		Trust: &TrustConfig{
+			Policy: TrustTOFU,
+			Allow:  [][]byte{key},
+			Pinned: map[string][]byte{"127.0.0.1:9000": key},
+		},
+		PeerStore: &PeerStoreConfig{Path: "p.json", TTL: time.Hour, FlushInterval: 500 * time.Microsecond, MaxEntries: 8},
+		AuditLog:  &AuditLogConfig{Path: "a.jsonl", MaxBytes: 4096, Keep: -1},
+	}
+	text, err := cfg.json()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(text, &got); err != nil {
+		t.Fatal(err)
+	}
+	hexKey := hex.EncodeToString(key)
+	want := map[string]any{
+		"trust":      map[string]any{"policy": "tofu", "allow": []any{hexKey}, "pinned": map[string]any{"127.0.0.1:9000": hexKey}},
+		"peer_store": map[string]any{"path": "p.json", "ttl_ms": 3.6e6, "flush_interval_ms": 1.0, "max_entries": 8.0},
+		"audit_log":  map[string]any{"path": "a.jsonl", "max_bytes": 4096.0, "keep": 0.0},
+	}
+	for section, body := range want {
+		if fmt.Sprint(got[section]) != fmt.Sprint(body) {
+			t.Errorf("%s: got %v, want %v", section, got[section], body)
+		}
+	}
+	// Zero values leave the engine's defaults: only the path is sent.
+	text, _ = MeshConfig{Trust: &TrustConfig{}, PeerStore: &PeerStoreConfig{Path: "p"}, AuditLog: &AuditLogConfig{Path: "a"}}.json()
+	if string(text) != `{"audit_log":{"path":"a"},"peer_store":{"path":"p"},"trust":{}}` {
+		t.Errorf("zero sections: %s", text)
+	}
+	// Every section opens, and a node without a store knows no peers.
+	m := mustMesh(t, MeshConfig{
+		Trust:     &TrustConfig{Policy: TrustAllowlist, Allow: [][]byte{key}, Pinned: map[string][]byte{"127.0.0.1:9000": key}},
+		PeerStore: &PeerStoreConfig{Path: filepath.Join(t.TempDir(), "peers.json"), TTL: time.Minute, FlushInterval: 50 * time.Millisecond, MaxEntries: 4},
+		AuditLog:  &AuditLogConfig{Path: filepath.Join(t.TempDir(), "audit.jsonl"), MaxBytes: 1 << 20, Keep: 2},
+	})
+	if peers, err := m.KnownPeers(); err != nil || len(peers) != 0 {
+		t.Fatalf("known peers of a new store: %v %v", peers, err)
+	}
+	plain := mustMesh(t, MeshConfig{})
+	if peers, err := plain.KnownPeers(); err != nil || peers == nil || len(peers) != 0 {
+		t.Fatalf("known peers without a store: %#v %v", peers, err)
+	}
+	if st, err := plain.Stats(); err != nil || st.TrustAccepted != 0 || st.TrustRejected != 0 {
+		t.Fatalf("stats of a new node: %+v %v", st, err)
+	}
+	_ = plain.Close()
+	if _, err := plain.KnownPeers(); !errors.Is(err, ErrMeshShutdown) {
+		t.Fatalf("known peers after Close: %v", err)
+	}
+}
+
+// auditLines reads an audit log's lines.
+func auditLines(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
+		var entry map[string]any
+		if err := json.Unmarshal(line, &entry); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		lines = append(lines, entry)
+	}
+	return lines
+}
+
+// shortHandshake is a config whose Connect gives up after 800 ms.
+func shortHandshake(cfg MeshConfig) MeshConfig {
+	cfg.HandshakeTimeout = 800 * time.Millisecond
+	cfg.HandshakeRetry = 100 * time.Millisecond
+	return cfg
+}
+
+// connectRefusedAtOnce connects m to addr expecting key and wants
+// ErrUntrustedPeer well before m's (default 5 s) handshake timeout.
+func connectRefusedAtOnce(t *testing.T, m *Mesh, addr string, key []byte) {
+	t.Helper()
+	start := time.Now()
+	_, err := m.Connect(testCtx(t, 10*time.Second), addr, key)
+	wantKind(t, "connect to an untrusted key", err, ErrUntrustedPeer)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != -88 || e.Kind != "mesh:untrusted_peer" {
+		t.Fatalf("untrusted peer error: %#v", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("refusal took %v", took)
+	}
+}
+
+func TestMeshTrustTOFU(t *testing.T) {
+	dir := t.TempDir()
+	auditPath := filepath.Join(dir, "audit.jsonl")
+	storePath := filepath.Join(dir, "peers.json")
+	b := mustMesh(t, MeshConfig{
+		Seed:      bytes.Repeat([]byte{2}, 32),
+		Trust:     &TrustConfig{Policy: TrustTOFU},
+		PeerStore: &PeerStoreConfig{Path: storePath},
+		AuditLog:  &AuditLogConfig{Path: auditPath},
+	})
+	bAddr, _ := b.LocalAddr()
+
+	// First use: A's key is pinned at A's address.
+	a := mustMesh(t, shortHandshake(MeshConfig{Seed: bytes.Repeat([]byte{1}, 32)}))
+	aAddr, _ := a.LocalAddr()
+	aKey, aID := a.PublicKey(), a.NodeID()
+	bID, err := a.Connect(testCtx(t, 10*time.Second), bAddr, b.PublicKey())
+	if err != nil {
+		t.Fatalf("A connects: %v", err)
+	}
+	if err := a.Send(bID, 1, []byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	if msg := recvOne(t, b); msg.From != aID || string(msg.Payload) != "hi" {
+		t.Fatalf("B received %+v", msg)
+	}
+	_ = a.Close()
+
+	// Another identity at the same address: B stays silent.
+	impostor := mustMesh(t, shortHandshake(MeshConfig{Bind: aAddr, Seed: bytes.Repeat([]byte{3}, 32)}))
+	_, err = impostor.Connect(testCtx(t, 10*time.Second), bAddr, b.PublicKey())
+	wantKind(t, "the impostor connects", err, ErrMeshTimeout)
+	st, err := b.Stats()
+	if err != nil || st.TrustAccepted != 1 || st.TrustRejected != 1 {
+		t.Fatalf("B's trust counters: accepted %d rejected %d (%v)", st.TrustAccepted, st.TrustRejected, err)
+	}
+
+	// B remembers A (address and key), not the impostor.
+	known, err := b.KnownPeers()
+	if err != nil || len(known) != 1 {
+		t.Fatalf("known peers %+v %v", known, err)
+	}
+	k := known[0]
+	if k.Addr != aAddr || !bytes.Equal(k.PublicKey, aKey) || k.NodeID != aID {
+		t.Fatalf("known peer %+v, want %s %x %d", k, aAddr, aKey, aID)
+	}
+	if since := time.Since(k.LastSuccess); since < 0 || since > time.Minute {
+		t.Fatalf("known peer last success %v (%v ago)", k.LastSuccess, since)
+	}
+
+	// The initiator side holds the same pin: B will not dial the new key there.
+	connectRefusedAtOnce(t, b, aAddr, impostor.PublicKey())
+
+	lines := auditLines(t, auditPath)
+	if len(lines) != 3 {
+		t.Fatalf("audit lines: %v", lines)
+	}
+	want := [][2]string{{"responder", "accept"}, {"responder", "reject"}, {"initiator", "reject"}}
+	for i, line := range lines {
+		if line["side"] != want[i][0] || line["decision"] != want[i][1] || line["kind"] != "trust_decision" || line["policy"] != "tofu" {
+			t.Fatalf("audit line %d: %v, want %v", i, line, want[i])
+		}
+		if line["addr"] != aAddr {
+			t.Fatalf("audit line %d addr %v, want %s", i, line["addr"], aAddr)
+		}
+		if prev, _ := line["prev"].(string); len(prev) != 64 || (i == 0) != (prev == strings.Repeat("0", 64)) {
+			t.Fatalf("audit line %d prev %q", i, prev)
+		}
+	}
+	if lines[0]["public_key"] != hex.EncodeToString(aKey) || lines[0]["node_id"] != strconv.FormatUint(aID, 10) {
+		t.Fatalf("accepted line %v", lines[0])
+	}
+	if lines[1]["public_key"] != hex.EncodeToString(impostor.PublicKey()) || lines[1]["node_id"] != strconv.FormatUint(impostor.NodeID(), 10) {
+		t.Fatalf("rejected line %v", lines[1])
+	}
+
+	// Closing B writes the store: A's key is the pin its next run starts with.
+	_ = b.Close()
+	data, err := os.ReadFile(storePath)
+	if err != nil || !bytes.Contains(data, []byte(hex.EncodeToString(aKey))) || bytes.Contains(data, []byte(hex.EncodeToString(impostor.PublicKey()))) {
+		t.Fatalf("peer store after Close: %s %v", data, err)
+	}
+	b2 := mustMesh(t, MeshConfig{
+		Seed:      bytes.Repeat([]byte{2}, 32),
+		Trust:     &TrustConfig{Policy: TrustTOFU},
+		PeerStore: &PeerStoreConfig{Path: storePath},
+	})
+	connectRefusedAtOnce(t, b2, aAddr, impostor.PublicKey())
+	if known, err := b2.KnownPeers(); err != nil || len(known) != 1 || known[0].Addr != aAddr {
+		t.Fatalf("known peers after a restart: %+v %v", known, err)
+	}
+}
+
+func TestMeshTrustAllowlist(t *testing.T) {
+	a := mustMesh(t, shortHandshake(MeshConfig{}))
+	b := mustMesh(t, MeshConfig{Trust: &TrustConfig{Policy: TrustAllowlist, Allow: [][]byte{a.PublicKey()}}})
+	bAddr, _ := b.LocalAddr()
+	if _, err := a.Connect(testCtx(t, 10*time.Second), bAddr, b.PublicKey()); err != nil {
+		t.Fatalf("the listed key connects: %v", err)
+	}
+	stranger := mustMesh(t, shortHandshake(MeshConfig{}))
+	_, err := stranger.Connect(testCtx(t, 10*time.Second), bAddr, b.PublicKey())
+	wantKind(t, "a stranger connects", err, ErrMeshTimeout)
+	if st, err := b.Stats(); err != nil || st.TrustAccepted != 1 || st.TrustRejected != 1 {
+		t.Fatalf("B's trust counters: %+v %v", st, err)
+	}
+	strangerAddr, _ := stranger.LocalAddr()
+	connectRefusedAtOnce(t, b, strangerAddr, stranger.PublicKey())
+	if st, _ := b.Stats(); st.TrustRejected != 2 {
+		t.Fatalf("B's rejections after dialing the stranger: %d", st.TrustRejected)
+	}
+	if known, err := b.KnownPeers(); err != nil || len(known) != 0 {
+		t.Fatalf("known peers without a store: %+v %v", known, err)
+	}
+}
+
+// A pinned key holds under the open policy too.
+func TestMeshTrustPinned(t *testing.T) {
+	b := mustMesh(t, MeshConfig{})
+	bAddr, _ := b.LocalAddr()
+	a := mustMesh(t, MeshConfig{Trust: &TrustConfig{Pinned: map[string][]byte{bAddr: bytes.Repeat([]byte{9}, 32)}}})
+	connectRefusedAtOnce(t, a, bAddr, b.PublicKey())
 }
 
 func TestMeshHandshakeFailed(t *testing.T) {
