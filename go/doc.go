@@ -57,6 +57,22 @@
 // connecting to a refused key fails at once with ErrUntrustedPeer. MeshStats
 // counts the decisions (TrustAccepted, TrustRejected).
 //
+// Nodes relay for each other. Every BeaconInterval (default 1 s) a node
+// sends its neighbours a beacon with the routes it knows, up to MaxHops
+// (default 8); Routes lists what was learned. ConnectRouted reaches a node
+// with no direct path through those relays, which forward on a routing
+// header alone and never hold the session's keys:
+//
+//	cfg.BeaconInterval = 50 * time.Millisecond
+//	routes, _ := alice.Routes()                           // []Route{Dest, NextHop, Hops}
+//	carolID, _ := alice.ConnectRouted(ctx, carolPublicKey) // ErrUnknownPeer: no route yet
+//
+// Peer.Routed marks such sessions; Peer.Health says how recently a
+// neighbour was heard from: HealthAlive, HealthSuspect (three silent beacon
+// intervals) or HealthFailed (six; routes through it are not used). MeshStats
+// counts PacketsForwarded, DroppedUnroutable and the health transitions
+// (PeersSuspected, PeersFailed, PeersRecovered).
+//
 // Every failure is an *Error whose Kind is a stable "<area>:<kind>" string;
 // match it with errors.Is against the sentinels (ErrBackpressure, ErrShutdown, ...).
 package net

@@ -43,6 +43,13 @@ type MeshConfig struct {
 	InboxCapacity int
 	// SimulatedLoss drops this share of outgoing datagrams (a test aid, 0 <= p < 1).
 	SimulatedLoss float64
+	// BeaconInterval is how often neighbours are sent beacons: the routes
+	// this node knows and a sign of life (default 1 s). A neighbour silent
+	// for three intervals is HealthSuspect, for six HealthFailed.
+	BeaconInterval time.Duration
+	// MaxHops is the most hops a relayed packet may take, and the longest
+	// route learned from beacons (default 8, at most 255).
+	MaxHops int
 	// Trust says which peers' keys the node accepts (nil: any key, TrustOpen).
 	Trust *TrustConfig
 	// PeerStore keeps the peers this node talked to in a file (nil: none).
@@ -190,6 +197,12 @@ func (c MeshConfig) json() ([]byte, error) {
 	if c.SimulatedLoss != 0 {
 		m["simulated_loss"] = c.SimulatedLoss
 	}
+	if c.BeaconInterval != 0 {
+		m["beacon_interval_ms"] = millis(c.BeaconInterval)
+	}
+	if c.MaxHops != 0 {
+		m["max_hops"] = c.MaxHops
+	}
 	if c.Trust != nil {
 		m["trust"] = c.Trust.json()
 	}
@@ -229,6 +242,36 @@ type Peer struct {
 	Addr      string
 	// Confirmed says the peer proved it holds the network key.
 	Confirmed bool
+	// Routed says the session runs through relays (ConnectRouted, or a peer
+	// that connected that way); the relays never hold its keys.
+	Routed bool
+	// Health is how recently anything was heard from the peer.
+	Health PeerHealth
+}
+
+// PeerHealth is how a peer is doing, from how recently it was heard from
+// (measured in beacon intervals, MeshConfig.BeaconInterval).
+type PeerHealth string
+
+const (
+	// HealthAlive: heard from within three beacon intervals.
+	HealthAlive PeerHealth = "alive"
+	// HealthSuspect: silent for three beacon intervals.
+	HealthSuspect PeerHealth = "suspect"
+	// HealthFailed: silent for six; routes through it are no longer used.
+	HealthFailed PeerHealth = "failed"
+)
+
+// Route is the best known way to a node reachable through relays, learned
+// from neighbours' beacons.
+type Route struct {
+	// Dest is the node the route leads to.
+	Dest uint64
+	// NextHop is the neighbour packets for Dest are sent to.
+	NextHop uint64
+	// Hops is how many hops the route takes (1: the neighbour itself, 2:
+	// through one relay).
+	Hops int
 }
 
 // MeshStats are the node's counters.
@@ -248,6 +291,16 @@ type MeshStats struct {
 	// (one per handshake; a refused peer's resent handshakes count once).
 	TrustAccepted uint64 `json:"trust_accepted"`
 	TrustRejected uint64 `json:"trust_rejected"`
+	// PacketsForwarded counts packets relayed for other nodes (on the
+	// routing header alone); DroppedUnroutable, routed packets dropped (no
+	// route, hop limit reached, or not from a neighbour).
+	PacketsForwarded  uint64 `json:"packets_forwarded"`
+	DroppedUnroutable uint64 `json:"dropped_unroutable"`
+	// PeersSuspected and PeersFailed count neighbours that went silent for
+	// three and six beacon intervals; PeersRecovered, those heard from again.
+	PeersSuspected uint64 `json:"peers_suspected"`
+	PeersFailed    uint64 `json:"peers_failed"`
+	PeersRecovered uint64 `json:"peers_recovered"`
 }
 
 // KnownPeer is a peer remembered in the node's peer store.
@@ -365,6 +418,30 @@ func (m *Mesh) LocalAddr() (string, error) {
 // refuses publicKey at addr. If ctx ends first Connect returns
 // ctx.Err() at once; the handshake then finishes in the background.
 func (m *Mesh) Connect(ctx context.Context, addr string, publicKey []byte) (uint64, error) {
+	return m.connect(ctx, publicKey, func(h *C.net_mesh_t, key *C.uint8_t, id *C.uint64_t) C.int32_t {
+		caddr := C.CString(addr)
+		defer C.free(unsafe.Pointer(caddr))
+		return C.net_mesh_connect(h, caddr, key, C.size_t(len(publicKey)), id)
+	})
+}
+
+// ConnectRouted opens a session through relays with the node whose public
+// key is publicKey, and returns its node id. The route comes from
+// neighbours' beacons (see Routes); the relays forward on the routing header
+// alone and never hold this session's keys. ErrUnknownPeer, at once, when no
+// route to publicKey is known (yet); ErrInvalidKey for a key that is not 32
+// bytes; otherwise the errors of Connect. If ctx ends first ConnectRouted
+// returns ctx.Err() at once; the handshake then finishes in the background.
+func (m *Mesh) ConnectRouted(ctx context.Context, publicKey []byte) (uint64, error) {
+	return m.connect(ctx, publicKey, func(h *C.net_mesh_t, key *C.uint8_t, id *C.uint64_t) C.int32_t {
+		return C.net_mesh_connect_routed(h, key, C.size_t(len(publicKey)), id)
+	})
+}
+
+// connect runs a blocking handshake call (f) on a goroutine so ctx can end
+// the wait. The key is copied to C memory, which the goroutine owns: the call
+// may outlive the caller if ctx ends first.
+func (m *Mesh) connect(ctx context.Context, publicKey []byte, f func(h *C.net_mesh_t, key *C.uint8_t, id *C.uint64_t) C.int32_t) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -376,16 +453,11 @@ func (m *Mesh) Connect(ctx context.Context, addr string, publicKey []byte) (uint
 		err error
 	}
 	done := make(chan result, 1)
-	// C memory: the call may outlive this function if ctx ends first.
-	caddr := C.CString(addr)
 	ckey := C.CBytes(publicKey)
 	go func() {
-		defer C.free(unsafe.Pointer(caddr))
 		defer C.free(ckey)
 		var id C.uint64_t
-		err := m.call(func(h *C.net_mesh_t) C.int32_t {
-			return C.net_mesh_connect(h, caddr, (*C.uint8_t)(ckey), C.size_t(len(publicKey)), &id)
-		})
+		err := m.call(func(h *C.net_mesh_t) C.int32_t { return f(h, (*C.uint8_t)(ckey), &id) })
 		done <- result{uint64(id), err}
 	}()
 	select {
@@ -608,10 +680,12 @@ func (m *Mesh) jsonCall(f func(h *C.net_mesh_t, out **C.char) C.int32_t, into an
 // Peers lists the nodes this node holds sessions with, by node id.
 func (m *Mesh) Peers() ([]Peer, error) {
 	var raw []struct {
-		NodeID    uint64 `json:"node_id"`
-		PublicKey string `json:"public_key"`
-		Addr      string `json:"addr"`
-		Confirmed bool   `json:"confirmed"`
+		NodeID    uint64     `json:"node_id"`
+		PublicKey string     `json:"public_key"`
+		Addr      string     `json:"addr"`
+		Confirmed bool       `json:"confirmed"`
+		Routed    bool       `json:"routed"`
+		Health    PeerHealth `json:"health"`
 	}
 	if err := m.jsonCall(func(h *C.net_mesh_t, out **C.char) C.int32_t { return C.net_mesh_peers(h, out, nil) }, &raw); err != nil {
 		return nil, err
@@ -622,9 +696,39 @@ func (m *Mesh) Peers() ([]Peer, error) {
 		if err != nil {
 			return nil, err
 		}
-		peers[i] = Peer{NodeID: p.NodeID, PublicKey: key, Addr: p.Addr, Confirmed: p.Confirmed}
+		peers[i] = Peer{
+			NodeID: p.NodeID, PublicKey: key, Addr: p.Addr, Confirmed: p.Confirmed,
+			Routed: p.Routed, Health: p.Health,
+		}
 	}
 	return peers, nil
+}
+
+// Routes lists the best route to each node this one can reach, as learned
+// from neighbours' beacons, sorted by Dest. Routes through a failed
+// neighbour are left out; a route unrefreshed by beacons expires.
+func (m *Mesh) Routes() ([]Route, error) {
+	var raw []struct {
+		Dest    string `json:"dest"`
+		NextHop string `json:"next_hop"`
+		Hops    int    `json:"hops"`
+	}
+	if err := m.jsonCall(func(h *C.net_mesh_t, out **C.char) C.int32_t { return C.net_mesh_routes(h, out, nil) }, &raw); err != nil {
+		return nil, err
+	}
+	routes := make([]Route, len(raw))
+	for i, r := range raw {
+		dest, err := strconv.ParseUint(r.Dest, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("route dest %q: %w", r.Dest, err)
+		}
+		next, err := strconv.ParseUint(r.NextHop, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("route next hop %q: %w", r.NextHop, err)
+		}
+		routes[i] = Route{Dest: dest, NextHop: next, Hops: r.Hops}
+	}
+	return routes, nil
 }
 
 // KnownPeers lists the peer store's entries (none without a PeerStore).
