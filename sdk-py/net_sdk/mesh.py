@@ -23,6 +23,14 @@ peers (and TOFU pins) across restarts, and an :class:`AuditLog` records every
 decision as a hash-chained JSON line::
 
     Mesh(key, trust=Trust("tofu"), peer_store="peers.json", audit_log="audit.jsonl")
+
+Nodes relay for each other. Every ``beacon_interval`` seconds a node tells its
+neighbours the routes it knows (up to ``max_hops`` hops), so a node learns routes to
+nodes it has no address for; :meth:`Mesh.routes` lists them and
+:meth:`Mesh.connect_routed` opens an end-to-end session through the relays (which
+forward on the routing header alone and never hold the session's keys)::
+
+    peer = a.connect_routed(c_public_key)  # a and c each connected only to b
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from typing import (
     Iterable,
     Iterator,
     List,
+    Literal,
     Mapping,
     Optional,
     Tuple,
@@ -57,6 +66,10 @@ BytesOrHex = Union[bytes, bytearray, str]
 Address = Union[str, Tuple[str, int]]
 #: A file path: a string or an :class:`os.PathLike` (such as :class:`pathlib.Path`).
 StrPath = Union[str, "os.PathLike[str]"]
+
+#: How recently a peer was heard from: ``"alive"``; ``"suspect"`` after three silent
+#: beacon intervals; ``"failed"`` after six (routes through it are no longer used).
+PeerHealth = Literal["alive", "suspect", "failed"]
 
 _T = TypeVar("_T")
 
@@ -81,12 +94,27 @@ class Message:
 @dataclass(frozen=True)
 class PeerInfo:
     """A peer this node holds a session with. ``confirmed`` is True once the peer
-    has proven it holds the network key."""
+    has proven it holds the network key; ``routed`` when its packets come through
+    relays (:meth:`Mesh.connect_routed`) rather than directly. ``health`` is how
+    recently it was heard from (always ``"alive"`` for a routed peer, whose liveness
+    is its relays')."""
 
     node_id: int
     public_key: bytes
     addr: str
     confirmed: bool
+    routed: bool = False
+    health: PeerHealth = "alive"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The best route this node knows to ``dest``: packets go to the neighbour
+    ``next_hop`` and take ``hops`` hops in all (1: ``dest`` is the neighbour)."""
+
+    dest: int
+    next_hop: int
+    hops: int
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,16 @@ class MeshStats:
     trust_accepted: int
     #: Peers the trust policy refused.
     trust_rejected: int
+    #: Packets relayed for other nodes (on the routing header alone).
+    packets_forwarded: int
+    #: Routed packets dropped: no route, hop limit reached, or not from a neighbour.
+    dropped_unroutable: int
+    #: Neighbours that went silent for three beacon intervals.
+    peers_suspected: int
+    #: Neighbours that went silent for six (routes avoid them).
+    peers_failed: int
+    #: Suspected or failed neighbours heard from again.
+    peers_recovered: int
 
 
 @dataclass(frozen=True)
@@ -152,6 +190,14 @@ class KnownPeer:
 def _known_peer(entry: Mapping[str, Any]) -> KnownPeer:
     fixed = dict(entry, node_id=int(entry["node_id"]), public_key=bytes.fromhex(entry["public_key"]))
     return _from_json(KnownPeer, fixed)
+
+
+def _peer(entry: Mapping[str, Any]) -> PeerInfo:
+    return _from_json(PeerInfo, dict(entry, public_key=bytes.fromhex(entry["public_key"])))
+
+
+def _route(entry: Mapping[str, Any]) -> Route:
+    return Route(int(entry["dest"]), int(entry["next_hop"]), entry["hops"])
 
 
 def _ms(seconds: Optional[float]) -> Optional[int]:
@@ -357,7 +403,10 @@ class Mesh:
     ``bind`` is ``"ip:port"`` (the engine's default: ``0.0.0.0:0``); ``seed`` fixes
     the identity (32 bytes, hex, or an :class:`Identity`; default: a fresh one).
     Durations are in seconds. ``simulated_loss`` drops that share of outgoing data
-    packets — a test aid for reliability.
+    packets — a test aid for reliability. ``beacon_interval`` (default 1 s) is how
+    often neighbours are sent beacons: the routes this node knows, and a sign of life
+    (a neighbour silent for three intervals is ``"suspect"``, for six ``"failed"``);
+    ``max_hops`` (1 to 255, default 8) is the longest route learned from them.
 
     ``trust`` is a :class:`Trust` (or a mapping of its fields, or just a policy name);
     ``peer_store`` a :class:`PeerStore` and ``audit_log`` an :class:`AuditLog` (or a
@@ -375,6 +424,8 @@ class Mesh:
         inbox_capacity: Optional[int] = None,
         retransmit_timeout: Optional[float] = None,
         simulated_loss: Optional[float] = None,
+        beacon_interval: Optional[float] = None,
+        max_hops: Optional[int] = None,
         trust: Union[Trust, Mapping[str, Any], str, None] = None,
         peer_store: Union[PeerStore, Mapping[str, Any], StrPath, None] = None,
         audit_log: Union[AuditLog, Mapping[str, Any], StrPath, None] = None,
@@ -388,6 +439,8 @@ class Mesh:
             "inbox_capacity": inbox_capacity,
             "retransmit_timeout_ms": _ms(retransmit_timeout),
             "simulated_loss": simulated_loss,
+            "beacon_interval_ms": _ms(beacon_interval),
+            "max_hops": max_hops,
         }
         if trust is not None:
             config["trust"] = _section("trust", Trust, trust, shorthand=str)._config()
@@ -404,16 +457,17 @@ class Mesh:
         """A node from the engine's JSON configuration, given as text or a mapping:
         ``{"network_key": "<64 hex>", "bind", "seed", "handshake_timeout_ms",
         "handshake_retry_ms", "inbox_capacity", "retransmit_timeout_ms",
-        "simulated_loss", "trust": {"policy", "allow": [hex keys], "pinned": {"ip:port":
-        hex key}}, "peer_store": {"path", "ttl_ms", "max_entries", "flush_interval_ms"},
-        "audit_log": {"path", "max_bytes", "keep"}}``."""
+        "simulated_loss", "beacon_interval_ms", "max_hops", "trust": {"policy", "allow":
+        [hex keys], "pinned": {"ip:port": hex key}}, "peer_store": {"path", "ttl_ms",
+        "max_entries", "flush_interval_ms"}, "audit_log": {"path", "max_bytes", "keep"}}``."""
         mesh = cls.__new__(cls)
         mesh._native = _net.Mesh(config if isinstance(config, str) else json.dumps(dict(config)))
         return mesh
 
     @property
     def local_addr(self) -> str:
-        """The bound address, ``"ip:port"`` (the real port when 0 was asked for)."""
+        """The bound address, ``"ip:port"`` (the real port when 0 was asked for);
+        :class:`~net.errors.MeshShutdownError` once the node is closed."""
         return self._native.local_addr()
 
     @property
@@ -436,6 +490,22 @@ class Mesh:
         :class:`~net.errors.UntrustedPeerError` when this node's own :class:`Trust`
         refuses ``public_key`` (not allowed, or another key is pinned at ``addr``)."""
         return self._native.connect(_addr(addr), _key_bytes(public_key))
+
+    def connect_routed(self, public_key: BytesOrHex) -> int:
+        """Opens an encrypted session, through relays, with the node whose public key
+        is ``public_key`` (bytes or hex) — one this node has no address for but a
+        route to (see :meth:`routes`); returns its node id. The relays forward the
+        handshake and every later packet without holding the session's keys.
+        :class:`~net.errors.UnknownPeerError` when there is no route (yet: routes
+        arrive with neighbours' beacons), :class:`~net.errors.InvalidKeyError` for a
+        key that is not 32 bytes, and otherwise as :meth:`connect`. Waits up to the
+        handshake timeout (Ctrl-C honoured)."""
+        return self._native.connect_routed(_key_bytes(public_key))
+
+    def routes(self) -> List[Route]:
+        """The best route to every node this one can reach through relays, as learned
+        from neighbours' beacons."""
+        return [_route(r) for r in json.loads(self._native.routes_json())]
 
     def open_stream(
         self, peer: int, stream_id: int, *, reliable: bool = True, window: Optional[int] = None
@@ -481,10 +551,7 @@ class Mesh:
 
     def peers(self) -> List[PeerInfo]:
         """The peers this node holds sessions with, by node id."""
-        return [
-            PeerInfo(p["node_id"], bytes.fromhex(p["public_key"]), p["addr"], p["confirmed"])
-            for p in json.loads(self._native.peers_json())
-        ]
+        return [_peer(p) for p in json.loads(self._native.peers_json())]
 
     def known_peers(self) -> List[KnownPeer]:
         """The peers remembered in the :class:`PeerStore`, most recently successful
@@ -502,8 +569,8 @@ class Mesh:
     def close(self) -> None:
         """Shuts the node down (idempotent): blocked calls wake with
         :class:`~net.errors.MeshShutdownError`, and so do later sends. The peer store
-        is written. The UDP port is released when the object is freed (until then
-        what arrived before the close can still be received)."""
+        is written and the UDP port released at once; what arrived before the close
+        can still be received."""
         self._native.shutdown()
 
     shutdown = close

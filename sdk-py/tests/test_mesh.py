@@ -1,6 +1,6 @@
 """The encrypted mesh through the Python SDK: two nodes in one process, every error
 path, threads, Ctrl-C during blocking calls, trust policies with the peer store and
-the audit log, and a Rust node in another process."""
+the audit log, relaying through a third node, and a Rust node in another process."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import pytest
 from net.errors import (
@@ -36,7 +36,18 @@ from net.errors import (
     UnknownPeerError,
     UntrustedPeerError,
 )
-from net_sdk import AuditLog, Identity, KnownPeer, Mesh, MeshStats, Message, PeerStore, Trust
+from net_sdk import (
+    AuditLog,
+    Identity,
+    KnownPeer,
+    Mesh,
+    MeshStats,
+    Message,
+    PeerInfo,
+    PeerStore,
+    Route,
+    Trust,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 MESH_ECHO = ROOT / "target" / "release" / "examples" / "mesh_echo"
@@ -48,7 +59,8 @@ FAST: Dict[str, Any] = {"handshake_timeout": 1.5, "handshake_retry": 0.1}
 
 
 def node(key: bytes = KEY, **options: Any) -> Mesh:
-    return Mesh(key, bind="127.0.0.1:0", **options)
+    options.setdefault("bind", "127.0.0.1:0")
+    return Mesh(key, **options)
 
 
 @pytest.fixture
@@ -170,6 +182,10 @@ def test_oversized_messages_are_refused(pair: Tuple[Mesh, Mesh, int]) -> None:
         ({"network_key": KEY, "inbox_capacity": 0}, InvalidMeshConfigError),
         ({"network_key": KEY, "simulated_loss": 1.0}, InvalidMeshConfigError),
         ({"network_key": KEY, "simulated_loss": -0.1}, InvalidMeshConfigError),
+        ({"network_key": KEY, "beacon_interval": 0}, InvalidMeshConfigError),
+        ({"network_key": KEY, "max_hops": 0}, InvalidMeshConfigError),
+        ({"network_key": KEY, "max_hops": 256}, InvalidMeshConfigError),
+        ({"network_key": KEY, "max_hops": -1}, InvalidMeshConfigError),
         ({"network_key": KEY, "seed": b"\x01\x02"}, InvalidSeedError),
         ({"network_key": KEY, "seed": "not hex at all"}, InvalidMeshConfigError),
     ],
@@ -268,6 +284,7 @@ def test_close_wakes_waiters_and_fails_later_calls(pair: Tuple[Mesh, Mesh, int])
     stream = a.open_stream(peer, 2)
     stream.send(b"before close")
     wait_until(lambda: stream.stats().in_flight == 0)  # acked: it is in b's inbox
+    b_addr = b.local_addr
 
     outcome: List[BaseException] = []
 
@@ -287,12 +304,16 @@ def test_close_wakes_waiters_and_fails_later_calls(pair: Tuple[Mesh, Mesh, int])
     b.close()
     message = b.recv(timeout=1)  # what arrived before the close is still delivered
     assert message is not None and message.payload == b"before close"
+    with node(bind=b_addr) as again:  # and the port is free at once
+        assert again.local_addr == b_addr
     for call in [
+        lambda: b.local_addr,
         lambda: b.recv(timeout=1),
         lambda: b.recv(),
         lambda: b.send(a.node_id, 1, b"x"),
         lambda: b.open_stream(a.node_id, 2),
         lambda: b.connect(a.local_addr, a.public_key),
+        lambda: b.connect_routed(a.public_key),
         lambda: stream.send(b"after"),
         lambda: stream.send_blocking(b"after", timeout=1),
     ]:
@@ -473,8 +494,7 @@ def test_tofu_pins_the_first_key_and_refuses_an_impostor(tmp_path: Path) -> None
         a.open_stream(peer, 2).send_blocking(b"hello", timeout=5)
         [message] = recv_n(b, 1)
         assert (message.sender, message.payload) == (alice.node_id, b"hello")
-        a.close()
-        del a  # the port is released when the node is freed (close keeps its inbox readable)
+        a.close()  # the port is released at once
         # Alice is gone; an impostor with another key takes her address. B stays silent.
         with Mesh(KEY, bind=a_addr, seed=impostor_id, handshake_timeout=0.8, handshake_retry=0.1) as impostor:
             start = time.monotonic()
@@ -657,7 +677,122 @@ def test_stats_tolerate_counters_the_sdk_does_not_know(pair: Tuple[Mesh, Mesh, i
     a, _, _ = pair
     raw = json.loads(a._native.stats_json())
     named = {f.name for f in fields(MeshStats)}
-    assert {"trust_accepted", "trust_rejected"} <= named <= set(raw)
+    relaying = {"packets_forwarded", "dropped_unroutable", "peers_suspected", "peers_failed"}
+    assert {"trust_accepted", "trust_rejected", "peers_recovered"} | relaying <= named <= set(raw)
     stats = a.stats()
     assert stats.trust_accepted == 1 and stats.trust_rejected == 0
     assert {name: getattr(stats, name) for name in named} == {name: raw[name] for name in named}
+
+
+#: Beacons every 40 ms: routes spread and neighbours' health is judged quickly.
+BEACONS: Dict[str, Any] = {"beacon_interval": 0.04, **FAST}
+
+
+def link(a: Mesh, b: Mesh) -> None:
+    """Connects a to b and waits until b lists a confirmed session with a."""
+    assert a.connect(b.local_addr, b.public_key) == b.node_id
+    wait_until(lambda: any(p.node_id == a.node_id and p.confirmed for p in b.peers()))
+
+
+def route_to(mesh: Mesh, dest: Mesh) -> Optional[Route]:
+    return next((r for r in mesh.routes() if r.dest == dest.node_id), None)
+
+
+def peer_info(mesh: Mesh, peer: Mesh) -> Optional[PeerInfo]:
+    return next((p for p in mesh.peers() if p.node_id == peer.node_id), None)
+
+
+@pytest.fixture
+def line() -> Iterator[Tuple[Mesh, Mesh, Mesh]]:
+    """Nodes a, b and c, with a and c each connected only to b and routes learned
+    both ways through it."""
+    with node(**BEACONS) as a, node(**BEACONS) as b, node(**BEACONS) as c:
+        link(a, b)
+        link(c, b)
+        a_to_c, c_to_a = Route(c.node_id, b.node_id, 2), Route(a.node_id, b.node_id, 2)
+        wait_until(lambda: route_to(a, c) == a_to_c and route_to(c, a) == c_to_a, timeout=10)
+        yield a, b, c
+
+
+def test_relaying_through_a_third_node(line: Tuple[Mesh, Mesh, Mesh]) -> None:
+    a, b, c = line
+    assert route_to(a, b) in (None, Route(b.node_id, b.node_id, 1))  # a neighbour, if listed
+    [to_c] = [r for r in a.routes() if r.dest == c.node_id]
+    assert isinstance(to_c, Route) and (to_c.next_hop, to_c.hops) == (b.node_id, 2)
+    assert to_c.dest > 0 and to_c.dest < 1 << 64  # ids are plain ints, all 64 bits
+    with pytest.raises(FrozenInstanceError):
+        to_c.hops = 1  # type: ignore[misc]
+
+    # a has no address for c, only its key: the session runs through b.
+    assert a.connect_routed(c.public_key) == c.node_id
+    stream = a.open_stream(c.node_id, 2, reliable=True)
+    for i in range(100):
+        stream.send_blocking(f"routed {i}".encode(), timeout=10)
+    got = recv_n(c, 100)
+    assert [(m.sender, m.stream_id) for m in got] == [(a.node_id, 2)] * 100
+    assert [m.payload for m in got] == [f"routed {i}".encode() for i in range(100)]
+
+    # c answers over the same session, back through b.
+    c.open_stream(a.node_id, 4).send_blocking(b"reply from c", timeout=10)
+    [reply] = recv_n(a, 1)
+    assert (reply.sender, reply.stream_id, reply.payload) == (c.node_id, 4, b"reply from c")
+
+    # b relayed every packet without holding the a-c session.
+    assert b.stats().packets_forwarded >= 100
+    assert sorted(p.node_id for p in b.peers()) == sorted([a.node_id, c.node_id])
+    assert not any(p.routed for p in b.peers())
+    wait_until(lambda: getattr(peer_info(c, a), "confirmed", False))  # c lists a once confirmed
+    c_sees_a = peer_info(c, a)
+    assert c_sees_a is not None and c_sees_a.public_key == a.public_key
+    assert c_sees_a.routed and c_sees_a.health == "alive"
+    a_sees_c = peer_info(a, c)
+    assert a_sees_c is not None and a_sees_c.routed and a_sees_c.confirmed
+    a_sees_b = peer_info(a, b)
+    assert a_sees_b is not None and not a_sees_b.routed
+    assert a.stats().packets_forwarded == c.stats().packets_forwarded == 0
+
+
+def test_connect_routed_errors(line: Tuple[Mesh, Mesh, Mesh]) -> None:
+    a, _, c = line
+    stranger = Identity.generate().public_key  # a valid key nobody has a route to
+    start = time.monotonic()
+    with pytest.raises(UnknownPeerError) as info:
+        a.connect_routed(stranger)
+    assert info.value.kind == "mesh:unknown_peer" and time.monotonic() - start < 1
+    with pytest.raises(UnknownPeerError):
+        a.connect_routed(bytes(stranger).hex())
+    key = c.public_key
+    bad_keys: List[Union[bytes, str]] = [key[:31], key + b"\x00", b"", key.hex()[:-2], "not hex"]
+    for bad in bad_keys:
+        with pytest.raises(InvalidKeyError) as bad_key:
+            a.connect_routed(bad)
+        assert bad_key.value.kind == "identity:invalid_key"
+    with pytest.raises(TypeError):
+        a.connect_routed(12345)  # type: ignore[arg-type]
+    assert a.connect_routed(key.hex()) == c.node_id  # a hex key works too
+
+
+def test_a_silent_neighbour_turns_suspect_then_failed() -> None:
+    with node(**BEACONS) as a, node(**BEACONS) as b:
+        link(a, b)
+        b_info = peer_info(a, b)
+        assert b_info is not None and b_info.health == "alive" and not b_info.routed
+        b.close()  # b stops beaconing
+        wait_until(lambda: (peer_info(a, b) or b_info).health == "failed", timeout=10)
+        stats = a.stats()
+        assert stats.peers_suspected >= 1 and stats.peers_failed >= 1
+
+
+def test_connect_routed_honours_signals_and_trust() -> None:
+    with node(**BEACONS) as b, node(beacon_interval=0.04, handshake_timeout=60) as a:
+        # c accepts only b, so it leaves a's routed handshake unanswered.
+        with node(trust=Trust("allowlist", allow=[b.public_key]), **BEACONS) as c:
+            link(a, b)
+            link(c, b)
+            wait_until(lambda: route_to(a, c) is not None, timeout=10)
+            start = time.monotonic()
+            with alarm(0.3), pytest.raises(Interrupted):
+                a.connect_routed(c.public_key)
+            assert time.monotonic() - start < 2
+            wait_until(lambda: c.stats().trust_rejected >= 1)
+            assert peer_info(c, a) is None

@@ -6,9 +6,9 @@
 //! Every call that can block runs with the GIL released and wakes at least
 //! every `WAIT_SLICE` to honour Ctrl-C: `recv` and `send_blocking` wait in
 //! slices, `send_with_retry` retries in rounds of at most
-//! `RETRIES_PER_ROUND`, and `connect` (one handshake, bounded by the node's
-//! handshake timeout) runs on a helper thread while the caller waits in
-//! slices.
+//! `RETRIES_PER_ROUND`, and `connect` and `connect_routed` (one handshake,
+//! bounded by the node's handshake timeout) run on a helper thread while the
+//! caller waits in slices.
 
 use crate::errors::{blocking_wait, to_py};
 use net::facade::mesh::MeshHandle;
@@ -45,6 +45,32 @@ fn slice_ms(deadline: Option<Instant>) -> (i64, bool) {
     };
     let ms = slice.as_micros().div_ceil(1000);
     (i64::try_from(ms).unwrap_or(i64::MAX), last)
+}
+
+/// Runs `call` (one handshake, bounded by the node's handshake timeout) on a
+/// helper thread while the caller waits with the GIL released, waking every
+/// `WAIT_SLICE` to honour Ctrl-C (the handshake then finishes unobserved).
+fn on_helper_thread(
+    py: Python<'_>,
+    name: &str,
+    call: impl FnOnce() -> net::Result<u64> + Send + 'static,
+) -> PyResult<u64> {
+    let (done, outcome) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let _ = done.send(call());
+        })
+        .map_err(|e| to_py(Error::new(ErrorKind::MeshIo, format!("spawn thread: {e}"))))?;
+    blocking_wait(py, move |check| loop {
+        match outcome.recv_timeout(WAIT_SLICE) {
+            Ok(result) => return result,
+            Err(mpsc::RecvTimeoutError::Timeout) => check()?,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::new(ErrorKind::Panic, "the connect thread died"))
+            }
+        }
+    })
 }
 
 /// A mesh node: an encrypted UDP endpoint bound from the engine's JSON
@@ -88,22 +114,26 @@ impl Mesh {
     /// (GIL released, Ctrl-C honoured).
     fn connect(&self, py: Python<'_>, addr: String, public_key: PyBackedBytes) -> PyResult<u64> {
         let handle = Arc::clone(&self.inner);
-        let (done, outcome) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("net-mesh-connect".into())
-            .spawn(move || {
-                let _ = done.send(handle.connect(&addr, &public_key));
-            })
-            .map_err(|e| to_py(Error::new(ErrorKind::MeshIo, format!("spawn thread: {e}"))))?;
-        blocking_wait(py, move |check| loop {
-            match outcome.recv_timeout(WAIT_SLICE) {
-                Ok(result) => return result,
-                Err(mpsc::RecvTimeoutError::Timeout) => check()?,
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Err(Error::new(ErrorKind::Panic, "the connect thread died"))
-                }
-            }
+        on_helper_thread(py, "net-mesh-connect", move || {
+            handle.connect(&addr, &public_key)
         })
+    }
+
+    /// Connects through relays to the node whose public key is `public_key`
+    /// (routes come from neighbours' beacons); returns its node id.
+    /// `mesh:unknown_peer` without a route. Waits up to the handshake
+    /// timeout (GIL released, Ctrl-C honoured).
+    fn connect_routed(&self, py: Python<'_>, public_key: PyBackedBytes) -> PyResult<u64> {
+        let handle = Arc::clone(&self.inner);
+        on_helper_thread(py, "net-mesh-connect-routed", move || {
+            handle.connect_routed(&public_key)
+        })
+    }
+
+    /// The best route to each node reachable through relays, as a JSON array
+    /// of `{"dest", "next_hop"` (decimal strings)`, "hops"}`.
+    fn routes_json(&self) -> String {
+        self.inner.routes_json()
     }
 
     /// Opens stream `stream_id` to a connected peer: reliable with a window
@@ -192,7 +222,8 @@ impl Mesh {
         Ok(message.map(|m| (m.from, m.stream_id, PyBytes::new(py, &m.payload).unbind())))
     }
 
-    /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr", "confirmed"}`.
+    /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr",
+    /// "confirmed", "routed", "health" ("alive" | "suspect" | "failed")}`.
     fn peers_json(&self) -> String {
         self.inner.peers_json()
     }
