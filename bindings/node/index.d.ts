@@ -158,6 +158,8 @@ export class Mesh {
   publicKey(): Buffer;
   nodeId(): bigint;
   connect(addr: string, publicKey: Buffer): Promise<bigint>;
+  connectRouted(publicKey: Buffer): Promise<bigint>;
+  routesJson(): string;
   openStream(nodeId: bigint, streamId: bigint, reliable: boolean, window: number): MeshStream;
   send(nodeId: bigint, streamId: bigint, payload: Buffer): void;
   sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<void>;

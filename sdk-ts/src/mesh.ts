@@ -3,7 +3,11 @@
  * network key, peers named by 64-bit node ids (bigints), and streams that are
  * fire-and-forget or reliable (in order, exactly once, with a credit window).
  *
- * Every wait (connect, sendBlocking, sendWithRetry, recv) runs on the libuv
+ * Nodes relay for each other: every node beacons the routes it knows to its
+ * neighbours, so a node can reach one it has no direct path to with
+ * {@link Mesh.connectRouted}.
+ *
+ * Every wait (connect, connectRouted, sendBlocking, sendWithRetry, recv) runs on the libuv
  * thread pool and returns a Promise; the event loop never blocks.
  */
 import * as native from '@netmesh/core';
@@ -33,6 +37,14 @@ export interface MeshOptions {
   retransmitTimeoutMs?: number;
   /** A test aid: the share (0 <= p < 1) of outgoing packets dropped. */
   simulatedLoss?: number;
+  /**
+   * How often this node sends its neighbours a beacon with the routes it
+   * knows (default 1000, at least 1). A neighbour silent for 3 intervals is
+   * `suspect`, for 6 `failed` (routes through it are dropped).
+   */
+  beaconIntervalMs?: number;
+  /** The most relays a routed packet may cross; longer routes are not learned (default 8, 1..=255). */
+  maxHops?: number;
   /** Which peers' keys this node accepts (default: open, any key that completes the handshake). */
   trust?: TrustOptions;
   /** Remember peers (and, under TOFU, their pinned keys) across restarts in a JSON file. */
@@ -107,15 +119,36 @@ export interface MeshMessage {
   payload: Buffer;
 }
 
+/**
+ * How a neighbour is doing: `alive` (heard from within 3 beacon intervals),
+ * `suspect` (silent for 3), `failed` (silent for 6; routes through it are no
+ * longer used). Routed peers are always `alive`.
+ */
+export type PeerHealth = 'alive' | 'suspect' | 'failed';
+
 /** A peer this node holds a session with. */
 export interface MeshPeer {
   nodeId: bigint;
   /** The peer's 32-byte ed25519 public key, proven by the handshake. */
   publicKey: Buffer;
-  /** Where its packets come from (`ip:port`). */
+  /** Where its packets come from (`ip:port`; for a routed peer, its last relay's). */
   addr: string;
   /** Whether the peer has proven it holds the network key. */
   confirmed: boolean;
+  /** Whether its packets go through relays ({@link Mesh.connectRouted}) rather than straight to it. */
+  routed: boolean;
+  /** How recently it was heard from. */
+  health: PeerHealth;
+}
+
+/** The best known route to one node, learned from neighbours' beacons. */
+export interface MeshRoute {
+  /** The node it reaches. */
+  dest: bigint;
+  /** The neighbour packets to it are sent to. */
+  nextHop: bigint;
+  /** How many hops away it is (1: a neighbour). */
+  hops: number;
 }
 
 /** A peer remembered by the peer store. */
@@ -148,6 +181,16 @@ export interface MeshStats {
   trustAccepted: number;
   /** Peers the trust policy refused. */
   trustRejected: number;
+  /** Packets this node relayed for others. */
+  packetsForwarded: number;
+  /** Routed packets dropped for want of a route (or with no hops left). */
+  droppedUnroutable: number;
+  /** Times a neighbour turned `suspect`. */
+  peersSuspected: number;
+  /** Times a neighbour turned `failed`. */
+  peersFailed: number;
+  /** Times a suspect or failed neighbour was heard from again. */
+  peersRecovered: number;
 }
 
 /** One stream's counters with one peer. */
@@ -396,6 +439,24 @@ export class Mesh {
   }
 
   /**
+   * Opens a session through relays with the node whose public key is
+   * `publicKey` (bytes or hex), along the route learned from neighbours'
+   * beacons (see {@link Mesh.routes}); resolves with its node id. Rejects
+   * with UnknownPeerError (no route to it yet), MeshTimeoutError,
+   * HandshakeFailedError, UntrustedPeerError or InvalidKeyError.
+   */
+  async connectRouted(publicKey: Uint8Array | string): Promise<bigint> {
+    const key = publicKeyOf(publicKey);
+    return settle(() => this.native.connectRouted(key));
+  }
+
+  /** The best known route to each reachable node (neighbours included, 1 hop). */
+  routes(): MeshRoute[] {
+    const routes = JSON.parse(this.native.routesJson()) as Array<{ dest: string; next_hop: string; hops: number }>;
+    return routes.map((r) => ({ dest: BigInt(r.dest), nextHop: BigInt(r.next_hop), hops: r.hops }));
+  }
+
+  /**
    * Opens stream `streamId` to a connected peer. Opening it again with the
    * same options returns the same stream; other options throw
    * InvalidMeshConfigError. Streams never opened are fire-and-forget.
@@ -516,8 +577,9 @@ export class Mesh {
 
   /**
    * Closes the node (idempotent): pending waits reject with MeshShutdownError,
-   * later calls throw it. Messages already received can still be taken.
-   * Resolves once the node's threads have stopped.
+   * later calls throw it (`localAddr` too). Messages already received can
+   * still be taken. Resolves once the node's threads have stopped and its
+   * port is free again.
    */
   close(): Promise<void> {
     this.closing ??= settle(() => this.native.shutdown());

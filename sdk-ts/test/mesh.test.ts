@@ -19,6 +19,7 @@ import {
   MeshShutdownError,
   MeshTimeoutError,
   MessageTooLargeError,
+  PeerHealth,
   StreamBackpressureError,
   UnknownPeerError,
   UntrustedPeerError,
@@ -34,11 +35,16 @@ function bind(extra: Partial<MeshOptions> = {}): Promise<Mesh> {
   return Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0', ...extra });
 }
 
-/** Two connected nodes: `a` connected to `b`. */
+/**
+ * Two connected nodes: `a` connected to `b`, and `b` holding the session too
+ * (connect resolves once `a` has sent its confirmation, which `b` may not
+ * have read yet).
+ */
 async function pair(): Promise<{ a: Mesh; b: Mesh; peer: bigint }> {
   const a = await bind();
   const b = await bind();
   const peer = await a.connect(b.localAddr, b.publicKey);
+  await until(() => b.peers().some((p) => p.nodeId === a.nodeId), 'the session at b');
   return { a, b, peer };
 }
 
@@ -259,8 +265,14 @@ test('close is idempotent, wakes waiters, and later calls throw MeshShutdownErro
   await pendingRecv;
   assert.deepEqual(await pendingNext, { value: undefined, done: true });
 
+  const addrA = a.localAddr;
   await a.close();
   await a.close();
+  // The port is free at once: a new node binds the same address.
+  assert.throws(() => a.localAddr, MeshShutdownError);
+  const rebound = await bind({ bind: addrA });
+  assert.equal(rebound.localAddr, addrA);
+  await rebound.close();
   // Already received messages can still be taken, then recv reports shutdown.
   assert.equal((await recvOne(a)).payload.toString(), 'before close');
   await assert.rejects(a.recv({ timeoutMs: 1000 }), MeshShutdownError);
@@ -304,6 +316,104 @@ test('concurrent senders on four reliable streams: each delivered in order', asy
   }
 });
 
+test('relaying: A reaches C through B from beacons; routes, routed peers, health and forwarding counters', async () => {
+  const fast = { beaconIntervalMs: 50 };
+  const a = await bind(fast);
+  const b = await bind(fast);
+  const c = await bind({ ...fast, maxHops: 4 });
+  try {
+    // A and C are each B's neighbour, not each other's.
+    assert.equal(await a.connect(b.localAddr, b.publicKey), b.nodeId);
+    assert.equal(await c.connect(b.localAddr, b.publicKey), b.nodeId);
+    const route = (m: Mesh, dest: bigint) => m.routes().find((r) => r.dest === dest);
+    await until(() => route(a, c.nodeId) !== undefined && route(c, a.nodeId) !== undefined, 'routes A<->C via B');
+    assert.deepEqual(route(a, c.nodeId), { dest: c.nodeId, nextHop: b.nodeId, hops: 2 });
+    assert.deepEqual(route(c, a.nodeId), { dest: a.nodeId, nextHop: b.nodeId, hops: 2 });
+    assert.deepEqual(route(a, b.nodeId), { dest: b.nodeId, nextHop: b.nodeId, hops: 1 });
+    assert.ok(a.routes().every((r) => typeof r.dest === 'bigint' && typeof r.nextHop === 'bigint' && typeof r.hops === 'number'));
+
+    // A handshake through B.
+    const peer = await a.connectRouted(c.publicKey);
+    assert.equal(typeof peer, 'bigint');
+    assert.equal(peer, c.nodeId);
+    const viaB = a.peers().find((p) => p.nodeId === c.nodeId);
+    assert.ok(viaB);
+    assert.deepEqual([viaB.routed, viaB.health, viaB.confirmed], [true, 'alive', true]);
+    assert.ok(viaB.publicKey.equals(c.publicKey));
+
+    // 100 messages A -> C, reliable, in order; then C replies.
+    const total = 100;
+    const stream = a.openStream(peer, 9n, { reliable: true });
+    const received = (async () => {
+      const got: string[] = [];
+      while (got.length < total) {
+        const m = await recvOne(c);
+        assert.deepEqual([m.from, m.streamId], [a.nodeId, 9n]);
+        got.push(m.payload.toString());
+      }
+      return got;
+    })();
+    for (let i = 0; i < total; i++) await stream.sendBlocking(`via-b-${i}`, { timeoutMs: 5000 });
+    assert.deepEqual(await received, Array.from({ length: total }, (_, i) => `via-b-${i}`));
+    await c.openStream(a.nodeId, 9n, { reliable: true }).sendBlocking('reply from c', { timeoutMs: 5000 });
+    const reply = await recvOne(a);
+    assert.deepEqual([reply.from, reply.streamId, reply.payload.toString()], [c.nodeId, 9n, 'reply from c']);
+    await until(() => stream.stats().inFlight === 0, 'acks back through B');
+
+    // B relayed it all, and holds sessions with A and C only.
+    const relay = b.stats();
+    assert.ok(relay.packetsForwarded >= total, JSON.stringify(relay));
+    for (const n of [relay.droppedUnroutable, relay.peersSuspected, relay.peersFailed, relay.peersRecovered]) {
+      assert.equal(typeof n, 'number');
+    }
+    const sorted = (ids: bigint[]) => [...ids].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+    assert.deepEqual(sorted(b.peers().map((p) => p.nodeId)), sorted([a.nodeId, c.nodeId]));
+    // Direct neighbours' health follows their beacons (on a loaded machine a
+    // late one may briefly make them suspect); routed peers are always alive.
+    const healths: readonly PeerHealth[] = ['alive', 'suspect', 'failed'];
+    assert.ok(b.peers().every((p) => !p.routed && healths.includes(p.health)));
+
+    // C sees A as routed and alive; B as a direct neighbour.
+    const fromC = new Map(c.peers().map((p) => [p.nodeId, p]));
+    assert.deepEqual([fromC.get(a.nodeId)?.routed, fromC.get(a.nodeId)?.health], [true, 'alive']);
+    assert.equal(fromC.get(b.nodeId)?.routed, false);
+    assert.equal(a.stats().packetsForwarded, 0);
+  } finally {
+    await a.close();
+    await b.close();
+    await c.close();
+  }
+});
+
+test('relaying errors are typed: no route, bad keys, zero beacon interval or hop limit', async () => {
+  const a = await bind({ beaconIntervalMs: 30, maxHops: 255 });
+  try {
+    // Nobody has told A of this node: no route.
+    const stranger = Identity.generate();
+    await assert.rejects(a.connectRouted(stranger.publicKey), (e: unknown) => {
+      assert.ok(e instanceof UnknownPeerError, String(e));
+      assert.equal(e.kind, 'mesh:unknown_peer');
+      return true;
+    });
+    await assert.rejects(a.connectRouted(stranger.publicKey.toString('hex')), UnknownPeerError);
+    // Keys of the wrong length or not hex.
+    await assert.rejects(a.connectRouted(stranger.publicKey.subarray(0, 31)), InvalidKeyError);
+    await assert.rejects(a.connectRouted(Buffer.alloc(33)), InvalidKeyError);
+    await assert.rejects(a.connectRouted('ab'.repeat(31)), InvalidKeyError);
+    await assert.rejects(a.connectRouted('zz'.repeat(32)), InvalidKeyError);
+    assert.deepEqual(a.routes(), []);
+    assert.deepEqual(a.peers(), []);
+  } finally {
+    await a.close();
+  }
+  await assert.rejects(a.connectRouted(Identity.generate().publicKey), MeshShutdownError);
+
+  await assert.rejects(bind({ beaconIntervalMs: 0 }), (e: unknown) => e instanceof InvalidMeshConfigError && /beacon/.test(e.message));
+  await assert.rejects(bind({ maxHops: 0 }), (e: unknown) => e instanceof InvalidMeshConfigError && /max_hops/.test(e.message));
+  await assert.rejects(bind({ maxHops: 256 }), InvalidMeshConfigError);
+  await assert.rejects(bind({ beaconIntervalMs: -1 }), InvalidMeshConfigError);
+});
+
 /** A fresh temporary directory, removed by the returned function. */
 function tempDir(tag: string): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `net-ts-${tag}-`));
@@ -313,8 +423,8 @@ function tempDir(tag: string): { dir: string; remove: () => void } {
 /**
  * Node A in a child process (seed `seed`): binds 127.0.0.1:0, connects to
  * `peerAddr`, sends `message` reliably (acknowledged), closes and exits, so
- * its port is free again when this resolves. A node closed in this process
- * keeps its socket until the garbage collector frees it.
+ * its port is free again when this resolves (another process's node, as a
+ * real peer would be).
  */
 async function nodeInChild(seed: string, peerAddr: string, peerKey: Buffer, message: string): Promise<string> {
   const script = `

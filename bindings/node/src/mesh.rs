@@ -58,6 +58,25 @@ impl Task for ConnectTask {
     }
 }
 
+/// A handshake through relays on the libuv pool.
+pub struct ConnectRoutedTask {
+    mesh: Arc<MeshHandle>,
+    public_key: Vec<u8>,
+}
+
+impl Task for ConnectRoutedTask {
+    type Output = u64;
+    type JsValue = BigInt;
+
+    fn compute(&mut self) -> Result<u64> {
+        self.mesh.connect_routed(&self.public_key).map_err(to_js)
+    }
+
+    fn resolve(&mut self, _env: Env, output: u64) -> Result<BigInt> {
+        Ok(BigInt::from(output))
+    }
+}
+
 /// How a send waits for room in a reliable window.
 enum SendWait {
     Retries(u32),
@@ -178,6 +197,24 @@ impl Mesh {
         })
     }
 
+    /// Resolves with the peer's node id once the handshake through relays
+    /// with the node whose key is `publicKey` is done (routes come from
+    /// neighbours' beacons; `mesh:unknown_peer` when there is none).
+    #[napi(ts_return_type = "Promise<bigint>")]
+    pub fn connect_routed(&self, public_key: Buffer) -> AsyncTask<ConnectRoutedTask> {
+        AsyncTask::new(ConnectRoutedTask {
+            mesh: Arc::clone(&self.inner),
+            public_key: public_key.to_vec(),
+        })
+    }
+
+    /// The best route to each reachable node as JSON (`[{"dest", "next_hop"`
+    /// (decimal strings)`, "hops"}]`).
+    #[napi]
+    pub fn routes_json(&self) -> String {
+        self.inner.routes_json()
+    }
+
     /// Opens a stream (window 0: the default) and returns it.
     #[napi]
     pub fn open_stream(
@@ -259,7 +296,8 @@ impl Mesh {
         })
     }
 
-    /// Peers as JSON (`[{"node_id", "public_key", "addr", "confirmed"}]`).
+    /// Peers as JSON (`[{"node_id", "public_key", "addr", "confirmed",
+    /// "routed", "health"}]`).
     #[napi]
     pub fn peers_json(&self) -> String {
         self.inner.peers_json()
