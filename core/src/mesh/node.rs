@@ -7,7 +7,9 @@
 //! inbox, which `recv` drains. A responder's session is *confirmed* once the
 //! initiator's first authenticated packet arrives: only then is the peer known
 //! to hold the network key (the pre-shared key is proven by the second
-//! handshake message, which the responder sends but cannot see read).
+//! handshake message, which the responder sends but cannot see read). The
+//! responder answers that confirmation, and `connect` returns only once the
+//! answer arrived: from then on both sides list the session.
 
 use super::config::MeshConfig;
 use super::handshake::{respond, Initiator, SessionKeys};
@@ -77,6 +79,8 @@ pub(super) struct Peer {
     pub(super) addr: SocketAddr,
     session: Session,
     confirmed: AtomicBool,
+    /// Whether any authenticated packet came from it on this session.
+    heard: AtomicBool,
     /// Reached through relays: packets carry a routing header and go to
     /// the current next hop.
     pub(super) routed: bool,
@@ -400,10 +404,28 @@ impl MeshNode {
         };
         drop(pending);
         let peer = outcome?;
-        // Proves to the responder that this side holds the network key.
-        self.inner
-            .send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[])?;
-        Ok(peer.info())
+        // Proves to the responder that this side holds the network key, and
+        // waits for its answer: when `connect` returns, both sides list the
+        // session and either may send. Resent like the first message, since
+        // either packet may be lost.
+        let mut pending = self.inner.pending.lock();
+        loop {
+            if peer.heard.load(Ordering::Acquire) {
+                return Ok(peer.info());
+            }
+            self.inner.check_open()?;
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(
+                    ErrorKind::MeshTimeout,
+                    format!("{target} did not confirm the session in time"),
+                ));
+            }
+            self.inner
+                .send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[])?;
+            let wake = (now + self.inner.config.handshake_retry).min(deadline);
+            self.inner.handshake_done.wait_until(&mut pending, wake);
+        }
     }
 
     /// The next message, waiting up to `timeout` (`None`: until one comes).
@@ -813,6 +835,7 @@ impl Inner {
             last_heard_ms: AtomicU64::new(self.now_ms()),
             health: Mutex::new(PeerHealth::Alive),
             answer,
+            heard: AtomicBool::new(false),
             opened: Instant::now(),
         })
     }
@@ -828,6 +851,11 @@ impl Inner {
             Err(Rejected::Replayed) => return bump(&self.counters.dropped_replayed),
         };
         peer.last_heard_ms.store(self.now_ms(), Ordering::Relaxed);
+        if !peer.heard.swap(true, Ordering::AcqRel) && peer.answer.is_none() {
+            // The responder's confirmation: wake the `connect` waiting for it.
+            let _pending = self.pending.lock();
+            self.handshake_done.notify_all();
+        }
         if !peer.confirmed.swap(true, Ordering::AcqRel) {
             self.peers.write().promote(peer.clone());
             // Only now has the peer proven the network key: pin and remember
@@ -840,8 +868,15 @@ impl Inner {
             }
         }
         if header.flags.contains(PacketFlags::CONTROL) {
-            if header.stream_id == CONTROL_BEACON && !peer.routed {
-                self.on_beacon(&peer, &body[..len]);
+            match header.stream_id {
+                CONTROL_BEACON if !peer.routed => self.on_beacon(&peer, &body[..len]),
+                // The responder answers every confirmation (the answer to an
+                // earlier one may have been lost); the initiator never does,
+                // so the two cannot ping-pong.
+                CONTROL_CONFIRM if peer.answer.is_some() => {
+                    let _ = self.send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[]);
+                }
+                _ => {}
             }
             return;
         }

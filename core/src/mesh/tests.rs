@@ -462,3 +462,16 @@ fn shutdown_frees_the_port_at_once() {
     assert_eq!(addr(&again), at);
     drop(a);
 }
+
+#[test]
+fn the_responder_knows_the_session_when_connect_returns() {
+    for seed in 10..30u8 {
+        let a = node(seed);
+        let b = node(seed + 100);
+        a.connect(addr(&b), &b.public_key()).unwrap();
+        // No waiting: connect returned only after B answered the confirmation.
+        b.send(a.node_id(), 1, b"right away").unwrap();
+        assert_eq!(recv(&a).payload, b"right away");
+        assert!(b.peers()[0].confirmed);
+    }
+}
