@@ -317,8 +317,8 @@ type KnownPeer struct {
 
 // StreamStats are one stream's counters.
 type StreamStats struct {
-	Peer     uint64 `json:"peer"`
-	StreamID uint64 `json:"stream_id"`
+	Peer     uint64 `json:"peer,string"`
+	StreamID uint64 `json:"stream_id,string"`
 	// Reliable says how this side sends on the stream.
 	Reliable bool `json:"-"`
 	// Sent counts first transmissions; Received, messages delivered from the peer.
@@ -680,7 +680,7 @@ func (m *Mesh) jsonCall(f func(h *C.net_mesh_t, out **C.char) C.int32_t, into an
 // Peers lists the nodes this node holds sessions with, by node id.
 func (m *Mesh) Peers() ([]Peer, error) {
 	var raw []struct {
-		NodeID    uint64     `json:"node_id"`
+		NodeID    uint64     `json:"node_id,string"`
 		PublicKey string     `json:"public_key"`
 		Addr      string     `json:"addr"`
 		Confirmed bool       `json:"confirmed"`

@@ -908,7 +908,7 @@ int32_t net_mesh_connect_routed(struct net_mesh_t *mesh,
 NET_MUST_USE int32_t net_mesh_routes(struct net_mesh_t *mesh, char **out, size_t *out_len);
 
 /**
- * Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed",
+ * Peers as a JSON array of `{"node_id"` (decimal string)`, "public_key", "addr", "confirmed",
  * "routed", "health"}` (`health`: `"alive"`, `"suspect"` or `"failed"`);
  * free with `net_string_free`.
  *
@@ -1007,7 +1007,7 @@ int32_t net_mesh_recv(struct net_mesh_t *mesh,
 NET_MUST_USE int32_t net_mesh_stats(struct net_mesh_t *mesh, char **out, size_t *out_len);
 
 /**
- * One stream's counters as a JSON object (`peer`, `stream_id`,
+ * One stream's counters as a JSON object (`peer`, `stream_id` (decimal strings),
  * `reliability`, `sent`, `received`, `in_flight`, `window`,
  * `backpressure_events`, `retransmits`, `duplicates`); free with
  * `net_string_free`. `NET_DONE` (and `*out` NULL) if the stream was never used.

@@ -193,7 +193,8 @@ def _known_peer(entry: Mapping[str, Any]) -> KnownPeer:
 
 
 def _peer(entry: Mapping[str, Any]) -> PeerInfo:
-    return _from_json(PeerInfo, dict(entry, public_key=bytes.fromhex(entry["public_key"])))
+    fixed = dict(entry, node_id=int(entry["node_id"]), public_key=bytes.fromhex(entry["public_key"]))
+    return _from_json(PeerInfo, fixed)
 
 
 def _route(entry: Mapping[str, Any]) -> Route:
@@ -237,7 +238,10 @@ def _message(raw: Optional[Tuple[int, int, bytes]]) -> Optional[Message]:
 
 
 def _stream_stats(text: Optional[str]) -> Optional[StreamStats]:
-    return None if text is None else _from_json(StreamStats, json.loads(text))
+    if text is None:
+        return None
+    data = json.loads(text)
+    return _from_json(StreamStats, dict(data, peer=int(data["peer"]), stream_id=int(data["stream_id"])))
 
 
 @dataclass(frozen=True, init=False, repr=False)

@@ -222,9 +222,8 @@ type Json = Record<string, unknown>;
 const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
-/** Parses the engine's JSON, keeping 64-bit ids exact (as bigints) and camelCasing keys. */
+/** Parses the engine's JSON (64-bit ids come as decimal strings) into bigints and camelCase keys. */
 function parseIds(text: string): unknown {
-  const quoted = text.replace(/"(node_id|peer|stream_id)":(\d+)/g, '"$1":"$2"');
   const convert = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(convert);
     if (value === null || typeof value !== 'object') return value;
@@ -234,7 +233,7 @@ function parseIds(text: string): unknown {
     }
     return out;
   };
-  return convert(JSON.parse(quoted));
+  return convert(JSON.parse(text));
 }
 
 const view = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -272,13 +271,9 @@ function publicKeyOf(key: Uint8Array | string): Buffer {
   throw new InvalidKeyError('identity:invalid_key: a public key is 32 bytes or 64 hex characters');
 }
 
-/** A key for the engine's config: bytes become hex; a string that is not hex is refused here. */
+/** A key for the engine's config: bytes become hex; the engine checks the rest. */
 function hexKey(key: unknown): unknown {
-  if (key instanceof Uint8Array) return view(key).toString('hex');
-  if (typeof key === 'string' && !/^(?:[0-9a-fA-F]{2})*$/.test(key)) {
-    throw new InvalidKeyError('identity:invalid_key: a public key is 32 bytes or 64 hex characters');
-  }
-  return key; // the engine checks the length (and refuses other types)
+  return key instanceof Uint8Array ? view(key).toString('hex') : key;
 }
 
 const isPlain = (value: unknown): value is Json =>

@@ -158,8 +158,12 @@ struct AuditOptions {
     keep: Option<usize>,
 }
 
+/// A public key given as hex: any way it is not one (not hex, wrong length,
+/// not a curve point) is `identity:invalid_key`, as in every SDK.
 fn key_from_hex(what: &str, text: &str) -> Result<PublicKey> {
-    PublicKey::from_bytes(&hex_bytes(what, text)?)
+    let bytes = hex::decode(text)
+        .map_err(|e| Error::new(ErrorKind::InvalidKey, format!("{what} is not hex: {e}")))?;
+    PublicKey::from_bytes(&bytes)
 }
 
 fn trust_config(options: TrustOptions) -> Result<TrustConfig> {

@@ -209,6 +209,7 @@ fn trust_store_and_audit_come_from_the_shared_json_config() {
             serde_json::json!({"allow": ["0102"]}),
             ErrorKind::InvalidKey,
         ),
+        (serde_json::json!({"allow": ["zz"]}), ErrorKind::InvalidKey),
         (
             serde_json::json!({"pinned": {"nowhere": hex::encode(key(2).as_bytes())}}),
             ErrorKind::InvalidMeshConfig,

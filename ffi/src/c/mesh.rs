@@ -194,7 +194,7 @@ pub unsafe extern "C" fn net_mesh_routes(
     guard(|| string_out(mesh_arg(mesh)?.routes_json(), out, out_len))
 }
 
-/// Peers as a JSON array of `{"node_id", "public_key", "addr", "confirmed",
+/// Peers as a JSON array of `{"node_id"` (decimal string)`, "public_key", "addr", "confirmed",
 /// "routed", "health"}` (`health`: `"alive"`, `"suspect"` or `"failed"`);
 /// free with `net_string_free`.
 ///
@@ -385,7 +385,7 @@ pub unsafe extern "C" fn net_mesh_stats(
     guard(|| string_out(mesh_arg(mesh)?.stats_json(), out, out_len))
 }
 
-/// One stream's counters as a JSON object (`peer`, `stream_id`,
+/// One stream's counters as a JSON object (`peer`, `stream_id` (decimal strings),
 /// `reliability`, `sent`, `received`, `in_flight`, `window`,
 /// `backpressure_events`, `retransmits`, `duplicates`); free with
 /// `net_string_free`. `NET_DONE` (and `*out` NULL) if the stream was never used.

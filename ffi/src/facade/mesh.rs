@@ -144,6 +144,9 @@ impl MeshHandle {
         self.node.recv(timeout(timeout_ms))
     }
 
+    /// Every 64-bit id in these JSON results is a decimal string, so readers
+    /// whose JSON numbers are doubles (JavaScript) keep all 64 bits.
+    ///
     /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr",
     /// "confirmed", "routed", "health" ("alive" | "suspect" | "failed")}`.
     pub fn peers_json(&self) -> String {
@@ -153,7 +156,7 @@ impl MeshHandle {
             .iter()
             .map(|p| {
                 serde_json::json!({
-                    "node_id": p.node_id,
+                    "node_id": p.node_id.to_string(),
                     "public_key": hex::encode(p.public_key.as_bytes()),
                     "addr": p.addr.to_string(),
                     "confirmed": p.confirmed,
@@ -177,10 +180,14 @@ impl MeshHandle {
         serde_json::to_string(&self.node.stats()).unwrap_or_else(|_| "{}".into())
     }
 
-    /// One stream's counters as a JSON object, or `None` if never used.
+    /// One stream's counters as a JSON object (`peer` and `stream_id` as
+    /// decimal strings), or `None` if never used.
     pub fn stream_stats_json(&self, node_id: u64, stream_id: u64) -> Option<String> {
         let stats = self.node.stream_stats(node_id, stream_id)?;
-        serde_json::to_string(&stats).ok()
+        let mut value = serde_json::to_value(stats).ok()?;
+        value["peer"] = stats.peer.to_string().into();
+        value["stream_id"] = stats.stream_id.to_string().into();
+        Some(value.to_string())
     }
 
     /// Shuts the node down (idempotent); waiters wake with `mesh:shutdown`.
