@@ -412,6 +412,14 @@ impl Bus {
         }
     }
 
+    /// Makes emits wake listeners for as long as the watch lives (they skip
+    /// the wake-up when nobody watches). For consumers inside the engine
+    /// that poll and then wait, like the mesh link.
+    pub(crate) fn watch(&self) -> Watch {
+        self.inner.listeners.fetch_add(1, Ordering::SeqCst);
+        Watch { bus: self.clone() }
+    }
+
     /// Whether shutdown has begun.
     pub fn is_shutdown(&self) -> bool {
         self.inner.closing.load(Ordering::Acquire)
@@ -427,6 +435,26 @@ impl Bus {
         }
         self.inner.sealed.store(true, Ordering::Release);
         self.inner.new_data.notify(usize::MAX);
+    }
+}
+
+/// See [`Bus::watch`].
+pub(crate) struct Watch {
+    bus: Bus,
+}
+
+impl Watch {
+    /// A listener that fires at the next emit (or shutdown). Take it
+    /// *before* polling, so an emit between the poll and the wait is not
+    /// missed.
+    pub(crate) fn listen(&self) -> event_listener::EventListener {
+        self.bus.inner.new_data.listen()
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.bus.inner.listeners.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

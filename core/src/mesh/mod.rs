@@ -19,10 +19,13 @@
 //! * [`routing`]: the routing table learned from beacons, neighbours' health;
 //!   `relay` forwards routed packets on the routing header alone.
 //!
-//! The bus adapter builds on these.
+//! * [`bus_link`]: the bus over the mesh, a link carrying one node's bus
+//!   events into a peer's bus on a reliable stream.
 
+pub mod bus_link;
 pub mod config;
 pub mod handshake;
+mod inbox;
 pub mod keys;
 pub mod node;
 pub mod peer_store;
@@ -35,7 +38,9 @@ pub mod stream;
 mod streaming;
 pub mod trust;
 
+pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use config::{parse_node_config, MeshConfig};
+pub use inbox::ClaimedStream;
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
 pub use node::{MeshNode, Message, PeerInfo};
 pub use peer_store::{KnownPeer, PeerStoreConfig};

@@ -13,10 +13,11 @@
 
 use super::config::MeshConfig;
 use super::handshake::{respond, Initiator, SessionKeys};
+use super::inbox::Queue;
 use super::peer_store::{KnownPeer, PeerStore};
 use super::routing::{PeerHealth, RouteInfo, RoutingTable};
 use super::session::{Rejected, Session, MAX_DATAGRAM};
-use super::stats::{add, bump, Counters, MeshStats};
+use super::stats::{bump, Counters, MeshStats};
 use super::streaming::StreamState;
 use super::trust::{Decision, Trust};
 use crate::audit::AuditLog;
@@ -24,7 +25,7 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, PublicKey};
 use crate::wire::{classify, NetHeader, PacketFlags, PacketKind, RoutingHeader, HEADER_LEN};
 use parking_lot::{Condvar, Mutex, RwLock};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -182,8 +183,10 @@ pub(super) struct Inner {
     pub(super) peers: RwLock<Peers>,
     pending: Mutex<HashMap<u64, Pending>>,
     handshake_done: Condvar,
-    inbox: Mutex<VecDeque<Message>>,
-    inbox_ready: Condvar,
+    /// Received messages waiting for `recv`.
+    pub(super) inbox: Queue,
+    /// Streams whose messages skip the inbox (see `claim_stream`).
+    pub(super) claims: RwLock<HashMap<(u64, u64), Arc<Queue>>>,
     pub(super) counters: Counters,
     pub(super) closed: AtomicBool,
     /// Every stream this node sends or receives on, by (peer, stream id).
@@ -247,6 +250,7 @@ impl MeshNode {
         socket
             .set_read_timeout(Some(READER_TICK))
             .map_err(|e| io_error("set_read_timeout", e))?;
+        let inbox_capacity = config.inbox_capacity;
         let inner = Arc::new(Inner {
             socket: RwLock::new(Some(socket)),
             identity,
@@ -254,8 +258,8 @@ impl MeshNode {
             peers: RwLock::new(Peers::default()),
             pending: Mutex::new(HashMap::new()),
             handshake_done: Condvar::new(),
-            inbox: Mutex::new(VecDeque::new()),
-            inbox_ready: Condvar::new(),
+            inbox: Queue::new(inbox_capacity),
+            claims: RwLock::new(HashMap::new()),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
             streams: RwLock::new(HashMap::new()),
@@ -432,26 +436,7 @@ impl MeshNode {
     /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
     /// the inbox is empty.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
-        let mut inbox = self.inner.inbox.lock();
-        loop {
-            if let Some(message) = inbox.pop_front() {
-                return Ok(Some(message));
-            }
-            if self.inner.closed.load(Ordering::Acquire) {
-                return Err(shutdown_error());
-            }
-            match deadline {
-                Some(d) => {
-                    if self.inner.inbox_ready.wait_until(&mut inbox, d).timed_out()
-                        && inbox.is_empty()
-                    {
-                        return Ok(None);
-                    }
-                }
-                None => self.inner.inbox_ready.wait(&mut inbox),
-            }
-        }
+        self.inner.inbox.pop(&self.inner, timeout)
     }
 
     /// The peers this node holds sessions with.
@@ -485,10 +470,7 @@ impl MeshNode {
             let _pending = self.inner.pending.lock();
             self.inner.handshake_done.notify_all();
         }
-        {
-            let _inbox = self.inner.inbox.lock();
-            self.inner.inbox_ready.notify_all();
-        }
+        self.inner.wake_readers();
         self.inner.wake_stream_waiters();
         let threads = std::mem::take(&mut *self.threads.lock());
         for thread in threads {
@@ -888,36 +870,6 @@ impl Inner {
         } else {
             self.on_unordered(&peer, header.stream_id, body);
         }
-    }
-
-    /// Whether the inbox has room for `n` more messages.
-    pub(super) fn inbox_has_room(&self) -> bool {
-        self.inbox.lock().len() < self.config.inbox_capacity
-    }
-
-    /// Hands messages to `recv`. `force` delivers even over capacity (a
-    /// reliable stream's in-order run, already accepted and acknowledged).
-    pub(super) fn deliver(
-        &self,
-        messages: impl IntoIterator<Item = Message>,
-        force: bool,
-    ) -> usize {
-        let mut inbox = self.inbox.lock();
-        let mut delivered = 0;
-        for message in messages {
-            if !force && inbox.len() >= self.config.inbox_capacity {
-                bump(&self.counters.dropped_inbox_full);
-                continue;
-            }
-            add(&self.counters.bytes_received, message.payload.len());
-            inbox.push_back(message);
-            delivered += 1;
-        }
-        drop(inbox);
-        if delivered > 0 {
-            self.inbox_ready.notify_all();
-        }
-        delivered
     }
 
     /// Forgets responder sessions never confirmed within the handshake

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(1);
 /// The longest single wait of `send_with_retry`.
 const MAX_RETRY_WAIT: Duration = Duration::from_millis(128);
+/// How often `wait_acked` looks at the session while it waits.
+const ACK_WAIT_SLICE: Duration = Duration::from_millis(50);
 
 /// One stream with one peer: both directions and their counters.
 pub(crate) struct StreamState {
@@ -169,6 +171,33 @@ impl MeshStream {
     /// The stream's counters now.
     pub fn stats(&self) -> StreamStats {
         self.state.stats()
+    }
+
+    /// Waits up to `timeout` until the peer has acknowledged every message
+    /// sent on this stream: `Ok(true)` once nothing is in flight (at once on
+    /// a fire-and-forget stream), `Ok(false)` on timeout. Fails with
+    /// `mesh:unknown_peer` while there is no session with the peer, and
+    /// with `mesh:shutdown`.
+    pub fn wait_acked(&self, timeout: Duration) -> Result<bool> {
+        let in_flight = |half: &Option<SendHalf>| half.as_ref().map_or(0, |h| h.unacked.len());
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.inner.check_open()?;
+            // Checked outside the send lock (the lock order elsewhere is
+            // peers, then a stream's halves).
+            self.inner.peer(self.state.peer)?;
+            let mut guard = self.state.send.lock();
+            if in_flight(&guard) == 0 {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            // Short waits, so a lost session is noticed while waiting.
+            let wake = deadline.min(now + ACK_WAIT_SLICE);
+            self.state.window_open.wait_until(&mut guard, wake);
+        }
     }
 }
 
@@ -401,7 +430,7 @@ impl Inner {
         if let Some(state) = &state {
             bump(&state.received);
         }
-        if self.deliver([message], false) == 0 {
+        if self.deliver(from, stream_id, [message], false) == 0 {
             if let Some(state) = &state {
                 state.received.fetch_sub(1, Ordering::Relaxed);
             }
@@ -415,11 +444,11 @@ impl Inner {
         if seq == 0 {
             return bump(&self.counters.dropped_malformed);
         }
-        if !self.inbox_has_room() {
+        let from = peer.public_key.node_id();
+        if !self.has_room_for(from, stream_id) {
             // Not accepted, so not acknowledged: the sender resends later.
             return bump(&self.counters.dropped_inbox_full);
         }
-        let from = peer.public_key.node_id();
         let Some(state) = self.inbound(from, stream_id) else {
             return;
         };
@@ -435,7 +464,7 @@ impl Inner {
                 });
                 // Counted first, so a reader that got the message sees it counted.
                 state.received.fetch_add(count, Ordering::Relaxed);
-                self.deliver(messages, true);
+                self.deliver(from, stream_id, messages, true);
                 recv.unacked_count >= ACK_EVERY || recv.has_gap()
             }
             Accepted::Buffered => true,

@@ -1,0 +1,394 @@
+//! The bus over the mesh: a link that carries the events of a bus on one
+//! node into a bus on a connected peer, over one reliable stream.
+//!
+//! A link has a direction.
+//! * A **send** link is the consumer of its local bus. It polls events,
+//!   packs them into messages (see [`frame`]) and sends them on a reliable
+//!   stream; it moves its poll cursor on, which frees the events, only once
+//!   the peer has acknowledged every message of the batch.
+//! * A **receive** link claims that stream from that peer (its messages no
+//!   longer reach `recv`) and emits each event into its local bus, where
+//!   `poll` and subscriptions read it like any local event.
+//!
+//! Delivery is at least once, as for `poll`: an event leaves the sending bus
+//! only after the peer's node acknowledged it. A link closed mid-batch leaves
+//! the batch in the bus for the next link (which may send part of it again);
+//! a session that goes away makes the send link wait for the peer to come
+//! back, with the reliable stream resending what was unacknowledged.
+//! Pressure travels back to the producer: a receiving bus that refuses
+//! events (`bus:backpressure` under the `fail` policy) makes the receive link
+//! wait, its queue fills, the stream stops acknowledging, the sender's window
+//! closes and the sending bus fills up under its own policy.
+//!
+//! For two-way traffic, use two links on two stream ids (and, on each node,
+//! one bus to send from and one to receive into: a send link would otherwise
+//! send the received events straight back).
+
+mod frame;
+mod options;
+
+pub use options::{BusLinkOptions, LinkDirection, DEFAULT_LINK_STREAM};
+
+use super::inbox::ClaimedStream;
+use super::node::MeshNode;
+use super::stream::StreamConfig;
+use super::streaming::MeshStream;
+use crate::bus::{Bus, PollRequest};
+use crate::error::{Error, ErrorKind, Result};
+use event_listener::Listener;
+use frame::{Packer, Unpacker};
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How long the link's thread waits before looking at its stop flag again.
+const TICK: Duration = Duration::from_millis(50);
+/// The first pause after the receiving bus refused an event; it doubles up
+/// to `TICK`.
+const FIRST_BUS_WAIT: Duration = Duration::from_millis(1);
+
+/// A link's counters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BusLinkStats {
+    /// `send` or `receive`.
+    pub direction: LinkDirection,
+    /// The peer's node id.
+    pub peer: u64,
+    /// The stream the link uses.
+    pub stream_id: u64,
+    /// Events carried: acknowledged by the peer (send) or emitted into the
+    /// local bus (receive).
+    pub events: u64,
+    /// Their payload bytes.
+    pub bytes: u64,
+    /// Stream messages sent or received.
+    pub messages: u64,
+    /// Receive: events the local bus refused for good: bigger than its
+    /// `max_event_size`, or still refused for room when the link closed.
+    pub rejected: u64,
+    /// Receive: messages that were not well-formed link messages.
+    pub malformed: u64,
+    /// Times the link had to wait: the peer's session was gone (send), or
+    /// the local bus was full (receive).
+    pub stalls: u64,
+    /// Whether the link's thread is still running.
+    pub running: bool,
+    /// Why the link stopped on its own (the bus or the node shut down), if
+    /// it did.
+    pub error: Option<String>,
+}
+
+#[derive(Default)]
+struct Counters {
+    events: AtomicU64,
+    bytes: AtomicU64,
+    messages: AtomicU64,
+    rejected: AtomicU64,
+    malformed: AtomicU64,
+    stalls: AtomicU64,
+}
+
+struct Shared {
+    direction: LinkDirection,
+    peer: u64,
+    stream_id: u64,
+    stop: AtomicBool,
+    running: AtomicBool,
+    error: Mutex<Option<String>>,
+    counters: Counters,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// A running link between a local bus and a peer. Closing it (or dropping
+/// it) stops its thread; see the module docs for what is delivered.
+pub struct BusLink {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for BusLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BusLink")
+            .field("direction", &self.shared.direction)
+            .field("peer", &format_args!("{:016x}", self.shared.peer))
+            .field("stream_id", &self.shared.stream_id)
+            .finish()
+    }
+}
+
+impl BusLink {
+    /// Starts a link between `bus` and the peer `node_id` of `mesh`.
+    ///
+    /// A send link needs a session with the peer (`mesh:unknown_peer`
+    /// otherwise) and opens the stream reliable (`mesh:invalid_config` if it
+    /// is already open another way). A receive link claims the stream from
+    /// that peer (`mesh:invalid_config` if something else has); it does not
+    /// need the session yet. Both fail with `bus:shutdown` or
+    /// `mesh:shutdown` when either side is shut down.
+    pub fn open(
+        bus: &Bus,
+        mesh: &MeshNode,
+        node_id: u64,
+        options: BusLinkOptions,
+    ) -> Result<BusLink> {
+        options.validate()?;
+        if bus.is_shutdown() {
+            return Err(Error::new(
+                ErrorKind::Shutdown,
+                "the bus has been shut down",
+            ));
+        }
+        let shared = Arc::new(Shared {
+            direction: options.direction,
+            peer: node_id,
+            stream_id: options.stream_id,
+            stop: AtomicBool::new(false),
+            running: AtomicBool::new(true),
+            error: Mutex::new(None),
+            counters: Counters::default(),
+        });
+        let bus = bus.clone();
+        let thread_shared = shared.clone();
+        let spawn = std::thread::Builder::new().name("net-bus-link".into());
+        let spawned = match options.direction {
+            LinkDirection::Send => {
+                let stream =
+                    mesh.open_stream(node_id, options.stream_id, StreamConfig::reliable())?;
+                spawn.spawn(move || {
+                    let outcome = send_loop(&thread_shared, &bus, &stream, &options);
+                    thread_shared.finish(outcome);
+                })
+            }
+            LinkDirection::Receive => {
+                let claim = mesh.claim_stream(node_id, options.stream_id)?;
+                spawn.spawn(move || {
+                    let outcome = receive_loop(&thread_shared, &bus, &claim);
+                    thread_shared.finish(outcome);
+                })
+            }
+        };
+        let thread = spawned
+            .map_err(|e| Error::new(ErrorKind::MeshIo, format!("spawn the link's thread: {e}")))?;
+        Ok(BusLink {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The link's counters now.
+    pub fn stats(&self) -> BusLinkStats {
+        let c = &self.shared.counters;
+        BusLinkStats {
+            direction: self.shared.direction,
+            peer: self.shared.peer,
+            stream_id: self.shared.stream_id,
+            events: c.events.load(Ordering::Relaxed),
+            bytes: c.bytes.load(Ordering::Relaxed),
+            messages: c.messages.load(Ordering::Relaxed),
+            rejected: c.rejected.load(Ordering::Relaxed),
+            malformed: c.malformed.load(Ordering::Relaxed),
+            stalls: c.stalls.load(Ordering::Relaxed),
+            running: self.shared.running.load(Ordering::Acquire),
+            error: self.shared.error.lock().clone(),
+        }
+    }
+
+    /// Stops the link and waits for its thread (at most a few tens of
+    /// milliseconds). A receive link first hands what it already received
+    /// to its bus. Idempotent.
+    pub fn close(&self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(thread) = self.thread.lock().take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for BusLink {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+impl Shared {
+    fn finish(&self, outcome: Result<()>) {
+        if let Err(e) = outcome {
+            *self.error.lock() = Some(format!("{}: {}", e.kind(), e.detail()));
+        }
+        self.running.store(false, Ordering::Release);
+    }
+}
+
+fn send_loop(
+    shared: &Shared,
+    bus: &Bus,
+    stream: &MeshStream,
+    options: &BusLinkOptions,
+) -> Result<()> {
+    let watch = bus.watch();
+    // The cursor past the last batch the peer acknowledged: passing it to
+    // the next poll frees that batch.
+    let mut cursor: Option<String> = None;
+    while !shared.stopping() {
+        let listener = watch.listen();
+        let batch = bus.poll(&PollRequest {
+            limit: options.max_batch,
+            cursor: cursor.clone(),
+            filter: None,
+        })?;
+        if batch.events.is_empty() {
+            cursor = Some(batch.next_cursor);
+            let _ = listener.wait_deadline(Instant::now() + TICK);
+            continue;
+        }
+        let mut packer = Packer::new(options.message_bytes);
+        let mut bytes = 0u64;
+        for event in &batch.events {
+            packer.push(&event.data);
+            bytes += event.data.len() as u64;
+        }
+        let messages = packer.finish();
+        let count = messages.len() as u64;
+        for message in messages {
+            if !send_one(shared, stream, &message)? {
+                return Ok(());
+            }
+        }
+        if !wait_acked(shared, stream)? {
+            return Ok(());
+        }
+        Shared::add(&shared.counters.messages, count);
+        Shared::add(&shared.counters.events, batch.events.len() as u64);
+        Shared::add(&shared.counters.bytes, bytes);
+        cursor = Some(batch.next_cursor);
+    }
+    Ok(())
+}
+
+/// Sends one message, waiting for window room and for a lost session to
+/// come back. `Ok(false)` when the link was told to stop meanwhile.
+fn send_one(shared: &Shared, stream: &MeshStream, message: &[u8]) -> Result<bool> {
+    let mut stalled = false;
+    loop {
+        if shared.stopping() {
+            return Ok(false);
+        }
+        match stream.send_blocking(message, Some(TICK)) {
+            Ok(()) => return Ok(true),
+            Err(e) if e.kind() == ErrorKind::MeshTimeout => {}
+            Err(e) if e.kind() == ErrorKind::UnknownPeer => {
+                if !stalled {
+                    stalled = true;
+                    Shared::add(&shared.counters.stalls, 1);
+                }
+                std::thread::sleep(TICK);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Waits until the peer acknowledged everything sent. `Ok(false)` when the
+/// link was told to stop meanwhile.
+fn wait_acked(shared: &Shared, stream: &MeshStream) -> Result<bool> {
+    let mut stalled = false;
+    loop {
+        if shared.stopping() {
+            return Ok(false);
+        }
+        match stream.wait_acked(TICK) {
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(e) if e.kind() == ErrorKind::UnknownPeer => {
+                if !stalled {
+                    stalled = true;
+                    Shared::add(&shared.counters.stalls, 1);
+                }
+                std::thread::sleep(TICK);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn receive_loop(shared: &Shared, bus: &Bus, claim: &ClaimedStream) -> Result<()> {
+    let mut unpacker = Unpacker::new(bus.config().max_event_size);
+    let mut full_at_close = false;
+    loop {
+        // Once told to stop, drain what already arrived (it was
+        // acknowledged, so the sender will not send it again), then end.
+        let timeout = if shared.stopping() {
+            Duration::ZERO
+        } else {
+            TICK
+        };
+        let message = match claim.recv(Some(timeout)) {
+            Ok(Some(message)) => message,
+            Ok(None) if shared.stopping() => return Ok(()),
+            Ok(None) => continue,
+            Err(e) => return Err(e),
+        };
+        Shared::add(&shared.counters.messages, 1);
+        let unpacked = unpacker.unpack(message.payload.into());
+        if unpacked.malformed {
+            Shared::add(&shared.counters.malformed, 1);
+        }
+        Shared::add(&shared.counters.rejected, unpacked.oversized);
+        for event in unpacked.events {
+            emit(shared, bus, event, &mut full_at_close)?;
+        }
+    }
+}
+
+/// Emits one received event, waiting while the bus refuses it for room.
+/// `full_at_close` is set once an event was given up while closing, so the
+/// rest are given up at once rather than each after a wait.
+fn emit(shared: &Shared, bus: &Bus, event: bytes::Bytes, full_at_close: &mut bool) -> Result<()> {
+    let len = event.len() as u64;
+    let mut wait = FIRST_BUS_WAIT;
+    let mut stalled = false;
+    loop {
+        match bus.emit_bytes(event.clone()) {
+            Ok(_) => {
+                Shared::add(&shared.counters.events, 1);
+                Shared::add(&shared.counters.bytes, len);
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::Backpressure => {
+                if shared.stopping() && (wait >= TICK || *full_at_close) {
+                    // Closing, and the bus stays full: give the event up,
+                    // counted, rather than never letting `close` return.
+                    *full_at_close = true;
+                    Shared::add(&shared.counters.rejected, 1);
+                    return Ok(());
+                }
+                if !stalled {
+                    stalled = true;
+                    Shared::add(&shared.counters.stalls, 1);
+                }
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(TICK);
+            }
+            Err(e) if e.kind() == ErrorKind::EventTooLarge => {
+                Shared::add(&shared.counters.rejected, 1);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,218 @@
+//! Where received messages wait to be read: the node's inbox, which
+//! [`MeshNode::recv`] drains, and *claimed* streams, whose messages go to one
+//! reader of their own instead (the bus link is one).
+//!
+//! Both are bounded. A full queue drops fire-and-forget messages (counted in
+//! `dropped_inbox_full`) and leaves reliable ones unacknowledged, so their
+//! sender resends them later: a slow reader slows its sender down instead
+//! of losing messages.
+
+use super::node::{Inner, MeshNode, Message};
+use super::stats::{add, bump};
+use crate::error::{Error, ErrorKind, Result};
+use parking_lot::{Condvar, Mutex};
+use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A bounded queue of messages and the condition its readers wait on.
+pub(super) struct Queue {
+    messages: Mutex<VecDeque<Message>>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+impl Queue {
+    pub(super) fn new(capacity: usize) -> Queue {
+        Queue {
+            messages: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            capacity,
+        }
+    }
+
+    fn has_room(&self) -> bool {
+        self.messages.lock().len() < self.capacity
+    }
+
+    /// Appends messages; `force` appends even over capacity (a reliable
+    /// stream's in-order run, already accepted and about to be acknowledged).
+    fn push(
+        &self,
+        messages: impl IntoIterator<Item = Message>,
+        force: bool,
+        inner: &Inner,
+    ) -> usize {
+        let mut queue = self.messages.lock();
+        let mut pushed = 0;
+        for message in messages {
+            if !force && queue.len() >= self.capacity {
+                bump(&inner.counters.dropped_inbox_full);
+                continue;
+            }
+            add(&inner.counters.bytes_received, message.payload.len());
+            queue.push_back(message);
+            pushed += 1;
+        }
+        drop(queue);
+        if pushed > 0 {
+            self.ready.notify_all();
+        }
+        pushed
+    }
+
+    /// The next message, waiting up to `timeout` (`None`: until one comes).
+    /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
+    /// the queue is empty.
+    pub(super) fn pop(&self, inner: &Inner, timeout: Option<Duration>) -> Result<Option<Message>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut queue = self.messages.lock();
+        loop {
+            if let Some(message) = queue.pop_front() {
+                return Ok(Some(message));
+            }
+            inner.check_open()?;
+            match deadline {
+                Some(d) => {
+                    if self.ready.wait_until(&mut queue, d).timed_out() && queue.is_empty() {
+                        return Ok(None);
+                    }
+                }
+                None => self.ready.wait(&mut queue),
+            }
+        }
+    }
+
+    /// Wakes every reader (on shutdown).
+    pub(super) fn wake_all(&self) {
+        let _queue = self.messages.lock();
+        self.ready.notify_all();
+    }
+}
+
+impl Inner {
+    /// The queue messages from `from` on `stream_id` go to.
+    fn queue_for(&self, from: u64, stream_id: u64) -> Option<Arc<Queue>> {
+        let claims = self.claims.read();
+        if claims.is_empty() {
+            return None;
+        }
+        claims.get(&(from, stream_id)).cloned()
+    }
+
+    /// Whether the queue for this stream has room for another message.
+    pub(super) fn has_room_for(&self, from: u64, stream_id: u64) -> bool {
+        match self.queue_for(from, stream_id) {
+            Some(queue) => queue.has_room(),
+            None => self.inbox.has_room(),
+        }
+    }
+
+    /// Hands messages of one stream to their reader. `force` delivers even
+    /// over capacity. Returns how many were delivered.
+    pub(super) fn deliver(
+        &self,
+        from: u64,
+        stream_id: u64,
+        messages: impl IntoIterator<Item = Message>,
+        force: bool,
+    ) -> usize {
+        // The claims stay read-locked while pushing: a claim installed
+        // meanwhile would otherwise miss a message that lands in the inbox
+        // just after it moved the inbox's messages over.
+        let claims = self.claims.read();
+        match claims.get(&(from, stream_id)) {
+            Some(queue) => queue.push(messages, force, self),
+            None => self.inbox.push(messages, force, self),
+        }
+    }
+
+    /// Wakes every reader of the inbox and of claimed streams (on shutdown).
+    pub(super) fn wake_readers(&self) {
+        self.inbox.wake_all();
+        for queue in self.claims.read().values() {
+            queue.wake_all();
+        }
+    }
+}
+
+/// A stream whose messages from one peer skip the inbox and come here
+/// instead, until the claim is dropped. See [`MeshNode::claim_stream`].
+pub struct ClaimedStream {
+    inner: Arc<Inner>,
+    key: (u64, u64),
+    queue: Arc<Queue>,
+}
+
+impl std::fmt::Debug for ClaimedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimedStream")
+            .field("peer", &format_args!("{:016x}", self.key.0))
+            .field("stream_id", &self.key.1)
+            .finish()
+    }
+}
+
+impl ClaimedStream {
+    /// The peer's node id.
+    pub fn peer(&self) -> u64 {
+        self.key.0
+    }
+
+    /// The stream id.
+    pub fn id(&self) -> u64 {
+        self.key.1
+    }
+
+    /// The next message on the stream, as [`MeshNode::recv`].
+    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
+        self.queue.pop(&self.inner, timeout)
+    }
+}
+
+impl Drop for ClaimedStream {
+    fn drop(&mut self) {
+        self.inner.claims.write().remove(&self.key);
+    }
+}
+
+impl MeshNode {
+    /// Takes stream `stream_id` from peer `node_id` out of the inbox: its
+    /// messages come to the returned claim instead, until it is dropped.
+    /// Messages of that stream already waiting in the inbox move to the
+    /// claim, in order, so nothing that arrived before the claim is lost to
+    /// it. One claim per stream and peer: a second fails with
+    /// `mesh:invalid_config`.
+    pub fn claim_stream(&self, node_id: u64, stream_id: u64) -> Result<ClaimedStream> {
+        self.inner.check_open()?;
+        let key = (node_id, stream_id);
+        let queue = Arc::new(Queue::new(self.inner.config.inbox_capacity));
+        let mut claims = self.inner.claims.write();
+        if claims.contains_key(&key) {
+            return Err(Error::new(
+                ErrorKind::InvalidMeshConfig,
+                format!("stream {stream_id} from node {node_id:016x} is already claimed"),
+            ));
+        }
+        // Holding the inbox lock while the claim is installed: no message of
+        // the stream can land in the inbox after the move.
+        let mut inbox = self.inner.inbox.messages.lock();
+        let (moved, kept): (VecDeque<Message>, VecDeque<Message>) = inbox
+            .drain(..)
+            .partition(|m| m.from == node_id && m.stream_id == stream_id);
+        *inbox = kept;
+        *queue.messages.lock() = moved;
+        claims.insert(key, queue.clone());
+        drop(inbox);
+        drop(claims);
+        if self.inner.closed.load(Ordering::Acquire) {
+            queue.wake_all();
+        }
+        Ok(ClaimedStream {
+            inner: self.inner.clone(),
+            key,
+            queue,
+        })
+    }
+}
