@@ -4,7 +4,8 @@
 //! The JSON form: `{"network_key": "<64 hex>", "bind": "127.0.0.1:0",
 //! "seed": "<64 hex>", "handshake_timeout_ms": N, "handshake_retry_ms": N,
 //! "inbox_capacity": N, "retransmit_timeout_ms": N, "simulated_loss": 0.0,
-//! "beacon_interval_ms": N, "max_hops": N}`.
+//! "beacon_interval_ms": N, "max_hops": N, "rekey_interval_ms": N,
+//! "session_timeout_ms": N}`.
 //! Only `network_key` is required; without `seed` the node gets a fresh
 //! identity; `bind` defaults to `0.0.0.0:0`. Optional sections:
 //! `"trust": {"policy": "open" | "tofu" | "allowlist", "allow": ["<hex key>"],
@@ -53,6 +54,15 @@ pub struct MeshConfig {
     /// The most hops a routed packet may take (its TTL), and the longest
     /// route learned from beacons.
     pub max_hops: u8,
+    /// How long a session's keys are used before the side that opened it
+    /// runs a fresh handshake; the new session takes over without a pause
+    /// (the old one still opens packets for a few seconds).
+    pub rekey_interval: Duration,
+    /// How long a session lives without a packet from the peer before it is
+    /// dropped. Beacons (or keep-alives, for routed peers) go out every
+    /// beacon interval, so only a peer that is gone goes this quiet; at
+    /// least three beacon intervals.
+    pub session_timeout: Duration,
     /// Which peers' keys are accepted (default: open).
     pub trust: TrustConfig,
     /// Where peers are remembered across restarts (default: nowhere).
@@ -64,7 +74,9 @@ pub struct MeshConfig {
 impl MeshConfig {
     /// Defaults around an address and a network key: 5 s handshake timeout,
     /// resent every 250 ms, 65 536 messages of inbox, reliable messages
-    /// resent after 200 ms without an ack, no simulated loss.
+    /// resent after 200 ms without an ack, no simulated loss, beacons every
+    /// second, 8 hops, new keys every 2 minutes, sessions dropped after 30 s
+    /// of silence.
     pub fn new(bind: SocketAddr, network_key: NetworkKey) -> MeshConfig {
         MeshConfig {
             bind,
@@ -76,6 +88,8 @@ impl MeshConfig {
             simulated_loss: 0.0,
             beacon_interval: Duration::from_secs(1),
             max_hops: 8,
+            rekey_interval: Duration::from_secs(120),
+            session_timeout: Duration::from_secs(30),
             trust: TrustConfig::default(),
             peer_store: None,
             audit: None,
@@ -105,6 +119,12 @@ impl MeshConfig {
         if self.max_hops == 0 {
             return bad("max_hops must be at least 1");
         }
+        if self.rekey_interval.is_zero() {
+            return bad("rekey_interval must be above zero");
+        }
+        if self.session_timeout < self.beacon_interval * 3 {
+            return bad("session_timeout must be at least three beacon intervals");
+        }
         Ok(())
     }
 }
@@ -126,6 +146,8 @@ struct NodeOptions {
     simulated_loss: Option<f64>,
     beacon_interval_ms: Option<u64>,
     max_hops: Option<u8>,
+    rekey_interval_ms: Option<u64>,
+    session_timeout_ms: Option<u64>,
     trust: Option<TrustOptions>,
     peer_store: Option<PeerStoreOptions>,
     audit_log: Option<AuditOptions>,
@@ -238,6 +260,12 @@ pub fn parse_node_config(json: &str) -> Result<(Identity, MeshConfig)> {
     }
     if let Some(hops) = options.max_hops {
         config.max_hops = hops;
+    }
+    if let Some(ms) = options.rekey_interval_ms {
+        config.rekey_interval = Duration::from_millis(ms);
+    }
+    if let Some(ms) = options.session_timeout_ms {
+        config.session_timeout = Duration::from_millis(ms);
     }
     if let Some(trust) = options.trust {
         config.trust = trust_config(trust)?;

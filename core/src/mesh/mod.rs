@@ -9,6 +9,7 @@
 //! * [`replay`]: the sliding window that drops replayed packets.
 //! * [`node`]: a node with its socket, sessions, inbox and reader thread.
 //! * [`stats`]: the counters, including every reason a datagram was dropped.
+//! * `lifetime`: the periodic rekey and the expiry of silent sessions.
 //! * [`stream`]: per-stream reliability (acks with selective NACKs) and
 //!   credit windows; `streaming` wires it to the node.
 //!
@@ -27,6 +28,7 @@ pub mod config;
 pub mod handshake;
 mod inbox;
 pub mod keys;
+mod lifetime;
 pub mod node;
 pub mod peer_store;
 mod relay;
@@ -51,9 +53,13 @@ pub use streaming::MeshStream;
 pub use trust::{TrustConfig, TrustPolicy};
 
 #[cfg(test)]
+mod lifetime_tests;
+#[cfg(test)]
 mod relay_tests;
 #[cfg(test)]
 mod stream_tests;
+#[cfg(test)]
+mod test_support;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

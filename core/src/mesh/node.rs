@@ -44,6 +44,8 @@ const TIMER_TICK: Duration = Duration::from_millis(5);
 const CONTROL_CONFIRM: u64 = 0;
 /// The control stream of beacons (routes, and a sign of life).
 pub(super) const CONTROL_BEACON: u64 = 1;
+/// The control stream of keep-alives to routed peers (a sign of life only).
+pub(super) const CONTROL_KEEPALIVE: u64 = 2;
 
 /// A peer this node has a session with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,11 +92,20 @@ pub(super) struct Peer {
     /// Its health as last assessed (for counting transitions).
     pub(super) health: Mutex<PeerHealth>,
     /// The responder's answer, kept to resend if the first message repeats.
-    answer: Option<Vec<u8>>,
-    opened: Instant,
+    pub(super) answer: Option<Vec<u8>>,
+    pub(super) opened: Instant,
+    /// Set while a fresh handshake replacing this session runs.
+    pub(super) rekeying: AtomicBool,
+    /// Milliseconds after the node started when this side next rekeys (the
+    /// initiator's side only), pushed back after a failed attempt.
+    pub(super) rekey_at_ms: AtomicU64,
 }
 
 impl Peer {
+    pub(super) fn session_id(&self) -> u64 {
+        self.session.id()
+    }
+
     /// Where packets for it go.
     pub(super) fn target(&self) -> Target {
         if self.routed {
@@ -118,21 +129,28 @@ impl Peer {
 
 #[derive(Default)]
 pub(super) struct Peers {
-    by_session: HashMap<u64, Arc<Peer>>,
+    pub(super) by_session: HashMap<u64, Arc<Peer>>,
     pub(super) by_node: HashMap<u64, Arc<Peer>>,
     /// Direct, confirmed peers by address: the only senders a relay
     /// forwards for.
     pub(super) by_addr: HashMap<SocketAddr, Arc<Peer>>,
+    /// Sessions replaced by a newer one with the same node, still opened
+    /// for a grace period (packets sealed before the switch are in flight),
+    /// with when they were replaced.
+    pub(super) retired: Vec<(u64, Instant)>,
 }
 
 impl Peers {
-    /// Makes `peer` the session for its node, replacing any older one.
-    fn promote(&mut self, peer: Arc<Peer>) {
+    /// Makes `peer` the session for its node, retiring any older one.
+    /// Returns whether it replaced one.
+    fn promote(&mut self, peer: Arc<Peer>) -> bool {
         let node_id = peer.public_key.node_id();
         let session_id = peer.session.id();
+        let mut replaced = false;
         if let Some(old) = self.by_node.insert(node_id, peer.clone()) {
             if old.session.id() != session_id {
-                self.by_session.remove(&old.session.id());
+                self.retired.push((old.session.id(), Instant::now()));
+                replaced = true;
             }
             if !old.routed {
                 self.by_addr.remove(&old.addr);
@@ -142,6 +160,7 @@ impl Peers {
             self.by_addr.insert(peer.addr, peer.clone());
         }
         self.by_session.insert(session_id, peer);
+        replaced
     }
 
     /// Holds a responder's session until the initiator proves the network
@@ -281,7 +300,7 @@ impl MeshNode {
         Ok(node)
     }
 
-    fn spawn(&self, name: &str, body: fn(&Inner)) -> Result<()> {
+    fn spawn(&self, name: &str, body: fn(&Arc<Inner>)) -> Result<()> {
         let inner = self.inner.clone();
         let handle = std::thread::Builder::new()
             .name(name.into())
@@ -327,7 +346,7 @@ impl MeshNode {
                 format!("{addr} with key {}: {reason}", hex::encode(peer.as_bytes())),
             ));
         }
-        let outcome = self.handshake(Target::Direct(addr), peer);
+        let outcome = self.inner.handshake(Target::Direct(addr), peer);
         match &outcome {
             Ok(_) => {
                 self.inner.trust.learn(addr, *peer);
@@ -360,76 +379,12 @@ impl MeshNode {
             ));
         }
         self.inner.next_hop(peer.node_id())?;
-        self.handshake(Target::Routed(peer.node_id()), peer)
+        self.inner.handshake(Target::Routed(peer.node_id()), peer)
     }
 
     /// The best route to every node this one can reach through relays.
     pub fn routes(&self) -> Vec<RouteInfo> {
         self.inner.best_routes()
-    }
-
-    fn handshake(&self, target: Target, peer: &PublicKey) -> Result<PeerInfo> {
-        let session_id = random_session_id()?;
-        let (initiator, first) =
-            Initiator::start(&self.inner.identity, peer, &self.inner.config.network_key)?;
-        let packet = self
-            .inner
-            .handshake_packet(session_id, HANDSHAKE_FIRST, &first);
-        let mut pending = self.inner.pending.lock();
-        pending.insert(session_id, Pending::Waiting(Box::new(initiator)));
-        let deadline = Instant::now() + self.inner.config.handshake_timeout;
-        let outcome = loop {
-            if let Some(Pending::Done(_)) = pending.get(&session_id) {
-                if let Some(Pending::Done(done)) = pending.remove(&session_id) {
-                    break done;
-                }
-            }
-            if self.inner.closed.load(Ordering::Acquire) {
-                pending.remove(&session_id);
-                break Err(shutdown_error());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                pending.remove(&session_id);
-                break Err(Error::new(
-                    ErrorKind::MeshTimeout,
-                    format!(
-                        "no handshake answer from {target} within {:?}",
-                        self.inner.config.handshake_timeout
-                    ),
-                ));
-            }
-            if let Err(e) = self.inner.send_to_target(&packet, target) {
-                pending.remove(&session_id);
-                break Err(e);
-            }
-            let wake = (now + self.inner.config.handshake_retry).min(deadline);
-            self.inner.handshake_done.wait_until(&mut pending, wake);
-        };
-        drop(pending);
-        let peer = outcome?;
-        // Proves to the responder that this side holds the network key, and
-        // waits for its answer: when `connect` returns, both sides list the
-        // session and either may send. Resent like the first message, since
-        // either packet may be lost.
-        let mut pending = self.inner.pending.lock();
-        loop {
-            if peer.heard.load(Ordering::Acquire) {
-                return Ok(peer.info());
-            }
-            self.inner.check_open()?;
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(Error::new(
-                    ErrorKind::MeshTimeout,
-                    format!("{target} did not confirm the session in time"),
-                ));
-            }
-            self.inner
-                .send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[])?;
-            let wake = (now + self.inner.config.handshake_retry).min(deadline);
-            self.inner.handshake_done.wait_until(&mut pending, wake);
-        }
     }
 
     /// The next message, waiting up to `timeout` (`None`: until one comes).
@@ -503,6 +458,69 @@ impl Inner {
             return Err(shutdown_error());
         }
         Ok(())
+    }
+
+    /// Runs the initiator's side of a handshake with `peer` at `target`:
+    /// the first message resent until the answer (or the deadline), then
+    /// the confirmation resent until the responder answers it.
+    pub(super) fn handshake(&self, target: Target, peer: &PublicKey) -> Result<PeerInfo> {
+        let session_id = random_session_id()?;
+        let (initiator, first) = Initiator::start(&self.identity, peer, &self.config.network_key)?;
+        let packet = self.handshake_packet(session_id, HANDSHAKE_FIRST, &first);
+        let mut pending = self.pending.lock();
+        pending.insert(session_id, Pending::Waiting(Box::new(initiator)));
+        let deadline = Instant::now() + self.config.handshake_timeout;
+        let outcome = loop {
+            if let Some(Pending::Done(_)) = pending.get(&session_id) {
+                if let Some(Pending::Done(done)) = pending.remove(&session_id) {
+                    break done;
+                }
+            }
+            if self.closed.load(Ordering::Acquire) {
+                pending.remove(&session_id);
+                break Err(shutdown_error());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                pending.remove(&session_id);
+                break Err(Error::new(
+                    ErrorKind::MeshTimeout,
+                    format!(
+                        "no handshake answer from {target} within {:?}",
+                        self.config.handshake_timeout
+                    ),
+                ));
+            }
+            if let Err(e) = self.send_to_target(&packet, target) {
+                pending.remove(&session_id);
+                break Err(e);
+            }
+            let wake = (now + self.config.handshake_retry).min(deadline);
+            self.handshake_done.wait_until(&mut pending, wake);
+        };
+        drop(pending);
+        let peer = outcome?;
+        // Proves to the responder that this side holds the network key, and
+        // waits for its answer: when `connect` returns, both sides list the
+        // session and either may send. Resent like the first message, since
+        // either packet may be lost.
+        let mut pending = self.pending.lock();
+        loop {
+            if peer.heard.load(Ordering::Acquire) {
+                return Ok(peer.info());
+            }
+            self.check_open()?;
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::new(
+                    ErrorKind::MeshTimeout,
+                    format!("{target} did not confirm the session in time"),
+                ));
+            }
+            self.send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[])?;
+            let wake = (now + self.config.handshake_retry).min(deadline);
+            self.handshake_done.wait_until(&mut pending, wake);
+        }
     }
 
     pub(super) fn peer(&self, node_id: u64) -> Result<Arc<Peer>> {
@@ -621,7 +639,7 @@ impl Inner {
         })
     }
 
-    fn read_loop(&self) {
+    fn read_loop(self: &Arc<Self>) {
         let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         while !self.closed.load(Ordering::Acquire) {
             // The lock is released before handling: answers send on the
@@ -651,13 +669,14 @@ impl Inner {
 
     /// Acks, resends and expiry, every few milliseconds; the peer store
     /// on its own interval.
-    fn timer_loop(&self) {
+    fn timer_loop(self: &Arc<Self>) {
         let mut last_flush = Instant::now();
         while !self.closed.load(Ordering::Acquire) {
             std::thread::sleep(TIMER_TICK);
             self.expire_half_open();
             self.stream_timers(Instant::now());
             self.relay_timers(Instant::now());
+            self.session_timers();
             if let Some(store) = &self.peer_store {
                 if last_flush.elapsed() >= store.flush_interval() {
                     let _ = store.flush();
@@ -681,10 +700,9 @@ impl Inner {
                 ("reject", reason)
             }
         };
-        if let Some(audit) = &self.audit {
-            let _ = audit.record(
-                "trust_decision",
-                serde_json::json!({
+        self.record(
+            "trust_decision",
+            serde_json::json!({
                     "side": side,
                     "addr": addr.map(|a| a.to_string()),
                     "node_id": key.node_id().to_string(),
@@ -692,10 +710,17 @@ impl Inner {
                     "policy": self.trust.policy().as_str(),
                     "decision": verdict,
                     "reason": reason,
-                }),
-            );
-        }
+            }),
+        );
         decision
+    }
+
+    /// Writes an event to the audit log, if there is one. A failed write
+    /// has nowhere better to go: the decision it records was counted.
+    pub(super) fn record(&self, kind: &str, fields: serde_json::Value) {
+        if let Some(audit) = &self.audit {
+            let _ = audit.record(kind, fields);
+        }
     }
 
     fn handle(&self, datagram: &mut [u8], from: SocketAddr) {
@@ -785,7 +810,9 @@ impl Inner {
         let public_key = *initiator.peer();
         let outcome = initiator.finish(answer).map(|keys| {
             let peer = self.new_peer(header.session_id, public_key, from, &keys, None, routed);
-            self.peers.write().promote(peer.clone());
+            if self.peers.write().promote(peer.clone()) {
+                bump(&self.counters.sessions_rekeyed);
+            }
             peer
         });
         match &outcome {
@@ -819,6 +846,10 @@ impl Inner {
             answer,
             heard: AtomicBool::new(false),
             opened: Instant::now(),
+            rekeying: AtomicBool::new(false),
+            rekey_at_ms: AtomicU64::new(
+                self.now_ms() + self.config.rekey_interval.as_millis() as u64,
+            ),
         })
     }
 
@@ -839,7 +870,9 @@ impl Inner {
             self.handshake_done.notify_all();
         }
         if !peer.confirmed.swap(true, Ordering::AcqRel) {
-            self.peers.write().promote(peer.clone());
+            if self.peers.write().promote(peer.clone()) {
+                bump(&self.counters.sessions_rekeyed);
+            }
             // Only now has the peer proven the network key: pin and remember
             // (a routed peer's address is its relay's: nothing to pin).
             if !peer.routed {

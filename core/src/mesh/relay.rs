@@ -9,7 +9,7 @@
 //! relay forwards only for its neighbours (peers with a confirmed direct
 //! session), so strangers cannot use it as an open reflector.
 
-use super::node::{Inner, Peer, Target, CONTROL_BEACON};
+use super::node::{Inner, Peer, Target, CONTROL_BEACON, CONTROL_KEEPALIVE};
 use super::routing::{decode_beacon, encode_beacon, PeerHealth, RouteInfo};
 use super::stats::bump;
 use crate::error::{Error, ErrorKind, Result};
@@ -169,6 +169,19 @@ impl Inner {
                 0,
                 &encode_beacon(&entries),
             );
+        }
+        // Routed peers hear no beacons from this node: keep-alives tell
+        // them it is still there (see `session_timeout`).
+        let routed: Vec<Arc<Peer>> = self
+            .peers
+            .read()
+            .by_node
+            .values()
+            .filter(|p| p.routed)
+            .cloned()
+            .collect();
+        for peer in routed {
+            let _ = self.send_sealed(&peer, CONTROL_KEEPALIVE, PacketFlags::CONTROL, 0, &[]);
         }
     }
 }

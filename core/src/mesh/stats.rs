@@ -44,6 +44,12 @@ pub struct MeshStats {
     pub peers_failed: u64,
     /// Suspected or failed neighbours heard from again.
     pub peers_recovered: u64,
+    /// Sessions replaced by a fresh handshake with the same peer: the
+    /// periodic rekey, or a repeated `connect`.
+    pub sessions_rekeyed: u64,
+    /// Sessions dropped after `session_timeout` without a packet from the
+    /// peer.
+    pub sessions_expired: u64,
 }
 
 macro_rules! counters {
@@ -81,6 +87,8 @@ counters!(
     peers_suspected,
     peers_failed,
     peers_recovered,
+    sessions_rekeyed,
+    sessions_expired,
 );
 
 /// Adds one to a counter.

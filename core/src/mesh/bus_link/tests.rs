@@ -3,20 +3,14 @@
 
 use super::*;
 use crate::bus::{Backpressure, BusConfig, PollRequest};
-use crate::identity::Identity;
-use crate::mesh::{MeshConfig, NetworkKey};
+use crate::mesh::test_support::{eventually, node_with, WAIT};
 use std::time::Instant;
 
-const WAIT: Duration = Duration::from_secs(10);
-
 fn node(seed: u8, loss: f64) -> MeshNode {
-    let mut config = MeshConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        NetworkKey::from_bytes([3; 32]),
-    );
-    config.simulated_loss = loss;
-    config.retransmit_timeout = Duration::from_millis(30);
-    MeshNode::bind(Identity::from_seed(&[seed; 32]), config).unwrap()
+    node_with(seed, |c| {
+        c.simulated_loss = loss;
+        c.retransmit_timeout = Duration::from_millis(30);
+    })
 }
 
 /// Two connected nodes.
@@ -40,14 +34,6 @@ fn small_bus() -> Bus {
 
 fn link(bus: &Bus, mesh: &MeshNode, peer: &MeshNode, direction: LinkDirection) -> BusLink {
     BusLink::open(bus, mesh, peer.node_id(), BusLinkOptions::new(direction)).unwrap()
-}
-
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// Polls `bus` until `n` events came (or fails), acknowledging as it goes.

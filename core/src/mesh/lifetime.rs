@@ -1,0 +1,119 @@
+//! How long sessions live: the periodic rekey, the expiry of sessions whose
+//! peer went silent, and the end of a replaced session's grace period.
+//!
+//! * **Rekey.** The side that opened a session runs a fresh handshake every
+//!   `rekey_interval`, so no key encrypts more than that much traffic. The
+//!   new session replaces the old at once on both sides; the old one still
+//!   opens packets for a grace period (`handshake_timeout`), since packets
+//!   sealed just before the switch are in flight. Streams belong to the
+//!   peer, not the session, so they carry on across it. A failed rekey keeps
+//!   the old session and tries again a handshake timeout later.
+//! * **Expiry.** Neighbours hear each other's beacons every beacon interval
+//!   and routed peers get keep-alives as often, so a session silent for
+//!   `session_timeout` belongs to a peer that is gone: it is dropped
+//!   (sends to the peer then fail with `mesh:unknown_peer`) and counted.
+
+use super::node::{Inner, Peer};
+use super::stats::bump;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+impl Inner {
+    /// Rekeys what is due, expires what went silent, ends retired sessions'
+    /// grace. Runs on the timer thread.
+    pub(super) fn session_timers(self: &Arc<Self>) {
+        let now_ms = self.now_ms();
+        let timeout_ms = self.config.session_timeout.as_millis() as u64;
+        let peers: Vec<Arc<Peer>> = self.peers.read().by_node.values().cloned().collect();
+        let mut silent = Vec::new();
+        for peer in peers {
+            let quiet_ms = now_ms.saturating_sub(peer.last_heard_ms.load(Ordering::Relaxed));
+            if quiet_ms > timeout_ms {
+                silent.push(peer);
+            } else if peer.answer.is_none()
+                && now_ms >= peer.rekey_at_ms.load(Ordering::Relaxed)
+                && !peer.rekeying.swap(true, Ordering::AcqRel)
+            {
+                self.start_rekey(peer);
+            }
+        }
+        for peer in silent {
+            self.expire(&peer);
+        }
+        self.end_grace();
+    }
+
+    /// Runs the rekey handshake on a thread of its own (it waits for the
+    /// peer's answers; the timer must not).
+    fn start_rekey(self: &Arc<Self>, peer: Arc<Peer>) {
+        let inner = self.clone();
+        let retry_later = |inner: &Inner, peer: &Peer| {
+            let later = inner.now_ms() + inner.config.handshake_timeout.as_millis() as u64;
+            peer.rekey_at_ms.store(later, Ordering::Relaxed);
+            peer.rekeying.store(false, Ordering::Release);
+        };
+        let spawned = std::thread::Builder::new()
+            .name("net-mesh-rekey".into())
+            .spawn({
+                let peer = peer.clone();
+                move || {
+                    if inner.handshake(peer.target(), &peer.public_key).is_err() {
+                        retry_later(&inner, &peer);
+                    }
+                }
+            });
+        if spawned.is_err() {
+            retry_later(self, &peer);
+        }
+    }
+
+    /// Drops a silent peer's session (unless a newer one replaced it).
+    fn expire(&self, peer: &Arc<Peer>) {
+        let node_id = peer.public_key.node_id();
+        let session_id = peer.session_id();
+        {
+            let mut peers = self.peers.write();
+            let current = peers
+                .by_node
+                .get(&node_id)
+                .is_some_and(|p| p.session_id() == session_id);
+            if !current {
+                return;
+            }
+            peers.by_node.remove(&node_id);
+            peers.by_session.remove(&session_id);
+            if !peer.routed {
+                peers.by_addr.remove(&peer.addr);
+            }
+        }
+        bump(&self.counters.sessions_expired);
+        self.record(
+            "session_expired",
+            serde_json::json!({
+                "node_id": node_id.to_string(),
+                "addr": (!peer.routed).then(|| peer.addr.to_string()),
+                "silent_ms": self.now_ms().saturating_sub(peer.last_heard_ms.load(Ordering::Relaxed)),
+            }),
+        );
+    }
+
+    /// Forgets replaced sessions whose grace period is over.
+    fn end_grace(&self) {
+        let grace = self.config.handshake_timeout;
+        let over = |retired: &[(u64, std::time::Instant)]| {
+            retired.iter().any(|(_, at)| at.elapsed() > grace)
+        };
+        if !over(&self.peers.read().retired) {
+            return;
+        }
+        let mut peers = self.peers.write();
+        let retired = std::mem::take(&mut peers.retired);
+        for (session_id, at) in retired {
+            if at.elapsed() > grace {
+                peers.by_session.remove(&session_id);
+            } else {
+                peers.retired.push((session_id, at));
+            }
+        }
+    }
+}
