@@ -265,6 +265,13 @@
 #define PACKED_ENTRY_HEADER 20
 
 /**
+ * A link carrying a bus's events to a peer, or a peer's events into a
+ * bus. Opaque; create with `net_bus_link_open`, release with
+ * `net_bus_link_free`.
+ */
+typedef struct net_bus_link_t net_bus_link_t;
+
+/**
  * An event bus. Opaque; always used by pointer. Create with `net_init` or
  * `net_bus_new`; stop with `net_shutdown`; release with `net_bus_free`.
  */
@@ -695,6 +702,54 @@ void net_subscription_free(struct net_subscription_t *sub);
 void net_runtime_shutdown(void);
 
 /**
+ * Starts a link between `bus` and the peer `node_id` of `mesh`, with JSON
+ * options: `direction` (`"send"` or `"receive"`, required), `stream_id`
+ * (default 6452595), `max_batch` (events per batch, default 1024),
+ * `message_bytes` (default 16384).
+ *
+ * A send link consumes `bus`: it sends its events to the peer on a reliable
+ * stream and frees each batch once the peer acknowledged it. A receive
+ * link takes that stream from the peer (its messages no longer reach
+ * `net_mesh_recv`) and emits every event into `bus`. Errors:
+ * `NET_ERR_INVALID_MESH_CONFIG` (bad options, stream already open another
+ * way or already linked), `NET_ERR_UNKNOWN_PEER` (send: no session),
+ * `NET_ERR_SHUTDOWN` / `NET_ERR_MESH_SHUTDOWN`.
+ *
+ * # Safety
+ * `options` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_bus_link_open(struct net_bus_t *bus,
+                          struct net_mesh_t *mesh,
+                          uint64_t node_id,
+                          const char *options,
+                          size_t len,
+                          struct net_bus_link_t **out);
+
+/**
+ * The link's counters as a JSON object: `direction`, `peer` and
+ * `stream_id` (decimal strings), `events`, `bytes`, `messages`,
+ * `rejected`, `malformed`, `stalls`, `running`, `error` (why it stopped on
+ * its own, or null); free with `net_string_free`.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE int32_t net_bus_link_stats(struct net_bus_link_t *link, char **out, size_t *out_len);
+
+/**
+ * Stops the link and waits for its thread (tens of milliseconds). A send
+ * link leaves unacknowledged events in its bus; a receive link first
+ * emits what it already received. Idempotent.
+ */
+NET_MUST_USE int32_t net_bus_link_close(struct net_bus_link_t *link);
+
+/**
+ * Stops (if needed) and releases a link. NULL and freed handles are ignored.
+ */
+void net_bus_link_free(struct net_bus_link_t *link);
+
+/**
  * Frees bytes returned by the library (with the length it returned). NULL is ignored.
  *
  * # Safety
@@ -830,8 +885,11 @@ void net_identity_free(struct net_identity_t *id);
  * required), `bind` (`"ip:port"`, default `"0.0.0.0:0"`), `seed` (64 hex
  * digits; default a fresh identity), `handshake_timeout_ms`,
  * `handshake_retry_ms`, `inbox_capacity`, `retransmit_timeout_ms`,
- * `simulated_loss` (a test aid, 0 ≤ p < 1). Unknown keys or bad values:
- * `NET_ERR_INVALID_MESH_CONFIG`.
+ * `simulated_loss` (a test aid, 0 ≤ p < 1), `beacon_interval_ms`,
+ * `max_hops`, `rekey_interval_ms` (default 120000), `session_timeout_ms`
+ * (default 30000, at least three beacon intervals), and the sections
+ * `trust`, `peer_store`, `audit_log` (see the README). Unknown keys or bad
+ * values: `NET_ERR_INVALID_MESH_CONFIG`.
  *
  * # Safety
  * `config` valid for `len` bytes; `out` writable.

@@ -17,6 +17,7 @@
 //! ```
 
 use crate::error::Result;
+use crate::Net;
 use net_core::identity::{Identity, PublicKey};
 use net_core::mesh::{MeshConfig, MeshNode};
 use std::net::SocketAddr;
@@ -24,8 +25,9 @@ use std::time::Duration;
 
 pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
-    KnownPeer, MeshStats, Message, NetworkKey, PeerHealth, PeerInfo, PeerStoreConfig, Reliability,
-    RouteInfo, StreamConfig, StreamStats, TrustConfig, TrustPolicy,
+    BusLinkOptions, BusLinkStats, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey,
+    PeerHealth, PeerInfo, PeerStoreConfig, Reliability, RouteInfo, StreamConfig, StreamStats,
+    TrustConfig, TrustPolicy,
 };
 
 /// Configures a [`Mesh`] node.
@@ -91,6 +93,26 @@ impl MeshBuilder {
     /// 1 s). Three silent intervals make a neighbour suspect, six failed.
     pub fn beacon_interval(mut self, interval: Duration) -> Self {
         self.config.beacon_interval = interval;
+        self
+    }
+
+    /// The most hops a routed packet may take (default 8).
+    pub fn max_hops(mut self, hops: u8) -> Self {
+        self.config.max_hops = hops;
+        self
+    }
+
+    /// How long a session's keys are used before the side that opened it
+    /// runs a fresh handshake (default 2 minutes); streams carry on.
+    pub fn rekey_interval(mut self, interval: Duration) -> Self {
+        self.config.rekey_interval = interval;
+        self
+    }
+
+    /// How long a session lives without a packet from the peer (default
+    /// 30 s; at least three beacon intervals).
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.config.session_timeout = timeout;
         self
     }
 
@@ -256,8 +278,49 @@ impl Mesh {
         self.node.stream_stats(node_id, stream_id)
     }
 
+    /// Sends every event emitted on `bus` to the peer `node_id`, where a
+    /// receiving link emits them into its own bus. The link consumes `bus`
+    /// and frees each batch once the peer acknowledged it (at least once).
+    /// Fails with `UnknownPeer` without a session.
+    pub fn send_bus(&self, bus: &Net, node_id: u64) -> Result<BusLink> {
+        self.link_bus(bus, node_id, BusLinkOptions::new(LinkDirection::Send))
+    }
+
+    /// Emits into `bus` every event the peer `node_id` sends with
+    /// [`send_bus`](Self::send_bus); `bus.poll` and subscriptions read them.
+    pub fn receive_bus(&self, bus: &Net, node_id: u64) -> Result<BusLink> {
+        self.link_bus(bus, node_id, BusLinkOptions::new(LinkDirection::Receive))
+    }
+
+    /// A link with explicit options (stream id, batch and message sizes).
+    pub fn link_bus(&self, bus: &Net, node_id: u64, options: BusLinkOptions) -> Result<BusLink> {
+        Ok(BusLink {
+            inner: net_core::mesh::BusLink::open(bus.bus(), &self.node, node_id, options)?,
+        })
+    }
+
     /// Shuts the node down; blocked calls return `MeshShutdown`. Idempotent.
     pub fn shutdown(&self) {
         self.node.shutdown();
+    }
+}
+
+/// A running link between a bus and a peer (see [`Mesh::send_bus`]).
+/// Dropping it closes it.
+#[derive(Debug)]
+pub struct BusLink {
+    inner: net_core::mesh::BusLink,
+}
+
+impl BusLink {
+    /// The link's counters.
+    pub fn stats(&self) -> BusLinkStats {
+        self.inner.stats()
+    }
+
+    /// Stops the link: a send link leaves unacknowledged events in its bus,
+    /// a receive link first emits what it already received. Idempotent.
+    pub fn close(&self) {
+        self.inner.close();
     }
 }

@@ -362,6 +362,15 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("transfers").is_some() {
+            tally(
+                check_bus_links(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("headers").is_some() {
             tally(
                 check_wire(&doc),
@@ -489,6 +498,84 @@ fn check_mesh_configs(doc: &Value) -> Vec<Result<(), String>> {
             })(),
         });
     }
+    out
+}
+
+/// mesh/bus_link.json: link options, then events carried from A's bus to B's.
+fn check_bus_links(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::mesh::{BusLinkOptions, Mesh, NetworkKey};
+    let node = || {
+        Mesh::builder(NetworkKey::from_bytes([7; 32]))
+            .bind("127.0.0.1:0".parse().unwrap())
+            .build()
+            .expect("bind")
+    };
+    let (a, b) = (node(), node());
+    a.connect(b.local_addr().expect("addr"), &b.public_key())
+        .expect("connect");
+    let bus = || Net::builder().memory().build_blocking().expect("bus");
+    let mut out = Vec::new();
+    for case in doc["options"].as_array().expect("options") {
+        let name = case["name"].as_str().unwrap_or("?");
+        let outbox = bus();
+        let linked = BusLinkOptions::from_json(&case["options"].to_string())
+            .map_err(SdkError::from)
+            .and_then(|options| a.link_bus(&outbox, b.node_id(), options));
+        out.push(match case["error"].as_str() {
+            Some(kind) => expect_kind(name, linked, kind),
+            None => linked
+                .map(|link| link.close())
+                .map_err(|e| format!("{name}: {e}")),
+        });
+    }
+    for case in doc["transfers"].as_array().expect("transfers") {
+        let name = case["name"].as_str().unwrap_or("?");
+        let events: Vec<String> = case["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e.as_str().expect("text").to_owned())
+            .collect();
+        let with = |direction: &str| {
+            let mut options = case["options"].clone();
+            options["direction"] = direction.into();
+            BusLinkOptions::from_json(&options.to_string()).expect("options")
+        };
+        let (outbox, inbox) = (bus(), bus());
+        out.push((|| {
+            let receiving = b
+                .link_bus(&inbox, a.node_id(), with("receive"))
+                .map_err(|e| format!("{name}: {e}"))?;
+            let sending = a
+                .link_bus(&outbox, b.node_id(), with("send"))
+                .map_err(|e| format!("{name}: {e}"))?;
+            for e in &events {
+                outbox.emit_raw(e).map_err(|e| format!("{name}: {e}"))?;
+            }
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let mut got: Vec<String> = Vec::new();
+            let mut cursor = None;
+            while got.len() < events.len() && Instant::now() < deadline {
+                let page = futures::executor::block_on(inbox.poll(PollRequest {
+                    limit: 100,
+                    cursor: cursor.take(),
+                    filter: None,
+                }))
+                .map_err(|e| format!("{name}: {e}"))?;
+                got.extend(page.events.iter().map(|e| e.raw_str().into_owned()));
+                cursor = Some(page.next_cursor);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            sending.close();
+            receiving.close();
+            if got != events {
+                return Err(format!("{name}: got {got:?}"));
+            }
+            Ok(())
+        })());
+    }
+    a.shutdown();
+    b.shutdown();
     out
 }
 

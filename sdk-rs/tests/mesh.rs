@@ -89,3 +89,82 @@ fn an_allowlist_and_the_peer_store_through_the_builder() {
         .contains(&alice_key.node_id().to_string()));
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn events_emitted_on_one_node_are_read_by_a_subscription_on_the_peer() {
+    use futures::StreamExt;
+    let a = Mesh::builder(key()).bind(local()).build().unwrap();
+    let b = Mesh::builder(key()).bind(local()).build().unwrap();
+    let peer = a.connect(b.local_addr().unwrap(), &b.public_key()).unwrap();
+    let outbox = net_sdk::Net::builder().memory().build_blocking().unwrap();
+    let inbox = net_sdk::Net::builder().memory().build_blocking().unwrap();
+    let receiving = b.receive_bus(&inbox, a.node_id()).unwrap();
+    let sending = a.send_bus(&outbox, peer.node_id).unwrap();
+    for i in 0..100 {
+        outbox.emit(&serde_json::json!({ "i": i })).unwrap();
+    }
+    let got: Vec<serde_json::Value> = futures::executor::block_on(async {
+        let mut stream = inbox.subscribe(Default::default());
+        let mut got = Vec::new();
+        while got.len() < 100 {
+            got.push(stream.next().await.unwrap().unwrap().parse().unwrap());
+        }
+        got
+    });
+    let expected: Vec<serde_json::Value> =
+        (0..100).map(|i| serde_json::json!({ "i": i })).collect();
+    assert_eq!(got, expected);
+    assert_eq!(receiving.stats().events, 100);
+    sending.close();
+    assert!(!sending.stats().running);
+    assert!(matches!(
+        a.send_bus(&outbox, 42),
+        Err(SdkError::UnknownPeer(_))
+    ));
+    assert!(matches!(
+        b.receive_bus(&inbox, a.node_id()),
+        Err(SdkError::InvalidMeshConfig(_))
+    ));
+}
+
+#[test]
+fn session_lifetimes_through_the_builder() {
+    let a = Mesh::builder(key())
+        .bind(local())
+        .rekey_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let b = Mesh::builder(key())
+        .bind(local())
+        .beacon_interval(Duration::from_millis(50))
+        .session_timeout(Duration::from_millis(600))
+        .max_hops(3)
+        .build()
+        .unwrap();
+    a.connect(b.local_addr().unwrap(), &b.public_key()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while a.stats().sessions_rekeyed < 2 {
+        assert!(std::time::Instant::now() < deadline, "no rekeys");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    a.send(b.node_id(), 1, b"fresh keys").unwrap();
+    assert_eq!(
+        b.recv(Some(Duration::from_secs(5)))
+            .unwrap()
+            .unwrap()
+            .payload,
+        b"fresh keys"
+    );
+    a.shutdown();
+    while b.stats().sessions_expired < 1 {
+        assert!(std::time::Instant::now() < deadline, "no expiry");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(b.peers().is_empty());
+    assert!(matches!(
+        Mesh::builder(key())
+            .session_timeout(Duration::from_millis(10))
+            .build(),
+        Err(SdkError::InvalidMeshConfig(_))
+    ));
+}

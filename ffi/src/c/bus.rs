@@ -79,7 +79,7 @@ struct PollStorage {
 static BUSES: HandleTable<Bus> = HandleTable::new(0x4E);
 static SUBSCRIPTIONS: HandleTable<SubscriptionHandle> = HandleTable::new(0x53);
 
-fn bus_arg(bus: *mut net_bus_t) -> Result<Arc<Bus>, Error> {
+pub(super) fn bus_arg(bus: *mut net_bus_t) -> Result<Arc<Bus>, Error> {
     BUSES.arg(bus, "bus")
 }
 
@@ -614,6 +614,7 @@ pub extern "C" fn net_subscription_free(sub: *mut net_subscription_t) {
 #[no_mangle]
 pub extern "C" fn net_runtime_shutdown() {
     guard(|| {
+        super::bus_link::drain_links();
         for sub in SUBSCRIPTIONS.drain() {
             sub.close();
         }

@@ -13,6 +13,7 @@
 #![allow(non_camel_case_types)]
 
 mod bus;
+mod bus_link;
 mod common;
 mod identity;
 pub(crate) mod mesh;
@@ -21,6 +22,7 @@ mod redex;
 mod wire;
 
 pub use bus::*;
+pub use bus_link::*;
 pub use common::*;
 pub use identity::*;
 pub use mesh::*;

@@ -31,6 +31,11 @@ impl MeshHandle {
         })
     }
 
+    /// The engine's node (for the other facade modules).
+    pub(crate) fn node(&self) -> &MeshNode {
+        &self.node
+    }
+
     /// The bound address as `ip:port`.
     pub fn local_addr(&self) -> Result<String> {
         Ok(self.node.local_addr()?.to_string())

@@ -2,6 +2,7 @@
 //! types (handles, bytes, strings, JSON). One module per engine area.
 
 pub mod bus;
+pub mod bus_link;
 pub mod identity;
 pub mod mesh;
 pub mod netdb;

@@ -42,7 +42,7 @@ pub struct BusLinkOptions {
     /// 1024). A batch is freed from the bus once the peer acknowledged it.
     pub max_batch: usize,
     /// Send: the size messages are packed to (6 bytes up to one stream
-    /// message, 65 427 bytes; default 16 KiB). Bigger events are split.
+    /// message, 65 423 bytes; default 16 KiB). Bigger events are split.
     pub message_bytes: usize,
 }
 
