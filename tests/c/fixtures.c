@@ -534,6 +534,84 @@ static void check_mesh_configs(const cJSON *doc, int *pass, int *fail, const cha
     }
 }
 
+/* mesh/bus_link.json: link options on A for peer B, then events carried
+ * from a bus on A to a bus on B. */
+static void check_bus_links(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const char *config = "{\"network_key\":\"0707070707070707070707070707070707070707070707070707070707070707\",\"bind\":\"127.0.0.1:0\"}";
+    net_mesh_t *a = NULL, *b = NULL;
+    char *addr = NULL;
+    unsigned char key[32];
+    uint64_t a_id = 0, b_id = 0, peer = 0;
+    if (net_mesh_bind(config, strlen(config), &a) != NET_OK || net_mesh_bind(config, strlen(config), &b) != NET_OK
+        || net_mesh_local_addr(b, &addr, NULL) != NET_OK || net_mesh_identity(b, key, &b_id) != NET_OK
+        || net_mesh_identity(a, NULL, &a_id) != NET_OK || net_mesh_connect(a, addr, key, 32, &peer) != NET_OK) {
+        tally(0, pass, fail, file, "two connected nodes");
+        net_string_free(addr);
+        net_mesh_free(a);
+        net_mesh_free(b);
+        return;
+    }
+    net_string_free(addr);
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "options")) {
+        net_bus_t *bus = NULL;
+        net_bus_link_t *link = NULL;
+        char *options = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "options"));
+        int ok = net_bus_new("", 0, &bus) == NET_OK;
+        int rc = ok ? net_bus_link_open(bus, a, b_id, options, strlen(options), &link) : NET_ERR_NULL_POINTER;
+        const cJSON *want = cJSON_GetObjectItem(c, "error");
+        ok = ok && (want ? kind_matches(rc, want) && link == NULL : rc == NET_OK);
+        free(options);
+        net_bus_link_free(link);
+        net_bus_free(bus);
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "transfers")) {
+        net_bus_t *outbox = NULL, *inbox = NULL;
+        net_bus_link_t *sending = NULL, *receiving = NULL;
+        cJSON *opts = cJSON_Duplicate(cJSON_GetObjectItem(c, "options"), 1);
+        cJSON_AddStringToObject(opts, "direction", "receive");
+        char *recv_opts = cJSON_PrintUnformatted(opts);
+        cJSON_ReplaceItemInObject(opts, "direction", cJSON_CreateString("send"));
+        char *send_opts = cJSON_PrintUnformatted(opts);
+        cJSON_Delete(opts);
+        const cJSON *events = cJSON_GetObjectItem(c, "events");
+        int want = cJSON_GetArraySize(events), got = 0;
+        int ok = net_bus_new("", 0, &outbox) == NET_OK && net_bus_new("", 0, &inbox) == NET_OK
+                 && net_bus_link_open(inbox, b, a_id, recv_opts, strlen(recv_opts), &receiving) == NET_OK
+                 && net_bus_link_open(outbox, a, b_id, send_opts, strlen(send_opts), &sending) == NET_OK;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, events) {
+            if (ok) ok = net_ingest_raw(outbox, e->valuestring, strlen(e->valuestring)) == NET_OK;
+        }
+        char cursor[512] = "";
+        long long deadline = now_ms() + 10000;
+        while (ok && got < want && now_ms() < deadline) {
+            net_poll_result_t r;
+            if (net_poll_ex(inbox, 100, cursor[0] ? cursor : NULL, &r) != NET_OK) { ok = 0; break; }
+            for (size_t i = 0; i < r.count && ok; i++, got++) {
+                const cJSON *expect = cJSON_GetArrayItem(events, got);
+                ok = expect && strlen(expect->valuestring) == r.events[i].raw_len
+                     && memcmp(expect->valuestring, r.events[i].raw, r.events[i].raw_len) == 0;
+            }
+            snprintf(cursor, sizeof cursor, "%s", r.next_cursor);
+            net_free_poll_result(&r);
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        ok = ok && got == want;
+        free(recv_opts);
+        free(send_opts);
+        net_bus_link_free(sending);
+        net_bus_link_free(receiving);
+        net_bus_free(outbox);
+        net_bus_free(inbox);
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+    net_mesh_free(a);
+    net_mesh_free(b);
+}
+
 /* redex/records.json: heap and inline index records, malformed records. */
 static void check_records(const cJSON *doc, int *pass, int *fail, const char *file) {
     const cJSON *h;
@@ -635,6 +713,7 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "vectors")) check_identity(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "headers")) check_wire(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "configs")) check_mesh_configs(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "transfers")) check_bus_links(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "snapshots")) check_snapshots(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "inline")) check_records(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);

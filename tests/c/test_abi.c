@@ -233,6 +233,140 @@ static void test_mesh(void) {
     net_mesh_free(c);
 }
 
+/* Polls `bus` until `want` events arrived (10 s at most); copies them, in
+ * order, NUL-terminated, into `out` (each at most 63 bytes). Returns the count. */
+static size_t poll_events(net_bus_t *bus, size_t want, char out[][64]) {
+    size_t got = 0;
+    char cursor[512] = "";
+    for (int round = 0; round < 5000 && got < want; round++) {
+        net_poll_result_t r;
+        if (net_poll_ex(bus, 100, cursor[0] ? cursor : NULL, &r) != NET_OK) break;
+        for (size_t i = 0; i < r.count && got < want; i++, got++) {
+            size_t n = r.events[i].raw_len < 63 ? r.events[i].raw_len : 63;
+            memcpy(out[got], r.events[i].raw, n);
+            out[got][n] = 0;
+        }
+        snprintf(cursor, sizeof cursor, "%s", r.next_cursor);
+        int empty = r.count == 0;
+        net_free_poll_result(&r);
+        if (empty) {
+            struct timespec ts = {0, 2 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return got;
+}
+
+typedef struct {
+    net_bus_t *bus;
+    int first, count, failures;
+} bus_producer;
+
+static void *emit_numbers(void *arg) {
+    bus_producer *p = arg;
+    char text[32];
+    for (int i = p->first; i < p->first + p->count; i++) {
+        int n = snprintf(text, sizeof text, "%d", i);
+        if (net_ingest_raw(p->bus, text, (size_t)n) != NET_OK) p->failures++;
+    }
+    return NULL;
+}
+
+/* The bus over the mesh: events emitted on A's bus are polled on B's. */
+static void test_bus_link(void) {
+    net_mesh_t *a = NULL, *b = NULL;
+    net_bus_t *outbox = NULL, *inbox = NULL;
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), &a) == NET_OK);
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), &b) == NET_OK);
+    CHECK(net_bus_new("", 0, &outbox) == NET_OK && net_bus_new("", 0, &inbox) == NET_OK);
+    char *addr = NULL;
+    uint8_t key[NET_PUBLIC_KEY_LEN];
+    uint64_t a_id = 0, b_id = 0, peer = 0;
+    CHECK(net_mesh_local_addr(b, &addr, NULL) == NET_OK && net_mesh_identity(b, key, &b_id) == NET_OK);
+    CHECK(net_mesh_identity(a, NULL, &a_id) == NET_OK);
+    CHECK(net_mesh_connect(a, addr, key, 32, &peer) == NET_OK && peer == b_id);
+    net_string_free(addr);
+
+    /* Bad input: every argument. */
+    const char *send = "{\"direction\":\"send\"}", *recv = "{\"direction\":\"receive\"}";
+    net_bus_link_t *sending = NULL, *receiving = NULL, *other = NULL;
+    CHECK(net_bus_link_open(NULL, a, b_id, send, strlen(send), &sending) == NET_ERR_NULL_POINTER);
+    CHECK(net_bus_link_open(outbox, NULL, b_id, send, strlen(send), &sending) == NET_ERR_NULL_POINTER);
+    CHECK(net_bus_link_open(outbox, a, b_id, NULL, 0, &sending) == NET_ERR_INVALID_MESH_CONFIG);
+    CHECK(net_bus_link_open(outbox, a, b_id, send, strlen(send), NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_bus_link_open(outbox, a, b_id, "\xff", 1, &sending) == NET_ERR_INVALID_UTF8);
+    const char *sideways = "{\"direction\":\"sideways\"}";
+    CHECK(net_bus_link_open(outbox, a, b_id, sideways, strlen(sideways), &sending) == NET_ERR_INVALID_MESH_CONFIG);
+    CHECK(net_bus_link_open(outbox, a, 12345, send, strlen(send), &sending) == NET_ERR_UNKNOWN_PEER && sending == NULL);
+
+    /* Four producer threads; each one's events stay in its order. */
+    CHECK(net_bus_link_open(inbox, b, a_id, recv, strlen(recv), &receiving) == NET_OK);
+    CHECK(net_bus_link_open(inbox, b, a_id, recv, strlen(recv), &other) == NET_ERR_INVALID_MESH_CONFIG);
+    CHECK(net_bus_link_open(outbox, a, b_id, send, strlen(send), &sending) == NET_OK);
+    pthread_t threads[4];
+    bus_producer producers[4];
+    for (int t = 0; t < 4; t++) {
+        producers[t] = (bus_producer){outbox, t * 1000, 250, 0};
+        pthread_create(&threads[t], NULL, emit_numbers, &producers[t]);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        CHECK(producers[t].failures == 0);
+    }
+    static char got[1000][64];
+    CHECK(poll_events(inbox, 1000, got) == 1000);
+    int last[4] = {-1, -1, -1, -1}, ordered = 1;
+    for (int i = 0; i < 1000; i++) {
+        int n = atoi(got[i]), t = n / 1000;
+        if (t < 0 || t > 3 || n <= last[t]) ordered = 0; else last[t] = n;
+    }
+    CHECK(ordered && last[0] == 249 && last[3] == 3249);
+    char *json = NULL;
+    for (int round = 0; round < 1000; round++) {
+        CHECK(net_bus_link_stats(sending, &json, NULL) == NET_OK);
+        int done = strstr(json, "\"events\":1000,") != NULL;
+        net_string_free(json);
+        if (done) break;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(net_bus_link_stats(sending, &json, NULL) == NET_OK && strstr(json, "\"events\":1000,") != NULL
+          && strstr(json, "\"direction\":\"send\"") != NULL && strstr(json, "\"running\":true") != NULL);
+    net_string_free(json);
+    char id_text[40];
+    snprintf(id_text, sizeof id_text, "\"peer\":\"%llu\"", (unsigned long long)a_id);
+    CHECK(net_bus_link_stats(receiving, &json, NULL) == NET_OK && strstr(json, id_text) != NULL
+          && strstr(json, "\"events\":1000,") != NULL && strstr(json, "\"malformed\":0") != NULL);
+    net_string_free(json);
+    CHECK(net_bus_link_stats(receiving, NULL, NULL) == NET_ERR_NULL_POINTER);
+
+    /* Close twice, stale handles, a node shutting down under a link. */
+    CHECK(net_bus_link_close(sending) == NET_OK && net_bus_link_close(sending) == NET_OK);
+    CHECK(net_bus_link_stats(sending, &json, NULL) == NET_OK && strstr(json, "\"running\":false") != NULL);
+    net_string_free(json);
+    net_bus_link_free(sending);
+    net_bus_link_free(sending);
+    net_bus_link_free(NULL);
+    CHECK(net_bus_link_close(sending) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_mesh_shutdown(b) == NET_OK);
+    for (int round = 0; round < 1000; round++) {
+        CHECK(net_bus_link_stats(receiving, &json, NULL) == NET_OK);
+        int stopped = strstr(json, "\"running\":false") != NULL;
+        net_string_free(json);
+        if (stopped) break;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    CHECK(net_bus_link_stats(receiving, &json, NULL) == NET_OK && strstr(json, "\"error\":\"mesh:shutdown") != NULL);
+    net_string_free(json);
+    CHECK(net_shutdown(outbox) == NET_OK);
+    CHECK(net_bus_link_open(outbox, a, b_id, send, strlen(send), &sending) == NET_ERR_SHUTDOWN);
+    /* `receiving` stays open: net_runtime_shutdown must close it. */
+    net_bus_free(outbox);
+    net_mesh_free(a);
+    net_mesh_free(b);
+}
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -495,6 +629,7 @@ int main(void) {
     CHECK(system(rm) == 0);
 
     test_mesh();
+    test_bus_link();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);
