@@ -2,10 +2,14 @@
 //! against plain UDP moving the same messages the same way.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
+use net_core::bus::{Bus, BusConfig, PollRequest};
 use net_core::identity::Identity;
 use net_core::mesh::handshake::{respond, Initiator};
 use net_core::mesh::session::Session;
-use net_core::mesh::{MeshConfig, MeshNode, MeshStream, NetworkKey, StreamConfig};
+use net_core::mesh::{
+    BusLink, BusLinkOptions, LinkDirection, MeshConfig, MeshNode, MeshStream, NetworkKey,
+    StreamConfig,
+};
 use net_core::wire::{NetHeader, HEADER_LEN};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -219,5 +223,80 @@ fn relayed(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, aead, loopback, relayed);
+/// Events per measured batch through a bus link.
+const LINKED: usize = 4096;
+
+/// Polls `bus` until `n` events came, acknowledging as it goes.
+fn drain(bus: &Bus, n: usize, cursor: &mut Option<String>) -> usize {
+    let mut got = 0;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while got < n && Instant::now() < deadline {
+        let page = bus
+            .poll(&PollRequest {
+                limit: 1024,
+                cursor: cursor.take(),
+                filter: None,
+            })
+            .expect("poll");
+        got += page.events.len();
+        *cursor = Some(page.next_cursor);
+        if page.events.is_empty() {
+            std::thread::yield_now();
+        }
+    }
+    got
+}
+
+/// The bus over the mesh: events emitted on one node's bus, polled on the
+/// peer's; the same emit-and-poll on one local bus for comparison.
+fn bus_over_mesh(c: &mut Criterion) {
+    let mut g = c.benchmark_group("bus_over_mesh");
+    g.measurement_time(Duration::from_secs(4));
+    let a = node(21);
+    let b = node(22);
+    a.connect(b.local_addr().expect("addr"), &b.public_key())
+        .expect("connect");
+    let bus = || {
+        Bus::new(BusConfig {
+            num_shards: 2,
+            ..BusConfig::default()
+        })
+        .expect("bus")
+    };
+    let (outbox, inbox, local) = (bus(), bus(), bus());
+    let _receiving = BusLink::open(
+        &inbox,
+        &b,
+        a.node_id(),
+        BusLinkOptions::new(LinkDirection::Receive),
+    )
+    .expect("receive link");
+    let _sending = BusLink::open(
+        &outbox,
+        &a,
+        b.node_id(),
+        BusLinkOptions::new(LinkDirection::Send),
+    )
+    .expect("send link");
+    let (mut remote_cursor, mut local_cursor) = (None, None);
+    for size in SIZES {
+        let events: Vec<Vec<u8>> = (0..LINKED).map(|_| vec![0x5A; size]).collect();
+        g.throughput(Throughput::Elements(LINKED as u64));
+        g.bench_function(format!("linked_{size}B_x{LINKED}"), |bench| {
+            bench.iter(|| {
+                outbox.emit_raw_batch(&events).expect("emit");
+                black_box(drain(&inbox, LINKED, &mut remote_cursor))
+            })
+        });
+        g.bench_function(format!("local_{size}B_x{LINKED}"), |bench| {
+            bench.iter(|| {
+                local.emit_raw_batch(&events).expect("emit");
+                black_box(drain(&local, LINKED, &mut local_cursor))
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, aead, loopback, relayed, bus_over_mesh);
 criterion_main!(benches);

@@ -46,6 +46,9 @@ const CONTROL_CONFIRM: u64 = 0;
 pub(super) const CONTROL_BEACON: u64 = 1;
 /// The control stream of keep-alives to routed peers (a sign of life only).
 pub(super) const CONTROL_KEEPALIVE: u64 = 2;
+/// The control stream of ack requests: the body names a reliable stream
+/// whose receiver should acknowledge now rather than on its own schedule.
+pub(super) const CONTROL_ACK_REQUEST: u64 = 3;
 
 /// A peer this node has a session with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,6 +227,8 @@ pub(super) struct Inner {
     pub(super) started: Instant,
     /// When the next beacons go out.
     pub(super) next_beacon: Mutex<Instant>,
+    /// The socket's receive buffer as the kernel granted it, in bytes.
+    pub(super) recv_buffer: usize,
 }
 
 /// A running mesh node. Dropping it shuts it down.
@@ -243,6 +248,26 @@ impl std::fmt::Debug for MeshNode {
 
 fn io_error(what: &str, e: std::io::Error) -> Error {
     Error::new(ErrorKind::MeshIo, format!("{what}: {e}"))
+}
+
+/// Socket buffers asked for (the kernel caps them at its own maximum,
+/// `net.core.rmem_max` / `wmem_max` on Linux). The default of a few hundred
+/// KiB overflows under a burst of large messages, and every datagram lost
+/// there is a resend later.
+const SOCKET_BUFFER_BYTES: usize = 4 << 20;
+/// What to assume when the kernel will not say (Linux's usual default).
+const DEFAULT_RECV_BUFFER: usize = 208 * 1024;
+
+/// Binds the node's UDP socket with large buffers.
+fn bind_socket(addr: SocketAddr) -> Result<UdpSocket> {
+    let domain = socket2::Domain::for_address(addr);
+    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
+        .map_err(|e| io_error("socket", e))?;
+    // Best effort: a smaller buffer than asked for still works.
+    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
+    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
+    socket.bind(&addr.into()).map_err(|e| io_error("bind", e))?;
+    Ok(socket.into())
 }
 
 fn random_session_id() -> Result<u64> {
@@ -265,11 +290,14 @@ impl MeshNode {
             }
         }
         let audit = config.audit.clone().map(AuditLog::open).transpose()?;
-        let socket = UdpSocket::bind(config.bind).map_err(|e| io_error("bind", e))?;
+        let socket = bind_socket(config.bind)?;
         socket
             .set_read_timeout(Some(READER_TICK))
             .map_err(|e| io_error("set_read_timeout", e))?;
         let inbox_capacity = config.inbox_capacity;
+        let recv_buffer = socket2::SockRef::from(&socket)
+            .recv_buffer_size()
+            .unwrap_or(DEFAULT_RECV_BUFFER);
         let inner = Arc::new(Inner {
             socket: RwLock::new(Some(socket)),
             identity,
@@ -290,6 +318,7 @@ impl MeshNode {
             routing: Mutex::new(RoutingTable::default()),
             started: Instant::now(),
             next_beacon: Mutex::new(Instant::now()),
+            recv_buffer,
         });
         let node = MeshNode {
             inner,
@@ -323,6 +352,12 @@ impl MeshNode {
             .ok_or_else(shutdown_error)?
             .local_addr()
             .map_err(|e| io_error("local_addr", e))
+    }
+
+    /// The socket's receive buffer as the kernel granted it: how much a
+    /// burst of datagrams may hold before the kernel drops some.
+    pub fn recv_buffer_size(&self) -> usize {
+        self.inner.recv_buffer
     }
 
     /// This node's public key.
@@ -891,6 +926,7 @@ impl Inner {
                 CONTROL_CONFIRM if peer.answer.is_some() => {
                     let _ = self.send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[]);
                 }
+                CONTROL_ACK_REQUEST => self.on_ack_request(&peer, &body[..len]),
                 _ => {}
             }
             return;

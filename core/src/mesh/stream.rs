@@ -32,6 +32,9 @@ pub(crate) const MAX_NACKS: usize = 128;
 pub(crate) const MAX_REORDER: u64 = 1 << 16;
 /// Messages received between immediate acks (others wait for the timer).
 pub(crate) const ACK_EVERY: u32 = 32;
+/// Bytes received between immediate acks: with big messages, waiting for
+/// 32 of them would let a small window run dry until the timer's ack.
+pub(crate) const ACK_EVERY_BYTES: usize = 32 * 1024;
 /// The least time between two acks sent because of a gap.
 pub(crate) const GAP_ACK_INTERVAL: Duration = Duration::from_millis(2);
 const MIN_NACK_HOLDOFF: Duration = Duration::from_millis(1);
@@ -227,6 +230,8 @@ pub(crate) struct RecvHalf {
     pub(crate) pending: BTreeMap<u64, Vec<u8>>,
     /// Messages accepted since the last ack went out.
     pub(crate) unacked_count: u32,
+    /// Their bytes.
+    pub(crate) unacked_bytes: usize,
     pub(crate) ack_due: bool,
     pub(crate) last_ack: Option<Instant>,
 }
@@ -249,6 +254,7 @@ impl RecvHalf {
             return Accepted::TooFar;
         }
         self.unacked_count += 1;
+        self.unacked_bytes += bytes.len();
         if seq != self.delivered + 1 {
             self.pending.insert(seq, bytes.to_vec());
             return Accepted::Buffered;
@@ -267,6 +273,7 @@ impl RecvHalf {
         let epoch = self.epoch?;
         self.ack_due = false;
         self.unacked_count = 0;
+        self.unacked_bytes = 0;
         self.last_ack = Some(now);
         let mut missing = Vec::new();
         let mut seen = self.delivered;

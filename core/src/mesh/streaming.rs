@@ -2,11 +2,11 @@
 //! acks and resends. The protocol's state machines are in [`super::stream`];
 //! this module wires them to the node's sessions, inbox and timer.
 
-use super::node::{Inner, MeshNode, Message, Peer};
+use super::node::{Inner, MeshNode, Message, Peer, CONTROL_ACK_REQUEST};
 use super::session::MAX_PAYLOAD;
 use super::stream::{
     split_epoch, Accepted, Ack, RecvHalf, Reliability, SendHalf, StreamConfig, StreamStats,
-    Unacked, ACK_EVERY, EPOCH_LEN, GAP_ACK_INTERVAL,
+    Unacked, ACK_EVERY, ACK_EVERY_BYTES, EPOCH_LEN, GAP_ACK_INTERVAL,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::mesh::stats::{add, bump};
@@ -185,7 +185,20 @@ impl MeshStream {
             self.inner.check_open()?;
             // Checked outside the send lock (the lock order elsewhere is
             // peers, then a stream's halves).
-            self.inner.peer(self.state.peer)?;
+            let peer = self.inner.peer(self.state.peer)?;
+            if in_flight(&self.state.send.lock()) == 0 {
+                return Ok(true);
+            }
+            // Ask for the ack now: the receiver would otherwise wait for
+            // more messages or its timer, and a lost last message would
+            // wait for the retransmit timeout (the ack names the gap).
+            let _ = self.inner.send_sealed(
+                &peer,
+                CONTROL_ACK_REQUEST,
+                PacketFlags::CONTROL,
+                0,
+                &self.state.stream_id.to_le_bytes(),
+            );
             let mut guard = self.state.send.lock();
             if in_flight(&guard) == 0 {
                 return Ok(true);
@@ -465,7 +478,9 @@ impl Inner {
                 // Counted first, so a reader that got the message sees it counted.
                 state.received.fetch_add(count, Ordering::Relaxed);
                 self.deliver(from, stream_id, messages, true);
-                recv.unacked_count >= ACK_EVERY || recv.has_gap()
+                recv.unacked_count >= ACK_EVERY
+                    || recv.unacked_bytes >= ACK_EVERY_BYTES
+                    || recv.has_gap()
             }
             Accepted::Buffered => true,
             Accepted::Duplicate => {
@@ -524,6 +539,22 @@ impl Inner {
         }
         if half.unacked.len() < before {
             state.window_open.notify_all();
+        }
+    }
+
+    /// A peer asks for the ack of one of its streams to this node now.
+    pub(super) fn on_ack_request(&self, peer: &Peer, body: &[u8]) {
+        let Ok(id) = <[u8; 8]>::try_from(body) else {
+            return bump(&self.counters.dropped_malformed);
+        };
+        let stream_id = u64::from_le_bytes(id);
+        let from = peer.public_key.node_id();
+        let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
+            return;
+        };
+        let ack = state.recv.lock().take_ack(Instant::now());
+        if let Some(ack) = ack {
+            let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
         }
     }
 

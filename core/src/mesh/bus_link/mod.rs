@@ -50,6 +50,23 @@ const TICK: Duration = Duration::from_millis(50);
 /// to `TICK`.
 const FIRST_BUS_WAIT: Duration = Duration::from_millis(1);
 
+/// The share of the socket's receive buffer a send link fills at most. The
+/// kernel counts each datagram with its overhead (on Linux a 16 KiB
+/// datagram can cost 32 KiB), and other traffic shares the buffer; more in
+/// flight than it holds is dropped at the receiver and waits for a resend.
+const BUFFER_SHARE: usize = 4;
+
+/// The credit window (in messages) of a link's stream, from the receive
+/// buffer the local socket got (peers are assumed to be set up alike).
+fn window_for(recv_buffer: usize, message_bytes: usize) -> u32 {
+    (recv_buffer / BUFFER_SHARE / message_bytes).clamp(2, 256) as u32
+}
+
+/// How a send link opens its stream.
+fn link_stream(mesh: &MeshNode, options: &BusLinkOptions) -> StreamConfig {
+    StreamConfig::reliable().with_window(window_for(mesh.recv_buffer_size(), options.message_bytes))
+}
+
 /// A link's counters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BusLinkStats {
@@ -165,7 +182,7 @@ impl BusLink {
         let spawned = match options.direction {
             LinkDirection::Send => {
                 let stream =
-                    mesh.open_stream(node_id, options.stream_id, StreamConfig::reliable())?;
+                    mesh.open_stream(node_id, options.stream_id, link_stream(mesh, &options))?;
                 spawn.spawn(move || {
                     let outcome = send_loop(&thread_shared, &bus, &stream, &options);
                     thread_shared.finish(outcome);

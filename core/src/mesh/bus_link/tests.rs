@@ -181,7 +181,14 @@ fn garbage_on_the_link_stream_is_counted_and_the_link_keeps_working() {
     let receiving = link(&inbox, &b, &a, LinkDirection::Receive);
     // Sent on the stream the link will use, opened the way it opens it.
     let stream = a
-        .open_stream(b.node_id(), DEFAULT_LINK_STREAM, StreamConfig::reliable())
+        .open_stream(
+            b.node_id(),
+            DEFAULT_LINK_STREAM,
+            StreamConfig::reliable().with_window(window_for(
+                a.recv_buffer_size(),
+                options::DEFAULT_MESSAGE_BYTES,
+            )),
+        )
         .unwrap();
     for junk in [&b""[..], b"\x09", b"\x01\xff\xff\xff\xff", b"\x03more"] {
         stream.send(junk).unwrap();
