@@ -195,3 +195,71 @@ func BenchmarkMeshReliable64B(b *testing.B) { benchMesh(b, true, 64) }
 
 // BenchmarkMeshReliable1024B: a reliable stream, 1 KiB messages.
 func BenchmarkMeshReliable1024B(b *testing.B) { benchMesh(b, true, 1024) }
+
+// BenchmarkBusOverMesh64B: 64-byte events emitted on one node's bus (in
+// batches of 256) and polled from the peer's bus, through a send and a
+// receive link; at most 16384 events are on their way at once, so neither
+// ring buffer drops any.
+func BenchmarkBusOverMesh64B(b *testing.B) {
+	a, peer, peerID := meshPair(b)
+	outbox, err := New(&Config{NumShards: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = outbox.Close() })
+	inbox, err := New(&Config{NumShards: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = inbox.Close() })
+	for _, link := range []func() (*BusLink, error){
+		func() (*BusLink, error) { return peer.ReceiveBus(inbox, a.NodeID()) },
+		func() (*BusLink, error) { return a.SendBus(outbox, peerID) },
+	} {
+		l, err := link()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = l.Close() })
+	}
+	const window, burst = 16384, 256
+	batch := make([]string, burst)
+	for i := range batch {
+		batch[i] = event64
+	}
+	cursor := ""
+	sent, received := 0, 0
+	b.SetBytes(64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for received < b.N {
+		if n := min(burst, b.N-sent, window-(sent-received)); n > 0 {
+			if _, err := outbox.TryIngestRawBatch(batch[:n]); err != nil {
+				b.Fatal(err)
+			}
+			sent += n
+		}
+		page, err := inbox.Poll(4096, cursor)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range page.Events {
+			if len(e) != 64 {
+				b.Fatalf("event of %d bytes", len(e))
+			}
+		}
+		received += len(page.Events)
+		cursor = page.NextCursor
+		if len(page.Events) == 0 && sent-received >= window {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	b.StopTimer()
+	if received != b.N {
+		b.Fatalf("received %d of %d", received, b.N)
+	}
+	if st, err := inbox.Stats(); err != nil || st.Dropped != 0 {
+		b.Fatalf("inbox dropped events: %+v %v", st, err)
+	}
+	b.ReportMetric(float64(received)/b.Elapsed().Seconds(), "events/s")
+}

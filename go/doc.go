@@ -73,6 +73,39 @@
 // counts PacketsForwarded, DroppedUnroutable and the health transitions
 // (PeersSuspected, PeersFailed, PeersRecovered).
 //
+// Sessions do not live forever. The side that opened a session runs a fresh
+// handshake every RekeyInterval (default 2 min; streams carry on), and a
+// session silent for SessionTimeout (default 30 s, at least three beacon
+// intervals) is dropped: Peers no longer lists it and sends fail with
+// ErrUnknownPeer. MeshStats counts SessionsRekeyed and SessionsExpired.
+//
+// # The bus over the mesh
+//
+// A BusLink carries the events emitted on a bus (a Node) into a bus on a
+// connected peer, over one reliable stream. A send link consumes its local
+// bus and frees each batch once the peer acknowledged it (at least once); a
+// receive link claims the stream from that peer (its messages no longer
+// reach Recv) and emits every event into its local bus, where Poll and
+// Subscribe read it:
+//
+//	inbox, _ := net.New(nil)                                  // on Bob's node
+//	receiving, _ := bob.ReceiveBus(inbox, aliceID)            // needs no session yet
+//	outbox, _ := net.New(&net.Config{NumShards: 1})           // on Alice's node
+//	sending, _ := alice.SendBus(outbox, bobID)                // ErrUnknownPeer without a session
+//	defer sending.Close()
+//	outbox.IngestRaw(`{"city":"Osaka"}`)                      // polled from inbox on Bob's node
+//	st, _ := sending.Stats()                                  // BusLinkStats{Events, Bytes, Running, Err, ...}
+//
+// LinkBus takes BusLinkOptions (Direction, StreamID, MaxBatch,
+// MessageBytes; zero keeps the engine's default). Events keep their order
+// per shard of the sending bus, and a goroutine may emit from several OS
+// threads (so several shards): use one shard, or runtime.LockOSThread in each
+// producer, when order matters. For two-way traffic use two links on two
+// stream ids, and on each node one bus to send from and another to receive
+// into. A link stops on its own when its bus or node shuts down
+// (Stats().Running false, Err matching ErrShutdown or ErrMeshShutdown);
+// Close stops and releases it and may be called any number of times.
+//
 // Every failure is an *Error whose Kind is a stable "<area>:<kind>" string;
 // match it with errors.Is against the sentinels (ErrBackpressure, ErrShutdown, ...).
 package net

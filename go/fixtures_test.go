@@ -17,6 +17,7 @@ import (
 	"reflect"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,17 @@ type fixtureFile struct {
 		PublicKey string          `json:"public_key"`
 		NodeID    string          `json:"node_id"`
 	} `json:"configs"`
+	// LinkOptions and Transfers are mesh/bus_link.json's two lists.
+	LinkOptions []struct {
+		Name    string          `json:"name"`
+		Options json.RawMessage `json:"options"`
+		Error   string          `json:"error"`
+	} `json:"options"`
+	Transfers []struct {
+		Name    string                     `json:"name"`
+		Options map[string]json.RawMessage `json:"options"`
+		Events  []string                   `json:"events"`
+	} `json:"transfers"`
 }
 
 type fixtureCase struct {
@@ -629,6 +641,121 @@ func meshConfigUnits(doc fixtureFile) []error {
 	return out
 }
 
+// busLinkUnits checks mesh/bus_link.json on two connected nodes: each
+// options object (unchanged) opens a send link from A to B or fails with its
+// kind; each transfer carries its events from A's bus to B's, in order.
+func busLinkUnits(doc fixtureFile) []error {
+	fail := func(err error) []error {
+		return []error{fmt.Errorf("bus link setup: %v", err)}
+	}
+	cfg := MeshConfig{NetworkKey: bytes.Repeat([]byte{7}, 32), Bind: "127.0.0.1:0"}
+	a, err := OpenMesh(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer a.Close()
+	b, err := OpenMesh(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	defer b.Close()
+	addr, err := b.LocalAddr()
+	if err != nil {
+		return fail(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bID, err := a.Connect(ctx, addr, b.PublicKey())
+	if err != nil {
+		return fail(err)
+	}
+	// One shard: a goroutine may emit from several OS threads, and the
+	// sending bus keeps order per shard.
+	bus := func() (*Node, error) { return New(&Config{NumShards: 1}) }
+	var out []error
+	for _, c := range doc.LinkOptions {
+		out = append(out, func() error {
+			outbox, err := bus()
+			if err != nil {
+				return err
+			}
+			defer outbox.Close()
+			link, err := a.linkBusJSON(outbox, bID, string(c.Options))
+			if c.Error != "" {
+				if err == nil {
+					_ = link.Close()
+				}
+				if err := expectKind(err, c.Error); err != nil {
+					return fmt.Errorf("%s: %v", c.Name, err)
+				}
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %v", c.Name, err)
+			}
+			return link.Close()
+		}())
+	}
+	for _, c := range doc.Transfers {
+		out = append(out, func() error {
+			with := func(direction string) string {
+				options := map[string]json.RawMessage{}
+				for k, v := range c.Options {
+					options[k] = v
+				}
+				options["direction"] = json.RawMessage(strconv.Quote(direction))
+				text, _ := json.Marshal(options)
+				return string(text)
+			}
+			outbox, err := bus()
+			if err != nil {
+				return err
+			}
+			defer outbox.Close()
+			inbox, err := bus()
+			if err != nil {
+				return err
+			}
+			defer inbox.Close()
+			receiving, err := b.linkBusJSON(inbox, a.NodeID(), with("receive"))
+			if err != nil {
+				return fmt.Errorf("%s: %v", c.Name, err)
+			}
+			defer receiving.Close()
+			sending, err := a.linkBusJSON(outbox, bID, with("send"))
+			if err != nil {
+				return fmt.Errorf("%s: %v", c.Name, err)
+			}
+			defer sending.Close()
+			for _, e := range c.Events {
+				if _, err := outbox.IngestRaw(e); err != nil {
+					return fmt.Errorf("%s: %v", c.Name, err)
+				}
+			}
+			got := []string{}
+			cursor := ""
+			for deadline := time.Now().Add(10 * time.Second); len(got) < len(c.Events) && time.Now().Before(deadline); {
+				page, err := inbox.Poll(100, cursor)
+				if err != nil {
+					return fmt.Errorf("%s: %v", c.Name, err)
+				}
+				for _, e := range page.Events {
+					got = append(got, string(e))
+				}
+				cursor = page.NextCursor
+				if len(page.Events) == 0 {
+					time.Sleep(2 * time.Millisecond)
+				}
+			}
+			if !reflect.DeepEqual(got, c.Events) {
+				return fmt.Errorf("%s: got %q", c.Name, got)
+			}
+			return nil
+		}())
+	}
+	return out
+}
+
 func expectKind(err error, want any) error {
 	if kindOf(err) != want {
 		return fmt.Errorf("want %v, got %v", want, err)
@@ -677,6 +804,9 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Configs != nil {
 			units = append(units, meshConfigUnits(doc)...)
+		}
+		if doc.LinkOptions != nil || doc.Transfers != nil {
+			units = append(units, busLinkUnits(doc)...)
 		}
 		for _, err := range units {
 			if err != nil {

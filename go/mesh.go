@@ -50,6 +50,14 @@ type MeshConfig struct {
 	// MaxHops is the most hops a relayed packet may take, and the longest
 	// route learned from beacons (default 8, at most 255).
 	MaxHops int
+	// RekeyInterval is how often the side that opened a session runs a
+	// fresh handshake, so no keys are used for long (default 2 min, > 0);
+	// streams carry on across it.
+	RekeyInterval time.Duration
+	// SessionTimeout drops a session the peer has been silent for this long
+	// (default 30 s, at least three BeaconIntervals); sends to it then fail
+	// with ErrUnknownPeer.
+	SessionTimeout time.Duration
 	// Trust says which peers' keys the node accepts (nil: any key, TrustOpen).
 	Trust *TrustConfig
 	// PeerStore keeps the peers this node talked to in a file (nil: none).
@@ -203,6 +211,12 @@ func (c MeshConfig) json() ([]byte, error) {
 	if c.MaxHops != 0 {
 		m["max_hops"] = c.MaxHops
 	}
+	if c.RekeyInterval != 0 {
+		m["rekey_interval_ms"] = millis(c.RekeyInterval)
+	}
+	if c.SessionTimeout != 0 {
+		m["session_timeout_ms"] = millis(c.SessionTimeout)
+	}
 	if c.Trust != nil {
 		m["trust"] = c.Trust.json()
 	}
@@ -301,6 +315,11 @@ type MeshStats struct {
 	PeersSuspected uint64 `json:"peers_suspected"`
 	PeersFailed    uint64 `json:"peers_failed"`
 	PeersRecovered uint64 `json:"peers_recovered"`
+	// SessionsRekeyed counts sessions this node replaced with a fresh
+	// handshake (MeshConfig.RekeyInterval); SessionsExpired, sessions
+	// dropped after SessionTimeout of silence.
+	SessionsRekeyed uint64 `json:"sessions_rekeyed"`
+	SessionsExpired uint64 `json:"sessions_expired"`
 }
 
 // KnownPeer is a peer remembered in the node's peer store.
