@@ -51,6 +51,11 @@ test)
   else
     echo "  FAIL  example mesh"; tail -n 20 build/py-example-mesh.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/bus_over_mesh.py >build/py-example-bus-over-mesh.log 2>&1; then
+    echo "  ok    example bus_over_mesh"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example bus_over_mesh"; tail -n 20 build/py-example-bus-over-mesh.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

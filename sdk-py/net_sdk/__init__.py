@@ -15,7 +15,10 @@ from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .identity import Identity, public_key_ids, verify
 from .mesh import (
     AuditLog,
+    BusLink,
+    BusLinkStats,
     KnownPeer,
+    LinkDirection,
     Mesh,
     MeshStats,
     Message,
@@ -35,11 +38,14 @@ from .subscription import Subscription
 __all__ = [
     "ERRORS_BY_KIND",
     "AuditLog",
+    "BusLink",
+    "BusLinkStats",
     "Entry",
     "Event",
     "HealthInfo",
     "Identity",
     "KnownPeer",
+    "LinkDirection",
     "Log",
     "Memory",
     "Mesh",

@@ -31,6 +31,20 @@ nodes it has no address for; :meth:`Mesh.routes` lists them and
 forward on the routing header alone and never hold the session's keys)::
 
     peer = a.connect_routed(c_public_key)  # a and c each connected only to b
+
+Sessions have lifetimes: the side that opened one runs a fresh handshake every
+``rekey_interval`` seconds (streams carry on), and a session silent for
+``session_timeout`` seconds is dropped (sends to that peer then raise
+:class:`~net.errors.UnknownPeerError`).
+
+A bus crosses the mesh through a :class:`BusLink`: a send link consumes a local
+bus (a :class:`~net_sdk.NetNode`) and carries its events to a peer over a reliable
+stream; a receive link on the peer emits them into its own bus, where ``poll`` and
+``subscribe`` read them like local events. Delivery is at least once: an event
+leaves the sending bus only once the peer acknowledged it::
+
+    with a.send_bus(outbox, b_id) as out, b.receive_bus(inbox, a_id) as into:
+        outbox.emit({"n": 1})  # ... and inbox.poll() returns it
 """
 
 from __future__ import annotations
@@ -59,6 +73,7 @@ from net import _net
 from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownError
 
 from .identity import Identity
+from .node import NetNode
 
 #: Bytes or their hex spelling (network keys, seeds, public keys).
 BytesOrHex = Union[bytes, bytearray, str]
@@ -70,6 +85,11 @@ StrPath = Union[str, "os.PathLike[str]"]
 #: How recently a peer was heard from: ``"alive"``; ``"suspect"`` after three silent
 #: beacon intervals; ``"failed"`` after six (routes through it are no longer used).
 PeerHealth = Literal["alive", "suspect", "failed"]
+#: Which way a :class:`BusLink` carries events: from the local bus to the peer
+#: (``"send"``) or from the peer into the local bus (``"receive"``).
+LinkDirection = Literal["send", "receive"]
+#: A bus to link: a :class:`~net_sdk.NetNode`, or the low-level ``net.Bus``.
+BusLike = Union[NetNode, _net.Bus]
 
 _T = TypeVar("_T")
 
@@ -146,6 +166,11 @@ class MeshStats:
     peers_failed: int
     #: Suspected or failed neighbours heard from again.
     peers_recovered: int
+    #: Sessions replaced by a fresh handshake with the same peer: the periodic rekey
+    #: (on both sides), or a repeated :meth:`Mesh.connect`.
+    sessions_rekeyed: int
+    #: Sessions dropped after ``session_timeout`` of silence.
+    sessions_expired: int
 
 
 @dataclass(frozen=True)
@@ -167,6 +192,100 @@ class StreamStats:
     @property
     def reliable(self) -> bool:
         return self.reliability == "reliable"
+
+
+@dataclass(frozen=True)
+class BusLinkStats:
+    """A :class:`BusLink`'s counters. ``events`` and ``bytes`` (payload bytes) count
+    the events carried: acknowledged by the peer (send) or emitted into the local bus
+    (receive); ``messages`` the stream messages that carried them. ``rejected``
+    (receive) counts events the local bus refused for good (bigger than its
+    ``max_event_size``), ``malformed`` (receive) messages that were not link
+    messages, ``stalls`` the times the link had to wait (the peer's session was gone,
+    or the local bus was full). ``running`` is False once the link stopped: closed,
+    or on its own when the bus or the node shut down under it — then ``error`` says
+    why (``"mesh:shutdown: ..."``)."""
+
+    direction: LinkDirection
+    peer: int
+    stream_id: int
+    events: int
+    bytes: int
+    messages: int
+    rejected: int
+    malformed: int
+    stalls: int
+    running: bool
+    error: Optional[str] = None
+
+
+def _link_stats(text: str) -> BusLinkStats:
+    data = json.loads(text)
+    return _from_json(BusLinkStats, dict(data, peer=int(data["peer"]), stream_id=int(data["stream_id"])))
+
+
+def _bus_handle(bus: BusLike) -> _net.Bus:
+    if isinstance(bus, NetNode):
+        return bus._bus
+    if isinstance(bus, _net.Bus):
+        return bus
+    raise TypeError(f"bus must be a NetNode, not {type(bus).__name__}")
+
+
+class BusLink:
+    """A running link between a local bus and a peer (see :meth:`Mesh.link_bus`).
+    A context manager that closes the link. Closing the mesh or the bus stops the
+    link (its :meth:`stats` then say why) but does not close it."""
+
+    def __init__(self, native: _net.BusLink) -> None:
+        self._native = native
+        stats = self.stats()
+        self._direction, self._peer, self._stream_id = stats.direction, stats.peer, stats.stream_id
+
+    @classmethod
+    def from_config(
+        cls, mesh: Mesh, bus: BusLike, peer: int, options: Union[str, Mapping[str, Any]]
+    ) -> BusLink:
+        """A link from the engine's JSON options, given as text or a mapping:
+        ``{"direction": "send" | "receive", "stream_id", "max_batch",
+        "message_bytes"}`` (only ``direction`` required)."""
+        text = options if isinstance(options, str) else json.dumps(dict(options))
+        return cls(mesh._native.link_bus(_bus_handle(bus), peer, text))
+
+    @property
+    def direction(self) -> LinkDirection:
+        """``"send"`` or ``"receive"``."""
+        return self._direction
+
+    @property
+    def peer(self) -> int:
+        """The peer's node id."""
+        return self._peer
+
+    @property
+    def stream_id(self) -> int:
+        """The stream the link uses."""
+        return self._stream_id
+
+    def stats(self) -> BusLinkStats:
+        """The link's counters now."""
+        return _link_stats(self._native.stats_json())
+
+    def close(self) -> None:
+        """Stops the link and waits for its thread (a few tens of milliseconds at
+        most); idempotent. A receive link first hands what it already received to
+        its bus; a send link leaves unacknowledged events in its bus for the next
+        link (which may send some of them again)."""
+        self._native.close()
+
+    def __enter__(self) -> BusLink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"BusLink(direction={self._direction!r}, peer={self._peer}, stream_id={self._stream_id})"
 
 
 @dataclass(frozen=True)
@@ -411,6 +530,9 @@ class Mesh:
     often neighbours are sent beacons: the routes this node knows, and a sign of life
     (a neighbour silent for three intervals is ``"suspect"``, for six ``"failed"``);
     ``max_hops`` (1 to 255, default 8) is the longest route learned from them.
+    ``rekey_interval`` (default 120 s) is how often the side that opened a session
+    replaces it with a fresh handshake; ``session_timeout`` (default 30 s, at least
+    three beacon intervals) how long a silent session is kept.
 
     ``trust`` is a :class:`Trust` (or a mapping of its fields, or just a policy name);
     ``peer_store`` a :class:`PeerStore` and ``audit_log`` an :class:`AuditLog` (or a
@@ -430,6 +552,8 @@ class Mesh:
         simulated_loss: Optional[float] = None,
         beacon_interval: Optional[float] = None,
         max_hops: Optional[int] = None,
+        rekey_interval: Optional[float] = None,
+        session_timeout: Optional[float] = None,
         trust: Union[Trust, Mapping[str, Any], str, None] = None,
         peer_store: Union[PeerStore, Mapping[str, Any], StrPath, None] = None,
         audit_log: Union[AuditLog, Mapping[str, Any], StrPath, None] = None,
@@ -445,6 +569,8 @@ class Mesh:
             "simulated_loss": simulated_loss,
             "beacon_interval_ms": _ms(beacon_interval),
             "max_hops": max_hops,
+            "rekey_interval_ms": _ms(rekey_interval),
+            "session_timeout_ms": _ms(session_timeout),
         }
         if trust is not None:
             config["trust"] = _section("trust", Trust, trust, shorthand=str)._config()
@@ -461,7 +587,8 @@ class Mesh:
         """A node from the engine's JSON configuration, given as text or a mapping:
         ``{"network_key": "<64 hex>", "bind", "seed", "handshake_timeout_ms",
         "handshake_retry_ms", "inbox_capacity", "retransmit_timeout_ms",
-        "simulated_loss", "beacon_interval_ms", "max_hops", "trust": {"policy", "allow":
+        "simulated_loss", "beacon_interval_ms", "max_hops", "rekey_interval_ms",
+        "session_timeout_ms", "trust": {"policy", "allow":
         [hex keys], "pinned": {"ip:port": hex key}}, "peer_store": {"path", "ttl_ms",
         "max_entries", "flush_interval_ms"}, "audit_log": {"path", "max_bytes", "keep"}}``."""
         mesh = cls.__new__(cls)
@@ -569,6 +696,71 @@ class Mesh:
     def stream_stats(self, peer: int, stream_id: int) -> Optional[StreamStats]:
         """One stream's counters, or None if nothing was ever sent or received on it."""
         return _stream_stats(self._native.stream_stats_json(peer, stream_id))
+
+    def link_bus(
+        self,
+        bus: BusLike,
+        peer: int,
+        direction: LinkDirection,
+        *,
+        stream_id: Optional[int] = None,
+        max_batch: Optional[int] = None,
+        message_bytes: Optional[int] = None,
+    ) -> BusLink:
+        """Starts a link between ``bus`` (a :class:`~net_sdk.NetNode`) and ``peer``.
+
+        ``"send"``: the link becomes the consumer of ``bus`` — it polls up to
+        ``max_batch`` events at a time (default 1024, 1 to 65536), packs them into
+        stream messages of at most ``message_bytes`` (default 16384, 6 to 65423;
+        bigger events travel in pieces) and sends them on the reliable stream
+        ``stream_id`` (default 6452595), freeing a batch only once the peer
+        acknowledged it. It needs a session with ``peer``
+        (:class:`~net.errors.UnknownPeerError`).
+
+        ``"receive"``: the link claims stream ``stream_id`` from ``peer`` (its
+        messages no longer reach :meth:`recv`) and emits every event into ``bus``.
+        The session need not exist yet.
+
+        Bad options, a stream already claimed (receive) or opened another way
+        (send) raise :class:`~net.errors.InvalidMeshConfigError`; a shut-down bus
+        :class:`~net.errors.ShutdownError`, a closed node
+        :class:`~net.errors.MeshShutdownError`. For two-way traffic use two links on
+        two stream ids, and on each node one bus to send from and one to receive
+        into."""
+        options = _present(
+            direction=direction, stream_id=stream_id, max_batch=max_batch, message_bytes=message_bytes
+        )
+        return BusLink.from_config(self, bus, peer, options)
+
+    def send_bus(
+        self,
+        bus: BusLike,
+        peer: int,
+        *,
+        stream_id: Optional[int] = None,
+        max_batch: Optional[int] = None,
+        message_bytes: Optional[int] = None,
+    ) -> BusLink:
+        """Carries the events emitted on ``bus`` to ``peer``:
+        :meth:`link_bus` with ``direction="send"``."""
+        return self.link_bus(
+            bus, peer, "send", stream_id=stream_id, max_batch=max_batch, message_bytes=message_bytes
+        )
+
+    def receive_bus(
+        self,
+        bus: BusLike,
+        peer: int,
+        *,
+        stream_id: Optional[int] = None,
+        max_batch: Optional[int] = None,
+        message_bytes: Optional[int] = None,
+    ) -> BusLink:
+        """Emits the events ``peer`` sends on ``stream_id`` into ``bus``:
+        :meth:`link_bus` with ``direction="receive"``."""
+        return self.link_bus(
+            bus, peer, "receive", stream_id=stream_id, max_batch=max_batch, message_bytes=message_bytes
+        )
 
     def close(self) -> None:
         """Shuts the node down (idempotent): blocked calls wake with

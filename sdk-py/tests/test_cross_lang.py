@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from net_sdk import (
     ERRORS_BY_KIND,
+    BusLink,
     Identity,
     Mesh,
     NetError,
@@ -355,6 +357,57 @@ def mesh_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(c["name"], lambda c=c: bind(c)) for c in doc.get("configs", [])]
 
 
+@contextmanager
+def connected_meshes() -> Iterator[tuple[Mesh, Mesh]]:
+    """Nodes A and B on 127.0.0.1 with the network key 07…07, A connected to B."""
+    key = bytes([7]) * 32
+    with Mesh(key, bind="127.0.0.1:0") as a, Mesh(key, bind="127.0.0.1:0") as b:
+        a.connect(b.local_addr, b.public_key)
+        yield a, b
+
+
+def bus_link_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    if "transfers" not in doc:
+        return []
+
+    def options(c: dict[str, Any]) -> None:
+        # The options go to the engine as given, through the SDK's JSON entry point.
+        with connected_meshes() as (a, b), NetNode() as outbox:
+
+            def open_and_close() -> None:
+                BusLink.from_config(a, outbox, b.node_id, c["options"]).close()
+
+            if "error" in c:
+                expect_kind(c["error"], open_and_close)
+            else:
+                open_and_close()
+
+    def transfer(c: dict[str, Any]) -> None:
+        events = [e.encode() for e in c["events"]]
+        with connected_meshes() as (a, b), NetNode() as outbox, NetNode() as inbox:
+            receive = dict(c["options"], direction="receive")
+            send = dict(c["options"], direction="send")
+            with BusLink.from_config(b, inbox, a.node_id, receive), BusLink.from_config(
+                a, outbox, b.node_id, send
+            ):
+                for event in events:
+                    outbox.emit_raw(event)
+                got: list[bytes] = []
+                cursor: str | None = None
+                deadline = time.monotonic() + 10
+                while len(got) < len(events) and time.monotonic() < deadline:
+                    page = inbox.poll(256, cursor)
+                    cursor = page.next_cursor
+                    got.extend(e.raw for e in page.events)
+                    if not page.events:
+                        time.sleep(0.002)
+                assert got == events, f"got {got!r}"
+
+    return [(c["name"], lambda c=c: options(c)) for c in doc["options"]] + [
+        (c["name"], lambda c=c: transfer(c)) for c in doc["transfers"]
+    ]
+
+
 @pytest.mark.parametrize("path", fixture_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_fixture_file(path: Path) -> None:
     doc = json.loads(path.read_text())
@@ -370,6 +423,7 @@ def test_fixture_file(path: Path) -> None:
         + frame_units(doc)
         + snapshot_units(doc)
         + mesh_units(doc)
+        + bus_link_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )
     for name, unit in units:

@@ -186,6 +186,11 @@ def test_oversized_messages_are_refused(pair: Tuple[Mesh, Mesh, int]) -> None:
         ({"network_key": KEY, "max_hops": 0}, InvalidMeshConfigError),
         ({"network_key": KEY, "max_hops": 256}, InvalidMeshConfigError),
         ({"network_key": KEY, "max_hops": -1}, InvalidMeshConfigError),
+        ({"network_key": KEY, "rekey_interval": 0}, InvalidMeshConfigError),
+        ({"network_key": KEY, "session_timeout": 0}, InvalidMeshConfigError),
+        # At least three beacon intervals (the default beacon interval is 1 s).
+        ({"network_key": KEY, "session_timeout": 2.9}, InvalidMeshConfigError),
+        ({"network_key": KEY, "beacon_interval": 0.05, "session_timeout": 0.1}, InvalidMeshConfigError),
         ({"network_key": KEY, "seed": b"\x01\x02"}, InvalidSeedError),
         ({"network_key": KEY, "seed": "not hex at all"}, InvalidMeshConfigError),
     ],
@@ -678,7 +683,8 @@ def test_stats_tolerate_counters_the_sdk_does_not_know(pair: Tuple[Mesh, Mesh, i
     raw = json.loads(a._native.stats_json())
     named = {f.name for f in fields(MeshStats)}
     relaying = {"packets_forwarded", "dropped_unroutable", "peers_suspected", "peers_failed"}
-    assert {"trust_accepted", "trust_rejected", "peers_recovered"} | relaying <= named <= set(raw)
+    lifetimes = {"sessions_rekeyed", "sessions_expired"}
+    assert {"trust_accepted", "trust_rejected", "peers_recovered"} | relaying | lifetimes <= named <= set(raw)
     stats = a.stats()
     assert stats.trust_accepted == 1 and stats.trust_rejected == 0
     assert {name: getattr(stats, name) for name in named} == {name: raw[name] for name in named}
@@ -796,3 +802,35 @@ def test_connect_routed_honours_signals_and_trust() -> None:
             assert time.monotonic() - start < 2
             wait_until(lambda: c.stats().trust_rejected >= 1)
             assert peer_info(c, a) is None
+
+
+def test_sessions_are_rekeyed_and_streams_carry_on() -> None:
+    # a opens the session, so a rekeys it, every 100 ms.
+    with node(rekey_interval=0.1) as a, node() as b:
+        peer = a.connect(b.local_addr, b.public_key)
+        stream = a.open_stream(peer, 2)
+        stream.send_blocking(b"before", timeout=10)
+        assert recv_n(b, 1)[0].payload == b"before"
+        wait_until(lambda: a.stats().sessions_rekeyed >= 2, timeout=10)
+        stream.send_blocking(b"after", timeout=10)
+        b.open_stream(a.node_id, 3).send_blocking(b"back", timeout=10)
+        assert recv_n(b, 1)[0].payload == b"after"
+        assert recv_n(a, 1)[0].payload == b"back"
+        assert a.stats().sessions_expired == 0
+        assert b.stats().sessions_rekeyed >= 1  # the responder sees its session replaced too
+        assert [p.node_id for p in a.peers()] == [b.node_id]
+
+
+def test_a_silent_session_expires() -> None:
+    lively: Dict[str, Any] = {"beacon_interval": 0.05, "session_timeout": 0.6}
+    with node(**lively) as a, node(**lively) as b:
+        peer = a.connect(b.local_addr, b.public_key)
+        a.send(peer, 1, b"hello")
+        assert recv_n(b, 1)[0].payload == b"hello"
+        b.close()  # b falls silent
+        wait_until(lambda: a.stats().sessions_expired == 1, timeout=10)
+        assert all(p.node_id != b.node_id for p in a.peers())
+        with pytest.raises(UnknownPeerError) as info:
+            a.send(peer, 1, b"gone")
+        assert info.value.kind == "mesh:unknown_peer"
+        assert a.stats().sessions_expired == 1

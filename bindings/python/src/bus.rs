@@ -33,6 +33,13 @@ pub struct Bus {
     bus: facade::Bus,
 }
 
+impl Bus {
+    /// The engine's bus (for `Mesh.link_bus`).
+    pub(crate) fn inner(&self) -> &facade::Bus {
+        &self.bus
+    }
+}
+
 #[pymethods]
 impl Bus {
     /// Opens a bus from the engine's JSON configuration ("" for defaults).

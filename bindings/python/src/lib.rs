@@ -24,6 +24,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<netdb::NetDb>()?;
     m.add_class::<netdb::Watch>()?;
     m.add_class::<mesh::Mesh>()?;
+    m.add_class::<mesh::BusLink>()?;
     m.add_class::<redex::Redex>()?;
     m.add_class::<redex::Log>()?;
     m.add_class::<redex::Tail>()?;

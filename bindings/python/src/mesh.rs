@@ -8,9 +8,12 @@
 //! slices, `send_with_retry` retries in rounds of at most
 //! `RETRIES_PER_ROUND`, and `connect` and `connect_routed` (one handshake,
 //! bounded by the node's handshake timeout) run on a helper thread while the
-//! caller waits in slices.
+//! caller waits in slices. Starting and closing a `BusLink` (which joins the
+//! link's thread, a few tens of milliseconds at most) release the GIL too.
 
+use crate::bus::Bus;
 use crate::errors::{blocking_wait, to_py};
+use net::facade::bus_link::BusLinkHandle;
 use net::facade::mesh::MeshHandle;
 use net::facade::wait::WAIT_SLICE;
 use net::{Error, ErrorKind};
@@ -245,6 +248,23 @@ impl Mesh {
         self.inner.stream_stats_json(node_id, stream_id)
     }
 
+    /// Starts a link between `bus` and the peer `node_id` (GIL released);
+    /// `options_json` is `{"direction": "send" | "receive", "stream_id",
+    /// "max_batch", "message_bytes"}` (only `direction` required).
+    fn link_bus(
+        &self,
+        py: Python<'_>,
+        bus: &Bound<'_, Bus>,
+        node_id: u64,
+        options_json: &str,
+    ) -> PyResult<BusLink> {
+        let bus = bus.get().inner().clone();
+        let handle = py
+            .allow_threads(|| self.inner.link_bus(&bus, node_id, options_json))
+            .map_err(to_py)?;
+        Ok(BusLink { inner: handle })
+    }
+
     /// Shuts the node down (idempotent, GIL released); blocked calls wake
     /// with `mesh:shutdown`.
     fn shutdown(&self, py: Python<'_>) {
@@ -257,5 +277,34 @@ impl Drop for Mesh {
         // Joining the node's threads takes up to a reader tick: not under the GIL.
         let inner = &self.inner;
         Python::with_gil(|py| py.allow_threads(|| inner.shutdown()));
+    }
+}
+
+/// A running link carrying a bus's events to a peer's bus, or a peer's
+/// events into a bus (see `Mesh.link_bus`). Dropping it closes it.
+#[pyclass(module = "net._net", frozen)]
+pub struct BusLink {
+    inner: BusLinkHandle,
+}
+
+#[pymethods]
+impl BusLink {
+    /// The link's counters as a JSON object (`peer` and `stream_id` as
+    /// decimal strings).
+    fn stats_json(&self) -> String {
+        self.inner.stats_json()
+    }
+
+    /// Stops the link and joins its thread (idempotent, GIL released).
+    fn close(&self, py: Python<'_>) {
+        py.allow_threads(|| self.inner.close());
+    }
+}
+
+impl Drop for BusLink {
+    fn drop(&mut self) {
+        // Joining the link's thread takes up to one of its ticks: not under the GIL.
+        let inner = &self.inner;
+        Python::with_gil(|py| py.allow_threads(|| inner.close()));
     }
 }
