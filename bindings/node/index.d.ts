@@ -169,6 +169,7 @@ export class Mesh {
   knownPeersJson(): string;
   statsJson(): string;
   streamStatsJson(nodeId: bigint, streamId: bigint): string | null;
+  linkBus(bus: Bus, nodeId: bigint, optionsJson: string): Promise<BusLink>;
   shutdown(): Promise<void>;
 }
 
@@ -177,4 +178,9 @@ export class MeshStream {
   sendWithRetry(payload: Buffer, maxRetries: number): Promise<void>;
   sendBlocking(payload: Buffer, timeoutMs: number): Promise<void>;
   statsJson(): string | null;
+}
+
+export class BusLink {
+  statsJson(): string;
+  close(): Promise<void>;
 }

@@ -40,6 +40,7 @@ test)
   check "example quickstart" bash -c "cd examples/node && npm install --no-audit --no-fund >/dev/null 2>&1 && node quickstart.mjs"
   check "example state" bash -c "cd examples/node && node state.mjs"
   check "example mesh" bash -c "cd examples/node && node mesh.mjs"
+  check "example bus over mesh" bash -c "cd examples/node && node bus_over_mesh.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

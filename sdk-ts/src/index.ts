@@ -52,7 +52,12 @@ export {
 } from './redex';
 export {
   AuditLogOptions,
+  BusLink,
+  BusLinkDirection,
+  BusLinkOptions,
+  BusLinkStats,
   KnownPeer,
+  LinkBusOptions,
   Mesh,
   MeshId,
   MeshMessage,

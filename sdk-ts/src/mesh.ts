@@ -7,11 +7,16 @@
  * neighbours, so a node can reach one it has no direct path to with
  * {@link Mesh.connectRouted}.
  *
- * Every wait (connect, connectRouted, sendBlocking, sendWithRetry, recv) runs on the libuv
- * thread pool and returns a Promise; the event loop never blocks.
+ * A bus link carries the events of a bus ({@link NetNode}) on one node into a
+ * bus on a connected peer ({@link Mesh.sendBus}, {@link Mesh.receiveBus}).
+ *
+ * Every wait (connect, connectRouted, sendBlocking, sendWithRetry, recv,
+ * opening and closing a bus link) runs on the libuv thread pool and returns
+ * a Promise; the event loop never blocks.
  */
 import * as native from '@netmesh/core';
 import { call, classify, InvalidArgumentError, InvalidKeyError, MeshShutdownError } from './errors';
+import { NetNode } from './node';
 
 /** Bytes to send: a Buffer or Uint8Array, or a string (UTF-8 encoded). */
 export type MeshPayload = Uint8Array | string;
@@ -45,6 +50,17 @@ export interface MeshOptions {
   beaconIntervalMs?: number;
   /** The most relays a routed packet may cross; longer routes are not learned (default 8, 1..=255). */
   maxHops?: number;
+  /**
+   * How often the side that opened a session runs a fresh handshake with the
+   * peer (default 120000, > 0); streams carry on across it.
+   */
+  rekeyIntervalMs?: number;
+  /**
+   * How long a session may stay silent before it is dropped (default 30000,
+   * at least 3 beacon intervals); sends to that peer then fail with
+   * UnknownPeerError.
+   */
+  sessionTimeoutMs?: number;
   /** Which peers' keys this node accepts (default: open, any key that completes the handshake). */
   trust?: TrustOptions;
   /** Remember peers (and, under TOFU, their pinned keys) across restarts in a JSON file. */
@@ -191,6 +207,10 @@ export interface MeshStats {
   peersFailed: number;
   /** Times a suspect or failed neighbour was heard from again. */
   peersRecovered: number;
+  /** Sessions replaced by a fresh handshake (every `rekeyIntervalMs`). */
+  sessionsRekeyed: number;
+  /** Sessions dropped after `sessionTimeoutMs` of silence. */
+  sessionsExpired: number;
 }
 
 /** One stream's counters with one peer. */
@@ -210,6 +230,49 @@ export interface StreamStats {
   backpressureEvents: number;
   retransmits: number;
   duplicates: number;
+}
+
+/** Which way a bus link carries events. */
+export type BusLinkDirection = 'send' | 'receive';
+
+/** How a bus link runs; unset options keep the engine's defaults (both ends must agree on `streamId`). */
+export interface BusLinkOptions {
+  /** The reliable stream carrying the events (default 6452595, "bus" in ASCII). */
+  streamId?: MeshId;
+  /** Send: events taken from the bus per batch, freed once the peer acknowledged them (default 1024, 1..=65536). */
+  maxBatch?: number;
+  /** Send: the size events are packed into messages to (default 16384, 6..=65423); bigger events are split. */
+  messageBytes?: number;
+}
+
+/** {@link BusLinkOptions} with the direction, for {@link Mesh.linkBus}. */
+export interface LinkBusOptions extends BusLinkOptions {
+  direction: BusLinkDirection;
+}
+
+/** A bus link's counters. */
+export interface BusLinkStats {
+  direction: BusLinkDirection;
+  /** The peer's node id. */
+  peer: bigint;
+  /** The stream the link uses. */
+  streamId: bigint;
+  /** Events carried: acknowledged by the peer (send) or emitted into the local bus (receive). */
+  events: number;
+  /** Their payload bytes. */
+  bytes: number;
+  /** Stream messages sent or received. */
+  messages: number;
+  /** Receive: events the local bus refused for good (bigger than its `maxEventSize`). */
+  rejected: number;
+  /** Receive: messages that were not well-formed link messages. */
+  malformed: number;
+  /** Times the link had to wait: the peer's session was gone (send), or the local bus was full (receive). */
+  stalls: number;
+  /** Whether the link still runs (false once closed, or once its bus or node shut down). */
+  running: boolean;
+  /** Why the link stopped on its own (`"bus:shutdown: ..."`, `"mesh:shutdown: ..."`), or null. */
+  error: string | null;
 }
 
 /** How long one native recv lasts; short so no libuv thread is held for long. */
@@ -370,6 +433,59 @@ export class MeshStream {
     const json = this.native.statsJson();
     if (json === null) throw new InvalidArgumentError('bus:invalid_argument: the stream has no state');
     return parseIds(json) as StreamStats;
+  }
+}
+
+/** One value of the link options' JSON; bigints and numbers are written as they are, so ids stay exact. */
+function jsonValue(value: unknown): string {
+  if (typeof value === 'bigint' || typeof value === 'number') return String(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** The engine's JSON form of link options (only the keys that were set; the engine checks the values). */
+function linkOptionsJson(options: LinkBusOptions): string {
+  const fields: Array<[string, unknown]> = [
+    ['direction', options.direction],
+    ['stream_id', options.streamId === undefined ? undefined : u64(options.streamId, 'streamId')],
+    ['max_batch', options.maxBatch],
+    ['message_bytes', options.messageBytes],
+  ];
+  const set = fields.filter(([, value]) => value !== undefined);
+  return `{${set.map(([key, value]) => `"${key}":${jsonValue(value)}`).join(',')}}`;
+}
+
+function nativeBusOf(bus: NetNode): native.Bus {
+  if (!(bus instanceof NetNode)) {
+    throw new InvalidArgumentError(`bus:invalid_argument: a bus link needs a NetNode, got ${String(bus)}`);
+  }
+  return bus.nativeBus();
+}
+
+/**
+ * A bus link between a local bus and a peer (see {@link Mesh.linkBus}). It
+ * runs until {@link close}, or until its bus or node shuts down (then
+ * `stats().running` is false and `stats().error` says why). Closing the mesh
+ * or the bus does not close the link object; close it too.
+ */
+export class BusLink {
+  private closing: Promise<void> | null = null;
+
+  /** @internal */
+  constructor(private readonly native: native.BusLink) {}
+
+  /** The link's counters now (also after close). */
+  stats(): BusLinkStats {
+    return parseIds(this.native.statsJson()) as BusLinkStats;
+  }
+
+  /**
+   * Stops the link (idempotent) and resolves once its thread has stopped: a
+   * send link leaves unacknowledged events in its bus for the next link, a
+   * receive link first hands what it already received to its bus.
+   */
+  close(): Promise<void> {
+    this.closing ??= settle(() => this.native.close());
+    return this.closing;
   }
 }
 
@@ -568,6 +684,47 @@ export class Mesh {
     const id = u64(streamId, 'streamId');
     const json = call(() => this.native.streamStatsJson(node, id));
     return json === null ? null : (parseIds(json) as StreamStats);
+  }
+
+  /**
+   * Links `bus` to the peer `peer` (see {@link BusLink}). A `send` link
+   * consumes `bus`: it takes its events and sends them on a reliable stream,
+   * freeing each batch once the peer acknowledged it (at least once). A
+   * `receive` link claims that stream from `peer` (its messages no longer
+   * reach {@link recv}) and emits every event into `bus`, where poll and
+   * subscribe read it; it does not need the session to exist yet.
+   *
+   * Rejects with UnknownPeerError (a send link with no session to `peer`),
+   * InvalidMeshConfigError (bad options; a receive link on a stream already
+   * claimed from `peer`; a send link on a stream opened another way),
+   * ShutdownError (the bus is shut down) or MeshShutdownError.
+   */
+  async linkBus(bus: NetNode, peer: MeshId, options: LinkBusOptions): Promise<BusLink> {
+    return this.link(bus, peer, linkOptionsJson(options));
+  }
+
+  /** A send link from `bus` to `peer` (see {@link linkBus}). */
+  async sendBus(bus: NetNode, peer: MeshId, options: BusLinkOptions = {}): Promise<BusLink> {
+    return this.link(bus, peer, linkOptionsJson({ ...options, direction: 'send' }));
+  }
+
+  /** A receive link from `peer` into `bus` (see {@link linkBus}). */
+  async receiveBus(bus: NetNode, peer: MeshId, options: BusLinkOptions = {}): Promise<BusLink> {
+    return this.link(bus, peer, linkOptionsJson({ ...options, direction: 'receive' }));
+  }
+
+  /**
+   * A link from the engine's JSON options (`{"direction": "send" |
+   * "receive", "stream_id", "max_batch", "message_bytes"}`, snake_case).
+   */
+  async linkBusFromConfig(bus: NetNode, peer: MeshId, optionsJson: string): Promise<BusLink> {
+    return this.link(bus, peer, optionsJson);
+  }
+
+  private async link(bus: NetNode, peer: MeshId, optionsJson: string): Promise<BusLink> {
+    const handle = nativeBusOf(bus);
+    const node = u64(peer, 'peer');
+    return new BusLink(await settle(() => this.native.linkBus(handle, node, optionsJson)));
   }
 
   /**

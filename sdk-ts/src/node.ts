@@ -137,6 +137,11 @@ export class NetNode {
     return JSON.parse(this.bus.health()) as Health;
   }
 
+  /** @internal The addon's bus (for the mesh's bus links). */
+  nativeBus(): native.Bus {
+    return this.bus;
+  }
+
   /** Shuts the node down (idempotent); later calls throw ShutdownError. */
   async shutdown(): Promise<void> {
     this.bus.shutdown();

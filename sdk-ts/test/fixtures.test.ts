@@ -310,6 +310,82 @@ function codecUnits(doc: Json): Array<[string, () => void | Promise<void>]> {
   return units;
 }
 
+type Unit = [string, () => void | Promise<void>];
+
+/**
+ * mesh/bus_link.json: nodes A and B (A connected to B) shared by the file's
+ * units; `options` open a link on A from the engine's JSON, `transfers` go
+ * through the typed sendBus/receiveBus.
+ */
+function busLinkUnits(doc: Json): { units: Unit[]; close: () => Promise<void> } {
+  let nodes: Promise<[Mesh, Mesh]> | null = null;
+  const pair = (): Promise<[Mesh, Mesh]> =>
+    (nodes ??= (async () => {
+      const bind = () => Mesh.bind({ networkKey: '07'.repeat(32), bind: '127.0.0.1:0' });
+      const [a, b] = [await bind(), await bind()];
+      await a.connect(b.localAddr, b.publicKey);
+      return [a, b];
+    })());
+  const units: Unit[] = [];
+  for (const c of doc.options) {
+    units.push([c.name, async () => {
+      const [a, b] = await pair();
+      const outbox = await NetNode.create();
+      try {
+        const linked = a.linkBusFromConfig(outbox, b.nodeId, JSON.stringify(c.options));
+        if (c.error) {
+          await assert.rejects(linked, (e: unknown) => e instanceof NetError && e.kind === c.error);
+          return;
+        }
+        const link = await linked;
+        await link.close();
+        assert.equal(link.stats().running, false);
+      } finally {
+        await outbox.shutdown();
+      }
+    }]);
+  }
+  for (const t of doc.transfers) {
+    units.push([t.name, async () => {
+      const [a, b] = await pair();
+      const o = t.options;
+      const options = {
+        streamId: o.stream_id === undefined ? undefined : BigInt(o.stream_id),
+        maxBatch: o.max_batch,
+        messageBytes: o.message_bytes,
+      };
+      const [outbox, inbox] = [await NetNode.create(), await NetNode.create()];
+      const receiving = await b.receiveBus(inbox, a.nodeId, options);
+      const sending = await a.sendBus(outbox, b.nodeId, options);
+      try {
+        for (const text of t.events as string[]) outbox.emitRaw(text);
+        const got: string[] = [];
+        let cursor: string | null = null;
+        const deadline = Date.now() + 10000;
+        while (got.length < t.events.length && Date.now() < deadline) {
+          const page = inbox.poll({ limit: 100, cursor });
+          cursor = page.nextCursor;
+          got.push(...page.events.map((e) => e.raw.toString('utf8')));
+          if (page.events.length === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+        assert.deepEqual(got, t.events);
+      } finally {
+        await sending.close();
+        await receiving.close();
+        await outbox.shutdown();
+        await inbox.shutdown();
+      }
+    }]);
+  }
+  const close = async (): Promise<void> => {
+    if (nodes === null) return;
+    const [a, b] = await nodes;
+    await a.close();
+    await b.close();
+  };
+  return { units, close };
+}
+
 test('golden fixtures', async () => {
   const files = fs
     .readdirSync(FIXTURES)
@@ -325,7 +401,8 @@ test('golden fixtures', async () => {
     assert.equal(doc.abi_version, 1);
     let passed = 0;
     let failed = 0;
-    for (const [name, unit] of codecUnits(doc)) {
+    const links = doc.transfers ? busLinkUnits(doc) : null;
+    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? [])]) {
       try {
         await unit();
         passed++;
@@ -334,6 +411,7 @@ test('golden fixtures', async () => {
         failures.push(`${rel} / ${name}: ${e}`);
       }
     }
+    await links?.close();
     if (doc.kinds) {
       try {
         assert.deepEqual(engineErrorKinds(), doc.kinds);

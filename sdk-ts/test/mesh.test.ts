@@ -414,6 +414,55 @@ test('relaying errors are typed: no route, bad keys, zero beacon interval or hop
   await assert.rejects(bind({ beaconIntervalMs: -1 }), InvalidMeshConfigError);
 });
 
+test('lifetimes: sessions are rekeyed on schedule and streams carry on', async () => {
+  const a = await bind({ rekeyIntervalMs: 100 });
+  const b = await bind();
+  try {
+    const peer = await a.connect(b.localAddr, b.publicKey);
+    const stream = a.openStream(peer, 7n, { reliable: true });
+    await stream.sendBlocking('before', { timeoutMs: 5000 });
+    assert.equal((await recvOne(b)).payload.toString(), 'before');
+    await until(() => a.stats().sessionsRekeyed >= 2, 'two rekeys', 10000);
+    assert.equal(a.stats().sessionsExpired, 0);
+    // Both ways still work on the new sessions.
+    await stream.sendBlocking('after', { timeoutMs: 5000 });
+    const m = await recvOne(b, 10000);
+    assert.deepEqual([m.from, m.streamId, m.payload.toString()], [a.nodeId, 7n, 'after']);
+    await b.openStream(a.nodeId, 8n, { reliable: true }).sendBlocking('back', { timeoutMs: 5000 });
+    assert.equal((await recvOne(a, 10000)).payload.toString(), 'back');
+    assert.deepEqual(a.peers().map((p) => p.nodeId), [peer]);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('lifetimes: a silent session expires; the peer is gone and sends fail with UnknownPeerError', async () => {
+  const a = await bind({ beaconIntervalMs: 50, sessionTimeoutMs: 600 });
+  const b = await bind({ beaconIntervalMs: 50 });
+  try {
+    const peer = await a.connect(b.localAddr, b.publicKey);
+    assert.equal(a.stats().sessionsExpired, 0);
+    await b.close();
+    await until(() => a.stats().sessionsExpired === 1, 'the session to expire', 10000);
+    assert.ok(!a.peers().some((p) => p.nodeId === peer));
+    assert.throws(() => a.send(peer, 1n, 'anyone?'), UnknownPeerError);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('lifetimes: bad rekey intervals and session timeouts are typed errors', async () => {
+  await assert.rejects(bind({ rekeyIntervalMs: 0 }), (e: unknown) => e instanceof InvalidMeshConfigError && /rekey/.test(e.message));
+  await assert.rejects(bind({ rekeyIntervalMs: -5 }), InvalidMeshConfigError);
+  await assert.rejects(bind({ beaconIntervalMs: 50, sessionTimeoutMs: 149 }), InvalidMeshConfigError);
+  // Against the default beacon interval (1000).
+  await assert.rejects(bind({ sessionTimeoutMs: 2999 }), (e: unknown) => e instanceof InvalidMeshConfigError && /session_timeout/.test(e.message));
+  const ok = await bind({ beaconIntervalMs: 50, sessionTimeoutMs: 150, rekeyIntervalMs: 1 });
+  await ok.close();
+});
+
 /** A fresh temporary directory, removed by the returned function. */
 function tempDir(tag: string): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `net-ts-${tag}-`));

@@ -2,13 +2,18 @@
 //! peers and streams named by 64-bit ids (BigInts), messages as Buffers.
 //! Every wait (connect, blocking sends, recv) runs on the libuv pool;
 //! shutdown runs on its own thread so it never queues behind those waits.
+//! A bus link carries a bus's events to a peer's bus; opening and closing
+//! one (which joins its thread) run on the libuv pool too.
 
 use crate::redex::u64_arg;
 use crate::to_js;
 use napi::bindgen_prelude::*;
 use napi::{Env, JsObject, Task};
 use napi_derive::napi;
+use net::facade::bus::Bus as CoreBus;
+use net::facade::bus_link::BusLinkHandle;
 use net::facade::mesh::{MeshHandle, MeshMessage};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// A message received from a peer.
@@ -156,6 +161,35 @@ fn send_task(
         payload: payload.to_vec(),
         wait,
     })
+}
+
+/// A bus link being opened on the libuv pool (it may wait on the node's
+/// stream table).
+pub struct LinkBusTask {
+    mesh: Arc<MeshHandle>,
+    bus: CoreBus,
+    node_id: u64,
+    options_json: String,
+}
+
+impl Task for LinkBusTask {
+    type Output = BusLinkHandle;
+    type JsValue = BusLink;
+
+    fn compute(&mut self) -> Result<BusLinkHandle> {
+        self.mesh
+            .link_bus(&self.bus, self.node_id, &self.options_json)
+            .map_err(to_js)
+    }
+
+    fn resolve(&mut self, _env: Env, output: BusLinkHandle) -> Result<BusLink> {
+        Ok(BusLink {
+            state: Arc::new(LinkState {
+                handle: output,
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
 }
 
 #[napi]
@@ -325,6 +359,25 @@ impl Mesh {
         Ok(self.inner.stream_stats_json(node_id, stream_id))
     }
 
+    /// Resolves with a link between `bus` and the peer `nodeId`, configured
+    /// by `optionsJson` (`{"direction": "send" | "receive", "stream_id",
+    /// "max_batch", "message_bytes"}`; only `direction` required).
+    #[napi(ts_return_type = "Promise<BusLink>")]
+    pub fn link_bus(
+        &self,
+        bus: &crate::Bus,
+        node_id: BigInt,
+        options_json: String,
+    ) -> Result<AsyncTask<LinkBusTask>> {
+        let node_id = u64_arg(node_id, "nodeId")?;
+        Ok(AsyncTask::new(LinkBusTask {
+            mesh: Arc::clone(&self.inner),
+            bus: bus.bus.clone(),
+            node_id,
+            options_json,
+        }))
+    }
+
     /// Shuts the node down (idempotent) on a thread of its own; waiters wake
     /// with `mesh:shutdown`. Resolves once the node's threads have stopped.
     #[napi(ts_return_type = "Promise<void>")]
@@ -393,5 +446,69 @@ impl MeshStream {
     #[napi]
     pub fn stats_json(&self) -> Option<String> {
         self.mesh.stream_stats_json(self.node_id, self.stream_id)
+    }
+}
+
+/// A link and whether `close` has finished with it.
+struct LinkState {
+    handle: BusLinkHandle,
+    closed: AtomicBool,
+}
+
+/// A bus link: a bus's events carried to a peer's bus, or a peer's into it.
+#[napi]
+pub struct BusLink {
+    state: Arc<LinkState>,
+}
+
+/// A link's close on the libuv pool (it joins the link's thread).
+pub struct CloseLinkTask {
+    state: Arc<LinkState>,
+}
+
+impl Task for CloseLinkTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<()> {
+        self.state.handle.close();
+        self.state.closed.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[napi]
+impl BusLink {
+    /// The link's counters as JSON (`peer` and `stream_id` as decimal
+    /// strings).
+    #[napi]
+    pub fn stats_json(&self) -> String {
+        self.state.handle.stats_json()
+    }
+
+    /// Stops the link (idempotent); resolves once its thread has stopped.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close(&self) -> AsyncTask<CloseLinkTask> {
+        AsyncTask::new(CloseLinkTask {
+            state: Arc::clone(&self.state),
+        })
+    }
+}
+
+impl Drop for BusLink {
+    /// A link collected without `close` is closed on a thread of its own, so
+    /// the garbage collector never waits for the link's thread.
+    fn drop(&mut self) {
+        if self.state.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let state = Arc::clone(&self.state);
+        let _ = std::thread::Builder::new()
+            .name("net-bus-link-close".into())
+            .spawn(move || state.handle.close());
     }
 }
