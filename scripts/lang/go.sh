@@ -35,6 +35,7 @@ test)
   step "example quickstart" go run ./quickstart
   step "example state" go run ./state
   step "example mesh" go run ./mesh
+  step "example bus_over_mesh" go run ./bus_over_mesh
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
