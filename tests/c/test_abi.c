@@ -257,6 +257,20 @@ static size_t poll_events(net_bus_t *bus, size_t want, char out[][64]) {
     return got;
 }
 
+/* Whether the link's stats JSON comes to contain `text` within 10 s. */
+static int link_stats_reach(net_bus_link_t *link, const char *text) {
+    for (int round = 0; round < 2000; round++) {
+        char *json = NULL;
+        if (net_bus_link_stats(link, &json, NULL) != NET_OK) return 0;
+        int found = strstr(json, text) != NULL;
+        net_string_free(json);
+        if (found) return 1;
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
 typedef struct {
     net_bus_t *bus;
     int first, count, failures;
@@ -322,14 +336,7 @@ static void test_bus_link(void) {
     }
     CHECK(ordered && last[0] == 249 && last[3] == 3249);
     char *json = NULL;
-    for (int round = 0; round < 1000; round++) {
-        CHECK(net_bus_link_stats(sending, &json, NULL) == NET_OK);
-        int done = strstr(json, "\"events\":1000,") != NULL;
-        net_string_free(json);
-        if (done) break;
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    CHECK(link_stats_reach(sending, "\"events\":1000,"));
     CHECK(net_bus_link_stats(sending, &json, NULL) == NET_OK && strstr(json, "\"events\":1000,") != NULL
           && strstr(json, "\"direction\":\"send\"") != NULL && strstr(json, "\"running\":true") != NULL);
     net_string_free(json);
@@ -349,14 +356,7 @@ static void test_bus_link(void) {
     net_bus_link_free(NULL);
     CHECK(net_bus_link_close(sending) == NET_ERR_INVALID_HANDLE);
     CHECK(net_mesh_shutdown(b) == NET_OK);
-    for (int round = 0; round < 1000; round++) {
-        CHECK(net_bus_link_stats(receiving, &json, NULL) == NET_OK);
-        int stopped = strstr(json, "\"running\":false") != NULL;
-        net_string_free(json);
-        if (stopped) break;
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    CHECK(link_stats_reach(receiving, "\"running\":false"));
     CHECK(net_bus_link_stats(receiving, &json, NULL) == NET_OK && strstr(json, "\"error\":\"mesh:shutdown") != NULL);
     net_string_free(json);
     CHECK(net_shutdown(outbox) == NET_OK);

@@ -297,35 +297,26 @@ fn send_loop(
 /// Sends one message, waiting for window room and for a lost session to
 /// come back. `Ok(false)` when the link was told to stop meanwhile.
 fn send_one(shared: &Shared, stream: &MeshStream, message: &[u8]) -> Result<bool> {
-    let mut stalled = false;
-    loop {
-        if shared.stopping() {
-            return Ok(false);
-        }
-        match stream.send_blocking(message, Some(TICK)) {
-            Ok(()) => return Ok(true),
-            Err(e) if e.kind() == ErrorKind::MeshTimeout => {}
-            Err(e) if e.kind() == ErrorKind::UnknownPeer => {
-                if !stalled {
-                    stalled = true;
-                    Shared::add(&shared.counters.stalls, 1);
-                }
-                std::thread::sleep(TICK);
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    patiently(shared, || match stream.send_blocking(message, Some(TICK)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::MeshTimeout => Ok(false),
+        Err(e) => Err(e),
+    })
 }
 
 /// Waits until the peer acknowledged everything sent. `Ok(false)` when the
 /// link was told to stop meanwhile.
 fn wait_acked(shared: &Shared, stream: &MeshStream) -> Result<bool> {
+    patiently(shared, || stream.wait_acked(TICK))
+}
+
+/// Runs `step` (one bounded wait: `Ok(true)` when done) until it is done,
+/// through a lost session (counted once as a stall) and until the link is
+/// told to stop (`Ok(false)`).
+fn patiently(shared: &Shared, mut step: impl FnMut() -> Result<bool>) -> Result<bool> {
     let mut stalled = false;
-    loop {
-        if shared.stopping() {
-            return Ok(false);
-        }
-        match stream.wait_acked(TICK) {
+    while !shared.stopping() {
+        match step() {
             Ok(true) => return Ok(true),
             Ok(false) => {}
             Err(e) if e.kind() == ErrorKind::UnknownPeer => {
@@ -338,6 +329,7 @@ fn wait_acked(shared: &Shared, stream: &MeshStream) -> Result<bool> {
             Err(e) => return Err(e),
         }
     }
+    Ok(false)
 }
 
 fn receive_loop(shared: &Shared, bus: &Bus, claim: &ClaimedStream) -> Result<()> {
