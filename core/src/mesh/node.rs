@@ -40,6 +40,8 @@ const HANDSHAKE_ANSWER: u64 = 2;
 const READER_TICK: Duration = Duration::from_millis(50);
 /// How often the timer sends due acks, resends, and expires half-open sessions.
 const TIMER_TICK: Duration = Duration::from_millis(5);
+/// How often it looks for sessions to rekey or expire.
+const LIFETIME_TICK: Duration = Duration::from_millis(25);
 /// The control stream of the first authenticated packet (the confirmation).
 const CONTROL_CONFIRM: u64 = 0;
 /// The control stream of beacons (routes, and a sign of life).
@@ -706,12 +708,17 @@ impl Inner {
     /// on its own interval.
     fn timer_loop(self: &Arc<Self>) {
         let mut last_flush = Instant::now();
+        let mut last_lifetimes = Instant::now();
         while !self.closed.load(Ordering::Acquire) {
             std::thread::sleep(TIMER_TICK);
             self.expire_half_open();
             self.stream_timers(Instant::now());
             self.relay_timers(Instant::now());
-            self.session_timers();
+            // Rekeys and expiry are due in seconds, not milliseconds.
+            if last_lifetimes.elapsed() >= LIFETIME_TICK {
+                self.session_timers();
+                last_lifetimes = Instant::now();
+            }
             if let Some(store) = &self.peer_store {
                 if last_flush.elapsed() >= store.flush_interval() {
                     let _ = store.flush();
