@@ -102,8 +102,9 @@ def test_events_cross_in_order_with_exact_bytes(
         assert got == sent
 
         total = sum(len(p) for p in sent)
-        # The sender counts an event once the peer acknowledged it: right after the
-        # receiver emitted it, so wait for the last ack.
+        # The sender counts a batch once the peer acknowledged it, which may come
+        # a moment after the events arrived: wait for it. (The receiving link
+        # counts an event before a reader can see it.)
         wait_until(lambda: out.stats().events == len(sent))
         for link, direction, peer in [(out, "send", b.node_id), (into, "receive", a.node_id)]:
             stats = link.stats()

@@ -366,35 +366,46 @@ fn receive_loop(shared: &Shared, bus: &Bus, claim: &ClaimedStream) -> Result<()>
 /// rest are given up at once rather than each after a wait.
 fn emit(shared: &Shared, bus: &Bus, event: bytes::Bytes, full_at_close: &mut bool) -> Result<()> {
     let len = event.len() as u64;
+    let counters = &shared.counters;
+    // Counted before the emit, so a reader that polled the event sees it
+    // counted; taken back if the bus refuses it for good.
+    Shared::add(&counters.events, 1);
+    Shared::add(&counters.bytes, len);
+    let refused = |into_rejected: bool| {
+        counters.events.fetch_sub(1, Ordering::Relaxed);
+        counters.bytes.fetch_sub(len, Ordering::Relaxed);
+        if into_rejected {
+            Shared::add(&counters.rejected, 1);
+        }
+    };
     let mut wait = FIRST_BUS_WAIT;
     let mut stalled = false;
     loop {
         match bus.emit_bytes(event.clone()) {
-            Ok(_) => {
-                Shared::add(&shared.counters.events, 1);
-                Shared::add(&shared.counters.bytes, len);
-                return Ok(());
-            }
+            Ok(_) => return Ok(()),
             Err(e) if e.kind() == ErrorKind::Backpressure => {
                 if shared.stopping() && (wait >= TICK || *full_at_close) {
                     // Closing, and the bus stays full: give the event up,
                     // counted, rather than never letting `close` return.
                     *full_at_close = true;
-                    Shared::add(&shared.counters.rejected, 1);
+                    refused(true);
                     return Ok(());
                 }
                 if !stalled {
                     stalled = true;
-                    Shared::add(&shared.counters.stalls, 1);
+                    Shared::add(&counters.stalls, 1);
                 }
                 std::thread::sleep(wait);
                 wait = (wait * 2).min(TICK);
             }
             Err(e) if e.kind() == ErrorKind::EventTooLarge => {
-                Shared::add(&shared.counters.rejected, 1);
+                refused(true);
                 return Ok(());
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                refused(false);
+                return Err(e);
+            }
         }
     }
 }
