@@ -2,31 +2,21 @@
 //! learned from beacons, a relay that never holds the end-to-end keys,
 //! failure detection and reroute.
 
+use super::test_support::{addr, eventually, node_with, recv, WAIT};
 use super::*;
 use crate::error::ErrorKind;
 use crate::identity::Identity;
 use crate::wire::{NetHeader, RoutingHeader};
-use std::net::{SocketAddr, UdpSocket};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::net::UdpSocket;
+use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(10);
 const BEAT: Duration = Duration::from_millis(40);
 
 fn node(seed: u8) -> MeshNode {
-    let mut config = MeshConfig::new(
-        "127.0.0.1:0".parse().unwrap(),
-        NetworkKey::from_bytes([7; 32]),
-    );
-    config.handshake_timeout = Duration::from_millis(1500);
-    config.handshake_retry = Duration::from_millis(100);
-    config.retransmit_timeout = Duration::from_millis(50);
-    config.beacon_interval = BEAT;
-    MeshNode::bind(Identity::from_seed(&[seed; 32]), config).unwrap()
-}
-
-fn addr(node: &MeshNode) -> SocketAddr {
-    node.local_addr().unwrap()
+    node_with(seed, |config| {
+        config.retransmit_timeout = Duration::from_millis(50);
+        config.beacon_interval = BEAT;
+    })
 }
 
 fn link(a: &MeshNode, b: &MeshNode) {
@@ -39,22 +29,8 @@ fn link(a: &MeshNode, b: &MeshNode) {
     });
 }
 
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn route_to(from: &MeshNode, to: &MeshNode) -> Option<RouteInfo> {
     from.routes().into_iter().find(|r| r.dest == to.node_id())
-}
-
-fn recv(node: &MeshNode) -> Message {
-    node.recv(Some(WAIT))
-        .unwrap()
-        .expect("a message within the wait")
 }
 
 #[test]

@@ -1,27 +1,20 @@
 //! Stream tests over real UDP on 127.0.0.1: reliability under simulated
 //! loss, credit windows and backpressure, stats, restarts.
 
+use super::test_support::{addr, eventually, node_with, recv, WAIT};
 use super::*;
 use crate::error::ErrorKind;
 use crate::identity::Identity;
-use std::net::SocketAddr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 const KEY: [u8; 32] = [7; 32];
-const WAIT: Duration = Duration::from_secs(10);
 
 fn lossy_node(seed: u8, loss: f64) -> MeshNode {
-    let mut config = MeshConfig::new("127.0.0.1:0".parse().unwrap(), NetworkKey::from_bytes(KEY));
-    config.handshake_timeout = Duration::from_millis(1500);
-    config.handshake_retry = Duration::from_millis(100);
-    config.retransmit_timeout = Duration::from_millis(50);
-    config.simulated_loss = loss;
-    MeshNode::bind(Identity::from_seed(&[seed; 32]), config).unwrap()
-}
-
-fn addr(node: &MeshNode) -> SocketAddr {
-    node.local_addr().unwrap()
+    node_with(seed, |config| {
+        config.retransmit_timeout = Duration::from_millis(50);
+        config.simulated_loss = loss;
+    })
 }
 
 fn pair(loss: f64) -> (MeshNode, MeshNode) {
@@ -29,20 +22,6 @@ fn pair(loss: f64) -> (MeshNode, MeshNode) {
     let b = lossy_node(2, loss);
     a.connect(addr(&b), &b.public_key()).unwrap();
     (a, b)
-}
-
-fn recv(node: &MeshNode) -> Message {
-    node.recv(Some(WAIT))
-        .unwrap()
-        .expect("a message within the wait")
-}
-
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]

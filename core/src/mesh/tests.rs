@@ -1,5 +1,6 @@
 //! Mesh tests over real UDP sockets on 127.0.0.1.
 
+use super::test_support::{addr, eventually, recv};
 use super::*;
 use crate::error::ErrorKind;
 use crate::identity::Identity;
@@ -9,10 +10,9 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEY: [u8; 32] = [7; 32];
-const WAIT: Duration = Duration::from_secs(5);
 
 fn config(key: [u8; 32]) -> MeshConfig {
     let mut config = MeshConfig::new("127.0.0.1:0".parse().unwrap(), NetworkKey::from_bytes(key));
@@ -23,25 +23,6 @@ fn config(key: [u8; 32]) -> MeshConfig {
 
 fn node(seed: u8) -> MeshNode {
     MeshNode::bind(Identity::from_seed(&[seed; 32]), config(KEY)).unwrap()
-}
-
-fn addr(node: &MeshNode) -> SocketAddr {
-    node.local_addr().unwrap()
-}
-
-/// Waits until `done` holds, or fails the test after a few seconds.
-fn eventually(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn recv(node: &MeshNode) -> Message {
-    node.recv(Some(WAIT))
-        .unwrap()
-        .expect("a message within the wait")
 }
 
 #[test]
