@@ -25,7 +25,10 @@ fn sessions() -> (Session, Session) {
     let (init, first) = Initiator::start(&a, &b.public_key(), &key).expect("start");
     let (_, answer, b_keys) = respond(&b, &key, &first).expect("respond");
     let a_keys = init.finish(&answer).expect("finish");
-    (Session::new(1, &a_keys), Session::new(1, &b_keys))
+    (
+        Session::new(1, &a_keys).expect("session"),
+        Session::new(1, &b_keys).expect("session"),
+    )
 }
 
 fn aead(c: &mut Criterion) {
@@ -121,6 +124,41 @@ fn udp_burst(tx: &UdpSocket, rx: &UdpSocket, payload: &[u8], buf: &mut [u8]) -> 
     got
 }
 
+/// Plain UDP received the way the mesh's reader receives: `recvmmsg`,
+/// taking every queued datagram in one call.
+#[cfg(target_os = "linux")]
+fn udp_burst_batched(
+    tx: &UdpSocket,
+    rx: &UdpSocket,
+    payload: &[u8],
+    bufs: &mut [Vec<u8>],
+) -> usize {
+    use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+    use std::io::IoSliceMut;
+    use std::os::fd::AsRawFd;
+    let to = rx.local_addr().expect("addr");
+    for _ in 0..BURST {
+        tx.send_to(payload, to).expect("send");
+    }
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(bufs.len(), None);
+    let mut got = 0;
+    while got < BURST {
+        let mut slices: Vec<[IoSliceMut<'_>; 1]> =
+            bufs.iter_mut().map(|b| [IoSliceMut::new(b)]).collect();
+        match recvmmsg(
+            rx.as_raw_fd(),
+            &mut headers,
+            slices.iter_mut(),
+            MsgFlags::MSG_WAITFORONE,
+            None,
+        ) {
+            Ok(results) => got += results.count(),
+            Err(_) => break,
+        }
+    }
+    got
+}
+
 fn loopback(c: &mut Criterion) {
     let mut g = c.benchmark_group("loopback");
     g.measurement_time(Duration::from_secs(4));
@@ -166,6 +204,17 @@ fn loopback(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     black_box(udp_burst(&tx, &rx, &payload, &mut buf));
+                }
+                start.elapsed()
+            })
+        });
+        #[cfg(target_os = "linux")]
+        g.bench_function(format!("plain_udp_recvmmsg_{size}B_x{BURST}"), |bench| {
+            let mut bufs = vec![vec![0u8; 70_000]; 16];
+            bench.iter_custom(|iters| {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    black_box(udp_burst_batched(&tx, &rx, &payload, &mut bufs));
                 }
                 start.elapsed()
             })

@@ -69,7 +69,7 @@ impl Inner {
 
     /// Drops a silent peer's session (unless a newer one replaced it).
     fn expire(&self, peer: &Arc<Peer>) {
-        let node_id = peer.public_key.node_id();
+        let node_id = peer.node_id;
         let session_id = peer.session_id();
         {
             let mut peers = self.peers.write();

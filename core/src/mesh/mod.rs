@@ -25,6 +25,7 @@
 
 pub mod bus_link;
 pub mod config;
+mod datagrams;
 pub mod handshake;
 mod inbox;
 pub mod keys;

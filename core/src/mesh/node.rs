@@ -12,6 +12,7 @@
 //! answer arrived: from then on both sides list the session.
 
 use super::config::MeshConfig;
+use super::datagrams::{RecvBatch, RECV_BATCH};
 use super::handshake::{respond, Initiator, SessionKeys};
 use super::inbox::Queue;
 use super::peer_store::{KnownPeer, PeerStore};
@@ -38,6 +39,8 @@ const HANDSHAKE_FIRST: u64 = 1;
 const HANDSHAKE_ANSWER: u64 = 2;
 /// How often the reader wakes to notice shutdown.
 const READER_TICK: Duration = Duration::from_millis(50);
+/// How long the reader keeps polling after a datagram before it sleeps.
+const READER_POLL: Duration = Duration::from_micros(50);
 /// How often the timer sends due acks, resends, and expires half-open sessions.
 const TIMER_TICK: Duration = Duration::from_millis(5);
 /// How often it looks for sessions to rekey or expire.
@@ -84,6 +87,8 @@ pub struct Message {
 
 pub(super) struct Peer {
     pub(super) public_key: PublicKey,
+    /// The key's node id, derived once (a hash per packet shows in profiles).
+    pub(super) node_id: u64,
     pub(super) addr: SocketAddr,
     session: Session,
     confirmed: AtomicBool,
@@ -114,7 +119,7 @@ impl Peer {
     /// Where packets for it go.
     pub(super) fn target(&self) -> Target {
         if self.routed {
-            Target::Routed(self.public_key.node_id())
+            Target::Routed(self.node_id)
         } else {
             Target::Direct(self.addr)
         }
@@ -122,7 +127,7 @@ impl Peer {
 
     fn info(&self) -> PeerInfo {
         PeerInfo {
-            node_id: self.public_key.node_id(),
+            node_id: self.node_id,
             public_key: self.public_key,
             addr: self.addr,
             confirmed: self.confirmed.load(Ordering::Acquire),
@@ -149,7 +154,7 @@ impl Peers {
     /// Makes `peer` the session for its node, retiring any older one.
     /// Returns whether it replaced one.
     fn promote(&mut self, peer: Arc<Peer>) -> bool {
-        let node_id = peer.public_key.node_id();
+        let node_id = peer.node_id;
         let session_id = peer.session.id();
         let mut replaced = false;
         if let Some(old) = self.by_node.insert(node_id, peer.clone()) {
@@ -203,6 +208,9 @@ pub(super) struct Inner {
     /// Taken (and so closed, freeing the port) by `shutdown`.
     socket: RwLock<Option<UdpSocket>>,
     identity: Identity,
+    /// This node's id and origin hash, derived once from its key.
+    node_id: u64,
+    origin_hash: u32,
     pub(super) config: MeshConfig,
     pub(super) peers: RwLock<Peers>,
     pending: Mutex<HashMap<u64, Pending>>,
@@ -302,6 +310,8 @@ impl MeshNode {
             .unwrap_or(DEFAULT_RECV_BUFFER);
         let inner = Arc::new(Inner {
             socket: RwLock::new(Some(socket)),
+            node_id: identity.node_id(),
+            origin_hash: identity.public_key().origin_hash(),
             identity,
             config,
             peers: RwLock::new(Peers::default()),
@@ -369,7 +379,7 @@ impl MeshNode {
 
     /// This node's id.
     pub fn node_id(&self) -> u64 {
-        self.inner.identity.node_id()
+        self.inner.node_id
     }
 
     /// Opens a session with the node at `addr` whose public key is `peer`.
@@ -577,12 +587,12 @@ impl Inner {
     fn base_header(&self) -> NetHeader {
         let mut header = NetHeader::new();
         header.hop_ttl = 1;
-        header.origin_hash = self.identity.public_key().origin_hash();
+        header.origin_hash = self.origin_hash;
         header
     }
 
     pub(super) fn node_id(&self) -> u64 {
-        self.identity.node_id()
+        self.node_id
     }
 
     /// A routing header from this node to `dest`, with the full hop budget.
@@ -591,7 +601,7 @@ impl Inner {
             ttl: self.config.max_hops,
             hop_count: 0,
             flags: Default::default(),
-            src_id: RoutingHeader::routing_id(self.identity.node_id()),
+            src_id: RoutingHeader::routing_id(self.node_id),
             dest_id: dest,
         }
     }
@@ -650,7 +660,7 @@ impl Inner {
         header.flags = PacketFlags(flags);
         header.stream_id = stream_id;
         header.sequence = sequence;
-        let dest = peer.public_key.node_id();
+        let dest = peer.node_id;
         let to = if peer.routed {
             self.next_hop(dest)?
         } else {
@@ -677,18 +687,31 @@ impl Inner {
     }
 
     fn read_loop(self: &Arc<Self>) {
-        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+        let mut batch = RecvBatch::new(RECV_BATCH, MAX_DATAGRAM + 1);
+        // After traffic the reader polls for a moment before it sleeps: a
+        // sleeping reader costs every sender a wake-up (the largest single
+        // cost on loopback), and datagrams come in runs.
+        let mut poll_until = Instant::now();
         while !self.closed.load(Ordering::Acquire) {
+            let wait = Instant::now() >= poll_until;
             // The lock is released before handling: answers send on the
             // socket too, and `shutdown` waits for this loop to end.
             let received = match self.socket.read().as_ref() {
-                Some(socket) => socket.recv_from(&mut buf),
+                Some(socket) => batch.recv(socket, wait),
                 None => break,
             };
             match received {
-                Ok((len, from)) => {
-                    bump(&self.counters.packets_received);
-                    self.handle(&mut buf[..len], from);
+                Ok(count) => {
+                    poll_until = Instant::now() + READER_POLL;
+                    for index in 0..count {
+                        if let Some((datagram, from)) = batch.datagram(index) {
+                            bump(&self.counters.packets_received);
+                            self.handle(datagram, from);
+                        }
+                    }
+                }
+                Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::hint::spin_loop();
                 }
                 Err(e)
                     if matches!(
@@ -824,14 +847,17 @@ impl Inner {
             return;
         }
         let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, &answer);
-        let peer = self.new_peer(
+        let peer = match self.new_peer(
             header.session_id,
             public_key,
             from,
             &keys,
             Some(answer),
             routed,
-        );
+        ) {
+            Ok(peer) => peer,
+            Err(_) => return bump(&self.counters.handshakes_failed),
+        };
         let target = peer.target();
         self.peers.write().hold_unconfirmed(peer);
         bump(&self.counters.handshakes_completed);
@@ -850,12 +876,12 @@ impl Inner {
             None => return bump(&self.counters.dropped_unknown_session),
         };
         let public_key = *initiator.peer();
-        let outcome = initiator.finish(answer).map(|keys| {
-            let peer = self.new_peer(header.session_id, public_key, from, &keys, None, routed);
+        let outcome = initiator.finish(answer).and_then(|keys| {
+            let peer = self.new_peer(header.session_id, public_key, from, &keys, None, routed)?;
             if self.peers.write().promote(peer.clone()) {
                 bump(&self.counters.sessions_rekeyed);
             }
-            peer
+            Ok(peer)
         });
         match &outcome {
             Ok(_) => bump(&self.counters.handshakes_completed),
@@ -873,14 +899,15 @@ impl Inner {
         keys: &SessionKeys,
         answer: Option<Vec<u8>>,
         routed: bool,
-    ) -> Arc<Peer> {
+    ) -> Result<Arc<Peer>> {
         // The initiator's side is confirmed by the answer it read; the
         // responder's (which keeps its answer to resend) by a later packet.
         let confirmed = answer.is_none();
-        Arc::new(Peer {
+        Ok(Arc::new(Peer {
+            node_id: public_key.node_id(),
             public_key,
             addr,
-            session: Session::new(session_id, keys),
+            session: Session::new(session_id, keys)?,
             confirmed: AtomicBool::new(confirmed),
             routed,
             last_heard_ms: AtomicU64::new(self.now_ms()),
@@ -892,7 +919,7 @@ impl Inner {
             rekey_at_ms: AtomicU64::new(
                 self.now_ms() + self.config.rekey_interval.as_millis() as u64,
             ),
-        })
+        }))
     }
 
     fn open_data(&self, header: &NetHeader, body: &mut [u8]) {

@@ -110,7 +110,7 @@ impl Inner {
         let Some(entries) = decode_beacon(body) else {
             return bump(&self.counters.dropped_malformed);
         };
-        let via = peer.public_key.node_id();
+        let via = peer.node_id;
         let me = self.node_id();
         let now = Instant::now();
         let mut routing = self.routing.lock();
@@ -152,7 +152,7 @@ impl Inner {
         let routes = self.best_routes();
         let me = self.node_id();
         for peer in neighbours {
-            let neighbour = peer.public_key.node_id();
+            let neighbour = peer.node_id;
             // Split horizon: never tell a neighbour of routes through it.
             let mut entries: Vec<(u64, u8)> = vec![(me, 0)];
             entries.extend(

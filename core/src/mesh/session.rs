@@ -14,9 +14,8 @@ use super::handshake::SessionKeys;
 use super::replay::ReplayWindow;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
-use chacha20poly1305::aead::{AeadInPlace, KeyInit};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, Tag};
 use parking_lot::Mutex;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes the AEAD tag adds to every payload.
@@ -38,8 +37,8 @@ pub enum Rejected {
 /// A live session's ciphers, counter and replay window.
 pub struct Session {
     id: u64,
-    seal: ChaCha20Poly1305,
-    open: ChaCha20Poly1305,
+    seal: LessSafeKey,
+    open: LessSafeKey,
     next_counter: AtomicU64,
     window: Mutex<ReplayWindow>,
 }
@@ -48,6 +47,14 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session").field("id", &self.id).finish()
     }
+}
+
+/// A ChaCha20-Poly1305 key (ring's assembly implementation: the data
+/// path's hottest code, see core/benches/mesh.rs).
+fn cipher(key: &[u8; 32]) -> Result<LessSafeKey> {
+    UnboundKey::new(&CHACHA20_POLY1305, key)
+        .map(LessSafeKey::new)
+        .map_err(|_| Error::new(ErrorKind::HandshakeFailed, "unusable session key"))
 }
 
 fn nonce_for(counter: u64) -> [u8; 12] {
@@ -75,14 +82,14 @@ fn associated_data(header: &NetHeader) -> [u8; HEADER_LEN] {
 
 impl Session {
     /// A session from a finished handshake.
-    pub fn new(id: u64, keys: &SessionKeys) -> Session {
-        Session {
+    pub fn new(id: u64, keys: &SessionKeys) -> Result<Session> {
+        Ok(Session {
             id,
-            seal: ChaCha20Poly1305::new(Key::from_slice(&keys.send)),
-            open: ChaCha20Poly1305::new(Key::from_slice(&keys.recv)),
+            seal: cipher(&keys.send)?,
+            open: cipher(&keys.recv)?,
             next_counter: AtomicU64::new(0),
             window: Mutex::new(ReplayWindow::new()),
-        }
+        })
     }
 
     /// The session id carried in every header.
@@ -113,15 +120,15 @@ impl Session {
         out.extend_from_slice(payload);
         let tag = self
             .seal
-            .encrypt_in_place_detached(
-                Nonce::from_slice(&header.nonce),
-                &aad,
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(header.nonce),
+                Aad::from(&aad),
                 &mut out[start + HEADER_LEN..],
             )
             .map_err(|_| {
                 Error::new(ErrorKind::MessageTooLarge, "the cipher refused the message")
             })?;
-        out.extend_from_slice(&tag);
+        out.extend_from_slice(tag.as_ref());
         Ok(())
     }
 
@@ -135,13 +142,12 @@ impl Session {
         if !self.window.lock().check(counter) {
             return Err(Rejected::Replayed);
         }
-        let (text, tag) = body.split_at_mut(body.len() - TAG_LEN);
-        self.open
-            .decrypt_in_place_detached(
-                Nonce::from_slice(&header.nonce),
-                &associated_data(header),
-                text,
-                Tag::from_slice(tag),
+        let text = self
+            .open
+            .open_in_place(
+                Nonce::assume_unique_for_key(header.nonce),
+                Aad::from(&associated_data(header)),
+                body,
             )
             .map_err(|_| Rejected::Tampered)?;
         // Two copies of one packet may both pass `check` on different

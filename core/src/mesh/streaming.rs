@@ -432,7 +432,7 @@ impl Inner {
     }
 
     pub(super) fn on_unordered(&self, peer: &Peer, stream_id: u64, body: &[u8]) {
-        let from = peer.public_key.node_id();
+        let from = peer.node_id;
         let message = Message {
             from,
             stream_id,
@@ -457,7 +457,7 @@ impl Inner {
         if seq == 0 {
             return bump(&self.counters.dropped_malformed);
         }
-        let from = peer.public_key.node_id();
+        let from = peer.node_id;
         if !self.has_room_for(from, stream_id) {
             // Not accepted, so not acknowledged: the sender resends later.
             return bump(&self.counters.dropped_inbox_full);
@@ -511,7 +511,7 @@ impl Inner {
         let Some(ack) = Ack::decode(body) else {
             return bump(&self.counters.dropped_malformed);
         };
-        let from = peer.public_key.node_id();
+        let from = peer.node_id;
         let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
             return;
         };
@@ -548,7 +548,7 @@ impl Inner {
             return bump(&self.counters.dropped_malformed);
         };
         let stream_id = u64::from_le_bytes(id);
-        let from = peer.public_key.node_id();
+        let from = peer.node_id;
         let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
             return;
         };

@@ -409,8 +409,8 @@ fn handshake_keys_pair_up_and_sessions_refuse_replays() {
     assert_eq!(alice_keys.send, bob_keys.recv);
     assert_eq!(alice_keys.recv, bob_keys.send);
 
-    let tx = session::Session::new(5, &alice_keys);
-    let rx = session::Session::new(5, &bob_keys);
+    let tx = session::Session::new(5, &alice_keys).unwrap();
+    let rx = session::Session::new(5, &bob_keys).unwrap();
     let mut header = NetHeader::new();
     let mut packet = Vec::new();
     tx.seal(&mut header, b"payload", &mut packet).unwrap();
