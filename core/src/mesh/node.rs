@@ -54,6 +54,9 @@ pub(super) const CONTROL_KEEPALIVE: u64 = 2;
 /// The control stream of ack requests: the body names a reliable stream
 /// whose receiver should acknowledge now rather than on its own schedule.
 pub(super) const CONTROL_ACK_REQUEST: u64 = 3;
+/// The control stream of resync requests: a receiver with no record of a
+/// reliable stream's epoch asks its sender to start over (see `stream`).
+pub(super) const CONTROL_RESYNC: u64 = 4;
 
 /// A peer this node has a session with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -961,6 +964,7 @@ impl Inner {
                     let _ = self.send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[]);
                 }
                 CONTROL_ACK_REQUEST => self.on_ack_request(&peer, &body[..len]),
+                CONTROL_RESYNC => self.on_resync(&peer, &body[..len]),
                 _ => {}
             }
             return;

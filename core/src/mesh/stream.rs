@@ -17,10 +17,18 @@
 //! stream again starts over at sequence 1, and the new epoch tells the
 //! receiver to forget the old stream's state instead of taking the new
 //! messages for duplicates.
+//!
+//! The other way round, a *receiver* that restarted (or dropped the stream's
+//! state) sees an epoch it has no record of continue at some sequence past 1.
+//! It cannot know what came before, so it delivers nothing of that epoch and
+//! asks the sender to *resync*: the sender moves to a fresh epoch and numbers
+//! the messages it still holds from 1 again, in order. Nothing the receiver
+//! never acknowledged is lost; messages the old receiver took but had not
+//! acknowledged yet arrive again (at least once across a restart).
 
 use crate::error::{Error, ErrorKind, Result};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 /// Bytes of epoch in front of every reliable payload.
@@ -37,6 +45,8 @@ pub(crate) const ACK_EVERY: u32 = 32;
 pub(crate) const ACK_EVERY_BYTES: usize = 32 * 1024;
 /// The least time between two acks sent because of a gap.
 pub(crate) const GAP_ACK_INTERVAL: Duration = Duration::from_millis(2);
+/// Past epochs a receiver remembers (see `RecvHalf::retired`).
+const RETIRED_EPOCHS: usize = 8;
 const MIN_NACK_HOLDOFF: Duration = Duration::from_millis(1);
 const INITIAL_NACK_HOLDOFF: Duration = Duration::from_millis(5);
 
@@ -164,6 +174,22 @@ impl SendHalf {
         }
     }
 
+    /// Starts the stream over under `epoch` for a receiver that lost its
+    /// state: the messages still held keep their order and are numbered
+    /// from 1. Returns their new sequences, all due to be sent now.
+    pub(crate) fn resync(&mut self, epoch: u32) -> Vec<u64> {
+        let held = std::mem::take(&mut self.unacked);
+        self.epoch = epoch;
+        self.next_seq = 1;
+        for (_, mut entry) in held {
+            entry.body[..EPOCH_LEN].copy_from_slice(&epoch.to_le_bytes());
+            entry.resent = true;
+            self.unacked.insert(self.next_seq, entry);
+            self.next_seq += 1;
+        }
+        self.unacked.keys().copied().collect()
+    }
+
     /// Applies an ack: drops what it covers, returns the sequences the
     /// receiver reports missing (and this side still holds).
     pub(crate) fn apply_ack(&mut self, ack: &Ack, now: Instant) -> Vec<u64> {
@@ -218,6 +244,11 @@ pub(crate) enum Accepted {
     Duplicate,
     /// Too far ahead of the in-order point.
     TooFar,
+    /// Of an epoch this side has no record of, past its first message:
+    /// not delivered; the sender is asked to resync.
+    Resync,
+    /// Of an epoch the stream already moved on from: a straggler, dropped.
+    Stale,
 }
 
 /// The receiving half of a reliable stream.
@@ -234,15 +265,37 @@ pub(crate) struct RecvHalf {
     pub(crate) unacked_bytes: usize,
     pub(crate) ack_due: bool,
     pub(crate) last_ack: Option<Instant>,
+    /// An epoch joined mid-way, refused until the sender resyncs.
+    pub(crate) refused: Option<u32>,
+    /// Epochs the stream moved on from, newest last: their late packets
+    /// must not reset the stream again.
+    pub(crate) retired: VecDeque<u32>,
+    /// When the last resync request went out (they are rate-limited).
+    pub(crate) last_resync: Option<Instant>,
 }
 
 impl RecvHalf {
     /// Takes message `seq` of epoch `epoch` (its bytes without the epoch).
     pub(crate) fn accept(&mut self, epoch: u32, seq: u64, bytes: &[u8]) -> Accepted {
         if self.epoch != Some(epoch) {
+            if self.retired.contains(&epoch) {
+                return Accepted::Stale;
+            }
+            if self.refused == Some(epoch) || (self.epoch.is_none() && seq != 1) {
+                // No record of this epoch's start: whatever came before
+                // `seq` is unknowable here (see the module docs).
+                self.refused = Some(epoch);
+                return Accepted::Resync;
+            }
             // A new incarnation of the stream: start over.
+            let mut retired = std::mem::take(&mut self.retired);
+            retired.extend(self.epoch.into_iter().chain(self.refused));
+            while retired.len() > RETIRED_EPOCHS {
+                retired.pop_front();
+            }
             *self = RecvHalf {
                 epoch: Some(epoch),
+                retired,
                 ..RecvHalf::default()
             };
         }
@@ -474,5 +527,82 @@ mod tests {
     fn window_must_be_sane() {
         assert!(StreamConfig::reliable().with_window(0).validate().is_err());
         assert!(StreamConfig::reliable().validate().is_ok());
+    }
+
+    #[test]
+    fn a_receiver_without_the_start_of_an_epoch_refuses_it_until_a_resync() {
+        // A fresh receiver joins epoch 5 at sequence 40: nothing is
+        // delivered, not even a later sequence 1 of that epoch (it may be an
+        // old message the previous receiver already delivered).
+        let mut r = RecvHalf::default();
+        assert_eq!(r.accept(5, 40, b"x"), Accepted::Resync);
+        assert_eq!(r.accept(5, 41, b"y"), Accepted::Resync);
+        assert_eq!(r.accept(5, 1, b"old"), Accepted::Resync);
+        assert_eq!(r.refused, Some(5));
+        assert!(r.take_ack(Instant::now()).is_none());
+        // The sender's fresh epoch starts at 1 and is delivered.
+        assert_eq!(delivered(r.accept(6, 1, b"a")), vec![b"a".to_vec()]);
+        assert_eq!(r.refused, None);
+        // Stragglers of the refused epoch no longer reset anything.
+        assert_eq!(r.accept(5, 42, b"z"), Accepted::Stale);
+        assert_eq!(delivered(r.accept(6, 2, b"b")), vec![b"b".to_vec()]);
+    }
+
+    #[test]
+    fn late_packets_of_a_past_epoch_do_not_restart_the_stream() {
+        let mut r = RecvHalf::default();
+        assert_eq!(delivered(r.accept(1, 1, b"a")), vec![b"a".to_vec()]);
+        // The sender restarted (epoch 2, its first message lost).
+        assert_eq!(r.accept(2, 2, b"c"), Accepted::Buffered);
+        assert_eq!(
+            delivered(r.accept(2, 1, b"b")),
+            vec![b"b".to_vec(), b"c".to_vec()]
+        );
+        // A late resend of epoch 1 is dropped, and epoch 2 carries on.
+        assert_eq!(r.accept(1, 2, b"late"), Accepted::Stale);
+        assert_eq!(r.accept(2, 2, b"c"), Accepted::Duplicate);
+        assert_eq!(delivered(r.accept(2, 3, b"d")), vec![b"d".to_vec()]);
+        // Only the last few epochs are remembered.
+        for epoch in 10..(10 + RETIRED_EPOCHS as u32 + 2) {
+            assert!(matches!(r.accept(epoch, 1, b"n"), Accepted::Deliver(_)));
+        }
+        assert_eq!(r.retired.len(), RETIRED_EPOCHS);
+        assert!(!r.retired.contains(&1));
+    }
+
+    #[test]
+    fn a_resync_renumbers_what_is_held_in_order_under_the_new_epoch() {
+        let mut s = SendHalf::new(StreamConfig::reliable(), 3);
+        for seq in [7u64, 9, 12] {
+            let mut body = 3u32.to_le_bytes().to_vec();
+            body.push(seq as u8);
+            s.unacked.insert(
+                seq,
+                Unacked {
+                    body,
+                    last_sent: Instant::now(),
+                    resent: false,
+                },
+            );
+        }
+        s.next_seq = 13;
+        assert_eq!(s.resync(77), vec![1, 2, 3]);
+        assert_eq!(s.epoch, 77);
+        assert_eq!(s.next_seq, 4);
+        let bodies: Vec<(u32, u8)> = s
+            .unacked
+            .values()
+            .map(|e| {
+                let (epoch, rest) = split_epoch(&e.body).unwrap();
+                assert!(e.resent);
+                (epoch, rest[0])
+            })
+            .collect();
+        assert_eq!(bodies, vec![(77, 7), (77, 9), (77, 12)]);
+        // Nothing held: the stream simply starts over.
+        let mut empty = SendHalf::new(StreamConfig::reliable(), 1);
+        empty.next_seq = 50;
+        assert!(empty.resync(2).is_empty());
+        assert_eq!(empty.next_seq, 1);
     }
 }

@@ -2,7 +2,7 @@
 //! acks and resends. The protocol's state machines are in [`super::stream`];
 //! this module wires them to the node's sessions, inbox and timer.
 
-use super::node::{Inner, MeshNode, Message, Peer, CONTROL_ACK_REQUEST};
+use super::node::{Inner, MeshNode, Message, Peer, CONTROL_ACK_REQUEST, CONTROL_RESYNC};
 use super::session::MAX_PAYLOAD;
 use super::stream::{
     split_epoch, Accepted, Ack, RecvHalf, Reliability, SendHalf, StreamConfig, StreamStats,
@@ -85,6 +85,40 @@ impl StreamState {
         }
     }
 }
+
+/// A resync request's body: the stream id and the epoch it refuses. `None`
+/// when one went out for this stream too recently (the sender's
+/// retransmissions would otherwise each draw one).
+fn resync_request(
+    recv: &mut RecvHalf,
+    stream_id: u64,
+    epoch: u32,
+    now: Instant,
+) -> Option<[u8; RESYNC_LEN]> {
+    if recv
+        .last_resync
+        .is_some_and(|at| now.duration_since(at) < GAP_ACK_INTERVAL)
+    {
+        return None;
+    }
+    recv.last_resync = Some(now);
+    let mut body = [0u8; RESYNC_LEN];
+    body[..8].copy_from_slice(&stream_id.to_le_bytes());
+    body[8..].copy_from_slice(&epoch.to_le_bytes());
+    Some(body)
+}
+
+fn decode_resync(body: &[u8]) -> Option<(u64, u32)> {
+    let body: &[u8; RESYNC_LEN] = body.try_into().ok()?;
+    let (stream_id, epoch) = body.split_at(8);
+    Some((
+        u64::from_le_bytes(stream_id.try_into().ok()?),
+        u32::from_le_bytes(epoch.try_into().ok()?),
+    ))
+}
+
+/// Bytes of a resync request: stream id, then the refused epoch.
+const RESYNC_LEN: usize = 12;
 
 fn random_epoch() -> Result<u32> {
     let mut bytes = [0u8; 4];
@@ -492,6 +526,18 @@ impl Inner {
                 bump(&self.counters.dropped_malformed);
                 false
             }
+            Accepted::Stale => {
+                bump(&state.duplicates);
+                false
+            }
+            Accepted::Resync => {
+                let request = resync_request(&mut recv, stream_id, epoch, now);
+                drop(recv);
+                if let Some(body) = request {
+                    let _ = self.send_sealed(peer, CONTROL_RESYNC, PacketFlags::CONTROL, 0, &body);
+                }
+                return;
+            }
         };
         let recently = recv
             .last_ack
@@ -552,9 +598,56 @@ impl Inner {
         let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
             return;
         };
-        let ack = state.recv.lock().take_ack(Instant::now());
+        let now = Instant::now();
+        let mut recv = state.recv.lock();
+        if let Some(epoch) = recv.refused {
+            // Still waiting for the sender to resync: ask again.
+            recv.last_resync = None;
+            let request = resync_request(&mut recv, stream_id, epoch, now);
+            drop(recv);
+            if let Some(body) = request {
+                let _ = self.send_sealed(peer, CONTROL_RESYNC, PacketFlags::CONTROL, 0, &body);
+            }
+            return;
+        }
+        let ack = recv.take_ack(now);
+        drop(recv);
         if let Some(ack) = ack {
             let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
+        }
+    }
+
+    /// The receiver of one of this node's streams has no record of its
+    /// epoch (it restarted): start the stream over and send what it lacks.
+    pub(super) fn on_resync(&self, peer: &Peer, body: &[u8]) {
+        let Some((stream_id, epoch)) = decode_resync(body) else {
+            return bump(&self.counters.dropped_malformed);
+        };
+        let Some(state) = self.streams.read().get(&(peer.node_id, stream_id)).cloned() else {
+            return;
+        };
+        let mut guard = state.send.lock();
+        let Some(half) = guard.as_mut() else {
+            return;
+        };
+        // A request about an epoch already left behind is a late copy.
+        if half.epoch != epoch {
+            return;
+        }
+        let Ok(fresh) = random_epoch() else {
+            return;
+        };
+        let now = Instant::now();
+        for seq in half.resync(fresh) {
+            if let Some(entry) = half.unacked.get_mut(&seq) {
+                if self
+                    .send_sealed(peer, stream_id, PacketFlags::RELIABLE, seq, &entry.body)
+                    .is_ok()
+                {
+                    entry.last_sent = now;
+                    bump(&state.retransmits);
+                }
+            }
         }
     }
 
