@@ -12,6 +12,11 @@
 //!   and routed peers get keep-alives as often, so a session silent for
 //!   `session_timeout` belongs to a peer that is gone: it is dropped
 //!   (sends to the peer then fail with `mesh:unknown_peer`) and counted.
+//!   The peer's streams nobody holds a handle to go with it (received-only
+//!   streams, and those whose `MeshStream` was dropped), so transient peers
+//!   leave nothing behind. Should the peer come back mid-stream, the
+//!   stream resyncs (see `stream`); streams with a live handle stay, so a
+//!   sender carries on after a reconnect.
 
 use super::node::{Inner, Peer};
 use super::stats::bump;
@@ -86,6 +91,7 @@ impl Inner {
                 peers.by_addr.remove(&peer.addr);
             }
         }
+        self.forget_streams(node_id);
         bump(&self.counters.sessions_expired);
         self.record(
             "session_expired",
@@ -95,6 +101,13 @@ impl Inner {
                 "silent_ms": self.now_ms().saturating_sub(peer.last_heard_ms.load(Ordering::Relaxed)),
             }),
         );
+    }
+
+    /// Drops the streams of `node_id` that only the node itself holds.
+    fn forget_streams(&self, node_id: u64) {
+        self.streams
+            .write()
+            .retain(|&(peer, _), state| peer != node_id || Arc::strong_count(state) > 1);
     }
 
     /// Forgets replaced sessions whose grace period is over.

@@ -4,6 +4,7 @@
 use super::test_support::{addr, eventually, node_with, recv, WAIT};
 use super::*;
 use crate::error::ErrorKind;
+use crate::identity::Identity;
 use std::time::Duration;
 
 #[test]
@@ -65,6 +66,66 @@ fn a_silent_peer_session_expires_and_a_live_one_does_not() {
     a.send(b.node_id(), 1, b"still here").unwrap();
     assert_eq!(recv(&b).payload, b"still here");
     assert_eq!(b.stats().sessions_expired, 0);
+}
+
+#[test]
+fn an_expired_peer_takes_its_unheld_streams_along_and_held_ones_carry_on() {
+    let short = |c: &mut MeshConfig| {
+        c.beacon_interval = Duration::from_millis(40);
+        c.session_timeout = Duration::from_millis(300);
+        c.retransmit_timeout = Duration::from_millis(50);
+    };
+    let a = node_with(61, short);
+    let b_addr;
+    let held = {
+        let b = node_with(62, short);
+        b_addr = addr(&b);
+        a.connect(b_addr, &b.public_key()).unwrap();
+        // B sends on five streams: A holds their state without a handle.
+        for stream_id in 10..15u64 {
+            let s = b
+                .open_stream(a.node_id(), stream_id, StreamConfig::reliable())
+                .unwrap();
+            s.send(b"hi").unwrap();
+            recv(&a);
+        }
+        // A sends on one stream it keeps a handle to, and one it drops.
+        let held = a
+            .open_stream(b.node_id(), 20, StreamConfig::reliable())
+            .unwrap();
+        held.send(b"kept").unwrap();
+        a.open_stream(b.node_id(), 21, StreamConfig::reliable())
+            .unwrap()
+            .send(b"dropped")
+            .unwrap();
+        assert_eq!(recv(&b).payload, b"kept");
+        assert_eq!(recv(&b).payload, b"dropped");
+        assert!(held.wait_acked(WAIT).unwrap());
+        held
+    };
+    let streams_to = |node: &MeshNode, peer: u64| {
+        let streams = node.inner.streams.read();
+        let mut ids: Vec<u64> = streams
+            .keys()
+            .filter(|(p, _)| *p == peer)
+            .map(|(_, s)| *s)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let b_id = Identity::from_seed(&[62; 32]).node_id();
+    assert_eq!(streams_to(&a, b_id), vec![10, 11, 12, 13, 14, 20, 21]);
+    eventually("B's session to expire", || a.stats().sessions_expired == 1);
+    assert_eq!(streams_to(&a, b_id), vec![20]);
+    // B comes back on the same address; the held stream goes on, in order.
+    let b = node_with(62, |c| {
+        short(c);
+        c.bind = b_addr;
+    });
+    a.connect(b_addr, &b.public_key()).unwrap();
+    held.send(b"again").unwrap();
+    assert_eq!(recv(&b).payload, b"again");
+    assert!(held.wait_acked(WAIT).unwrap());
 }
 
 #[test]
