@@ -290,12 +290,15 @@ type Route struct {
 
 // MeshStats are the node's counters.
 type MeshStats struct {
-	PacketsSent           uint64 `json:"packets_sent"`
-	PacketsReceived       uint64 `json:"packets_received"`
-	BytesSent             uint64 `json:"bytes_sent"`
-	BytesReceived         uint64 `json:"bytes_received"`
-	HandshakesCompleted   uint64 `json:"handshakes_completed"`
-	HandshakesFailed      uint64 `json:"handshakes_failed"`
+	PacketsSent         uint64 `json:"packets_sent"`
+	PacketsReceived     uint64 `json:"packets_received"`
+	BytesSent           uint64 `json:"bytes_sent"`
+	BytesReceived       uint64 `json:"bytes_received"`
+	HandshakesCompleted uint64 `json:"handshakes_completed"`
+	HandshakesFailed    uint64 `json:"handshakes_failed"`
+	// HandshakesThrottled counts first handshake messages left unanswered
+	// because more than the handshake budget (1000 a second) arrived.
+	HandshakesThrottled   uint64 `json:"handshakes_throttled"`
 	DroppedMalformed      uint64 `json:"dropped_malformed"`
 	DroppedUnknownSession uint64 `json:"dropped_unknown_session"`
 	DroppedTampered       uint64 `json:"dropped_tampered"`

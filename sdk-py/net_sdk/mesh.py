@@ -147,6 +147,8 @@ class MeshStats:
     bytes_received: int
     handshakes_completed: int
     handshakes_failed: int
+    #: First handshake messages left unanswered: more than the budget (1000 a second) arrived.
+    handshakes_throttled: int
     dropped_malformed: int
     dropped_unknown_session: int
     dropped_tampered: int

@@ -188,6 +188,8 @@ export interface MeshStats {
   bytesReceived: number;
   handshakesCompleted: number;
   handshakesFailed: number;
+  /** First handshake messages left unanswered: more than the budget (1000 a second) arrived. */
+  handshakesThrottled: number;
   droppedMalformed: number;
   droppedUnknownSession: number;
   droppedTampered: number;

@@ -23,6 +23,7 @@
 //! * [`bus_link`]: the bus over the mesh, a link carrying one node's bus
 //!   events into a peer's bus on a reliable stream.
 
+mod admission;
 pub mod bus_link;
 pub mod config;
 mod datagrams;

@@ -11,6 +11,7 @@
 //! responder answers that confirmation, and `connect` returns only once the
 //! answer arrived: from then on both sides list the session.
 
+use super::admission::{mac1, mac1_key, Admission, Refusal};
 use super::config::MeshConfig;
 use super::datagrams::{RecvBatch, RECV_BATCH};
 use super::handshake::{respond, Initiator, SessionKeys};
@@ -211,6 +212,8 @@ pub(super) struct Inner {
     /// Taken (and so closed, freeing the port) by `shutdown`.
     socket: RwLock<Option<UdpSocket>>,
     identity: Identity,
+    /// The gates in front of answering a handshake.
+    admission: Admission,
     /// This node's id and origin hash, derived once from its key.
     node_id: u64,
     origin_hash: u32,
@@ -313,6 +316,7 @@ impl MeshNode {
             .unwrap_or(DEFAULT_RECV_BUFFER);
         let inner = Arc::new(Inner {
             socket: RwLock::new(Some(socket)),
+            admission: Admission::new(&identity.public_key()),
             node_id: identity.node_id(),
             origin_hash: identity.public_key().origin_hash(),
             identity,
@@ -515,7 +519,9 @@ impl Inner {
     /// the confirmation resent until the responder answers it.
     pub(super) fn handshake(&self, target: Target, peer: &PublicKey) -> Result<PeerInfo> {
         let session_id = random_session_id()?;
-        let (initiator, first) = Initiator::start(&self.identity, peer, &self.config.network_key)?;
+        let (initiator, mut first) =
+            Initiator::start(&self.identity, peer, &self.config.network_key)?;
+        first.extend_from_slice(&mac1(&mac1_key(peer), session_id, &first));
         let packet = self.handshake_packet(session_id, HANDSHAKE_FIRST, &first);
         let mut pending = self.pending.lock();
         pending.insert(session_id, Pending::Waiting(Box::new(initiator)));
@@ -793,15 +799,17 @@ impl Inner {
 
     fn handle(&self, datagram: &mut [u8], from: SocketAddr) {
         match classify(datagram) {
-            Ok(PacketKind::Direct) => self.handle_direct(datagram, from, false),
+            Ok(PacketKind::Direct) => self.handle_direct(datagram, from, None),
             Ok(PacketKind::Routed) => self.on_routed(datagram, from),
             Err(_) => bump(&self.counters.dropped_malformed),
         }
     }
 
-    /// Handles a Net packet; `routed` when it came through relays (`from`
-    /// is then the last relay).
-    pub(super) fn handle_direct(&self, datagram: &mut [u8], from: SocketAddr, routed: bool) {
+    /// Handles a Net packet. `links` is how many links it crossed when it
+    /// came through relays (`from` is then the last relay), `None` when it
+    /// came straight from its sender.
+    pub(super) fn handle_direct(&self, datagram: &mut [u8], from: SocketAddr, links: Option<u8>) {
+        let routed = links.is_some();
         let header = match NetHeader::decode_packet(datagram) {
             Ok((header, _)) => header,
             Err(_) => return bump(&self.counters.dropped_malformed),
@@ -809,18 +817,25 @@ impl Inner {
         let body = &mut datagram[HEADER_LEN..];
         if header.flags.contains(PacketFlags::HANDSHAKE) {
             match header.sequence {
-                HANDSHAKE_FIRST => self.answer_handshake(&header, body, from, routed),
+                HANDSHAKE_FIRST => self.answer_handshake(&header, body, from, links),
                 HANDSHAKE_ANSWER => self.finish_handshake(&header, body, from, routed),
                 _ => bump(&self.counters.dropped_malformed),
             }
         } else if header.flags.contains(PacketFlags::ENCRYPTED) {
-            self.open_data(&header, body);
+            self.open_data(&header, body, from, links);
         } else {
             bump(&self.counters.dropped_malformed);
         }
     }
 
-    fn answer_handshake(&self, header: &NetHeader, first: &[u8], from: SocketAddr, routed: bool) {
+    fn answer_handshake(
+        &self,
+        header: &NetHeader,
+        first: &[u8],
+        from: SocketAddr,
+        links: Option<u8>,
+    ) {
+        let routed = links.is_some();
         // A repeated first message (our answer was lost): answer again.
         if let Some(peer) = self.peers.read().by_session.get(&header.session_id) {
             if let (Some(answer), false) = (&peer.answer, peer.confirmed.load(Ordering::Acquire)) {
@@ -834,6 +849,11 @@ impl Inner {
         if self.refused.lock().contains_key(&header.session_id) {
             return;
         }
+        let first = match self.admission.admit(header.session_id, first) {
+            Ok(message) => message,
+            Err(Refusal::BadMac) => return bump(&self.counters.handshakes_failed),
+            Err(Refusal::Throttled) => return bump(&self.counters.handshakes_throttled),
+        };
         let (public_key, answer, keys) =
             match respond(&self.identity, &self.config.network_key, first) {
                 Ok(done) => done,
@@ -861,6 +881,11 @@ impl Inner {
             Ok(peer) => peer,
             Err(_) => return bump(&self.counters.handshakes_failed),
         };
+        // The answer goes back the way the first message came, even before
+        // beacons have taught this node a route to the initiator.
+        if let Some(links) = links {
+            self.learn_reverse_route(peer.node_id, from, links);
+        }
         let target = peer.target();
         self.peers.write().hold_unconfirmed(peer);
         bump(&self.counters.handshakes_completed);
@@ -925,7 +950,7 @@ impl Inner {
         }))
     }
 
-    fn open_data(&self, header: &NetHeader, body: &mut [u8]) {
+    fn open_data(&self, header: &NetHeader, body: &mut [u8], from: SocketAddr, links: Option<u8>) {
         let peer = match self.peers.read().by_session.get(&header.session_id) {
             Some(peer) => peer.clone(),
             None => return bump(&self.counters.dropped_unknown_session),
@@ -955,6 +980,11 @@ impl Inner {
             }
         }
         if header.flags.contains(PacketFlags::CONTROL) {
+            // Keep-alives and other control packets from a routed peer keep
+            // the route back to it fresh (data packets skip the lock).
+            if let (Some(links), true) = (links, peer.routed) {
+                self.learn_reverse_route(peer.node_id, from, links);
+            }
             match header.stream_id {
                 CONTROL_BEACON if !peer.routed => self.on_beacon(&peer, &body[..len]),
                 // The responder answers every confirmation (the answer to an

@@ -89,7 +89,9 @@ impl Inner {
             return bump(&self.counters.dropped_unroutable);
         }
         if header.dest_id == self.node_id() {
-            return self.handle_direct(&mut datagram[ROUTING_HEADER_LEN..], from, true);
+            // It crossed one link per forward, plus the last one to here.
+            let links = header.hop_count.saturating_add(1);
+            return self.handle_direct(&mut datagram[ROUTING_HEADER_LEN..], from, Some(links));
         }
         if RoutingHeader::forward_in_place(datagram).is_err() {
             return bump(&self.counters.dropped_unroutable);
@@ -102,6 +104,17 @@ impl Inner {
                 }
             }
             _ => bump(&self.counters.dropped_unroutable),
+        }
+    }
+
+    /// Remembers that `dest` is `links` links away through the neighbour at
+    /// `from`, learned from an authenticated packet that came that way.
+    pub(super) fn learn_reverse_route(&self, dest: u64, from: SocketAddr, links: u8) {
+        let Some(via) = self.peers.read().by_addr.get(&from).map(|p| p.node_id) else {
+            return;
+        };
+        if links <= self.config.max_hops && dest != self.node_id() {
+            self.routing.lock().learn(dest, via, links, Instant::now());
         }
     }
 

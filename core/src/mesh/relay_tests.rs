@@ -77,6 +77,39 @@ fn a_relay_forwards_without_holding_the_session_keys() {
 }
 
 #[test]
+fn a_responder_answers_a_routed_handshake_the_way_it_came_before_any_beacon() {
+    // Beacons so rare that none goes out during the test: the only route
+    // anyone has is the one A is given by hand.
+    let slow = |config: &mut MeshConfig| {
+        config.retransmit_timeout = Duration::from_millis(50);
+        config.beacon_interval = Duration::from_secs(20);
+        config.session_timeout = Duration::from_secs(60);
+    };
+    let (a, b, c) = (
+        node_with(11, slow),
+        node_with(12, slow),
+        node_with(13, slow),
+    );
+    link(&a, &b);
+    link(&c, &b);
+    a.inner
+        .routing
+        .lock()
+        .learn(c.node_id(), b.node_id(), 2, std::time::Instant::now());
+    assert!(route_to(&c, &a).is_none(), "C must not know A yet");
+    let info = a.connect_routed(&c.public_key()).unwrap();
+    assert!(info.routed && info.node_id == c.node_id());
+    // C learned the way back from the handshake itself.
+    let back = route_to(&c, &a).expect("a route back to A");
+    assert_eq!((back.next_hop, back.hops), (b.node_id(), 2));
+    a.send(c.node_id(), 5, b"there").unwrap();
+    assert_eq!(recv(&c).payload, b"there");
+    c.send(a.node_id(), 5, b"and back").unwrap();
+    assert_eq!(recv(&a).payload, b"and back");
+    assert!(b.stats().packets_forwarded >= 4);
+}
+
+#[test]
 fn a_failed_relay_is_detected_and_traffic_reroutes_through_another() {
     // A — B — C and A — D — C: two equal routes from A to C.
     let (a, b, c, d) = (node(1), node(2), node(3), node(4));

@@ -17,8 +17,12 @@ pub struct MeshStats {
     pub bytes_received: u64,
     /// Handshakes completed, as initiator or responder.
     pub handshakes_completed: u64,
-    /// Handshakes that failed (bad key, wrong identity, malformed message).
+    /// Handshakes that failed (bad key, wrong identity, malformed message,
+    /// a first message whose mac1 did not verify).
     pub handshakes_failed: u64,
+    /// First handshake messages left unanswered because more than the
+    /// handshake budget arrived in a second (their senders resend).
+    pub handshakes_throttled: u64,
     /// Datagrams that were not a well-formed Net packet.
     pub dropped_malformed: u64,
     /// Packets for a session this node does not have.
@@ -75,6 +79,7 @@ counters!(
     bytes_received,
     handshakes_completed,
     handshakes_failed,
+    handshakes_throttled,
     dropped_malformed,
     dropped_unknown_session,
     dropped_tampered,

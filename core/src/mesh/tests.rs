@@ -283,8 +283,8 @@ fn garbage_is_dropped_and_counted_while_the_node_keeps_serving() {
         }
         junk.send_to(&datagram, addr(&b)).unwrap();
         if i % 20 == 19 {
-            // Garbage handshakes cost the reader a key exchange each; pace
-            // them so the kernel's socket buffer does not drop any.
+            // Pace the junk so the kernel's socket buffer drops none (each
+            // must be read to be counted).
             thread::sleep(Duration::from_millis(5));
         }
     }
@@ -300,6 +300,67 @@ fn garbage_is_dropped_and_counted_while_the_node_keeps_serving() {
     assert_eq!(b.peers().len(), 1, "no session was created by garbage");
     a.send(b.node_id(), 9, b"still here").unwrap();
     assert_eq!(recv(&b).payload, b"still here");
+}
+
+#[test]
+fn first_messages_need_the_responders_mac1_and_every_one_is_accounted_for() {
+    let a = node(1);
+    let b = node(2);
+    let before = b.stats();
+    let stranger = Identity::from_seed(&[9; 32]);
+    let (_, message) =
+        handshake::Initiator::start(&stranger, &b.public_key(), &NetworkKey::from_bytes(KEY))
+            .unwrap();
+    let raw = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let packet = |session_id: u64, mac_for: &crate::identity::PublicKey| {
+        let mut body = message.clone();
+        body.extend_from_slice(&admission::mac1(
+            &admission::mac1_key(mac_for),
+            session_id,
+            &message,
+        ));
+        let mut header = NetHeader::new();
+        header.flags = PacketFlags(PacketFlags::HANDSHAKE);
+        header.session_id = session_id;
+        header.sequence = 1;
+        header.payload_len = body.len() as u16;
+        let mut out = header.encode().to_vec();
+        out.extend_from_slice(&body);
+        out
+    };
+    // 200 well-formed first messages under fresh session ids (a replay
+    // flood), then 100 whose mac1 was made for another node.
+    let (valid, misaddressed) = (200u64, 100u64);
+    for i in 0..valid + misaddressed {
+        let mac_for = if i < valid {
+            b.public_key()
+        } else {
+            a.public_key()
+        };
+        raw.send_to(&packet(1000 + i, &mac_for), addr(&b)).unwrap();
+        if i % 20 == 19 {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+    eventually("every first message to be read", || {
+        b.stats().packets_received - before.packets_received >= valid + misaddressed
+    });
+    let s = b.stats();
+    // Each valid one was answered or, over the budget, left unanswered.
+    assert_eq!(
+        (s.handshakes_completed - before.handshakes_completed)
+            + (s.handshakes_throttled - before.handshakes_throttled),
+        valid
+    );
+    assert_eq!(s.handshakes_failed - before.handshakes_failed, misaddressed);
+    // Real peers still get in, and no half-open session became a peer.
+    a.connect(addr(&b), &b.public_key()).unwrap();
+    a.send(b.node_id(), 1, b"through").unwrap();
+    assert_eq!(recv(&b).payload, b"through");
+    assert!(b
+        .peers()
+        .iter()
+        .all(|p| p.node_id != stranger.node_id() || !p.confirmed));
 }
 
 #[test]
