@@ -171,7 +171,7 @@ func TestMeshTwoNodes(t *testing.T) {
 		t.Fatalf("b's peers %+v %v", bPeers, err)
 	}
 	stats, err := a.Stats()
-	if err != nil || stats.HandshakesCompleted != 1 || stats.PacketsSent == 0 || stats.BytesReceived < maxFireAndForget {
+	if err != nil || stats.HandshakesCompleted != 1 || stats.HandshakesThrottled != 0 || stats.PacketsSent == 0 || stats.BytesReceived < maxFireAndForget {
 		t.Fatalf("stats %+v %v", stats, err)
 	}
 	st, err := rel.Stats()

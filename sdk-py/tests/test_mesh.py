@@ -683,10 +683,11 @@ def test_stats_tolerate_counters_the_sdk_does_not_know(pair: Tuple[Mesh, Mesh, i
     raw = json.loads(a._native.stats_json())
     named = {f.name for f in fields(MeshStats)}
     relaying = {"packets_forwarded", "dropped_unroutable", "peers_suspected", "peers_failed"}
-    lifetimes = {"sessions_rekeyed", "sessions_expired"}
+    lifetimes = {"sessions_rekeyed", "sessions_expired", "handshakes_throttled"}
     assert {"trust_accepted", "trust_rejected", "peers_recovered"} | relaying | lifetimes <= named <= set(raw)
     stats = a.stats()
     assert stats.trust_accepted == 1 and stats.trust_rejected == 0
+    assert stats.handshakes_throttled == 0
     assert {name: getattr(stats, name) for name in named} == {name: raw[name] for name in named}
 
 

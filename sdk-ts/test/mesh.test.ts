@@ -189,6 +189,7 @@ test('connect and stream errors are typed', async () => {
     await assert.rejects(a.connect(stranger.localAddr, 'zz'.repeat(32)), InvalidKeyError);
     await assert.rejects(a.connect(5 as unknown as string, stranger.publicKey), InvalidArgumentError);
     assert.equal(a.stats().handshakesFailed >= 1, true);
+    assert.equal(a.stats().handshakesThrottled, 0);
     assert.deepEqual(a.peers(), []);
 
     // No session: unknown peer.
