@@ -699,7 +699,9 @@ impl Inner {
         let mut batch = RecvBatch::new(RECV_BATCH, MAX_DATAGRAM + 1);
         // After traffic the reader polls for a moment before it sleeps: a
         // sleeping reader costs every sender a wake-up (the largest single
-        // cost on loopback), and datagrams come in runs.
+        // cost on loopback), and datagrams come in runs. It yields between
+        // polls, so other threads (other nodes' readers on a small machine)
+        // still get the core.
         let mut poll_until = Instant::now();
         while !self.closed.load(Ordering::Acquire) {
             let wait = Instant::now() >= poll_until;
@@ -720,7 +722,7 @@ impl Inner {
                     }
                 }
                 Err(e) if !wait && e.kind() == std::io::ErrorKind::WouldBlock => {
-                    std::hint::spin_loop();
+                    std::thread::yield_now();
                 }
                 Err(e)
                     if matches!(
