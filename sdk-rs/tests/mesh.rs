@@ -35,6 +35,16 @@ fn two_nodes_talk_with_typed_errors() {
         a.open_stream(1, 1, StreamConfig::reliable()),
         Err(SdkError::UnknownPeer(_))
     ));
+    // B acknowledges "one" on its ack timer; wait for that before B goes,
+    // so the window below starts empty.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while stream.stats().in_flight > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "\"one\" was never acknowledged"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
     b.shutdown();
     // With nobody acknowledging, the window of two fills.
     stream.send(b"x").unwrap();
