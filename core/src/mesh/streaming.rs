@@ -533,10 +533,7 @@ impl Inner {
             Accepted::Resync => {
                 let request = resync_request(&mut recv, stream_id, epoch, now);
                 drop(recv);
-                if let Some(body) = request {
-                    let _ = self.send_sealed(peer, CONTROL_RESYNC, PacketFlags::CONTROL, 0, &body);
-                }
-                return;
+                return self.send_resync(peer, request);
             }
         };
         let recently = recv
@@ -548,9 +545,7 @@ impl Inner {
             None
         };
         drop(recv);
-        if let Some(ack) = ack {
-            let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
-        }
+        self.send_ack(peer, stream_id, ack);
     }
 
     pub(super) fn on_ack(&self, peer: &Peer, stream_id: u64, body: &[u8]) {
@@ -573,14 +568,7 @@ impl Inner {
                 if now.duration_since(entry.last_sent) < holdoff {
                     continue;
                 }
-                if self
-                    .send_sealed(peer, stream_id, PacketFlags::RELIABLE, seq, &entry.body)
-                    .is_ok()
-                {
-                    entry.last_sent = now;
-                    entry.resent = true;
-                    bump(&state.retransmits);
-                }
+                self.resend(peer, &state, seq, entry, now);
             }
         }
         if half.unacked.len() < before {
@@ -605,16 +593,11 @@ impl Inner {
             recv.last_resync = None;
             let request = resync_request(&mut recv, stream_id, epoch, now);
             drop(recv);
-            if let Some(body) = request {
-                let _ = self.send_sealed(peer, CONTROL_RESYNC, PacketFlags::CONTROL, 0, &body);
-            }
-            return;
+            return self.send_resync(peer, request);
         }
         let ack = recv.take_ack(now);
         drop(recv);
-        if let Some(ack) = ack {
-            let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
-        }
+        self.send_ack(peer, stream_id, ack);
     }
 
     /// The receiver of one of this node's streams has no record of its
@@ -640,13 +623,7 @@ impl Inner {
         let now = Instant::now();
         for seq in half.resync(fresh) {
             if let Some(entry) = half.unacked.get_mut(&seq) {
-                if self
-                    .send_sealed(peer, stream_id, PacketFlags::RELIABLE, seq, &entry.body)
-                    .is_ok()
-                {
-                    entry.last_sent = now;
-                    bump(&state.retransmits);
-                }
+                self.resend(peer, &state, seq, entry, now);
             }
         }
     }
@@ -666,10 +643,7 @@ impl Inner {
                     None
                 }
             };
-            if let Some(ack) = ack {
-                let _ =
-                    self.send_sealed(&peer, state.stream_id, PacketFlags::ACK, 0, &ack.encode());
-            }
+            self.send_ack(&peer, state.stream_id, ack);
             let mut guard = state.send.lock();
             let Some(half) = guard.as_mut() else {
                 continue;
@@ -678,21 +652,45 @@ impl Inner {
                 if now.duration_since(entry.last_sent) < self.config.retransmit_timeout {
                     continue;
                 }
-                if self
-                    .send_sealed(
-                        &peer,
-                        state.stream_id,
-                        PacketFlags::RELIABLE,
-                        seq,
-                        &entry.body,
-                    )
-                    .is_ok()
-                {
-                    entry.last_sent = now;
-                    entry.resent = true;
-                    bump(&state.retransmits);
-                }
+                self.resend(&peer, &state, seq, entry, now);
             }
+        }
+    }
+
+    /// Sends a held message again (counted as a retransmit).
+    fn resend(
+        &self,
+        peer: &Peer,
+        state: &StreamState,
+        seq: u64,
+        entry: &mut Unacked,
+        now: Instant,
+    ) {
+        let sent = self.send_sealed(
+            peer,
+            state.stream_id,
+            PacketFlags::RELIABLE,
+            seq,
+            &entry.body,
+        );
+        if sent.is_ok() {
+            entry.last_sent = now;
+            entry.resent = true;
+            bump(&state.retransmits);
+        }
+    }
+
+    /// Sends an ack, if there is one to send.
+    fn send_ack(&self, peer: &Peer, stream_id: u64, ack: Option<Ack>) {
+        if let Some(ack) = ack {
+            let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
+        }
+    }
+
+    /// Sends a resync request, if one is due (see `resync_request`).
+    fn send_resync(&self, peer: &Peer, request: Option<[u8; RESYNC_LEN]>) {
+        if let Some(body) = request {
+            let _ = self.send_sealed(peer, CONTROL_RESYNC, PacketFlags::CONTROL, 0, &body);
         }
     }
 
