@@ -42,10 +42,15 @@ pub(super) fn mac1_key(responder: &PublicKey) -> [u8; 32] {
 
 /// The mac1 of a first message under `session_id`.
 pub(super) fn mac1(key: &[u8; 32], session_id: u64, message: &[u8]) -> [u8; MAC_LEN] {
+    keyed(key, session_id, message).finalize_fixed().into()
+}
+
+/// The MAC state over a first message, before it is finalized or verified.
+fn keyed(key: &[u8; 32], session_id: u64, message: &[u8]) -> Mac1 {
     let mut mac = <Mac1 as KeyInit>::new(key.into());
     Mac::update(&mut mac, &session_id.to_le_bytes());
     Mac::update(&mut mac, message);
-    mac.finalize_fixed().into()
+    mac
 }
 
 /// The responder's gates: its own mac1 key and the handshake budget.
@@ -84,11 +89,10 @@ impl Admission {
     pub(super) fn admit<'a>(&self, session_id: u64, first: &'a [u8]) -> Result<&'a [u8], Refusal> {
         let split = first.len().checked_sub(MAC_LEN).ok_or(Refusal::BadMac)?;
         let (message, tag) = first.split_at(split);
-        let mut mac = <Mac1 as KeyInit>::new((&self.key).into());
-        Mac::update(&mut mac, &session_id.to_le_bytes());
-        Mac::update(&mut mac, message);
         // Constant-time comparison.
-        mac.verify_slice(tag).map_err(|_| Refusal::BadMac)?;
+        keyed(&self.key, session_id, message)
+            .verify_slice(tag)
+            .map_err(|_| Refusal::BadMac)?;
         self.take_token(Instant::now())?;
         Ok(message)
     }
