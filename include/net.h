@@ -45,6 +45,12 @@
 #define NET_DONE 1
 
 /**
+ * A wait ended without a result (not an error; for example `net_mesh_recv`
+ * timed out).
+ */
+#define NET_TIMED_OUT 2
+
+/**
  * A required pointer argument was NULL.
  */
 #define NET_ERR_NULL_POINTER -1
@@ -230,9 +236,39 @@
 #define NET_ERR_UNTRUSTED_PEER -88
 
 /**
- * A wait ended without a result (for example `net_mesh_recv` timed out).
+ * A persistent log is already open in another handle or process.
  */
-#define NET_TIMED_OUT 2
+#define NET_ERR_LOG_LOCKED -55
+
+/**
+ * A RedEX log configuration had an unknown key or an invalid value.
+ */
+#define NET_ERR_INVALID_LOG_CONFIG -56
+
+/**
+ * A RedEX argument was invalid (a channel name, a limit, a timeout).
+ */
+#define NET_ERR_INVALID_LOG_ARGUMENT -57
+
+/**
+ * A log has handed out every sequence number.
+ */
+#define NET_ERR_SEQUENCE_EXHAUSTED -58
+
+/**
+ * A NetDB argument was invalid (an id, a limit, a timeout).
+ */
+#define NET_ERR_INVALID_DB_ARGUMENT -72
+
+/**
+ * A mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself).
+ */
+#define NET_ERR_INVALID_MESH_ARGUMENT -89
+
+/**
+ * An audit log could not be opened or written.
+ */
+#define NET_ERR_AUDIT_IO -90
 
 /**
  * Stream reliability: each message one datagram, no resends, no window.
@@ -681,6 +717,17 @@ int32_t net_subscription_next(struct net_subscription_t *sub,
                               size_t max,
                               int64_t timeout_ms,
                               struct net_poll_result_t *out);
+
+/**
+ * Gives the last `count` events of the batch the latest
+ * `net_subscription_next` returned back to the bus, because the caller did
+ * not deliver them (an iterator stopped early). They are buffered again,
+ * with their shard, sequence and timestamp, and this subscription returns
+ * them next. `count` 0 does nothing; more than is left of that batch (it
+ * shrinks by what was given back) is `NET_ERR_INVALID_ARGUMENT`. Works on a
+ * closed subscription until it is freed.
+ */
+NET_MUST_USE int32_t net_subscription_unread(struct net_subscription_t *sub, size_t count);
 
 /**
  * Closes a subscription: a thread blocked in `net_subscription_next` returns

@@ -91,6 +91,22 @@ pub enum ErrorKind {
     /// The trust policy refused the peer's key (not on the allowlist, or
     /// another key is pinned at that address).
     UntrustedPeer,
+    /// A persistent log is already open in another handle or process (its
+    /// directory's lock file is held).
+    LogLocked,
+    /// A RedEX log configuration had an unknown key or an invalid value.
+    InvalidLogConfig,
+    /// A RedEX argument was invalid (a channel name, a limit, a timeout).
+    InvalidLogArgument,
+    /// A log has handed out every sequence number (2^64 of them).
+    SequenceExhausted,
+    /// A NetDB argument was invalid (a filter, an id, a limit, a timeout).
+    InvalidDbArgument,
+    /// A mesh argument was invalid (an address, a key, a limit, a timeout, or
+    /// a connect to the node itself).
+    InvalidMeshArgument,
+    /// An audit log could not be opened or written.
+    AuditIo,
 }
 
 impl ErrorKind {
@@ -119,11 +135,16 @@ impl ErrorKind {
         ErrorKind::SegmentFull,
         ErrorKind::Io,
         ErrorKind::Corrupt,
+        ErrorKind::LogLocked,
+        ErrorKind::InvalidLogConfig,
+        ErrorKind::InvalidLogArgument,
+        ErrorKind::SequenceExhausted,
         ErrorKind::FoldStopped,
         ErrorKind::Timeout,
         ErrorKind::Decode,
         ErrorKind::ModelMissing,
         ErrorKind::InvalidSnapshot,
+        ErrorKind::InvalidDbArgument,
         ErrorKind::InvalidMeshConfig,
         ErrorKind::HandshakeFailed,
         ErrorKind::MeshTimeout,
@@ -133,6 +154,8 @@ impl ErrorKind {
         ErrorKind::MeshIo,
         ErrorKind::StreamBackpressure,
         ErrorKind::UntrustedPeer,
+        ErrorKind::InvalidMeshArgument,
+        ErrorKind::AuditIo,
     ];
 
     /// The stable `<area>:<kind>` string.
@@ -180,6 +203,13 @@ impl ErrorKind {
             ErrorKind::MeshIo => c"mesh:io",
             ErrorKind::StreamBackpressure => c"mesh:backpressure",
             ErrorKind::UntrustedPeer => c"mesh:untrusted_peer",
+            ErrorKind::LogLocked => c"redex:locked",
+            ErrorKind::InvalidLogConfig => c"redex:invalid_config",
+            ErrorKind::InvalidLogArgument => c"redex:invalid_argument",
+            ErrorKind::SequenceExhausted => c"redex:sequence_exhausted",
+            ErrorKind::InvalidDbArgument => c"netdb:invalid_argument",
+            ErrorKind::InvalidMeshArgument => c"mesh:invalid_argument",
+            ErrorKind::AuditIo => c"audit:io",
         }
     }
 
@@ -223,7 +253,27 @@ impl ErrorKind {
             ErrorKind::MeshIo => -86,
             ErrorKind::StreamBackpressure => -87,
             ErrorKind::UntrustedPeer => -88,
+            ErrorKind::LogLocked => -55,
+            ErrorKind::InvalidLogConfig => -56,
+            ErrorKind::InvalidLogArgument => -57,
+            ErrorKind::SequenceExhausted => -58,
+            ErrorKind::InvalidDbArgument => -72,
+            ErrorKind::InvalidMeshArgument => -89,
+            ErrorKind::AuditIo => -90,
         }
+    }
+
+    /// The kind a bad argument (a limit, an id, a timeout) reports in `area`
+    /// (`bus`, `redex`, `netdb`, `mesh`), so an error always names the area
+    /// the call belongs to.
+    pub fn invalid_argument_in(area: &str) -> Option<ErrorKind> {
+        Some(match area {
+            "bus" => ErrorKind::InvalidArgument,
+            "redex" => ErrorKind::InvalidLogArgument,
+            "netdb" => ErrorKind::InvalidDbArgument,
+            "mesh" => ErrorKind::InvalidMeshArgument,
+            _ => return None,
+        })
     }
 
     /// Looks a kind up by its string form.
@@ -292,6 +342,14 @@ mod tests {
             assert_eq!(ErrorKind::from_str_kind(k.as_str()), Some(k));
             assert_eq!(ErrorKind::from_code(k.code()), Some(k));
         }
+    }
+
+    #[test]
+    fn the_table_is_in_code_order() {
+        let codes: Vec<i32> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_by(|a, b| b.cmp(a));
+        assert_eq!(codes, sorted);
     }
 
     #[test]

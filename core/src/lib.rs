@@ -18,6 +18,7 @@ pub mod error;
 pub mod identity;
 pub mod mesh;
 pub mod redex;
+pub mod time;
 pub mod wire;
 
 pub use error::{Error, ErrorKind, Result};

@@ -71,6 +71,10 @@ pub enum SdkError {
     /// The trust policy refused the peer's key.
     #[error("mesh:untrusted_peer: {0}")]
     UntrustedPeer(String),
+    /// A mesh argument was invalid (an address, a limit, a timeout, or a
+    /// connect to the node itself).
+    #[error("mesh:invalid_argument: {0}")]
+    InvalidMeshArgument(String),
     /// Any other engine error (boundary kinds such as `ffi:*`).
     #[error("{kind}: {detail}")]
     Other {
@@ -106,6 +110,7 @@ impl SdkError {
             SdkError::MeshShutdown(_) => ErrorKind::MeshShutdown.as_str(),
             SdkError::MeshIo(_) => ErrorKind::MeshIo.as_str(),
             SdkError::UntrustedPeer(_) => ErrorKind::UntrustedPeer.as_str(),
+            SdkError::InvalidMeshArgument(_) => ErrorKind::InvalidMeshArgument.as_str(),
             SdkError::Other { kind, .. } => kind,
         }
     }
@@ -136,6 +141,7 @@ impl From<net_core::Error> for SdkError {
             ErrorKind::MeshShutdown => SdkError::MeshShutdown(detail),
             ErrorKind::MeshIo => SdkError::MeshIo(detail),
             ErrorKind::UntrustedPeer => SdkError::UntrustedPeer(detail),
+            ErrorKind::InvalidMeshArgument => SdkError::InvalidMeshArgument(detail),
             other => SdkError::Other {
                 kind: other.as_str(),
                 detail,

@@ -14,12 +14,30 @@ use std::task::{Context, Poll};
 const BATCH: usize = 256;
 
 /// A live stream of events (see [`crate::Net::subscribe`]).
+///
+/// It takes events from the bus in batches and yields them one at a time;
+/// dropping it (a `break`, a `take(n)`, an early return) gives the events it
+/// took but did not yield back to the bus, so nothing is lost.
 pub struct EventStream {
     inner: BoxStream<'static, Result<Event>>,
 }
 
+/// An open subscription and the events taken from it but not yet yielded.
+struct Open {
+    sub: Box<Subscription>,
+    buffer: VecDeque<Event>,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if !self.buffer.is_empty() {
+            self.sub.give_back(self.buffer.drain(..).collect());
+        }
+    }
+}
+
 enum State {
-    Open(Box<Subscription>, VecDeque<Event>),
+    Open(Open),
     Failed(SdkError),
     Done,
 }
@@ -27,19 +45,23 @@ enum State {
 impl EventStream {
     pub(crate) fn new(sub: Result<Subscription>) -> Self {
         let state = match sub {
-            Ok(sub) => State::Open(Box::new(sub), VecDeque::new()),
+            Ok(sub) => State::Open(Open {
+                sub: Box::new(sub),
+                buffer: VecDeque::new(),
+            }),
             Err(e) => State::Failed(e),
         };
         let inner = stream::unfold(state, |state| async move {
             match state {
                 State::Done => None,
                 State::Failed(e) => Some((Err(e), State::Done)),
-                State::Open(mut sub, mut buffer) => {
-                    if buffer.is_empty() {
-                        buffer.extend(sub.next_batch(BATCH).await?);
+                State::Open(mut open) => {
+                    if open.buffer.is_empty() {
+                        let batch = open.sub.next_batch(BATCH).await?;
+                        open.buffer.extend(batch);
                     }
-                    let event = buffer.pop_front()?;
-                    Some((Ok(event), State::Open(sub, buffer)))
+                    let event = open.buffer.pop_front()?;
+                    Some((Ok(event), State::Open(open)))
                 }
             }
         })

@@ -218,6 +218,21 @@ async fn run_step(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
             }
             json!({"raws": raws, "done": done})
         }
+        "leave" => {
+            // Iterate the idiomatic way and stop early: the stream is
+            // dropped after `take` events.
+            let mut stream = case.stream.take().expect("a subscription");
+            let take = step["take"].as_u64().expect("take") as usize;
+            let mut raws = Vec::new();
+            while let Some(event) = stream.next().await {
+                raws.push(json!(hex::encode(&event?.data)));
+                if raws.len() == take {
+                    break;
+                }
+            }
+            drop(stream);
+            json!({"raws": raws})
+        }
         "flush" => {
             node.flush().await?;
             json!({})
@@ -260,7 +275,7 @@ fn compare(step: &Value, outcome: Result<Value, SdkError>) -> Result<(), String>
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             match op {
-                "poll" | "next" => {
+                "poll" | "next" | "leave" => {
                     check_events(&decode_raws(&result), expect, unordered)
                         .map_err(|e| format!("{op}: {e}"))?;
                     let mut rest = expect.clone();
@@ -791,6 +806,23 @@ fn check_frames(doc: &Value) -> Vec<Result<(), String>> {
     out
 }
 
+/// A 64-bit fixture field: a number or a decimal string.
+fn u64_of(v: &Value) -> u64 {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .unwrap_or_default()
+}
+
+/// Integers as decimal strings, so numbers and decimal strings compare by value.
+fn norm(v: &Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_u64() => Value::String(n.to_string()),
+        Value::Array(a) => Value::Array(a.iter().map(norm).collect()),
+        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), norm(v))).collect()),
+        other => other.clone(),
+    }
+}
+
 /// Runs a tasks/memories case: every write waits for its token before the next step.
 fn run_model_case(case: &Value) -> Result<(), String> {
     use net_sdk::cortex::{MemoriesFilter, NetDb, TasksFilter};
@@ -806,8 +838,8 @@ fn run_model_case(case: &Value) -> Result<(), String> {
     let is_tasks = case["model"] == "tasks";
     for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
         let fail = |e: String| format!("step {i} ({}): {e}", step["op"]);
-        let id = step["id"].as_u64().unwrap_or_default();
-        let ts = step["ts"].as_u64().unwrap_or_default();
+        let id = u64_of(&step["id"]);
+        let ts = u64_of(&step["ts"]);
         let text = |k: &str| step[k].as_str().unwrap_or_default().to_owned();
         let tags: Vec<String> = step["tags"]
             .as_array()
@@ -869,7 +901,7 @@ fn run_model_case(case: &Value) -> Result<(), String> {
                 }
             }
         };
-        check_subset(&got, expect).map_err(fail)?;
+        check_subset(&norm(&got), &norm(expect)).map_err(fail)?;
     }
     db.close().map_err(|e| e.to_string())
 }
@@ -901,7 +933,7 @@ fn check_snapshots(doc: &Value) -> Vec<Result<(), String>> {
                     serde_json::from_value(q.get("filter").cloned().unwrap_or(json!({})))
                         .unwrap_or_default();
                 match op {
-                    "find_unique" => json!(tasks.find_unique(q["id"].as_u64().unwrap_or_default())),
+                    "find_unique" => json!(tasks.find_unique(u64_of(&q["id"]))),
                     "find_many" => {
                         json!(tasks.find_many(&f).iter().map(|t| t.id).collect::<Vec<_>>())
                     }
@@ -914,7 +946,7 @@ fn check_snapshots(doc: &Value) -> Vec<Result<(), String>> {
                         .unwrap_or_default();
                 match op {
                     "find_unique" => {
-                        json!(memories.find_unique(q["id"].as_u64().unwrap_or_default()))
+                        json!(memories.find_unique(u64_of(&q["id"])))
                     }
                     "find_many" => json!(memories
                         .find_many(&f)
@@ -930,7 +962,7 @@ fn check_snapshots(doc: &Value) -> Vec<Result<(), String>> {
                 .and_then(|o| o.values().next())
                 .cloned()
                 .unwrap_or_default();
-            out.push(if json_eq(&got, &want) {
+            out.push(if json_eq(&norm(&got), &norm(&want)) {
                 Ok(())
             } else {
                 Err(format!("{} {op}: got {got}, want {want}", q["model"]))

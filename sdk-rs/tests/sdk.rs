@@ -127,3 +127,48 @@ async fn concurrent_producers_and_a_stream_lose_nothing() {
     assert_eq!(stats.ingested, receipts);
     assert_eq!(delivered + stats.dropped, receipts);
 }
+
+/// Leaving a stream early (here `break` after one event) gives back what it
+/// took but did not yield: a later poll sees the other nine, nothing vanishes.
+#[tokio::test]
+async fn breaking_out_of_a_stream_gives_back_what_it_did_not_yield() {
+    let node = Net::builder().shards(1).build().await.unwrap();
+    for i in 0..10 {
+        node.emit_raw(format!("e{i}").as_bytes()).unwrap();
+    }
+    let mut seen = Vec::new();
+    {
+        let mut stream = node.subscribe(SubscribeOptions::default());
+        while let Some(event) = stream.next().await {
+            seen.push(event.unwrap().raw_str().into_owned());
+            if seen.len() == 1 {
+                break;
+            }
+        }
+    }
+    assert_eq!(seen, ["e0"]);
+    let stats = node.stats();
+    assert_eq!((stats.ingested, stats.dropped, stats.buffered), (10, 0, 9));
+    let page = node
+        .poll(PollRequest {
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let texts: Vec<String> = page
+        .events
+        .iter()
+        .map(|e| e.raw_str().into_owned())
+        .collect();
+    let want: Vec<String> = (1..10).map(|i| format!("e{i}")).collect();
+    assert_eq!(texts, want);
+    // A typed stream cut short by `take` gives back the same way.
+    let taken: Vec<_> = node
+        .subscribe(SubscribeOptions::default())
+        .take(2)
+        .collect()
+        .await;
+    assert_eq!(taken.len(), 2);
+    assert_eq!(node.stats().buffered, 7);
+}

@@ -81,7 +81,16 @@ static void test_mesh(void) {
     CHECK(net_mesh_identity(a, NULL, &a_id) == NET_OK);
     CHECK(net_mesh_identity(a, NULL, NULL) == NET_ERR_NULL_POINTER);
     CHECK(net_mesh_connect(a, addr, key, 31, &peer) == NET_ERR_INVALID_KEY);
-    CHECK(net_mesh_connect(a, "nowhere", key, 32, &peer) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_mesh_connect(a, "nowhere", key, 32, &peer) == NET_ERR_INVALID_MESH_ARGUMENT);
+    /* A node cannot connect to itself: refused at once, not after a handshake timeout. */
+    {
+        char *a_addr = NULL;
+        uint8_t a_key[32];
+        CHECK(net_mesh_local_addr(a, &a_addr, NULL) == NET_OK && net_mesh_identity(a, a_key, NULL) == NET_OK);
+        CHECK(net_mesh_connect(a, a_addr, a_key, 32, &peer) == NET_ERR_INVALID_MESH_ARGUMENT);
+        CHECK(strstr(net_last_error_message(), "itself") != NULL);
+        net_string_free(a_addr);
+    }
     CHECK(net_mesh_connect(a, NULL, key, 32, &peer) == NET_ERR_NULL_POINTER);
     CHECK(net_mesh_connect(a, addr, key, 32, &peer) == NET_OK && peer == b_id);
 
@@ -444,6 +453,40 @@ int main(void) {
     pthread_join(t, NULL);
     net_subscription_free(sub);
     net_subscription_free(sub); /* double free: ignored */
+
+    /* A consumer that delivered only part of a batch gives the rest back. */
+    {
+        net_bus_t *gb = NULL;
+        CHECK(net_bus_new("{\"num_shards\":1}", 16, &gb) == NET_OK);
+        for (int i = 0; i < 10; i++) {
+            char e[4];
+            snprintf(e, sizeof e, "e%d", i);
+            CHECK(net_ingest_raw(gb, e, strlen(e)) == NET_OK);
+        }
+        net_subscription_t *gs = NULL;
+        CHECK(net_subscribe(gb, NULL, 0, NULL, 0, &gs) == NET_OK);
+        CHECK(net_subscription_unread(gs, 0) == NET_OK);
+        CHECK(net_subscription_unread(gs, 1) == NET_ERR_INVALID_ARGUMENT); /* no batch yet */
+        CHECK(net_subscription_next(gs, 100, 1000, &result) == NET_OK && result.count == 10);
+        net_free_poll_result(&result);
+        CHECK(net_subscription_unread(gs, 11) == NET_ERR_INVALID_ARGUMENT);
+        CHECK(net_subscription_unread(gs, 9) == NET_OK);
+        CHECK(net_subscription_unread(gs, 2) == NET_ERR_INVALID_ARGUMENT); /* only e0 is left of the batch */
+        char *stats = NULL;
+        CHECK(net_stats(gb, &stats, NULL) == NET_OK && strstr(stats, "\"buffered\":9") != NULL);
+        net_string_free(stats);
+        CHECK(net_poll_ex(gb, 100, NULL, &result) == NET_OK && result.count == 9);
+        CHECK(result.count == 9 && result.events[0].raw_len == 2 && memcmp(result.events[0].raw, "e1", 2) == 0);
+        net_free_poll_result(&result);
+        CHECK(net_subscription_next(gs, 100, 1000, &result) == NET_OK && result.count == 9);
+        net_free_poll_result(&result);
+        CHECK(net_subscription_unread(NULL, 1) == NET_ERR_NULL_POINTER);
+        net_subscription_free(gs);
+        CHECK(net_subscription_unread(gs, 0) == NET_ERR_INVALID_HANDLE);
+        net_bus_free(gb);
+    }
+    /* Positive statuses have names too. */
+    CHECK(strcmp(net_error_kind(NET_TIMED_OUT), "timed_out") == 0 && strcmp(net_error_kind(NET_DONE), "done") == 0);
     CHECK(net_subscription_next(sub, 10, 0, &result) == NET_ERR_INVALID_HANDLE);
     net_free_poll_result(&result);
 
@@ -507,14 +550,20 @@ int main(void) {
 
     /* NetDB: NULLs, bad options, snapshot round trip, use after free. */
     net_netdb_t *db = NULL;
-    CHECK(net_netdb_open("{\"bogus\":1}", 11, &db) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_netdb_open("{\"bogus\":1}", 11, &db) == NET_ERR_INVALID_DB_ARGUMENT);
     CHECK(net_netdb_open(NULL, 0, NULL) == NET_ERR_NULL_POINTER);
     CHECK(net_netdb_open(NULL, 0, &db) == NET_OK);
     uint64_t seq = 0;
     const char *task = "{\"id\":1,\"title\":\"plan\",\"ts\":5}";
     CHECK(net_netdb_write(db, "tasks", "create", task, strlen(task), &seq) == NET_OK);
     CHECK(net_netdb_wait(db, "tasks", seq, 5000) == NET_OK);
-    CHECK(net_netdb_write(db, "tasks", "explode", "{}", 2, &seq) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_netdb_write(db, "tasks", "explode", "{}", 2, &seq) == NET_ERR_INVALID_DB_ARGUMENT);
+    /* Each write names the fields it needs: no silent id 0 or empty title. */
+    CHECK(net_netdb_write(db, "tasks", "create", "{\"id\":7}", 8, &seq) == NET_ERR_INVALID_DB_ARGUMENT);
+    CHECK(net_netdb_write(db, "tasks", "create", "{\"id\":7,\"title\":null}", 21, &seq) == NET_ERR_INVALID_DB_ARGUMENT);
+    CHECK(net_netdb_write(db, "tasks", "create", "{\"title\":\"t\"}", 13, &seq) == NET_ERR_INVALID_DB_ARGUMENT);
+    CHECK(net_netdb_write(db, "tasks", "create", "{\"id\":-1,\"title\":\"t\"}", 22, &seq) == NET_ERR_INVALID_DB_ARGUMENT);
+    CHECK(net_netdb_write(db, "tasks", "create", "{\"id\":1,\"title\":\"t\",\"colour\":1}", 32, &seq) == NET_ERR_INVALID_DB_ARGUMENT);
     char *found = NULL;
     CHECK(net_netdb_read(db, "tasks", "find_unique", "{\"id\":1}", 8, &found, NULL) == NET_OK);
     CHECK(found != NULL && strstr(found, "\"plan\"") != NULL);
@@ -543,7 +592,7 @@ int main(void) {
     CHECK(net_watch_next(watch, 5000, &wjson, NULL) == NET_OK && wjson != NULL && strstr(wjson, "\"completed\"") != NULL);
     net_string_free(wjson);
     CHECK(net_watch_next(watch, 50, &wjson, NULL) == NET_OK && wjson == NULL);
-    CHECK(net_netdb_watch(db, "nope", "{}", 2, &watch) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_netdb_watch(db, "nope", "{}", 2, &watch) == NET_ERR_INVALID_DB_ARGUMENT);
     CHECK(net_netdb_close(db) == NET_OK);
     CHECK(net_watch_next(watch, 5000, &wjson, NULL) == NET_DONE);
     net_watch_free(watch);
@@ -558,12 +607,14 @@ int main(void) {
     char rx_opts[128];
     snprintf(rx_opts, sizeof rx_opts, "{\"dir\":\"%s\"}", dir);
     net_redex_t *rx = NULL;
-    CHECK(net_redex_open("{\"dir\":1}", 8, &rx) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_redex_open("{\"dir\":1}", 8, &rx) == NET_ERR_INVALID_LOG_CONFIG);
     CHECK(net_redex_open(rx_opts, strlen(rx_opts), &rx) == NET_OK);
     net_log_t *log = NULL;
-    CHECK(net_redex_open_log(rx, "../escape", NULL, 0, &log) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_redex_open_log(rx, "../escape", NULL, 0, &log) == NET_ERR_INVALID_LOG_ARGUMENT);
     CHECK(net_redex_open_log(rx, NULL, NULL, 0, &log) == NET_ERR_NULL_POINTER);
-    CHECK(net_redex_open_log(rx, "orders", "{\"fsync\":{\"every_n\":0}}", 23, &log) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_redex_open_log(rx, "orders", "{\"fsync\":{\"every_n\":0}}", 23, &log) == NET_ERR_INVALID_LOG_CONFIG);
+    /* interval_ms 0 would fsync in a busy loop: refused. */
+    CHECK(net_redex_open_log(rx, "orders", "{\"fsync\":{\"interval_ms\":0}}", 27, &log) == NET_ERR_INVALID_LOG_CONFIG);
     CHECK(net_redex_open_log(rx, "orders", "{\"max_payload\":16}", 18, &log) == NET_OK);
     uint64_t rseq = 99;
     CHECK(net_log_append(log, (const uint8_t *)"first", 5, &rseq) == NET_OK && rseq == 0);
@@ -571,7 +622,7 @@ int main(void) {
     CHECK(net_log_append(log, (const uint8_t *)"this is far too long", 20, &rseq) == NET_ERR_PAYLOAD_TOO_LARGE);
     const size_t blens[3] = {1, 2, 3};
     CHECK(net_log_append_packed(log, (const uint8_t *)"abbccc", 6, blens, 3, &rseq) == NET_OK && rseq == 2);
-    CHECK(net_log_append_packed(log, (const uint8_t *)"abbcc", 5, blens, 3, &rseq) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_log_append_packed(log, (const uint8_t *)"abbcc", 5, blens, 3, &rseq) == NET_ERR_INVALID_LOG_ARGUMENT);
     CHECK(net_log_append_packed(log, NULL, 0, NULL, 0, &rseq) == NET_DONE);
     uint64_t next_seq = 0;
     size_t log_len = 0;
@@ -599,6 +650,19 @@ int main(void) {
     /* Reopen: everything replays. */
     CHECK(net_redex_open(rx_opts, strlen(rx_opts), &rx) == NET_OK);
     CHECK(net_redex_open_log(rx, "orders", NULL, 0, &log) == NET_OK);
+    /* One writer per log: a second manager on the same directory is refused
+     * at once (the directory's lock file is held), until the first closes. */
+    {
+        net_redex_t *rx2 = NULL;
+        net_log_t *log2 = NULL;
+        CHECK(net_redex_open(rx_opts, strlen(rx_opts), &rx2) == NET_OK);
+        CHECK(net_redex_open_log(rx2, "orders", NULL, 0, &log2) == NET_ERR_LOG_LOCKED && log2 == NULL);
+        CHECK(strncmp(net_last_error_message(), "redex:locked: ", 14) == 0);
+        CHECK(strcmp(net_error_kind(NET_ERR_LOG_LOCKED), "redex:locked") == 0);
+        CHECK(net_redex_open_log(rx2, "other", NULL, 0, &log2) == NET_OK);
+        net_log_free(log2);
+        net_redex_free(rx2);
+    }
     char *rec = NULL;
     CHECK(net_log_recovery(log, &rec, NULL) == NET_OK && strstr(rec, "\"entries\":5") != NULL);
     net_string_free(rec);
@@ -613,7 +677,7 @@ int main(void) {
     CHECK(net_redex_record_inline(42, (const uint8_t *)"abcdefgh", 8, rbytes) == NET_OK);
     CHECK(net_redex_record_decode(rbytes, 20, &record) == NET_OK && record.seq == 42 && record.is_inline
           && memcmp(record.inline_payload, "abcdefgh", 8) == 0);
-    CHECK(net_redex_record_inline(1, (const uint8_t *)"short", 5, rbytes) == NET_ERR_INVALID_ARGUMENT);
+    CHECK(net_redex_record_inline(1, (const uint8_t *)"short", 5, rbytes) == NET_ERR_INVALID_LOG_ARGUMENT);
     CHECK(net_redex_record_decode(rbytes, 19, &record) == NET_ERR_MALFORMED);
     CHECK(net_redex_record_heap(7, 100, (const uint8_t *)"x", 1, NULL) == NET_ERR_NULL_POINTER);
     uint8_t *frame = NULL;

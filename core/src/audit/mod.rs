@@ -47,7 +47,7 @@ impl AuditConfig {
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::new(
-        ErrorKind::Io,
+        ErrorKind::AuditIo,
         format!("audit log {what} {}: {e}", path.display()),
     )
 }

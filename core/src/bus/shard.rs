@@ -135,8 +135,12 @@ impl ShardState {
                 self.dropped += 1;
                 return seq;
             }
-            self.events.pop_front();
-            self.dropped += 1;
+            // More than one when events given back pushed the shard past
+            // its capacity.
+            while self.events.len() >= capacity {
+                self.events.pop_front();
+                self.dropped += 1;
+            }
         }
         let data = self.store(payload);
         self.events.push_back(Stored {
@@ -203,6 +207,28 @@ impl ShardState {
     /// Whether an event at or after `from` is buffered.
     pub(crate) fn has_from(&self, from: u64) -> bool {
         self.events.back().is_some_and(|e| e.seq >= from)
+    }
+
+    /// Puts an event a consumer took but did not deliver back in sequence
+    /// order. Refuses (returns `false`) a sequence this shard never handed
+    /// out and one that is still buffered.
+    pub(crate) fn restore(&mut self, seq: u64, timestamp_ns: u64, data: Bytes) -> bool {
+        if seq >= self.next_seq {
+            return false;
+        }
+        let at = self.events.partition_point(|e| e.seq < seq);
+        if self.events.get(at).is_some_and(|e| e.seq == seq) {
+            return false;
+        }
+        self.events.insert(
+            at,
+            Stored {
+                seq,
+                timestamp_ns,
+                data,
+            },
+        );
+        true
     }
 
     /// Frees every event before `before` (the consumer acknowledged them).

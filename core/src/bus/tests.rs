@@ -371,3 +371,87 @@ fn garbage_input_never_panics() {
     }
     assert_eq!(b.stats().ingested, b.stats().buffered + b.stats().dropped);
 }
+
+#[test]
+fn events_given_back_are_buffered_again_and_read_next() {
+    let b = bus(r#"{"num_shards": 2}"#);
+    // Two producer threads so both shards hold events.
+    for t in 0..2 {
+        let b = b.clone();
+        thread::spawn(move || {
+            for i in 0..5 {
+                b.emit_raw(format!("{t}-{i}").as_bytes()).unwrap();
+            }
+        })
+        .join()
+        .unwrap();
+    }
+    let mut sub = b.subscribe(SubscribeOptions::default()).unwrap();
+    let batch = sub.try_next_batch(100).unwrap();
+    assert_eq!(batch.len(), 10);
+    assert_eq!(b.stats().buffered, 0);
+    // The consumer delivered the first event only.
+    let delivered = batch[0].clone();
+    let rest = batch[1..].to_vec();
+    assert_eq!(sub.give_back(rest.clone()), 9);
+    let stats = b.stats();
+    assert_eq!((stats.ingested, stats.dropped, stats.buffered), (10, 0, 9));
+    // A poll sees exactly the nine, in shard order, with their receipts.
+    let page = poll_all(&b, None, 100);
+    let mut seen: Vec<(u16, u64)> = page.events.iter().map(|e| (e.shard, e.seq)).collect();
+    let mut want: Vec<(u16, u64)> = rest.iter().map(|e| (e.shard, e.seq)).collect();
+    seen.sort();
+    want.sort();
+    assert_eq!(seen, want);
+    assert!(!page
+        .events
+        .iter()
+        .any(|e| (e.shard, e.seq) == (delivered.shard, delivered.seq)));
+    // The subscription reads them again, and nothing else.
+    let again = sub.try_next_batch(100).unwrap();
+    assert_eq!(payloads(&again).len(), 9);
+    assert_eq!(
+        payloads(&again).into_iter().collect::<HashSet<_>>(),
+        payloads(&rest).into_iter().collect::<HashSet<_>>()
+    );
+    assert_eq!(b.stats().buffered, 0);
+}
+
+#[test]
+fn giving_back_refuses_foreign_and_duplicate_events() {
+    let b = bus(r#"{"num_shards": 1}"#);
+    b.emit_raw_batch(&[b"a".as_slice(), b"b"]).unwrap();
+    let mut sub = b.subscribe(SubscribeOptions::default()).unwrap();
+    let batch = sub.try_next_batch(1).unwrap();
+    assert_eq!(payloads(&batch), ["a"]);
+    let forged = |shard, seq| Event {
+        shard,
+        seq,
+        timestamp_ns: 0,
+        data: bytes::Bytes::from_static(b"forged"),
+    };
+    // "b" is still buffered, shard 3 and seq 99 were never handed out.
+    assert_eq!(
+        sub.give_back(vec![forged(0, 1), forged(3, 0), forged(0, 99)]),
+        0
+    );
+    assert_eq!(sub.give_back(batch.clone()), 1);
+    assert_eq!(sub.give_back(batch), 0, "already back");
+    assert_eq!(payloads(&sub.try_next_batch(10).unwrap()), ["a", "b"]);
+}
+
+#[test]
+fn a_full_drop_oldest_shard_evicts_given_back_events_and_counts_them() {
+    let b = bus(r#"{"num_shards": 1, "ring_buffer_capacity": 3}"#);
+    b.emit_raw_batch(&[b"1".as_slice(), b"2", b"3"]).unwrap();
+    let mut sub = b.subscribe(SubscribeOptions::default()).unwrap();
+    let batch = sub.try_next_batch(3).unwrap();
+    b.emit_raw_batch(&[b"4".as_slice(), b"5", b"6"]).unwrap();
+    assert_eq!(sub.give_back(batch), 3);
+    assert_eq!(b.stats().buffered, 6, "over capacity until the next emit");
+    b.emit_raw(b"7").unwrap();
+    let stats = b.stats();
+    assert_eq!((stats.ingested, stats.buffered), (7, 3));
+    assert_eq!(stats.dropped, 4, "1, 2, 3 and 4 evicted, each counted");
+    assert_eq!(payloads(&sub.try_next_batch(10).unwrap()), ["5", "6", "7"]);
+}

@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Folds events into state. Return `Err` with a reason to signal a bad event.
 pub trait Fold<S>: Send + 'static {
@@ -83,11 +83,9 @@ pub struct CortexAdapter<S> {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// How long the fold thread waits for new entries before re-checking for stop.
 /// A thread's frame buffer is dropped after an event larger than this.
 const FRAME_KEEP: usize = 64 * 1024;
 
-const FOLD_SLICE: Duration = Duration::from_millis(50);
 /// Entries applied per write-lock acquisition.
 const FOLD_BATCH: usize = 256;
 
@@ -194,7 +192,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// the fold stopped first (never a silent success) and `cortex:timeout`
     /// when `timeout` passes. A zero timeout only checks.
     pub fn wait_for_seq(&self, seq: u64, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::time::Deadline::after(Some(timeout));
         let mut status = self.shared.status.lock();
         loop {
             if status.next_seq > seq {
@@ -209,14 +207,18 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
                     },
                 ));
             }
-            if self
-                .shared
-                .progressed
-                .wait_until(&mut status, deadline)
-                .timed_out()
-                && status.next_seq <= seq
-                && status.running
-            {
+            let timed_out = match deadline.instant() {
+                Some(d) => self
+                    .shared
+                    .progressed
+                    .wait_until(&mut status, d)
+                    .timed_out(),
+                None => {
+                    self.shared.progressed.wait(&mut status);
+                    false
+                }
+            };
+            if timed_out && status.next_seq <= seq && status.running {
                 return Err(Error::new(
                     ErrorKind::Timeout,
                     format!("seq {seq} not folded in {timeout:?}"),
@@ -248,9 +250,11 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         }
     }
 
-    /// Stops the fold thread (idempotent). Waiters fail with `cortex:fold_stopped`.
+    /// Stops the fold thread (idempotent) and returns once it has stopped,
+    /// without waiting for any timer. Waiters fail with `cortex:fold_stopped`.
     pub fn close(&self) {
         self.shared.stop.store(true, Ordering::Release);
+        self.file.interrupt_tails();
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
@@ -298,6 +302,7 @@ impl<S: Serialize + DeserializeOwned + Send + Sync + 'static> CortexAdapter<S> {
 impl<S> Drop for CortexAdapter<S> {
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
+        self.file.interrupt_tails();
         if let Some(thread) = self.thread.lock().take() {
             let _ = thread.join();
         }
@@ -316,7 +321,8 @@ fn run_fold<S>(
     let mut halted: Option<(u64, String)> = None;
     let mut errors = 0u64;
     while halted.is_none() && !shared.stop.load(Ordering::Acquire) {
-        let entries = match tail.next_batch_blocking(FOLD_BATCH, Some(FOLD_SLICE)) {
+        let stopped = || shared.stop.load(Ordering::Acquire);
+        let entries = match tail.next_batch_until(FOLD_BATCH, None, stopped) {
             Ok(entries) if entries.is_empty() => continue,
             Ok(entries) => entries,
             Err(_) => break, // the log was closed
@@ -378,7 +384,7 @@ impl Changes {
     /// last returned. `Ok(Some(next_seq))` on progress, `Ok(None)` on timeout,
     /// `Err(cortex:fold_stopped)` once the fold has stopped.
     pub fn next_blocking(&mut self, timeout: Duration) -> Result<Option<u64>> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
             let listener = self.shared.changes.listen();
             let applied = self.shared.applied.load(Ordering::Acquire);
@@ -389,8 +395,13 @@ impl Changes {
             if !self.shared.status.lock().running {
                 return Err(Error::new(ErrorKind::FoldStopped, "the fold has stopped"));
             }
-            if listener.wait_deadline(deadline).is_none() {
-                return Ok(None);
+            match deadline.instant() {
+                Some(d) => {
+                    if listener.wait_deadline(d).is_none() {
+                        return Ok(None);
+                    }
+                }
+                None => listener.wait(),
             }
         }
     }
@@ -414,9 +425,9 @@ impl<S, T: PartialEq + Clone, F: Fn(&S) -> Vec<T>> Watch<S, T, F> {
             self.last = Some(current.clone());
             return Ok(Some(current));
         }
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = deadline.remaining().unwrap_or(Duration::MAX);
             if self.changes.next_blocking(left)?.is_none() {
                 return Ok(None);
             }

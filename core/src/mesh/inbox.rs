@@ -14,7 +14,7 @@ use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A bounded queue of messages and the condition its readers wait on.
 pub(super) struct Queue {
@@ -66,7 +66,7 @@ impl Queue {
     /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
     /// the queue is empty.
     pub(super) fn pop(&self, inner: &Inner, timeout: Option<Duration>) -> Result<Option<Message>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::time::Deadline::after(timeout).instant();
         let mut queue = self.messages.lock();
         loop {
             if let Some(message) = queue.pop_front() {

@@ -29,7 +29,7 @@ fn sessions_rekey_on_their_interval_and_streams_carry_on() {
         while let Some(m) = b.recv(Some(Duration::ZERO)).unwrap() {
             received.push(m.payload);
         }
-        if i % 64 == 0 {
+        if i.is_multiple_of(64) {
             std::thread::sleep(Duration::from_millis(2));
         }
     }

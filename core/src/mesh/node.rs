@@ -394,6 +394,7 @@ impl MeshNode {
     /// identity at that address) or `mesh:timeout` (no answer).
     pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
         self.inner.check_open()?;
+        self.refuse_self(Some(addr), peer)?;
         if let Decision::Reject(reason) = self.inner.judge("initiator", Some(addr), peer) {
             return Err(Error::new(
                 ErrorKind::UntrustedPeer,
@@ -418,6 +419,27 @@ impl MeshNode {
         outcome
     }
 
+    /// A node cannot hold a session with itself: refused at once with
+    /// `mesh:invalid_argument` (by its own key, or by its own address)
+    /// rather than after a handshake timeout.
+    fn refuse_self(&self, addr: Option<SocketAddr>, peer: &PublicKey) -> Result<()> {
+        let refuse = |why: String| Err(Error::new(ErrorKind::InvalidMeshArgument, why));
+        if *peer == self.public_key() {
+            return refuse("cannot connect a node to itself (that is its own key)".into());
+        }
+        if let (Some(addr), Ok(local)) = (addr, self.local_addr()) {
+            let same_host = addr.ip() == local.ip()
+                || (local.ip().is_unspecified()
+                    && (addr.ip().is_loopback() || addr.ip().is_unspecified()));
+            if addr.port() == local.port() && same_host {
+                return refuse(format!(
+                    "cannot connect a node to itself ({addr} is its own address)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Opens a session with a node this one has no direct path to, through
     /// the relays of the routing table (routes come from neighbours'
     /// beacons; see [`routes`](Self::routes)). The relays forward the
@@ -426,6 +448,7 @@ impl MeshNode {
     /// there is no route, and as `connect` otherwise.
     pub fn connect_routed(&self, peer: &PublicKey) -> Result<PeerInfo> {
         self.inner.check_open()?;
+        self.refuse_self(None, peer)?;
         if let Decision::Reject(reason) = self.inner.judge("initiator", None, peer) {
             return Err(Error::new(
                 ErrorKind::UntrustedPeer,

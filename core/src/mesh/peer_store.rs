@@ -147,7 +147,7 @@ impl PeerStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
             Err(e) => {
                 return Err(Error::new(
-                    ErrorKind::Io,
+                    ErrorKind::MeshIo,
                     format!("peer store {}: {e}", config.path.display()),
                 ))
             }
@@ -232,12 +232,12 @@ impl PeerStore {
         let io = |e: std::io::Error| {
             self.dirty.store(true, Ordering::Release);
             Error::new(
-                ErrorKind::Io,
+                ErrorKind::MeshIo,
                 format!("peer store {}: {e}", self.config.path.display()),
             )
         };
         let text = serde_json::to_vec_pretty(&file)
-            .map_err(|e| Error::new(ErrorKind::Io, e.to_string()))?;
+            .map_err(|e| Error::new(ErrorKind::MeshIo, e.to_string()))?;
         if let Some(dir) = self
             .config
             .path

@@ -197,7 +197,7 @@ impl MeshStream {
     /// Sends, waiting for room in the window up to `timeout` (`None`: as
     /// long as it takes). `mesh:timeout` if the window stays full.
     pub fn send_blocking(&self, payload: &[u8], timeout: Option<Duration>) -> Result<()> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::time::Deadline::after(timeout).instant();
         self.inner
             .send_on(&self.state, payload, Wait::Until(deadline))
     }
@@ -214,7 +214,7 @@ impl MeshStream {
     /// with `mesh:shutdown`.
     pub fn wait_acked(&self, timeout: Duration) -> Result<bool> {
         let in_flight = |half: &Option<SendHalf>| half.as_ref().map_or(0, |h| h.unacked.len());
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
             self.inner.check_open()?;
             // Checked outside the send lock (the lock order elsewhere is
@@ -237,13 +237,13 @@ impl MeshStream {
             if in_flight(&guard) == 0 {
                 return Ok(true);
             }
-            let now = Instant::now();
-            if now >= deadline {
+            if deadline.expired() {
                 return Ok(false);
             }
             // Short waits, so a lost session is noticed while waiting.
-            let wake = deadline.min(now + ACK_WAIT_SLICE);
-            self.state.window_open.wait_until(&mut guard, wake);
+            self.state
+                .window_open
+                .wait_for(&mut guard, deadline.slice(ACK_WAIT_SLICE));
         }
     }
 }
@@ -336,7 +336,7 @@ impl MeshNode {
     ) -> Result<()> {
         self.inner.check_open()?;
         let state = self.inner.stream(node_id, stream_id)?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = crate::time::Deadline::after(timeout).instant();
         self.inner.send_on(&state, payload, Wait::Until(deadline))
     }
 

@@ -517,3 +517,27 @@ fn the_responder_knows_the_session_when_connect_returns() {
         assert!(b.peers()[0].confirmed);
     }
 }
+
+#[test]
+fn connecting_a_node_to_itself_is_refused_at_once() {
+    let a = node(1);
+    let b = node(2);
+    let own = a.public_key();
+    let err = a.connect(addr(&a), &own).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshArgument, "{err}");
+    // Its own address under another key, and its own key at another address.
+    let err = a.connect(addr(&a), &b.public_key()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshArgument, "{err}");
+    let err = a.connect(addr(&b), &own).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidMeshArgument, "{err}");
+    assert_eq!(
+        a.connect_routed(&own).unwrap_err().kind(),
+        ErrorKind::InvalidMeshArgument
+    );
+    assert_eq!(a.stats().handshakes_failed, 0, "no handshake was attempted");
+    // The node is unharmed.
+    assert_eq!(
+        a.connect(addr(&b), &b.public_key()).unwrap().node_id,
+        b.node_id()
+    );
+}

@@ -1,5 +1,6 @@
 //! Per-log settings: retention, fsync policy and payload limit.
 
+use crate::error::{Error, ErrorKind, Result};
 use std::time::Duration;
 
 /// Default largest payload of one entry (16 MiB).
@@ -53,6 +54,26 @@ impl Default for RedexFileConfig {
             retention: Retention::default(),
             fsync: FsyncPolicy::default(),
             max_payload: DEFAULT_MAX_PAYLOAD,
+        }
+    }
+}
+
+impl RedexFileConfig {
+    /// Checks the settings: a zero payload limit, `EveryN(0)` and a zero
+    /// `Interval` period (which would fsync in a busy loop) fail with
+    /// `redex:invalid_config`. `IntervalOrBytes` may leave one of its two
+    /// triggers at zero (it then uses the other; both zero: never).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |why: &str| Err(Error::new(ErrorKind::InvalidLogConfig, why.to_owned()));
+        if self.max_payload == 0 {
+            return bad("max_payload must be at least 1");
+        }
+        match self.fsync {
+            FsyncPolicy::EveryN(0) => bad("fsync every_n must be at least 1"),
+            FsyncPolicy::Interval(p) if p.is_zero() => {
+                bad("fsync interval_ms must be at least 1 (0 would fsync in a busy loop)")
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -4,9 +4,26 @@
 //! Writes go straight to the files (no user-space buffer), so an acknowledged
 //! append survives the process being killed. Fsync order is always payload,
 //! then index, then timestamps, so after a power cut the index is at worst
-//! shorter than the payload, which recovery handles. Recovery truncates a torn
-//! trailing record, drops (and reports) entries whose checksum does not match,
-//! and never aborts the reopen for a damaged entry.
+//! shorter than the payload, which recovery handles.
+//!
+//! **One writer.** A log directory is held by one handle at a time: opening
+//! takes an exclusive OS advisory lock on `<dir>/lock` (`flock`), released
+//! when the log closes or the process dies. A second opener, in this process
+//! or another, fails with `redex:locked` instead of interleaving
+//! sequence numbers with the first (a lock held only for the instant another
+//! thread forks a child is waited out, ~60 ms at most).
+//!
+//! **Sequence = position.** The record at index position `i` carries sequence
+//! `i`: appends only ever add positions, and recovery never removes a whole
+//! one. So a record whose stored sequence is not its position is damaged
+//! (reported in `corrupt_seqs` under its position and dropped), and the next
+//! sequence after a reopen is the number of positions, so sequences never go
+//! backwards or repeat, even when recovery drops every entry. A record whose
+//! payload is missing (the index outran `dat` in a power cut) is rewritten as
+//! a *void* record that keeps its position. Only a partial trailing record
+//! (never acknowledged) is cut.
+//!
+//! Recovery never aborts the reopen for a damaged entry.
 
 use super::config::FsyncPolicy;
 use super::file::now_ns;
@@ -18,6 +35,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// What recovery found when a persistent log was reopened.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -35,6 +53,8 @@ pub struct Recovery {
 pub(crate) struct Recovered {
     /// Every intact record, including those retention already evicted.
     pub records: Vec<(Record, u64)>,
+    /// The sequence the next append gets: the number of index positions.
+    pub next_seq: u64,
     /// The first sequence retention kept at the last sweep (0: none swept).
     pub first_retained: u64,
     pub segment: Vec<u8>,
@@ -50,7 +70,7 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
 pub(crate) fn channel_path(name: &str) -> Result<PathBuf> {
     let bad = || {
         Error::new(
-            ErrorKind::InvalidArgument,
+            ErrorKind::InvalidLogArgument,
             format!(
                 "invalid channel name {name:?}: use segments of [A-Za-z0-9_.-] separated by '/'"
             ),
@@ -205,6 +225,47 @@ pub(crate) struct DiskLog {
     dir: PathBuf,
     files: Files,
     worker: Option<SyncWorker>,
+    /// Holds the directory's advisory lock for as long as the log is open.
+    _lock: File,
+}
+
+/// The file whose exclusive advisory lock marks a log directory as open.
+const LOCK_FILE: &str = "lock";
+
+/// The longest single pause while a lock looks held (pauses double from 1 ms).
+const LOCK_PATIENCE: Duration = Duration::from_millis(32);
+
+/// Takes the directory's lock, or fails with `redex:locked`.
+fn lock_dir(dir: &Path, name: &str) -> Result<File> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| io_error("open", &path, e))?;
+    // A process that forks a child keeps every open lock for the instant
+    // before the child's exec closes it: a lock held that briefly is waited
+    // out (about 60 ms at most), a log really open elsewhere is not.
+    let mut pause = Duration::from_millis(1);
+    let mut outcome = file.try_lock();
+    while matches!(outcome, Err(std::fs::TryLockError::WouldBlock)) && pause <= LOCK_PATIENCE {
+        std::thread::sleep(pause);
+        pause *= 2;
+        outcome = file.try_lock();
+    }
+    match outcome {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::new(
+            ErrorKind::LogLocked,
+            format!(
+                "log {name:?} is already open in another handle or process ({} is locked)",
+                path.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error("lock", &path, e)),
+    }
 }
 
 fn read_all(file: &mut File, path: &Path) -> Result<Vec<u8>> {
@@ -245,6 +306,7 @@ impl DiskLog {
     pub fn open(base: &Path, name: &str, policy: FsyncPolicy) -> Result<(DiskLog, Recovered)> {
         let dir = base.join(channel_path(name)?);
         std::fs::create_dir_all(&dir).map_err(|e| io_error("create", &dir, e))?;
+        let lock = lock_dir(&dir, name)?;
         let open = |n: &str| {
             let path = dir.join(n);
             OpenOptions::new()
@@ -264,58 +326,76 @@ impl DiskLog {
         let whole = index.len() / RECORD_LEN;
         report.truncated_records += usize::from(index.len() % RECORD_LEN != 0);
         let mut records = Vec::with_capacity(whole);
-        // One timestamp per index position kept (damaged entries included), so
-        // `ts` stays aligned with `idx` when missing stamps are written back.
+        // One timestamp per index position (damaged and void ones included),
+        // so `ts` stays aligned with `idx` when missing stamps are written back.
         let mut position_stamps = Vec::with_capacity(whole);
-        let mut keep = whole;
-        let mut last_seq: Option<u64> = None;
+        // Positions from here on have no payload and become void records.
+        let mut void_from = whole;
         for i in 0..whole {
+            let seq = i as u64;
             let timestamp = stamps
                 .get(i * 8..i * 8 + 8)
                 .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]));
-            let Ok(record) = Record::decode(&index[i * RECORD_LEN..]) else {
-                report.corrupt_seqs.push(u64::MAX);
-                position_stamps.push(timestamp.unwrap_or_else(now_ns));
-                continue;
+            let stamp = timestamp.unwrap_or_else(now_ns);
+            position_stamps.push(stamp);
+            let record = match Record::decode(&index[i * RECORD_LEN..]) {
+                Ok(r) if r.is_void() => continue,
+                Ok(r) if r.seq == seq => r,
+                // Undecodable, or a sequence that is not its position.
+                _ => {
+                    report.corrupt_seqs.push(seq);
+                    continue;
+                }
             };
-            let payload: Vec<u8> = if record.is_inline() {
-                record.inline_payload().to_vec()
+            let payload: &[u8] = if record.is_inline() {
+                &record.inline_payload()[..]
             } else {
                 let end = record.offset as usize + record.len as usize;
                 match segment.get(record.offset as usize..end) {
-                    Some(p) => p.to_vec(),
+                    Some(p) => p,
                     None => {
                         // The index outran the payload: a crash mid-append.
-                        keep = i;
-                        report.truncated_records += whole - i;
+                        void_from = i;
+                        position_stamps.pop();
                         break;
                     }
                 }
             };
-            let stamp = timestamp.unwrap_or_else(now_ns);
-            position_stamps.push(stamp);
-            if checksum(&payload) != record.checksum() || last_seq.is_some_and(|s| record.seq <= s)
-            {
-                report.corrupt_seqs.push(record.seq);
+            if checksum(payload) != record.checksum() {
+                report.corrupt_seqs.push(seq);
                 continue;
             }
             report.missing_timestamps += usize::from(timestamp.is_none());
-            last_seq = Some(record.seq);
             records.push((record, stamp));
         }
-        // Cut torn tails so the next append lines up with what was recovered.
-        let idx_len = (keep * RECORD_LEN) as u64;
+        // Positions whose payload is missing keep their place as void records,
+        // so their sequence numbers are never handed out again.
+        report.truncated_records += whole - void_from;
+        for i in void_from..whole {
+            let at = i * 8;
+            position_stamps.push(stamps.get(at..at + 8).map_or_else(now_ns, |b| {
+                u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+            }));
+        }
+        let idx_len = (void_from * RECORD_LEN) as u64;
         if index.len() as u64 != idx_len {
             idx.set_len(idx_len)
                 .map_err(|e| io_error("truncate", &dir.join("idx"), e))?;
         }
-        let ts_len = (keep * 8).min(stamps.len() / 8 * 8) as u64;
+        if void_from < whole {
+            let voids: Vec<u8> = (void_from..whole)
+                .flat_map(|i| Record::void(i as u64).encode())
+                .collect();
+            idx.write_all(&voids)
+                .map_err(|e| io_error("write", &dir.join("idx"), e))?;
+        }
+        let ts_len = (whole * 8).min(stamps.len() / 8 * 8) as u64;
         if stamps.len() as u64 != ts_len {
             ts.set_len(ts_len)
                 .map_err(|e| io_error("truncate", &dir.join("ts"), e))?;
         }
-        // Timestamps missing for recovered entries are written back so ts stays aligned.
-        let fill: Vec<u8> = position_stamps[ts_len as usize / 8..keep]
+        // Timestamps missing for kept positions are written back so ts stays aligned.
+        let fill: Vec<u8> = position_stamps[ts_len as usize / 8..whole]
             .iter()
             .flat_map(|t| t.to_le_bytes())
             .collect();
@@ -330,9 +410,15 @@ impl DiskLog {
         let files = Files { dat, idx, ts };
         let worker = SyncWorker::start(files.try_clone(&dir)?, dir.clone(), policy);
         Ok((
-            DiskLog { dir, files, worker },
+            DiskLog {
+                dir,
+                files,
+                worker,
+                _lock: lock,
+            },
             Recovered {
                 records,
+                next_seq: whole as u64,
                 first_retained,
                 segment,
                 report,

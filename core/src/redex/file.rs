@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One entry as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +71,19 @@ pub(crate) fn now_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0)
+}
+
+/// Fails with `redex:sequence_exhausted` unless `count` more entries fit
+/// below the end of the sequence space (the next sequence must stay
+/// representable), so numbering never wraps around to 0.
+fn check_sequence_room(name: &str, next_seq: u64, count: u64) -> Result<()> {
+    if next_seq.checked_add(count).is_none() {
+        return Err(Error::new(
+            ErrorKind::SequenceExhausted,
+            format!("log {name:?} has handed out every sequence number (next would be {next_seq} + {count})"),
+        ));
+    }
+    Ok(())
 }
 
 fn closed_error(name: &str) -> Error {
@@ -132,11 +145,9 @@ impl RedexFile {
         name: &str,
         config: RedexFileConfig,
     ) -> Result<(RedexFile, Recovery)> {
+        config.validate()?;
         let (disk, recovered) = DiskLog::open(dir, name, config.fsync)?;
-        let next_seq = recovered
-            .records
-            .last()
-            .map_or(0, |(r, _)| r.seq.saturating_add(1));
+        let next_seq = recovered.next_seq;
         let first_retained = recovered.first_retained;
         let segment = Bytes::from(recovered.segment);
         let entries = recovered
@@ -195,6 +206,13 @@ impl RedexFile {
         self.inner.state.lock().next_seq
     }
 
+    /// Moves an empty in-memory log's numbering to `next` (tests of the end
+    /// of the sequence space).
+    #[cfg(test)]
+    pub(crate) fn start_at_for_test(&self, next: u64) {
+        self.inner.state.lock().next_seq = next;
+    }
+
     /// Entries currently retained.
     pub fn len(&self) -> usize {
         self.inner.state.lock().entries.len()
@@ -221,7 +239,7 @@ impl RedexFile {
         self.check_payload(payload)?;
         let timestamp_ns = now_ns();
         let mut state = self.inner.state.lock();
-        let (first, base) = self.reserve(&state, payload.len() as u64)?;
+        let (first, base) = self.reserve(&state, 1, payload.len() as u64)?;
         // One record on the stack: the single-append path allocates nothing
         // beyond the payload's place in the arena.
         let record = Record::heap(first, base as u32, payload)?;
@@ -231,12 +249,14 @@ impl RedexFile {
         Ok(first)
     }
 
-    /// Checks that the log is open and that `total` more payload bytes fit;
-    /// returns the next sequence and the segment offset they would start at.
-    fn reserve(&self, state: &State, total: u64) -> Result<(u64, u64)> {
+    /// Checks that the log is open, that `count` more sequence numbers and
+    /// `total` more payload bytes fit; returns the next sequence and the
+    /// segment offset they would start at.
+    fn reserve(&self, state: &State, count: u64, total: u64) -> Result<(u64, u64)> {
         if state.closed {
             return Err(closed_error(&self.inner.name));
         }
+        check_sequence_room(&self.inner.name, state.next_seq, count)?;
         let base = state.segment_len;
         if base.saturating_add(total) > u64::from(u32::MAX) {
             return Err(Error::new(
@@ -281,6 +301,7 @@ impl RedexFile {
         if state.closed {
             return Err(closed_error(&self.inner.name));
         }
+        check_sequence_room(&self.inner.name, state.next_seq, 1)?;
         let seq = state.next_seq;
         let record = Record::inline(seq, payload);
         if let Some(disk) = state.disk.as_mut() {
@@ -316,7 +337,7 @@ impl RedexFile {
         let timestamp_ns = now_ns();
         let total: u64 = payloads.iter().map(|p| p.len() as u64).sum();
         let mut state = self.inner.state.lock();
-        let (first, base) = self.reserve(&state, total)?;
+        let (first, base) = self.reserve(&state, payloads.len() as u64, total)?;
         let mut records = Vec::with_capacity(payloads.len());
         let mut offset = base;
         for (i, p) in payloads.iter().enumerate() {
@@ -327,6 +348,12 @@ impl RedexFile {
         drop(state);
         self.wake();
         Ok(Some(first))
+    }
+
+    /// Wakes every tail waiting on this log (they re-check their stop
+    /// condition; see [`Tail::next_batch_until`]).
+    pub fn interrupt_tails(&self) {
+        self.inner.appended.notify(usize::MAX);
     }
 
     fn wake(&self) {
@@ -485,9 +512,25 @@ impl Tail {
         max: usize,
         timeout: Option<Duration>,
     ) -> Result<Vec<RedexEntry>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        self.next_batch_until(max, timeout, || false)
+    }
+
+    /// Like [`next_batch_blocking`](Self::next_batch_blocking), but also
+    /// returns `Ok(empty)` as soon as `stop()` is true. `stop` is checked
+    /// after the wait has registered, so a stop signalled with
+    /// [`RedexFile::interrupt_tails`] is never missed: no polling tick needed.
+    pub fn next_batch_until(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+        stop: impl Fn() -> bool,
+    ) -> Result<Vec<RedexEntry>> {
+        let deadline = crate::time::Deadline::after(timeout).instant();
         loop {
             let listener = self.file.inner.appended.listen();
+            if stop() {
+                return Ok(Vec::new());
+            }
             match self.step(max) {
                 Step::Entries(e) => return Ok(e),
                 Step::Closed => return Err(closed_error(&self.file.inner.name)),

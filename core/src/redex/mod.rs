@@ -53,6 +53,7 @@ impl Redex {
             return Ok((file.clone(), None));
         }
         disk::channel_path(channel)?;
+        config.validate()?;
         let (file, report) = match &self.dir {
             Some(dir) => {
                 let (file, report) = RedexFile::open_persistent(dir, channel, config)?;

@@ -1,8 +1,8 @@
 //! The fixed 20-byte index record of a RedEX log.
 //!
 //! Layout (little-endian): `seq u64 | offset u32 | len u32 | flags+checksum u32`.
-//! The top 4 bits of the last word are flags, the low 28 bits a checksum of the
-//! payload (CRC-32, truncated). An *inline* record carries its 8-byte payload in
+//! The top 4 bits of the last word are flags (bit 31 INLINE, bit 29 VOID), the
+//! low 28 bits a checksum of the payload (CRC-32, truncated). An *inline* record carries its 8-byte payload in
 //! the `offset` and `len` fields instead of pointing into the payload segment.
 
 use crate::error::{Error, ErrorKind, Result};
@@ -13,6 +13,9 @@ pub const RECORD_LEN: usize = 20;
 pub const INLINE_LEN: usize = 8;
 /// Flag: the payload is stored inline in the record.
 pub const FLAG_INLINE: u32 = 0x8000_0000;
+/// Flag: the position holds no entry (recovery found its payload missing).
+/// The record keeps the position, so its sequence number is never reused.
+pub const FLAG_VOID: u32 = 0x2000_0000;
 const FLAGS_MASK: u32 = 0xF000_0000;
 const CHECKSUM_MASK: u32 = 0x0FFF_FFFF;
 
@@ -55,6 +58,21 @@ impl Record {
             len: u32::from_le_bytes([payload[4], payload[5], payload[6], payload[7]]),
             flags_checksum: FLAG_INLINE | checksum(&payload),
         }
+    }
+
+    /// A record that holds sequence `seq`'s position without an entry.
+    pub fn void(seq: u64) -> Record {
+        Record {
+            seq,
+            offset: 0,
+            len: 0,
+            flags_checksum: FLAG_VOID,
+        }
+    }
+
+    /// Whether the position holds no entry.
+    pub fn is_void(&self) -> bool {
+        self.flags_checksum & FLAG_VOID != 0
     }
 
     /// Whether the payload is inline.
@@ -112,7 +130,8 @@ impl Record {
             len: word(12),
             flags_checksum: word(16),
         };
-        if record.flags() & !FLAG_INLINE != 0 {
+        let flags = record.flags();
+        if flags & !(FLAG_INLINE | FLAG_VOID) != 0 || flags == FLAG_INLINE | FLAG_VOID {
             return Err(Error::new(ErrorKind::Malformed, "unknown record flag bits"));
         }
         Ok(record)
@@ -141,5 +160,11 @@ mod tests {
             ErrorKind::Malformed
         );
         assert!(Record::decode(&bad[..19]).is_err());
+        let void = Record::void(9);
+        assert!(void.is_void() && !void.is_inline());
+        assert_eq!(Record::decode(&void.encode()).unwrap(), void);
+        let mut both = void.encode();
+        both[19] |= 0x80;
+        assert!(Record::decode(&both).is_err(), "inline and void at once");
     }
 }

@@ -338,7 +338,7 @@ fn crash_child() {
     let (log, _) = RedexFile::open_persistent(std::path::Path::new(&dir), "crash", config).unwrap();
     let mut i = 0u64;
     loop {
-        let seq = if i % 3 == 0 {
+        let seq = if i.is_multiple_of(3) {
             log.append_batch(&[i.to_le_bytes(), i.to_le_bytes()])
                 .unwrap()
                 .unwrap()
@@ -346,7 +346,7 @@ fn crash_child() {
         } else {
             log.append(&i.to_le_bytes()).unwrap()
         };
-        if i % 7 == 0 {
+        if i.is_multiple_of(7) {
             log.sync().unwrap();
             println!("synced {seq}");
         }
@@ -408,5 +408,226 @@ fn crash_safety_under_sigkill() {
         durable > 12 * 20,
         "the child really appended and synced ({durable})"
     );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_second_handle_on_a_log_directory_is_refused_until_the_first_closes() {
+    let dir = temp_dir("lock");
+    let first = Redex::with_persistent_dir(&dir);
+    let (log, _) = first.open_file("a/b", RedexFileConfig::default()).unwrap();
+    log.append(b"one").unwrap();
+    // Another manager in this process: refused at once, nothing touched.
+    let second = Redex::with_persistent_dir(&dir);
+    let err = second
+        .open_file("a/b", RedexFileConfig::default())
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LogLocked, "{err}");
+    let err = RedexFile::open_persistent(&dir, "a/b", RedexFileConfig::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LogLocked);
+    // Another channel under the same directory is its own log.
+    assert!(second.open_file("a/c", RedexFileConfig::default()).is_ok());
+    // The first handle keeps working and its numbering is its own.
+    assert_eq!(log.append(b"two").unwrap(), 1);
+    first.close().unwrap();
+    let (log, report) = second.open_file("a/b", RedexFileConfig::default()).unwrap();
+    assert_eq!(report.unwrap().entries, 2);
+    assert_eq!(log.append(b"three").unwrap(), 2);
+    drop(log);
+    second.close().unwrap();
+    // Dropping without close releases the lock too.
+    let (log, _) = RedexFile::open_persistent(&dir, "a/b", RedexFileConfig::default()).unwrap();
+    drop(log);
+    assert!(RedexFile::open_persistent(&dir, "a/b", RedexFileConfig::default()).is_ok());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+const LOCK_CHILD_DIR: &str = "NET_REDEX_LOCK_CHILD_DIR";
+
+/// Child half of the cross-process lock test: opens the log, says so, and
+/// holds it until killed.
+#[test]
+#[ignore = "run by the lock of a dead process test as a child process"]
+fn lock_child() {
+    let Ok(dir) = std::env::var(LOCK_CHILD_DIR) else {
+        return;
+    };
+    let (log, _) = RedexFile::open_persistent(
+        std::path::Path::new(&dir),
+        "held",
+        RedexFileConfig::default(),
+    )
+    .unwrap();
+    log.append(b"from the child").unwrap();
+    println!("holding");
+    loop {
+        std::thread::park();
+    }
+}
+
+#[test]
+fn another_process_holding_a_log_is_refused_and_its_death_releases_the_lock() {
+    let dir = temp_dir("lock-process");
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "redex::tests::lock_child",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(LOCK_CHILD_DIR, &dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("holding"))));
+    let err = RedexFile::open_persistent(&dir, "held", RedexFileConfig::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LogLocked, "{err}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (log, report) =
+        RedexFile::open_persistent(&dir, "held", RedexFileConfig::default()).unwrap();
+    assert_eq!(report.entries, 1);
+    assert_eq!(log.append(b"after").unwrap(), 1);
+    log.close().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Overwrites the sequence field of index record `position`.
+fn damage_seq(dir: &std::path::Path, name: &str, position: usize, seq: u64) {
+    let path = dir.join(name).join("idx");
+    let mut idx = std::fs::read(&path).unwrap();
+    idx[position * 20..position * 20 + 8].copy_from_slice(&seq.to_le_bytes());
+    std::fs::write(&path, &idx).unwrap();
+}
+
+#[test]
+fn a_record_whose_sequence_is_not_its_position_is_corrupt_and_numbering_holds() {
+    let dir = temp_dir("seq");
+    let (log, _) = RedexFile::open_persistent(&dir, "s", RedexFileConfig::default()).unwrap();
+    for i in 0..4u8 {
+        log.append(&[i]).unwrap();
+    }
+    log.close().unwrap();
+    // The last record claims the end of the sequence space, an inner one a repeat.
+    damage_seq(&dir, "s", 3, u64::MAX - 1);
+    damage_seq(&dir, "s", 1, 0);
+    let (log, report) = RedexFile::open_persistent(&dir, "s", RedexFileConfig::default()).unwrap();
+    assert_eq!(
+        report.corrupt_seqs,
+        [1, 3],
+        "reported under their positions"
+    );
+    assert_eq!(report.entries, 2);
+    assert_eq!(
+        log.next_seq(),
+        4,
+        "numbering comes from positions, not from a damaged field"
+    );
+    assert_eq!(log.append(b"next").unwrap(), 4);
+    assert_eq!(log.append(b"then").unwrap(), 5);
+    let seqs: Vec<u64> = log.read_range(0, u64::MAX).iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [0, 2, 4, 5]);
+    log.close().unwrap();
+    // The next reopen agrees: the new entries are intact, nothing repeats.
+    let (log, report) = RedexFile::open_persistent(&dir, "s", RedexFileConfig::default()).unwrap();
+    assert_eq!(report.corrupt_seqs, [1, 3]);
+    assert_eq!(log.read_range(4, 6).len(), 2);
+    assert_eq!(log.next_seq(), 6);
+    log.close().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn when_recovery_drops_every_entry_numbering_does_not_restart() {
+    let dir = temp_dir("all-corrupt");
+    let (log, _) = RedexFile::open_persistent(&dir, "z", RedexFileConfig::default()).unwrap();
+    for i in 0..3u8 {
+        log.append(&[i; 4]).unwrap();
+    }
+    log.close().unwrap();
+    let dat = dir.join("z").join("dat");
+    std::fs::write(&dat, [0xEEu8; 12]).unwrap();
+    let (log, report) = RedexFile::open_persistent(&dir, "z", RedexFileConfig::default()).unwrap();
+    assert_eq!(report.corrupt_seqs, [0, 1, 2]);
+    assert_eq!(report.entries, 0);
+    assert_eq!(
+        log.append(b"new").unwrap(),
+        3,
+        "seqs 0..3 were handed out before"
+    );
+    log.close().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn positions_whose_payload_is_missing_stay_void_and_are_not_reused() {
+    let dir = temp_dir("void");
+    let (log, _) = RedexFile::open_persistent(&dir, "v", RedexFileConfig::default()).unwrap();
+    for i in 0..5u8 {
+        log.append(&[i; 8 + 1]).unwrap();
+    }
+    log.close().unwrap();
+    // A power cut kept the index but lost the last two payloads.
+    let dat = dir.join("v").join("dat");
+    let bytes = std::fs::read(&dat).unwrap();
+    std::fs::write(&dat, &bytes[..3 * 9]).unwrap();
+    let (log, report) = RedexFile::open_persistent(&dir, "v", RedexFileConfig::default()).unwrap();
+    assert_eq!(report.truncated_records, 2);
+    assert_eq!(report.entries, 3);
+    assert_eq!(log.append(b"after the cut").unwrap(), 5);
+    log.close().unwrap();
+    let (log, report) = RedexFile::open_persistent(&dir, "v", RedexFileConfig::default()).unwrap();
+    assert_eq!(
+        (report.truncated_records, report.corrupt_seqs.len()),
+        (0, 0),
+        "{report:?}"
+    );
+    let seqs: Vec<u64> = log.read_range(0, u64::MAX).iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [0, 1, 2, 5]);
+    assert_eq!(log.read_range(5, 6)[0].payload.as_ref(), b"after the cut");
+    log.close().unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn an_append_at_the_end_of_the_sequence_space_fails_instead_of_wrapping() {
+    let log = RedexFile::open_memory("end", RedexFileConfig::default());
+    log.start_at_for_test(u64::MAX - 2);
+    assert_eq!(log.append(b"a").unwrap(), u64::MAX - 2);
+    let err = log.append_batch(&[b"b", b"c"]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::SequenceExhausted);
+    assert_eq!(log.append_inline(*b"12345678").unwrap(), u64::MAX - 1);
+    for err in [
+        log.append(b"d").unwrap_err(),
+        log.append_inline(*b"87654321").unwrap_err(),
+        log.append_batch(&[b"e"]).unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::SequenceExhausted, "{err}");
+    }
+    assert_eq!(log.next_seq(), u64::MAX, "nothing wrapped to 0");
+    assert_eq!(log.len(), 2);
+}
+
+#[test]
+fn a_zero_fsync_interval_is_refused_instead_of_spinning() {
+    let dir = temp_dir("interval0");
+    for fsync in [
+        FsyncPolicy::Interval(Duration::ZERO),
+        FsyncPolicy::EveryN(0),
+    ] {
+        let config = RedexFileConfig {
+            fsync,
+            ..Default::default()
+        };
+        let err = RedexFile::open_persistent(&dir, "i", config).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidLogConfig, "{fsync:?}");
+        let err = Redex::with_persistent_dir(&dir)
+            .open_file("i", config)
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidLogConfig);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }

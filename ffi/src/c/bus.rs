@@ -586,6 +586,22 @@ pub unsafe extern "C" fn net_subscription_next(
     })
 }
 
+/// Gives the last `count` events of the batch the latest
+/// `net_subscription_next` returned back to the bus, because the caller did
+/// not deliver them (an iterator stopped early). They are buffered again,
+/// with their shard, sequence and timestamp, and this subscription returns
+/// them next. `count` 0 does nothing; more than is left of that batch (it
+/// shrinks by what was given back) is `NET_ERR_INVALID_ARGUMENT`. Works on a
+/// closed subscription until it is freed.
+#[no_mangle]
+#[must_use]
+pub extern "C" fn net_subscription_unread(sub: *mut net_subscription_t, count: usize) -> i32 {
+    guard(|| {
+        sub_arg(sub)?.unread(count)?;
+        Ok(NET_OK)
+    })
+}
+
 /// Closes a subscription: a thread blocked in `net_subscription_next` returns
 /// `NET_DONE` within about 100 ms. Idempotent.
 #[no_mangle]

@@ -15,6 +15,9 @@ const _: () = assert!(NET_ABI_VERSION == net_core::ABI_VERSION);
 pub const NET_OK: i32 = 0;
 /// A stream ended cleanly (not an error): no more events will come.
 pub const NET_DONE: i32 = 1;
+/// A wait ended without a result (not an error; for example `net_mesh_recv`
+/// timed out).
+pub const NET_TIMED_OUT: i32 = 2;
 /// A required pointer argument was NULL.
 pub const NET_ERR_NULL_POINTER: i32 = -1;
 /// The handle was freed, closed or never valid.
@@ -89,6 +92,20 @@ pub const NET_ERR_MESH_IO: i32 = -86;
 pub const NET_ERR_STREAM_BACKPRESSURE: i32 = -87;
 /// The trust policy refused the peer's key.
 pub const NET_ERR_UNTRUSTED_PEER: i32 = -88;
+/// A persistent log is already open in another handle or process.
+pub const NET_ERR_LOG_LOCKED: i32 = -55;
+/// A RedEX log configuration had an unknown key or an invalid value.
+pub const NET_ERR_INVALID_LOG_CONFIG: i32 = -56;
+/// A RedEX argument was invalid (a channel name, a limit, a timeout).
+pub const NET_ERR_INVALID_LOG_ARGUMENT: i32 = -57;
+/// A log has handed out every sequence number.
+pub const NET_ERR_SEQUENCE_EXHAUSTED: i32 = -58;
+/// A NetDB argument was invalid (an id, a limit, a timeout).
+pub const NET_ERR_INVALID_DB_ARGUMENT: i32 = -72;
+/// A mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself).
+pub const NET_ERR_INVALID_MESH_ARGUMENT: i32 = -89;
+/// An audit log could not be opened or written.
+pub const NET_ERR_AUDIT_IO: i32 = -90;
 
 thread_local! {
     static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
@@ -285,6 +302,7 @@ pub extern "C" fn net_error_kind(code: i32) -> *const c_char {
     let s: &'static CStr = match code {
         NET_OK => c"ok",
         NET_DONE => c"done",
+        NET_TIMED_OUT => c"timed_out",
         _ => match ErrorKind::from_code(code) {
             Some(kind) => kind.as_c_str(),
             None => return std::ptr::null(),
@@ -388,6 +406,16 @@ mod tests {
             (NET_ERR_MESH_IO, ErrorKind::MeshIo),
             (NET_ERR_STREAM_BACKPRESSURE, ErrorKind::StreamBackpressure),
             (NET_ERR_UNTRUSTED_PEER, ErrorKind::UntrustedPeer),
+            (NET_ERR_LOG_LOCKED, ErrorKind::LogLocked),
+            (NET_ERR_INVALID_LOG_CONFIG, ErrorKind::InvalidLogConfig),
+            (NET_ERR_INVALID_LOG_ARGUMENT, ErrorKind::InvalidLogArgument),
+            (NET_ERR_SEQUENCE_EXHAUSTED, ErrorKind::SequenceExhausted),
+            (NET_ERR_INVALID_DB_ARGUMENT, ErrorKind::InvalidDbArgument),
+            (
+                NET_ERR_INVALID_MESH_ARGUMENT,
+                ErrorKind::InvalidMeshArgument,
+            ),
+            (NET_ERR_AUDIT_IO, ErrorKind::AuditIo),
         ];
         assert_eq!(pairs.len(), ErrorKind::ALL.len());
         for (code, kind) in pairs {

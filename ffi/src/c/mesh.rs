@@ -28,8 +28,6 @@ pub struct net_mesh_message_t {
     pub len: usize,
 }
 
-/// A wait ended without a result (for example `net_mesh_recv` timed out).
-pub const NET_TIMED_OUT: i32 = 2;
 /// Stream reliability: each message one datagram, no resends, no window.
 pub const NET_STREAM_FIRE_AND_FORGET: u32 = 0;
 /// Stream reliability: in order, exactly once, resent until acknowledged.

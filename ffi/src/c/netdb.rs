@@ -7,6 +7,7 @@ use crate::handles::HandleTable;
 use net_core::Error;
 use std::ffi::c_char;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// An open NetDB. Opaque; always used by pointer. Create with `net_netdb_open`
 /// or `net_netdb_restore`; stop with `net_netdb_close`; release with `net_netdb_free`.
@@ -126,7 +127,7 @@ pub unsafe extern "C" fn net_netdb_wait(
         let db = db_arg(db)?;
         // SAFETY: forwarded contract.
         let model = unsafe { cstr_arg(model, "model")? }.unwrap_or_default();
-        db.wait(model, seq, timeout_ms)?;
+        db.wait(model, seq, Some(Duration::from_millis(timeout_ms)))?;
         Ok(NET_OK)
     })
 }

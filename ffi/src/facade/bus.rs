@@ -70,12 +70,20 @@ pub fn health_json(bus: &Bus) -> String {
 }
 
 /// A subscription that can be closed from any thread while another waits on it.
+///
+/// Lock discipline (the rule every facade handle follows): the subscription's
+/// lock is held only while one slice of a wait sleeps, never while the
+/// binding's `interrupted` check runs (it may take the GIL), and getters read
+/// snapshots under locks that are never held across a wait.
 pub struct SubscriptionHandle {
     sub: Mutex<Subscription>,
+    /// The batch the last `next` handed out, for [`SubscriptionHandle::unread`].
+    last: Mutex<Vec<Event>>,
+    /// The cursor after the last batch (a snapshot: reading it never waits).
+    cursor: Mutex<String>,
     closed: CloseFlag,
 }
 
-/// What a wait on a subscription produced.
 /// What a wait on a subscription produced: events, a timeout, or the end
 /// (closed, or the bus shut down and has been drained).
 pub type Next = Waited<Vec<Event>>;
@@ -91,7 +99,9 @@ pub fn subscribe(
         filter: parse_filter(filter_json)?,
     })?;
     Ok(SubscriptionHandle {
+        cursor: Mutex::new(sub.cursor()),
         sub: Mutex::new(sub),
+        last: Mutex::new(Vec::new()),
         closed: CloseFlag::default(),
     })
 }
@@ -106,14 +116,50 @@ impl SubscriptionHandle {
         timeout: Option<Duration>,
         interrupted: impl FnMut() -> Result<()>,
     ) -> Result<Next> {
-        let mut sub = self.sub.lock();
+        self.last.lock().clear();
         self.closed.wait(timeout, interrupted, |slice| {
-            Ok(match sub.next_batch_blocking(max, Some(slice)) {
+            let mut sub = self.sub.lock();
+            let batch = sub.next_batch_blocking(max, Some(slice));
+            *self.cursor.lock() = sub.cursor();
+            Ok(match batch {
                 None => Slice::Ended,
-                Some(events) if !events.is_empty() => Slice::Ready(events),
+                Some(events) if !events.is_empty() => {
+                    *self.last.lock() = events.clone();
+                    Slice::Ready(events)
+                }
                 Some(_) => Slice::Empty,
             })
         })
+    }
+
+    /// Gives the last `count` events of the batch the latest [`next`] returned
+    /// back to the bus: the caller did not deliver them (an iterator left
+    /// early). They are buffered again and this subscription reads them next.
+    /// `bus:invalid_argument` if the batch had fewer events.
+    ///
+    /// [`next`]: SubscriptionHandle::next
+    pub fn unread(&self, count: usize) -> Result<()> {
+        let tail = {
+            let mut last = self.last.lock();
+            if count > last.len() {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "cannot give back {count} events: the last batch had {}",
+                        last.len()
+                    ),
+                ));
+            }
+            let at = last.len() - count;
+            last.split_off(at)
+        };
+        if tail.is_empty() {
+            return Ok(());
+        }
+        let mut sub = self.sub.lock();
+        sub.give_back(tail);
+        *self.cursor.lock() = sub.cursor();
+        Ok(())
     }
 
     /// Closes the subscription; a waiter returns `Done` within one wait slice.
@@ -121,8 +167,8 @@ impl SubscriptionHandle {
         self.closed.close();
     }
 
-    /// The cursor just past everything taken so far.
+    /// The cursor just past everything taken so far (never waits).
     pub fn cursor(&self) -> String {
-        self.sub.lock().cursor()
+        self.cursor.lock().clone()
     }
 }

@@ -56,7 +56,7 @@ impl MeshHandle {
     pub fn connect(&self, addr: &str, public_key: &[u8]) -> Result<u64> {
         let addr: SocketAddr = addr.parse().map_err(|e| {
             Error::new(
-                ErrorKind::InvalidArgument,
+                ErrorKind::InvalidMeshArgument,
                 format!("not an address (ip:port): {addr:?}: {e}"),
             )
         })?;

@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod bus_link;
 pub mod identity;
+pub mod json;
 pub mod mesh;
 pub mod netdb;
 pub mod redex;

@@ -7,7 +7,14 @@
 //! returns the write's sequence (its token). Reads: `find_unique {id}`,
 //! `find_many <filter>`, `count_where <filter>`, `exists_where <filter>`,
 //! `fold_errors {}`; results are JSON.
+//!
+//! Every op names the fields it needs (a missing `id`, `title` or `content` is
+//! `netdb:invalid_argument`, never a silent 0 or ""), and unknown fields are
+//! refused. `id` and `ts` take a number or a decimal string; in results, a
+//! record's `id`, `created_ns` and `updated_ns` are decimal strings, so
+//! JavaScript reads every 64-bit value exactly (counts stay numbers).
 
+use super::json::{u64s_as_strings, U64};
 use super::wait::{CloseFlag, Slice, Waited};
 use net_core::cortex::{Memories, MemoriesFilter, NetDb, NetDbSnapshot, Tasks, TasksFilter};
 use net_core::redex::Redex;
@@ -34,7 +41,7 @@ struct OpenOptions {
 }
 
 fn bad(detail: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::InvalidArgument, detail.to_string())
+    Error::new(ErrorKind::InvalidDbArgument, detail.to_string())
 }
 
 fn parse<T: DeserializeOwned>(json: &str) -> Result<T> {
@@ -63,17 +70,34 @@ fn builder(options_json: &str) -> Result<net_core::cortex::NetDbBuilder> {
     Ok(b)
 }
 
+/// The arguments of a write or a `find_unique` (each op needs its own).
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Args {
-    #[serde(default)]
-    id: u64,
+    id: Option<U64>,
     title: Option<String>,
     content: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
+    tags: Option<Vec<String>>,
     source: Option<String>,
-    #[serde(default)]
-    ts: u64,
+    ts: Option<U64>,
+}
+
+impl Args {
+    fn id(&self, call: &str) -> Result<u64> {
+        self.id
+            .map(|U64(id)| id)
+            .ok_or_else(|| bad(format!("{call} needs an id")))
+    }
+
+    fn ts(&self) -> u64 {
+        self.ts.map_or(0, |U64(ts)| ts)
+    }
+
+    fn text<'a>(field: &'a Option<String>, call: &str, name: &str) -> Result<&'a str> {
+        field
+            .as_deref()
+            .ok_or_else(|| bad(format!("{call} needs a {name} (a string)")))
+    }
 }
 
 impl NetDbHandle {
@@ -103,29 +127,37 @@ impl NetDbHandle {
     /// Applies a write; returns its sequence (wait on it for read-your-writes).
     pub fn write(&self, model: &str, op: &str, args_json: &str) -> Result<u64> {
         let a: Args = parse(args_json)?;
-        let text = |v: &Option<String>| v.clone().unwrap_or_default();
-        let tags: Vec<&str> = a.tags.iter().map(String::as_str).collect();
+        let call = format!("{model}.{op}");
+        let tags: Vec<&str> = a.tags.iter().flatten().map(String::as_str).collect();
         let token = match (model, op) {
-            ("tasks", "create") => self.tasks()?.create(a.id, &text(&a.title), a.ts)?,
-            ("tasks", "rename") => self.tasks()?.rename(a.id, &text(&a.title), a.ts)?,
-            ("tasks", "complete") => self.tasks()?.complete(a.id, a.ts)?,
-            ("tasks", "delete") => self.tasks()?.delete(a.id)?,
-            ("memories", "store") => {
-                self.memories()?
-                    .store(a.id, &text(&a.content), &tags, &text(&a.source), a.ts)?
+            ("tasks", "create") => {
+                let title = Args::text(&a.title, &call, "title")?;
+                self.tasks()?.create(a.id(&call)?, title, a.ts())?
             }
-            ("memories", "retag") => self.memories()?.retag(a.id, &tags, a.ts)?,
-            ("memories", "pin") => self.memories()?.pin(a.id, a.ts)?,
-            ("memories", "unpin") => self.memories()?.unpin(a.id, a.ts)?,
-            ("memories", "delete") => self.memories()?.delete(a.id)?,
-            _ => return Err(bad(format!("unknown write {model}.{op}"))),
+            ("tasks", "rename") => {
+                let title = Args::text(&a.title, &call, "title")?;
+                self.tasks()?.rename(a.id(&call)?, title, a.ts())?
+            }
+            ("tasks", "complete") => self.tasks()?.complete(a.id(&call)?, a.ts())?,
+            ("tasks", "delete") => self.tasks()?.delete(a.id(&call)?)?,
+            ("memories", "store") => {
+                let content = Args::text(&a.content, &call, "content")?;
+                let source = a.source.as_deref().unwrap_or_default();
+                self.memories()?
+                    .store(a.id(&call)?, content, &tags, source, a.ts())?
+            }
+            ("memories", "retag") => self.memories()?.retag(a.id(&call)?, &tags, a.ts())?,
+            ("memories", "pin") => self.memories()?.pin(a.id(&call)?, a.ts())?,
+            ("memories", "unpin") => self.memories()?.unpin(a.id(&call)?, a.ts())?,
+            ("memories", "delete") => self.memories()?.delete(a.id(&call)?)?,
+            _ => return Err(bad(format!("unknown write {call}"))),
         };
         Ok(token.seq)
     }
 
     /// Blocks until write `seq` of `model` is visible to queries.
-    pub fn wait(&self, model: &str, seq: u64, timeout_ms: u64) -> Result<()> {
-        let timeout = Duration::from_millis(timeout_ms);
+    pub fn wait(&self, model: &str, seq: u64, timeout: Option<Duration>) -> Result<()> {
+        let timeout = timeout.unwrap_or(Duration::MAX);
         let token = net_core::cortex::WriteToken {
             origin_hash: 0,
             seq,
@@ -143,7 +175,9 @@ impl NetDbHandle {
             "tasks" => {
                 let t = self.tasks()?;
                 match op {
-                    "find_unique" => json!(t.find_unique(parse::<Args>(args_json)?.id)),
+                    "find_unique" => {
+                        json!(t.find_unique(parse::<Args>(args_json)?.id("tasks.find_unique")?))
+                    }
                     "find_many" => json!(t.find_many(&parse::<TasksFilter>(args_json)?)),
                     "count_where" => json!(t.count_where(&parse::<TasksFilter>(args_json)?)),
                     "exists_where" => json!(t.exists_where(&parse::<TasksFilter>(args_json)?)),
@@ -154,7 +188,9 @@ impl NetDbHandle {
             "memories" => {
                 let m = self.memories()?;
                 match op {
-                    "find_unique" => json!(m.find_unique(parse::<Args>(args_json)?.id)),
+                    "find_unique" => {
+                        json!(m.find_unique(parse::<Args>(args_json)?.id("memories.find_unique")?))
+                    }
                     "find_many" => json!(m.find_many(&parse::<MemoriesFilter>(args_json)?)),
                     "count_where" => json!(m.count_where(&parse::<MemoriesFilter>(args_json)?)),
                     "exists_where" => json!(m.exists_where(&parse::<MemoriesFilter>(args_json)?)),
@@ -164,7 +200,7 @@ impl NetDbHandle {
             }
             _ => return Err(bad(format!("unknown model {model}"))),
         };
-        Ok(Value::to_string(&value))
+        Ok(Value::to_string(&u64s_as_strings(value)))
     }
 
     /// Watches a query (`find_many` semantics with a JSON filter): the current
@@ -173,13 +209,19 @@ impl NetDbHandle {
         let next: WatchFn = match model {
             "tasks" => {
                 let mut w = self.tasks()?.watch(parse::<TasksFilter>(filter_json)?);
-                Box::new(move |t| w.next_blocking(t).map(|r| r.map(|v| json!(v).to_string())))
+                Box::new(move |t| {
+                    w.next_blocking(t)
+                        .map(|r| r.map(|v| u64s_as_strings(json!(v)).to_string()))
+                })
             }
             "memories" => {
                 let mut w = self
                     .memories()?
                     .watch(parse::<MemoriesFilter>(filter_json)?);
-                Box::new(move |t| w.next_blocking(t).map(|r| r.map(|v| json!(v).to_string())))
+                Box::new(move |t| {
+                    w.next_blocking(t)
+                        .map(|r| r.map(|v| u64s_as_strings(json!(v)).to_string()))
+                })
             }
             _ => return Err(bad(format!("unknown model {model}"))),
         };
@@ -220,14 +262,14 @@ impl WatchHandle {
         timeout: Option<Duration>,
         interrupted: impl FnMut() -> Result<()>,
     ) -> Result<WatchNext> {
-        let mut next = self.next.lock();
-        self.closed
-            .wait(timeout, interrupted, |slice| match (*next)(slice) {
+        self.closed.wait(timeout, interrupted, |slice| {
+            match (*self.next.lock())(slice) {
                 Ok(Some(json)) => Ok(Slice::Ready(json)),
                 Ok(None) => Ok(Slice::Empty),
                 Err(e) if e.kind() == ErrorKind::FoldStopped => Ok(Slice::Ended),
                 Err(e) => Err(e),
-            })
+            }
+        })
     }
 
     /// Ends the watch; a waiter returns `Done` within one slice.

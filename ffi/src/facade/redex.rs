@@ -18,17 +18,22 @@ pub use net_core::redex::RedexEntry;
 use net_core::{Error, ErrorKind, Result};
 use parking_lot::Mutex;
 use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 fn bad(detail: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::InvalidArgument, detail.to_string())
+    Error::new(ErrorKind::InvalidLogArgument, detail.to_string())
+}
+
+fn bad_config(detail: impl std::fmt::Display) -> Error {
+    Error::new(ErrorKind::InvalidLogConfig, detail.to_string())
 }
 
 fn parse<T: for<'de> Deserialize<'de> + Default>(json: &str) -> Result<T> {
     if json.trim().is_empty() {
         return Ok(T::default());
     }
-    serde_json::from_str(json).map_err(bad)
+    serde_json::from_str(json).map_err(bad_config)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -62,7 +67,7 @@ fn fsync_policy(f: Option<FsyncOptions>) -> Result<FsyncPolicy> {
     };
     Ok(match (f.every_n, f.interval_ms, f.max_bytes) {
         (None, None, None) => FsyncPolicy::Never,
-        (Some(0), None, None) => return Err(bad("fsync.every_n must be at least 1")),
+        (Some(0), None, None) => return Err(bad_config("fsync.every_n must be at least 1")),
         (Some(n), None, None) => FsyncPolicy::EveryN(n),
         (None, Some(ms), None) => FsyncPolicy::Interval(Duration::from_millis(ms)),
         (None, period, Some(bytes)) => FsyncPolicy::IntervalOrBytes {
@@ -70,7 +75,7 @@ fn fsync_policy(f: Option<FsyncOptions>) -> Result<FsyncPolicy> {
             max_bytes: bytes,
         },
         _ => {
-            return Err(bad(
+            return Err(bad_config(
                 "fsync takes either every_n, or interval_ms and/or max_bytes",
             ))
         }
@@ -82,9 +87,9 @@ pub fn log_config(config_json: &str) -> Result<RedexFileConfig> {
     let o: LogOptions = parse(config_json)?;
     let max_payload = o.max_payload.unwrap_or(DEFAULT_MAX_PAYLOAD);
     if max_payload == 0 {
-        return Err(bad("max_payload must be at least 1"));
+        return Err(bad_config("max_payload must be at least 1"));
     }
-    Ok(RedexFileConfig {
+    let config = RedexFileConfig {
         retention: Retention {
             max_events: o.max_events,
             max_bytes: o.max_bytes,
@@ -92,7 +97,9 @@ pub fn log_config(config_json: &str) -> Result<RedexFileConfig> {
         },
         fsync: fsync_policy(o.fsync)?,
         max_payload,
-    })
+    };
+    config.validate()?;
+    Ok(config)
 }
 
 /// A RedEX manager.
@@ -169,6 +176,7 @@ impl LogHandle {
     pub fn tail(&self, from_seq: u64) -> TailHandle {
         TailHandle {
             tail: Mutex::new(self.file.tail(from_seq)),
+            position: AtomicU64::new(from_seq),
             closed: CloseFlag::default(),
         }
     }
@@ -219,8 +227,11 @@ impl LogHandle {
 }
 
 /// A live tail that can be closed from any thread while another waits on it.
+/// Its lock is held only while one slice of a wait sleeps (never while the
+/// binding's `interrupted` check runs); `position` reads a snapshot.
 pub struct TailHandle {
     tail: Mutex<Tail>,
+    position: AtomicU64,
     closed: CloseFlag,
 }
 
@@ -236,9 +247,11 @@ impl TailHandle {
         timeout: Option<Duration>,
         interrupted: impl FnMut() -> Result<()>,
     ) -> Result<TailNext> {
-        let mut tail = self.tail.lock();
         self.closed.wait(timeout, interrupted, |slice| {
-            match tail.next_batch_blocking(max, Some(slice)) {
+            let mut tail = self.tail.lock();
+            let batch = tail.next_batch_blocking(max, Some(slice));
+            self.position.store(tail.position(), Ordering::Release);
+            match batch {
                 Ok(entries) if entries.is_empty() => Ok(Slice::Empty),
                 Ok(entries) => Ok(Slice::Ready(entries)),
                 Err(e) if e.kind() == ErrorKind::LogClosed => Ok(Slice::Ended),
@@ -249,7 +262,7 @@ impl TailHandle {
 
     /// The next sequence this tail will return.
     pub fn position(&self) -> u64 {
-        self.tail.lock().position()
+        self.position.load(Ordering::Acquire)
     }
 
     /// Ends the tail; a waiter returns `Done` within one wait slice.

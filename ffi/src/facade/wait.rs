@@ -5,9 +5,10 @@
 //! slices of [`WAIT_SLICE`]: between slices it notices a `close()` from another
 //! thread and lets the binding check for interrupts (Ctrl-C in Python).
 
+use net_core::time::Deadline;
 use net_core::Result;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest a blocking wait sleeps before re-checking for close or interrupts.
 pub const WAIT_SLICE: Duration = Duration::from_millis(100);
@@ -52,20 +53,18 @@ impl CloseFlag {
         mut interrupted: impl FnMut() -> Result<()>,
         mut step: impl FnMut(Duration) -> Result<Slice<T>>,
     ) -> Result<Waited<T>> {
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let deadline = Deadline::after(timeout);
         loop {
             if self.is_closed() {
                 return Ok(Waited::Done);
             }
-            let slice = deadline.map_or(WAIT_SLICE, |d| {
-                d.saturating_duration_since(Instant::now()).min(WAIT_SLICE)
-            });
+            let slice = deadline.slice(WAIT_SLICE);
             match step(slice)? {
                 Slice::Ready(value) => return Ok(Waited::Ready(value)),
                 Slice::Ended => return Ok(Waited::Done),
                 Slice::Empty => {}
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.expired() {
                 return Ok(Waited::Timeout);
             }
             interrupted()?;

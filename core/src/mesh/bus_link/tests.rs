@@ -61,7 +61,7 @@ fn poll_n(bus: &Bus, n: usize) -> Vec<Vec<u8>> {
 
 fn event(i: usize) -> Vec<u8> {
     // Mostly small, now and then bigger than one message (16 KiB).
-    let len = if i % 97 == 0 {
+    let len = if i.is_multiple_of(97) {
         40_000 + i
     } else {
         10 + i % 300
