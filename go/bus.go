@@ -355,7 +355,7 @@ func (n *Node) PollFiltered(limit int, cursor, filter string) (*PollResponse, er
 	defer C.free(unsafe.Pointer(cFilter))
 	var r C.net_poll_result_t
 	runtime.LockOSThread()
-	rc := C.net_poll_filtered(n.handle, C.size_t(limit), cCursor, C.size_t(len(cursor)), cFilter, C.size_t(len(filter)), &r)
+	rc := C.net_poll_filtered(n.handle, cCount(limit), cCursor, C.size_t(len(cursor)), cFilter, C.size_t(len(filter)), &r)
 	var err error
 	if rc < 0 {
 		err = lastError(rc)
@@ -435,4 +435,14 @@ func LibraryKinds() ([]*Error, error) {
 		kinds[i] = &Error{Kind: k.Kind, Code: k.Code}
 	}
 	return kinds, nil
+}
+
+// cCount passes a count to the engine; a negative one becomes 0, which the
+// engine refuses with its own error (a limit is at least 1) instead of
+// wrapping around to a huge size_t.
+func cCount(n int) C.size_t {
+	if n < 0 {
+		return 0
+	}
+	return C.size_t(n)
 }

@@ -109,6 +109,20 @@ var (
 	// ErrUntrustedPeer is the kind mesh:untrusted_peer: the trust policy
 	// refused the peer's key.
 	ErrUntrustedPeer = &Error{Kind: "mesh:untrusted_peer", Code: -88}
+	// ErrLogLocked is the kind redex:locked: a persistent log is already open in another handle or process.
+	ErrLogLocked = &Error{Kind: "redex:locked", Code: -55}
+	// ErrInvalidLogConfig is the kind redex:invalid_config: a RedEX log configuration had an unknown key or an invalid value.
+	ErrInvalidLogConfig = &Error{Kind: "redex:invalid_config", Code: -56}
+	// ErrInvalidLogArgument is the kind redex:invalid_argument: a RedEX argument was invalid (a channel name, a limit, a timeout).
+	ErrInvalidLogArgument = &Error{Kind: "redex:invalid_argument", Code: -57}
+	// ErrSequenceExhausted is the kind redex:sequence_exhausted: a log has handed out every sequence number.
+	ErrSequenceExhausted = &Error{Kind: "redex:sequence_exhausted", Code: -58}
+	// ErrInvalidDbArgument is the kind netdb:invalid_argument: a NetDB argument was invalid (an id, a title, a limit, a timeout).
+	ErrInvalidDbArgument = &Error{Kind: "netdb:invalid_argument", Code: -72}
+	// ErrInvalidMeshArgument is the kind mesh:invalid_argument: a mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself).
+	ErrInvalidMeshArgument = &Error{Kind: "mesh:invalid_argument", Code: -89}
+	// ErrAuditIO is the kind audit:io: an audit log could not be opened or written.
+	ErrAuditIO = &Error{Kind: "audit:io", Code: -90}
 )
 
 // Kinds lists every sentinel in code order.
@@ -137,11 +151,16 @@ func Kinds() []*Error {
 		ErrSegmentFull,
 		ErrIO,
 		ErrCorrupt,
+		ErrLogLocked,
+		ErrInvalidLogConfig,
+		ErrInvalidLogArgument,
+		ErrSequenceExhausted,
 		ErrFoldStopped,
 		ErrTimeout,
 		ErrDecode,
 		ErrModelMissing,
 		ErrInvalidSnapshot,
+		ErrInvalidDbArgument,
 		ErrInvalidMeshConfig,
 		ErrHandshakeFailed,
 		ErrMeshTimeout,
@@ -151,6 +170,8 @@ func Kinds() []*Error {
 		ErrMeshIO,
 		ErrStreamBackpressure,
 		ErrUntrustedPeer,
+		ErrInvalidMeshArgument,
+		ErrAuditIO,
 	}
 }
 

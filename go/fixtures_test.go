@@ -196,6 +196,21 @@ func (c *caseState) run(step map[string]any) (map[string]any, error) {
 			raws = append(raws, ev.Raw)
 		}
 		return map[string]any{"raws": raws, "done": done}, nil
+	case "leave":
+		// Next until `take` events, then Close: what was fetched but not
+		// returned goes back to the bus.
+		take := int(step["take"].(float64))
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		var raws [][]byte
+		for len(raws) < take {
+			ev, err := c.sub.Next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			raws = append(raws, ev.Raw)
+		}
+		return map[string]any{"raws": raws}, c.sub.Close()
 	case "flush":
 		return map[string]any{}, n.Flush()
 	case "shutdown":
@@ -364,7 +379,7 @@ func snapshotUnits(doc fixtureFile) []error {
 			for _, v := range q["expect"].(map[string]any) {
 				want = v
 			}
-			if !reflect.DeepEqual(got, want) {
+			if !reflect.DeepEqual(norm(got), norm(want)) {
 				out = append(out, fmt.Errorf("%v %v: got %v, want %v", q["model"], q["op"], got, want))
 			} else {
 				out = append(out, nil)
@@ -422,9 +437,62 @@ func runModelCase(fc fixtureCase) error {
 			}
 			got = ids
 		}
-		if !reflect.DeepEqual(got, want) {
+		if !reflect.DeepEqual(norm(got), norm(want)) {
 			return fmt.Errorf("step %d (%s): got %v, want %v", i, op, got, want)
 		}
+		if op == "find_unique" && fc.Model == "tasks" {
+			if err := typedTaskMatches(db, step["id"], want); err != nil {
+				return fmt.Errorf("step %d (%s): %v", i, op, err)
+			}
+		}
+	}
+	return nil
+}
+
+// norm turns every number into its decimal string: NetDB results carry 64-bit
+// fields as decimal strings and fixtures write small ones as numbers.
+func norm(v any) any {
+	switch t := v.(type) {
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = norm(x)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = norm(x)
+		}
+		return out
+	}
+	return v
+}
+
+// typedTaskMatches reads a task through the typed API (uint64 fields) and
+// compares it with the fixture's expected task.
+func typedTaskMatches(db *NetDB, id any, want any) error {
+	n, err := strconv.ParseUint(norm(id).(string), 10, 64)
+	if err != nil {
+		return err
+	}
+	t, err := db.Tasks().FindUnique(n)
+	if err != nil {
+		return err
+	}
+	if want == nil {
+		if t != nil {
+			return fmt.Errorf("typed: got %+v, want none", *t)
+		}
+		return nil
+	}
+	w := norm(want).(map[string]any)
+	got := map[string]any{"id": strconv.FormatUint(t.ID, 10), "title": t.Title, "status": t.Status,
+		"created_ns": strconv.FormatUint(t.CreatedNs, 10), "updated_ns": strconv.FormatUint(t.UpdatedNs, 10)}
+	if !reflect.DeepEqual(got, w) {
+		return fmt.Errorf("typed: got %v, want %v", got, w)
 	}
 	return nil
 }

@@ -534,9 +534,9 @@ func TestMeshBadArguments(t *testing.T) {
 	_, err = a.Connect(context.Background(), addr, nil)
 	wantKind(t, "no public key", err, ErrInvalidKey)
 	_, err = a.Connect(context.Background(), "not an address", b.PublicKey())
-	wantKind(t, "malformed address", err, ErrInvalidArgument)
+	wantKind(t, "malformed address", err, ErrInvalidMeshArgument)
 	_, err = a.Connect(context.Background(), "127.0.0.1", b.PublicKey())
-	wantKind(t, "address without port", err, ErrInvalidArgument)
+	wantKind(t, "address without port", err, ErrInvalidMeshArgument)
 	if _, err := a.OpenStream(bID, 4, StreamConfig{Reliable: true}); err != nil {
 		t.Fatal(err)
 	}

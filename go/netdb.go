@@ -19,24 +19,25 @@ import (
 	"unsafe"
 )
 
-// Task is a task of the tasks model.
+// Task is a task of the tasks model. The engine's JSON carries its 64-bit
+// fields as decimal strings (exact in every language); the tags decode them.
 type Task struct {
-	ID        uint64 `json:"id"`
+	ID        uint64 `json:"id,string"`
 	Title     string `json:"title"`
 	Status    string `json:"status"`
-	CreatedNs uint64 `json:"created_ns"`
-	UpdatedNs uint64 `json:"updated_ns"`
+	CreatedNs uint64 `json:"created_ns,string"`
+	UpdatedNs uint64 `json:"updated_ns,string"`
 }
 
 // Memory is a memory of the memories model (tags sorted and unique).
 type Memory struct {
-	ID        uint64   `json:"id"`
+	ID        uint64   `json:"id,string"`
 	Content   string   `json:"content"`
 	Tags      []string `json:"tags"`
 	Source    string   `json:"source"`
 	Pinned    bool     `json:"pinned"`
-	CreatedNs uint64   `json:"created_ns"`
-	UpdatedNs uint64   `json:"updated_ns"`
+	CreatedNs uint64   `json:"created_ns,string"`
+	UpdatedNs uint64   `json:"updated_ns,string"`
 }
 
 // TasksFilter selects tasks; zero values mean "any".

@@ -89,7 +89,7 @@ func (c LogConfig) json() ([]byte, error) {
 		m["max_bytes"] = c.MaxBytes
 	}
 	if c.MaxAge != 0 {
-		m["max_age_ms"] = c.MaxAge.Milliseconds()
+		m["max_age_ms"] = millis(c.MaxAge)
 	}
 	if c.MaxPayload != 0 {
 		m["max_payload"] = c.MaxPayload
@@ -99,7 +99,7 @@ func (c LogConfig) json() ([]byte, error) {
 		f["every_n"] = c.Fsync.EveryN
 	}
 	if c.Fsync.Interval != 0 {
-		f["interval_ms"] = c.Fsync.Interval.Milliseconds()
+		f["interval_ms"] = millis(c.Fsync.Interval)
 	}
 	if c.Fsync.MaxBytes != 0 {
 		f["max_bytes"] = c.Fsync.MaxBytes
@@ -329,7 +329,7 @@ func (t *Tail) Next(ctx context.Context, max int) ([]Entry, error) {
 		var n C.size_t
 		var rc C.int32_t
 		err := cCall(func() C.int32_t {
-			rc = C.net_tail_next(t.handle, C.size_t(max), waitSliceMs, &out, &n)
+			rc = C.net_tail_next(t.handle, cCount(max), waitSliceMs, &out, &n)
 			return rc
 		})
 		switch {

@@ -105,10 +105,10 @@ func TestRedexBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	if _, err := rx.OpenLog("../escape", LogConfig{}); !errors.Is(err, ErrInvalidArgument) {
-		t.Fatalf("want ErrInvalidArgument, got %v", err)
+	if _, err := rx.OpenLog("../escape", LogConfig{}); !errors.Is(err, ErrInvalidLogArgument) {
+		t.Fatalf("want ErrInvalidLogArgument, got %v", err)
 	}
-	if _, err := rx.OpenLog("x", LogConfig{Fsync: FsyncPolicy{EveryN: 1, Interval: time.Second}}); !errors.Is(err, ErrInvalidArgument) {
+	if _, err := rx.OpenLog("x", LogConfig{Fsync: FsyncPolicy{EveryN: 1, Interval: time.Second}}); !errors.Is(err, ErrInvalidLogConfig) {
 		t.Fatalf("conflicting fsync: %v", err)
 	}
 	if _, err := DecodeRedexRecord([]byte("short")); !errors.Is(err, ErrMalformed) {
@@ -171,5 +171,43 @@ func TestRedexTailUnderConcurrentAppends(t *testing.T) {
 	wg.Wait()
 	if len(seen) != writers*each {
 		t.Fatalf("%d distinct payloads, want %d", len(seen), writers*each)
+	}
+}
+
+// One writer per log directory: a second opener gets ErrLogLocked at once,
+// and a zero fsync interval is refused instead of spinning a core.
+func TestRedexLocksItsDirectoryAndRefusesAZeroInterval(t *testing.T) {
+	dir := t.TempDir()
+	a, err := OpenRedex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := a.OpenLog("orders", LogConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenRedex(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := b.OpenLog("orders", LogConfig{}); !errors.Is(err, ErrLogLocked) {
+		t.Fatalf("second opener: %v", err)
+	}
+	if _, err := log.Append([]byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.OpenLog("orders", LogConfig{})
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	if seq, err := again.Append([]byte("next")); err != nil || seq != 1 {
+		t.Fatalf("append after reopen: %d %v", seq, err)
+	}
+	if _, err := b.OpenLog("fast", LogConfig{Fsync: FsyncPolicy{Interval: time.Nanosecond}}); err != nil {
+		t.Fatalf("a sub-millisecond interval rounds up to 1 ms: %v", err)
 	}
 }

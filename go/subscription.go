@@ -144,7 +144,9 @@ func (s *Subscription) Next(ctx context.Context) (Event, error) {
 }
 
 // Close ends the subscription and releases it (idempotent). A reader blocked
-// in Next returns io.EOF within about 100 ms.
+// in Next returns io.EOF within about 100 ms. Events the subscription took
+// from the engine but Next has not returned yet go back to the bus, so
+// leaving a loop early and closing loses nothing.
 func (s *Subscription) Close() error {
 	if s.closed.Swap(true) {
 		return nil
@@ -152,6 +154,11 @@ func (s *Subscription) Close() error {
 	C.net_subscription_close(s.handle)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.pending) > 0 && !s.freed {
+		// pending is always the tail of the engine's last batch.
+		_ = C.net_subscription_unread(s.handle, C.size_t(len(s.pending)))
+		s.pending = nil
+	}
 	if !s.freed {
 		s.freed = true
 		C.net_subscription_free(s.handle)
