@@ -72,6 +72,7 @@ from typing import (
 from net import _net
 from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownError
 
+from ._time import config_ms, seconds_to_ms
 from .identity import Identity
 from .node import NetNode
 
@@ -322,8 +323,6 @@ def _route(entry: Mapping[str, Any]) -> Route:
     return Route(int(entry["dest"]), int(entry["next_hop"]), entry["hops"])
 
 
-def _ms(seconds: Optional[float]) -> Optional[int]:
-    return None if seconds is None else max(0, int(seconds * 1000))
 
 
 def _hex(value: Union[BytesOrHex, Identity]) -> Any:
@@ -434,9 +433,9 @@ class PeerStore:
     def _config(self) -> Dict[str, Any]:
         return _present(
             path=os.fsdecode(self.path),
-            ttl_ms=_ms(self.ttl),
+            ttl_ms=config_ms(self.ttl),
             max_entries=self.max_entries,
-            flush_interval_ms=_ms(self.flush_interval),
+            flush_interval_ms=config_ms(self.flush_interval),
         )
 
 
@@ -508,7 +507,7 @@ class Stream:
     def send_blocking(self, payload: bytes, timeout: Optional[float] = None) -> None:
         """Sends, waiting up to ``timeout`` seconds (None: as long as it takes) for
         room in the window; :class:`~net.errors.MeshTimeoutError` if it stays full."""
-        self._native.send_blocking(self._peer, self._id, payload, _ms(timeout))
+        self._native.send_blocking(self._peer, self._id, payload, seconds_to_ms(timeout))
 
     def stats(self) -> StreamStats:
         """The stream's counters now."""
@@ -564,15 +563,15 @@ class Mesh:
             "network_key": _hex(network_key),
             "bind": bind,
             "seed": None if seed is None else _hex(seed),
-            "handshake_timeout_ms": _ms(handshake_timeout),
-            "handshake_retry_ms": _ms(handshake_retry),
+            "handshake_timeout_ms": config_ms(handshake_timeout),
+            "handshake_retry_ms": config_ms(handshake_retry),
             "inbox_capacity": inbox_capacity,
-            "retransmit_timeout_ms": _ms(retransmit_timeout),
+            "retransmit_timeout_ms": config_ms(retransmit_timeout),
             "simulated_loss": simulated_loss,
-            "beacon_interval_ms": _ms(beacon_interval),
+            "beacon_interval_ms": config_ms(beacon_interval),
             "max_hops": max_hops,
-            "rekey_interval_ms": _ms(rekey_interval),
-            "session_timeout_ms": _ms(session_timeout),
+            "rekey_interval_ms": config_ms(rekey_interval),
+            "session_timeout_ms": config_ms(session_timeout),
         }
         if trust is not None:
             config["trust"] = _section("trust", Trust, trust, shorthand=str)._config()
@@ -662,13 +661,13 @@ class Mesh:
         self, peer: int, stream_id: int, payload: bytes, timeout: Optional[float] = None
     ) -> None:
         """:meth:`Stream.send_blocking` by peer and stream id."""
-        self._native.send_blocking(peer, stream_id, payload, _ms(timeout))
+        self._native.send_blocking(peer, stream_id, payload, seconds_to_ms(timeout))
 
     def recv(self, timeout: Optional[float] = None) -> Optional[Message]:
         """The next message, waiting up to ``timeout`` seconds (None: until one
         comes); None on timeout. Once the node is closed, messages already received
         are still returned, then :class:`~net.errors.MeshShutdownError` is raised."""
-        return _message(self._native.recv(_ms(timeout)))
+        return _message(self._native.recv(seconds_to_ms(timeout)))
 
     def messages(self, timeout: Optional[float] = None) -> Iterator[Message]:
         """Yields messages as they come. Ends when the node is closed (after the ones

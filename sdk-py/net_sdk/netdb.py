@@ -9,6 +9,8 @@ from typing import Any, Dict, Generic, Iterator, List, Optional, Sequence, Type,
 
 from net import _net
 
+from ._time import seconds_to_ms
+
 T = TypeVar("T")
 
 
@@ -48,6 +50,26 @@ def _now() -> int:
     return time.time_ns()
 
 
+#: A record's 64-bit fields: the engine's JSON carries them as decimal strings
+#: (exact in every language); they are ints here.
+_U64_FIELDS = ("id", "created_ns", "updated_ns")
+
+
+def _record(item: Type[T], raw: Dict[str, Any]) -> T:
+    fields = {k: int(v) if k in _U64_FIELDS else v for k, v in raw.items()}
+    return item(**fields)
+
+
+def _arg(value: Any, name: str) -> Any:
+    """An int argument as the engine takes it. Only ints pass (a ``bool`` or a
+    ``float`` is a TypeError, ``None`` too); the engine checks the range."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+
+
 class Watch(Generic[T]):
     """A watched query: iterating yields the current result, then each changed
     result (lists of records). Ends when closed or when the database closes;
@@ -59,10 +81,10 @@ class Watch(Generic[T]):
     def next(self, timeout: Optional[float] = None) -> Optional[List[T]]:
         """The next result; [] never signals timeout — None does, and also the end
         (check :attr:`closed`)."""
-        raw = self._native.next(None if timeout is None else max(0, int(timeout * 1000)))
+        raw = self._native.next(seconds_to_ms(timeout))
         if not raw:
             return None
-        return [self._item(**r) for r in json.loads(raw)]
+        return [_record(self._item, r) for r in json.loads(raw)]
 
     def __iter__(self) -> Iterator[List[T]]:
         while True:
@@ -70,7 +92,7 @@ class Watch(Generic[T]):
             if raw is None:
                 return
             if raw:
-                yield [self._item(**r) for r in json.loads(raw)]
+                yield [_record(self._item, r) for r in json.loads(raw)]
 
     def close(self) -> None:
         """Ends the watch."""
@@ -88,6 +110,9 @@ class _Model(Generic[T]):
         self._db, self._name, self._item = db, name, item
 
     def _write(self, op: str, **args: Any) -> WriteToken:
+        for name in ("id", "ts"):
+            if name in args:
+                _arg(args[name], name)
         return WriteToken(self._name, self._db.write(self._name, op, json.dumps(args)))
 
     def _read(self, op: str, args: Dict[str, Any]) -> Any:
@@ -96,16 +121,16 @@ class _Model(Generic[T]):
 
     def wait_for_token(self, token: WriteToken, timeout: float = 5.0) -> None:
         """Blocks until the write is visible (FoldStoppedError / TimeoutError otherwise)."""
-        self._db.wait(self._name, token.seq, max(0, int(timeout * 1000)))
+        self._db.wait(self._name, token.seq, seconds_to_ms(timeout))
 
     def find_unique(self, id: int) -> Optional[T]:
         """The record with this id, or None."""
-        found = self._read("find_unique", {"id": id})
-        return None if found is None else self._item(**found)
+        found = self._read("find_unique", {"id": _arg(id, "id")})
+        return None if found is None else _record(self._item, found)
 
     def find_many(self, **filter: Any) -> List[T]:
         """Records matching the filter keywords (``order_by``, ``limit`` too)."""
-        return [self._item(**r) for r in self._read("find_many", filter)]
+        return [_record(self._item, r) for r in self._read("find_many", filter)]
 
     def count_where(self, **filter: Any) -> int:
         """How many records match."""

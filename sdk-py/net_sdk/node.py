@@ -25,7 +25,12 @@ def _filter_text(filter: Optional[Filter]) -> Optional[str]:
 
 
 def _as_bytes(item: Union[bytes, bytearray, memoryview, str]) -> bytes:
-    return item.encode() if isinstance(item, str) else bytes(item)
+    if isinstance(item, str):
+        return item.encode()
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item)
+    # bytes(5) would be five zero bytes: refuse anything that is not data.
+    raise TypeError(f"an event is bytes, bytearray, memoryview or str, not {type(item).__name__}")
 
 
 class NetNode:

@@ -16,6 +16,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from net import _net
 
+from ._time import config_ms, seconds_to_ms
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -63,8 +65,6 @@ def _entries(raw: List[Tuple[int, int, bytes]]) -> List[Entry]:
     return [Entry(seq, ts, payload) for seq, ts, payload in raw]
 
 
-def _ms(seconds: Optional[float]) -> Optional[int]:
-    return None if seconds is None else max(0, int(seconds * 1000))
 
 
 class Tail:
@@ -77,7 +77,7 @@ class Tail:
 
     def next_batch(self, max: int = 256, timeout: Optional[float] = None) -> Optional[List[Entry]]:
         """Up to ``max`` entries; ``[]`` on timeout, None once the tail has ended."""
-        raw = self._native.next(max, _ms(timeout))
+        raw = self._native.next(max, seconds_to_ms(timeout))
         return None if raw is None else _entries(raw)
 
     def __iter__(self) -> Iterator[Entry]:
@@ -192,10 +192,10 @@ class Redex:
         config: Dict[str, Any] = {
             "max_events": max_events,
             "max_bytes": max_bytes,
-            "max_age_ms": _ms(max_age),
+            "max_age_ms": config_ms(max_age),
             "max_payload": max_payload,
         }
-        fsync = {"every_n": fsync_every, "interval_ms": _ms(fsync_interval), "max_bytes": fsync_bytes}
+        fsync = {"every_n": fsync_every, "interval_ms": config_ms(fsync_interval), "max_bytes": fsync_bytes}
         fsync = {k: v for k, v in fsync.items() if v is not None}
         if fsync:
             config["fsync"] = fsync

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Generic, Iterator, List, Optional, TypeVar
+from collections import deque
+from typing import Any, Callable, Deque, Generic, Iterator, List, Optional, TypeVar
 
 from net import _net
 from net.errors import InvalidJsonError
 
+from ._time import seconds_to_ms
 from .events import Event
 
 T = TypeVar("T")
@@ -19,6 +21,12 @@ class Subscription:
     Iterate it (``for event in sub``) or call :meth:`next_batch`. It ends after
     the node shuts down (once drained), after ``limit`` events, or on
     :meth:`close`; it is also a context manager that closes on exit.
+
+    Iteration takes events from the engine in batches and yields them one at
+    a time. Leaving the loop early (``break``, an exception, dropping the
+    iterator) gives the events taken but not yielded back to the bus, so a
+    later poll or iteration sees them: a subscription never takes more than it
+    delivers.
     """
 
     def __init__(self, native: _net.Subscription, limit: Optional[int] = None) -> None:
@@ -26,42 +34,67 @@ class Subscription:
         self._limit = limit
         self._delivered = 0
         self._ended = False
+        # Events of the engine's last batch not yet handed out (its tail).
+        self._pending: Deque[Event] = deque()
+
+    def _fetch(self, max: int, timeout: Optional[float]) -> bool:
+        """Fills the pending queue from the engine; False once the stream ended."""
+        if self._ended:
+            return False
+        if self._limit is not None:
+            left = self._limit - self._delivered - len(self._pending)
+            if left <= 0:
+                self._ended = True
+                return False
+            max = min(max, left)
+        batch = self._native.next_batch(max, seconds_to_ms(timeout))
+        if batch is None:
+            self._ended = True
+            return False
+        self._pending.extend(Event(*item) for item in batch)
+        return True
 
     def next_batch(self, max: int = 256, timeout: Optional[float] = None) -> Optional[List[Event]]:
         """Waits up to ``timeout`` seconds (None: forever) for up to ``max`` events.
         Returns a list (empty on timeout) or None once the stream has ended.
         The GIL is released while waiting; Ctrl-C interrupts the wait."""
-        if self._ended:
+        if not self._pending and not self._fetch(max, timeout):
             return None
-        if self._limit is not None:
-            left = self._limit - self._delivered
-            if left <= 0:
-                self._ended = True
-                return None
-            max = min(max, left)
-        timeout_ms = None if timeout is None else max_ms(timeout)
-        batch = self._native.next_batch(max, timeout_ms)
-        if batch is None:
-            self._ended = True
-            return None
-        self._delivered += len(batch)
-        return [Event(*item) for item in batch]
+        out: List[Event] = []
+        while self._pending and len(out) < max:
+            out.append(self._pending.popleft())
+        self._delivered += len(out)
+        return out
 
     def __iter__(self) -> Iterator[Event]:
-        while True:
-            batch = self.next_batch()
-            if batch is None:
-                return
-            yield from batch
+        try:
+            while True:
+                if not self._pending and not self._fetch(256, None):
+                    return
+                while self._pending:
+                    event = self._pending.popleft()
+                    self._delivered += 1
+                    yield event
+        finally:
+            # Left early: what was taken but not yielded goes back to the bus.
+            self._give_back()
+
+    def _give_back(self) -> None:
+        if self._pending:
+            count = len(self._pending)
+            self._pending.clear()
+            self._native.unread(count)
 
     @property
     def cursor(self) -> str:
-        """The cursor just past everything taken so far."""
+        """The cursor just past everything taken so far (never waits)."""
         return self._native.cursor()
 
     def close(self) -> None:
-        """Ends the subscription (a blocked iterator stops within ~100 ms)."""
+        """Ends the subscription (a blocked iterator stops within ~100 ms) and
+        gives back events taken but not yet handed out."""
         self._ended = True
+        self._give_back()
         self._native.close()
 
     def __enter__(self) -> Subscription:
@@ -69,11 +102,6 @@ class Subscription:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def max_ms(seconds: float) -> int:
-    """Seconds to whole milliseconds, never negative."""
-    return max(0, int(seconds * 1000))
 
 
 def decoder_for(model: Callable[..., T]) -> Callable[[bytes], T]:

@@ -190,7 +190,7 @@ def test_identity_and_wire_surface() -> None:
 def test_netdb_crud_snapshot_and_errors(tmp_path: Any) -> None:
     from net_sdk import (
         FoldStoppedError,
-        InvalidArgumentError,
+        InvalidDbArgumentError,
         LogClosedError,
         ModelMissingError,
         NetDb,
@@ -207,7 +207,7 @@ def test_netdb_crud_snapshot_and_errors(tmp_path: Any) -> None:
         db.memories.wait_for_token(db.memories.store(5, "note", ["b", "a"], "chat"))
         assert db.memories.find_many(tag="a")[0].tags == ["a", "b"]
         assert db.tasks.count_where(status="completed") == 1
-        with pytest.raises(InvalidArgumentError):
+        with pytest.raises(InvalidDbArgumentError):
             db.tasks.find_many(bogus=1)
         snapshot = db.snapshot()
     restored = NetDb.restore(snapshot)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 import pytest
 from net import Bus
 from net.errors import (
+    InvalidMeshArgumentError,
     InvalidMeshConfigError,
     MeshShutdownError,
     ShutdownError,
@@ -238,8 +239,10 @@ def test_link_errors_are_typed(pair: Tuple[Mesh, Mesh], buses: Tuple[NetNode, Ne
         BusLink.from_config(a, outbox, b.node_id, "not json")
     with pytest.raises(TypeError):
         a.send_bus("a bus", b.node_id)  # type: ignore[arg-type]
-    with pytest.raises(OverflowError):
+    # Out-of-range numbers are Net's typed error (also a ValueError), not OverflowError.
+    with pytest.raises(InvalidMeshArgumentError) as info:
         a.send_bus(outbox, -1)
+    assert isinstance(info.value, ValueError) and info.value.kind == "mesh:invalid_argument"
 
     outbox.shutdown()
     with pytest.raises(ShutdownError) as down:

@@ -23,7 +23,7 @@ import pytest
 from net.errors import (
     CorruptError,
     HandshakeFailedError,
-    InvalidArgumentError,
+    InvalidMeshArgumentError,
     InvalidKeyError,
     InvalidMeshConfigError,
     InvalidSeedError,
@@ -336,9 +336,9 @@ def test_bad_arguments() -> None:
                 a.connect(b.local_addr, bad)
             assert info.value.kind == "identity:invalid_key"
         for addr in ["localhost", "127.0.0.1", "127.0.0.1:port", "[::1"]:
-            with pytest.raises(InvalidArgumentError) as arg:
+            with pytest.raises(InvalidMeshArgumentError) as arg:
                 a.connect(addr, key)
-            assert arg.value.kind == "bus:invalid_argument"
+            assert arg.value.kind == "mesh:invalid_argument"
         with pytest.raises(TypeError):
             a.connect(b.local_addr, 12345)  # type: ignore[arg-type]
         # Hex keys and (host, port) tuples are accepted.
@@ -347,13 +347,17 @@ def test_bad_arguments() -> None:
         assert peer == b.node_id
         with pytest.raises(TypeError):
             a.send(peer, 1, "text")  # type: ignore[arg-type]
-        for bad_id in [-1, 1 << 64]:
-            with pytest.raises(OverflowError):
+        for bad_id in [-1, 1 << 64, 1 << 200]:
+            with pytest.raises(InvalidMeshArgumentError):
                 a.send(bad_id, 1, b"x")
-            with pytest.raises(OverflowError):
+            with pytest.raises(InvalidMeshArgumentError):
                 a.send(peer, bad_id, b"x")
-        with pytest.raises(OverflowError):
+        with pytest.raises(InvalidMeshArgumentError):
             a.open_stream(peer, 2, window=-1)
+        with pytest.raises(InvalidMeshArgumentError):
+            a.open_stream(peer, 2, window=1 << 32)
+        with pytest.raises(TypeError):
+            a.open_stream(peer, 2, window=1.5)  # type: ignore[arg-type]
         a.send(peer, 1, bytearray(b"a bytearray"))
         assert recv_n(b, 1)[0].payload == b"a bytearray"
 

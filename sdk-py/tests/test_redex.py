@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from net.errors import (
     DecodeError,
-    InvalidArgumentError,
+    InvalidLogArgumentError,
+    InvalidLogConfigError,
     LogClosedError,
     MalformedError,
     PayloadTooLargeError,
@@ -58,17 +59,17 @@ def test_retention_sweep() -> None:
 
 def test_bad_input() -> None:
     with Redex() as rx:
-        with pytest.raises(InvalidArgumentError):
+        with pytest.raises(InvalidLogArgumentError):
             rx.open_log("../escape")
-        with pytest.raises(InvalidArgumentError):
+        with pytest.raises(InvalidLogConfigError):
             rx.open_log("x", fsync_every=1, fsync_interval=1.0)
-        with pytest.raises(InvalidArgumentError):
+        with pytest.raises(InvalidLogConfigError):
             rx.open_log("x", max_payload=0)
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(InvalidLogConfigError):
         redex._net.Redex('{"dir": 1}')
     with pytest.raises(MalformedError):
         redex.decode_record(b"short")
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(InvalidLogArgumentError):
         redex.encode_inline_record(1, b"seven!!")
     framed = bytearray(redex.frame_event(0x81, 1, 2, b"payload"))
     framed[-1] ^= 1

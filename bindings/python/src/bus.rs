@@ -1,6 +1,7 @@
 //! The bus for Python: `Bus` and `Subscription`.
 
-use crate::errors::{blocking_wait, to_py};
+use crate::blocking::{blocking_wait, count, timeout, unlocked};
+use crate::errors::to_py;
 use net::facade::bus::{self as facade, Event, SubscriptionHandle};
 use net::facade::wait::Waited;
 use net::{Error, ErrorKind};
@@ -8,7 +9,6 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// An event as Python receives it: `(shard, seq, timestamp_ns, payload)`.
 type PyEvent = (u16, u64, u64, Py<PyBytes>);
@@ -66,14 +66,13 @@ impl Bus {
     /// Emits raw events in one call, all or nothing; returns the count.
     fn emit_raw_batch(&self, py: Python<'_>, events: Vec<PyBackedBytes>) -> PyResult<usize> {
         let bus = self.bus.clone();
-        py.allow_threads(move || bus.emit_raw_batch(&events))
-            .map_err(to_py)
+        unlocked(py, move || bus.emit_raw_batch(&events)).map_err(to_py)
     }
 
     /// Emits JSON texts (each validated, given as UTF-8 bytes) in one call.
     fn emit_json_batch(&self, py: Python<'_>, events: Vec<PyBackedBytes>) -> PyResult<usize> {
         let bus = self.bus.clone();
-        py.allow_threads(move || {
+        unlocked(py, move || {
             let texts = events
                 .iter()
                 .map(|e| {
@@ -91,16 +90,16 @@ impl Bus {
     fn poll(
         &self,
         py: Python<'_>,
-        limit: usize,
+        limit: &Bound<'_, PyAny>,
         cursor: Option<String>,
         filter_json: Option<String>,
     ) -> PyResult<(Vec<PyEvent>, String, bool)> {
+        let limit: usize = count(limit, ErrorKind::InvalidArgument, "limit")?;
         let bus = self.bus.clone();
-        let resp = py
-            .allow_threads(move || {
-                facade::poll(&bus, limit, cursor.as_deref(), filter_json.as_deref())
-            })
-            .map_err(to_py)?;
+        let resp = unlocked(py, move || {
+            facade::poll(&bus, limit, cursor.as_deref(), filter_json.as_deref())
+        })
+        .map_err(to_py)?;
         Ok((
             events_to_py(py, resp.events),
             resp.next_cursor,
@@ -135,7 +134,7 @@ impl Bus {
     /// Shuts the bus down (idempotent).
     fn shutdown(&self, py: Python<'_>) {
         let bus = self.bus.clone();
-        py.allow_threads(move || bus.shutdown());
+        unlocked(py, move || bus.shutdown());
     }
 }
 
@@ -154,13 +153,13 @@ impl Subscription {
     fn next_batch(
         &self,
         py: Python<'_>,
-        max: usize,
-        timeout_ms: Option<u64>,
+        max: &Bound<'_, PyAny>,
+        timeout_ms: Option<f64>,
     ) -> PyResult<Option<Vec<PyEvent>>> {
+        let max: usize = count(max, ErrorKind::InvalidArgument, "max")?;
+        let timeout = timeout(timeout_ms, ErrorKind::InvalidArgument, "timeout")?;
         let handle = Arc::clone(&self.handle);
-        let next = blocking_wait(py, |check| {
-            handle.next(max, timeout_ms.map(Duration::from_millis), check)
-        })?;
+        let next = blocking_wait(py, |check| handle.next(max, timeout, check))?;
         match next {
             Waited::Ready(events) => Ok(Some(events_to_py(py, events))),
             Waited::Timeout => Ok(Some(Vec::new())),
@@ -168,7 +167,14 @@ impl Subscription {
         }
     }
 
-    /// The cursor just past everything taken.
+    /// Gives the last `count` events of the latest batch back to the bus
+    /// (they were not delivered); this subscription reads them again next.
+    fn unread(&self, py: Python<'_>, count: usize) -> PyResult<()> {
+        let handle = Arc::clone(&self.handle);
+        unlocked(py, move || handle.unread(count)).map_err(to_py)
+    }
+
+    /// The cursor just past everything taken (a snapshot: never waits).
     fn cursor(&self) -> String {
         self.handle.cursor()
     }

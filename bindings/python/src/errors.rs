@@ -47,30 +47,3 @@ pub fn to_py(err: net::Error) -> PyErr {
         NetError::new_err(args)
     })
 }
-
-/// Runs a blocking engine wait with the GIL released. The wait gets a check to
-/// call between its slices; a pending signal (Ctrl-C) ends the wait and is
-/// raised as the signal's exception.
-pub fn blocking_wait<T: Send>(
-    py: Python<'_>,
-    wait: impl FnOnce(&mut dyn FnMut() -> net::Result<()>) -> net::Result<T> + Send,
-) -> PyResult<T> {
-    let mut interrupt: Option<PyErr> = None;
-    let result = py.allow_threads(|| {
-        let mut check = || match Python::with_gil(|py| py.check_signals()) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                interrupt = Some(e);
-                Err(net::Error::new(
-                    net::ErrorKind::InvalidArgument,
-                    "interrupted",
-                ))
-            }
-        };
-        wait(&mut check)
-    });
-    match interrupt {
-        Some(e) => Err(e),
-        None => result.map_err(to_py),
-    }
-}

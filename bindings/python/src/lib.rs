@@ -3,6 +3,7 @@
 //! are defined once in Python (`net/errors.py`) and registered here, so native
 //! code raises the right class directly.
 
+mod blocking;
 mod bus;
 mod errors;
 mod identity;
@@ -17,6 +18,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ABI_VERSION", net::facade::abi_version())?;
     m.add("NetError", m.py().get_type::<errors::NetError>())?;
     m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
+    m.add_function(wrap_pyfunction!(blocking::at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(errors::register_error_classes, m)?)?;
     m.add_class::<bus::Bus>()?;
     m.add_class::<bus::Subscription>()?;

@@ -11,18 +11,19 @@
 //! caller waits in slices. Starting and closing a `BusLink` (which joins the
 //! link's thread, a few tens of milliseconds at most) release the GIL too.
 
+use crate::blocking::{blocking_wait, count, timeout, unlocked};
 use crate::bus::Bus;
-use crate::errors::{blocking_wait, to_py};
+use crate::errors::to_py;
 use net::facade::bus_link::BusLinkHandle;
 use net::facade::mesh::MeshHandle;
 use net::facade::wait::WAIT_SLICE;
+use net::time::Deadline;
 use net::{Error, ErrorKind};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// A received message as Python sees it: `(from, stream_id, payload)`.
 type PyMessage = (u64, u64, Py<PyBytes>);
@@ -31,23 +32,27 @@ type PyMessage = (u64, u64, Py<PyBytes>);
 /// 1 ms up to 128 ms, so one round waits at most ~255 ms).
 const RETRIES_PER_ROUND: u32 = 8;
 
-/// A deadline `timeout_ms` from now (`None`: no limit).
-fn deadline(timeout_ms: Option<u64>) -> Option<Instant> {
-    timeout_ms.map(|ms| Instant::now() + Duration::from_millis(ms))
-}
-
 /// The next slice of a wait, in whole milliseconds (rounded up, so a wait
 /// never spins on a sub-millisecond remainder), and whether it is the last.
-fn slice_ms(deadline: Option<Instant>) -> (i64, bool) {
-    let (slice, last) = match deadline {
-        None => (WAIT_SLICE, false),
-        Some(d) => {
-            let left = d.saturating_duration_since(Instant::now());
-            (left.min(WAIT_SLICE), left <= WAIT_SLICE)
-        }
-    };
+fn slice_ms(deadline: Deadline) -> (i64, bool) {
+    let slice = deadline.slice(WAIT_SLICE);
+    let last = deadline.remaining().is_some_and(|left| left <= WAIT_SLICE);
     let ms = slice.as_micros().div_ceil(1000);
     (i64::try_from(ms).unwrap_or(i64::MAX), last)
+}
+
+/// A node or stream id.
+fn id(value: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    count(value, ErrorKind::InvalidMeshArgument, what)
+}
+
+/// A mesh timeout in milliseconds as a deadline (`None`: no limit).
+fn mesh_deadline(timeout_ms: Option<f64>) -> PyResult<Deadline> {
+    Ok(Deadline::after(timeout(
+        timeout_ms,
+        ErrorKind::InvalidMeshArgument,
+        "timeout",
+    )?))
 }
 
 /// Runs `call` (one handshake, bounded by the node's handshake timeout) on a
@@ -89,9 +94,7 @@ impl Mesh {
     /// (`{"network_key": "<64 hex>", "bind": "ip:port", ...}`).
     #[new]
     fn new(py: Python<'_>, config_json: &str) -> PyResult<Self> {
-        let handle = py
-            .allow_threads(|| MeshHandle::bind(config_json))
-            .map_err(to_py)?;
+        let handle = unlocked(py, || MeshHandle::bind(config_json)).map_err(to_py)?;
         Ok(Mesh {
             inner: Arc::new(handle),
         })
@@ -141,21 +144,36 @@ impl Mesh {
 
     /// Opens stream `stream_id` to a connected peer: reliable with a window
     /// of `window` messages (0: the engine's default), or fire-and-forget.
-    #[pyo3(signature = (node_id, stream_id, reliable, window = 0))]
+    #[pyo3(signature = (node_id, stream_id, reliable, window = None))]
     fn open_stream(
         &self,
-        node_id: u64,
-        stream_id: u64,
+        node_id: &Bound<'_, PyAny>,
+        stream_id: &Bound<'_, PyAny>,
         reliable: bool,
-        window: u32,
+        window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
+        let window = match window {
+            Some(w) => count(w, ErrorKind::InvalidMeshArgument, "window")?,
+            None => 0,
+        };
         self.inner
-            .open_stream(node_id, stream_id, reliable, window)
+            .open_stream(
+                id(node_id, "node_id")?,
+                id(stream_id, "stream_id")?,
+                reliable,
+                window,
+            )
             .map_err(to_py)
     }
 
     /// Sends at once; `mesh:backpressure` when a reliable window is full.
-    fn send(&self, node_id: u64, stream_id: u64, payload: PyBackedBytes) -> PyResult<()> {
+    fn send(
+        &self,
+        node_id: &Bound<'_, PyAny>,
+        stream_id: &Bound<'_, PyAny>,
+        payload: PyBackedBytes,
+    ) -> PyResult<()> {
+        let (node_id, stream_id) = (id(node_id, "node_id")?, id(stream_id, "stream_id")?);
         self.inner.send(node_id, stream_id, &payload).map_err(to_py)
     }
 
@@ -164,11 +182,13 @@ impl Mesh {
     fn send_with_retry(
         &self,
         py: Python<'_>,
-        node_id: u64,
-        stream_id: u64,
+        node_id: &Bound<'_, PyAny>,
+        stream_id: &Bound<'_, PyAny>,
         payload: PyBackedBytes,
-        max_retries: u32,
+        max_retries: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
+        let (node_id, stream_id) = (id(node_id, "node_id")?, id(stream_id, "stream_id")?);
+        let max_retries: u32 = count(max_retries, ErrorKind::InvalidMeshArgument, "max_retries")?;
         let handle = &self.inner;
         blocking_wait(py, |check| {
             let mut left = max_retries;
@@ -189,13 +209,14 @@ impl Mesh {
     fn send_blocking(
         &self,
         py: Python<'_>,
-        node_id: u64,
-        stream_id: u64,
+        node_id: &Bound<'_, PyAny>,
+        stream_id: &Bound<'_, PyAny>,
         payload: PyBackedBytes,
-        timeout_ms: Option<u64>,
+        timeout_ms: Option<f64>,
     ) -> PyResult<()> {
+        let (node_id, stream_id) = (id(node_id, "node_id")?, id(stream_id, "stream_id")?);
         let handle = &self.inner;
-        let deadline = deadline(timeout_ms);
+        let deadline = mesh_deadline(timeout_ms)?;
         blocking_wait(py, |check| loop {
             let (slice, last) = slice_ms(deadline);
             match handle.send_blocking(node_id, stream_id, &payload, slice) {
@@ -209,9 +230,9 @@ impl Mesh {
     /// `(from, stream_id, payload)`; None on timeout (GIL released, Ctrl-C
     /// honoured). `mesh:shutdown` once the node is shut down and drained.
     #[pyo3(signature = (timeout_ms = None))]
-    fn recv(&self, py: Python<'_>, timeout_ms: Option<u64>) -> PyResult<Option<PyMessage>> {
+    fn recv(&self, py: Python<'_>, timeout_ms: Option<f64>) -> PyResult<Option<PyMessage>> {
         let handle = &self.inner;
-        let deadline = deadline(timeout_ms);
+        let deadline = mesh_deadline(timeout_ms)?;
         let message = blocking_wait(py, |check| loop {
             let (slice, last) = slice_ms(deadline);
             if let Some(message) = handle.recv(slice)? {
@@ -244,8 +265,13 @@ impl Mesh {
     }
 
     /// One stream's counters as a JSON object, None if it was never used.
-    fn stream_stats_json(&self, node_id: u64, stream_id: u64) -> Option<String> {
-        self.inner.stream_stats_json(node_id, stream_id)
+    fn stream_stats_json(
+        &self,
+        node_id: &Bound<'_, PyAny>,
+        stream_id: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<String>> {
+        let (node_id, stream_id) = (id(node_id, "node_id")?, id(stream_id, "stream_id")?);
+        Ok(self.inner.stream_stats_json(node_id, stream_id))
     }
 
     /// Starts a link between `bus` and the peer `node_id` (GIL released);
@@ -255,20 +281,20 @@ impl Mesh {
         &self,
         py: Python<'_>,
         bus: &Bound<'_, Bus>,
-        node_id: u64,
+        node_id: &Bound<'_, PyAny>,
         options_json: &str,
     ) -> PyResult<BusLink> {
+        let node_id = id(node_id, "node_id")?;
         let bus = bus.get().inner().clone();
-        let handle = py
-            .allow_threads(|| self.inner.link_bus(&bus, node_id, options_json))
-            .map_err(to_py)?;
+        let handle =
+            unlocked(py, || self.inner.link_bus(&bus, node_id, options_json)).map_err(to_py)?;
         Ok(BusLink { inner: handle })
     }
 
     /// Shuts the node down (idempotent, GIL released); blocked calls wake
     /// with `mesh:shutdown`.
     fn shutdown(&self, py: Python<'_>) {
-        py.allow_threads(|| self.inner.shutdown());
+        unlocked(py, || self.inner.shutdown());
     }
 }
 
@@ -276,7 +302,7 @@ impl Drop for Mesh {
     fn drop(&mut self) {
         // Joining the node's threads takes up to a reader tick: not under the GIL.
         let inner = &self.inner;
-        Python::with_gil(|py| py.allow_threads(|| inner.shutdown()));
+        Python::with_gil(|py| unlocked(py, || inner.shutdown()));
     }
 }
 
@@ -297,7 +323,7 @@ impl BusLink {
 
     /// Stops the link and joins its thread (idempotent, GIL released).
     fn close(&self, py: Python<'_>) {
-        py.allow_threads(|| self.inner.close());
+        unlocked(py, || self.inner.close());
     }
 }
 
@@ -305,6 +331,6 @@ impl Drop for BusLink {
     fn drop(&mut self) {
         // Joining the link's thread takes up to one of its ticks: not under the GIL.
         let inner = &self.inner;
-        Python::with_gil(|py| py.allow_threads(|| inner.close()));
+        Python::with_gil(|py| unlocked(py, || inner.close()));
     }
 }

@@ -1,11 +1,12 @@
 //! NetDB for Python: JSON in, JSON out for the control plane; snapshots as bytes.
 
-use crate::errors::{blocking_wait, to_py};
+use crate::blocking::{blocking_wait, count, timeout, unlocked};
+use crate::errors::to_py;
 use net::facade::netdb::{NetDbHandle, WatchHandle};
 use net::facade::wait::Waited;
+use net::ErrorKind;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::time::Duration;
 
 /// An open database.
 #[pyclass(module = "net._net", frozen)]
@@ -19,18 +20,14 @@ impl NetDb {
     #[new]
     #[pyo3(signature = (options_json = ""))]
     fn new(py: Python<'_>, options_json: &str) -> PyResult<Self> {
-        let inner = py
-            .allow_threads(|| NetDbHandle::open(options_json))
-            .map_err(to_py)?;
+        let inner = unlocked(py, || NetDbHandle::open(options_json)).map_err(to_py)?;
         Ok(NetDb { inner })
     }
 
     /// Opens a database restored from snapshot bytes.
     #[staticmethod]
     fn restore(py: Python<'_>, options_json: &str, snapshot: &[u8]) -> PyResult<Self> {
-        let inner = py
-            .allow_threads(|| NetDbHandle::restore(options_json, snapshot))
-            .map_err(to_py)?;
+        let inner = unlocked(py, || NetDbHandle::restore(options_json, snapshot)).map_err(to_py)?;
         Ok(NetDb { inner })
     }
 
@@ -40,9 +37,17 @@ impl NetDb {
     }
 
     /// Waits (GIL released) until write `seq` of `model` is visible.
-    fn wait(&self, py: Python<'_>, model: &str, seq: u64, timeout_ms: u64) -> PyResult<()> {
-        py.allow_threads(|| self.inner.wait(model, seq, timeout_ms))
-            .map_err(to_py)
+    #[pyo3(signature = (model, seq, timeout_ms = None))]
+    fn wait(
+        &self,
+        py: Python<'_>,
+        model: &str,
+        seq: &Bound<'_, PyAny>,
+        timeout_ms: Option<f64>,
+    ) -> PyResult<()> {
+        let seq: u64 = count(seq, ErrorKind::InvalidDbArgument, "token")?;
+        let timeout = timeout(timeout_ms, ErrorKind::InvalidDbArgument, "timeout")?;
+        unlocked(py, || self.inner.wait(model, seq, timeout)).map_err(to_py)
     }
 
     /// Runs a query; returns JSON.
@@ -64,7 +69,7 @@ impl NetDb {
 
     /// Stops the folds and closes the logs.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.allow_threads(|| self.inner.close()).map_err(to_py)
+        unlocked(py, || self.inner.close()).map_err(to_py)
     }
 }
 
@@ -79,11 +84,9 @@ impl Watch {
     /// Waits (GIL released, Ctrl-C honoured) up to `timeout_ms` (None: forever).
     /// Returns the JSON result, "" on timeout, or None once the watch ended.
     #[pyo3(signature = (timeout_ms = None))]
-    fn next(&self, py: Python<'_>, timeout_ms: Option<u64>) -> PyResult<Option<String>> {
-        let next = blocking_wait(py, |check| {
-            self.inner
-                .next(timeout_ms.map(Duration::from_millis), check)
-        })?;
+    fn next(&self, py: Python<'_>, timeout_ms: Option<f64>) -> PyResult<Option<String>> {
+        let timeout = timeout(timeout_ms, ErrorKind::InvalidDbArgument, "timeout")?;
+        let next = blocking_wait(py, |check| self.inner.next(timeout, check))?;
         Ok(match next {
             Waited::Ready(json) => Some(json),
             Waited::Timeout => Some(String::new()),

@@ -1,14 +1,15 @@
 //! Raw RedEX logs for Python: a manager, logs, live tails and the record /
 //! event-meta codecs. Entries come back as `(seq, timestamp_ns, payload)` tuples.
 
-use crate::errors::{blocking_wait, to_py};
+use crate::blocking::{blocking_wait, count, timeout, unlocked};
+use crate::errors::to_py;
 use net::facade::redex::{self as facade, LogHandle, RedexEntry, RedexHandle, TailHandle};
 use net::facade::wait::Waited;
+use net::ErrorKind;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
 use std::sync::Arc;
-use std::time::Duration;
 
 type PyEntry<'py> = (u64, u64, Bound<'py, PyBytes>);
 
@@ -38,9 +39,7 @@ impl Redex {
     /// Opens (or returns the already open) log for `channel`; a persistent log
     /// is replayed first (GIL released).
     fn open_log(&self, py: Python<'_>, channel: &str, config_json: &str) -> PyResult<Log> {
-        let inner = py
-            .allow_threads(|| self.inner.open_file(channel, config_json))
-            .map_err(to_py)?;
+        let inner = unlocked(py, || self.inner.open_file(channel, config_json)).map_err(to_py)?;
         Ok(Log {
             inner: Arc::new(inner),
         })
@@ -48,7 +47,7 @@ impl Redex {
 
     /// Closes every log (each syncs first).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.allow_threads(|| self.inner.close()).map_err(to_py)
+        unlocked(py, || self.inner.close()).map_err(to_py)
     }
 }
 
@@ -78,15 +77,23 @@ impl Log {
     }
 
     /// Retained entries with `start <= seq < end`.
-    fn read_range<'py>(&self, py: Python<'py>, start: u64, end: u64) -> Vec<PyEntry<'py>> {
-        entries_to_py(py, self.inner.read_range(start, end))
+    fn read_range<'py>(
+        &self,
+        py: Python<'py>,
+        start: &Bound<'_, PyAny>,
+        end: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<PyEntry<'py>>> {
+        let start = count(start, ErrorKind::InvalidLogArgument, "start")?;
+        let end = count(end, ErrorKind::InvalidLogArgument, "end")?;
+        Ok(entries_to_py(py, self.inner.read_range(start, end)))
     }
 
     /// A live reader from `from_seq`.
-    fn tail(&self, from_seq: u64) -> Tail {
-        Tail {
+    fn tail(&self, from_seq: &Bound<'_, PyAny>) -> PyResult<Tail> {
+        let from_seq = count(from_seq, ErrorKind::InvalidLogArgument, "from_seq")?;
+        Ok(Tail {
             inner: Arc::new(self.inner.tail(from_seq)),
-        }
+        })
     }
 
     /// The sequence the next append will get.
@@ -106,12 +113,12 @@ impl Log {
 
     /// Durability barrier (GIL released).
     fn sync(&self, py: Python<'_>) -> PyResult<()> {
-        py.allow_threads(|| self.inner.sync()).map_err(to_py)
+        unlocked(py, || self.inner.sync()).map_err(to_py)
     }
 
     /// Closes the log (idempotent).
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        py.allow_threads(|| self.inner.close()).map_err(to_py)
+        unlocked(py, || self.inner.close()).map_err(to_py)
     }
 
     /// What reopening found, as JSON.
@@ -134,13 +141,13 @@ impl Tail {
     fn next<'py>(
         &self,
         py: Python<'py>,
-        max: usize,
-        timeout_ms: Option<u64>,
+        max: &Bound<'_, PyAny>,
+        timeout_ms: Option<f64>,
     ) -> PyResult<Option<Vec<PyEntry<'py>>>> {
+        let max: usize = count(max, ErrorKind::InvalidLogArgument, "max")?;
+        let timeout = timeout(timeout_ms, ErrorKind::InvalidLogArgument, "timeout")?;
         let tail = Arc::clone(&self.inner);
-        let next = blocking_wait(py, |check| {
-            tail.next(max, timeout_ms.map(Duration::from_millis), check)
-        })?;
+        let next = blocking_wait(py, |check| tail.next(max, timeout, check))?;
         Ok(match next {
             Waited::Ready(entries) => Some(entries_to_py(py, entries)),
             Waited::Timeout => Some(Vec::new()),

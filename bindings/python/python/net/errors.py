@@ -61,7 +61,7 @@ class AbiMismatchError(NetError):
     code = -5
 
 
-class InvalidConfigError(NetError):
+class InvalidConfigError(NetError, ValueError):
     """The error kind ``bus:invalid_config``."""
 
     kind = "bus:invalid_config"
@@ -110,7 +110,7 @@ class InvalidFilterError(NetError):
     code = -16
 
 
-class InvalidArgumentError(NetError):
+class InvalidArgumentError(NetError, ValueError):
     """The error kind ``bus:invalid_argument``."""
 
     kind = "bus:invalid_argument"
@@ -222,7 +222,7 @@ class InvalidSnapshotError(NetError):
     code = -71
 
 
-class InvalidMeshConfigError(NetError):
+class InvalidMeshConfigError(NetError, ValueError):
     """The error kind ``mesh:invalid_config``."""
 
     kind = "mesh:invalid_config"
@@ -285,6 +285,55 @@ class UntrustedPeerError(NetError):
     code = -88
 
 
+class LogLockedError(NetError):
+    """The error kind ``redex:locked``: a persistent log is already open in another handle or process."""
+
+    kind = "redex:locked"
+    code = -55
+
+
+class InvalidLogConfigError(NetError, ValueError):
+    """The error kind ``redex:invalid_config``: a RedEX log configuration had an unknown key or an invalid value."""
+
+    kind = "redex:invalid_config"
+    code = -56
+
+
+class InvalidLogArgumentError(NetError, ValueError):
+    """The error kind ``redex:invalid_argument``: a RedEX argument was invalid (a channel name, a limit, a timeout)."""
+
+    kind = "redex:invalid_argument"
+    code = -57
+
+
+class SequenceExhaustedError(NetError):
+    """The error kind ``redex:sequence_exhausted``: a log has handed out every sequence number."""
+
+    kind = "redex:sequence_exhausted"
+    code = -58
+
+
+class InvalidDbArgumentError(NetError, ValueError):
+    """The error kind ``netdb:invalid_argument``: a NetDB argument was invalid (an id, a limit, a timeout)."""
+
+    kind = "netdb:invalid_argument"
+    code = -72
+
+
+class InvalidMeshArgumentError(NetError, ValueError):
+    """The error kind ``mesh:invalid_argument``: a mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself)."""
+
+    kind = "mesh:invalid_argument"
+    code = -89
+
+
+class AuditIoError(NetError):
+    """The error kind ``audit:io``: an audit log could not be opened or written."""
+
+    kind = "audit:io"
+    code = -90
+
+
 #: kind string -> exception class.
 ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:null_pointer": NullPointerError,
@@ -324,6 +373,13 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "mesh:io": MeshIoError,
     "mesh:backpressure": StreamBackpressureError,
     "mesh:untrusted_peer": UntrustedPeerError,
+    "redex:locked": LogLockedError,
+    "redex:invalid_config": InvalidLogConfigError,
+    "redex:invalid_argument": InvalidLogArgumentError,
+    "redex:sequence_exhausted": SequenceExhaustedError,
+    "netdb:invalid_argument": InvalidDbArgumentError,
+    "mesh:invalid_argument": InvalidMeshArgumentError,
+    "audit:io": AuditIoError,
 }
 
 _net.register_error_classes(ERRORS_BY_KIND)
@@ -331,6 +387,7 @@ _net.register_error_classes(ERRORS_BY_KIND)
 __all__ = [
     "ERRORS_BY_KIND",
     "AbiMismatchError",
+    "AuditIoError",
     "BackpressureError",
     "BadSignatureError",
     "CorruptError",
@@ -342,16 +399,21 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidConfigError",
     "InvalidCursorError",
+    "InvalidDbArgumentError",
     "InvalidFilterError",
     "InvalidHandleError",
     "InvalidJsonError",
     "InvalidKeyError",
+    "InvalidLogArgumentError",
+    "InvalidLogConfigError",
+    "InvalidMeshArgumentError",
     "InvalidMeshConfigError",
     "InvalidSeedError",
     "InvalidSnapshotError",
     "InvalidUtf8Error",
     "IoError",
     "LogClosedError",
+    "LogLockedError",
     "MalformedError",
     "MeshIoError",
     "MeshShutdownError",
@@ -363,6 +425,7 @@ __all__ = [
     "PanicError",
     "PayloadTooLargeError",
     "SegmentFullError",
+    "SequenceExhaustedError",
     "ShutdownError",
     "StreamBackpressureError",
     "TimeoutError",
