@@ -10,12 +10,12 @@ export interface ErrorKindInfo {
 
 export interface Receipt {
   shard: number;
-  seq: number;
+  seq: bigint;
 }
 
 export interface NativeEvent {
   shard: number;
-  seq: number;
+  seq: bigint;
   timestampNs: bigint;
   raw: Buffer;
 }
@@ -28,6 +28,10 @@ export interface NativePoll {
 
 export function abiVersion(): number;
 export function errorKinds(): ErrorKindInfo[];
+/** The longest one native wait lasts, in milliseconds. */
+export function waitSliceMs(): number;
+/** A timeout checked by the engine's rule: milliseconds, or -1 for no limit. */
+export function checkTimeout(timeoutMs: number | null | undefined, area: string): number;
 
 export class Bus {
   constructor(configJson?: string | null);
@@ -45,7 +49,8 @@ export class Bus {
 }
 
 export class Subscription {
-  nextBatch(max: number, timeoutMs: number): Promise<NativeEvent[] | null>;
+  nextBatch(max: number, remainingMs: number): Promise<NativeEvent[] | null>;
+  unread(count: number): void;
   cursor(): string;
   close(): void;
 }
@@ -74,8 +79,8 @@ export class Identity {
 export class NetDb {
   constructor(optionsJson?: string | null);
   static restore(optionsJson: string, snapshot: Buffer): NetDb;
-  write(model: string, op: string, argsJson: string): number;
-  wait(model: string, seq: number, timeoutMs: number): Promise<void>;
+  write(model: string, op: string, argsJson: string): bigint;
+  wait(model: string, seq: bigint, remainingMs: number): Promise<boolean>;
   read(model: string, op: string, argsJson: string): string;
   watch(model: string, filterJson: string): NetDbWatch;
   snapshot(): Buffer;
@@ -88,12 +93,12 @@ export interface WatchStep {
 }
 
 export class NetDbWatch {
-  next(timeoutMs: number): Promise<WatchStep>;
+  next(remainingMs: number): Promise<WatchStep>;
   close(): void;
 }
 
 export interface NativeEntry {
-  seq: number;
+  seq: bigint;
   timestampNs: bigint;
   payload: Buffer;
 }
@@ -105,11 +110,11 @@ export class Redex {
 }
 
 export class Log {
-  append(payload: Buffer): number;
-  appendBatch(payloads: Buffer[]): number | null;
-  readRange(start: number, end: number): NativeEntry[];
-  tail(fromSeq: number): LogTail;
-  nextSeq(): number;
+  append(payload: Buffer): bigint;
+  appendBatch(payloads: Buffer[]): bigint | null;
+  readRange(start: bigint, end?: bigint | null): NativeEntry[];
+  tail(fromSeq: bigint): LogTail;
+  nextSeq(): bigint;
   retained(): number;
   sweepRetention(): number;
   sync(): void;
@@ -118,8 +123,8 @@ export class Log {
 }
 
 export class LogTail {
-  next(max: number, timeoutMs: number): Promise<NativeEntry[] | null>;
-  position(): number;
+  next(max: number, remainingMs: number): Promise<NativeEntry[] | null>;
+  position(): bigint;
   close(): void;
 }
 
@@ -162,9 +167,9 @@ export class Mesh {
   routesJson(): string;
   openStream(nodeId: bigint, streamId: bigint, reliable: boolean, window: number): MeshStream;
   send(nodeId: bigint, streamId: bigint, payload: Buffer): void;
-  sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<void>;
-  sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, timeoutMs: number): Promise<void>;
-  recv(max: number, timeoutMs: number): Promise<NativeMeshMessage[]>;
+  sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<number>;
+  sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, remainingMs: number): Promise<number>;
+  recv(max: number, remainingMs: number): Promise<NativeMeshMessage[]>;
   peersJson(): string;
   knownPeersJson(): string;
   statsJson(): string;
@@ -175,8 +180,8 @@ export class Mesh {
 
 export class MeshStream {
   send(payload: Buffer): void;
-  sendWithRetry(payload: Buffer, maxRetries: number): Promise<void>;
-  sendBlocking(payload: Buffer, timeoutMs: number): Promise<void>;
+  sendWithRetry(payload: Buffer, maxRetries: number): Promise<number>;
+  sendBlocking(payload: Buffer, remainingMs: number): Promise<number>;
   statsJson(): string | null;
 }
 

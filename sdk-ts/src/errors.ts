@@ -70,6 +70,20 @@ export class MeshIoError extends kindClass('MeshIoError', 'mesh:io', -86) {}
 export class StreamBackpressureError extends kindClass('StreamBackpressureError', 'mesh:backpressure', -87) {}
 /** The trust policy refused the peer's key. */
 export class UntrustedPeerError extends kindClass('UntrustedPeerError', 'mesh:untrusted_peer', -88) {}
+/** The kind redex:locked: a persistent log is already open in another handle or process. */
+export class LogLockedError extends kindClass('LogLockedError', 'redex:locked', -55) {}
+/** The kind redex:invalid_config: a RedEX log configuration had an unknown key or an invalid value. */
+export class InvalidLogConfigError extends kindClass('InvalidLogConfigError', 'redex:invalid_config', -56) {}
+/** The kind redex:invalid_argument: a RedEX argument was invalid (a channel name, a limit, a timeout). */
+export class InvalidLogArgumentError extends kindClass('InvalidLogArgumentError', 'redex:invalid_argument', -57) {}
+/** The kind redex:sequence_exhausted: a log has handed out every sequence number. */
+export class SequenceExhaustedError extends kindClass('SequenceExhaustedError', 'redex:sequence_exhausted', -58) {}
+/** The kind netdb:invalid_argument: a NetDB argument was invalid (an id, a title, a limit, a timeout). */
+export class InvalidDbArgumentError extends kindClass('InvalidDbArgumentError', 'netdb:invalid_argument', -72) {}
+/** The kind mesh:invalid_argument: a mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself). */
+export class InvalidMeshArgumentError extends kindClass('InvalidMeshArgumentError', 'mesh:invalid_argument', -89) {}
+/** The kind audit:io: an audit log could not be opened or written. */
+export class AuditIoError extends kindClass('AuditIoError', 'audit:io', -90) {}
 
 /** Every kind's class, keyed by kind string. */
 export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
@@ -81,7 +95,9 @@ export const ERRORS_BY_KIND: ReadonlyMap<string, typeof NetError> = new Map(
     SegmentFullError, IoError, CorruptError, FoldStoppedError, TimeoutError, DecodeError,
     ModelMissingError, InvalidSnapshotError, InvalidMeshConfigError, HandshakeFailedError,
     MeshTimeoutError, UnknownPeerError, MessageTooLargeError, MeshShutdownError, MeshIoError,
-    StreamBackpressureError, UntrustedPeerError,
+    StreamBackpressureError, UntrustedPeerError, LogLockedError, InvalidLogConfigError,
+    InvalidLogArgumentError, SequenceExhaustedError, InvalidDbArgumentError,
+    InvalidMeshArgumentError, AuditIoError,
   ].map((cls) => [new cls('').kind, cls] as [string, typeof NetError]),
 );
 

@@ -6,8 +6,8 @@ export class Event {
   constructor(
     /** Shard that held the event. */
     readonly shard: number,
-    /** Sequence within the shard. */
-    readonly seq: number,
+    /** Sequence within the shard (a bigint: sequences pass 2^53). */
+    readonly seq: bigint,
     /** Ingest time, nanoseconds since the Unix epoch. */
     readonly timestampNs: bigint,
     /** The payload exactly as emitted. */
@@ -32,7 +32,8 @@ export function toEvent(e: native.NativeEvent): Event {
 /** Where an accepted event went. */
 export interface Receipt {
   shard: number;
-  seq: number;
+  /** Sequence within the shard (a bigint: sequences pass 2^53). */
+  seq: bigint;
 }
 
 /** The result of a poll; pass `nextCursor` back to resume (and acknowledge). */

@@ -15,8 +15,9 @@
  * a Promise; the event loop never blocks.
  */
 import * as native from '@netmesh/core';
-import { call, classify, InvalidArgumentError, InvalidKeyError, MeshShutdownError } from './errors';
+import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError } from './errors';
 import { NetNode } from './node';
+import { deadlineOf, engineJson, sliced } from './wait';
 
 /** Bytes to send: a Buffer or Uint8Array, or a string (UTF-8 encoded). */
 export type MeshPayload = Uint8Array | string;
@@ -277,8 +278,6 @@ export interface BusLinkStats {
   error: string | null;
 }
 
-/** How long one native recv lasts; short so no libuv thread is held for long. */
-const WAIT_SLICE_MS = 200;
 /** How many messages one native recv takes at most. */
 const RECV_BATCH = 256;
 
@@ -306,28 +305,18 @@ const view = (b: Uint8Array): Buffer => (Buffer.isBuffer(b) ? b : Buffer.from(b.
 function payloadOf(p: MeshPayload): Buffer {
   if (p instanceof Uint8Array) return view(p);
   if (typeof p === 'string') return Buffer.from(p, 'utf8');
-  throw new InvalidArgumentError(`bus:invalid_argument: a payload is a Buffer, Uint8Array or string, got ${typeof p}`);
+  throw new InvalidMeshArgumentError(`mesh:invalid_argument: a payload is a Buffer, Uint8Array or string, got ${typeof p}`);
 }
 
 function u64(v: MeshId, what: string): bigint {
   if (typeof v === 'bigint') return v; // the addon checks the range
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  throw new InvalidArgumentError(`bus:invalid_argument: ${what} must be a bigint or a safe integer, got ${String(v)}`);
+  throw new InvalidMeshArgumentError(`mesh:invalid_argument: ${what} must be a bigint or a safe integer, got ${String(v)}`);
 }
 
-function u32(v: number, what: string): number {
-  if (Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v;
-  throw new InvalidArgumentError(`bus:invalid_argument: ${what} must be an integer in 0..=4294967295, got ${String(v)}`);
-}
-
-/** Milliseconds for the addon: -1 is "no limit". */
-function timeoutOf(options: WaitOptions): number {
-  const ms = options.timeoutMs;
-  if (ms === undefined || ms === Infinity) return -1;
-  if (typeof ms !== 'number' || Number.isNaN(ms) || ms < 0) {
-    throw new InvalidArgumentError(`bus:invalid_argument: timeoutMs must be a number >= 0, got ${String(ms)}`);
-  }
-  return Math.ceil(ms);
+/** When a wait with these options ends (checked by the engine's rule). */
+function deadline(options: WaitOptions): number {
+  return deadlineOf(options.timeoutMs, 'mesh');
 }
 
 function publicKeyOf(key: Uint8Array | string): Buffer {
@@ -382,7 +371,23 @@ const OPTIONS: Converters = new Map([
 
 /** The engine's JSON config from options: camelCase keys become snake_case, bytes become hex. */
 function configJson(options: MeshOptions): string {
-  return JSON.stringify(section(options as unknown as Json, OPTIONS));
+  return engineJson(section(options as unknown as Json, OPTIONS));
+}
+
+/** A send waiting for window room, one addon slice at a time (-1: sent). */
+async function blocking(until: number, slice: (remainingMs: number) => Promise<number>): Promise<void> {
+  // The last slice rejects with the engine's MeshTimeoutError.
+  await sliced<true>(until, async (remaining) => ((await slice(remaining)) === -1 ? true : undefined), () => true);
+}
+
+/** A send retrying on backpressure, a few retries per addon call (-1: sent). */
+async function retrying(maxRetries: number, slice: (left: number) => Promise<number>): Promise<void> {
+  let left = maxRetries;
+  for (;;) {
+    const out = await settle(() => slice(left));
+    if (out === -1) return;
+    left = out;
+  }
 }
 
 async function settle<T>(run: () => Promise<T>): Promise<T> {
@@ -419,21 +424,19 @@ export class MeshStream {
   /** Sends, retrying on backpressure up to `maxRetries` times (with growing pauses). */
   async sendWithRetry(payload: MeshPayload, maxRetries: number): Promise<void> {
     const buf = payloadOf(payload);
-    const retries = u32(maxRetries, 'maxRetries');
-    return settle(() => this.native.sendWithRetry(buf, retries));
+    await retrying(maxRetries, (left) => this.native.sendWithRetry(buf, left));
   }
 
   /** Sends, waiting up to `timeoutMs` for window room (MeshTimeoutError if it stays full). */
   async sendBlocking(payload: MeshPayload, options: WaitOptions = {}): Promise<void> {
     const buf = payloadOf(payload);
-    const ms = timeoutOf(options);
-    return settle(() => this.native.sendBlocking(buf, ms));
+    await blocking(deadline(options), (remaining) => this.native.sendBlocking(buf, remaining));
   }
 
   /** The stream's counters now. */
   stats(): StreamStats {
     const json = this.native.statsJson();
-    if (json === null) throw new InvalidArgumentError('bus:invalid_argument: the stream has no state');
+    if (json === null) throw new InvalidMeshArgumentError('mesh:invalid_argument: the stream has no state');
     return parseIds(json) as StreamStats;
   }
 }
@@ -458,7 +461,7 @@ function linkOptionsJson(options: LinkBusOptions): string {
 
 function nativeBusOf(bus: NetNode): native.Bus {
   if (!(bus instanceof NetNode)) {
-    throw new InvalidArgumentError(`bus:invalid_argument: a bus link needs a NetNode, got ${String(bus)}`);
+    throw new InvalidMeshArgumentError(`mesh:invalid_argument: a bus link needs a NetNode, got ${String(bus)}`);
   }
   return bus.nativeBus();
 }
@@ -545,7 +548,7 @@ export class Mesh {
    */
   async connect(addr: string, publicKey: Uint8Array | string): Promise<bigint> {
     if (typeof addr !== 'string') {
-      throw new InvalidArgumentError(`bus:invalid_argument: an address is an "ip:port" string, got ${typeof addr}`);
+      throw new InvalidMeshArgumentError(`mesh:invalid_argument: an address is an "ip:port" string, got ${typeof addr}`);
     }
     const key = publicKeyOf(publicKey);
     return settle(() => this.native.connect(addr, key));
@@ -578,7 +581,7 @@ export class Mesh {
     const node = u64(peer, 'peer');
     const id = u64(streamId, 'streamId');
     const reliable = options.reliable ?? false;
-    const window = u32(options.window ?? 0, 'window');
+    const window = options.window ?? 0;
     return new MeshStream(call(() => this.native.openStream(node, id, reliable, window)), node, id, reliable);
   }
 
@@ -595,8 +598,7 @@ export class Mesh {
     const node = u64(peer, 'peer');
     const id = u64(streamId, 'streamId');
     const buf = payloadOf(payload);
-    const retries = u32(maxRetries, 'maxRetries');
-    return settle(() => this.native.sendWithRetry(node, id, buf, retries));
+    await retrying(maxRetries, (left) => this.native.sendWithRetry(node, id, buf, left));
   }
 
   /** Sends on a stream by ids, waiting up to `timeoutMs` for window room. */
@@ -604,8 +606,7 @@ export class Mesh {
     const node = u64(peer, 'peer');
     const id = u64(streamId, 'streamId');
     const buf = payloadOf(payload);
-    const ms = timeoutOf(options);
-    return settle(() => this.native.sendBlocking(node, id, buf, ms));
+    await blocking(deadline(options), (remaining) => this.native.sendBlocking(node, id, buf, remaining));
   }
 
   /**
@@ -614,8 +615,7 @@ export class Mesh {
    * and every received message has been taken (also while waiting).
    */
   async recv(options: WaitOptions = {}): Promise<MeshMessage | null> {
-    const ms = timeoutOf(options);
-    const batch = await this.take(1, ms);
+    const batch = await this.take(1, deadline(options));
     return batch.length > 0 ? batch[0] : null;
   }
 
@@ -624,22 +624,20 @@ export class Mesh {
    * `timeoutMs` and whatever came with it; `[]` on timeout.
    */
   async recvBatch(max = RECV_BATCH, options: WaitOptions = {}): Promise<MeshMessage[]> {
-    return this.take(u32(max, 'max'), timeoutOf(options));
+    return this.take(max, deadline(options));
   }
 
-  private async take(max: number, timeoutMs: number): Promise<MeshMessage[]> {
+  private async take(max: number, until: number): Promise<MeshMessage[]> {
     if (this.buffered.length > 0) return this.buffered.splice(0, Math.max(1, max));
-    const deadline = timeoutMs < 0 ? Infinity : Date.now() + timeoutMs;
-    for (;;) {
-      const slice = Math.max(0, Math.min(WAIT_SLICE_MS, deadline - Date.now()));
-      let batch: native.NativeMeshMessage[];
-      try {
-        batch = await this.native.recv(max, slice);
-      } catch (err) {
-        throw classify(err);
-      }
-      if (batch.length > 0 || Date.now() >= deadline) return batch;
-    }
+    const batch = await sliced<native.NativeMeshMessage[]>(
+      until,
+      async (remaining) => {
+        const got = await this.native.recv(max, remaining);
+        return got.length > 0 ? got : undefined;
+      },
+      () => [],
+    );
+    return batch;
   }
 
   /**
@@ -652,7 +650,7 @@ export class Mesh {
       // What is left here when the consumer breaks is kept for the next recv.
       while (this.buffered.length > 0) yield this.buffered.shift() as MeshMessage;
       try {
-        this.buffered.push(...(await this.take(RECV_BATCH, -1)));
+        this.buffered.push(...(await this.take(RECV_BATCH, Infinity)));
       } catch (err) {
         if (err instanceof MeshShutdownError) return;
         throw err;

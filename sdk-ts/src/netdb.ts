@@ -1,26 +1,34 @@
 /** NetDB: event-sourced tasks and memories with queries and snapshots. */
 import * as native from '@netmesh/core';
-import { call, classify } from './errors';
+import { call, InvalidDbArgumentError } from './errors';
+import { deadlineOf, engineJson, sliced } from './wait';
 
 /** A task. */
 export interface Task {
-  id: number;
+  /** Caller-chosen id (a bigint: ids use all 64 bits). */
+  id: bigint;
   title: string;
   status: 'pending' | 'completed';
-  created_ns: number;
-  updated_ns: number;
+  /** Nanoseconds since the Unix epoch. */
+  created_ns: bigint;
+  updated_ns: bigint;
 }
 
 /** A memory (tags sorted and unique). */
 export interface Memory {
-  id: number;
+  /** Caller-chosen id (a bigint: ids use all 64 bits). */
+  id: bigint;
   content: string;
   tags: string[];
   source: string;
   pinned: boolean;
-  created_ns: number;
-  updated_ns: number;
+  /** Nanoseconds since the Unix epoch. */
+  created_ns: bigint;
+  updated_ns: bigint;
 }
+
+/** An id or a nanosecond timestamp: a bigint, or a safe integer number. */
+export type U64 = bigint | number;
 
 /** Result order. */
 export type OrderBy = 'id_asc' | 'id_desc' | 'created_asc' | 'created_desc' | 'updated_asc' | 'updated_desc';
@@ -44,10 +52,27 @@ export interface MemoriesFilter {
 /** Returned by every write; `waitForToken` makes it visible to queries. */
 export interface WriteToken {
   model: string;
-  seq: number;
+  seq: bigint;
 }
 
-const nowNs = (): number => Date.now() * 1e6;
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n;
+
+/** An id or timestamp for the engine's JSON: exact, as a decimal string. */
+function u64(v: U64, what: string): string {
+  if (typeof v === 'bigint') return v.toString(); // the engine checks the range
+  if (Number.isSafeInteger(v)) return String(v);
+  throw new InvalidDbArgumentError(`netdb:invalid_argument: ${what} must be a bigint or a safe integer, got ${String(v)}`);
+}
+
+/** The 64-bit fields of a record, which the engine sends as decimal strings. */
+const U64_FIELDS = ['id', 'created_ns', 'updated_ns'];
+
+/** Parses the engine's JSON, turning records' 64-bit fields into bigints. */
+function parseRecords(text: string): unknown {
+  return JSON.parse(text, function (this: Record<string, unknown>, key: string, value: unknown) {
+    return U64_FIELDS.includes(key) && typeof value === 'string' && !Array.isArray(this) ? BigInt(value) : value;
+  });
+}
 
 /**
  * A watched query: `for await (const result of watch)` yields the current
@@ -58,22 +83,28 @@ export class Watch<T> implements AsyncIterableIterator<T[]> {
   private ended = false;
   constructor(private readonly native: native.NetDbWatch) {}
 
-  /** The next result, or null on timeout or at the end. */
+  /**
+   * The next result, or null on timeout (`timeoutMs`, default 1000;
+   * `Infinity`: no limit) or at the end.
+   */
   async nextResult(timeoutMs = 1000): Promise<T[] | null> {
     if (this.ended) return null;
-    let step: native.WatchStep;
-    try {
-      step = await this.native.next(timeoutMs);
-    } catch (err) {
-      throw classify(err);
-    }
+    const deadline = deadlineOf(timeoutMs, 'netdb');
+    const step = await sliced<native.WatchStep>(
+      deadline,
+      async (remaining) => {
+        const got = await this.native.next(remaining);
+        return got.done || got.json ? got : undefined;
+      },
+      () => ({ done: false }),
+    );
     if (step.done) this.ended = true;
-    return step.json ? (JSON.parse(step.json) as T[]) : null;
+    return step.json ? (parseRecords(step.json) as T[]) : null;
   }
 
   async next(): Promise<IteratorResult<T[]>> {
     while (!this.ended) {
-      const result = await this.nextResult(500);
+      const result = await this.nextResult(Infinity);
       if (result !== null) return { value: result, done: false };
     }
     return { value: undefined, done: true };
@@ -102,24 +133,28 @@ class Model<T, F extends object> {
   ) {}
 
   protected write(op: string, args: Record<string, unknown>): WriteToken {
-    return { model: this.name, seq: call(() => this.db.write(this.name, op, JSON.stringify(args))) };
+    return { model: this.name, seq: call(() => this.db.write(this.name, op, engineJson(args))) };
   }
 
   private read<R>(op: string, args: object): R {
-    return JSON.parse(call(() => this.db.read(this.name, op, JSON.stringify(args)))) as R;
+    return parseRecords(call(() => this.db.read(this.name, op, engineJson(args)))) as R;
   }
 
-  /** Resolves once the write is visible (rejects with FoldStoppedError / TimeoutError). */
+  /**
+   * Resolves once the write is visible (rejects with FoldStoppedError, or
+   * TimeoutError after `timeoutMs`, default 5000; `Infinity`: no limit).
+   */
   async waitForToken(token: WriteToken, timeoutMs = 5000): Promise<void> {
-    try {
-      await this.db.wait(this.name, token.seq, timeoutMs);
-    } catch (err) {
-      throw classify(err);
-    }
+    const deadline = deadlineOf(timeoutMs, 'netdb');
+    await sliced<true>(
+      deadline,
+      async (remaining) => ((await this.db.wait(this.name, token.seq, remaining)) ? true : undefined),
+      () => true, // the last slice rejects with the engine's TimeoutError
+    );
   }
 
-  findUnique(id: number): T | null {
-    return this.read<T | null>('find_unique', { id });
+  findUnique(id: U64): T | null {
+    return this.read<T | null>('find_unique', { id: u64(id, 'id') });
   }
 
   findMany(filter: F = {} as F): T[] {
@@ -136,7 +171,7 @@ class Model<T, F extends object> {
 
   /** Watches `findMany(filter)`: the current result, then each change. */
   watch(filter: F = {} as F): Watch<T> {
-    return new Watch<T>(call(() => this.db.watch(this.name, JSON.stringify(filter))));
+    return new Watch<T>(call(() => this.db.watch(this.name, engineJson(filter))));
   }
 
   /** Events the fold refused (invalid transitions). */
@@ -147,36 +182,36 @@ class Model<T, F extends object> {
 
 /** The tasks model. */
 export class Tasks extends Model<Task, TasksFilter> {
-  create(id: number, title: string, ts = nowNs()): WriteToken {
-    return this.write('create', { id, title, ts });
+  create(id: U64, title: string, ts: U64 = nowNs()): WriteToken {
+    return this.write('create', { id: u64(id, 'id'), title, ts: u64(ts, 'ts') });
   }
-  rename(id: number, title: string, ts = nowNs()): WriteToken {
-    return this.write('rename', { id, title, ts });
+  rename(id: U64, title: string, ts: U64 = nowNs()): WriteToken {
+    return this.write('rename', { id: u64(id, 'id'), title, ts: u64(ts, 'ts') });
   }
-  complete(id: number, ts = nowNs()): WriteToken {
-    return this.write('complete', { id, ts });
+  complete(id: U64, ts: U64 = nowNs()): WriteToken {
+    return this.write('complete', { id: u64(id, 'id'), ts: u64(ts, 'ts') });
   }
-  delete(id: number): WriteToken {
-    return this.write('delete', { id });
+  delete(id: U64): WriteToken {
+    return this.write('delete', { id: u64(id, 'id') });
   }
 }
 
 /** The memories model. */
 export class Memories extends Model<Memory, MemoriesFilter> {
-  store(id: number, content: string, tags: string[] = [], source = '', ts = nowNs()): WriteToken {
-    return this.write('store', { id, content, tags, source, ts });
+  store(id: U64, content: string, tags: string[] = [], source = '', ts: U64 = nowNs()): WriteToken {
+    return this.write('store', { id: u64(id, 'id'), content, tags, source, ts: u64(ts, 'ts') });
   }
-  retag(id: number, tags: string[], ts = nowNs()): WriteToken {
-    return this.write('retag', { id, tags, ts });
+  retag(id: U64, tags: string[], ts: U64 = nowNs()): WriteToken {
+    return this.write('retag', { id: u64(id, 'id'), tags, ts: u64(ts, 'ts') });
   }
-  pin(id: number, ts = nowNs()): WriteToken {
-    return this.write('pin', { id, ts });
+  pin(id: U64, ts: U64 = nowNs()): WriteToken {
+    return this.write('pin', { id: u64(id, 'id'), ts: u64(ts, 'ts') });
   }
-  unpin(id: number, ts = nowNs()): WriteToken {
-    return this.write('unpin', { id, ts });
+  unpin(id: U64, ts: U64 = nowNs()): WriteToken {
+    return this.write('unpin', { id: u64(id, 'id'), ts: u64(ts, 'ts') });
   }
-  delete(id: number): WriteToken {
-    return this.write('delete', { id });
+  delete(id: U64): WriteToken {
+    return this.write('delete', { id: u64(id, 'id') });
   }
 }
 
@@ -201,12 +236,12 @@ export class NetDb {
 
   /** Opens a database (returns once any existing log is folded). */
   static open(options: NetDbOptions = {}): NetDb {
-    return new NetDb(call(() => new native.NetDb(JSON.stringify(options))));
+    return new NetDb(call(() => new native.NetDb(engineJson(options))));
   }
 
   /** A database restored from {@link snapshot} bytes (from any language). */
   static restore(snapshot: Buffer, options: NetDbOptions = {}): NetDb {
-    return new NetDb(call(() => native.NetDb.restore(JSON.stringify(options), snapshot)));
+    return new NetDb(call(() => native.NetDb.restore(engineJson(options), snapshot)));
   }
 
   /** The whole database (consistent per model) as bytes. */

@@ -3,6 +3,7 @@ import * as native from '@netmesh/core';
 import { call, InvalidJsonError } from './errors';
 import { Event, Health, PollResponse, Receipt, Stats, toEvent } from './event';
 import { Subscription } from './subscription';
+import { engineJson } from './wait';
 
 /** Options for {@link NetNode.create}; unset options keep the engine's defaults. */
 export interface NetOptions {
@@ -53,14 +54,24 @@ function stringify(value: unknown): string {
 export class NetNode {
   private constructor(private readonly bus: native.Bus) {}
 
-  /** Creates a node. */
+  /**
+   * Creates a node. Options are renamed to the engine's keys and handed over
+   * with every value as given, unknown keys included, so the engine's checks
+   * apply: `NaN`, `Infinity`, out-of-range values and unknown keys throw
+   * InvalidConfigError.
+   */
   static async create(options: NetOptions = {}): Promise<NetNode> {
+    const names: Record<string, string> = {
+      shards: 'num_shards',
+      backpressure: 'backpressure',
+      ringBufferCapacity: 'ring_buffer_capacity',
+      maxEventSize: 'max_event_size',
+    };
     const config: Record<string, unknown> = {};
-    if (options.shards !== undefined) config.num_shards = options.shards;
-    if (options.backpressure !== undefined) config.backpressure = options.backpressure;
-    if (options.ringBufferCapacity !== undefined) config.ring_buffer_capacity = options.ringBufferCapacity;
-    if (options.maxEventSize !== undefined) config.max_event_size = options.maxEventSize;
-    return NetNode.fromConfig(JSON.stringify(config));
+    for (const [key, value] of Object.entries(options as Record<string, unknown>)) {
+      if (value !== undefined) config[names[key] ?? key] = value;
+    }
+    return NetNode.fromConfig(engineJson(config));
   }
 
   /** Creates a node from the engine's JSON configuration. */

@@ -1,10 +1,12 @@
 /** RedEX: local append-only logs, one per channel name, with live tails. */
 import * as native from '@netmesh/core';
-import { call, classify } from './errors';
+import { call, InvalidLogArgumentError } from './errors';
+import { deadlineOf, engineJson, sliced } from './wait';
 
 /** One log entry as read back. */
 export interface Entry {
-  seq: number;
+  /** Sequence number (a bigint: sequences pass 2^53). */
+  seq: bigint;
   timestampNs: bigint;
   payload: Buffer;
 }
@@ -33,6 +35,13 @@ export interface LogConfig {
   fsync?: { everyN?: number; intervalMs?: number; maxBytes?: number };
 }
 
+/** A sequence: a bigint, or a safe integer number. */
+function seq(v: bigint | number, what: string): bigint {
+  if (typeof v === 'bigint') return v; // the addon checks the range
+  if (Number.isSafeInteger(v)) return BigInt(v);
+  throw new InvalidLogArgumentError(`redex:invalid_argument: ${what} must be a bigint or a safe integer, got ${String(v)}`);
+}
+
 const bytes = (p: Uint8Array | string): Buffer => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p.buffer, p.byteOffset, p.byteLength));
 
 /**
@@ -45,22 +54,28 @@ export class Tail implements AsyncIterableIterator<Entry> {
   private buffered: Entry[] = [];
   constructor(private readonly native: native.LogTail) {}
 
-  /** Up to `max` entries; `[]` after `timeoutMs`, null once the tail has ended. */
+  /**
+   * Up to `max` entries; `[]` after `timeoutMs` (default 1000; `Infinity`:
+   * no limit), null once the tail has ended.
+   */
   async nextBatch(max = 256, timeoutMs = 1000): Promise<Entry[] | null> {
     if (this.ended) return null;
-    let entries: native.NativeEntry[] | null;
-    try {
-      entries = await this.native.next(max, timeoutMs);
-    } catch (err) {
-      throw classify(err);
-    }
+    const deadline = deadlineOf(timeoutMs, 'redex');
+    const entries = await sliced<native.NativeEntry[] | null>(
+      deadline,
+      async (remaining) => {
+        const got = await this.native.next(max, remaining);
+        return got === null || got.length > 0 ? got : undefined;
+      },
+      () => [],
+    );
     if (entries === null) this.ended = true;
     return entries;
   }
 
   async next(): Promise<IteratorResult<Entry>> {
     while (this.buffered.length === 0) {
-      const batch = await this.nextBatch(256, 500);
+      const batch = await this.nextBatch(256, Infinity);
       if (batch === null) return { value: undefined, done: true };
       this.buffered = batch;
     }
@@ -76,8 +91,8 @@ export class Tail implements AsyncIterableIterator<Entry> {
     return this;
   }
 
-  /** The next sequence this tail will return. */
-  get position(): number {
+  /** The next sequence this tail will return (never waits). */
+  get position(): bigint {
     return this.native.position();
   }
 
@@ -93,7 +108,7 @@ export class Log {
   constructor(private readonly native: native.Log) {}
 
   /** Appends one entry; returns its sequence. */
-  append(payload: Uint8Array | string): number {
+  append(payload: Uint8Array | string): bigint {
     return call(() => this.native.append(bytes(payload)));
   }
 
@@ -101,23 +116,26 @@ export class Log {
    * Appends an atomic batch; returns the first sequence (the rest follow
    * consecutively), or null for an empty batch. A failing batch appends nothing.
    */
-  appendBatch(payloads: Iterable<Uint8Array | string>): number | null {
+  appendBatch(payloads: Iterable<Uint8Array | string>): bigint | null {
     const list = [...payloads].map(bytes);
     return call(() => this.native.appendBatch(list));
   }
 
   /** Retained entries with `start <= seq < end` (no `end`: to the last). */
-  readRange(start = 0, end?: number): Entry[] {
-    return this.native.readRange(start, end ?? -1);
+  readRange(start: bigint | number = 0n, end?: bigint | number): Entry[] {
+    const from = seq(start, 'start');
+    const to = end === undefined ? null : seq(end, 'end');
+    return call(() => this.native.readRange(from, to));
   }
 
   /** A live reader from `fromSeq`. */
-  tail(fromSeq = 0): Tail {
-    return new Tail(this.native.tail(fromSeq));
+  tail(fromSeq: bigint | number = 0n): Tail {
+    const from = seq(fromSeq, 'fromSeq');
+    return new Tail(call(() => this.native.tail(from)));
   }
 
   /** The sequence the next append will get. */
-  get nextSeq(): number {
+  get nextSeq(): bigint {
     return this.native.nextSeq();
   }
 
@@ -164,7 +182,7 @@ export class Redex {
 
   /** Opens a manager; `dir` persists logs there (default: in memory). */
   static open(options: { dir?: string } = {}): Redex {
-    return new Redex(call(() => new native.Redex(JSON.stringify(options))));
+    return new Redex(call(() => new native.Redex(engineJson(options))));
   }
 
   /**
@@ -177,7 +195,7 @@ export class Redex {
       interval_ms: config.fsync.intervalMs,
       max_bytes: config.fsync.maxBytes,
     };
-    const json = JSON.stringify({
+    const json = engineJson({
       max_events: config.maxEvents,
       max_bytes: config.maxBytes,
       max_age_ms: config.maxAgeMs,

@@ -27,9 +27,9 @@ test('seed quick start shape', async () => {
 
 test('emit variants, poll and cursors', async () => {
   const node = await NetNode.create({ shards: 1 });
-  assert.equal(node.emit({ a: 1 }).seq, 0);
-  assert.equal(node.emitStr('{"b": 2}').seq, 1);
-  assert.equal(node.emitRaw('text').seq, 2);
+  assert.equal(node.emit({ a: 1 }).seq, 0n);
+  assert.equal(node.emitStr('{"b": 2}').seq, 1n);
+  assert.equal(node.emitRaw('text').seq, 2n);
   assert.equal(node.emitBatch([1, 2]), 2);
   assert.equal(node.emitStrBatch(['[3]']), 1);
   assert.equal(node.emitRawBatch([Buffer.from('x'), 'y', new Uint8Array([122])]), 3);
@@ -168,15 +168,15 @@ test('identity and wire surface', async () => {
 });
 
 test('netdb: CRUD, typed errors, snapshot and restore', async () => {
-  const { NetDb, InvalidArgumentError, LogClosedError } = await import('../src');
+  const { NetDb, InvalidDbArgumentError, LogClosedError } = await import('../src');
   const db = NetDb.open();
   await db.tasks.waitForToken(db.tasks.create(1, 'plan', 10));
   await db.tasks.waitForToken(db.tasks.complete(1, 20));
-  assert.deepEqual(db.tasks.findUnique(1), { id: 1, title: 'plan', status: 'completed', created_ns: 10, updated_ns: 20 });
+  assert.deepEqual(db.tasks.findUnique(1), { id: 1n, title: 'plan', status: 'completed', created_ns: 10n, updated_ns: 20n });
   assert.equal(db.tasks.findUnique(2), null);
   await db.memories.waitForToken(db.memories.store(5, 'note', ['b', 'a'], 'chat'));
   assert.deepEqual(db.memories.findMany({ tag: 'a' })[0].tags, ['a', 'b']);
-  assert.throws(() => db.tasks.findMany({ bogus: 1 } as never), InvalidArgumentError);
+  assert.throws(() => db.tasks.findMany({ bogus: 1 } as never), InvalidDbArgumentError);
   const restored = NetDb.restore(db.snapshot());
   db.close();
   assert.equal(restored.tasks.countWhere({ status: 'completed' }), 1);
@@ -193,7 +193,7 @@ test('netdb watch: current result, then changes, ends on close', async () => {
   assert.equal(await watch.nextResult(100), null);
   db.tasks.complete(1);
   const changed = await watch.nextResult(5000);
-  assert.deepEqual(changed?.map((t) => t.id), [1]);
+  assert.deepEqual(changed?.map((t) => t.id), [1n]);
   setTimeout(() => db.close(), 50);
   const rest: unknown[] = [];
   for await (const r of watch) rest.push(r);

@@ -4,7 +4,7 @@ import {
   BusLink,
   BusLinkDirection,
   BusLinkStats,
-  InvalidArgumentError,
+  InvalidMeshArgumentError,
   InvalidMeshConfigError,
   Mesh,
   MeshShutdownError,
@@ -182,9 +182,9 @@ test('link errors are typed: unknown peer, stream taken, bad options, shut-down 
     await assert.rejects(a.linkBusFromConfig(bus, b.nodeId, '{"direction":"send","colour":"blue"}'), InvalidMeshConfigError);
     await assert.rejects(a.linkBusFromConfig(bus, b.nodeId, '{"stream_id":5}'), InvalidMeshConfigError);
     // What the SDK checks itself: the types of ids and the bus.
-    await assert.rejects(a.sendBus(bus, b.nodeId, { streamId: 1.5 }), InvalidArgumentError);
-    await assert.rejects(a.sendBus(bus, -1n), InvalidArgumentError);
-    await assert.rejects(a.sendBus({} as NetNode, b.nodeId), InvalidArgumentError);
+    await assert.rejects(a.sendBus(bus, b.nodeId, { streamId: 1.5 }), InvalidMeshArgumentError);
+    await assert.rejects(a.sendBus(bus, -1n), InvalidMeshArgumentError);
+    await assert.rejects(a.sendBus({} as NetNode, b.nodeId), InvalidMeshArgumentError);
 
     // A shut-down bus, then a shut-down node.
     const gone = await NetNode.create();

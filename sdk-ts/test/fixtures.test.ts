@@ -14,6 +14,7 @@ import {
   NetError,
   NetNode,
   Subscription,
+  WriteToken,
   decodeNetHeader,
   decodeRecord,
   decodeRoutingHeader,
@@ -102,6 +103,15 @@ class Case {
         }
         return { raws, done };
       }
+      case 'leave': {
+        // for await + break: the iterator's return() gives back what it had not yielded.
+        const raws: Buffer[] = [];
+        for await (const event of this.sub as Subscription) {
+          raws.push(event.raw);
+          if (raws.length === step.take) break;
+        }
+        return { raws };
+      }
       case 'flush':
         await n.flush();
         return {};
@@ -119,6 +129,27 @@ class Case {
 
 const MODEL_WRITES = new Set(['create', 'rename', 'complete', 'delete', 'store', 'retag', 'pin', 'unpin']);
 
+/** A fixture's 64-bit field (a number or a decimal string) as the SDK takes it. */
+const big = (v: Json): bigint | undefined => (v === undefined ? undefined : BigInt(v));
+
+/** Integers (numbers and bigints) as decimal strings, so values compare exactly. */
+function norm(v: Json): Json {
+  if (typeof v === 'bigint' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return v.map(norm);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
+  return v;
+}
+
+/** Records must carry their 64-bit fields as bigints, never numbers. */
+function assertBigints(v: Json, where: string): void {
+  const rows = Array.isArray(v) ? v : v === null || typeof v !== 'object' ? [] : [v];
+  for (const row of rows) {
+    for (const key of ['id', 'created_ns', 'updated_ns']) {
+      if (key in row) assert.equal(typeof row[key], 'bigint', `${where}: ${key} is a ${typeof row[key]}`);
+    }
+  }
+}
+
 async function runModelCase(c: Json): Promise<void> {
   const db = NetDb.open();
   const model = c.model === 'tasks' ? db.tasks : db.memories;
@@ -127,24 +158,27 @@ async function runModelCase(c: Json): Promise<void> {
       const { op, expect, filter, ...args } = step;
       const where = `step ${i} (${op})`;
       if (MODEL_WRITES.has(op)) {
-        const m = model as unknown as Record<string, (...a: unknown[]) => { model: string; seq: number }>;
+        const m = model as unknown as Record<string, (...a: unknown[]) => WriteToken>;
+        const [id, ts] = [big(args.id), big(args.ts)];
         const token =
-          op === 'create' || op === 'rename' ? m[op].call(model, args.id, args.title, args.ts)
-          : op === 'store' ? m[op].call(model, args.id, args.content, args.tags, args.source, args.ts)
-          : op === 'retag' ? m[op].call(model, args.id, args.tags, args.ts)
-          : op === 'delete' ? m[op].call(model, args.id)
-          : m[op].call(model, args.id, args.ts);
+          op === 'create' || op === 'rename' ? m[op].call(model, id, args.title, ts)
+          : op === 'store' ? m[op].call(model, id, args.content, args.tags, args.source, ts)
+          : op === 'retag' ? m[op].call(model, id, args.tags, ts)
+          : op === 'delete' ? m[op].call(model, id)
+          : m[op].call(model, id, ts);
         await model.waitForToken(token);
         continue;
       }
+      const found = op === 'find_unique' ? model.findUnique(big(args.id) as bigint) : op === 'find_many' ? model.findMany(filter) : null;
+      if (found !== null) assertBigints(found, where);
       const got =
-        op === 'find_unique' ? model.findUnique(args.id)
-        : op === 'find_many' ? model.findMany(filter).map((r) => r.id)
+        op === 'find_unique' ? found
+        : op === 'find_many' ? (found as Array<{ id: bigint }>).map((r) => r.id)
         : op === 'count_where' ? model.countWhere(filter)
         : op === 'exists_where' ? model.existsWhere(filter)
         : model.foldErrors();
       const want = op === 'find_many' ? expect.ids : Object.values(expect)[0];
-      assert.deepEqual(got, want, where);
+      assert.deepEqual(norm(got), norm(want), where);
     }
   } finally {
     db.close();
@@ -180,7 +214,7 @@ async function runCase(c: Json): Promise<void> {
           assert.equal(raws.length, (want as Json[]).length, `${where}: event count`);
           (want as Json[]).forEach((w, j) => assert.ok(eventMatches(raws[j], w), `${where}: event ${j} is ${raws[j]}`));
         } else {
-          assert.deepEqual(got[key], want, `${where}: ${key}`);
+          assert.deepEqual(norm(got[key]), norm(want), `${where}: ${key}`);
         }
       }
     }
@@ -264,11 +298,11 @@ function codecUnits(doc: Json): Array<[string, () => void | Promise<void>]> {
         const model = q.model === 'tasks' ? db.tasks : db.memories;
         const want = Object.values(q.expect)[0];
         const got =
-          q.op === 'find_unique' ? model.findUnique(q.id)
+          q.op === 'find_unique' ? model.findUnique(BigInt(q.id))
           : q.op === 'find_many' ? model.findMany(q.filter).map((r) => r.id)
           : q.op === 'count_where' ? model.countWhere(q.filter)
           : model.existsWhere(q.filter);
-        assert.deepEqual(got, want);
+        assert.deepEqual(norm(got), norm(want));
       }]);
     }
   }

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import {
   HandshakeFailedError,
   Identity,
-  InvalidArgumentError,
+  InvalidMeshArgumentError,
   InvalidKeyError,
   InvalidMeshConfigError,
   InvalidSeedError,
@@ -183,11 +183,11 @@ test('connect and stream errors are typed', async () => {
     // Nobody answers: a timeout.
     await assert.rejects(a.connect(goneAddr, gone.publicKey), MeshTimeoutError);
     // Bad arguments.
-    await assert.rejects(a.connect('not an address', stranger.publicKey), (e: unknown) => e instanceof InvalidArgumentError && e.kind === 'bus:invalid_argument');
-    await assert.rejects(a.connect('127.0.0.1', stranger.publicKey), InvalidArgumentError);
+    await assert.rejects(a.connect('not an address', stranger.publicKey), (e: unknown) => e instanceof InvalidMeshArgumentError && e.kind === 'mesh:invalid_argument');
+    await assert.rejects(a.connect('127.0.0.1', stranger.publicKey), InvalidMeshArgumentError);
     await assert.rejects(a.connect(stranger.localAddr, stranger.publicKey.subarray(0, 31)), InvalidKeyError);
     await assert.rejects(a.connect(stranger.localAddr, 'zz'.repeat(32)), InvalidKeyError);
-    await assert.rejects(a.connect(5 as unknown as string, stranger.publicKey), InvalidArgumentError);
+    await assert.rejects(a.connect(5 as unknown as string, stranger.publicKey), InvalidMeshArgumentError);
     assert.equal(a.stats().handshakesFailed >= 1, true);
     assert.equal(a.stats().handshakesThrottled, 0);
     assert.deepEqual(a.peers(), []);
@@ -199,12 +199,12 @@ test('connect and stream errors are typed', async () => {
     await assert.rejects(a.sendWithRetry(12345n, 2n, 'x', 1), UnknownPeerError);
 
     // Ids and numbers out of range.
-    assert.throws(() => a.openStream(-1n, 1n), InvalidArgumentError);
-    assert.throws(() => a.openStream(2n ** 64n, 1n), InvalidArgumentError);
-    assert.throws(() => a.send(1.5, 1n, 'x'), InvalidArgumentError);
-    assert.throws(() => a.streamStats(1n, -2n), InvalidArgumentError);
-    assert.throws(() => a.send(1n, 1n, 42 as unknown as string), InvalidArgumentError);
-    await assert.rejects(a.recv({ timeoutMs: -5 }), InvalidArgumentError);
+    assert.throws(() => a.openStream(-1n, 1n), InvalidMeshArgumentError);
+    assert.throws(() => a.openStream(2n ** 64n, 1n), InvalidMeshArgumentError);
+    assert.throws(() => a.send(1.5, 1n, 'x'), InvalidMeshArgumentError);
+    assert.throws(() => a.streamStats(1n, -2n), InvalidMeshArgumentError);
+    assert.throws(() => a.send(1n, 1n, 42 as unknown as string), InvalidMeshArgumentError);
+    await assert.rejects(a.recv({ timeoutMs: -5 }), InvalidMeshArgumentError);
   } finally {
     await a.close();
     await stranger.close();
@@ -217,7 +217,7 @@ test('connect and stream errors are typed', async () => {
     x.openStream(peer, 2n, { reliable: true, window: 4 });
     assert.throws(() => x.openStream(peer, 2n, { reliable: true, window: 8 }), InvalidMeshConfigError);
     assert.throws(() => x.openStream(peer, 2n), InvalidMeshConfigError);
-    assert.throws(() => x.openStream(peer, 3n, { reliable: true, window: -1 }), InvalidArgumentError);
+    assert.throws(() => x.openStream(peer, 3n, { reliable: true, window: -1 }), InvalidMeshArgumentError);
     assert.throws(() => x.openStream(peer, 3n, { reliable: true, window: 1 << 30 }), InvalidMeshConfigError);
   } finally {
     await x.close();

@@ -11,6 +11,7 @@ use net::facade::wait::Waited;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod args;
 pub mod identity;
 pub mod mesh;
 pub mod netdb;
@@ -49,14 +50,14 @@ pub fn error_kinds() -> Vec<ErrorKindInfo> {
 #[napi(object)]
 pub struct Receipt {
     pub shard: u32,
-    pub seq: i64,
+    pub seq: BigInt,
 }
 
 /// One event.
 #[napi(object)]
 pub struct NativeEvent {
     pub shard: u32,
-    pub seq: i64,
+    pub seq: BigInt,
     pub timestamp_ns: BigInt,
     pub raw: Buffer,
 }
@@ -72,7 +73,7 @@ pub struct NativePoll {
 fn receipt(r: net::facade::bus::Receipt) -> Receipt {
     Receipt {
         shard: u32::from(r.shard),
-        seq: r.seq as i64,
+        seq: BigInt::from(r.seq),
     }
 }
 
@@ -81,7 +82,7 @@ fn events_to_js(events: Vec<Event>) -> Vec<NativeEvent> {
         .into_iter()
         .map(|e| NativeEvent {
             shard: u32::from(e.shard),
-            seq: e.seq as i64,
+            seq: BigInt::from(e.seq),
             timestamp_ns: BigInt::from(e.timestamp_ns),
             raw: Buffer::from(e.data.to_vec()),
         })
@@ -148,17 +149,13 @@ impl Bus {
     #[napi]
     pub fn poll(
         &self,
-        limit: u32,
+        limit: f64,
         cursor: Option<String>,
         filter_json: Option<String>,
     ) -> Result<NativePoll> {
-        let resp = facade::poll(
-            &self.bus,
-            limit as usize,
-            cursor.as_deref(),
-            filter_json.as_deref(),
-        )
-        .map_err(to_js)?;
+        let limit: usize = args::whole(limit, net::ErrorKind::InvalidArgument, "limit")?;
+        let resp = facade::poll(&self.bus, limit, cursor.as_deref(), filter_json.as_deref())
+            .map_err(to_js)?;
         Ok(NativePoll {
             events: events_to_js(resp.events),
             next_cursor: resp.next_cursor,
@@ -211,11 +208,11 @@ pub struct Subscription {
     handle: Arc<SubscriptionHandle>,
 }
 
-/// A wait for events on the libuv thread pool.
+/// One slice of a wait for events on the libuv thread pool.
 pub struct NextTask {
     handle: Arc<SubscriptionHandle>,
     max: usize,
-    timeout: Duration,
+    slice: Duration,
 }
 
 impl Task for NextTask {
@@ -225,7 +222,7 @@ impl Task for NextTask {
     fn compute(&mut self) -> Result<Self::Output> {
         match self
             .handle
-            .next(self.max, Some(self.timeout), || Ok(()))
+            .next(self.max, Some(self.slice), || Ok(()))
             .map_err(to_js)?
         {
             Waited::Ready(events) => Ok(Some(events)),
@@ -241,19 +238,29 @@ impl Task for NextTask {
 
 #[napi]
 impl Subscription {
-    /// Resolves with up to `max` events (an empty array after `timeoutMs`), or
-    /// null once the stream has ended. Runs on the libuv pool; keep timeouts
-    /// short so no pool thread is held for long.
+    /// Resolves with up to `max` events, an empty array once `remainingMs`
+    /// (negative: no limit) or one wait slice has passed, or null once the
+    /// stream has ended. The SDK calls again until its deadline.
     #[napi(ts_return_type = "Promise<NativeEvent[] | null>")]
-    pub fn next_batch(&self, max: u32, timeout_ms: u32) -> AsyncTask<NextTask> {
-        AsyncTask::new(NextTask {
+    pub fn next_batch(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<NextTask>> {
+        let max = args::whole(max, net::ErrorKind::InvalidArgument, "max")?;
+        let (slice, _) = args::slice_of(remaining_ms)?;
+        Ok(AsyncTask::new(NextTask {
             handle: Arc::clone(&self.handle),
-            max: max as usize,
-            timeout: Duration::from_millis(u64::from(timeout_ms)),
-        })
+            max,
+            slice,
+        }))
     }
 
-    /// The cursor just past everything taken.
+    /// Gives the last `count` events of the latest batch back to the bus
+    /// (they were not delivered); this subscription reads them again next.
+    #[napi]
+    pub fn unread(&self, count: f64) -> Result<()> {
+        let count = args::whole(count, net::ErrorKind::InvalidArgument, "count")?;
+        self.handle.unread(count).map_err(to_js)
+    }
+
+    /// The cursor just past everything taken (a snapshot: never waits).
     #[napi]
     pub fn cursor(&self) -> String {
         self.handle.cursor()

@@ -5,8 +5,7 @@
 //! A bus link carries a bus's events to a peer's bus; opening and closing
 //! one (which joins its thread) run on the libuv pool too.
 
-use crate::redex::u64_arg;
-use crate::to_js;
+use crate::{args, to_js};
 use napi::bindgen_prelude::*;
 use napi::{Env, JsObject, Task};
 use napi_derive::napi;
@@ -15,6 +14,7 @@ use net::facade::bus_link::BusLinkHandle;
 use net::facade::mesh::{MeshHandle, MeshMessage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A message received from a peer.
 #[napi(object)]
@@ -33,6 +33,16 @@ fn messages_to_js(messages: Vec<MeshMessage>) -> Vec<NativeMeshMessage> {
             payload: Buffer::from(m.payload),
         })
         .collect()
+}
+
+/// A node or stream id from a JavaScript `bigint`.
+fn id(v: BigInt, what: &str) -> Result<u64> {
+    args::u64_of(v, net::ErrorKind::InvalidMeshArgument, what)
+}
+
+/// A whole number (a window, a count) from JavaScript.
+fn whole<T: TryFrom<u64>>(v: f64, what: &str) -> Result<T> {
+    args::whole(v, net::ErrorKind::InvalidMeshArgument, what)
 }
 
 /// A mesh node.
@@ -82,13 +92,21 @@ impl Task for ConnectRoutedTask {
     }
 }
 
-/// How a send waits for room in a reliable window.
+/// How one slice of a send waits for room in a reliable window.
 enum SendWait {
+    /// Up to this many retries (at most `RETRIES_PER_SLICE` of them).
     Retries(u32),
-    Until(i64),
+    /// Up to this long; `last`: the caller's timeout ends with this slice.
+    Until { slice: Duration, last: bool },
 }
 
-/// A waiting send on the libuv pool.
+/// Retries one slice of `sendWithRetry` makes at most (the engine's waits
+/// double from 1 ms up to 128 ms, so a slice lasts at most ~255 ms).
+const RETRIES_PER_SLICE: u32 = 8;
+
+/// One slice of a waiting send on the libuv pool. Resolves with -1 once
+/// sent; otherwise with what is left to do (retries left, or 0 for "wait
+/// again"), and the SDK calls again.
 pub struct SendTask {
     mesh: Arc<MeshHandle>,
     node_id: u64,
@@ -98,29 +116,43 @@ pub struct SendTask {
 }
 
 impl Task for SendTask {
-    type Output = ();
-    type JsValue = ();
+    type Output = i64;
+    type JsValue = i64;
 
-    fn compute(&mut self) -> Result<()> {
+    fn compute(&mut self) -> Result<i64> {
         let (m, node, stream, payload) = (&self.mesh, self.node_id, self.stream_id, &self.payload);
-        match self.wait {
-            SendWait::Retries(max) => m.send_with_retry(node, stream, payload, max),
-            SendWait::Until(ms) => m.send_blocking(node, stream, payload, ms),
-        }
-        .map_err(to_js)
+        let outcome = match self.wait {
+            SendWait::Retries(left) => {
+                let round = left.min(RETRIES_PER_SLICE);
+                match m.send_with_retry(node, stream, payload, round) {
+                    Err(e) if e.kind() == net::ErrorKind::StreamBackpressure && left > round => {
+                        return Ok(i64::from(left - round));
+                    }
+                    other => other,
+                }
+            }
+            SendWait::Until { slice, last } => {
+                let ms = i64::try_from(slice.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
+                match m.send_blocking(node, stream, payload, ms) {
+                    Err(e) if e.kind() == net::ErrorKind::MeshTimeout && !last => return Ok(0),
+                    other => other,
+                }
+            }
+        };
+        outcome.map(|()| -1).map_err(to_js)
     }
 
-    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
-        Ok(())
+    fn resolve(&mut self, _env: Env, output: i64) -> Result<i64> {
+        Ok(output)
     }
 }
 
-/// A receive on the libuv pool: waits for one message, then takes what else
-/// is already there, up to `max`.
+/// One slice of a receive on the libuv pool: waits for one message, then
+/// takes what else is already there, up to `max`.
 pub struct RecvTask {
     mesh: Arc<MeshHandle>,
     max: usize,
-    timeout_ms: i64,
+    slice: Duration,
 }
 
 impl Task for RecvTask {
@@ -128,7 +160,8 @@ impl Task for RecvTask {
     type JsValue = Vec<NativeMeshMessage>;
 
     fn compute(&mut self) -> Result<Vec<MeshMessage>> {
-        let Some(first) = self.mesh.recv(self.timeout_ms).map_err(to_js)? else {
+        let ms = i64::try_from(self.slice.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
+        let Some(first) = self.mesh.recv(ms).map_err(to_js)? else {
             return Ok(Vec::new());
         };
         let mut out = vec![first];
@@ -145,6 +178,18 @@ impl Task for RecvTask {
     fn resolve(&mut self, _env: Env, output: Vec<MeshMessage>) -> Result<Vec<NativeMeshMessage>> {
         Ok(messages_to_js(output))
     }
+}
+
+/// A send that waits for room: `retries` (a whole number) or up to
+/// `remaining_ms` (negative: no limit), one slice per call.
+fn send_wait(retries: Option<f64>, remaining_ms: Option<f64>) -> Result<SendWait> {
+    Ok(match (retries, remaining_ms) {
+        (Some(r), _) => SendWait::Retries(whole(r, "maxRetries")?),
+        (None, ms) => {
+            let (slice, last) = args::slice_of(ms.unwrap_or(-1.0))?;
+            SendWait::Until { slice, last }
+        }
+    })
 }
 
 fn send_task(
@@ -256,10 +301,11 @@ impl Mesh {
         node_id: BigInt,
         stream_id: BigInt,
         reliable: bool,
-        window: u32,
+        window: f64,
     ) -> Result<MeshStream> {
-        let node_id = u64_arg(node_id, "nodeId")?;
-        let stream_id = u64_arg(stream_id, "streamId")?;
+        let node_id = id(node_id, "nodeId")?;
+        let stream_id = id(stream_id, "streamId")?;
+        let window = whole(window, "window")?;
         self.inner
             .open_stream(node_id, stream_id, reliable, window)
             .map_err(to_js)?;
@@ -273,61 +319,57 @@ impl Mesh {
     /// Sends at once (`mesh:backpressure` when a reliable window is full).
     #[napi]
     pub fn send(&self, node_id: BigInt, stream_id: BigInt, payload: Buffer) -> Result<()> {
-        let node_id = u64_arg(node_id, "nodeId")?;
-        let stream_id = u64_arg(stream_id, "streamId")?;
+        let node_id = id(node_id, "nodeId")?;
+        let stream_id = id(stream_id, "streamId")?;
         self.inner.send(node_id, stream_id, &payload).map_err(to_js)
     }
 
-    /// Sends, retrying on backpressure up to `maxRetries` times.
-    #[napi(ts_return_type = "Promise<void>")]
+    /// One slice of a send retrying on backpressure up to `maxRetries`
+    /// times: resolves -1 once sent, or the retries left (call again).
+    #[napi(ts_return_type = "Promise<number>")]
     pub fn send_with_retry(
         &self,
         node_id: BigInt,
         stream_id: BigInt,
         payload: Buffer,
-        max_retries: u32,
+        max_retries: f64,
     ) -> Result<AsyncTask<SendTask>> {
-        let node_id = u64_arg(node_id, "nodeId")?;
-        let stream_id = u64_arg(stream_id, "streamId")?;
-        Ok(send_task(
-            &self.inner,
-            node_id,
-            stream_id,
-            &payload,
-            SendWait::Retries(max_retries),
-        ))
+        let node_id = id(node_id, "nodeId")?;
+        let stream_id = id(stream_id, "streamId")?;
+        let wait = send_wait(Some(max_retries), None)?;
+        Ok(send_task(&self.inner, node_id, stream_id, &payload, wait))
     }
 
-    /// Sends, waiting up to `timeoutMs` (negative: no limit) for window room.
-    #[napi(ts_return_type = "Promise<void>")]
+    /// One slice of a send waiting for window room: resolves -1 once sent,
+    /// 0 when the slice ended first (call again); rejects with
+    /// `mesh:timeout` once `remainingMs` (negative: no limit) is spent.
+    #[napi(ts_return_type = "Promise<number>")]
     pub fn send_blocking(
         &self,
         node_id: BigInt,
         stream_id: BigInt,
         payload: Buffer,
-        timeout_ms: i64,
+        remaining_ms: f64,
     ) -> Result<AsyncTask<SendTask>> {
-        let node_id = u64_arg(node_id, "nodeId")?;
-        let stream_id = u64_arg(stream_id, "streamId")?;
-        Ok(send_task(
-            &self.inner,
-            node_id,
-            stream_id,
-            &payload,
-            SendWait::Until(timeout_ms),
-        ))
+        let node_id = id(node_id, "nodeId")?;
+        let stream_id = id(stream_id, "streamId")?;
+        let wait = send_wait(None, Some(remaining_ms))?;
+        Ok(send_task(&self.inner, node_id, stream_id, &payload, wait))
     }
 
-    /// Resolves with up to `max` messages (waiting up to `timeoutMs` for the
-    /// first; negative: no limit), `[]` on timeout; rejects with
-    /// `mesh:shutdown` once the node is shut down and drained.
+    /// One slice of a receive: up to `max` messages (waiting for the first
+    /// up to `remainingMs`, negative for no limit, or one wait slice), `[]`
+    /// when none came; rejects with `mesh:shutdown` once the node is shut
+    /// down and drained.
     #[napi(ts_return_type = "Promise<NativeMeshMessage[]>")]
-    pub fn recv(&self, max: u32, timeout_ms: i64) -> AsyncTask<RecvTask> {
-        AsyncTask::new(RecvTask {
+    pub fn recv(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<RecvTask>> {
+        let max: usize = whole(max, "max")?;
+        let (slice, _) = args::slice_of(remaining_ms)?;
+        Ok(AsyncTask::new(RecvTask {
             mesh: Arc::clone(&self.inner),
-            max: max.max(1) as usize,
-            timeout_ms,
-        })
+            max: max.max(1),
+            slice,
+        }))
     }
 
     /// Peers as JSON (`[{"node_id", "public_key", "addr", "confirmed",
@@ -354,8 +396,8 @@ impl Mesh {
     /// One stream's counters as JSON, null if it was never used.
     #[napi]
     pub fn stream_stats_json(&self, node_id: BigInt, stream_id: BigInt) -> Result<Option<String>> {
-        let node_id = u64_arg(node_id, "nodeId")?;
-        let stream_id = u64_arg(stream_id, "streamId")?;
+        let node_id = id(node_id, "nodeId")?;
+        let stream_id = id(stream_id, "streamId")?;
         Ok(self.inner.stream_stats_json(node_id, stream_id))
     }
 
@@ -369,7 +411,7 @@ impl Mesh {
         node_id: BigInt,
         options_json: String,
     ) -> Result<AsyncTask<LinkBusTask>> {
-        let node_id = u64_arg(node_id, "nodeId")?;
+        let node_id = id(node_id, "nodeId")?;
         Ok(AsyncTask::new(LinkBusTask {
             mesh: Arc::clone(&self.inner),
             bus: bus.bus.clone(),
@@ -418,28 +460,34 @@ impl MeshStream {
             .map_err(to_js)
     }
 
-    /// Sends, retrying on backpressure up to `maxRetries` times.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn send_with_retry(&self, payload: Buffer, max_retries: u32) -> AsyncTask<SendTask> {
-        send_task(
+    /// One slice of a send retrying on backpressure (see `Mesh.sendWithRetry`).
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn send_with_retry(
+        &self,
+        payload: Buffer,
+        max_retries: f64,
+    ) -> Result<AsyncTask<SendTask>> {
+        let wait = send_wait(Some(max_retries), None)?;
+        Ok(send_task(
             &self.mesh,
             self.node_id,
             self.stream_id,
             &payload,
-            SendWait::Retries(max_retries),
-        )
+            wait,
+        ))
     }
 
-    /// Sends, waiting up to `timeoutMs` (negative: no limit) for window room.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn send_blocking(&self, payload: Buffer, timeout_ms: i64) -> AsyncTask<SendTask> {
-        send_task(
+    /// One slice of a send waiting for window room (see `Mesh.sendBlocking`).
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn send_blocking(&self, payload: Buffer, remaining_ms: f64) -> Result<AsyncTask<SendTask>> {
+        let wait = send_wait(None, Some(remaining_ms))?;
+        Ok(send_task(
             &self.mesh,
             self.node_id,
             self.stream_id,
             &payload,
-            SendWait::Until(timeout_ms),
-        )
+            wait,
+        ))
     }
 
     /// The stream's counters as JSON.

@@ -1,6 +1,6 @@
 //! NetDB for Node: JSON control plane, snapshot bytes; waits run on the libuv pool.
 
-use crate::to_js;
+use crate::{args, to_js};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -15,26 +15,30 @@ pub struct NetDb {
     inner: Arc<NetDbHandle>,
 }
 
-/// A read-your-writes wait on the libuv pool.
+/// One slice of a read-your-writes wait on the libuv pool: `true` once the
+/// write is visible, `false` when the slice ended first (the SDK waits again).
 pub struct WaitTask {
     db: Arc<NetDbHandle>,
     model: String,
     seq: u64,
-    timeout_ms: u64,
+    slice: Duration,
+    last: bool,
 }
 
 impl Task for WaitTask {
-    type Output = ();
-    type JsValue = ();
+    type Output = bool;
+    type JsValue = bool;
 
-    fn compute(&mut self) -> Result<()> {
-        self.db
-            .wait(&self.model, self.seq, self.timeout_ms)
-            .map_err(to_js)
+    fn compute(&mut self) -> Result<bool> {
+        match self.db.wait(&self.model, self.seq, Some(self.slice)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == net::ErrorKind::Timeout && !self.last => Ok(false),
+            Err(e) => Err(to_js(e)),
+        }
     }
 
-    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
-        Ok(())
+    fn resolve(&mut self, _env: Env, output: bool) -> Result<bool> {
+        Ok(output)
     }
 }
 
@@ -60,22 +64,32 @@ impl NetDb {
 
     /// Applies a write; returns its sequence.
     #[napi]
-    pub fn write(&self, model: String, op: String, args_json: String) -> Result<i64> {
+    pub fn write(&self, model: String, op: String, args_json: String) -> Result<BigInt> {
         self.inner
             .write(&model, &op, &args_json)
-            .map(|seq| seq as i64)
+            .map(BigInt::from)
             .map_err(to_js)
     }
 
-    /// Resolves once write `seq` of `model` is visible to queries.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn wait(&self, model: String, seq: i64, timeout_ms: u32) -> AsyncTask<WaitTask> {
-        AsyncTask::new(WaitTask {
+    /// One slice of waiting for write `seq` of `model` to be visible:
+    /// resolves true once it is, false when the slice ended first; rejects
+    /// with `cortex:timeout` once `remainingMs` (negative: no limit) is spent.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn wait(
+        &self,
+        model: String,
+        seq: BigInt,
+        remaining_ms: f64,
+    ) -> Result<AsyncTask<WaitTask>> {
+        let seq = args::u64_of(seq, net::ErrorKind::InvalidDbArgument, "token")?;
+        let (slice, last) = args::slice_of(remaining_ms)?;
+        Ok(AsyncTask::new(WaitTask {
             db: Arc::clone(&self.inner),
             model,
-            seq: seq.max(0) as u64,
-            timeout_ms: u64::from(timeout_ms),
-        })
+            seq,
+            slice,
+            last,
+        }))
     }
 
     /// Runs a query; returns JSON.
@@ -118,10 +132,10 @@ pub struct WatchStep {
     pub json: Option<String>,
 }
 
-/// A watch wait on the libuv pool.
+/// One slice of a watch wait on the libuv pool.
 pub struct WatchTask {
     watch: Arc<WatchHandle>,
-    timeout_ms: u32,
+    slice: Duration,
 }
 
 impl Task for WatchTask {
@@ -129,12 +143,7 @@ impl Task for WatchTask {
     type JsValue = WatchStep;
 
     fn compute(&mut self) -> Result<WatchNext> {
-        self.watch
-            .next(
-                Some(Duration::from_millis(u64::from(self.timeout_ms))),
-                || Ok(()),
-            )
-            .map_err(to_js)
+        self.watch.next(Some(self.slice), || Ok(())).map_err(to_js)
     }
 
     fn resolve(&mut self, _env: Env, output: WatchNext) -> Result<WatchStep> {
@@ -157,13 +166,15 @@ impl Task for WatchTask {
 
 #[napi]
 impl NetDbWatch {
-    /// Resolves with the next result, an empty step after `timeoutMs`, or done.
+    /// Resolves with the next result, an empty step once `remainingMs`
+    /// (negative: no limit) or one wait slice has passed, or done.
     #[napi(ts_return_type = "Promise<WatchStep>")]
-    pub fn next(&self, timeout_ms: u32) -> AsyncTask<WatchTask> {
-        AsyncTask::new(WatchTask {
+    pub fn next(&self, remaining_ms: f64) -> Result<AsyncTask<WatchTask>> {
+        let (slice, _) = args::slice_of(remaining_ms)?;
+        Ok(AsyncTask::new(WatchTask {
             watch: Arc::clone(&self.inner),
-            timeout_ms,
-        })
+            slice,
+        }))
     }
 
     /// Ends the watch.

@@ -1,7 +1,7 @@
 //! Raw RedEX logs for Node: a manager, logs, live tails (waits on the libuv
 //! pool) and the record / event-meta codecs. 64-bit codec fields are BigInts.
 
-use crate::to_js;
+use crate::{args, to_js};
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
 use napi_derive::napi;
@@ -13,7 +13,7 @@ use std::time::Duration;
 /// One entry as read back.
 #[napi(object)]
 pub struct NativeEntry {
-    pub seq: i64,
+    pub seq: BigInt,
     pub timestamp_ns: BigInt,
     pub payload: Buffer,
 }
@@ -22,15 +22,15 @@ fn entries_to_js(entries: Vec<RedexEntry>) -> Vec<NativeEntry> {
     entries
         .into_iter()
         .map(|e| NativeEntry {
-            seq: e.seq as i64,
+            seq: BigInt::from(e.seq),
             timestamp_ns: BigInt::from(e.timestamp_ns),
             payload: Buffer::from(e.payload.to_vec()),
         })
         .collect()
 }
 
-fn seq_arg(seq: i64) -> u64 {
-    u64::try_from(seq).unwrap_or(0)
+fn seq_arg(seq: BigInt, what: &str) -> Result<u64> {
+    args::u64_of(seq, net::ErrorKind::InvalidLogArgument, what)
 }
 
 /// A RedEX manager (`{"dir": ...}` or in memory).
@@ -77,13 +77,13 @@ pub struct Log {
 impl Log {
     /// Appends one entry; returns its sequence.
     #[napi]
-    pub fn append(&self, payload: Buffer) -> Result<i64> {
-        self.inner.append(&payload).map(|s| s as i64).map_err(to_js)
+    pub fn append(&self, payload: Buffer) -> Result<BigInt> {
+        self.inner.append(&payload).map(BigInt::from).map_err(to_js)
     }
 
     /// Appends an atomic batch; returns the first sequence, null if empty.
     #[napi]
-    pub fn append_batch(&self, payloads: Vec<Buffer>) -> Result<Option<i64>> {
+    pub fn append_batch(&self, payloads: Vec<Buffer>) -> Result<Option<BigInt>> {
         let total = payloads.iter().map(|p| p.len()).sum();
         let mut data = Vec::with_capacity(total);
         let mut lens = Vec::with_capacity(payloads.len());
@@ -93,29 +93,33 @@ impl Log {
         }
         self.inner
             .append_packed(&data, &lens)
-            .map(|first| first.map(|s| s as i64))
+            .map(|first| first.map(BigInt::from))
             .map_err(to_js)
     }
 
-    /// Retained entries with `start <= seq < end` (`end` negative: to the last).
+    /// Retained entries with `start <= seq < end` (`end` absent: to the last).
     #[napi]
-    pub fn read_range(&self, start: i64, end: i64) -> Vec<NativeEntry> {
-        let end = u64::try_from(end).unwrap_or(u64::MAX);
-        entries_to_js(self.inner.read_range(seq_arg(start), end))
+    pub fn read_range(&self, start: BigInt, end: Option<BigInt>) -> Result<Vec<NativeEntry>> {
+        let start = seq_arg(start, "start")?;
+        let end = match end {
+            Some(end) => seq_arg(end, "end")?,
+            None => u64::MAX,
+        };
+        Ok(entries_to_js(self.inner.read_range(start, end)))
     }
 
     /// A live reader from `from_seq`.
     #[napi]
-    pub fn tail(&self, from_seq: i64) -> LogTail {
-        LogTail {
-            inner: Arc::new(self.inner.tail(seq_arg(from_seq))),
-        }
+    pub fn tail(&self, from_seq: BigInt) -> Result<LogTail> {
+        Ok(LogTail {
+            inner: Arc::new(self.inner.tail(seq_arg(from_seq, "fromSeq")?)),
+        })
     }
 
     /// The sequence the next append will get.
     #[napi]
-    pub fn next_seq(&self) -> i64 {
-        self.inner.next_seq() as i64
+    pub fn next_seq(&self) -> BigInt {
+        BigInt::from(self.inner.next_seq())
     }
 
     /// Entries currently retained.
@@ -156,11 +160,11 @@ pub struct LogTail {
     inner: Arc<TailHandle>,
 }
 
-/// A tail wait on the libuv pool.
+/// One slice of a tail wait on the libuv pool.
 pub struct TailTask {
     tail: Arc<TailHandle>,
     max: usize,
-    timeout: Duration,
+    slice: Duration,
 }
 
 impl Task for TailTask {
@@ -170,7 +174,7 @@ impl Task for TailTask {
     fn compute(&mut self) -> Result<Self::Output> {
         match self
             .tail
-            .next(self.max, Some(self.timeout), || Ok(()))
+            .next(self.max, Some(self.slice), || Ok(()))
             .map_err(to_js)?
         {
             Waited::Ready(entries) => Ok(Some(entries)),
@@ -186,21 +190,24 @@ impl Task for TailTask {
 
 #[napi]
 impl LogTail {
-    /// Resolves with up to `max` entries (empty after `timeoutMs`), or null once
-    /// the tail or the log is closed.
+    /// Resolves with up to `max` entries (empty once `remainingMs`, negative
+    /// for no limit, or one wait slice has passed), or null once the tail or
+    /// the log is closed.
     #[napi(ts_return_type = "Promise<NativeEntry[] | null>")]
-    pub fn next(&self, max: u32, timeout_ms: u32) -> AsyncTask<TailTask> {
-        AsyncTask::new(TailTask {
+    pub fn next(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<TailTask>> {
+        let max = args::whole(max, net::ErrorKind::InvalidLogArgument, "max")?;
+        let (slice, _) = args::slice_of(remaining_ms)?;
+        Ok(AsyncTask::new(TailTask {
             tail: Arc::clone(&self.inner),
-            max: max as usize,
-            timeout: Duration::from_millis(u64::from(timeout_ms)),
-        })
+            max,
+            slice,
+        }))
     }
 
-    /// The next sequence this tail will return.
+    /// The next sequence this tail will return (a snapshot: never waits).
     #[napi]
-    pub fn position(&self) -> i64 {
-        self.inner.position() as i64
+    pub fn position(&self) -> BigInt {
+        BigInt::from(self.inner.position())
     }
 
     /// Ends the tail; a pending wait resolves null within ~100 ms.
@@ -231,28 +238,17 @@ pub struct NativeEventMeta {
     pub checksum: u32,
 }
 
-pub(crate) fn u64_arg(v: BigInt, what: &str) -> Result<u64> {
-    let (signed, value, lossless) = v.get_u64();
-    if signed || !lossless {
-        return Err(to_js(net::Error::new(
-            net::ErrorKind::InvalidArgument,
-            format!("{what} must be an unsigned 64-bit integer"),
-        )));
-    }
-    Ok(value)
-}
-
 /// Encodes a heap index record (20 bytes).
 #[napi]
 pub fn record_heap(seq: BigInt, offset: u32, payload: Buffer) -> Result<Buffer> {
-    let bytes = facade::record_heap(u64_arg(seq, "seq")?, offset, &payload).map_err(to_js)?;
+    let bytes = facade::record_heap(seq_arg(seq, "seq")?, offset, &payload).map_err(to_js)?;
     Ok(Buffer::from(bytes.to_vec()))
 }
 
 /// Encodes an inline index record carrying exactly 8 payload bytes.
 #[napi]
 pub fn record_inline(seq: BigInt, payload: Buffer) -> Result<Buffer> {
-    let bytes = facade::record_inline(u64_arg(seq, "seq")?, &payload).map_err(to_js)?;
+    let bytes = facade::record_inline(seq_arg(seq, "seq")?, &payload).map_err(to_js)?;
     Ok(Buffer::from(bytes.to_vec()))
 }
 
@@ -280,11 +276,11 @@ pub fn event_frame(
 ) -> Result<Buffer> {
     let dispatch = u8::try_from(dispatch).map_err(|_| {
         to_js(net::Error::new(
-            net::ErrorKind::InvalidArgument,
+            net::ErrorKind::InvalidLogArgument,
             "dispatch must fit in a byte",
         ))
     })?;
-    let seq_or_ts = u64_arg(seq_or_ts, "seqOrTs")?;
+    let seq_or_ts = seq_arg(seq_or_ts, "seqOrTs")?;
     Ok(Buffer::from(facade::event_frame(
         dispatch,
         origin_hash,
