@@ -36,6 +36,7 @@ type fixtureFile struct {
 	RoutingHeaders []map[string]any `json:"routing_headers"`
 	Malformed      []map[string]any `json:"malformed"`
 	Snapshots      []map[string]any `json:"snapshots"`
+	Opens          []map[string]any `json:"opens"`
 	Heap           []map[string]any `json:"heap"`
 	Inline         []map[string]any `json:"inline"`
 	Frames         []map[string]any `json:"frames"`
@@ -347,6 +348,58 @@ var goGaps = map[string]bool{}
 
 var modelWrites = map[string]bool{"create": true, "rename": true, "complete": true, "delete": true,
 	"store": true, "retag": true, "pin": true, "unpin": true}
+
+// openUnits runs redex/open.json: two managers on one directory, one writer per log.
+func openUnits(doc fixtureFile) []error {
+	var out []error
+	for _, c := range doc.Opens {
+		out = append(out, func() error {
+			dir, err := os.MkdirTemp("", "net-go-open-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			first, second := c["first"].(string), c["second"].(string)
+			a, err := OpenRedex(dir)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			b, err := OpenRedex(dir)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if _, err := a.OpenLog(first, LogConfig{}); err != nil {
+				return fmt.Errorf("first: %v", err)
+			}
+			_, err = b.OpenLog(second, LogConfig{})
+			if want, ok := c["error"].(string); ok {
+				if kindOf(err) != want {
+					return fmt.Errorf("%v: want %s, got %v", c["name"], want, err)
+				}
+			} else if err != nil {
+				return fmt.Errorf("%v: %v", c["name"], err)
+			}
+			if err := a.Close(); err != nil {
+				return err
+			}
+			if err := b.Close(); err != nil {
+				return err
+			}
+			again, err := OpenRedex(dir)
+			if err != nil {
+				return err
+			}
+			defer again.Close()
+			if _, err := again.OpenLog(second, LogConfig{}); err != nil {
+				return fmt.Errorf("%v: after close: %v", c["name"], err)
+			}
+			return nil
+		}())
+	}
+	return out
+}
 
 // snapshotUnits restores another language's snapshot bytes, then queries.
 func snapshotUnits(doc fixtureFile) []error {
@@ -860,6 +913,9 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Headers != nil {
 			units = append(units, wireUnits(doc)...)
+		}
+		if doc.Opens != nil {
+			units = append(units, openUnits(doc)...)
 		}
 		if doc.Snapshots != nil {
 			units = append(units, snapshotUnits(doc)...)

@@ -252,6 +252,30 @@ def snapshot_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     return units
 
 
+def open_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    """redex/open.json: two managers on one directory, one writer per log."""
+    import tempfile
+
+    from net_sdk import Redex
+
+    def case(c: dict[str, Any]) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            first, second = Redex(d), Redex(d)
+            first.open_log(c["first"])
+            if "error" in c:
+                with pytest.raises(NetError) as info:
+                    second.open_log(c["second"])
+                assert info.value.kind == c["error"]
+            else:
+                second.open_log(c["second"])
+            first.close()
+            second.close()
+            with Redex(d) as again:
+                again.open_log(c["second"])
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("opens", [])]
+
+
 def check_kinds(doc: dict[str, Any]) -> None:
     from net import _net
 
@@ -458,6 +482,7 @@ def test_fixture_file(path: Path) -> None:
         + record_units(doc)
         + frame_units(doc)
         + snapshot_units(doc)
+        + open_units(doc)
         + mesh_units(doc)
         + bus_link_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]

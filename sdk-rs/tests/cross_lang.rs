@@ -404,6 +404,15 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("opens").is_some() {
+            tally(
+                check_opens(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("snapshots").is_some() {
             tally(
                 check_snapshots(&doc),
@@ -904,6 +913,43 @@ fn run_model_case(case: &Value) -> Result<(), String> {
         check_subset(&norm(&got), &norm(expect)).map_err(fail)?;
     }
     db.close().map_err(|e| e.to_string())
+}
+
+/// redex/open.json: two managers on one directory, one writer per log.
+fn check_opens(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::redex::{Redex, RedexFileConfig};
+    let mut out = Vec::new();
+    for (i, case) in doc["opens"].as_array().expect("opens").iter().enumerate() {
+        let dir = std::env::temp_dir().join(format!("net-fixture-open-{}-{i}", std::process::id()));
+        std::fs::remove_dir_all(&dir).ok();
+        let (first, second) = (
+            Redex::with_persistent_dir(&dir),
+            Redex::with_persistent_dir(&dir),
+        );
+        let name = |k: &str| case[k].as_str().unwrap_or_default().to_owned();
+        let outcome = (|| -> Result<(), String> {
+            first
+                .open_file(&name("first"), RedexFileConfig::default())
+                .map_err(|e| format!("first: {e}"))?;
+            let opened = second.open_file(&name("second"), RedexFileConfig::default());
+            match (case.get("error").and_then(Value::as_str), &opened) {
+                (Some(kind), Err(e)) if e.kind().as_str() == kind => {}
+                (None, Ok(_)) => {}
+                (want, got) => return Err(format!("second: want {want:?}, got {got:?}")),
+            }
+            drop(opened);
+            first.close().map_err(|e| e.to_string())?;
+            second.close().map_err(|e| e.to_string())?;
+            second
+                .open_file(&name("second"), RedexFileConfig::default())
+                .map(|_| ())
+                .map_err(|e| format!("after close: {e}"))
+        })();
+        let _ = second.close();
+        std::fs::remove_dir_all(&dir).ok();
+        out.push(outcome.map_err(|e| format!("{}: {e}", case["name"])));
+    }
+    out
 }
 
 /// cortex/snapshot.json: restore another language's snapshot bytes, then query.

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   ERRORS_BY_KIND,
@@ -13,6 +14,7 @@ import {
   NetDb,
   NetError,
   NetNode,
+  Redex,
   Subscription,
   WriteToken,
   decodeNetHeader,
@@ -289,6 +291,27 @@ function codecUnits(doc: Json): Array<[string, () => void | Promise<void>]> {
       const routing = { ...camelize(r.fields), destId: BigInt(r.fields.dest_id) };
       assert.equal(encodeRoutingHeader(routing).toString('hex'), r.hex);
       assert.deepEqual(decodeRoutingHeader(hex(r.hex)), routing);
+    }]);
+  }
+  for (const c of doc.opens ?? []) {
+    units.push([c.name, () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'net-open-'));
+      try {
+        const [first, second] = [Redex.open({ dir }), Redex.open({ dir })];
+        first.openLog(c.first);
+        if (c.error) {
+          assert.throws(() => second.openLog(c.second), (e: unknown) => e instanceof NetError && e.kind === c.error);
+        } else {
+          second.openLog(c.second);
+        }
+        first.close();
+        second.close();
+        const again = Redex.open({ dir });
+        again.openLog(c.second);
+        again.close();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     }]);
   }
   for (const snap of doc.snapshots ?? []) {

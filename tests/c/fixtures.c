@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 static char errbuf[1024];
@@ -661,6 +662,40 @@ static void check_bus_links(const cJSON *doc, int *pass, int *fail, const char *
 }
 
 /* redex/records.json: heap and inline index records, malformed records. */
+/* redex/open.json: two managers on one directory, one writer per log. */
+static void check_opens(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    int n = 0;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "opens")) {
+        char dir[256], opts[320];
+        snprintf(dir, sizeof dir, "/tmp/net-c-fixture-open-%d-%d", (int)getpid(), n++);
+        snprintf(opts, sizeof opts, "{\"dir\":\"%s\"}", dir);
+        const char *first = cJSON_GetObjectItem(c, "first")->valuestring;
+        const char *second = cJSON_GetObjectItem(c, "second")->valuestring;
+        const cJSON *err = cJSON_GetObjectItem(c, "error");
+        net_redex_t *a = NULL, *b = NULL;
+        net_log_t *la = NULL, *lb = NULL;
+        int ok = net_redex_open(opts, strlen(opts), &a) == NET_OK && net_redex_open(opts, strlen(opts), &b) == NET_OK
+                 && net_redex_open_log(a, first, NULL, 0, &la) == NET_OK;
+        if (ok) {
+            int rc = net_redex_open_log(b, second, NULL, 0, &lb);
+            ok = err ? (rc < 0 && strcmp(net_error_kind(rc), err->valuestring) == 0) : rc == NET_OK;
+        }
+        net_log_free(lb);
+        lb = NULL;
+        net_log_free(la);
+        if (ok) ok = net_redex_close(a) == NET_OK && net_redex_close(b) == NET_OK;
+        if (ok) ok = net_redex_open_log(b, second, NULL, 0, &lb) == NET_OK;
+        net_log_free(lb);
+        net_redex_free(a);
+        net_redex_free(b);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        if (system(cmd) != 0) ok = 0;
+        if (ok) (*pass)++; else { (*fail)++; fprintf(stderr, "%s: %s: %s\n", file, cJSON_GetObjectItem(c, "name")->valuestring, net_last_error_message()); }
+    }
+}
+
 static void check_records(const cJSON *doc, int *pass, int *fail, const char *file) {
     const cJSON *h;
     cJSON_ArrayForEach(h, cJSON_GetObjectItem(doc, "heap")) {
@@ -763,6 +798,7 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "configs")) check_mesh_configs(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "transfers")) check_bus_links(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "snapshots")) check_snapshots(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "opens")) check_opens(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "inline")) check_records(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
