@@ -323,8 +323,6 @@ def _route(entry: Mapping[str, Any]) -> Route:
     return Route(int(entry["dest"]), int(entry["next_hop"]), entry["hops"])
 
 
-
-
 def _hex(value: Union[BytesOrHex, Identity]) -> Any:
     """Bytes as hex for the engine's JSON config; strings pass through unchanged (the
     engine validates them), and so does anything else (it then fails as invalid)."""

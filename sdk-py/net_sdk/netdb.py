@@ -68,8 +68,6 @@ def _arg(value: Any, name: str) -> Any:
     return value
 
 
-
-
 class Watch(Generic[T]):
     """A watched query: iterating yields the current result, then each changed
     result (lists of records). Ends when closed or when the database closes;

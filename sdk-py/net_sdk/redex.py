@@ -65,8 +65,6 @@ def _entries(raw: List[Tuple[int, int, bytes]]) -> List[Entry]:
     return [Entry(seq, ts, payload) for seq, ts, payload in raw]
 
 
-
-
 class Tail:
     """A live reader: retained entries from a sequence, then each new one, with no
     gap and no duplicate. Iterating yields entries until the tail or the log is

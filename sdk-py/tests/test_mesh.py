@@ -23,8 +23,8 @@ import pytest
 from net.errors import (
     CorruptError,
     HandshakeFailedError,
-    InvalidMeshArgumentError,
     InvalidKeyError,
+    InvalidMeshArgumentError,
     InvalidMeshConfigError,
     InvalidSeedError,
     MeshIoError,

@@ -293,14 +293,16 @@ class LogLockedError(NetError):
 
 
 class InvalidLogConfigError(NetError, ValueError):
-    """The error kind ``redex:invalid_config``: a RedEX log configuration had an unknown key or an invalid value."""
+    """The error kind ``redex:invalid_config``: a RedEX log configuration had an unknown
+    key or an invalid value."""
 
     kind = "redex:invalid_config"
     code = -56
 
 
 class InvalidLogArgumentError(NetError, ValueError):
-    """The error kind ``redex:invalid_argument``: a RedEX argument was invalid (a channel name, a limit, a timeout)."""
+    """The error kind ``redex:invalid_argument``: a RedEX argument was invalid (a channel
+    name, a limit, a timeout)."""
 
     kind = "redex:invalid_argument"
     code = -57
@@ -321,7 +323,8 @@ class InvalidDbArgumentError(NetError, ValueError):
 
 
 class InvalidMeshArgumentError(NetError, ValueError):
-    """The error kind ``mesh:invalid_argument``: a mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself)."""
+    """The error kind ``mesh:invalid_argument``: a mesh argument was invalid (an address,
+    a limit, a timeout, a connect to the node itself)."""
 
     kind = "mesh:invalid_argument"
     code = -89
