@@ -96,5 +96,22 @@ fn cortex(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, cortex);
+fn lifecycle(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cortex");
+    // Open and close an idle in-memory database with both models: closing
+    // wakes the fold threads instead of waiting for a polling tick.
+    g.bench_function("netdb_open_close_in_memory", |b| {
+        b.iter(|| {
+            let db = NetDb::builder(Redex::new())
+                .with_tasks()
+                .with_memories()
+                .build()
+                .expect("db");
+            db.close().expect("close");
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, cortex, lifecycle);
 criterion_main!(benches);

@@ -68,6 +68,26 @@ fn appends(c: &mut Criterion) {
         log.close().expect("close");
         std::fs::remove_dir_all(&dir).ok();
     }
+    // Reopening a persistent log of 1000 entries: lock, replay, verify.
+    let dir = std::env::temp_dir().join(format!("net-redex-bench-reopen-{}", std::process::id()));
+    {
+        let (log, _) =
+            RedexFile::open_persistent(&dir, "reopen", RedexFileConfig::default()).expect("open");
+        for i in 0..1000u32 {
+            log.append(&i.to_le_bytes()).expect("append");
+        }
+        log.close().expect("close");
+    }
+    g.bench_function("reopen_persistent_1000x4B", |b| {
+        b.iter(|| {
+            let (log, report) =
+                RedexFile::open_persistent(&dir, "reopen", RedexFileConfig::default())
+                    .expect("open");
+            assert_eq!(report.entries, 1000);
+            log.close().expect("close");
+        })
+    });
+    std::fs::remove_dir_all(&dir).ok();
     g.bench_function("tail_latency_append_to_subscriber", |b| {
         // Ping-pong: append one entry, wait until the tailing thread has it.
         b.iter_custom(|iters| {
