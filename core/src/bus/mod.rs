@@ -21,6 +21,8 @@ mod cursor;
 mod event;
 mod filter;
 mod shard;
+
+mod give_back;
 mod subscription;
 
 pub use config::{Backpressure, BusConfig, DEFAULT_MAX_EVENT_SIZE, DEFAULT_RING_CAPACITY};

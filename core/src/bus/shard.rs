@@ -209,28 +209,6 @@ impl ShardState {
         self.events.back().is_some_and(|e| e.seq >= from)
     }
 
-    /// Puts an event a consumer took but did not deliver back in sequence
-    /// order. Refuses (returns `false`) a sequence this shard never handed
-    /// out and one that is still buffered.
-    pub(crate) fn restore(&mut self, seq: u64, timestamp_ns: u64, data: Bytes) -> bool {
-        if seq >= self.next_seq {
-            return false;
-        }
-        let at = self.events.partition_point(|e| e.seq < seq);
-        if self.events.get(at).is_some_and(|e| e.seq == seq) {
-            return false;
-        }
-        self.events.insert(
-            at,
-            Stored {
-                seq,
-                timestamp_ns,
-                data,
-            },
-        );
-        true
-    }
-
     /// Frees every event before `before` (the consumer acknowledged them).
     pub(crate) fn release(&mut self, before: u64) {
         while self.events.front().is_some_and(|e| e.seq < before) {
@@ -250,6 +228,40 @@ impl ShardState {
             ));
         }
         Ok(())
+    }
+}
+
+impl ShardState {
+    /// Puts events a consumer took but did not deliver back in sequence
+    /// order (`events` sorted by sequence, without repeats). Refuses a
+    /// sequence this shard never handed out and one that is still buffered.
+    /// Returns how many went back and the oldest of them.
+    pub(crate) fn restore(&mut self, events: Vec<(u64, u64, Bytes)>) -> (usize, Option<u64>) {
+        let (mut restored, mut oldest) = (0, None);
+        // Newest first, so the usual case (all older than what is buffered,
+        // taken from the front) is one push_front each.
+        for (seq, timestamp_ns, data) in events.into_iter().rev() {
+            if seq >= self.next_seq {
+                continue;
+            }
+            let at = self.events.partition_point(|e| e.seq < seq);
+            if self.events.get(at).is_some_and(|e| e.seq == seq) {
+                continue;
+            }
+            let stored = Stored {
+                seq,
+                timestamp_ns,
+                data,
+            };
+            if at == 0 {
+                self.events.push_front(stored);
+            } else {
+                self.events.insert(at, stored);
+            }
+            restored += 1;
+            oldest = Some(seq);
+        }
+        (restored, oldest)
     }
 }
 

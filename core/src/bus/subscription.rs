@@ -25,10 +25,10 @@ pub struct SubscribeOptions {
 
 /// A live consumer of a bus.
 pub struct Subscription {
-    bus: Bus,
-    cursor: Cursor,
+    pub(super) bus: Bus,
+    pub(super) cursor: Cursor,
     filter: Option<Filter>,
-    ended: bool,
+    pub(super) ended: bool,
 }
 
 /// What one non-blocking step found.
@@ -57,39 +57,6 @@ impl Subscription {
     /// Whether the stream has ended (the bus shut down and was drained).
     pub fn is_ended(&self) -> bool {
         self.ended
-    }
-
-    /// Puts events this subscription took but did not deliver back into the
-    /// bus, where they are buffered as before (same shard, sequence and
-    /// timestamp) and this subscription reads them again next. An iterator
-    /// that fetches a batch and hands it out one event at a time calls this
-    /// when its consumer stops early (`break`, `return`, `Close`), so a
-    /// subscription never takes more than it delivers.
-    ///
-    /// Events that are not this bus's (a shard or sequence it never had) are
-    /// ignored, as are events still buffered. A shard given more than its
-    /// capacity holds them until read; under `drop_oldest` the next emit
-    /// evicts down to capacity and counts what it evicts in `dropped`.
-    /// Returns how many events went back.
-    pub fn give_back(&mut self, events: Vec<Event>) -> usize {
-        let n = self.bus.num_shards();
-        let mut restored = 0;
-        for event in events {
-            let shard = usize::from(event.shard);
-            if shard >= n {
-                continue;
-            }
-            let mut state = self.bus.inner.shards[shard].0.lock();
-            if state.restore(event.seq, event.timestamp_ns, event.data) {
-                restored += 1;
-                let pos = &mut self.cursor.positions[shard];
-                *pos = (*pos).min(event.seq);
-            }
-        }
-        if restored > 0 {
-            self.ended = false;
-        }
-        restored
     }
 
     fn step(&mut self, max: usize) -> Step {

@@ -455,3 +455,32 @@ fn a_full_drop_oldest_shard_evicts_given_back_events_and_counts_them() {
     assert_eq!(stats.dropped, 4, "1, 2, 3 and 4 evicted, each counted");
     assert_eq!(payloads(&sub.try_next_batch(10).unwrap()), ["5", "6", "7"]);
 }
+
+#[test]
+fn two_subscriptions_giving_back_in_any_order_keep_sequence_order() {
+    let b = bus(r#"{"num_shards": 1}"#);
+    let texts: Vec<String> = (0..10).map(|i| format!("e{i}")).collect();
+    b.emit_str_batch(&texts.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>())
+        .unwrap();
+    let mut a = b.subscribe(SubscribeOptions::default()).unwrap();
+    let mut c = b.subscribe(SubscribeOptions::default()).unwrap();
+    let first = a.try_next_batch(5).unwrap();
+    let second = c.try_next_batch(5).unwrap();
+    assert_eq!(second[0].seq, 5, "c reads after what a took");
+    assert_eq!(c.give_back(second[2..].to_vec()), 3);
+    assert_eq!(a.give_back(first[2..].to_vec()), 3);
+    let seqs: Vec<u64> = poll_all(&b, None, 100)
+        .events
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, [2, 3, 4, 7, 8, 9]);
+    assert_eq!(
+        a.try_next_batch(100)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect::<Vec<_>>(),
+        [2, 3, 4, 7, 8, 9]
+    );
+}
