@@ -50,6 +50,48 @@ def main() -> None:
             }
         )
     )
+    # Iterating a subscription (batches of 256 per wait) over 100k events, then
+    # leaving a loop early (the unyielded rest of a batch goes back). Equal
+    # payloads land on one shard, so that shard holds all 100k.
+    node.shutdown()
+    node = NetNode(shards=4, ring_buffer_capacity=1 << 17, backpressure="drop_oldest")
+    for _ in range(100):
+        node.emit_raw_batch(batch)
+    sub = node.subscribe()
+    seen, start = 0, time.perf_counter()
+    for _ in sub:
+        seen += 1
+        if seen == 100_000:
+            break
+    elapsed = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "lang": "python",
+                "bench": "subscribe_for_100k_64B",
+                "events_per_sec": round(seen / elapsed),
+                "payload_bytes": 64,
+            }
+        )
+    )
+    # Each leave consumes the one event it yielded: 10k events, 10k leaves.
+    for _ in range(10):
+        node.emit_raw_batch(batch)
+    leaves, start = 10_000, time.perf_counter()
+    for _ in range(leaves):
+        for _ in node.subscribe():
+            break
+    elapsed = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "lang": "python",
+                "bench": "subscribe_take_one_and_leave_64B",
+                "us_per_leave": round(elapsed / leaves * 1e6, 1),
+                "payload_bytes": 64,
+            }
+        )
+    )
     node.shutdown()
 
 

@@ -24,4 +24,27 @@ console.log(JSON.stringify({ lang: 'node', bench: 'emitRawBatch_1000x64B', event
   return 1000;
 });
 console.log(JSON.stringify({ lang: 'node', bench: 'emitRaw_single_64B', ns_per_call: Math.round((secs / count) * 1e10) / 10, payload_bytes: 64 }));
+// Iterating a subscription (batches of 256 taken per wait) over 100k events,
+// then leaving a loop early (the unyielded rest of a batch goes back). Equal
+// payloads land on one shard, so a fresh node whose shards hold all 100k.
 await node.shutdown();
+const subNode = await NetNode.create({ shards: 4, ringBufferCapacity: 1 << 17, backpressure: 'drop_oldest' });
+const sub = subNode.subscribe();
+for (let i = 0; i < 100; i++) subNode.emitRawBatch(batch);
+let seen = 0;
+let start = process.hrtime.bigint();
+for await (const _ of sub) {
+  if (++seen === 100_000) break;
+}
+secs = Number(process.hrtime.bigint() - start) / 1e9;
+console.log(JSON.stringify({ lang: 'node', bench: 'subscribe_for_await_100k_64B', events_per_sec: Math.round(seen / secs), payload_bytes: 64 }));
+// Each leave consumes the one event it yielded: 10k events, 10k leaves.
+for (let i = 0; i < 10; i++) subNode.emitRawBatch(batch);
+const leaves = 10_000;
+start = process.hrtime.bigint();
+for (let i = 0; i < leaves; i++) {
+  for await (const _ of subNode.subscribe()) break;
+}
+secs = Number(process.hrtime.bigint() - start) / 1e9;
+console.log(JSON.stringify({ lang: 'node', bench: 'subscribe_take_one_and_leave_64B', us_per_leave: Math.round((secs / leaves) * 1e7) / 10, payload_bytes: 64 }));
+await subNode.shutdown();
