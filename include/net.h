@@ -3,7 +3,9 @@
  *
  * Status codes: functions returning int give NET_OK (0), a positive non-error
  * status (NET_DONE), or a negative NET_ERR_* code; net_last_error_message()
- * gives the calling thread's last error text as "<area>:<kind>: <detail>".
+ * gives the calling thread's last error text as "<area>:<reason>: <detail>"
+ * and net_last_error_detail() the detail alone; net_error_kind(code) names
+ * the kind (the NET_ERR_* codes are generated from the engine's one table).
  * Ownership: everything the library returns has one matching free function
  * (net_free_poll_result, net_string_free, net_bus_free, net_subscription_free);
  * never release it with free(). Free functions accept NULL.
@@ -51,12 +53,12 @@
 #define NET_TIMED_OUT 2
 
 /**
- * A required pointer argument was NULL.
+ * A required pointer argument was NULL (C ABI only).
  */
 #define NET_ERR_NULL_POINTER -1
 
 /**
- * The handle was freed, closed or never valid.
+ * A handle that was freed, closed or never valid was used.
  */
 #define NET_ERR_INVALID_HANDLE -2
 
@@ -66,17 +68,17 @@
 #define NET_ERR_INVALID_UTF8 -3
 
 /**
- * The engine panicked; the panic was caught.
+ * The engine panicked; the panic was caught at the boundary.
  */
 #define NET_ERR_PANIC -4
 
 /**
- * ABI version mismatch between caller and library.
+ * The caller's SDK was built for a different ABI version.
  */
 #define NET_ERR_ABI_MISMATCH -5
 
 /**
- * Unknown configuration key or invalid value.
+ * The bus configuration had an unknown key or an invalid value.
  */
 #define NET_ERR_INVALID_CONFIG -10
 
@@ -91,32 +93,32 @@
 #define NET_ERR_SHUTDOWN -12
 
 /**
- * The event is larger than `max_event_size`.
+ * An event was larger than `max_event_size`.
  */
 #define NET_ERR_EVENT_TOO_LARGE -13
 
 /**
- * Invalid JSON on a JSON path.
+ * A typed or string emit was not valid JSON.
  */
 #define NET_ERR_INVALID_JSON -14
 
 /**
- * The cursor could not be decoded or does not fit this bus.
+ * A poll or subscribe cursor could not be decoded or does not fit this bus.
  */
 #define NET_ERR_INVALID_CURSOR -15
 
 /**
- * The filter is not a valid filter expression.
+ * A poll filter was not a valid filter expression.
  */
 #define NET_ERR_INVALID_FILTER -16
 
 /**
- * An argument is out of range.
+ * An argument was out of range (for example a poll limit of zero).
  */
 #define NET_ERR_INVALID_ARGUMENT -17
 
 /**
- * An identity seed was not 32 bytes.
+ * An identity seed was not exactly 32 bytes.
  */
 #define NET_ERR_INVALID_SEED -30
 
@@ -126,7 +128,7 @@
 #define NET_ERR_INVALID_KEY -31
 
 /**
- * A signature did not verify.
+ * A signature did not verify (or was not 64 bytes).
  */
 #define NET_ERR_BAD_SIGNATURE -32
 
@@ -136,7 +138,7 @@
 #define NET_ERR_ENTROPY_UNAVAILABLE -33
 
 /**
- * A packet or header failed to decode.
+ * A packet or header failed to decode; the detail says why.
  */
 #define NET_ERR_MALFORMED -40
 
@@ -146,27 +148,49 @@
 #define NET_ERR_LOG_CLOSED -50
 
 /**
- * A log payload is too large.
+ * A payload is larger than a log entry may be.
  */
 #define NET_ERR_PAYLOAD_TOO_LARGE -51
 
 /**
- * A log's payload segment is full.
+ * The log's payload segment has no room left (4 GiB per file).
  */
 #define NET_ERR_SEGMENT_FULL -52
 
 /**
- * A file-system operation failed.
+ * A file-system operation on a persistent log failed.
  */
 #define NET_ERR_IO -53
 
 /**
- * Persistent files are damaged beyond repair.
+ * Persistent log files are damaged beyond what recovery repairs.
  */
 #define NET_ERR_CORRUPT -54
 
 /**
- * A fold stopped before reaching the awaited sequence.
+ * A persistent log is already open in another handle or process (its
+ * directory's lock file is held).
+ */
+#define NET_ERR_LOG_LOCKED -55
+
+/**
+ * A RedEX log configuration had an unknown key or an invalid value.
+ */
+#define NET_ERR_INVALID_LOG_CONFIG -56
+
+/**
+ * A RedEX argument was invalid (a channel name, a limit, a timeout).
+ */
+#define NET_ERR_INVALID_LOG_ARGUMENT -57
+
+/**
+ * A log has handed out every sequence number (2^64 of them).
+ */
+#define NET_ERR_SEQUENCE_EXHAUSTED -58
+
+/**
+ * The fold stopped (on an error, or because the adapter closed) before
+ * reaching the awaited sequence.
  */
 #define NET_ERR_FOLD_STOPPED -60
 
@@ -176,12 +200,12 @@
 #define NET_ERR_TIMEOUT -61
 
 /**
- * An event could not be decoded.
+ * An event's meta or payload could not be decoded.
  */
 #define NET_ERR_DECODE -62
 
 /**
- * The model is not enabled on this database.
+ * The requested model is not enabled on this database.
  */
 #define NET_ERR_MODEL_MISSING -70
 
@@ -191,17 +215,23 @@
 #define NET_ERR_INVALID_SNAPSHOT -71
 
 /**
+ * A NetDB argument was invalid (a filter, an id, a limit, a timeout).
+ */
+#define NET_ERR_INVALID_DB_ARGUMENT -72
+
+/**
  * A mesh configuration value is out of range.
  */
 #define NET_ERR_INVALID_MESH_CONFIG -80
 
 /**
- * A Noise handshake did not complete (another network key, an unexpected peer key, a malformed message).
+ * A Noise handshake did not complete: a different network key, a peer
+ * whose key is not the one expected, or a malformed handshake message.
  */
 #define NET_ERR_HANDSHAKE_FAILED -81
 
 /**
- * A mesh operation got no answer in time.
+ * A mesh operation ran out of time (no answer from the peer).
  */
 #define NET_ERR_MESH_TIMEOUT -82
 
@@ -226,42 +256,21 @@
 #define NET_ERR_MESH_IO -86
 
 /**
- * A reliable stream's credit window is full (drop, retry or wait).
+ * A reliable stream's credit window is full: the peer has not yet
+ * acknowledged enough of what was sent. A signal to the caller, who may
+ * drop, retry or wait; the transport never buffers on its behalf.
  */
 #define NET_ERR_STREAM_BACKPRESSURE -87
 
 /**
- * The trust policy refused the peer's key.
+ * The trust policy refused the peer's key (not on the allowlist, or
+ * another key is pinned at that address).
  */
 #define NET_ERR_UNTRUSTED_PEER -88
 
 /**
- * A persistent log is already open in another handle or process.
- */
-#define NET_ERR_LOG_LOCKED -55
-
-/**
- * A RedEX log configuration had an unknown key or an invalid value.
- */
-#define NET_ERR_INVALID_LOG_CONFIG -56
-
-/**
- * A RedEX argument was invalid (a channel name, a limit, a timeout).
- */
-#define NET_ERR_INVALID_LOG_ARGUMENT -57
-
-/**
- * A log has handed out every sequence number.
- */
-#define NET_ERR_SEQUENCE_EXHAUSTED -58
-
-/**
- * A NetDB argument was invalid (an id, a limit, a timeout).
- */
-#define NET_ERR_INVALID_DB_ARGUMENT -72
-
-/**
- * A mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself).
+ * A mesh argument was invalid (an address, a key, a limit, a timeout, or
+ * a connect to the node itself).
  */
 #define NET_ERR_INVALID_MESH_ARGUMENT -89
 
@@ -815,6 +824,14 @@ uint32_t net_abi_version(void);
  * until the next failing call on the same thread; do not free it.
  */
 const char *net_last_error_message(void);
+
+/**
+ * The calling thread's last error detail: the message without its
+ * `<area>:<reason>: ` prefix (the kind comes from the status code, through
+ * `net_error_kind`), or NULL if there has been none. Same lifetime as
+ * `net_last_error_message()`; do not free it.
+ */
+const char *net_last_error_detail(void);
 
 /**
  * The stable kind string for a status code (`"bus:backpressure"` for

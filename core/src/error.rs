@@ -1,266 +1,181 @@
 //! Errors: one table of stable kinds for the whole engine.
 //!
-//! Every failure in Net has a kind string `<area>:<kind>` and a stable negative
-//! numeric code used by the C ABI. The table in [`ErrorKind::ALL`] is the single
-//! source of truth: the C header's constants, every SDK's typed errors and the
-//! `tests/cross_lang/errors/kinds.json` fixture are all checked against it.
+//! Every failure in Net has a kind string `<area>:<reason>` and a stable
+//! negative numeric code used by the C ABI. The table below, written once in
+//! [`error_kinds!`], is the single source of truth: `tools/gen-errors`
+//! generates from it the C constants (`NET_ERR_*` in `include/net.h`), the Go,
+//! TypeScript and Python tables and `tests/cross_lang/errors/kinds.json`, and
+//! `scripts/test` fails when a generated file differs (`--check`).
+//!
+//! A kind has an *area* (`bus`, `mesh`, `redex`, ...) and a *reason*
+//! (`shutdown`, `io`, `invalid_argument`, ...). Reasons repeat across areas on
+//! purpose: `bus:shutdown` and `mesh:shutdown` are different kinds (a caller
+//! can tell which object closed), and every SDK also exposes the area and the
+//! reason, so "any shutdown" is one comparison in every language.
 //! Codes are never renumbered; new kinds get new numbers.
 
 use std::fmt;
 
-/// A stable error kind. `#[non_exhaustive]` because new kinds are added over time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
+/// Declares the table: one line per kind, `Variant = code, "area", "reason";`
+/// with its doc comment, in code order (a test checks the order).
+macro_rules! error_kinds {
+    ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $area:literal, $reason:literal; )*) => {
+        /// A stable error kind. `#[non_exhaustive]` because new kinds are added over time.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in code order. The fixture `errors/kinds.json` mirrors this list.
+            pub const ALL: &'static [ErrorKind] = &[ $( ErrorKind::$variant, )* ];
+
+            /// The stable numeric code used by the C ABI (always negative).
+            pub const fn code(self) -> i32 {
+                match self { $( ErrorKind::$variant => $code, )* }
+            }
+
+            /// The area the kind belongs to (`"bus"`, `"mesh"`, `"redex"`, ...).
+            pub const fn area(self) -> &'static str {
+                match self { $( ErrorKind::$variant => $area, )* }
+            }
+
+            /// What went wrong, without the area (`"shutdown"`, `"io"`, ...).
+            pub const fn reason(self) -> &'static str {
+                match self { $( ErrorKind::$variant => $reason, )* }
+            }
+
+            /// The kind's name in the table (`"InvalidHandle"`): the stem
+            /// every language's generated name is built from.
+            pub const fn name(self) -> &'static str {
+                match self { $( ErrorKind::$variant => stringify!($variant), )* }
+            }
+
+            /// The kind's one-paragraph description (its doc comment).
+            pub const fn doc(self) -> &'static str {
+                match self { $( ErrorKind::$variant => concat!($($doc, "\n",)*), )* }
+            }
+
+            /// The kind string, NUL-terminated (static storage, for the C ABI).
+            pub const fn as_c_str(self) -> &'static std::ffi::CStr {
+                match self {
+                    $( ErrorKind::$variant => const {
+                        match std::ffi::CStr::from_bytes_with_nul(
+                            concat!($area, ":", $reason, "\0").as_bytes(),
+                        ) {
+                            Ok(s) => s,
+                            Err(_) => panic!("an error kind string holds a NUL"),
+                        }
+                    }, )*
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
     /// A required pointer argument was NULL (C ABI only).
-    NullPointer,
+    NullPointer = -1, "ffi", "null_pointer";
     /// A handle that was freed, closed or never valid was used.
-    InvalidHandle,
+    InvalidHandle = -2, "ffi", "invalid_handle";
     /// A string argument was not valid UTF-8.
-    InvalidUtf8,
+    InvalidUtf8 = -3, "ffi", "invalid_utf8";
     /// The engine panicked; the panic was caught at the boundary.
-    Panic,
+    Panic = -4, "ffi", "panic";
     /// The caller's SDK was built for a different ABI version.
-    AbiMismatch,
+    AbiMismatch = -5, "ffi", "abi_mismatch";
     /// The bus configuration had an unknown key or an invalid value.
-    InvalidConfig,
+    InvalidConfig = -10, "bus", "invalid_config";
     /// A shard was full and the policy is `fail`.
-    Backpressure,
+    Backpressure = -11, "bus", "backpressure";
     /// The bus has been shut down.
-    Shutdown,
+    Shutdown = -12, "bus", "shutdown";
     /// An event was larger than `max_event_size`.
-    EventTooLarge,
+    EventTooLarge = -13, "bus", "event_too_large";
     /// A typed or string emit was not valid JSON.
-    InvalidJson,
+    InvalidJson = -14, "bus", "invalid_json";
     /// A poll or subscribe cursor could not be decoded or does not fit this bus.
-    InvalidCursor,
+    InvalidCursor = -15, "bus", "invalid_cursor";
     /// A poll filter was not a valid filter expression.
-    InvalidFilter,
+    InvalidFilter = -16, "bus", "invalid_filter";
     /// An argument was out of range (for example a poll limit of zero).
-    InvalidArgument,
+    InvalidArgument = -17, "bus", "invalid_argument";
     /// An identity seed was not exactly 32 bytes.
-    InvalidSeed,
+    InvalidSeed = -30, "identity", "invalid_seed";
     /// Bytes that should be an ed25519 public key are not one.
-    InvalidKey,
+    InvalidKey = -31, "identity", "invalid_key";
     /// A signature did not verify (or was not 64 bytes).
-    BadSignature,
+    BadSignature = -32, "identity", "bad_signature";
     /// The operating system's random source failed.
-    EntropyUnavailable,
+    EntropyUnavailable = -33, "identity", "entropy_unavailable";
     /// A packet or header failed to decode; the detail says why.
-    Malformed,
+    Malformed = -40, "wire", "malformed";
     /// The log has been closed.
-    LogClosed,
+    LogClosed = -50, "redex", "closed";
     /// A payload is larger than a log entry may be.
-    PayloadTooLarge,
+    PayloadTooLarge = -51, "redex", "payload_too_large";
     /// The log's payload segment has no room left (4 GiB per file).
-    SegmentFull,
+    SegmentFull = -52, "redex", "segment_full";
     /// A file-system operation on a persistent log failed.
-    Io,
+    Io = -53, "redex", "io";
     /// Persistent log files are damaged beyond what recovery repairs.
-    Corrupt,
+    Corrupt = -54, "redex", "corrupt";
+    /// A persistent log is already open in another handle or process (its
+    /// directory's lock file is held).
+    LogLocked = -55, "redex", "locked";
+    /// A RedEX log configuration had an unknown key or an invalid value.
+    InvalidLogConfig = -56, "redex", "invalid_config";
+    /// A RedEX argument was invalid (a channel name, a limit, a timeout).
+    InvalidLogArgument = -57, "redex", "invalid_argument";
+    /// A log has handed out every sequence number (2^64 of them).
+    SequenceExhausted = -58, "redex", "sequence_exhausted";
     /// The fold stopped (on an error, or because the adapter closed) before
     /// reaching the awaited sequence.
-    FoldStopped,
+    FoldStopped = -60, "cortex", "fold_stopped";
     /// A wait ran out of time.
-    Timeout,
+    Timeout = -61, "cortex", "timeout";
     /// An event's meta or payload could not be decoded.
-    Decode,
+    Decode = -62, "cortex", "decode";
     /// The requested model is not enabled on this database.
-    ModelMissing,
+    ModelMissing = -70, "netdb", "model_missing";
     /// A snapshot could not be encoded, decoded or restored.
-    InvalidSnapshot,
+    InvalidSnapshot = -71, "netdb", "invalid_snapshot";
+    /// A NetDB argument was invalid (a filter, an id, a limit, a timeout).
+    InvalidDbArgument = -72, "netdb", "invalid_argument";
     /// A mesh configuration value is out of range.
-    InvalidMeshConfig,
+    InvalidMeshConfig = -80, "mesh", "invalid_config";
     /// A Noise handshake did not complete: a different network key, a peer
     /// whose key is not the one expected, or a malformed handshake message.
-    HandshakeFailed,
+    HandshakeFailed = -81, "mesh", "handshake_failed";
     /// A mesh operation ran out of time (no answer from the peer).
-    MeshTimeout,
+    MeshTimeout = -82, "mesh", "timeout";
     /// No session with that peer.
-    UnknownPeer,
+    UnknownPeer = -83, "mesh", "unknown_peer";
     /// A message does not fit in one datagram.
-    MessageTooLarge,
+    MessageTooLarge = -84, "mesh", "message_too_large";
     /// The mesh node has shut down.
-    MeshShutdown,
+    MeshShutdown = -85, "mesh", "shutdown";
     /// A socket operation failed.
-    MeshIo,
+    MeshIo = -86, "mesh", "io";
     /// A reliable stream's credit window is full: the peer has not yet
     /// acknowledged enough of what was sent. A signal to the caller, who may
     /// drop, retry or wait; the transport never buffers on its behalf.
-    StreamBackpressure,
+    StreamBackpressure = -87, "mesh", "backpressure";
     /// The trust policy refused the peer's key (not on the allowlist, or
     /// another key is pinned at that address).
-    UntrustedPeer,
-    /// A persistent log is already open in another handle or process (its
-    /// directory's lock file is held).
-    LogLocked,
-    /// A RedEX log configuration had an unknown key or an invalid value.
-    InvalidLogConfig,
-    /// A RedEX argument was invalid (a channel name, a limit, a timeout).
-    InvalidLogArgument,
-    /// A log has handed out every sequence number (2^64 of them).
-    SequenceExhausted,
-    /// A NetDB argument was invalid (a filter, an id, a limit, a timeout).
-    InvalidDbArgument,
+    UntrustedPeer = -88, "mesh", "untrusted_peer";
     /// A mesh argument was invalid (an address, a key, a limit, a timeout, or
     /// a connect to the node itself).
-    InvalidMeshArgument,
+    InvalidMeshArgument = -89, "mesh", "invalid_argument";
     /// An audit log could not be opened or written.
-    AuditIo,
+    AuditIo = -90, "audit", "io";
 }
 
 impl ErrorKind {
-    /// Every kind, in code order. The fixture `errors/kinds.json` mirrors this list.
-    pub const ALL: &'static [ErrorKind] = &[
-        ErrorKind::NullPointer,
-        ErrorKind::InvalidHandle,
-        ErrorKind::InvalidUtf8,
-        ErrorKind::Panic,
-        ErrorKind::AbiMismatch,
-        ErrorKind::InvalidConfig,
-        ErrorKind::Backpressure,
-        ErrorKind::Shutdown,
-        ErrorKind::EventTooLarge,
-        ErrorKind::InvalidJson,
-        ErrorKind::InvalidCursor,
-        ErrorKind::InvalidFilter,
-        ErrorKind::InvalidArgument,
-        ErrorKind::InvalidSeed,
-        ErrorKind::InvalidKey,
-        ErrorKind::BadSignature,
-        ErrorKind::EntropyUnavailable,
-        ErrorKind::Malformed,
-        ErrorKind::LogClosed,
-        ErrorKind::PayloadTooLarge,
-        ErrorKind::SegmentFull,
-        ErrorKind::Io,
-        ErrorKind::Corrupt,
-        ErrorKind::LogLocked,
-        ErrorKind::InvalidLogConfig,
-        ErrorKind::InvalidLogArgument,
-        ErrorKind::SequenceExhausted,
-        ErrorKind::FoldStopped,
-        ErrorKind::Timeout,
-        ErrorKind::Decode,
-        ErrorKind::ModelMissing,
-        ErrorKind::InvalidSnapshot,
-        ErrorKind::InvalidDbArgument,
-        ErrorKind::InvalidMeshConfig,
-        ErrorKind::HandshakeFailed,
-        ErrorKind::MeshTimeout,
-        ErrorKind::UnknownPeer,
-        ErrorKind::MessageTooLarge,
-        ErrorKind::MeshShutdown,
-        ErrorKind::MeshIo,
-        ErrorKind::StreamBackpressure,
-        ErrorKind::UntrustedPeer,
-        ErrorKind::InvalidMeshArgument,
-        ErrorKind::AuditIo,
-    ];
-
-    /// The stable `<area>:<kind>` string.
+    /// The stable `<area>:<reason>` string.
     pub fn as_str(self) -> &'static str {
         self.as_c_str().to_str().unwrap_or("unknown")
-    }
-
-    /// The kind string, NUL-terminated (static storage, for the C ABI).
-    pub const fn as_c_str(self) -> &'static std::ffi::CStr {
-        match self {
-            ErrorKind::NullPointer => c"ffi:null_pointer",
-            ErrorKind::InvalidHandle => c"ffi:invalid_handle",
-            ErrorKind::InvalidUtf8 => c"ffi:invalid_utf8",
-            ErrorKind::Panic => c"ffi:panic",
-            ErrorKind::AbiMismatch => c"ffi:abi_mismatch",
-            ErrorKind::InvalidConfig => c"bus:invalid_config",
-            ErrorKind::Backpressure => c"bus:backpressure",
-            ErrorKind::Shutdown => c"bus:shutdown",
-            ErrorKind::EventTooLarge => c"bus:event_too_large",
-            ErrorKind::InvalidJson => c"bus:invalid_json",
-            ErrorKind::InvalidCursor => c"bus:invalid_cursor",
-            ErrorKind::InvalidFilter => c"bus:invalid_filter",
-            ErrorKind::InvalidArgument => c"bus:invalid_argument",
-            ErrorKind::InvalidSeed => c"identity:invalid_seed",
-            ErrorKind::InvalidKey => c"identity:invalid_key",
-            ErrorKind::BadSignature => c"identity:bad_signature",
-            ErrorKind::EntropyUnavailable => c"identity:entropy_unavailable",
-            ErrorKind::Malformed => c"wire:malformed",
-            ErrorKind::LogClosed => c"redex:closed",
-            ErrorKind::PayloadTooLarge => c"redex:payload_too_large",
-            ErrorKind::SegmentFull => c"redex:segment_full",
-            ErrorKind::Io => c"redex:io",
-            ErrorKind::Corrupt => c"redex:corrupt",
-            ErrorKind::FoldStopped => c"cortex:fold_stopped",
-            ErrorKind::Timeout => c"cortex:timeout",
-            ErrorKind::Decode => c"cortex:decode",
-            ErrorKind::ModelMissing => c"netdb:model_missing",
-            ErrorKind::InvalidSnapshot => c"netdb:invalid_snapshot",
-            ErrorKind::InvalidMeshConfig => c"mesh:invalid_config",
-            ErrorKind::HandshakeFailed => c"mesh:handshake_failed",
-            ErrorKind::MeshTimeout => c"mesh:timeout",
-            ErrorKind::UnknownPeer => c"mesh:unknown_peer",
-            ErrorKind::MessageTooLarge => c"mesh:message_too_large",
-            ErrorKind::MeshShutdown => c"mesh:shutdown",
-            ErrorKind::MeshIo => c"mesh:io",
-            ErrorKind::StreamBackpressure => c"mesh:backpressure",
-            ErrorKind::UntrustedPeer => c"mesh:untrusted_peer",
-            ErrorKind::LogLocked => c"redex:locked",
-            ErrorKind::InvalidLogConfig => c"redex:invalid_config",
-            ErrorKind::InvalidLogArgument => c"redex:invalid_argument",
-            ErrorKind::SequenceExhausted => c"redex:sequence_exhausted",
-            ErrorKind::InvalidDbArgument => c"netdb:invalid_argument",
-            ErrorKind::InvalidMeshArgument => c"mesh:invalid_argument",
-            ErrorKind::AuditIo => c"audit:io",
-        }
-    }
-
-    /// The stable numeric code used by the C ABI (always negative).
-    pub const fn code(self) -> i32 {
-        match self {
-            ErrorKind::NullPointer => -1,
-            ErrorKind::InvalidHandle => -2,
-            ErrorKind::InvalidUtf8 => -3,
-            ErrorKind::Panic => -4,
-            ErrorKind::AbiMismatch => -5,
-            ErrorKind::InvalidConfig => -10,
-            ErrorKind::Backpressure => -11,
-            ErrorKind::Shutdown => -12,
-            ErrorKind::EventTooLarge => -13,
-            ErrorKind::InvalidJson => -14,
-            ErrorKind::InvalidCursor => -15,
-            ErrorKind::InvalidFilter => -16,
-            ErrorKind::InvalidArgument => -17,
-            ErrorKind::InvalidSeed => -30,
-            ErrorKind::InvalidKey => -31,
-            ErrorKind::BadSignature => -32,
-            ErrorKind::EntropyUnavailable => -33,
-            ErrorKind::Malformed => -40,
-            ErrorKind::LogClosed => -50,
-            ErrorKind::PayloadTooLarge => -51,
-            ErrorKind::SegmentFull => -52,
-            ErrorKind::Io => -53,
-            ErrorKind::Corrupt => -54,
-            ErrorKind::FoldStopped => -60,
-            ErrorKind::Timeout => -61,
-            ErrorKind::Decode => -62,
-            ErrorKind::ModelMissing => -70,
-            ErrorKind::InvalidSnapshot => -71,
-            ErrorKind::InvalidMeshConfig => -80,
-            ErrorKind::HandshakeFailed => -81,
-            ErrorKind::MeshTimeout => -82,
-            ErrorKind::UnknownPeer => -83,
-            ErrorKind::MessageTooLarge => -84,
-            ErrorKind::MeshShutdown => -85,
-            ErrorKind::MeshIo => -86,
-            ErrorKind::StreamBackpressure => -87,
-            ErrorKind::UntrustedPeer => -88,
-            ErrorKind::LogLocked => -55,
-            ErrorKind::InvalidLogConfig => -56,
-            ErrorKind::InvalidLogArgument => -57,
-            ErrorKind::SequenceExhausted => -58,
-            ErrorKind::InvalidDbArgument => -72,
-            ErrorKind::InvalidMeshArgument => -89,
-            ErrorKind::AuditIo => -90,
-        }
     }
 
     /// The kind a bad argument (a limit, an id, a timeout) reports in `area`
@@ -350,6 +265,20 @@ mod tests {
         let mut sorted = codes.clone();
         sorted.sort_by(|a, b| b.cmp(a));
         assert_eq!(codes, sorted);
+    }
+
+    #[test]
+    fn every_kind_has_an_area_a_reason_a_name_and_a_doc() {
+        for &k in ErrorKind::ALL {
+            assert_eq!(k.as_str(), format!("{}:{}", k.area(), k.reason()));
+            assert!(!k.doc().trim().is_empty(), "{k} has no doc");
+            assert_eq!(format!("{k:?}"), k.name());
+        }
+        assert_eq!(
+            ErrorKind::MeshShutdown.reason(),
+            ErrorKind::Shutdown.reason()
+        );
+        assert_ne!(ErrorKind::MeshShutdown.area(), ErrorKind::Shutdown.area());
     }
 
     #[test]

@@ -384,6 +384,10 @@ int main(void) {
     net_poll_result_t result;
     CHECK(net_ingest_raw(NULL, "x", 1) == NET_ERR_NULL_POINTER);
     CHECK(strncmp(net_last_error_message(), "ffi:null_pointer: ", 18) == 0);
+    /* The detail is the message without its kind; the kind is the code's. */
+    CHECK(net_last_error_detail() != NULL);
+    CHECK(strcmp(net_last_error_message() + 18, net_last_error_detail()) == 0);
+    CHECK(strcmp(net_error_kind(NET_ERR_NULL_POINTER), "ffi:null_pointer") == 0);
     CHECK(net_poll_ex(NULL, 10, NULL, &result) == NET_ERR_NULL_POINTER);
     net_free_poll_result(&result);
     net_free_poll_result(NULL);

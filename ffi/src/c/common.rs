@@ -1,5 +1,6 @@
 //! Status codes, the panic guard, per-thread last error, and string helpers.
 
+use super::error_codes::NET_ERR_PANIC;
 use crate::handles::HandleTable;
 use net_core::{Error, ErrorKind};
 use std::cell::RefCell;
@@ -18,97 +19,16 @@ pub const NET_DONE: i32 = 1;
 /// A wait ended without a result (not an error; for example `net_mesh_recv`
 /// timed out).
 pub const NET_TIMED_OUT: i32 = 2;
-/// A required pointer argument was NULL.
-pub const NET_ERR_NULL_POINTER: i32 = -1;
-/// The handle was freed, closed or never valid.
-pub const NET_ERR_INVALID_HANDLE: i32 = -2;
-/// A string argument was not valid UTF-8.
-pub const NET_ERR_INVALID_UTF8: i32 = -3;
-/// The engine panicked; the panic was caught.
-pub const NET_ERR_PANIC: i32 = -4;
-/// ABI version mismatch between caller and library.
-pub const NET_ERR_ABI_MISMATCH: i32 = -5;
-/// Unknown configuration key or invalid value.
-pub const NET_ERR_INVALID_CONFIG: i32 = -10;
-/// A shard was full and the policy is `fail`.
-pub const NET_ERR_BACKPRESSURE: i32 = -11;
-/// The bus has been shut down.
-pub const NET_ERR_SHUTDOWN: i32 = -12;
-/// The event is larger than `max_event_size`.
-pub const NET_ERR_EVENT_TOO_LARGE: i32 = -13;
-/// Invalid JSON on a JSON path.
-pub const NET_ERR_INVALID_JSON: i32 = -14;
-/// The cursor could not be decoded or does not fit this bus.
-pub const NET_ERR_INVALID_CURSOR: i32 = -15;
-/// The filter is not a valid filter expression.
-pub const NET_ERR_INVALID_FILTER: i32 = -16;
-/// An argument is out of range.
-pub const NET_ERR_INVALID_ARGUMENT: i32 = -17;
-/// An identity seed was not 32 bytes.
-pub const NET_ERR_INVALID_SEED: i32 = -30;
-/// Bytes that should be an ed25519 public key are not one.
-pub const NET_ERR_INVALID_KEY: i32 = -31;
-/// A signature did not verify.
-pub const NET_ERR_BAD_SIGNATURE: i32 = -32;
-/// The operating system's random source failed.
-pub const NET_ERR_ENTROPY_UNAVAILABLE: i32 = -33;
-/// A packet or header failed to decode.
-pub const NET_ERR_MALFORMED: i32 = -40;
-/// The log has been closed.
-pub const NET_ERR_LOG_CLOSED: i32 = -50;
-/// A log payload is too large.
-pub const NET_ERR_PAYLOAD_TOO_LARGE: i32 = -51;
-/// A log's payload segment is full.
-pub const NET_ERR_SEGMENT_FULL: i32 = -52;
-/// A file-system operation failed.
-pub const NET_ERR_IO: i32 = -53;
-/// Persistent files are damaged beyond repair.
-pub const NET_ERR_CORRUPT: i32 = -54;
-/// A fold stopped before reaching the awaited sequence.
-pub const NET_ERR_FOLD_STOPPED: i32 = -60;
-/// A wait ran out of time.
-pub const NET_ERR_TIMEOUT: i32 = -61;
-/// An event could not be decoded.
-pub const NET_ERR_DECODE: i32 = -62;
-/// The model is not enabled on this database.
-pub const NET_ERR_MODEL_MISSING: i32 = -70;
-/// A snapshot could not be encoded, decoded or restored.
-pub const NET_ERR_INVALID_SNAPSHOT: i32 = -71;
-/// A mesh configuration value is out of range.
-pub const NET_ERR_INVALID_MESH_CONFIG: i32 = -80;
-/// A Noise handshake did not complete (another network key, an unexpected peer key, a malformed message).
-pub const NET_ERR_HANDSHAKE_FAILED: i32 = -81;
-/// A mesh operation got no answer in time.
-pub const NET_ERR_MESH_TIMEOUT: i32 = -82;
-/// No session with that peer.
-pub const NET_ERR_UNKNOWN_PEER: i32 = -83;
-/// A message does not fit in one datagram.
-pub const NET_ERR_MESSAGE_TOO_LARGE: i32 = -84;
-/// The mesh node has shut down.
-pub const NET_ERR_MESH_SHUTDOWN: i32 = -85;
-/// A socket operation failed.
-pub const NET_ERR_MESH_IO: i32 = -86;
-/// A reliable stream's credit window is full (drop, retry or wait).
-pub const NET_ERR_STREAM_BACKPRESSURE: i32 = -87;
-/// The trust policy refused the peer's key.
-pub const NET_ERR_UNTRUSTED_PEER: i32 = -88;
-/// A persistent log is already open in another handle or process.
-pub const NET_ERR_LOG_LOCKED: i32 = -55;
-/// A RedEX log configuration had an unknown key or an invalid value.
-pub const NET_ERR_INVALID_LOG_CONFIG: i32 = -56;
-/// A RedEX argument was invalid (a channel name, a limit, a timeout).
-pub const NET_ERR_INVALID_LOG_ARGUMENT: i32 = -57;
-/// A log has handed out every sequence number.
-pub const NET_ERR_SEQUENCE_EXHAUSTED: i32 = -58;
-/// A NetDB argument was invalid (an id, a limit, a timeout).
-pub const NET_ERR_INVALID_DB_ARGUMENT: i32 = -72;
-/// A mesh argument was invalid (an address, a limit, a timeout, a connect to the node itself).
-pub const NET_ERR_INVALID_MESH_ARGUMENT: i32 = -89;
-/// An audit log could not be opened or written.
-pub const NET_ERR_AUDIT_IO: i32 = -90;
+// The NET_ERR_* codes are generated from the engine's table: error_codes.rs.
+
+/// The calling thread's last error: its whole text and its detail alone.
+struct LastError {
+    message: CString,
+    detail: CString,
+}
 
 thread_local! {
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    static LAST_ERROR: RefCell<Option<LastError>> = const { RefCell::new(None) };
 }
 
 /// Forgets the calling thread's last error (process teardown).
@@ -117,8 +37,12 @@ pub(crate) fn clear_last_error() {
 }
 
 pub(crate) fn set_last_error(err: &Error) {
-    let text = CString::new(err.to_string().replace('\0', " ")).unwrap_or_default();
-    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(text));
+    let c_text = |text: String| CString::new(text.replace('\0', " ")).unwrap_or_default();
+    let last = LastError {
+        message: c_text(err.to_string()),
+        detail: c_text(err.detail().to_owned()),
+    };
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(last));
 }
 
 /// Runs an FFI body: maps errors to codes (recording the message) and turns a
@@ -290,7 +214,20 @@ pub extern "C" fn net_last_error_message() -> *const c_char {
     LAST_ERROR.with(|slot| {
         slot.borrow()
             .as_ref()
-            .map_or(std::ptr::null(), |s| s.as_ptr())
+            .map_or(std::ptr::null(), |e| e.message.as_ptr())
+    })
+}
+
+/// The calling thread's last error detail: the message without its
+/// `<area>:<reason>: ` prefix (the kind comes from the status code, through
+/// `net_error_kind`), or NULL if there has been none. Same lifetime as
+/// `net_last_error_message()`; do not free it.
+#[no_mangle]
+pub extern "C" fn net_last_error_detail() -> *const c_char {
+    LAST_ERROR.with(|slot| {
+        slot.borrow()
+            .as_ref()
+            .map_or(std::ptr::null(), |e| e.detail.as_ptr())
     })
 }
 
@@ -368,59 +305,12 @@ mod tests {
             let s = unsafe { CStr::from_ptr(net_error_kind(kind.code())) };
             assert_eq!(s.to_str().unwrap(), kind.as_str());
         }
-        let pairs = [
-            (NET_ERR_NULL_POINTER, ErrorKind::NullPointer),
-            (NET_ERR_INVALID_HANDLE, ErrorKind::InvalidHandle),
-            (NET_ERR_INVALID_UTF8, ErrorKind::InvalidUtf8),
-            (NET_ERR_PANIC, ErrorKind::Panic),
-            (NET_ERR_ABI_MISMATCH, ErrorKind::AbiMismatch),
-            (NET_ERR_INVALID_CONFIG, ErrorKind::InvalidConfig),
-            (NET_ERR_BACKPRESSURE, ErrorKind::Backpressure),
-            (NET_ERR_SHUTDOWN, ErrorKind::Shutdown),
-            (NET_ERR_EVENT_TOO_LARGE, ErrorKind::EventTooLarge),
-            (NET_ERR_INVALID_JSON, ErrorKind::InvalidJson),
-            (NET_ERR_INVALID_CURSOR, ErrorKind::InvalidCursor),
-            (NET_ERR_INVALID_FILTER, ErrorKind::InvalidFilter),
-            (NET_ERR_INVALID_ARGUMENT, ErrorKind::InvalidArgument),
-            (NET_ERR_INVALID_SEED, ErrorKind::InvalidSeed),
-            (NET_ERR_INVALID_KEY, ErrorKind::InvalidKey),
-            (NET_ERR_BAD_SIGNATURE, ErrorKind::BadSignature),
-            (NET_ERR_ENTROPY_UNAVAILABLE, ErrorKind::EntropyUnavailable),
-            (NET_ERR_MALFORMED, ErrorKind::Malformed),
-            (NET_ERR_LOG_CLOSED, ErrorKind::LogClosed),
-            (NET_ERR_PAYLOAD_TOO_LARGE, ErrorKind::PayloadTooLarge),
-            (NET_ERR_SEGMENT_FULL, ErrorKind::SegmentFull),
-            (NET_ERR_IO, ErrorKind::Io),
-            (NET_ERR_CORRUPT, ErrorKind::Corrupt),
-            (NET_ERR_FOLD_STOPPED, ErrorKind::FoldStopped),
-            (NET_ERR_TIMEOUT, ErrorKind::Timeout),
-            (NET_ERR_DECODE, ErrorKind::Decode),
-            (NET_ERR_MODEL_MISSING, ErrorKind::ModelMissing),
-            (NET_ERR_INVALID_SNAPSHOT, ErrorKind::InvalidSnapshot),
-            (NET_ERR_INVALID_MESH_CONFIG, ErrorKind::InvalidMeshConfig),
-            (NET_ERR_HANDSHAKE_FAILED, ErrorKind::HandshakeFailed),
-            (NET_ERR_MESH_TIMEOUT, ErrorKind::MeshTimeout),
-            (NET_ERR_UNKNOWN_PEER, ErrorKind::UnknownPeer),
-            (NET_ERR_MESSAGE_TOO_LARGE, ErrorKind::MessageTooLarge),
-            (NET_ERR_MESH_SHUTDOWN, ErrorKind::MeshShutdown),
-            (NET_ERR_MESH_IO, ErrorKind::MeshIo),
-            (NET_ERR_STREAM_BACKPRESSURE, ErrorKind::StreamBackpressure),
-            (NET_ERR_UNTRUSTED_PEER, ErrorKind::UntrustedPeer),
-            (NET_ERR_LOG_LOCKED, ErrorKind::LogLocked),
-            (NET_ERR_INVALID_LOG_CONFIG, ErrorKind::InvalidLogConfig),
-            (NET_ERR_INVALID_LOG_ARGUMENT, ErrorKind::InvalidLogArgument),
-            (NET_ERR_SEQUENCE_EXHAUSTED, ErrorKind::SequenceExhausted),
-            (NET_ERR_INVALID_DB_ARGUMENT, ErrorKind::InvalidDbArgument),
-            (
-                NET_ERR_INVALID_MESH_ARGUMENT,
-                ErrorKind::InvalidMeshArgument,
-            ),
-            (NET_ERR_AUDIT_IO, ErrorKind::AuditIo),
-        ];
-        assert_eq!(pairs.len(), ErrorKind::ALL.len());
-        for (code, kind) in pairs {
-            assert_eq!(code, kind.code());
-        }
+        // The constants are generated from the same table (scripts/gen-errors).
+        assert_eq!(NET_ERR_PANIC, ErrorKind::Panic.code());
+        assert_eq!(
+            super::super::error_codes::NET_ERR_AUDIT_IO,
+            ErrorKind::AuditIo.code()
+        );
         assert!(net_error_kind(-999).is_null());
     }
 }

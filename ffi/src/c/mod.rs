@@ -15,6 +15,7 @@
 mod bus;
 mod bus_link;
 mod common;
+mod error_codes;
 mod identity;
 pub(crate) mod mesh;
 mod netdb;
@@ -24,6 +25,7 @@ mod wire;
 pub use bus::*;
 pub use bus_link::*;
 pub use common::*;
+pub use error_codes::*;
 pub use identity::*;
 pub use mesh::*;
 pub use netdb::*;

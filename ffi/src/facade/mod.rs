@@ -23,7 +23,7 @@ pub fn abi_version() -> u32 {
 pub fn error_kinds_json() -> String {
     let kinds: Vec<serde_json::Value> = ErrorKind::ALL
         .iter()
-        .map(|k| serde_json::json!({"kind": k.as_str(), "code": k.code()}))
+        .map(|k| serde_json::json!({"kind": k.as_str(), "area": k.area(), "reason": k.reason(), "code": k.code()}))
         .collect();
     serde_json::Value::Array(kinds).to_string()
 }

@@ -94,8 +94,12 @@ pub struct BusLinkStats {
     /// Whether the link's thread is still running.
     pub running: bool,
     /// Why the link stopped on its own (the bus or the node shut down), if
-    /// it did.
+    /// it did: the error's text (`<area>:<reason>: <detail>`).
     pub error: Option<String>,
+    /// That error's code in the one error table (so no SDK parses the text).
+    pub error_code: Option<i32>,
+    /// That error's detail, without the kind.
+    pub error_detail: Option<String>,
 }
 
 #[derive(Default)]
@@ -114,7 +118,7 @@ struct Shared {
     stream_id: u64,
     stop: AtomicBool,
     running: AtomicBool,
-    error: Mutex<Option<String>>,
+    error: Mutex<Option<Error>>,
     counters: Counters,
 }
 
@@ -207,6 +211,7 @@ impl BusLink {
     /// The link's counters now.
     pub fn stats(&self) -> BusLinkStats {
         let c = &self.shared.counters;
+        let error = self.shared.error.lock().clone();
         BusLinkStats {
             direction: self.shared.direction,
             peer: self.shared.peer,
@@ -218,7 +223,9 @@ impl BusLink {
             malformed: c.malformed.load(Ordering::Relaxed),
             stalls: c.stalls.load(Ordering::Relaxed),
             running: self.shared.running.load(Ordering::Acquire),
-            error: self.shared.error.lock().clone(),
+            error: error.as_ref().map(ToString::to_string),
+            error_code: error.as_ref().map(|e| e.kind().code()),
+            error_detail: error.map(|e| e.detail().to_owned()),
         }
     }
 
@@ -242,7 +249,7 @@ impl Drop for BusLink {
 impl Shared {
     fn finish(&self, outcome: Result<()>) {
         if let Err(e) = outcome {
-            *self.error.lock() = Some(format!("{}: {}", e.kind(), e.detail()));
+            *self.error.lock() = Some(e);
         }
         self.running.store(false, Ordering::Release);
     }
