@@ -118,16 +118,15 @@ func (buf *packBuf) lensPtr() *C.size_t {
 
 var abiChecked = func() error {
 	if v := uint32(C.net_abi_version()); v != ABIVersion {
-		return &Error{Kind: ErrABIMismatch.Kind, Code: ErrABIMismatch.Code,
-			Detail: fmt.Sprintf("libnet has ABI %d, this package expects %d", v, ABIVersion)}
+		return ErrABIMismatch.with(fmt.Sprintf("libnet has ABI %d, this package expects %d", v, ABIVersion))
 	}
 	return nil
 }()
 
-// lastError reads the calling thread's error message; the caller must have
+// lastError reads the calling thread's error detail; the caller must have
 // locked the OS thread around the failing call.
 func lastError(rc C.int32_t) error {
-	msg := C.net_last_error_message()
+	msg := C.net_last_error_detail()
 	text := ""
 	if msg != nil {
 		text = C.GoString(msg)
@@ -217,7 +216,7 @@ func (n *Node) ingest(data []byte, json bool) (Receipt, error) {
 func (n *Node) Ingest(v any) (Receipt, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		return Receipt{}, &Error{Kind: ErrInvalidJSON.Kind, Code: ErrInvalidJSON.Code, Detail: err.Error()}
+		return Receipt{}, ErrInvalidJSON.with(err.Error())
 	}
 	return n.ingest(data, true)
 }
@@ -312,7 +311,7 @@ func (n *Node) IngestBatch(values []any) (int, error) {
 	for i, v := range values {
 		data, err := json.Marshal(v)
 		if err != nil {
-			return 0, &Error{Kind: ErrInvalidJSON.Kind, Code: ErrInvalidJSON.Code, Detail: err.Error()}
+			return 0, ErrInvalidJSON.with(err.Error())
 		}
 		encoded[i] = data
 	}
@@ -424,15 +423,17 @@ func LibraryKinds() ([]*Error, error) {
 	}
 	defer C.net_string_free(out)
 	var raw []struct {
-		Kind string `json:"kind"`
-		Code int    `json:"code"`
+		Kind   string `json:"kind"`
+		Area   string `json:"area"`
+		Reason string `json:"reason"`
+		Code   int    `json:"code"`
 	}
 	if err := json.Unmarshal([]byte(C.GoString(out)), &raw); err != nil {
 		return nil, err
 	}
 	kinds := make([]*Error, len(raw))
 	for i, k := range raw {
-		kinds[i] = &Error{Kind: k.Kind, Code: k.Code}
+		kinds[i] = &Error{Kind: k.Kind, Area: k.Area, Reason: k.Reason, Code: k.Code}
 	}
 	return kinds, nil
 }

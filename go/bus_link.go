@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"strings"
 	"sync"
 	"unsafe"
 )
@@ -168,7 +167,7 @@ func (m *Mesh) LinkBus(bus *Node, peer uint64, opts BusLinkOptions) (*BusLink, e
 // runner passes fixture options through unchanged).
 func (m *Mesh) linkBusJSON(bus *Node, peer uint64, options string) (*BusLink, error) {
 	if bus == nil {
-		return nil, &Error{Kind: ErrNullPointer.Kind, Code: ErrNullPointer.Code, Detail: "bus is nil"}
+		return nil, ErrNullPointer.with("bus is nil")
 	}
 	cs := C.CString(options)
 	defer C.free(unsafe.Pointer(cs))
@@ -195,26 +194,20 @@ func (l *BusLink) stats() (BusLinkStats, error) {
 	defer C.net_string_free(out)
 	var raw struct {
 		BusLinkStats
-		Error *string `json:"error"`
+		ErrorCode   *int    `json:"error_code"`
+		ErrorDetail *string `json:"error_detail"`
 	}
 	if err := json.Unmarshal(C.GoBytes(unsafe.Pointer(out), C.int(n)), &raw); err != nil {
 		return BusLinkStats{}, err
 	}
-	if raw.Error != nil {
-		raw.BusLinkStats.Err = errorFromMessage(*raw.Error)
+	if raw.ErrorCode != nil {
+		detail := ""
+		if raw.ErrorDetail != nil {
+			detail = *raw.ErrorDetail
+		}
+		raw.BusLinkStats.Err = errorFor(*raw.ErrorCode, detail)
 	}
 	return raw.BusLinkStats, nil
-}
-
-// errorFromMessage turns an engine message "<area>:<kind>: <detail>" into
-// an *Error of that kind.
-func errorFromMessage(text string) error {
-	for _, k := range Kinds() {
-		if text == k.Kind || strings.HasPrefix(text, k.Kind+": ") {
-			return errorFor(k.Code, text)
-		}
-	}
-	return &Error{Kind: "unknown", Detail: text}
 }
 
 // Stats returns the link's counters; after Close, the last ones (with

@@ -66,6 +66,15 @@ func TestTypedErrors(t *testing.T) {
 	if _, err := n.IngestRaw("2"); !errors.Is(err, ErrBackpressure) {
 		t.Fatalf("backpressure: %v", err)
 	}
+	// Area, reason and detail come from the engine, not from the message text.
+	var e *Error
+	if _, err := n.IngestRaw("2"); !errors.As(err, &e) || e.Area != "bus" || e.Reason != "backpressure" ||
+		e.Detail == "" || e.Error() != "bus:backpressure: "+e.Detail {
+		t.Fatalf("backpressure fields: %#v", e)
+	}
+	if _, err := n.IngestRaw("2"); !errors.Is(err, ErrBackpressure) {
+		t.Fatalf("backpressure: %v", err)
+	}
 	if n.IngestRawBatch([]string{"x"}) != 0 {
 		t.Fatal("a refused batch reports 0")
 	}

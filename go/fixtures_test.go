@@ -27,8 +27,10 @@ type fixtureFile struct {
 	ABIVersion int               `json:"abi_version"`
 	Cases      []json.RawMessage `json:"cases"`
 	Kinds      []struct {
-		Kind string `json:"kind"`
-		Code int    `json:"code"`
+		Kind   string `json:"kind"`
+		Area   string `json:"area"`
+		Reason string `json:"reason"`
+		Code   int    `json:"code"`
 	} `json:"kinds"`
 	Vectors        []map[string]any `json:"vectors"`
 	Errors         []map[string]any `json:"errors"`
@@ -328,11 +330,12 @@ func checkKinds(doc fixtureFile) error {
 		return fmt.Errorf("kinds: fixture %d, library %d, package %d", len(doc.Kinds), len(lib), len(Kinds()))
 	}
 	for i, k := range doc.Kinds {
-		if lib[i].Kind != k.Kind || lib[i].Code != k.Code {
+		if lib[i].Kind != k.Kind || lib[i].Code != k.Code || lib[i].Area != k.Area || lib[i].Reason != k.Reason {
 			return fmt.Errorf("library kind %d is %s/%d, fixture %s/%d", i, lib[i].Kind, lib[i].Code, k.Kind, k.Code)
 		}
 		sentinel := Kinds()[i]
-		if sentinel.Kind != k.Kind || sentinel.Code != k.Code || !errors.Is(errorFor(k.Code, k.Kind+": x"), sentinel) {
+		if sentinel.Kind != k.Kind || sentinel.Code != k.Code || sentinel.Area != k.Area || sentinel.Reason != k.Reason ||
+			!errors.Is(errorFor(k.Code, "x"), sentinel) {
 			return fmt.Errorf("no sentinel for %s", k.Kind)
 		}
 	}

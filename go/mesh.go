@@ -358,7 +358,7 @@ type StreamStats struct {
 
 // errMeshClosed is what calls on a closed Mesh return.
 func errMeshClosed() error {
-	return &Error{Kind: ErrMeshShutdown.Kind, Code: ErrMeshShutdown.Code, Detail: "the mesh node is closed"}
+	return ErrMeshShutdown.with("the mesh node is closed")
 }
 
 // OpenMesh binds a node: its UDP socket and background threads start now.

@@ -207,7 +207,7 @@ func unpackEntries(out *C.uint8_t, n C.size_t) ([]Entry, error) {
 		buf = buf[end:]
 	}
 	if len(buf) != 0 {
-		return entries, errorFor(int(C.NET_ERR_MALFORMED), "wire:malformed: truncated entry buffer from the library")
+		return entries, errorFor(int(C.NET_ERR_MALFORMED), "truncated entry buffer from the library")
 	}
 	return entries, nil
 }
