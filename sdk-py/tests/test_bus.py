@@ -68,6 +68,9 @@ def test_typed_errors() -> None:
     with pytest.raises(BackpressureError) as bp:
         node.emit_raw(b"2")
     assert isinstance(bp.value, NetError) and str(bp.value).startswith("bus:backpressure: ")
+    # Area, reason and detail come from the engine, not from the message text.
+    assert (bp.value.area, bp.value.reason, bp.value.code) == ("bus", "backpressure", -11)
+    assert str(bp.value) == f"bus:backpressure: {bp.value.detail}" and bp.value.detail
     with pytest.raises(BackpressureError):
         node.emit_raw_batch([b"x"])
     with pytest.raises(TypeError):

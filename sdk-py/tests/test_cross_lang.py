@@ -283,6 +283,7 @@ def check_kinds(doc: dict[str, Any]) -> None:
     for k in doc["kinds"]:
         cls = ERRORS_BY_KIND[k["kind"]]
         assert cls.kind == k["kind"] and cls.code == k["code"]
+        assert (cls.area, cls.reason) == (k["area"], k["reason"])
 
 
 def expect_kind(kind: str, fn: Any) -> None:

@@ -35,7 +35,12 @@ pub fn register_error_classes(py: Python<'_>, classes: Bound<'_, PyDict>) -> PyR
 /// Converts an engine error into the registered exception class.
 pub fn to_py(err: net::Error) -> PyErr {
     Python::with_gil(|py| {
-        let args = (err.to_string(), err.kind().as_str(), err.kind().code());
+        let args = (
+            err.to_string(),
+            err.kind().as_str(),
+            err.kind().code(),
+            err.detail().to_owned(),
+        );
         if let Some(classes) = CLASSES.get(py) {
             if let Ok(Some(class)) = classes.bind(py).get_item(err.kind().as_str()) {
                 return match class.call1(args) {
