@@ -5,6 +5,8 @@ export const EXPECTED_ABI_VERSION: number;
 
 export interface ErrorKindInfo {
   kind: string;
+  area: string;
+  reason: string;
   code: number;
 }
 

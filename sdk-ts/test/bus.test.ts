@@ -60,8 +60,11 @@ test('typed errors', async () => {
   } catch (err) {
     assert.ok(err instanceof BackpressureError && err instanceof NetError);
     assert.equal(err.kind, 'bus:backpressure');
-    assert.equal(err.code, -11);
+    assert.equal(err.code, 'bus:backpressure');
+    assert.equal(err.status, -11);
+    assert.deepEqual([err.area, err.reason], ['bus', 'backpressure']);
     assert.match(err.message, /^bus:backpressure: /);
+    assert.equal(`bus:backpressure: ${err.detail}`, err.message);
   }
   await node.shutdown();
 });

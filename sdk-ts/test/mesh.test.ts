@@ -549,7 +549,7 @@ test('trust: TOFU pins the first key at an address; an impostor there is refused
       const started = Date.now();
       await assert.rejects(b.connect(addr, impostor.publicKey), (e: unknown) => {
         assert.ok(e instanceof UntrustedPeerError, String(e));
-        assert.deepEqual([e.kind, e.code], ['mesh:untrusted_peer', -88]);
+        assert.deepEqual([e.kind, e.code, e.status], ['mesh:untrusted_peer', 'mesh:untrusted_peer', -88]);
         return true;
       });
       assert.ok(Date.now() - started < 500, `refusal took ${Date.now() - started} ms`);

@@ -31,9 +31,31 @@ test('index.d.ts declares exactly what the addon exports', () => {
 test('every engine error kind has its class', () => {
   const kinds = engineErrorKinds();
   assert.equal(kinds.length, ERRORS_BY_KIND.size);
-  for (const { kind, code } of kinds) {
+  for (const { kind, area, reason, code } of kinds) {
     const cls = ERRORS_BY_KIND.get(kind);
     assert.ok(cls, kind);
-    assert.equal(new cls('x').code, code);
+    const err = new cls(`${kind}: x`);
+    assert.deepEqual([err.code, err.kind, err.area, err.reason, err.status, err.detail], [kind, kind, area, reason, code, 'x']);
   }
+});
+
+test('the addon throws and rejects with err.code set to the kind, not only in the message', async () => {
+  try {
+    native.headerDecode(Buffer.alloc(1));
+    assert.fail('expected wire:malformed');
+  } catch (err) {
+    assert.equal((err as { code?: unknown }).code, 'wire:malformed');
+  }
+  const mesh = native.Mesh.bind(JSON.stringify({ network_key: '07'.repeat(32), bind: '127.0.0.1:0' }));
+  await mesh.shutdown();
+  await assert.rejects(mesh.recv(1, 10), (err: unknown) => {
+    assert.equal((err as { code?: unknown }).code, 'mesh:shutdown');
+    assert.match(String((err as Error).message), /^mesh:shutdown: /);
+    return true;
+  });
+  // A wrong JS type fails in napi's marshalling, before the engine: napi's status.
+  assert.throws(
+    () => native.headerDecode('not a buffer' as unknown as Buffer),
+    (err: unknown) => typeof (err as { code?: unknown }).code === 'string',
+  );
 });

@@ -8,7 +8,7 @@
 //! wait never holds a pool thread for long: file reads, DNS and other addons
 //! keep getting threads.
 
-use crate::to_js;
+use crate::{to_js, Result};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use net::facade::wait::WAIT_SLICE;

@@ -1,6 +1,6 @@
 //! Identity and wire codecs for Node.
 
-use crate::to_js;
+use crate::{to_js, Result};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 use net::facade::{identity as facade, wire};

@@ -1,7 +1,10 @@
 //! `@netmesh/core`: the Node.js addon, a thin napi-rs layer over the net-ffi
 //! safe facade. It marshals only; behaviour lives in the engine. Errors are JS
-//! `Error`s whose message starts with the stable kind (`"bus:shutdown: ..."`);
-//! the TypeScript SDK turns them into typed classes.
+//! `Error`s whose `code` is the engine's kind (`"bus:shutdown"`, Node's idiom
+//! for `err.code`) and whose message is `"<kind>: <detail>"`; the TypeScript
+//! SDK turns them into typed classes by `code`, never by reading the message.
+//! A failure of napi's own marshalling (a wrong JS type) keeps napi's status
+//! as its `code` (`"InvalidArg"`, ...).
 
 use napi::bindgen_prelude::*;
 use napi::{Env, Task};
@@ -17,8 +20,100 @@ pub mod mesh;
 pub mod netdb;
 pub mod redex;
 
-fn to_js(err: net::Error) -> napi::Error {
-    napi::Error::new(Status::GenericFailure, err.to_string())
+/// A thrown error's `code`: the engine's kind, or napi's status when
+/// marshalling failed before the engine was called.
+pub enum Code {
+    /// An engine error kind.
+    Kind(net::ErrorKind),
+    /// A napi status.
+    Napi(Status),
+}
+
+impl AsRef<str> for Code {
+    fn as_ref(&self) -> &str {
+        match self {
+            Code::Kind(kind) => kind.as_str(),
+            Code::Napi(status) => status.as_ref(),
+        }
+    }
+}
+
+impl From<Status> for Code {
+    fn from(status: Status) -> Self {
+        Code::Napi(status)
+    }
+}
+
+/// The result of a synchronous call: its error is thrown with `err.code`
+/// set to the engine's kind.
+pub type Result<T> = std::result::Result<T, napi::Error<Code>>;
+
+/// An engine error as a thrown JS error (`err.code` = its kind).
+pub fn to_js(err: net::Error) -> napi::Error<Code> {
+    napi::Error::new(Code::Kind(err.kind()), err.to_string())
+}
+
+/// A napi marshalling error in a synchronous call's result type.
+pub fn from_napi(err: napi::Error) -> napi::Error<Code> {
+    napi::Error::new(Code::Napi(err.status), err.reason)
+}
+
+/// Work for the libuv pool (one wait slice, a connect, a close): an engine
+/// failure rejects the promise with `err.code` set to its kind, as a
+/// synchronous call's does.
+pub trait EngineTask: Send + Sized {
+    /// What the work produces off the JS thread.
+    type Output: Send + Sized + 'static;
+    /// What the promise resolves with.
+    type JsValue: ToNapiValue + TypeName;
+    /// Runs on a pool thread.
+    fn run(&mut self) -> net::Result<Self::Output>;
+    /// Runs on the JS thread with the output.
+    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<Self::JsValue>;
+}
+
+/// An [`EngineTask`] as a napi [`Task`]; keeps the engine error for `reject`.
+pub struct Engine<T> {
+    task: T,
+    failed: Option<net::Error>,
+}
+
+/// Queues `task` on the libuv pool.
+pub fn spawn<T: EngineTask>(task: T) -> AsyncTask<Engine<T>> {
+    AsyncTask::new(Engine { task, failed: None })
+}
+
+impl<T: EngineTask> Task for Engine<T> {
+    type Output = T::Output;
+    type JsValue = T::JsValue;
+
+    fn compute(&mut self) -> napi::Result<T::Output> {
+        self.task.run().map_err(|err| {
+            let text = err.to_string();
+            self.failed = Some(err);
+            napi::Error::new(Status::GenericFailure, text)
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: T::Output) -> napi::Result<T::JsValue> {
+        self.task.resolve(env, output)
+    }
+
+    fn reject(&mut self, env: Env, err: napi::Error) -> napi::Result<T::JsValue> {
+        let Some(failed) = self.failed.take() else {
+            return Err(err);
+        };
+        let thrown = (|| {
+            let mut obj =
+                env.create_error(napi::Error::new(Status::GenericFailure, failed.to_string()))?;
+            obj.set_named_property("code", env.create_string(failed.kind().as_str())?)?;
+            Ok::<_, napi::Error>(obj.into_unknown())
+        })();
+        Err(match thrown {
+            Ok(value) => napi::Error::from(value),
+            Err(e) => e,
+        })
+    }
 }
 
 /// The ABI version of the engine.
@@ -31,6 +126,8 @@ pub fn abi_version() -> u32 {
 #[napi(object)]
 pub struct ErrorKindInfo {
     pub kind: String,
+    pub area: String,
+    pub reason: String,
     pub code: i32,
 }
 
@@ -41,6 +138,8 @@ pub fn error_kinds() -> Vec<ErrorKindInfo> {
         .iter()
         .map(|k| ErrorKindInfo {
             kind: k.as_str().to_owned(),
+            area: k.area().to_owned(),
+            reason: k.reason().to_owned(),
             code: k.code(),
         })
         .collect()
@@ -215,23 +314,19 @@ pub struct NextTask {
     slice: Duration,
 }
 
-impl Task for NextTask {
+impl EngineTask for NextTask {
     type Output = Option<Vec<Event>>;
     type JsValue = Option<Vec<NativeEvent>>;
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        match self
-            .handle
-            .next(self.max, Some(self.slice), || Ok(()))
-            .map_err(to_js)?
-        {
+    fn run(&mut self) -> net::Result<Self::Output> {
+        match self.handle.next(self.max, Some(self.slice), || Ok(()))? {
             Waited::Ready(events) => Ok(Some(events)),
             Waited::Timeout => Ok(Some(Vec::new())),
             Waited::Done => Ok(None),
         }
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(output.map(events_to_js))
     }
 }
@@ -242,10 +337,10 @@ impl Subscription {
     /// (negative: no limit) or one wait slice has passed, or null once the
     /// stream has ended. The SDK calls again until its deadline.
     #[napi(ts_return_type = "Promise<NativeEvent[] | null>")]
-    pub fn next_batch(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<NextTask>> {
+    pub fn next_batch(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<Engine<NextTask>>> {
         let max = args::whole(max, net::ErrorKind::InvalidArgument, "max")?;
         let (slice, _) = args::slice_of(remaining_ms)?;
-        Ok(AsyncTask::new(NextTask {
+        Ok(spawn(NextTask {
             handle: Arc::clone(&self.handle),
             max,
             slice,

@@ -5,9 +5,9 @@
 //! A bus link carries a bus's events to a peer's bus; opening and closing
 //! one (which joins its thread) run on the libuv pool too.
 
-use crate::{args, to_js};
+use crate::{args, spawn, to_js, Engine, EngineTask, Result};
 use napi::bindgen_prelude::*;
-use napi::{Env, JsObject, Task};
+use napi::{Env, JsObject};
 use napi_derive::napi;
 use net::facade::bus::Bus as CoreBus;
 use net::facade::bus_link::BusLinkHandle;
@@ -58,17 +58,15 @@ pub struct ConnectTask {
     public_key: Vec<u8>,
 }
 
-impl Task for ConnectTask {
+impl EngineTask for ConnectTask {
     type Output = u64;
     type JsValue = BigInt;
 
-    fn compute(&mut self) -> Result<u64> {
-        self.mesh
-            .connect(&self.addr, &self.public_key)
-            .map_err(to_js)
+    fn run(&mut self) -> net::Result<u64> {
+        self.mesh.connect(&self.addr, &self.public_key)
     }
 
-    fn resolve(&mut self, _env: Env, output: u64) -> Result<BigInt> {
+    fn resolve(&mut self, _env: Env, output: u64) -> napi::Result<BigInt> {
         Ok(BigInt::from(output))
     }
 }
@@ -79,15 +77,15 @@ pub struct ConnectRoutedTask {
     public_key: Vec<u8>,
 }
 
-impl Task for ConnectRoutedTask {
+impl EngineTask for ConnectRoutedTask {
     type Output = u64;
     type JsValue = BigInt;
 
-    fn compute(&mut self) -> Result<u64> {
-        self.mesh.connect_routed(&self.public_key).map_err(to_js)
+    fn run(&mut self) -> net::Result<u64> {
+        self.mesh.connect_routed(&self.public_key)
     }
 
-    fn resolve(&mut self, _env: Env, output: u64) -> Result<BigInt> {
+    fn resolve(&mut self, _env: Env, output: u64) -> napi::Result<BigInt> {
         Ok(BigInt::from(output))
     }
 }
@@ -115,11 +113,11 @@ pub struct SendTask {
     wait: SendWait,
 }
 
-impl Task for SendTask {
+impl EngineTask for SendTask {
     type Output = i64;
     type JsValue = i64;
 
-    fn compute(&mut self) -> Result<i64> {
+    fn run(&mut self) -> net::Result<i64> {
         let (m, node, stream, payload) = (&self.mesh, self.node_id, self.stream_id, &self.payload);
         let outcome = match self.wait {
             SendWait::Retries(left) => {
@@ -139,10 +137,10 @@ impl Task for SendTask {
                 }
             }
         };
-        outcome.map(|()| -1).map_err(to_js)
+        outcome.map(|()| -1)
     }
 
-    fn resolve(&mut self, _env: Env, output: i64) -> Result<i64> {
+    fn resolve(&mut self, _env: Env, output: i64) -> napi::Result<i64> {
         Ok(output)
     }
 }
@@ -155,13 +153,13 @@ pub struct RecvTask {
     slice: Duration,
 }
 
-impl Task for RecvTask {
+impl EngineTask for RecvTask {
     type Output = Vec<MeshMessage>;
     type JsValue = Vec<NativeMeshMessage>;
 
-    fn compute(&mut self) -> Result<Vec<MeshMessage>> {
+    fn run(&mut self) -> net::Result<Vec<MeshMessage>> {
         let ms = i64::try_from(self.slice.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
-        let Some(first) = self.mesh.recv(ms).map_err(to_js)? else {
+        let Some(first) = self.mesh.recv(ms)? else {
             return Ok(Vec::new());
         };
         let mut out = vec![first];
@@ -175,7 +173,11 @@ impl Task for RecvTask {
         Ok(out)
     }
 
-    fn resolve(&mut self, _env: Env, output: Vec<MeshMessage>) -> Result<Vec<NativeMeshMessage>> {
+    fn resolve(
+        &mut self,
+        _env: Env,
+        output: Vec<MeshMessage>,
+    ) -> napi::Result<Vec<NativeMeshMessage>> {
         Ok(messages_to_js(output))
     }
 }
@@ -198,8 +200,8 @@ fn send_task(
     stream_id: u64,
     payload: &[u8],
     wait: SendWait,
-) -> AsyncTask<SendTask> {
-    AsyncTask::new(SendTask {
+) -> AsyncTask<Engine<SendTask>> {
+    spawn(SendTask {
         mesh: Arc::clone(mesh),
         node_id,
         stream_id,
@@ -217,17 +219,16 @@ pub struct LinkBusTask {
     options_json: String,
 }
 
-impl Task for LinkBusTask {
+impl EngineTask for LinkBusTask {
     type Output = BusLinkHandle;
     type JsValue = BusLink;
 
-    fn compute(&mut self) -> Result<BusLinkHandle> {
+    fn run(&mut self) -> net::Result<BusLinkHandle> {
         self.mesh
             .link_bus(&self.bus, self.node_id, &self.options_json)
-            .map_err(to_js)
     }
 
-    fn resolve(&mut self, _env: Env, output: BusLinkHandle) -> Result<BusLink> {
+    fn resolve(&mut self, _env: Env, output: BusLinkHandle) -> napi::Result<BusLink> {
         Ok(BusLink {
             state: Arc::new(LinkState {
                 handle: output,
@@ -268,8 +269,8 @@ impl Mesh {
     /// Resolves with the peer's node id once the handshake with the node at
     /// `addr` (whose key is `publicKey`) is done.
     #[napi(ts_return_type = "Promise<bigint>")]
-    pub fn connect(&self, addr: String, public_key: Buffer) -> AsyncTask<ConnectTask> {
-        AsyncTask::new(ConnectTask {
+    pub fn connect(&self, addr: String, public_key: Buffer) -> AsyncTask<Engine<ConnectTask>> {
+        spawn(ConnectTask {
             mesh: Arc::clone(&self.inner),
             addr,
             public_key: public_key.to_vec(),
@@ -280,8 +281,8 @@ impl Mesh {
     /// with the node whose key is `publicKey` is done (routes come from
     /// neighbours' beacons; `mesh:unknown_peer` when there is none).
     #[napi(ts_return_type = "Promise<bigint>")]
-    pub fn connect_routed(&self, public_key: Buffer) -> AsyncTask<ConnectRoutedTask> {
-        AsyncTask::new(ConnectRoutedTask {
+    pub fn connect_routed(&self, public_key: Buffer) -> AsyncTask<Engine<ConnectRoutedTask>> {
+        spawn(ConnectRoutedTask {
             mesh: Arc::clone(&self.inner),
             public_key: public_key.to_vec(),
         })
@@ -333,7 +334,7 @@ impl Mesh {
         stream_id: BigInt,
         payload: Buffer,
         max_retries: f64,
-    ) -> Result<AsyncTask<SendTask>> {
+    ) -> Result<AsyncTask<Engine<SendTask>>> {
         let node_id = id(node_id, "nodeId")?;
         let stream_id = id(stream_id, "streamId")?;
         let wait = send_wait(Some(max_retries), None)?;
@@ -350,7 +351,7 @@ impl Mesh {
         stream_id: BigInt,
         payload: Buffer,
         remaining_ms: f64,
-    ) -> Result<AsyncTask<SendTask>> {
+    ) -> Result<AsyncTask<Engine<SendTask>>> {
         let node_id = id(node_id, "nodeId")?;
         let stream_id = id(stream_id, "streamId")?;
         let wait = send_wait(None, Some(remaining_ms))?;
@@ -362,10 +363,10 @@ impl Mesh {
     /// when none came; rejects with `mesh:shutdown` once the node is shut
     /// down and drained.
     #[napi(ts_return_type = "Promise<NativeMeshMessage[]>")]
-    pub fn recv(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<RecvTask>> {
+    pub fn recv(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<Engine<RecvTask>>> {
         let max: usize = whole(max, "max")?;
         let (slice, _) = args::slice_of(remaining_ms)?;
-        Ok(AsyncTask::new(RecvTask {
+        Ok(spawn(RecvTask {
             mesh: Arc::clone(&self.inner),
             max: max.max(1),
             slice,
@@ -410,9 +411,9 @@ impl Mesh {
         bus: &crate::Bus,
         node_id: BigInt,
         options_json: String,
-    ) -> Result<AsyncTask<LinkBusTask>> {
+    ) -> Result<AsyncTask<Engine<LinkBusTask>>> {
         let node_id = id(node_id, "nodeId")?;
-        Ok(AsyncTask::new(LinkBusTask {
+        Ok(spawn(LinkBusTask {
             mesh: Arc::clone(&self.inner),
             bus: bus.bus.clone(),
             node_id,
@@ -424,7 +425,9 @@ impl Mesh {
     /// with `mesh:shutdown`. Resolves once the node's threads have stopped.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn shutdown(&self, env: Env) -> Result<JsObject> {
-        let (deferred, promise) = env.create_deferred::<(), fn(Env) -> Result<()>>()?;
+        let (deferred, promise) = env
+            .create_deferred::<(), fn(Env) -> napi::Result<()>>()
+            .map_err(crate::from_napi)?;
         let mesh = Arc::clone(&self.inner);
         std::thread::Builder::new()
             .name("net-mesh-shutdown".into())
@@ -466,7 +469,7 @@ impl MeshStream {
         &self,
         payload: Buffer,
         max_retries: f64,
-    ) -> Result<AsyncTask<SendTask>> {
+    ) -> Result<AsyncTask<Engine<SendTask>>> {
         let wait = send_wait(Some(max_retries), None)?;
         Ok(send_task(
             &self.mesh,
@@ -479,7 +482,11 @@ impl MeshStream {
 
     /// One slice of a send waiting for window room (see `Mesh.sendBlocking`).
     #[napi(ts_return_type = "Promise<number>")]
-    pub fn send_blocking(&self, payload: Buffer, remaining_ms: f64) -> Result<AsyncTask<SendTask>> {
+    pub fn send_blocking(
+        &self,
+        payload: Buffer,
+        remaining_ms: f64,
+    ) -> Result<AsyncTask<Engine<SendTask>>> {
         let wait = send_wait(None, Some(remaining_ms))?;
         Ok(send_task(
             &self.mesh,
@@ -514,17 +521,17 @@ pub struct CloseLinkTask {
     state: Arc<LinkState>,
 }
 
-impl Task for CloseLinkTask {
+impl EngineTask for CloseLinkTask {
     type Output = ();
     type JsValue = ();
 
-    fn compute(&mut self) -> Result<()> {
+    fn run(&mut self) -> net::Result<()> {
         self.state.handle.close();
         self.state.closed.store(true, Ordering::Release);
         Ok(())
     }
 
-    fn resolve(&mut self, _env: Env, _output: ()) -> Result<()> {
+    fn resolve(&mut self, _env: Env, _output: ()) -> napi::Result<()> {
         Ok(())
     }
 }
@@ -540,8 +547,8 @@ impl BusLink {
 
     /// Stops the link (idempotent); resolves once its thread has stopped.
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn close(&self) -> AsyncTask<CloseLinkTask> {
-        AsyncTask::new(CloseLinkTask {
+    pub fn close(&self) -> AsyncTask<Engine<CloseLinkTask>> {
+        spawn(CloseLinkTask {
             state: Arc::clone(&self.state),
         })
     }

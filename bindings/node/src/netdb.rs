@@ -1,8 +1,8 @@
 //! NetDB for Node: JSON control plane, snapshot bytes; waits run on the libuv pool.
 
-use crate::{args, to_js};
+use crate::{args, spawn, to_js, Engine, EngineTask, Result};
 use napi::bindgen_prelude::*;
-use napi::{Env, Task};
+use napi::Env;
 use napi_derive::napi;
 use net::facade::netdb::{NetDbHandle, WatchHandle, WatchNext};
 use net::facade::wait::Waited;
@@ -25,19 +25,19 @@ pub struct WaitTask {
     last: bool,
 }
 
-impl Task for WaitTask {
+impl EngineTask for WaitTask {
     type Output = bool;
     type JsValue = bool;
 
-    fn compute(&mut self) -> Result<bool> {
+    fn run(&mut self) -> net::Result<bool> {
         match self.db.wait(&self.model, self.seq, Some(self.slice)) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == net::ErrorKind::Timeout && !self.last => Ok(false),
-            Err(e) => Err(to_js(e)),
+            Err(e) => Err(e),
         }
     }
 
-    fn resolve(&mut self, _env: Env, output: bool) -> Result<bool> {
+    fn resolve(&mut self, _env: Env, output: bool) -> napi::Result<bool> {
         Ok(output)
     }
 }
@@ -80,10 +80,10 @@ impl NetDb {
         model: String,
         seq: BigInt,
         remaining_ms: f64,
-    ) -> Result<AsyncTask<WaitTask>> {
+    ) -> Result<AsyncTask<Engine<WaitTask>>> {
         let seq = args::u64_of(seq, net::ErrorKind::InvalidDbArgument, "token")?;
         let (slice, last) = args::slice_of(remaining_ms)?;
-        Ok(AsyncTask::new(WaitTask {
+        Ok(spawn(WaitTask {
             db: Arc::clone(&self.inner),
             model,
             seq,
@@ -138,15 +138,15 @@ pub struct WatchTask {
     slice: Duration,
 }
 
-impl Task for WatchTask {
+impl EngineTask for WatchTask {
     type Output = WatchNext;
     type JsValue = WatchStep;
 
-    fn compute(&mut self) -> Result<WatchNext> {
-        self.watch.next(Some(self.slice), || Ok(())).map_err(to_js)
+    fn run(&mut self) -> net::Result<WatchNext> {
+        self.watch.next(Some(self.slice), || Ok(()))
     }
 
-    fn resolve(&mut self, _env: Env, output: WatchNext) -> Result<WatchStep> {
+    fn resolve(&mut self, _env: Env, output: WatchNext) -> napi::Result<WatchStep> {
         Ok(match output {
             Waited::Ready(json) => WatchStep {
                 done: false,
@@ -169,9 +169,9 @@ impl NetDbWatch {
     /// Resolves with the next result, an empty step once `remainingMs`
     /// (negative: no limit) or one wait slice has passed, or done.
     #[napi(ts_return_type = "Promise<WatchStep>")]
-    pub fn next(&self, remaining_ms: f64) -> Result<AsyncTask<WatchTask>> {
+    pub fn next(&self, remaining_ms: f64) -> Result<AsyncTask<Engine<WatchTask>>> {
         let (slice, _) = args::slice_of(remaining_ms)?;
-        Ok(AsyncTask::new(WatchTask {
+        Ok(spawn(WatchTask {
             watch: Arc::clone(&self.inner),
             slice,
         }))

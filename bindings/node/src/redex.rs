@@ -1,9 +1,9 @@
 //! Raw RedEX logs for Node: a manager, logs, live tails (waits on the libuv
 //! pool) and the record / event-meta codecs. 64-bit codec fields are BigInts.
 
-use crate::{args, to_js};
+use crate::{args, spawn, to_js, Engine, EngineTask, Result};
 use napi::bindgen_prelude::*;
-use napi::{Env, Task};
+use napi::Env;
 use napi_derive::napi;
 use net::facade::redex::{self as facade, LogHandle, RedexEntry, RedexHandle, TailHandle};
 use net::facade::wait::Waited;
@@ -167,23 +167,19 @@ pub struct TailTask {
     slice: Duration,
 }
 
-impl Task for TailTask {
+impl EngineTask for TailTask {
     type Output = Option<Vec<RedexEntry>>;
     type JsValue = Option<Vec<NativeEntry>>;
 
-    fn compute(&mut self) -> Result<Self::Output> {
-        match self
-            .tail
-            .next(self.max, Some(self.slice), || Ok(()))
-            .map_err(to_js)?
-        {
+    fn run(&mut self) -> net::Result<Self::Output> {
+        match self.tail.next(self.max, Some(self.slice), || Ok(()))? {
             Waited::Ready(entries) => Ok(Some(entries)),
             Waited::Timeout => Ok(Some(Vec::new())),
             Waited::Done => Ok(None),
         }
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> napi::Result<Self::JsValue> {
         Ok(output.map(entries_to_js))
     }
 }
@@ -194,10 +190,10 @@ impl LogTail {
     /// for no limit, or one wait slice has passed), or null once the tail or
     /// the log is closed.
     #[napi(ts_return_type = "Promise<NativeEntry[] | null>")]
-    pub fn next(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<TailTask>> {
+    pub fn next(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<Engine<TailTask>>> {
         let max = args::whole(max, net::ErrorKind::InvalidLogArgument, "max")?;
         let (slice, _) = args::slice_of(remaining_ms)?;
-        Ok(AsyncTask::new(TailTask {
+        Ok(spawn(TailTask {
             tail: Arc::clone(&self.inner),
             max,
             slice,
