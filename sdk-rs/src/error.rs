@@ -114,6 +114,22 @@ impl SdkError {
             SdkError::Other { kind, .. } => kind,
         }
     }
+
+    /// The engine's kind (its area, reason and C code), from the one table.
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        ErrorKind::from_str_kind(self.kind())
+    }
+
+    /// The part of Net that failed (`"bus"`, `"mesh"`, `"redex"`, ...).
+    pub fn area(&self) -> &'static str {
+        self.error_kind().map_or("unknown", ErrorKind::area)
+    }
+
+    /// What went wrong, the same word in every area (`"shutdown"`, `"io"`,
+    /// ...): compare it to match, say, any shutdown.
+    pub fn reason(&self) -> &'static str {
+        self.error_kind().map_or("unknown", ErrorKind::reason)
+    }
 }
 
 impl From<net_core::Error> for SdkError {

@@ -324,7 +324,7 @@ fn check_kinds(doc: &Value) -> Result<(), String> {
     let kinds = doc["kinds"].as_array().expect("kinds");
     let table: Vec<Value> = net_core::ErrorKind::ALL
         .iter()
-        .map(|k| json!({"kind": k.as_str(), "code": k.code()}))
+        .map(|k| json!({"kind": k.as_str(), "area": k.area(), "reason": k.reason(), "code": k.code()}))
         .collect();
     if kinds != &table {
         return Err("errors/kinds.json differs from the engine's table".into());
@@ -333,7 +333,11 @@ fn check_kinds(doc: &Value) -> Result<(), String> {
         let kind = net_core::ErrorKind::from_str_kind(k["kind"].as_str().unwrap_or_default())
             .ok_or("unknown kind")?;
         let sdk = SdkError::from(net_core::Error::new(kind, "x"));
-        if sdk.kind() != kind.as_str() || !sdk.to_string().starts_with(kind.as_str()) {
+        if sdk.kind() != kind.as_str()
+            || !sdk.to_string().starts_with(kind.as_str())
+            || sdk.area() != k["area"]
+            || sdk.reason() != k["reason"]
+        {
             return Err(format!("SdkError does not carry {kind}"));
         }
     }
