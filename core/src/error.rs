@@ -2,7 +2,7 @@
 //!
 //! Every failure in Net has a kind string `<area>:<reason>` and a stable
 //! negative numeric code used by the C ABI. The table below, written once in
-//! [`error_kinds!`], is the single source of truth: `tools/gen-errors`
+//! [`error_table!`], is the single source of truth: `tools/gen-errors`
 //! generates from it the C constants (`NET_ERR_*` in `include/net.h`), the Go,
 //! TypeScript and Python tables and `tests/cross_lang/errors/kinds.json`, and
 //! `scripts/test` fails when a generated file differs (`--check`).
@@ -16,8 +16,7 @@
 
 use std::fmt;
 
-/// Declares the table: one line per kind, `Variant = code, "area", "reason";`
-/// with its doc comment, in code order (a test checks the order).
+/// Declares [`ErrorKind`] from the rows of [`error_table!`].
 macro_rules! error_kinds {
     ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $area:literal, $reason:literal; )*) => {
         /// A stable error kind. `#[non_exhaustive]` because new kinds are added over time.
@@ -74,103 +73,114 @@ macro_rules! error_kinds {
     };
 }
 
-error_kinds! {
-    /// A required pointer argument was NULL (C ABI only).
-    NullPointer = -1, "ffi", "null_pointer";
-    /// A handle that was freed, closed or never valid was used.
-    InvalidHandle = -2, "ffi", "invalid_handle";
-    /// A string argument was not valid UTF-8.
-    InvalidUtf8 = -3, "ffi", "invalid_utf8";
-    /// The engine panicked; the panic was caught at the boundary.
-    Panic = -4, "ffi", "panic";
-    /// The caller's SDK was built for a different ABI version.
-    AbiMismatch = -5, "ffi", "abi_mismatch";
-    /// The bus configuration had an unknown key or an invalid value.
-    InvalidConfig = -10, "bus", "invalid_config";
-    /// A shard was full and the policy is `fail`.
-    Backpressure = -11, "bus", "backpressure";
-    /// The bus has been shut down.
-    Shutdown = -12, "bus", "shutdown";
-    /// An event was larger than `max_event_size`.
-    EventTooLarge = -13, "bus", "event_too_large";
-    /// A typed or string emit was not valid JSON.
-    InvalidJson = -14, "bus", "invalid_json";
-    /// A poll or subscribe cursor could not be decoded or does not fit this bus.
-    InvalidCursor = -15, "bus", "invalid_cursor";
-    /// A poll filter was not a valid filter expression.
-    InvalidFilter = -16, "bus", "invalid_filter";
-    /// An argument was out of range (for example a poll limit of zero).
-    InvalidArgument = -17, "bus", "invalid_argument";
-    /// An identity seed was not exactly 32 bytes.
-    InvalidSeed = -30, "identity", "invalid_seed";
-    /// Bytes that should be an ed25519 public key are not one.
-    InvalidKey = -31, "identity", "invalid_key";
-    /// A signature did not verify (or was not 64 bytes).
-    BadSignature = -32, "identity", "bad_signature";
-    /// The operating system's random source failed.
-    EntropyUnavailable = -33, "identity", "entropy_unavailable";
-    /// A packet or header failed to decode; the detail says why.
-    Malformed = -40, "wire", "malformed";
-    /// The log has been closed.
-    LogClosed = -50, "redex", "closed";
-    /// A payload is larger than a log entry may be.
-    PayloadTooLarge = -51, "redex", "payload_too_large";
-    /// The log's payload segment has no room left (4 GiB per file).
-    SegmentFull = -52, "redex", "segment_full";
-    /// A file-system operation on a persistent log failed.
-    Io = -53, "redex", "io";
-    /// Persistent log files are damaged beyond what recovery repairs.
-    Corrupt = -54, "redex", "corrupt";
-    /// A persistent log is already open in another handle or process (its
-    /// directory's lock file is held).
-    LogLocked = -55, "redex", "locked";
-    /// A RedEX log configuration had an unknown key or an invalid value.
-    InvalidLogConfig = -56, "redex", "invalid_config";
-    /// A RedEX argument was invalid (a channel name, a limit, a timeout).
-    InvalidLogArgument = -57, "redex", "invalid_argument";
-    /// A log has handed out every sequence number (2^64 of them).
-    SequenceExhausted = -58, "redex", "sequence_exhausted";
-    /// The fold stopped (on an error, or because the adapter closed) before
-    /// reaching the awaited sequence.
-    FoldStopped = -60, "cortex", "fold_stopped";
-    /// A wait ran out of time.
-    Timeout = -61, "cortex", "timeout";
-    /// An event's meta or payload could not be decoded.
-    Decode = -62, "cortex", "decode";
-    /// The requested model is not enabled on this database.
-    ModelMissing = -70, "netdb", "model_missing";
-    /// A snapshot could not be encoded, decoded or restored.
-    InvalidSnapshot = -71, "netdb", "invalid_snapshot";
-    /// A NetDB argument was invalid (a filter, an id, a limit, a timeout).
-    InvalidDbArgument = -72, "netdb", "invalid_argument";
-    /// A mesh configuration value is out of range.
-    InvalidMeshConfig = -80, "mesh", "invalid_config";
-    /// A Noise handshake did not complete: a different network key, a peer
-    /// whose key is not the one expected, or a malformed handshake message.
-    HandshakeFailed = -81, "mesh", "handshake_failed";
-    /// A mesh operation ran out of time (no answer from the peer).
-    MeshTimeout = -82, "mesh", "timeout";
-    /// No session with that peer.
-    UnknownPeer = -83, "mesh", "unknown_peer";
-    /// A message does not fit in one datagram.
-    MessageTooLarge = -84, "mesh", "message_too_large";
-    /// The mesh node has shut down.
-    MeshShutdown = -85, "mesh", "shutdown";
-    /// A socket operation failed.
-    MeshIo = -86, "mesh", "io";
-    /// A reliable stream's credit window is full: the peer has not yet
-    /// acknowledged enough of what was sent. A signal to the caller, who may
-    /// drop, retry or wait; the transport never buffers on its behalf.
-    StreamBackpressure = -87, "mesh", "backpressure";
-    /// The trust policy refused the peer's key (not on the allowlist, or
-    /// another key is pinned at that address).
-    UntrustedPeer = -88, "mesh", "untrusted_peer";
-    /// A mesh argument was invalid (an address, a key, a limit, a timeout, or
-    /// a connect to the node itself).
-    InvalidMeshArgument = -89, "mesh", "invalid_argument";
-    /// An audit log could not be opened or written.
-    AuditIo = -90, "audit", "io";
+/// The table itself: one line per kind, `Variant = code, "area", "reason";`
+/// with its doc comment, in code order (a test checks the order). It hands
+/// the rows to the macro `$m`, so other crates can build from the same rows
+/// (the Rust SDK's `SdkError` does): `net_core::error_table!(my_macro);`.
+#[macro_export]
+macro_rules! error_table {
+    ($m:ident) => {
+        $m! {
+            /// A required pointer argument was NULL (C ABI only).
+            NullPointer = -1, "ffi", "null_pointer";
+            /// A handle that was freed, closed or never valid was used.
+            InvalidHandle = -2, "ffi", "invalid_handle";
+            /// A string argument was not valid UTF-8.
+            InvalidUtf8 = -3, "ffi", "invalid_utf8";
+            /// The engine panicked; the panic was caught at the boundary.
+            Panic = -4, "ffi", "panic";
+            /// The caller's SDK was built for a different ABI version.
+            AbiMismatch = -5, "ffi", "abi_mismatch";
+            /// The bus configuration had an unknown key or an invalid value.
+            InvalidConfig = -10, "bus", "invalid_config";
+            /// A shard was full and the policy is `fail`.
+            Backpressure = -11, "bus", "backpressure";
+            /// The bus has been shut down.
+            Shutdown = -12, "bus", "shutdown";
+            /// An event was larger than `max_event_size`.
+            EventTooLarge = -13, "bus", "event_too_large";
+            /// A typed or string emit was not valid JSON.
+            InvalidJson = -14, "bus", "invalid_json";
+            /// A poll or subscribe cursor could not be decoded or does not fit this bus.
+            InvalidCursor = -15, "bus", "invalid_cursor";
+            /// A poll filter was not a valid filter expression.
+            InvalidFilter = -16, "bus", "invalid_filter";
+            /// An argument was out of range (for example a poll limit of zero).
+            InvalidArgument = -17, "bus", "invalid_argument";
+            /// An identity seed was not exactly 32 bytes.
+            InvalidSeed = -30, "identity", "invalid_seed";
+            /// Bytes that should be an ed25519 public key are not one.
+            InvalidKey = -31, "identity", "invalid_key";
+            /// A signature did not verify (or was not 64 bytes).
+            BadSignature = -32, "identity", "bad_signature";
+            /// The operating system's random source failed.
+            EntropyUnavailable = -33, "identity", "entropy_unavailable";
+            /// A packet or header failed to decode; the detail says why.
+            Malformed = -40, "wire", "malformed";
+            /// The log has been closed.
+            LogClosed = -50, "redex", "closed";
+            /// A payload is larger than a log entry may be.
+            PayloadTooLarge = -51, "redex", "payload_too_large";
+            /// The log's payload segment has no room left (4 GiB per file).
+            SegmentFull = -52, "redex", "segment_full";
+            /// A file-system operation on a persistent log failed.
+            Io = -53, "redex", "io";
+            /// Persistent log files are damaged beyond what recovery repairs.
+            Corrupt = -54, "redex", "corrupt";
+            /// A persistent log is already open in another handle or process (its
+            /// directory's lock file is held).
+            LogLocked = -55, "redex", "locked";
+            /// A RedEX log configuration had an unknown key or an invalid value.
+            InvalidLogConfig = -56, "redex", "invalid_config";
+            /// A RedEX argument was invalid (a channel name, a limit, a timeout).
+            InvalidLogArgument = -57, "redex", "invalid_argument";
+            /// A log has handed out every sequence number (2^64 of them).
+            SequenceExhausted = -58, "redex", "sequence_exhausted";
+            /// The fold stopped (on an error, or because the adapter closed) before
+            /// reaching the awaited sequence.
+            FoldStopped = -60, "cortex", "fold_stopped";
+            /// A wait ran out of time.
+            Timeout = -61, "cortex", "timeout";
+            /// An event's meta or payload could not be decoded.
+            Decode = -62, "cortex", "decode";
+            /// The requested model is not enabled on this database.
+            ModelMissing = -70, "netdb", "model_missing";
+            /// A snapshot could not be encoded, decoded or restored.
+            InvalidSnapshot = -71, "netdb", "invalid_snapshot";
+            /// A NetDB argument was invalid (a filter, an id, a limit, a timeout).
+            InvalidDbArgument = -72, "netdb", "invalid_argument";
+            /// A mesh configuration value is out of range.
+            InvalidMeshConfig = -80, "mesh", "invalid_config";
+            /// A Noise handshake did not complete: a different network key, a peer
+            /// whose key is not the one expected, or a malformed handshake message.
+            HandshakeFailed = -81, "mesh", "handshake_failed";
+            /// A mesh operation ran out of time (no answer from the peer).
+            MeshTimeout = -82, "mesh", "timeout";
+            /// No session with that peer.
+            UnknownPeer = -83, "mesh", "unknown_peer";
+            /// A message does not fit in one datagram.
+            MessageTooLarge = -84, "mesh", "message_too_large";
+            /// The mesh node has shut down.
+            MeshShutdown = -85, "mesh", "shutdown";
+            /// A socket operation failed.
+            MeshIo = -86, "mesh", "io";
+            /// A reliable stream's credit window is full: the peer has not yet
+            /// acknowledged enough of what was sent. A signal to the caller, who may
+            /// drop, retry or wait; the transport never buffers on its behalf.
+            StreamBackpressure = -87, "mesh", "backpressure";
+            /// The trust policy refused the peer's key (not on the allowlist, or
+            /// another key is pinned at that address).
+            UntrustedPeer = -88, "mesh", "untrusted_peer";
+            /// A mesh argument was invalid (an address, a key, a limit, a timeout, or
+            /// a connect to the node itself).
+            InvalidMeshArgument = -89, "mesh", "invalid_argument";
+            /// An audit log could not be opened or written.
+            AuditIo = -90, "audit", "io";
+        }
+    };
 }
+
+error_table!(error_kinds);
 
 impl ErrorKind {
     /// The stable `<area>:<reason>` string.
