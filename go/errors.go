@@ -1,7 +1,7 @@
 package net
 
 // Errors: every failure is an *Error with a stable kind; the sentinels in
-// errors_table.go (generated from the engine's one table by scripts/gen-errors)
+// errors_table.go (generated from the engine's one table by scripts/gen-tables)
 // let callers match kinds with errors.Is.
 
 import "fmt"

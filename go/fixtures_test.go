@@ -60,6 +60,12 @@ type fixtureFile struct {
 		Options map[string]json.RawMessage `json:"options"`
 		Events  []string                   `json:"events"`
 	} `json:"transfers"`
+	// Records and StreamDefaults are mesh/records.json's.
+	Records        map[string][]string `json:"records"`
+	StreamDefaults *struct {
+		Reliability    string `json:"reliability"`
+		ReliableWindow uint32 `json:"reliable_window"`
+	} `json:"stream_defaults"`
 }
 
 type fixtureCase struct {
@@ -935,6 +941,9 @@ func TestCrossLangFixtures(t *testing.T) {
 		if doc.LinkOptions != nil || doc.Transfers != nil {
 			units = append(units, busLinkUnits(doc)...)
 		}
+		if doc.Records != nil {
+			units = append(units, sharedRecordUnits(doc)...)
+		}
 		for _, err := range units {
 			if err != nil {
 				failed++
@@ -970,4 +979,107 @@ func TestCrossLangFixtures(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "go.tsv"), []byte(report.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// sharedRecordUnits runs mesh/records.json: the Go records' field names (their JSON
+// tags, or Go's spelling of the engine's name: stream_id → StreamID) and the
+// stream defaults over two connected nodes.
+func sharedRecordUnits(doc fixtureFile) []error {
+	goName := func(name string) string {
+		var b strings.Builder
+		for _, w := range strings.Split(name, "_") {
+			if w == "id" {
+				b.WriteString("ID")
+			} else if w != "" {
+				b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+			}
+		}
+		return b.String()
+	}
+	tagged := func(v any) []string {
+		var names []string
+		ty := reflect.TypeOf(v)
+		for i := 0; i < ty.NumField(); i++ {
+			if tag := strings.Split(ty.Field(i).Tag.Get("json"), ",")[0]; tag != "" && tag != "-" {
+				names = append(names, tag)
+			}
+		}
+		sort.Strings(names)
+		return names
+	}
+	sorted := func(names []string, spell func(string) string) []string {
+		out := make([]string, len(names))
+		for i, n := range names {
+			out[i] = spell(n)
+		}
+		sort.Strings(out)
+		return out
+	}
+	same := func(n string) string { return n }
+	fields := func() error {
+		for key, got := range map[string][]string{
+			"mesh_stats":   tagged(MeshStats{}),
+			"stream_stats": tagged(StreamStats{}),
+		} {
+			if want := sorted(doc.Records[key], same); !reflect.DeepEqual(got, want) {
+				return fmt.Errorf("%s: %v, want %v", key, got, want)
+			}
+		}
+		var message []string
+		ty := reflect.TypeOf(Message{})
+		for i := 0; i < ty.NumField(); i++ {
+			message = append(message, ty.Field(i).Name)
+		}
+		sort.Strings(message)
+		if want := sorted(doc.Records["message"], goName); !reflect.DeepEqual(message, want) {
+			return fmt.Errorf("message: %v, want %v", message, want)
+		}
+		return nil
+	}
+	defaults := func() error {
+		cfg := MeshConfig{NetworkKey: bytes.Repeat([]byte{7}, 32), Bind: "127.0.0.1:0"}
+		a, err := OpenMesh(cfg)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		b, err := OpenMesh(cfg)
+		if err != nil {
+			return err
+		}
+		defer b.Close()
+		addr, err := b.LocalAddr()
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		bID, err := a.Connect(ctx, addr, b.PublicKey())
+		if err != nil {
+			return err
+		}
+		plain, err := a.OpenStream(bID, 9, StreamConfig{})
+		if err != nil {
+			return err
+		}
+		if st, err := plain.Stats(); err != nil || st.Reliability != doc.StreamDefaults.Reliability {
+			return fmt.Errorf("default stream: %+v (%v)", st, err)
+		}
+		reliable, err := a.OpenStream(bID, 10, StreamConfig{Reliable: true})
+		if err != nil {
+			return err
+		}
+		if st, err := reliable.Stats(); err != nil || st.Window != doc.StreamDefaults.ReliableWindow {
+			return fmt.Errorf("reliable stream: %+v (%v)", st, err)
+		}
+		if err := plain.Send([]byte("x")); err != nil {
+			return err
+		}
+		m, err := b.Recv(ctx)
+		if err != nil || m.From != a.NodeID() || m.StreamID != 9 {
+			return fmt.Errorf("message %+v (%v)", m, err)
+		}
+		return nil
+	}
+	return []error{fields(), defaults()}
 }

@@ -288,42 +288,7 @@ type Route struct {
 	Hops int
 }
 
-// MeshStats are the node's counters.
-type MeshStats struct {
-	PacketsSent         uint64 `json:"packets_sent"`
-	PacketsReceived     uint64 `json:"packets_received"`
-	BytesSent           uint64 `json:"bytes_sent"`
-	BytesReceived       uint64 `json:"bytes_received"`
-	HandshakesCompleted uint64 `json:"handshakes_completed"`
-	HandshakesFailed    uint64 `json:"handshakes_failed"`
-	// HandshakesThrottled counts first handshake messages left unanswered
-	// because more than the handshake budget (1000 a second) arrived.
-	HandshakesThrottled   uint64 `json:"handshakes_throttled"`
-	DroppedMalformed      uint64 `json:"dropped_malformed"`
-	DroppedUnknownSession uint64 `json:"dropped_unknown_session"`
-	DroppedTampered       uint64 `json:"dropped_tampered"`
-	DroppedReplayed       uint64 `json:"dropped_replayed"`
-	DroppedInboxFull      uint64 `json:"dropped_inbox_full"`
-	// TrustAccepted and TrustRejected count the trust policy's decisions
-	// (one per handshake; a refused peer's resent handshakes count once).
-	TrustAccepted uint64 `json:"trust_accepted"`
-	TrustRejected uint64 `json:"trust_rejected"`
-	// PacketsForwarded counts packets relayed for other nodes (on the
-	// routing header alone); DroppedUnroutable, routed packets dropped (no
-	// route, hop limit reached, or not from a neighbour).
-	PacketsForwarded  uint64 `json:"packets_forwarded"`
-	DroppedUnroutable uint64 `json:"dropped_unroutable"`
-	// PeersSuspected and PeersFailed count neighbours that went silent for
-	// three and six beacon intervals; PeersRecovered, those heard from again.
-	PeersSuspected uint64 `json:"peers_suspected"`
-	PeersFailed    uint64 `json:"peers_failed"`
-	PeersRecovered uint64 `json:"peers_recovered"`
-	// SessionsRekeyed counts sessions this node replaced with a fresh
-	// handshake (MeshConfig.RekeyInterval); SessionsExpired, sessions
-	// dropped after SessionTimeout of silence.
-	SessionsRekeyed uint64 `json:"sessions_rekeyed"`
-	SessionsExpired uint64 `json:"sessions_expired"`
-}
+// MeshStats (the node's counters) is generated: mesh_stats.go.
 
 // KnownPeer is a peer remembered in the node's peer store.
 type KnownPeer struct {
@@ -341,7 +306,10 @@ type KnownPeer struct {
 type StreamStats struct {
 	Peer     uint64 `json:"peer,string"`
 	StreamID uint64 `json:"stream_id,string"`
-	// Reliable says how this side sends on the stream.
+	// Reliability says how this side sends on the stream: "reliable" or
+	// "fire_and_forget" (the same words in every language).
+	Reliability string `json:"reliability"`
+	// Reliable is Reliability == "reliable".
 	Reliable bool `json:"-"`
 	// Sent counts first transmissions; Received, messages delivered from the peer.
 	Sent     uint64 `json:"sent"`
@@ -548,7 +516,9 @@ func (s *Stream) SendBlocking(ctx context.Context, payload []byte) error {
 func (s *Stream) Stats() (StreamStats, error) {
 	st, ok, err := s.mesh.StreamStats(s.peer, s.id)
 	if err == nil && !ok {
-		st = StreamStats{Peer: s.peer, StreamID: s.id}
+		// No state for it on the node: zero counters, fire-and-forget, as in
+		// every language.
+		st = StreamStats{Peer: s.peer, StreamID: s.id, Reliability: "fire_and_forget"}
 	}
 	return st, err
 }
@@ -803,15 +773,11 @@ func (m *Mesh) StreamStats(peer, stream uint64) (stats StreamStats, ok bool, err
 		return StreamStats{}, false, err
 	}
 	defer C.net_string_free(out)
-	var raw struct {
-		StreamStats
-		Reliability string `json:"reliability"`
-	}
-	if err := json.Unmarshal([]byte(C.GoString(out)), &raw); err != nil {
+	if err := json.Unmarshal([]byte(C.GoString(out)), &stats); err != nil {
 		return StreamStats{}, false, err
 	}
-	raw.StreamStats.Reliable = raw.Reliability == "reliable"
-	return raw.StreamStats, true, nil
+	stats.Reliable = stats.Reliability == "reliable"
+	return stats, true, nil
 }
 
 // Shutdown stops the node (idempotent): blocked calls return ErrMeshShutdown,

@@ -167,7 +167,7 @@ export class Mesh {
   connect(addr: string, publicKey: Buffer): Promise<bigint>;
   connectRouted(publicKey: Buffer): Promise<bigint>;
   routesJson(): string;
-  openStream(nodeId: bigint, streamId: bigint, reliable: boolean, window: number): MeshStream;
+  openStream(nodeId: bigint, streamId: bigint, reliable: boolean | null | undefined, window: number): MeshStream;
   send(nodeId: bigint, streamId: bigint, payload: Buffer): void;
   sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<number>;
   sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, remainingMs: number): Promise<number>;
@@ -184,7 +184,7 @@ export class MeshStream {
   send(payload: Buffer): void;
   sendWithRetry(payload: Buffer, maxRetries: number): Promise<number>;
   sendBlocking(payload: Buffer, remainingMs: number): Promise<number>;
-  statsJson(): string | null;
+  statsJson(): string;
 }
 
 export class BusLink {

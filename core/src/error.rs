@@ -2,7 +2,7 @@
 //!
 //! Every failure in Net has a kind string `<area>:<reason>` and a stable
 //! negative numeric code used by the C ABI. The table below, written once in
-//! [`error_table!`], is the single source of truth: `tools/gen-errors`
+//! [`error_table!`], is the single source of truth: `tools/gen-tables`
 //! generates from it the C constants (`NET_ERR_*` in `include/net.h`), the Go,
 //! TypeScript and Python tables and `tests/cross_lang/errors/kinds.json`, and
 //! `scripts/test` fails when a generated file differs (`--check`).

@@ -21,7 +21,7 @@ with Mesh(NETWORK_KEY, bind="127.0.0.1:0") as alice, Mesh(NETWORK_KEY, bind="127
     for message in bob.messages(timeout=1):
         print(f"bob got {message.payload.decode()!r} on stream {message.stream_id}")
         # Stream 1 was never opened: fire-and-forget, like a datagram.
-        bob.send(message.sender, 1, b"ack " + message.payload)
+        bob.send(message.from_, 1, b"ack " + message.payload)
         if message.payload == b"order 3":
             break
 

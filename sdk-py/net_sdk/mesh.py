@@ -72,6 +72,7 @@ from typing import (
 from net import _net
 from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownError
 
+from ._mesh_stats import MeshStats
 from ._time import config_ms, seconds_to_ms
 from .identity import Identity
 from .node import NetNode
@@ -104,10 +105,11 @@ def _from_json(cls: Type[_T], data: Mapping[str, Any]) -> _T:
 
 @dataclass(frozen=True)
 class Message:
-    """A message received from a peer: who sent it (``sender``, a node id), on which
+    """A message received from a peer: who sent it (``from_``, a node id: ``from`` in
+    every other language, with PEP 8's trailing underscore for a keyword), on which
     stream, and the bytes."""
 
-    sender: int
+    from_: int
     stream_id: int
     payload: bytes
 
@@ -136,44 +138,6 @@ class Route:
     dest: int
     next_hop: int
     hops: int
-
-
-@dataclass(frozen=True)
-class MeshStats:
-    """A node's counters: traffic, handshakes, and every reason a datagram was dropped."""
-
-    packets_sent: int
-    packets_received: int
-    bytes_sent: int
-    bytes_received: int
-    handshakes_completed: int
-    handshakes_failed: int
-    #: First handshake messages left unanswered: more than the budget (1000 a second) arrived.
-    handshakes_throttled: int
-    dropped_malformed: int
-    dropped_unknown_session: int
-    dropped_tampered: int
-    dropped_replayed: int
-    dropped_inbox_full: int
-    #: Peers the trust policy accepted (each handshake counts once).
-    trust_accepted: int
-    #: Peers the trust policy refused.
-    trust_rejected: int
-    #: Packets relayed for other nodes (on the routing header alone).
-    packets_forwarded: int
-    #: Routed packets dropped: no route, hop limit reached, or not from a neighbour.
-    dropped_unroutable: int
-    #: Neighbours that went silent for three beacon intervals.
-    peers_suspected: int
-    #: Neighbours that went silent for six (routes avoid them).
-    peers_failed: int
-    #: Suspected or failed neighbours heard from again.
-    peers_recovered: int
-    #: Sessions replaced by a fresh handshake with the same peer: the periodic rekey
-    #: (on both sides), or a repeated :meth:`Mesh.connect`.
-    sessions_rekeyed: int
-    #: Sessions dropped after ``session_timeout`` of silence.
-    sessions_expired: int
 
 
 @dataclass(frozen=True)
@@ -356,8 +320,10 @@ def _message(raw: Optional[Tuple[int, int, bytes]]) -> Optional[Message]:
 
 
 def _stream_stats(text: Optional[str]) -> Optional[StreamStats]:
-    if text is None:
-        return None
+    return None if text is None else _stream_stats_of(text)
+
+
+def _stream_stats_of(text: str) -> StreamStats:
     data = json.loads(text)
     return _from_json(StreamStats, dict(data, peer=int(data["peer"]), stream_id=int(data["stream_id"])))
 
@@ -508,11 +474,9 @@ class Stream:
         self._native.send_blocking(self._peer, self._id, payload, seconds_to_ms(timeout))
 
     def stats(self) -> StreamStats:
-        """The stream's counters now."""
-        stats = _stream_stats(self._native.stream_stats_json(self._peer, self._id))
-        if stats is None:  # pragma: no cover - an opened stream always has counters
-            raise MeshShutdownError(f"mesh:shutdown: stream {self._id} has no counters")
-        return stats
+        """The stream's counters now (zero ones if the node holds no state for it, as
+        in every language)."""
+        return _stream_stats_of(self._native.opened_stream_stats_json(self._peer, self._id))
 
     def __repr__(self) -> str:
         return f"Stream(peer={self._peer}, id={self._id})"
@@ -638,12 +602,12 @@ class Mesh:
         return [_route(r) for r in json.loads(self._native.routes_json())]
 
     def open_stream(
-        self, peer: int, stream_id: int, *, reliable: bool = True, window: Optional[int] = None
+        self, peer: int, stream_id: int, *, reliable: Optional[bool] = None, window: Optional[int] = None
     ) -> Stream:
         """Opens stream ``stream_id`` to a connected peer: reliable (at most ``window``
-        messages unacknowledged; default 256) or fire-and-forget. Opening it again
-        with the same settings is fine; with others raises
-        :class:`~net.errors.InvalidMeshConfigError`."""
+        messages unacknowledged; default 256) or fire-and-forget (the default, as in
+        every language). Opening it again with the same settings is fine; with others
+        raises :class:`~net.errors.InvalidMeshConfigError`."""
         self._native.open_stream(peer, stream_id, reliable, 0 if window is None else window)
         return Stream(self, peer, stream_id)
 

@@ -427,6 +427,36 @@ def connected_meshes() -> Iterator[tuple[Mesh, Mesh]]:
         yield a, b
 
 
+def records_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    """mesh/records.json: the SDK's record fields and stream defaults."""
+    if "records" not in doc:
+        return []
+    from dataclasses import fields
+
+    from net_sdk.mesh import MeshStats, Message, StreamStats
+
+    def python_name(name: str) -> str:
+        return "from_" if name == "from" else name
+
+    def names() -> None:
+        records = doc["records"]
+        for cls, key in ((MeshStats, "mesh_stats"), (StreamStats, "stream_stats"), (Message, "message")):
+            got = sorted(f.name for f in fields(cls))
+            assert got == sorted(python_name(n) for n in records[key]), f"{key}: {got}"
+
+    def defaults() -> None:
+        want = doc["stream_defaults"]
+        with connected_meshes() as (a, b):
+            plain = a.open_stream(b.node_id, 9)
+            assert plain.stats().reliability == want["reliability"]
+            assert a.open_stream(b.node_id, 10, reliable=True).stats().window == want["reliable_window"]
+            plain.send(b"x")
+            message = b.recv(timeout=10)
+            assert message is not None and (message.from_, message.stream_id) == (a.node_id, 9)
+
+    return [("record fields", names), ("stream defaults", defaults)]
+
+
 def bus_link_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     if "transfers" not in doc:
         return []
@@ -486,6 +516,7 @@ def test_fixture_file(path: Path) -> None:
         + open_units(doc)
         + mesh_units(doc)
         + bus_link_units(doc)
+        + records_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )
     for name, unit in units:

@@ -106,7 +106,7 @@ def test_two_nodes_talk_both_ways(pair: Tuple[Mesh, Mesh, int]) -> None:
     stream.send_blocking(biggest, timeout=5)
     a.send_blocking(peer, 2, b"by ids", timeout=5)
     got = recv_n(b, 4)
-    assert [(m.sender, m.stream_id) for m in got] == [(a.node_id, 2)] * 4
+    assert [(m.from_, m.stream_id) for m in got] == [(a.node_id, 2)] * 4
     assert [m.payload for m in got] == [b"first", b"", biggest, b"by ids"]
 
     # b -> a: a fire-and-forget reply (loopback does not lose these) and a reliable one.
@@ -114,12 +114,12 @@ def test_two_nodes_talk_both_ways(pair: Tuple[Mesh, Mesh, int]) -> None:
     reply.send(b"pong")
     reply.send(bytearray(b""))
     b.send(a.node_id, 1, b"f" * MAX_FIRE_AND_FORGET)
-    b.open_stream(a.node_id, 4).send_blocking(b"reliable back", timeout=5)
+    b.open_stream(a.node_id, 4, reliable=True).send_blocking(b"reliable back", timeout=5)
     got = recv_n(a, 4)
     assert sorted((m.stream_id, m.payload) for m in got) == sorted(
         [(1, b"pong"), (1, b""), (1, b"f" * MAX_FIRE_AND_FORGET), (4, b"reliable back")]
     )
-    assert {m.sender for m in got} == {b.node_id}
+    assert {m.from_ for m in got} == {b.node_id}
 
     wait_until(lambda: stream.stats().in_flight == 0)
     stats = stream.stats()
@@ -146,7 +146,7 @@ def test_two_nodes_talk_both_ways(pair: Tuple[Mesh, Mesh, int]) -> None:
 
 def test_messages_generator(pair: Tuple[Mesh, Mesh, int]) -> None:
     a, b, peer = pair
-    stream = a.open_stream(peer, 2)
+    stream = a.open_stream(peer, 2, reliable=True)
     for i in range(5):
         stream.send_blocking(str(i).encode(), timeout=5)
     got = [m.payload for m in itertools.islice(b.messages(timeout=5), 5)]
@@ -163,7 +163,7 @@ def test_messages_generator(pair: Tuple[Mesh, Mesh, int]) -> None:
 def test_oversized_messages_are_refused(pair: Tuple[Mesh, Mesh, int]) -> None:
     a, _, peer = pair
     with pytest.raises(MessageTooLargeError) as info:
-        a.open_stream(peer, 2).send(b"x" * (MAX_RELIABLE + 1))
+        a.open_stream(peer, 2, reliable=True).send(b"x" * (MAX_RELIABLE + 1))
     assert info.value.kind == "mesh:message_too_large" and info.value.code == -84
     with pytest.raises(MessageTooLargeError):
         a.send(peer, 1, b"x" * (MAX_FIRE_AND_FORGET + 1))
@@ -243,7 +243,7 @@ def test_unknown_peer(pair: Tuple[Mesh, Mesh, int]) -> None:
     a, b, peer = pair
     stranger = (1 << 64) - 1  # node ids use all 64 bits
     for call in [
-        lambda: a.open_stream(stranger, 2),
+        lambda: a.open_stream(stranger, 2, reliable=True),
         lambda: a.send(stranger, 1, b"x"),
         lambda: a.send_with_retry(stranger, 1, b"x", 3),
         lambda: a.send_blocking(stranger, 1, b"x", timeout=1),
@@ -281,12 +281,12 @@ def test_backpressure_then_timeout(pair: Tuple[Mesh, Mesh, int]) -> None:
     with pytest.raises(InvalidMeshConfigError):
         a.open_stream(peer, 2, reliable=False)
     with pytest.raises(InvalidMeshConfigError):
-        a.open_stream(peer, 6, window=(1 << 16) + 1)
+        a.open_stream(peer, 6, reliable=True, window=(1 << 16) + 1)
 
 
 def test_close_wakes_waiters_and_fails_later_calls(pair: Tuple[Mesh, Mesh, int]) -> None:
     a, b, peer = pair
-    stream = a.open_stream(peer, 2)
+    stream = a.open_stream(peer, 2, reliable=True)
     stream.send(b"before close")
     wait_until(lambda: stream.stats().in_flight == 0)  # acked: it is in b's inbox
     b_addr = b.local_addr
@@ -316,7 +316,7 @@ def test_close_wakes_waiters_and_fails_later_calls(pair: Tuple[Mesh, Mesh, int])
         lambda: b.recv(timeout=1),
         lambda: b.recv(),
         lambda: b.send(a.node_id, 1, b"x"),
-        lambda: b.open_stream(a.node_id, 2),
+        lambda: b.open_stream(a.node_id, 2, reliable=True),
         lambda: b.connect(a.local_addr, a.public_key),
         lambda: b.connect_routed(a.public_key),
         lambda: stream.send(b"after"),
@@ -353,18 +353,18 @@ def test_bad_arguments() -> None:
             with pytest.raises(InvalidMeshArgumentError):
                 a.send(peer, bad_id, b"x")
         with pytest.raises(InvalidMeshArgumentError):
-            a.open_stream(peer, 2, window=-1)
+            a.open_stream(peer, 2, reliable=True, window=-1)
         with pytest.raises(InvalidMeshArgumentError):
-            a.open_stream(peer, 2, window=1 << 32)
+            a.open_stream(peer, 2, reliable=True, window=1 << 32)
         with pytest.raises(TypeError):
-            a.open_stream(peer, 2, window=1.5)  # type: ignore[arg-type]
+            a.open_stream(peer, 2, reliable=True, window=1.5)  # type: ignore[arg-type]
         a.send(peer, 1, bytearray(b"a bytearray"))
         assert recv_n(b, 1)[0].payload == b"a bytearray"
 
 
 def test_threads_sending_on_their_own_streams_keep_order(pair: Tuple[Mesh, Mesh, int]) -> None:
     a, b, peer = pair
-    each, streams = 300, [a.open_stream(peer, 2 * (i + 1), window=32) for i in range(4)]
+    each, streams = 300, [a.open_stream(peer, 2 * (i + 1), reliable=True, window=32) for i in range(4)]
     errors: List[BaseException] = []
 
     def send_all(stream_index: int) -> None:
@@ -385,7 +385,7 @@ def test_threads_sending_on_their_own_streams_keep_order(pair: Tuple[Mesh, Mesh,
     seen: Dict[int, List[int]] = {s.id: [] for s in streams}
     for m in got:
         stream_id, index = m.payload.decode().split(":")
-        assert int(stream_id) == m.stream_id and m.sender == a.node_id
+        assert int(stream_id) == m.stream_id and m.from_ == a.node_id
         seen[m.stream_id].append(int(index))
     assert all(indexes == list(range(each)) for indexes in seen.values()), seen
     assert b.recv(timeout=0.05) is None  # exactly once: nothing more
@@ -413,7 +413,7 @@ def alarm(seconds: float) -> Iterator[None]:
 
 def test_blocking_calls_honour_signals(pair: Tuple[Mesh, Mesh, int]) -> None:
     a, b, peer = pair
-    stream = a.open_stream(peer, 2, window=1)
+    stream = a.open_stream(peer, 2, reliable=True, window=1)
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
     with silent, node(handshake_timeout=60) as patient:
@@ -450,7 +450,7 @@ def test_cross_process_with_the_rust_mesh_echo() -> None:
             for i in range(500):
                 stream.send_blocking(f"message {i}".encode(), timeout=10)
             got = recv_n(mesh, 500, timeout=30)
-            assert [(m.sender, m.stream_id) for m in got] == [(peer, 2)] * 500
+            assert [(m.from_, m.stream_id) for m in got] == [(peer, 2)] * 500
             assert [m.payload for m in got] == [f"message {i}".encode() for i in range(500)]
 
             fire = {f"datagram {i}".encode() for i in range(5)}
@@ -500,9 +500,9 @@ def test_tofu_pins_the_first_key_and_refuses_an_impostor(tmp_path: Path) -> None
         a = node(seed=alice)
         a_addr = a.local_addr
         peer = a.connect(b.local_addr, b.public_key)
-        a.open_stream(peer, 2).send_blocking(b"hello", timeout=5)
+        a.open_stream(peer, 2, reliable=True).send_blocking(b"hello", timeout=5)
         [message] = recv_n(b, 1)
-        assert (message.sender, message.payload) == (alice.node_id, b"hello")
+        assert (message.from_, message.payload) == (alice.node_id, b"hello")
         a.close()  # the port is released at once
         # Alice is gone; an impostor with another key takes her address. B stays silent.
         with Mesh(KEY, bind=a_addr, seed=impostor_id, handshake_timeout=0.8, handshake_retry=0.1) as impostor:
@@ -740,13 +740,13 @@ def test_relaying_through_a_third_node(line: Tuple[Mesh, Mesh, Mesh]) -> None:
     for i in range(100):
         stream.send_blocking(f"routed {i}".encode(), timeout=10)
     got = recv_n(c, 100)
-    assert [(m.sender, m.stream_id) for m in got] == [(a.node_id, 2)] * 100
+    assert [(m.from_, m.stream_id) for m in got] == [(a.node_id, 2)] * 100
     assert [m.payload for m in got] == [f"routed {i}".encode() for i in range(100)]
 
     # c answers over the same session, back through b.
-    c.open_stream(a.node_id, 4).send_blocking(b"reply from c", timeout=10)
+    c.open_stream(a.node_id, 4, reliable=True).send_blocking(b"reply from c", timeout=10)
     [reply] = recv_n(a, 1)
-    assert (reply.sender, reply.stream_id, reply.payload) == (c.node_id, 4, b"reply from c")
+    assert (reply.from_, reply.stream_id, reply.payload) == (c.node_id, 4, b"reply from c")
 
     # b relayed every packet without holding the a-c session.
     assert b.stats().packets_forwarded >= 100
@@ -813,12 +813,12 @@ def test_sessions_are_rekeyed_and_streams_carry_on() -> None:
     # a opens the session, so a rekeys it, every 100 ms.
     with node(rekey_interval=0.1) as a, node() as b:
         peer = a.connect(b.local_addr, b.public_key)
-        stream = a.open_stream(peer, 2)
+        stream = a.open_stream(peer, 2, reliable=True)
         stream.send_blocking(b"before", timeout=10)
         assert recv_n(b, 1)[0].payload == b"before"
         wait_until(lambda: a.stats().sessions_rekeyed >= 2, timeout=10)
         stream.send_blocking(b"after", timeout=10)
-        b.open_stream(a.node_id, 3).send_blocking(b"back", timeout=10)
+        b.open_stream(a.node_id, 3, reliable=True).send_blocking(b"back", timeout=10)
         assert recv_n(b, 1)[0].payload == b"after"
         assert recv_n(a, 1)[0].payload == b"back"
         assert a.stats().sessions_expired == 0

@@ -390,6 +390,15 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("records").is_some() {
+            tally(
+                check_shared_records(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("headers").is_some() {
             tally(
                 check_wire(&doc),
@@ -527,6 +536,89 @@ fn check_mesh_configs(doc: &Value) -> Vec<Result<(), String>> {
         });
     }
     out
+}
+
+/// mesh/records.json: the records' field names (their serde names; a
+/// message's fields by name, which the compiler checks) and the stream defaults.
+fn check_shared_records(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::mesh::{Mesh, MeshStats, NetworkKey, StreamConfig};
+    let names = |v: Value| -> Vec<String> {
+        let mut keys: Vec<String> = v
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    };
+    let want = |key: &str| -> Vec<String> {
+        let mut n: Vec<String> = doc["records"][key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        n.sort();
+        n
+    };
+    let node = || {
+        Mesh::builder(NetworkKey::from_bytes([7; 32]))
+            .bind("127.0.0.1:0".parse().unwrap())
+            .build()
+            .expect("bind")
+    };
+    let (a, b) = (node(), node());
+    let peer = a
+        .connect(b.local_addr().expect("addr"), &b.public_key())
+        .expect("connect");
+    let fields = (|| {
+        let got = names(serde_json::to_value(MeshStats::default()).map_err(|e| e.to_string())?);
+        if got != want("mesh_stats") {
+            return Err(format!("mesh_stats: {got:?}"));
+        }
+        let stream = a
+            .open_stream(peer.node_id, 11, StreamConfig::default())
+            .map_err(|e| e.to_string())?;
+        let got = names(serde_json::to_value(stream.stats()).map_err(|e| e.to_string())?);
+        if got != want("stream_stats") {
+            return Err(format!("stream_stats: {got:?}"));
+        }
+        let mut message = vec!["from", "stream_id", "payload"];
+        message.sort_unstable();
+        if message != want("message") {
+            return Err(format!("message: {message:?}"));
+        }
+        Ok(())
+    })();
+    let defaults = (|| {
+        let d = &doc["stream_defaults"];
+        let plain = a
+            .open_stream(peer.node_id, 9, StreamConfig::default())
+            .map_err(|e| e.to_string())?;
+        let reliability =
+            serde_json::to_value(plain.stats().reliability).map_err(|e| e.to_string())?;
+        if reliability != d["reliability"] {
+            return Err(format!("default reliability {reliability}"));
+        }
+        let reliable = a
+            .open_stream(peer.node_id, 10, StreamConfig::reliable())
+            .map_err(|e| e.to_string())?;
+        if u64::from(reliable.stats().window) != d["reliable_window"].as_u64().unwrap_or(0) {
+            return Err(format!("reliable window {}", reliable.stats().window));
+        }
+        plain.send(b"x").map_err(|e| e.to_string())?;
+        let m = b
+            .recv(Some(Duration::from_secs(10)))
+            .map_err(|e| e.to_string())?
+            .ok_or("no message")?;
+        // The compiler pins the names; the values must be A's and the stream's.
+        if (m.from, m.stream_id, m.payload.as_slice()) != (a.node_id(), 9, b"x".as_slice()) {
+            return Err(format!("message {m:?}"));
+        }
+        Ok(())
+    })();
+    vec![fields, defaults]
 }
 
 /// mesh/bus_link.json: link options, then events carried from A's bus to B's.

@@ -1,6 +1,6 @@
 /**
  * The base of every typed error. The classes themselves are generated from
- * the engine's one table (errors_table.ts, by scripts/gen-errors).
+ * the engine's one table (errors_table.ts, by scripts/gen-tables).
  */
 
 /** Base class of every Net error. */

@@ -16,6 +16,8 @@
  */
 import * as native from '@netmesh/core';
 import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError } from './errors';
+import type { MeshStats } from './mesh_stats';
+export type { MeshStats } from './mesh_stats';
 import { NetNode } from './node';
 import { deadlineOf, engineJson, sliced } from './wait';
 
@@ -181,40 +183,7 @@ export interface KnownPeer {
   failures: number;
 }
 
-/** A node's counters. */
-export interface MeshStats {
-  packetsSent: number;
-  packetsReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  handshakesCompleted: number;
-  handshakesFailed: number;
-  /** First handshake messages left unanswered: more than the budget (1000 a second) arrived. */
-  handshakesThrottled: number;
-  droppedMalformed: number;
-  droppedUnknownSession: number;
-  droppedTampered: number;
-  droppedReplayed: number;
-  droppedInboxFull: number;
-  /** Peers the trust policy accepted (each handshake counts once). */
-  trustAccepted: number;
-  /** Peers the trust policy refused. */
-  trustRejected: number;
-  /** Packets this node relayed for others. */
-  packetsForwarded: number;
-  /** Routed packets dropped for want of a route (or with no hops left). */
-  droppedUnroutable: number;
-  /** Times a neighbour turned `suspect`. */
-  peersSuspected: number;
-  /** Times a neighbour turned `failed`. */
-  peersFailed: number;
-  /** Times a suspect or failed neighbour was heard from again. */
-  peersRecovered: number;
-  /** Sessions replaced by a fresh handshake (every `rekeyIntervalMs`). */
-  sessionsRekeyed: number;
-  /** Sessions dropped after `sessionTimeoutMs` of silence. */
-  sessionsExpired: number;
-}
+/* MeshStats (a node's counters) is generated: mesh_stats.ts. */
 
 /** One stream's counters with one peer. */
 export interface StreamStats {
@@ -435,9 +404,8 @@ export class MeshStream {
 
   /** The stream's counters now. */
   stats(): StreamStats {
-    const json = this.native.statsJson();
-    if (json === null) throw new InvalidMeshArgumentError('mesh:invalid_argument: the stream has no state');
-    return parseIds(json) as StreamStats;
+    // Zero counters if the node holds no state for it, as in every language.
+    return parseIds(this.native.statsJson()) as StreamStats;
   }
 }
 
@@ -580,9 +548,10 @@ export class Mesh {
   openStream(peer: MeshId, streamId: MeshId, options: StreamOptions = {}): MeshStream {
     const node = u64(peer, 'peer');
     const id = u64(streamId, 'streamId');
-    const reliable = options.reliable ?? false;
-    const window = options.window ?? 0;
-    return new MeshStream(call(() => this.native.openStream(node, id, reliable, window)), node, id, reliable);
+    // An option left out is the engine's default (fire-and-forget; window 256).
+    const native = call(() => this.native.openStream(node, id, options.reliable ?? null, options.window ?? 0));
+    const reliable = (JSON.parse(native.statsJson()) as { reliability: string }).reliability === 'reliable';
+    return new MeshStream(native, node, id, reliable);
   }
 
   /** Sends on a stream by ids, at once (see {@link MeshStream.send}). */

@@ -443,6 +443,44 @@ function busLinkUnits(doc: Json): { units: Unit[]; close: () => Promise<void> } 
   return { units, close };
 }
 
+/** mesh/records.json: field names of the SDK's records and the stream defaults. */
+function sharedRecordUnits(doc: Json): Unit[] {
+  const camel = (name: string): string => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const want = (key: string): string[] => (doc.records[key] as string[]).map(camel).sort();
+  const withPair = async (body: (a: Mesh, b: Mesh) => Promise<void>): Promise<void> => {
+    const bind = () => Mesh.bind({ networkKey: '07'.repeat(32), bind: '127.0.0.1:0' });
+    const [a, b] = [await bind(), await bind()];
+    try {
+      await a.connect(b.localAddr, b.publicKey);
+      await body(a, b);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  };
+  return [
+    ['record fields', () => withPair(async (a, b) => {
+      assert.deepEqual(Object.keys(a.stats()).sort(), want('mesh_stats'));
+      const stream = a.openStream(b.nodeId, 11n);
+      assert.deepEqual(Object.keys(stream.stats()).sort(), want('stream_stats'));
+      stream.send('x');
+      const message = await b.recv({ timeoutMs: 10_000 });
+      assert.ok(message !== null);
+      assert.deepEqual(Object.keys(message).sort(), want('message'));
+    })],
+    ['stream defaults', () => withPair(async (a, b) => {
+      const plain = a.openStream(b.nodeId, 9n);
+      assert.equal(plain.stats().reliability, doc.stream_defaults.reliability);
+      assert.equal(plain.reliable, doc.stream_defaults.reliability === 'reliable');
+      assert.equal(a.openStream(b.nodeId, 10n, { reliable: true }).stats().window, doc.stream_defaults.reliable_window);
+      plain.send('x');
+      const message = await b.recv({ timeoutMs: 10_000 });
+      assert.ok(message !== null);
+      assert.deepEqual([message.from, message.streamId], [a.nodeId, 9n]);
+    })],
+  ];
+}
+
 test('golden fixtures', async () => {
   const files = fs
     .readdirSync(FIXTURES)
@@ -459,7 +497,8 @@ test('golden fixtures', async () => {
     let passed = 0;
     let failed = 0;
     const links = doc.transfers ? busLinkUnits(doc) : null;
-    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? [])]) {
+    const records = doc.records ? sharedRecordUnits(doc) : [];
+    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records]) {
       try {
         await unit();
         passed++;

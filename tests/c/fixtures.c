@@ -583,6 +583,62 @@ static void check_mesh_configs(const cJSON *doc, int *pass, int *fail, const cha
     }
 }
 
+/* 1 if the JSON object `text` has exactly the keys listed in `names`. */
+static int same_keys(const char *text, const cJSON *names) {
+    cJSON *obj = cJSON_Parse(text);
+    int ok = obj != NULL && cJSON_GetArraySize(obj) == cJSON_GetArraySize(names);
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names) ok = ok && cJSON_GetObjectItem(obj, n->valuestring) != NULL;
+    cJSON_Delete(obj);
+    return ok;
+}
+
+/* mesh/records.json: the counters' JSON keys, the message struct's fields
+ * (by name: the compiler checks them), and the stream defaults. */
+static void check_shared_records(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const char *config = "{\"network_key\":\"0707070707070707070707070707070707070707070707070707070707070707\",\"bind\":\"127.0.0.1:0\"}";
+    const cJSON *records = cJSON_GetObjectItem(doc, "records");
+    const cJSON *defaults = cJSON_GetObjectItem(doc, "stream_defaults");
+    net_mesh_t *a = NULL, *b = NULL;
+    char *addr = NULL, *stats = NULL, *plain = NULL, *reliable = NULL;
+    unsigned char key[32];
+    uint64_t a_id = 0, b_id = 0, peer = 0;
+    int up = net_mesh_bind(config, strlen(config), &a) == NET_OK && net_mesh_bind(config, strlen(config), &b) == NET_OK
+             && net_mesh_local_addr(b, &addr, NULL) == NET_OK && net_mesh_identity(b, key, &b_id) == NET_OK
+             && net_mesh_identity(a, NULL, &a_id) == NET_OK && net_mesh_connect(a, addr, key, 32, &peer) == NET_OK
+             && net_mesh_open_stream(a, peer, 9, NET_STREAM_FIRE_AND_FORGET, 0) == NET_OK
+             && net_mesh_open_stream(a, peer, 10, NET_STREAM_RELIABLE, 0) == NET_OK
+             && net_mesh_stats(a, &stats, NULL) == NET_OK && net_mesh_stream_stats(a, peer, 9, &plain, NULL) == NET_OK
+             && net_mesh_stream_stats(a, peer, 10, &reliable, NULL) == NET_OK;
+    /* The message struct has from, stream_id and payload (a compile-time check). */
+    struct net_mesh_message_t message = {0};
+    int names = up && same_keys(stats, cJSON_GetObjectItem(records, "mesh_stats"))
+                && same_keys(plain, cJSON_GetObjectItem(records, "stream_stats"))
+                && cJSON_GetArraySize(cJSON_GetObjectItem(records, "message")) == 3
+                && sizeof message.from + sizeof message.stream_id + sizeof message.payload > 0;
+    tally(names, pass, fail, file, "record fields");
+    int ok = up;
+    if (ok) {
+        cJSON *p = cJSON_Parse(plain), *r = cJSON_Parse(reliable);
+        ok = p && r
+             && strcmp(cJSON_GetObjectItem(p, "reliability")->valuestring,
+                       cJSON_GetObjectItem(defaults, "reliability")->valuestring) == 0
+             && cJSON_GetObjectItem(r, "window")->valuedouble == cJSON_GetObjectItem(defaults, "reliable_window")->valuedouble;
+        cJSON_Delete(p);
+        cJSON_Delete(r);
+    }
+    ok = ok && net_mesh_send(a, peer, 9, (const uint8_t *)"x", 1) == NET_OK
+         && net_mesh_recv(b, 10000, &message) == NET_OK && message.from == a_id && message.stream_id == 9;
+    net_bytes_free(message.payload, message.len);
+    tally(ok, pass, fail, file, "stream defaults");
+    net_string_free(addr);
+    net_string_free(stats);
+    net_string_free(plain);
+    net_string_free(reliable);
+    net_mesh_free(a);
+    net_mesh_free(b);
+}
+
 /* mesh/bus_link.json: link options on A for peer B, then events carried
  * from a bus on A to a bus on B. */
 static void check_bus_links(const cJSON *doc, int *pass, int *fail, const char *file) {
@@ -797,6 +853,7 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "headers")) check_wire(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "configs")) check_mesh_configs(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "transfers")) check_bus_links(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "records")) check_shared_records(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "snapshots")) check_snapshots(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "opens")) check_opens(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "inline")) check_records(doc, &pass, &fail, rel);

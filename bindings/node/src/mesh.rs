@@ -301,7 +301,7 @@ impl Mesh {
         &self,
         node_id: BigInt,
         stream_id: BigInt,
-        reliable: bool,
+        reliable: Option<bool>,
         window: f64,
     ) -> Result<MeshStream> {
         let node_id = id(node_id, "nodeId")?;
@@ -497,10 +497,12 @@ impl MeshStream {
         ))
     }
 
-    /// The stream's counters as JSON.
+    /// The stream's counters as JSON (zero ones if the node holds no state
+    /// for it).
     #[napi]
-    pub fn stats_json(&self) -> Option<String> {
-        self.mesh.stream_stats_json(self.node_id, self.stream_id)
+    pub fn stats_json(&self) -> String {
+        self.mesh
+            .opened_stream_stats_json(self.node_id, self.stream_id)
     }
 }
 

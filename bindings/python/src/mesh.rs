@@ -143,13 +143,14 @@ impl Mesh {
     }
 
     /// Opens stream `stream_id` to a connected peer: reliable with a window
-    /// of `window` messages (0: the engine's default), or fire-and-forget.
-    #[pyo3(signature = (node_id, stream_id, reliable, window = None))]
+    /// of `window` messages (0: the engine's default), or fire-and-forget
+    /// (`reliable` None: the engine's default, fire-and-forget).
+    #[pyo3(signature = (node_id, stream_id, reliable = None, window = None))]
     fn open_stream(
         &self,
         node_id: &Bound<'_, PyAny>,
         stream_id: &Bound<'_, PyAny>,
-        reliable: bool,
+        reliable: Option<bool>,
         window: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let window = match window {
@@ -262,6 +263,17 @@ impl Mesh {
     /// The node's counters as a JSON object.
     fn stats_json(&self) -> String {
         self.inner.stats_json()
+    }
+
+    /// The counters of a stream a handle was opened for: always a JSON
+    /// object, zero counters if the node holds no state for it.
+    fn opened_stream_stats_json(
+        &self,
+        node_id: &Bound<'_, PyAny>,
+        stream_id: &Bound<'_, PyAny>,
+    ) -> PyResult<String> {
+        let (node_id, stream_id) = (id(node_id, "node_id")?, id(stream_id, "stream_id")?);
+        Ok(self.inner.opened_stream_stats_json(node_id, stream_id))
     }
 
     /// One stream's counters as a JSON object, None if it was never used.

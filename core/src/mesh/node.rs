@@ -89,6 +89,13 @@ pub struct Message {
     pub payload: Vec<u8>,
 }
 
+impl Message {
+    /// The field names every language gives a message (each in its own
+    /// spelling: `From`/`StreamID` in Go, `from_` in Python, `streamId` in
+    /// TypeScript), pinned by `tests/cross_lang/mesh/records.json`.
+    pub const FIELDS: [&'static str; 3] = ["from", "stream_id", "payload"];
+}
+
 pub(super) struct Peer {
     pub(super) public_key: PublicKey,
     /// The key's node id, derived once (a hash per packet shows in profiles).

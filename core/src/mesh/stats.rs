@@ -4,60 +4,24 @@
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A point-in-time copy of a node's counters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct MeshStats {
-    /// Datagrams sent.
-    pub packets_sent: u64,
-    /// Datagrams received (before any check).
-    pub packets_received: u64,
-    /// Payload bytes sent in data messages.
-    pub bytes_sent: u64,
-    /// Payload bytes delivered to the inbox.
-    pub bytes_received: u64,
-    /// Handshakes completed, as initiator or responder.
-    pub handshakes_completed: u64,
-    /// Handshakes that failed (bad key, wrong identity, malformed message,
-    /// a first message whose mac1 did not verify).
-    pub handshakes_failed: u64,
-    /// First handshake messages left unanswered because more than the
-    /// handshake budget arrived in a second (their senders resend).
-    pub handshakes_throttled: u64,
-    /// Datagrams that were not a well-formed Net packet.
-    pub dropped_malformed: u64,
-    /// Packets for a session this node does not have.
-    pub dropped_unknown_session: u64,
-    /// Packets whose tag did not verify.
-    pub dropped_tampered: u64,
-    /// Packets whose counter was already seen or too old.
-    pub dropped_replayed: u64,
-    /// Messages dropped because the inbox was full.
-    pub dropped_inbox_full: u64,
-    /// Peers the trust policy accepted (each handshake counts once).
-    pub trust_accepted: u64,
-    /// Peers the trust policy refused.
-    pub trust_rejected: u64,
-    /// Packets relayed for other nodes (on the routing header alone).
-    pub packets_forwarded: u64,
-    /// Routed packets dropped: no route, hop limit reached, or not from a
-    /// neighbour.
-    pub dropped_unroutable: u64,
-    /// Neighbours that went silent for three beacon intervals.
-    pub peers_suspected: u64,
-    /// Neighbours that went silent for six (routes avoid them).
-    pub peers_failed: u64,
-    /// Suspected or failed neighbours heard from again.
-    pub peers_recovered: u64,
-    /// Sessions replaced by a fresh handshake with the same peer: the
-    /// periodic rekey, or a repeated `connect`.
-    pub sessions_rekeyed: u64,
-    /// Sessions dropped after `session_timeout` without a packet from the
-    /// peer.
-    pub sessions_expired: u64,
-}
+/// Declares [`MeshStats`], its live [`Counters`] and [`MeshStats::FIELDS`]
+/// from one list, so a counter is named once (`tools/gen-tables` writes the
+/// Go, TypeScript and Python records from `FIELDS`).
+macro_rules! mesh_counters {
+    ($( $(#[doc = $doc:literal])* $field:ident, )*) => {
+        /// A point-in-time copy of a node's counters.
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+        pub struct MeshStats {
+            $( $(#[doc = $doc])* pub $field: u64, )*
+        }
 
-macro_rules! counters {
-    ($($field:ident),* $(,)?) => {
+        impl MeshStats {
+            /// Every counter: its name (as in the JSON and the Rust field)
+            /// and its description, in declaration order.
+            pub const FIELDS: &'static [(&'static str, &'static str)] =
+                &[ $( (stringify!($field), concat!($($doc, "\n",)*)), )* ];
+        }
+
         /// The live counters behind [`MeshStats`].
         #[derive(Debug, Default)]
         pub(crate) struct Counters {
@@ -72,29 +36,55 @@ macro_rules! counters {
     };
 }
 
-counters!(
+mesh_counters! {
+    /// Datagrams sent.
     packets_sent,
+    /// Datagrams received (before any check).
     packets_received,
+    /// Payload bytes sent in data messages.
     bytes_sent,
+    /// Payload bytes delivered to the inbox.
     bytes_received,
+    /// Handshakes completed, as initiator or responder.
     handshakes_completed,
+    /// Handshakes that failed (bad key, wrong identity, malformed message,
+    /// a first message whose mac1 did not verify).
     handshakes_failed,
+    /// First handshake messages left unanswered because more than the
+    /// handshake budget arrived in a second (their senders resend).
     handshakes_throttled,
+    /// Datagrams that were not a well-formed Net packet.
     dropped_malformed,
+    /// Packets for a session this node does not have.
     dropped_unknown_session,
+    /// Packets whose tag did not verify.
     dropped_tampered,
+    /// Packets whose counter was already seen or too old.
     dropped_replayed,
+    /// Messages dropped because the inbox was full.
     dropped_inbox_full,
+    /// Peers the trust policy accepted (each handshake counts once).
     trust_accepted,
+    /// Peers the trust policy refused.
     trust_rejected,
+    /// Packets relayed for other nodes (on the routing header alone).
     packets_forwarded,
+    /// Routed packets dropped: no route, hop limit reached, or not from a
+    /// neighbour.
     dropped_unroutable,
+    /// Neighbours that went silent for three beacon intervals.
     peers_suspected,
+    /// Neighbours that went silent for six (routes avoid them).
     peers_failed,
+    /// Suspected or failed neighbours heard from again.
     peers_recovered,
+    /// Sessions replaced by a fresh handshake with the same peer: the
+    /// periodic rekey, or a repeated `connect`.
     sessions_rekeyed,
+    /// Sessions dropped after `session_timeout` without a packet from the
+    /// peer.
     sessions_expired,
-);
+}
 
 /// Adds one to a counter.
 pub(crate) fn bump(counter: &AtomicU64) {

@@ -131,6 +131,26 @@ pub struct StreamStats {
     pub duplicates: u64,
 }
 
+impl StreamStats {
+    /// The counters of a stream the node holds no state for (never used, or
+    /// forgotten with an expired peer): zero, fire-and-forget. What a stream
+    /// handle reports then, in every language.
+    pub fn empty(peer: u64, stream_id: u64) -> StreamStats {
+        StreamStats {
+            peer,
+            stream_id,
+            reliability: Reliability::FireAndForget,
+            sent: 0,
+            received: 0,
+            in_flight: 0,
+            window: 0,
+            backpressure_events: 0,
+            retransmits: 0,
+            duplicates: 0,
+        }
+    }
+}
+
 /// A message kept until the receiver acknowledges it.
 pub(crate) struct Unacked {
     /// Epoch followed by the caller's bytes: exactly what goes in the packet.

@@ -305,7 +305,7 @@ mod tests {
             let s = unsafe { CStr::from_ptr(net_error_kind(kind.code())) };
             assert_eq!(s.to_str().unwrap(), kind.as_str());
         }
-        // The constants are generated from the same table (scripts/gen-errors).
+        // The constants are generated from the same table (scripts/gen-tables).
         assert_eq!(NET_ERR_PANIC, ErrorKind::Panic.code());
         assert_eq!(
             super::super::error_codes::NET_ERR_AUDIT_IO,

@@ -251,7 +251,7 @@ pub extern "C" fn net_mesh_open_stream(
                 ))
             }
         };
-        mesh_arg(mesh)?.open_stream(node_id, stream_id, reliable, window)?;
+        mesh_arg(mesh)?.open_stream(node_id, stream_id, Some(reliable), window)?;
         Ok(NET_OK)
     })
 }

@@ -95,17 +95,19 @@ impl MeshHandle {
         &self,
         node_id: u64,
         stream_id: u64,
-        reliable: bool,
+        reliable: Option<bool>,
         window: u32,
     ) -> Result<()> {
-        let reliability = if reliable {
-            Reliability::Reliable
-        } else {
-            Reliability::FireAndForget
+        // `None` (an SDK caller that did not say) is the engine's default.
+        let defaults = StreamConfig::default();
+        let reliability = match reliable {
+            Some(true) => Reliability::Reliable,
+            Some(false) => Reliability::FireAndForget,
+            None => defaults.reliability,
         };
         let config = StreamConfig {
             reliability,
-            ..StreamConfig::default()
+            ..defaults
         };
         let config = if window == 0 {
             config
@@ -188,17 +190,37 @@ impl MeshHandle {
     /// One stream's counters as a JSON object (`peer` and `stream_id` as
     /// decimal strings), or `None` if never used.
     pub fn stream_stats_json(&self, node_id: u64, stream_id: u64) -> Option<String> {
-        let stats = self.node.stream_stats(node_id, stream_id)?;
-        let mut value = serde_json::to_value(stats).ok()?;
-        value["peer"] = stats.peer.to_string().into();
-        value["stream_id"] = stats.stream_id.to_string().into();
-        Some(value.to_string())
+        Some(stream_stats_to_json(
+            self.node.stream_stats(node_id, stream_id)?,
+        ))
+    }
+
+    /// The counters of a stream a handle was opened for: always an object,
+    /// [`StreamStats::empty`] when the node holds no state for it.
+    ///
+    /// [`StreamStats::empty`]: net_core::mesh::StreamStats::empty
+    pub fn opened_stream_stats_json(&self, node_id: u64, stream_id: u64) -> String {
+        stream_stats_to_json(
+            self.node
+                .stream_stats(node_id, stream_id)
+                .unwrap_or_else(|| net_core::mesh::StreamStats::empty(node_id, stream_id)),
+        )
     }
 
     /// Shuts the node down (idempotent); waiters wake with `mesh:shutdown`.
     pub fn shutdown(&self) {
         self.node.shutdown();
     }
+}
+
+/// A stream's counters as JSON, `peer` and `stream_id` as decimal strings.
+fn stream_stats_to_json(stats: net_core::mesh::StreamStats) -> String {
+    let Ok(mut value) = serde_json::to_value(stats) else {
+        return "{}".into();
+    };
+    value["peer"] = stats.peer.to_string().into();
+    value["stream_id"] = stats.stream_id.to_string().into();
+    value.to_string()
 }
 
 #[cfg(test)]
@@ -219,7 +241,7 @@ mod tests {
             .connect(&b.local_addr().unwrap(), &b.public_key())
             .unwrap();
         assert_eq!(id, b.node_id());
-        a.open_stream(id, 2, true, 0).unwrap();
+        a.open_stream(id, 2, Some(true), 0).unwrap();
         a.send_blocking(id, 2, b"hi", 1000).unwrap();
         let m = b.recv(2000).unwrap().unwrap();
         assert_eq!(
