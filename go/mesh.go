@@ -41,8 +41,6 @@ type MeshConfig struct {
 	RetransmitTimeout time.Duration
 	// InboxCapacity is how many received messages wait for Recv.
 	InboxCapacity int
-	// SimulatedLoss drops this share of outgoing datagrams (a test aid, 0 <= p < 1).
-	SimulatedLoss float64
 	// BeaconInterval is how often neighbours are sent beacons: the routes
 	// this node knows and a sign of life (default 1 s). A neighbour silent
 	// for three intervals is HealthSuspect, for six HealthFailed.
@@ -201,9 +199,6 @@ func (c MeshConfig) json() ([]byte, error) {
 	}
 	if c.InboxCapacity != 0 {
 		m["inbox_capacity"] = c.InboxCapacity
-	}
-	if c.SimulatedLoss != 0 {
-		m["simulated_loss"] = c.SimulatedLoss
 	}
 	if c.BeaconInterval != 0 {
 		m["beacon_interval_ms"] = millis(c.BeaconInterval)

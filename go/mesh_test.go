@@ -232,7 +232,6 @@ func TestMeshInvalidConfig(t *testing.T) {
 		{"no network key", MeshConfig{Bind: "127.0.0.1:0"}, ErrInvalidMeshConfig},
 		{"short network key", MeshConfig{NetworkKey: make([]byte, 31)}, ErrInvalidMeshConfig},
 		{"bad bind", MeshConfig{NetworkKey: testNetworkKey, Bind: "nowhere"}, ErrInvalidMeshConfig},
-		{"loss of one", MeshConfig{NetworkKey: testNetworkKey, SimulatedLoss: 1}, ErrInvalidMeshConfig},
 		{"negative timeout", MeshConfig{NetworkKey: testNetworkKey, HandshakeTimeout: -time.Second}, ErrInvalidMeshConfig},
 		{"short seed", MeshConfig{NetworkKey: testNetworkKey, Seed: []byte{1, 2}}, ErrInvalidSeed},
 		{"unknown trust policy", MeshConfig{NetworkKey: testNetworkKey, Trust: &TrustConfig{Policy: "sometimes"}}, ErrInvalidMeshConfig},

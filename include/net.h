@@ -949,7 +949,7 @@ void net_identity_free(struct net_identity_t *id);
  * required), `bind` (`"ip:port"`, default `"0.0.0.0:0"`), `seed` (64 hex
  * digits; default a fresh identity), `handshake_timeout_ms`,
  * `handshake_retry_ms`, `inbox_capacity`, `retransmit_timeout_ms`,
- * `simulated_loss` (a test aid, 0 ≤ p < 1), `beacon_interval_ms`,
+ * `beacon_interval_ms`,
  * `max_hops`, `rekey_interval_ms` (default 120000), `session_timeout_ms`
  * (default 30000, at least three beacon intervals), and the sections
  * `trust`, `peer_store`, `audit_log` (see the README). Unknown keys or bad

@@ -488,8 +488,7 @@ class Mesh:
 
     ``bind`` is ``"ip:port"`` (the engine's default: ``0.0.0.0:0``); ``seed`` fixes
     the identity (32 bytes, hex, or an :class:`Identity`; default: a fresh one).
-    Durations are in seconds. ``simulated_loss`` drops that share of outgoing data
-    packets — a test aid for reliability. ``beacon_interval`` (default 1 s) is how
+    Durations are in seconds. ``beacon_interval`` (default 1 s) is how
     often neighbours are sent beacons: the routes this node knows, and a sign of life
     (a neighbour silent for three intervals is ``"suspect"``, for six ``"failed"``);
     ``max_hops`` (1 to 255, default 8) is the longest route learned from them.
@@ -512,7 +511,6 @@ class Mesh:
         handshake_retry: Optional[float] = None,
         inbox_capacity: Optional[int] = None,
         retransmit_timeout: Optional[float] = None,
-        simulated_loss: Optional[float] = None,
         beacon_interval: Optional[float] = None,
         max_hops: Optional[int] = None,
         rekey_interval: Optional[float] = None,
@@ -529,7 +527,6 @@ class Mesh:
             "handshake_retry_ms": config_ms(handshake_retry),
             "inbox_capacity": inbox_capacity,
             "retransmit_timeout_ms": config_ms(retransmit_timeout),
-            "simulated_loss": simulated_loss,
             "beacon_interval_ms": config_ms(beacon_interval),
             "max_hops": max_hops,
             "rekey_interval_ms": config_ms(rekey_interval),
@@ -550,7 +547,7 @@ class Mesh:
         """A node from the engine's JSON configuration, given as text or a mapping:
         ``{"network_key": "<64 hex>", "bind", "seed", "handshake_timeout_ms",
         "handshake_retry_ms", "inbox_capacity", "retransmit_timeout_ms",
-        "simulated_loss", "beacon_interval_ms", "max_hops", "rekey_interval_ms",
+        "beacon_interval_ms", "max_hops", "rekey_interval_ms",
         "session_timeout_ms", "trust": {"policy", "allow":
         [hex keys], "pinned": {"ip:port": hex key}}, "peer_store": {"path", "ttl_ms",
         "max_entries", "flush_interval_ms"}, "audit_log": {"path", "max_bytes", "keep"}}``."""

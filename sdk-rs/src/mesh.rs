@@ -116,12 +116,6 @@ impl MeshBuilder {
         self
     }
 
-    /// A test aid: drop this share of outgoing data and ack packets.
-    pub fn simulated_loss(mut self, share: f64) -> Self {
-        self.config.simulated_loss = share;
-        self
-    }
-
     /// Binds the socket and starts the node.
     pub fn build(self) -> Result<Mesh> {
         let identity = match self.identity {

@@ -43,8 +43,6 @@ export interface MeshOptions {
   inboxCapacity?: number;
   /** How long a reliable message waits for its ack before it is resent (default 200). */
   retransmitTimeoutMs?: number;
-  /** A test aid: the share (0 <= p < 1) of outgoing packets dropped. */
-  simulatedLoss?: number;
   /**
    * How often this node sends its neighbours a beacon with the routes it
    * knows (default 1000, at least 1). A neighbour silent for 3 intervals is

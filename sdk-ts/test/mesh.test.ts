@@ -163,7 +163,8 @@ test('a seed gives a fixed identity; bad options are typed errors', async () => 
   await assert.rejects(bind({ networkKey: '0707' }), InvalidMeshConfigError);
   await assert.rejects(bind({ networkKey: new Uint8Array(31) }), InvalidMeshConfigError);
   await assert.rejects(bind({ bind: 'nowhere' }), InvalidMeshConfigError);
-  await assert.rejects(bind({ simulatedLoss: 1 }), InvalidMeshConfigError);
+  // Loss is a test seam of the engine (mesh::conditions), not an option.
+  await assert.rejects(bind({ simulatedLoss: 0.5 } as unknown as Partial<MeshOptions>), /mesh:invalid_config: .*simulated(_l|L)oss/);
   await assert.rejects(bind({ handshakeTimeoutMs: 0 }), InvalidMeshConfigError);
   await assert.rejects(bind({ colour: 'blue' } as unknown as Partial<MeshOptions>), /mesh:invalid_config: .*colour/);
   await assert.rejects(bind({ seed: '0102' }), InvalidSeedError);

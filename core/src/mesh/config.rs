@@ -3,8 +3,7 @@
 //!
 //! The JSON form: `{"network_key": "<64 hex>", "bind": "127.0.0.1:0",
 //! "seed": "<64 hex>", "handshake_timeout_ms": N, "handshake_retry_ms": N,
-//! "inbox_capacity": N, "retransmit_timeout_ms": N, "simulated_loss": 0.0,
-//! "beacon_interval_ms": N, "max_hops": N, "rekey_interval_ms": N,
+//! "inbox_capacity": N, "retransmit_timeout_ms": N, "beacon_interval_ms": N, "max_hops": N, "rekey_interval_ms": N,
 //! "session_timeout_ms": N}`.
 //! Only `network_key` is required; without `seed` the node gets a fresh
 //! identity; `bind` defaults to `0.0.0.0:0`. Optional sections:
@@ -44,10 +43,6 @@ pub struct MeshConfig {
     pub inbox_capacity: usize,
     /// How long a reliable message waits for its ack before it is resent.
     pub retransmit_timeout: Duration,
-    /// A testing aid: the share (0 ≤ p < 1) of outgoing data and ack packets
-    /// dropped before they reach the socket, to exercise reliability over a
-    /// lossy network. Zero, the default, outside tests.
-    pub simulated_loss: f64,
     /// How often neighbours are sent beacons (routes and a sign of life);
     /// three intervals of silence make a neighbour suspect, six failed.
     pub beacon_interval: Duration,
@@ -85,7 +80,6 @@ impl MeshConfig {
             handshake_retry: Duration::from_millis(250),
             inbox_capacity: 65_536,
             retransmit_timeout: Duration::from_millis(200),
-            simulated_loss: 0.0,
             beacon_interval: Duration::from_secs(1),
             max_hops: 8,
             rekey_interval: Duration::from_secs(120),
@@ -109,9 +103,6 @@ impl MeshConfig {
         }
         if self.retransmit_timeout.is_zero() {
             return bad("retransmit_timeout must be above zero");
-        }
-        if !(0.0..1.0).contains(&self.simulated_loss) {
-            return bad("simulated_loss must be at least 0 and below 1");
         }
         if self.beacon_interval.is_zero() {
             return bad("beacon_interval must be above zero");
@@ -143,7 +134,6 @@ struct NodeOptions {
     handshake_retry_ms: Option<u64>,
     inbox_capacity: Option<usize>,
     retransmit_timeout_ms: Option<u64>,
-    simulated_loss: Option<f64>,
     beacon_interval_ms: Option<u64>,
     max_hops: Option<u8>,
     rekey_interval_ms: Option<u64>,
@@ -251,9 +241,6 @@ pub fn parse_node_config(json: &str) -> Result<(Identity, MeshConfig)> {
     }
     if let Some(ms) = options.retransmit_timeout_ms {
         config.retransmit_timeout = Duration::from_millis(ms);
-    }
-    if let Some(p) = options.simulated_loss {
-        config.simulated_loss = p;
     }
     if let Some(ms) = options.beacon_interval_ms {
         config.beacon_interval = Duration::from_millis(ms);

@@ -25,6 +25,7 @@
 
 mod admission;
 pub mod bus_link;
+pub mod conditions;
 pub mod config;
 mod datagrams;
 pub mod handshake;

@@ -12,6 +12,7 @@
 //! answer arrived: from then on both sides list the session.
 
 use super::admission::{mac1, mac1_key, Admission, Refusal};
+use super::conditions::{Conditions, Outgoing};
 use super::config::MeshConfig;
 use super::datagrams::{RecvBatch, RECV_BATCH};
 use super::handshake::{respond, Initiator, SessionKeys};
@@ -236,8 +237,9 @@ pub(super) struct Inner {
     pub(super) closed: AtomicBool,
     /// Every stream this node sends or receives on, by (peer, stream id).
     pub(super) streams: RwLock<HashMap<(u64, u64), Arc<StreamState>>>,
-    /// The simulated-loss generator's state (see `MeshConfig::simulated_loss`).
-    loss: Mutex<u64>,
+    /// What tests do to outgoing datagrams (see `conditions`); `None`
+    /// outside tests.
+    conditions: Option<Arc<dyn Conditions>>,
     trust: Trust,
     peer_store: Option<PeerStore>,
     audit: Option<AuditLog>,
@@ -304,6 +306,27 @@ fn random_session_id() -> Result<u64> {
 impl MeshNode {
     /// Binds the socket and starts the reader thread.
     pub fn bind(identity: Identity, config: MeshConfig) -> Result<MeshNode> {
+        Self::bind_inner(identity, config, None)
+    }
+
+    /// Binds a node whose outgoing datagrams go through `conditions` (loss,
+    /// duplication, reordering: see [`conditions`](super::conditions)). A
+    /// test seam: compiled for this crate's tests and with the `test-seams`
+    /// feature, never part of a node's configuration.
+    #[cfg(any(test, feature = "test-seams"))]
+    pub fn bind_conditioned(
+        identity: Identity,
+        config: MeshConfig,
+        conditions: Arc<dyn Conditions>,
+    ) -> Result<MeshNode> {
+        Self::bind_inner(identity, config, Some(conditions))
+    }
+
+    fn bind_inner(
+        identity: Identity,
+        config: MeshConfig,
+        conditions: Option<Arc<dyn Conditions>>,
+    ) -> Result<MeshNode> {
         config.validate()?;
         let trust = Trust::new(&config.trust);
         let peer_store = config.peer_store.clone().map(PeerStore::open).transpose()?;
@@ -336,7 +359,7 @@ impl MeshNode {
             counters: Counters::default(),
             closed: AtomicBool::new(false),
             streams: RwLock::new(HashMap::new()),
-            loss: Mutex::new(0x9E37_79B9_7F4A_7C15),
+            conditions,
             trust,
             peer_store,
             audit,
@@ -657,20 +680,6 @@ impl Inner {
         packet
     }
 
-    /// Whether the simulated loss takes this packet (see `MeshConfig`).
-    fn simulate_loss(&self) -> bool {
-        if self.config.simulated_loss <= 0.0 {
-            return false;
-        }
-        // xorshift64*: cheap, deterministic, plenty for a test aid.
-        let mut state = self.loss.lock();
-        *state ^= *state >> 12;
-        *state ^= *state << 25;
-        *state ^= *state >> 27;
-        let draw = state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        (draw as f64 / (1u64 << 53) as f64) < self.config.simulated_loss
-    }
-
     pub(super) fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
         self.socket
             .read()
@@ -717,11 +726,17 @@ impl Inner {
                 packet.extend_from_slice(&self.routing_header(dest).encode());
             }
             peer.session.seal(&mut header, payload, packet)?;
-            if flags & PacketFlags::CONTROL == 0 && self.simulate_loss() {
-                bump(&self.counters.packets_sent);
-                return Ok(());
+            match &self.conditions {
+                None => self.send_datagram(packet, to),
+                Some(conditions) => {
+                    let datagram = Outgoing {
+                        packet,
+                        to,
+                        control: flags & PacketFlags::CONTROL != 0,
+                    };
+                    conditions.send(datagram, &|p, a| self.send_datagram(p, a))
+                }
             }
-            self.send_datagram(packet, to)
         })
     }
 

@@ -4,6 +4,7 @@
 use super::*;
 use crate::identity::Identity;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How long a test waits for something that should happen.
@@ -11,6 +12,30 @@ pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// A node on 127.0.0.1 with quick handshakes, after `tweak` had its say.
 pub(crate) fn node_with(seed: u8, tweak: impl FnOnce(&mut MeshConfig)) -> MeshNode {
+    MeshNode::bind(Identity::from_seed(&[seed; 32]), test_config(tweak)).unwrap()
+}
+
+/// A node whose outgoing datagrams go through `conditions` (loss, ...).
+pub(crate) fn conditioned_node(
+    seed: u8,
+    conditions: impl super::conditions::Conditions + 'static,
+    tweak: impl FnOnce(&mut MeshConfig),
+) -> MeshNode {
+    let config = test_config(tweak);
+    MeshNode::bind_conditioned(
+        Identity::from_seed(&[seed; 32]),
+        config,
+        Arc::new(conditions),
+    )
+    .unwrap()
+}
+
+/// A lossy node: `share` of its data and ack packets dropped.
+pub(crate) fn lossy_node(seed: u8, share: f64, tweak: impl FnOnce(&mut MeshConfig)) -> MeshNode {
+    conditioned_node(seed, super::conditions::Loss::new(share).unwrap(), tweak)
+}
+
+fn test_config(tweak: impl FnOnce(&mut MeshConfig)) -> MeshConfig {
     let mut config = MeshConfig::new(
         "127.0.0.1:0".parse().unwrap(),
         NetworkKey::from_bytes([7; 32]),
@@ -18,7 +43,7 @@ pub(crate) fn node_with(seed: u8, tweak: impl FnOnce(&mut MeshConfig)) -> MeshNo
     config.handshake_timeout = Duration::from_millis(1500);
     config.handshake_retry = Duration::from_millis(100);
     tweak(&mut config);
-    MeshNode::bind(Identity::from_seed(&[seed; 32]), config).unwrap()
+    config
 }
 
 pub(crate) fn addr(node: &MeshNode) -> SocketAddr {

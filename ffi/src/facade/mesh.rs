@@ -267,8 +267,9 @@ mod tests {
             ("{}".to_owned(), ErrorKind::InvalidMeshConfig),
             ("not json".to_owned(), ErrorKind::InvalidMeshConfig),
             (config(r#", "color": 1"#), ErrorKind::InvalidMeshConfig),
+            // Loss is a test seam (mesh::conditions), not an option.
             (
-                config(r#", "simulated_loss": 1.5"#),
+                config(r#", "simulated_loss": 0.5"#),
                 ErrorKind::InvalidMeshConfig,
             ),
             (

@@ -3,13 +3,12 @@
 
 use super::*;
 use crate::bus::{Backpressure, BusConfig, PollRequest};
-use crate::mesh::test_support::{eventually, node_with, WAIT};
+use crate::mesh::test_support::{eventually, lossy_node, WAIT};
 use std::time::Instant;
 
 fn node(seed: u8, loss: f64) -> MeshNode {
-    node_with(seed, |c| {
-        c.simulated_loss = loss;
-        c.retransmit_timeout = Duration::from_millis(30);
+    lossy_node(seed, loss, |c| {
+        c.retransmit_timeout = Duration::from_millis(30)
     })
 }
 
