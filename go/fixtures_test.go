@@ -771,34 +771,41 @@ func meshConfigUnits(doc fixtureFile) []error {
 	return out
 }
 
+// connectedMeshes binds nodes A and B on 127.0.0.1 with the network key
+// 07…07 and connects A to B (bID); the caller closes both.
+func connectedMeshes() (a, b *Mesh, bID uint64, err error) {
+	cfg := MeshConfig{NetworkKey: bytes.Repeat([]byte{7}, 32), Bind: "127.0.0.1:0"}
+	if a, err = OpenMesh(cfg); err != nil {
+		return nil, nil, 0, err
+	}
+	if b, err = OpenMesh(cfg); err != nil {
+		a.Close()
+		return nil, nil, 0, err
+	}
+	addr, err := b.LocalAddr()
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		bID, err = a.Connect(ctx, addr, b.PublicKey())
+		cancel()
+	}
+	if err != nil {
+		a.Close()
+		b.Close()
+		return nil, nil, 0, err
+	}
+	return a, b, bID, nil
+}
+
 // busLinkUnits checks mesh/bus_link.json on two connected nodes: each
 // options object (unchanged) opens a send link from A to B or fails with its
 // kind; each transfer carries its events from A's bus to B's, in order.
 func busLinkUnits(doc fixtureFile) []error {
-	fail := func(err error) []error {
+	a, b, bID, err := connectedMeshes()
+	if err != nil {
 		return []error{fmt.Errorf("bus link setup: %v", err)}
 	}
-	cfg := MeshConfig{NetworkKey: bytes.Repeat([]byte{7}, 32), Bind: "127.0.0.1:0"}
-	a, err := OpenMesh(cfg)
-	if err != nil {
-		return fail(err)
-	}
 	defer a.Close()
-	b, err := OpenMesh(cfg)
-	if err != nil {
-		return fail(err)
-	}
 	defer b.Close()
-	addr, err := b.LocalAddr()
-	if err != nil {
-		return fail(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	bID, err := a.Connect(ctx, addr, b.PublicKey())
-	if err != nil {
-		return fail(err)
-	}
 	// One shard: a goroutine may emit from several OS threads, and the
 	// sending bus keeps order per shard.
 	bus := func() (*Node, error) { return New(&Config{NumShards: 1}) }
@@ -1037,27 +1044,14 @@ func sharedRecordUnits(doc fixtureFile) []error {
 		return nil
 	}
 	defaults := func() error {
-		cfg := MeshConfig{NetworkKey: bytes.Repeat([]byte{7}, 32), Bind: "127.0.0.1:0"}
-		a, err := OpenMesh(cfg)
+		a, b, bID, err := connectedMeshes()
 		if err != nil {
 			return err
 		}
 		defer a.Close()
-		b, err := OpenMesh(cfg)
-		if err != nil {
-			return err
-		}
 		defer b.Close()
-		addr, err := b.LocalAddr()
-		if err != nil {
-			return err
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		bID, err := a.Connect(ctx, addr, b.PublicKey())
-		if err != nil {
-			return err
-		}
 		plain, err := a.OpenStream(bID, 9, StreamConfig{})
 		if err != nil {
 			return err

@@ -541,7 +541,7 @@ fn check_mesh_configs(doc: &Value) -> Vec<Result<(), String>> {
 /// mesh/records.json: the records' field names (their serde names; a
 /// message's fields by name, which the compiler checks) and the stream defaults.
 fn check_shared_records(doc: &Value) -> Vec<Result<(), String>> {
-    use net_sdk::mesh::{Mesh, MeshStats, NetworkKey, StreamConfig};
+    use net_sdk::mesh::{MeshStats, StreamConfig};
     let names = |v: Value| -> Vec<String> {
         let mut keys: Vec<String> = v
             .as_object()
@@ -562,16 +562,7 @@ fn check_shared_records(doc: &Value) -> Vec<Result<(), String>> {
         n.sort();
         n
     };
-    let node = || {
-        Mesh::builder(NetworkKey::from_bytes([7; 32]))
-            .bind("127.0.0.1:0".parse().unwrap())
-            .build()
-            .expect("bind")
-    };
-    let (a, b) = (node(), node());
-    let peer = a
-        .connect(b.local_addr().expect("addr"), &b.public_key())
-        .expect("connect");
+    let (a, b, peer) = connected_pair();
     let fields = (|| {
         let got = names(serde_json::to_value(MeshStats::default()).map_err(|e| e.to_string())?);
         if got != want("mesh_stats") {
@@ -621,9 +612,9 @@ fn check_shared_records(doc: &Value) -> Vec<Result<(), String>> {
     vec![fields, defaults]
 }
 
-/// mesh/bus_link.json: link options, then events carried from A's bus to B's.
-fn check_bus_links(doc: &Value) -> Vec<Result<(), String>> {
-    use net_sdk::mesh::{BusLinkOptions, Mesh, NetworkKey};
+/// Nodes A and B on 127.0.0.1 with the network key 07…07, A connected to B.
+fn connected_pair() -> (net_sdk::mesh::Mesh, net_sdk::mesh::Mesh, net_sdk::mesh::PeerInfo) {
+    use net_sdk::mesh::{Mesh, NetworkKey};
     let node = || {
         Mesh::builder(NetworkKey::from_bytes([7; 32]))
             .bind("127.0.0.1:0".parse().unwrap())
@@ -631,8 +622,16 @@ fn check_bus_links(doc: &Value) -> Vec<Result<(), String>> {
             .expect("bind")
     };
     let (a, b) = (node(), node());
-    a.connect(b.local_addr().expect("addr"), &b.public_key())
+    let peer = a
+        .connect(b.local_addr().expect("addr"), &b.public_key())
         .expect("connect");
+    (a, b, peer)
+}
+
+/// mesh/bus_link.json: link options, then events carried from A's bus to B's.
+fn check_bus_links(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::mesh::BusLinkOptions;
+    let (a, b, _) = connected_pair();
     let bus = || Net::builder().memory().build_blocking().expect("bus");
     let mut out = Vec::new();
     for case in doc["options"].as_array().expect("options") {
