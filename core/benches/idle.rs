@@ -89,7 +89,12 @@ fn main() {
     for stream in &held {
         stream.wait_acked(Duration::from_secs(10)).expect("acked");
     }
-    while b.recv(Some(Duration::from_millis(50))).ok().flatten().is_some() {}
+    while b
+        .recv(Some(Duration::from_millis(50)))
+        .ok()
+        .flatten()
+        .is_some()
+    {}
     measure("idle_two_nodes_1000_streams", STREAMS);
     drop(held);
     a.shutdown();

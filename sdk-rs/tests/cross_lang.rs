@@ -613,7 +613,11 @@ fn check_shared_records(doc: &Value) -> Vec<Result<(), String>> {
 }
 
 /// Nodes A and B on 127.0.0.1 with the network key 07…07, A connected to B.
-fn connected_pair() -> (net_sdk::mesh::Mesh, net_sdk::mesh::Mesh, net_sdk::mesh::PeerInfo) {
+fn connected_pair() -> (
+    net_sdk::mesh::Mesh,
+    net_sdk::mesh::Mesh,
+    net_sdk::mesh::PeerInfo,
+) {
     use net_sdk::mesh::{Mesh, NetworkKey};
     let node = || {
         Mesh::builder(NetworkKey::from_bytes([7; 32]))

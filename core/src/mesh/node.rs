@@ -43,8 +43,11 @@ const HANDSHAKE_ANSWER: u64 = 2;
 const READER_TICK: Duration = Duration::from_millis(50);
 /// How long the reader keeps polling after a datagram before it sleeps.
 const READER_POLL: Duration = Duration::from_micros(50);
-/// How often the timer sends due acks, resends, and expires half-open sessions.
+/// How often the timer sends due acks and resends while a stream has any.
 const TIMER_TICK: Duration = Duration::from_millis(5);
+/// The longest the timer sleeps while no stream has work (beacons, health,
+/// half-open and lifetime checks; a stream that gets work wakes it at once).
+const IDLE_TICK: Duration = Duration::from_millis(100);
 /// How often it looks for sessions to rekey or expire.
 const LIFETIME_TICK: Duration = Duration::from_millis(25);
 /// The control stream of the first authenticated packet (the confirmation).
@@ -252,6 +255,13 @@ pub(super) struct Inner {
     pub(super) started: Instant,
     /// When the next beacons go out.
     pub(super) next_beacon: Mutex<Instant>,
+    /// Set when a stream gets timer work (a reliable message in flight, an
+    /// ack due); the timer clears it before each scan.
+    timer_work: AtomicBool,
+    /// Set while the timer sleeps its long, idle sleep.
+    timer_idle: AtomicBool,
+    timer_lock: Mutex<()>,
+    timer_wake: Condvar,
     /// The socket's receive buffer as the kernel granted it, in bytes.
     pub(super) recv_buffer: usize,
 }
@@ -367,6 +377,10 @@ impl MeshNode {
             routing: Mutex::new(RoutingTable::default()),
             started: Instant::now(),
             next_beacon: Mutex::new(Instant::now()),
+            timer_work: AtomicBool::new(false),
+            timer_idle: AtomicBool::new(false),
+            timer_lock: Mutex::new(()),
+            timer_wake: Condvar::new(),
             recv_buffer,
         });
         let node = MeshNode {
@@ -528,6 +542,8 @@ impl MeshNode {
     /// already in the inbox can still be received. Idempotent.
     pub fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::Release);
+        // Wakes the timer from an idle sleep, so it sees `closed` now.
+        self.inner.timer_has_work();
         {
             let _pending = self.inner.pending.lock();
             self.inner.handshake_done.notify_all();
@@ -783,15 +799,49 @@ impl Inner {
         }
     }
 
-    /// Acks, resends and expiry, every few milliseconds; the peer store
-    /// on its own interval.
+    /// Tells the timer a stream has work for it (called after the state
+    /// change: a reliable message now in flight, an ack now due), waking it
+    /// from an idle sleep.
+    pub(super) fn timer_has_work(&self) {
+        // SeqCst pairs with the timer's: either it sees the work before it
+        // sleeps, or this sees it asleep and wakes it.
+        self.timer_work.store(true, Ordering::SeqCst);
+        if self.timer_idle.load(Ordering::SeqCst) {
+            let _held = self.timer_lock.lock();
+            self.timer_wake.notify_one();
+        }
+    }
+
+    /// Sleeps `TIMER_TICK` while streams have work, else up to the idle
+    /// tick (shorter for fast beacons) or until a stream gets some.
+    fn timer_sleep(&self, busy: bool) {
+        if busy || self.timer_work.load(Ordering::SeqCst) {
+            std::thread::sleep(TIMER_TICK);
+            return;
+        }
+        let idle = IDLE_TICK
+            .min(self.config.beacon_interval / 2)
+            .max(TIMER_TICK);
+        let mut held = self.timer_lock.lock();
+        self.timer_idle.store(true, Ordering::SeqCst);
+        if !self.timer_work.load(Ordering::SeqCst) && !self.closed.load(Ordering::Acquire) {
+            self.timer_wake.wait_for(&mut held, idle);
+        }
+        self.timer_idle.store(false, Ordering::SeqCst);
+    }
+
+    /// Acks and resends every few milliseconds while a stream needs them;
+    /// otherwise the node's periodic duties (beacons, health, half-open and
+    /// lifetime checks) on an idle tick; the peer store on its own interval.
     fn timer_loop(self: &Arc<Self>) {
         let mut last_flush = Instant::now();
         let mut last_lifetimes = Instant::now();
+        let mut busy = false;
         while !self.closed.load(Ordering::Acquire) {
-            std::thread::sleep(TIMER_TICK);
+            self.timer_sleep(busy);
+            self.timer_work.store(false, Ordering::SeqCst);
             self.expire_half_open();
-            self.stream_timers(Instant::now());
+            busy = self.stream_timers(Instant::now());
             self.relay_timers(Instant::now());
             // Rekeys and expiry are due in seconds, not milliseconds.
             if last_lifetimes.elapsed() >= LIFETIME_TICK {

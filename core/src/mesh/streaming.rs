@@ -445,6 +445,7 @@ impl Inner {
             },
         );
         drop(guard);
+        self.timer_has_work();
         bump(&state.sent);
         add(&self.counters.bytes_sent, payload.len());
         Ok(())
@@ -501,7 +502,11 @@ impl Inner {
         };
         let mut recv = state.recv.lock();
         let now = Instant::now();
-        let ack_now = match recv.accept(epoch, seq, bytes) {
+        let accepted = recv.accept(epoch, seq, bytes);
+        if recv.ack_due {
+            self.timer_has_work();
+        }
+        let ack_now = match accepted {
             Accepted::Deliver(run) => {
                 let count = run.len() as u64;
                 let messages = run.into_iter().map(|payload| Message {
@@ -629,8 +634,12 @@ impl Inner {
     }
 
     /// Sends the acks that are due and resends what waited too long.
-    pub(super) fn stream_timers(&self, now: Instant) {
+    /// Sends due acks and resends timed-out messages; whether any stream
+    /// still has such work (messages in flight), so the timer keeps its
+    /// short tick only while it does.
+    pub(super) fn stream_timers(&self, now: Instant) -> bool {
         let streams: Vec<Arc<StreamState>> = self.streams.read().values().cloned().collect();
+        let mut busy = false;
         for state in streams {
             let Ok(peer) = self.peer(state.peer) else {
                 continue;
@@ -648,6 +657,7 @@ impl Inner {
             let Some(half) = guard.as_mut() else {
                 continue;
             };
+            busy |= !half.unacked.is_empty();
             for (&seq, entry) in half.unacked.iter_mut() {
                 if now.duration_since(entry.last_sent) < self.config.retransmit_timeout {
                     continue;
@@ -655,6 +665,7 @@ impl Inner {
                 self.resend(&peer, &state, seq, entry, now);
             }
         }
+        busy
     }
 
     /// Sends a held message again (counted as a retransmit).
