@@ -39,8 +39,11 @@ use std::time::{Duration, Instant};
 const HANDSHAKE_FIRST: u64 = 1;
 /// Header `sequence` of a handshake's answer.
 const HANDSHAKE_ANSWER: u64 = 2;
-/// How often the reader wakes to notice shutdown.
-const READER_TICK: Duration = Duration::from_millis(50);
+/// How long the reader's blocking receive lasts before it looks at
+/// `closed` again (shutdown also wakes it at once, with a datagram to itself).
+const READER_TICK: Duration = Duration::from_secs(1);
+/// How long the reader backs off after an unexpected socket error.
+const READER_BACKOFF: Duration = Duration::from_millis(50);
 /// How long the reader keeps polling after a datagram before it sleeps.
 const READER_POLL: Duration = Duration::from_micros(50);
 /// How often the timer sends due acks and resends while a stream has any.
@@ -550,6 +553,7 @@ impl MeshNode {
         }
         self.inner.wake_readers();
         self.inner.wake_stream_waiters();
+        self.inner.wake_reader_thread();
         let threads = std::mem::take(&mut *self.threads.lock());
         for thread in threads {
             let _ = thread.join();
@@ -776,6 +780,10 @@ impl Inner {
                 Ok(count) => {
                     poll_until = Instant::now() + READER_POLL;
                     for index in 0..count {
+                        // Shutdown's wake-up datagram, or traffic after it.
+                        if self.closed.load(Ordering::Acquire) {
+                            break;
+                        }
                         if let Some((datagram, from)) = batch.datagram(index) {
                             bump(&self.counters.packets_received);
                             self.handle(datagram, from);
@@ -794,9 +802,29 @@ impl Inner {
                             // An ICMP "port unreachable" for an earlier send.
                             | std::io::ErrorKind::ConnectionRefused
                     ) => {}
-                Err(_) => std::thread::sleep(READER_TICK),
+                Err(_) => std::thread::sleep(READER_BACKOFF),
             }
         }
+    }
+
+    /// Wakes the reader from its blocking receive with an empty datagram to
+    /// the node's own address (it then sees `closed`); if that cannot be
+    /// sent, the reader notices within `READER_TICK`.
+    fn wake_reader_thread(&self) {
+        let guard = self.socket.read();
+        let Some(socket) = guard.as_ref() else {
+            return;
+        };
+        let Ok(mut own) = socket.local_addr() else {
+            return;
+        };
+        if own.ip().is_unspecified() {
+            own.set_ip(match own {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let _ = socket.send_to(&[], own);
     }
 
     /// Tells the timer a stream has work for it (called after the state
