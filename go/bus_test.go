@@ -444,3 +444,58 @@ func TestNegativeLimitsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// A context that ends wakes a blocked Next through the engine's cancel
+// token (no polling), nothing is taken, and the next Next gets the event.
+func TestCancelledContextWakesNextAndTakesNothing(t *testing.T) {
+	n := mustNew(t, &Config{NumShards: 2})
+	defer n.Close()
+	sub, err := n.Subscribe(context.Background(), SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		cancel()
+	}()
+	if _, err := sub.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if _, err := n.IngestRaw("after"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Next(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("an ended context fails at once: %v", err)
+	}
+	ev, err := sub.Next(context.Background())
+	if err != nil || string(ev.Raw) != "after" {
+		t.Fatalf("the event was taken by a cancelled call: %v %v", ev, err)
+	}
+	// Many goroutines cancelling many waits at once.
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := n.Subscribe(context.Background(), SubscribeOptions{Cursor: ""})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer s.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+			defer cancel()
+			for {
+				if _, err := s.Next(ctx); err != nil {
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Error(err)
+					}
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}

@@ -14,6 +14,8 @@ var (
 	ErrPanic = &Error{Kind: "ffi:panic", Area: "ffi", Reason: "panic", Code: -4}
 	// ErrABIMismatch is the kind ffi:abi_mismatch: the caller's SDK was built for a different ABI version.
 	ErrABIMismatch = &Error{Kind: "ffi:abi_mismatch", Area: "ffi", Reason: "abi_mismatch", Code: -5}
+	// ErrCancelled is the kind call:cancelled: a blocking call was cancelled by its caller (a cancel token: a Go context, for example).
+	ErrCancelled = &Error{Kind: "call:cancelled", Area: "call", Reason: "cancelled", Code: -6}
 	// ErrInvalidConfig is the kind bus:invalid_config: the bus configuration had an unknown key or an invalid value.
 	ErrInvalidConfig = &Error{Kind: "bus:invalid_config", Area: "bus", Reason: "invalid_config", Code: -10}
 	// ErrBackpressure is the kind bus:backpressure: a shard was full and the policy is `fail`.
@@ -102,6 +104,7 @@ func Kinds() []*Error {
 		ErrInvalidUTF8,
 		ErrPanic,
 		ErrABIMismatch,
+		ErrCancelled,
 		ErrInvalidConfig,
 		ErrBackpressure,
 		ErrShutdown,

@@ -593,12 +593,18 @@ func (m *Mesh) SendBlocking(ctx context.Context, peer, stream uint64, payload []
 
 // recvOnce waits up to timeoutMs for a message; ok is false on timeout.
 func (m *Mesh) recvOnce(timeoutMs int64) (msg Message, ok bool, err error) {
+	return m.recvWith(nil, timeoutMs)
+}
+
+// recvWith waits up to timeoutMs (negative: no limit) for a message, or
+// until token (nil: none) is cancelled.
+func (m *Mesh) recvWith(token *C.net_cancel_t, timeoutMs int64) (msg Message, ok bool, err error) {
 	if m.closed.Load() {
 		return Message{}, false, errMeshClosed()
 	}
 	var out C.net_mesh_message_t
 	runtime.LockOSThread()
-	rc := C.net_mesh_recv(m.handle, C.int64_t(timeoutMs), &out)
+	rc := C.net_mesh_recv_cancellable(m.handle, C.int64_t(timeoutMs), token, &out)
 	if rc < 0 {
 		err = lastError(rc)
 	}
@@ -621,15 +627,13 @@ func (m *Mesh) recvOnce(timeoutMs int64) (msg Message, ok bool, err error) {
 // Recv returns the next message, waiting until ctx ends (ctx.Err()). After
 // Shutdown it still returns what was received, then ErrMeshShutdown.
 func (m *Mesh) Recv(ctx context.Context) (Message, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return Message{}, err
-		}
-		msg, ok, err := m.recvOnce(waitSliceMs)
-		if err != nil || ok {
-			return msg, err
-		}
-	}
+	var msg Message
+	err := withContext(ctx, func(token *C.net_cancel_t) error {
+		var err error
+		msg, _, err = m.recvWith(token, -1)
+		return err
+	})
+	return msg, err
 }
 
 // Messages delivers incoming messages on a channel until ctx ends or the

@@ -1172,3 +1172,24 @@ func TestMeshRelayConfig(t *testing.T) {
 		wantKind(t, field+" 0", err, ErrInvalidMeshConfig)
 	}
 }
+
+// A context that ends wakes a blocked Recv through the engine's cancel
+// token; a later message is still received.
+func TestCancelledContextWakesRecv(t *testing.T) {
+	a, b, bID := meshPair(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		cancel()
+	}()
+	if _, err := b.Recv(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("want context.Canceled, got %v", err)
+	}
+	if err := a.Send(bID, 3, []byte("later")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.Recv(testCtx(t, 5*time.Second))
+	if err != nil || string(got.Payload) != "later" {
+		t.Fatalf("recv after cancel: %v %v", got, err)
+	}
+}

@@ -1,6 +1,7 @@
 package net
 
-// Live subscriptions: Next(ctx) waits in short slices so the context is honoured.
+// Live subscriptions: Next(ctx) waits in the engine until events come, the
+// subscription closes, or ctx ends (a native cancel token wakes the wait).
 
 /*
 #include "net.h"
@@ -68,16 +69,17 @@ func (n *Node) Subscribe(ctx context.Context, opts SubscribeOptions) (*Subscript
 
 // fetch waits for events from the engine into s.pending (s.mu held).
 func (s *Subscription) fetch(ctx context.Context, max int) error {
+	return withContext(ctx, func(token *C.net_cancel_t) error { return s.fetchWith(token, max) })
+}
+
+func (s *Subscription) fetchWith(token *C.net_cancel_t, max int) error {
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		if s.closed.Load() {
 			return io.EOF
 		}
 		var r C.net_poll_result_t
 		runtime.LockOSThread()
-		rc := C.net_subscription_next(s.handle, C.size_t(max), waitSliceMs, &r)
+		rc := C.net_subscription_next_cancellable(s.handle, C.size_t(max), -1, token, &r)
 		var err error
 		if rc < 0 {
 			err = lastError(rc)

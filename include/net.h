@@ -78,6 +78,12 @@
 #define NET_ERR_ABI_MISMATCH -5
 
 /**
+ * A blocking call was cancelled by its caller (a cancel token: a
+ * Go context, for example).
+ */
+#define NET_ERR_CANCELLED -6
+
+/**
  * The bus configuration had an unknown key or an invalid value.
  */
 #define NET_ERR_INVALID_CONFIG -10
@@ -321,6 +327,12 @@ typedef struct net_bus_link_t net_bus_link_t;
  * `net_bus_new`; stop with `net_shutdown`; release with `net_bus_free`.
  */
 typedef struct net_bus_t net_bus_t;
+
+/**
+ * A cancel token. Opaque; create with `net_cancel_new`, release with
+ * `net_cancel_free`.
+ */
+typedef struct net_cancel_t net_cancel_t;
 
 /**
  * A node identity (ed25519 keypair). Opaque; always used by pointer.
@@ -728,6 +740,21 @@ int32_t net_subscription_next(struct net_subscription_t *sub,
                               struct net_poll_result_t *out);
 
 /**
+ * `net_subscription_next` that also returns `NET_ERR_CANCELLED` as soon as
+ * `cancel` (NULL: not cancellable) is cancelled from another thread; events
+ * are never taken by a cancelled call. `*out` is still to be freed.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+NET_MUST_USE
+int32_t net_subscription_next_cancellable(struct net_subscription_t *sub,
+                                          size_t max,
+                                          int64_t timeout_ms,
+                                          struct net_cancel_t *cancel,
+                                          struct net_poll_result_t *out);
+
+/**
  * Gives the last `count` events of the batch the latest
  * `net_subscription_next` returned back to the bus, because the caller did
  * not deliver them (an iterator stopped early). They are buffered again,
@@ -804,6 +831,27 @@ NET_MUST_USE int32_t net_bus_link_close(struct net_bus_link_t *link);
  * Stops (if needed) and releases a link. NULL and freed handles are ignored.
  */
 void net_bus_link_free(struct net_bus_link_t *link);
+
+/**
+ * Creates a token, not cancelled yet.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+NET_MUST_USE int32_t net_cancel_new(struct net_cancel_t **out);
+
+/**
+ * Cancels: every call waiting with the token returns `NET_ERR_CANCELLED`
+ * at once, and so does every later one. Idempotent; any thread.
+ * `NET_ERR_INVALID_HANDLE` for a freed token.
+ */
+NET_MUST_USE int32_t net_cancel_cancel(struct net_cancel_t *cancel);
+
+/**
+ * Releases a token (NULL is ignored). A call still waiting with it keeps
+ * its own reference and is not cancelled by this.
+ */
+void net_cancel_free(struct net_cancel_t *cancel);
 
 /**
  * Frees bytes returned by the library (with the length it returned). NULL is ignored.
@@ -1119,6 +1167,19 @@ NET_MUST_USE
 int32_t net_mesh_recv(struct net_mesh_t *mesh,
                       int64_t timeout_ms,
                       struct net_mesh_message_t *out);
+
+/**
+ * `net_mesh_recv` that also returns `NET_ERR_CANCELLED` as soon as `cancel`
+ * (NULL: not cancellable) is cancelled from another thread.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_recv_cancellable(struct net_mesh_t *mesh,
+                                  int64_t timeout_ms,
+                                  struct net_cancel_t *cancel,
+                                  struct net_mesh_message_t *out);
 
 /**
  * The node's counters as a JSON object; free with `net_string_free`.

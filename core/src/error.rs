@@ -91,6 +91,9 @@ macro_rules! error_table {
             Panic = -4, "ffi", "panic";
             /// The caller's SDK was built for a different ABI version.
             AbiMismatch = -5, "ffi", "abi_mismatch";
+            /// A blocking call was cancelled by its caller (a cancel token: a
+            /// Go context, for example).
+            Cancelled = -6, "call", "cancelled";
             /// The bus configuration had an unknown key or an invalid value.
             InvalidConfig = -10, "bus", "invalid_config";
             /// A shard was full and the policy is `fail`.

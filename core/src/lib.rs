@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod bus;
+pub mod cancel;
 pub mod cortex;
 pub mod error;
 pub mod identity;

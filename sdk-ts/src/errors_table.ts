@@ -11,6 +11,8 @@ export class InvalidUtf8Error extends kindClass('InvalidUtf8Error', 'ffi:invalid
 export class PanicError extends kindClass('PanicError', 'ffi:panic', -4) {}
 /** `ffi:abi_mismatch` (-5): The caller's SDK was built for a different ABI version. */
 export class AbiMismatchError extends kindClass('AbiMismatchError', 'ffi:abi_mismatch', -5) {}
+/** `call:cancelled` (-6): A blocking call was cancelled by its caller (a cancel token: a Go context, for example). */
+export class CancelledError extends kindClass('CancelledError', 'call:cancelled', -6) {}
 /** `bus:invalid_config` (-10): The bus configuration had an unknown key or an invalid value. */
 export class InvalidConfigError extends kindClass('InvalidConfigError', 'bus:invalid_config', -10) {}
 /** `bus:backpressure` (-11): A shard was full and the policy is `fail`. */
@@ -97,6 +99,7 @@ export const ERROR_CLASSES: readonly (typeof NetError)[] = [
   InvalidUtf8Error,
   PanicError,
   AbiMismatchError,
+  CancelledError,
   InvalidConfigError,
   BackpressureError,
   ShutdownError,

@@ -296,6 +296,60 @@ static void *emit_numbers(void *arg) {
 }
 
 /* The bus over the mesh: events emitted on A's bus are polled on B's. */
+static void *canceller(void *arg) {
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    nanosleep(&pause, NULL);
+    if (net_cancel_cancel((net_cancel_t *)arg) != NET_OK) fprintf(stderr, "cancel failed\n");
+    return NULL;
+}
+
+/* Cancel tokens: a wait with no timeout ends when another thread cancels,
+ * nothing is taken, the token stays cancelled, NULL means not cancellable. */
+static void test_cancel(void) {
+    net_bus_t *bus = NULL;
+    net_subscription_t *sub = NULL;
+    net_cancel_t *token = NULL;
+    net_poll_result_t result;
+    CHECK(net_bus_new("", 0, &bus) == NET_OK);
+    CHECK(net_subscribe(bus, NULL, 0, NULL, 0, &sub) == NET_OK);
+    CHECK(net_cancel_new(&token) == NET_OK);
+    pthread_t t;
+    pthread_create(&t, NULL, canceller, token);
+    int rc = net_subscription_next_cancellable(sub, 16, -1, token, &result);
+    CHECK(rc == NET_ERR_CANCELLED && kind_is(rc, "call:cancelled"));
+    CHECK(result.count == 0);
+    net_free_poll_result(&result);
+    pthread_join(t, NULL);
+    CHECK(net_ingest_raw(bus, "x", 1) == NET_OK);
+    CHECK(net_subscription_next_cancellable(sub, 16, -1, token, &result) == NET_ERR_CANCELLED);
+    net_free_poll_result(&result);
+    /* Not taken: a call without a token gets it. */
+    CHECK(net_subscription_next_cancellable(sub, 16, 5000, NULL, &result) == NET_OK && result.count == 1);
+    net_free_poll_result(&result);
+    CHECK(net_cancel_cancel(token) == NET_OK); /* idempotent */
+    net_cancel_free(token);
+    CHECK(net_cancel_cancel(token) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_cancel_cancel(NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_subscription_next_cancellable(sub, 16, 0, token, &result) == NET_ERR_INVALID_HANDLE);
+    net_free_poll_result(&result);
+    net_cancel_free(NULL);
+    net_subscription_free(sub);
+    net_bus_free(bus);
+
+    /* Mesh recv. */
+    const char *config = "{\"network_key\":\"0707070707070707070707070707070707070707070707070707070707070707\",\"bind\":\"127.0.0.1:0\"}";
+    net_mesh_t *mesh = NULL;
+    net_mesh_message_t message;
+    CHECK(net_mesh_bind(config, strlen(config), &mesh) == NET_OK);
+    CHECK(net_cancel_new(&token) == NET_OK);
+    pthread_create(&t, NULL, canceller, token);
+    CHECK(net_mesh_recv_cancellable(mesh, -1, token, &message) == NET_ERR_CANCELLED);
+    pthread_join(t, NULL);
+    CHECK(net_mesh_recv_cancellable(mesh, 10, NULL, &message) == NET_TIMED_OUT);
+    net_cancel_free(token);
+    net_mesh_free(mesh);
+}
+
 static void test_bus_link(void) {
     net_mesh_t *a = NULL, *b = NULL;
     net_bus_t *outbox = NULL, *inbox = NULL;
@@ -698,6 +752,7 @@ int main(void) {
 
     test_mesh();
     test_bus_link();
+    test_cancel();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

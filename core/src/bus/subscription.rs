@@ -12,6 +12,7 @@ use super::filter::Filter;
 use super::Bus;
 use event_listener::Listener;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where a subscription starts and what it keeps.
@@ -125,6 +126,40 @@ impl Subscription {
                 Some(deadline) => {
                     if listener.wait_deadline(deadline).is_none() {
                         return Some(Vec::new());
+                    }
+                }
+                None => listener.wait(),
+            }
+        }
+    }
+
+    /// Like [`next_batch_blocking`](Self::next_batch_blocking), and fails
+    /// with `call:cancelled` as soon as `cancel` is cancelled (from any
+    /// thread; a token cancelled before the call fails it at once).
+    pub fn next_batch_cancellable(
+        &mut self,
+        max: usize,
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> crate::Result<Option<Vec<Event>>> {
+        let deadline = crate::time::Deadline::after(timeout).instant();
+        let bus = Arc::clone(&self.bus.inner);
+        let _wake = cancel.on_cancel(move || {
+            bus.new_data.notify(usize::MAX);
+        });
+        loop {
+            cancel.check()?;
+            let listener = self.bus.inner.new_data.listen();
+            match self.step(max) {
+                Step::Events(events) => return Ok(Some(events)),
+                Step::Ended => return Ok(None),
+                Step::Empty => {}
+            }
+            cancel.check()?;
+            match deadline {
+                Some(deadline) => {
+                    if listener.wait_deadline(deadline).is_none() {
+                        return Ok(Some(Vec::new()));
                     }
                 }
                 None => listener.wait(),

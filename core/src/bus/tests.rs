@@ -484,3 +484,39 @@ fn two_subscriptions_giving_back_in_any_order_keep_sequence_order() {
         [2, 3, 4, 7, 8, 9]
     );
 }
+
+#[test]
+fn a_cancelled_token_wakes_a_blocked_subscription_at_once_and_nothing_is_taken() {
+    use crate::cancel::CancelToken;
+    let bus = bus(r#"{"num_shards":2}"#);
+    let mut sub = bus
+        .subscribe(SubscribeOptions::default())
+        .expect("subscribe");
+    let token = CancelToken::new();
+    let canceller = {
+        let token = token.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            token.cancel();
+        })
+    };
+    // No timeout: only the cancel can end this wait.
+    let err = sub.next_batch_cancellable(16, None, &token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    canceller.join().unwrap();
+    // Sticky: a later wait on the same token fails at once, events or not.
+    bus.emit_raw(b"x").unwrap();
+    bus.flush().unwrap();
+    assert_eq!(
+        sub.next_batch_cancellable(16, None, &token)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Cancelled
+    );
+    // The event was not taken: a fresh token gets it.
+    let got = sub
+        .next_batch_cancellable(16, Some(Duration::from_secs(5)), &CancelToken::new())
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.len(), 1);
+}

@@ -66,6 +66,17 @@ impl Queue {
     /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
     /// the queue is empty.
     pub(super) fn pop(&self, inner: &Inner, timeout: Option<Duration>) -> Result<Option<Message>> {
+        self.pop_cancellable(inner, timeout, None)
+    }
+
+    /// [`pop`](Self::pop) that also fails with `call:cancelled` once
+    /// `cancel` is cancelled (its waker must wake this queue's readers).
+    pub(super) fn pop_cancellable(
+        &self,
+        inner: &Inner,
+        timeout: Option<Duration>,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<Option<Message>> {
         let deadline = crate::time::Deadline::after(timeout).instant();
         let mut queue = self.messages.lock();
         loop {
@@ -73,6 +84,9 @@ impl Queue {
                 return Ok(Some(message));
             }
             inner.check_open()?;
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
             match deadline {
                 Some(d) => {
                     if self.ready.wait_until(&mut queue, d).timed_out() && queue.is_empty() {

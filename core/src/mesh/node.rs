@@ -518,6 +518,21 @@ impl MeshNode {
         self.inner.inbox.pop(&self.inner, timeout)
     }
 
+    /// [`recv`](Self::recv) that fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled (from any thread; a token cancelled before the
+    /// call fails it at once, unless a message is already waiting).
+    pub fn recv_cancellable(
+        &self,
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<Option<Message>> {
+        let inner = Arc::clone(&self.inner);
+        let _wake = cancel.on_cancel(move || inner.inbox.wake_all());
+        self.inner
+            .inbox
+            .pop_cancellable(&self.inner, timeout, Some(cancel))
+    }
+
     /// The peers this node holds sessions with.
     pub fn peers(&self) -> Vec<PeerInfo> {
         let peers = self.inner.peers.read();

@@ -349,3 +349,32 @@ fn a_reliable_stream_over_duplicating_and_reordering_links_delivers_in_order_exa
     );
     drop(s);
 }
+
+#[test]
+fn a_cancelled_token_wakes_a_blocked_recv_at_once() {
+    use crate::cancel::CancelToken;
+    let a = node_with(1, |_| {});
+    let token = CancelToken::new();
+    let canceller = {
+        let token = token.clone();
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(50));
+            token.cancel();
+        })
+    };
+    // No timeout: only the cancel can end this wait.
+    let err = a.recv_cancellable(None, &token).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Cancelled);
+    canceller.join().unwrap();
+    assert_eq!(
+        a.recv_cancellable(Some(Duration::from_secs(5)), &token)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Cancelled
+    );
+    // A fresh token with a timeout just times out.
+    assert!(a
+        .recv_cancellable(Some(Duration::from_millis(20)), &CancelToken::new())
+        .unwrap()
+        .is_none());
+}

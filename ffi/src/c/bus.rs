@@ -564,6 +564,25 @@ pub unsafe extern "C" fn net_subscription_next(
     timeout_ms: i64,
     out: *mut net_poll_result_t,
 ) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe { net_subscription_next_cancellable(sub, max, timeout_ms, std::ptr::null_mut(), out) }
+}
+
+/// `net_subscription_next` that also returns `NET_ERR_CANCELLED` as soon as
+/// `cancel` (NULL: not cancellable) is cancelled from another thread; events
+/// are never taken by a cancelled call. `*out` is still to be freed.
+///
+/// # Safety
+/// `out` must be writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_subscription_next_cancellable(
+    sub: *mut net_subscription_t,
+    max: usize,
+    timeout_ms: i64,
+    cancel: *mut super::cancel::net_cancel_t,
+    out: *mut net_poll_result_t,
+) -> i32 {
     guard(|| {
         if out.is_null() {
             return Err(null_error("out"));
@@ -571,8 +590,9 @@ pub unsafe extern "C" fn net_subscription_next(
         // SAFETY: non-null; make the result safe to free on every path.
         unsafe { out.write(empty_result()) };
         let sub = sub_arg(sub)?;
+        let cancel = super::cancel::cancel_arg(cancel)?;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        match sub.next(max, timeout, || Ok(()))? {
+        match sub.next_cancellable(max, timeout, cancel.as_deref(), || Ok(()))? {
             Waited::Ready(events) => {
                 fill_result(out, events, sub.cursor(), false);
                 Ok(NET_OK)
@@ -641,6 +661,7 @@ pub extern "C" fn net_runtime_shutdown() {
         super::netdb::drain_databases();
         super::redex::drain_logs();
         super::mesh::drain_meshes();
+        super::cancel::drain_cancels();
         clear_last_error();
         Ok(NET_OK)
     });

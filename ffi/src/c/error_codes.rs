@@ -18,6 +18,10 @@ pub const NET_ERR_PANIC: i32 = -4;
 /// The caller's SDK was built for a different ABI version.
 pub const NET_ERR_ABI_MISMATCH: i32 = -5;
 
+/// A blocking call was cancelled by its caller (a cancel token: a
+/// Go context, for example).
+pub const NET_ERR_CANCELLED: i32 = -6;
+
 /// The bus configuration had an unknown key or an invalid value.
 pub const NET_ERR_INVALID_CONFIG: i32 = -10;
 

@@ -338,6 +338,23 @@ pub unsafe extern "C" fn net_mesh_recv(
     timeout_ms: i64,
     out: *mut net_mesh_message_t,
 ) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe { net_mesh_recv_cancellable(mesh, timeout_ms, std::ptr::null_mut(), out) }
+}
+
+/// `net_mesh_recv` that also returns `NET_ERR_CANCELLED` as soon as `cancel`
+/// (NULL: not cancellable) is cancelled from another thread.
+///
+/// # Safety
+/// `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_recv_cancellable(
+    mesh: *mut net_mesh_t,
+    timeout_ms: i64,
+    cancel: *mut super::cancel::net_cancel_t,
+    out: *mut net_mesh_message_t,
+) -> i32 {
     guard(|| {
         if out.is_null() {
             return Err(null_error("out"));
@@ -350,7 +367,12 @@ pub unsafe extern "C" fn net_mesh_recv(
         };
         // SAFETY: checked non-null; start from "nothing".
         unsafe { out.write(empty) };
-        let Some(message) = mesh_arg(mesh)?.recv(timeout_ms)? else {
+        let mesh = mesh_arg(mesh)?;
+        let received = match super::cancel::cancel_arg(cancel)? {
+            Some(cancel) => mesh.recv_cancellable(timeout_ms, &cancel)?,
+            None => mesh.recv(timeout_ms)?,
+        };
+        let Some(message) = received else {
             return Ok(NET_TIMED_OUT);
         };
         let (from, stream_id) = (message.from, message.stream_id);

@@ -14,6 +14,7 @@
 
 mod bus;
 mod bus_link;
+mod cancel;
 mod common;
 mod error_codes;
 mod identity;
@@ -24,6 +25,7 @@ mod wire;
 
 pub use bus::*;
 pub use bus_link::*;
+pub use cancel::*;
 pub use common::*;
 pub use error_codes::*;
 pub use identity::*;

@@ -9,6 +9,7 @@ pub use net_core::bus::{Bus, Event, PollResponse, Receipt};
 
 use super::wait::{CloseFlag, Slice};
 pub use super::wait::{Waited, WAIT_SLICE};
+use net_core::cancel::CancelToken;
 
 /// Opens a bus from a JSON configuration (empty means defaults).
 pub fn open(config_json: &str) -> Result<Bus> {
@@ -116,10 +117,25 @@ impl SubscriptionHandle {
         timeout: Option<Duration>,
         interrupted: impl FnMut() -> Result<()>,
     ) -> Result<Next> {
+        self.next_cancellable(max, timeout, None, interrupted)
+    }
+
+    /// [`next`](Self::next) that also fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled (the wait wakes at once, mid-slice).
+    pub fn next_cancellable(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+        cancel: Option<&CancelToken>,
+        interrupted: impl FnMut() -> Result<()>,
+    ) -> Result<Next> {
         self.last.lock().clear();
         self.closed.wait(timeout, interrupted, |slice| {
             let mut sub = self.sub.lock();
-            let batch = sub.next_batch_blocking(max, Some(slice));
+            let batch = match cancel {
+                Some(cancel) => sub.next_batch_cancellable(max, Some(slice), cancel)?,
+                None => sub.next_batch_blocking(max, Some(slice)),
+            };
             *self.cursor.lock() = sub.cursor();
             Ok(match batch {
                 None => Slice::Ended,

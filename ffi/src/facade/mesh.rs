@@ -151,6 +151,16 @@ impl MeshHandle {
         self.node.recv(timeout(timeout_ms))
     }
 
+    /// [`recv`](Self::recv) that fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled.
+    pub fn recv_cancellable(
+        &self,
+        timeout_ms: i64,
+        cancel: &net_core::cancel::CancelToken,
+    ) -> Result<Option<MeshMessage>> {
+        self.node.recv_cancellable(timeout(timeout_ms), cancel)
+    }
+
     /// Every 64-bit id in these JSON results is a decimal string, so readers
     /// whose JSON numbers are doubles (JavaScript) keep all 64 bits.
     ///

@@ -94,6 +94,19 @@ class AbiMismatchError(NetError):
     code = -5
 
 
+class CancelledError(NetError):
+    """The kind ``call:cancelled``.
+
+    A blocking call was cancelled by its caller (a cancel token: a
+    Go context, for example).
+    """
+
+    kind = "call:cancelled"
+    area = "call"
+    reason = "cancelled"
+    code = -6
+
+
 class InvalidConfigError(NetError, ValueError):
     """The kind ``bus:invalid_config``.
 
@@ -576,6 +589,7 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:invalid_utf8": InvalidUtf8Error,
     "ffi:panic": PanicError,
     "ffi:abi_mismatch": AbiMismatchError,
+    "call:cancelled": CancelledError,
     "bus:invalid_config": InvalidConfigError,
     "bus:backpressure": BackpressureError,
     "bus:shutdown": ShutdownError,
@@ -625,6 +639,7 @@ __all__ = [
     "AuditIoError",
     "BackpressureError",
     "BadSignatureError",
+    "CancelledError",
     "CorruptError",
     "DecodeError",
     "EntropyUnavailableError",
