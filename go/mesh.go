@@ -519,6 +519,11 @@ func (s *Stream) Stats() (StreamStats, error) {
 }
 
 func (m *Mesh) send(peer, stream uint64, payload []byte, mode int, arg int64) error {
+	return m.sendWith(nil, peer, stream, payload, mode, arg)
+}
+
+// sendWith is send with a cancel token for the blocking mode (nil: none).
+func (m *Mesh) sendWith(token *C.net_cancel_t, peer, stream uint64, payload []byte, mode int, arg int64) error {
 	if m.closed.Load() {
 		return errMeshClosed()
 	}
@@ -531,7 +536,7 @@ func (m *Mesh) send(peer, stream uint64, payload []byte, mode int, arg int64) er
 	case 1:
 		rc = C.net_mesh_send_with_retry(m.handle, C.uint64_t(peer), C.uint64_t(stream), data, C.size_t(len(payload)), C.uint32_t(arg))
 	default:
-		rc = C.net_mesh_send_blocking(m.handle, C.uint64_t(peer), C.uint64_t(stream), data, C.size_t(len(payload)), C.int64_t(arg))
+		rc = C.net_mesh_send_blocking_cancellable(m.handle, C.uint64_t(peer), C.uint64_t(stream), data, C.size_t(len(payload)), C.int64_t(arg), token)
 	}
 	var err error
 	if rc < 0 {
@@ -557,38 +562,27 @@ func (m *Mesh) SendWithRetry(peer, stream uint64, payload []byte, maxRetries uin
 // SendBlocking is Send, waiting for window room until ctx ends. When ctx's
 // deadline passes with the window still full the error matches both
 // ErrMeshTimeout and context.DeadlineExceeded; when ctx is cancelled it is
-// ctx.Err(); either way the message was not sent. A context that can never
-// end (context.Background()) waits without limit in one native call; others
-// wait in 100 ms slices (each slice that finds the window full counts one
-// backpressure event in the stream's stats).
+// ctx.Err(); either way the message was not sent. The wait is one native
+// call: until ctx's deadline, woken by a cancel token when ctx ends first.
 func (m *Mesh) SendBlocking(ctx context.Context, peer, stream uint64, payload []byte) error {
-	if ctx.Done() == nil {
-		return m.send(peer, stream, payload, 2, -1)
+	timeout := int64(-1)
+	if deadline, ok := ctx.Deadline(); ok {
+		timeout = max(millis(time.Until(deadline)), 0)
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		slice := int64(waitSliceMs)
-		if deadline, ok := ctx.Deadline(); ok {
-			if left := millis(time.Until(deadline)); left < slice {
-				slice = max(left, 0)
-			}
-		}
-		err := m.send(peer, stream, payload, 2, slice)
-		if !errors.Is(err, ErrMeshTimeout) {
-			return err
-		}
-		if cerr := ctx.Err(); cerr != nil {
-			if errors.Is(cerr, context.DeadlineExceeded) {
-				return fmt.Errorf("%w (%w)", err, cerr)
-			}
-			return cerr
-		}
-		if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+	err := withContext(ctx, func(token *C.net_cancel_t) error {
+		return m.sendWith(token, peer, stream, payload, 2, timeout)
+	})
+	// The deadline passed with the window full: the engine's timeout or the
+	// context's, whichever came first, reads as both.
+	if errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, ErrMeshTimeout) {
+		return fmt.Errorf("%w (%w)", ErrMeshTimeout.with("the window stayed full"), err)
+	}
+	if errors.Is(err, ErrMeshTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+		if _, ok := ctx.Deadline(); ok {
 			return fmt.Errorf("%w (%w)", err, context.DeadlineExceeded)
 		}
 	}
+	return err
 }
 
 // recvOnce waits up to timeoutMs for a message; ok is false on timeout.

@@ -321,26 +321,29 @@ func (l *Log) Tail(fromSeq uint64) (*Tail, error) {
 func (t *Tail) Next(ctx context.Context, max int) ([]Entry, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for {
-		if err := ctx.Err(); err != nil {
-			return nil, err
+	var entries []Entry
+	err := withContext(ctx, func(token *C.net_cancel_t) error {
+		for {
+			var out *C.uint8_t
+			var n C.size_t
+			var rc C.int32_t
+			err := cCall(func() C.int32_t {
+				rc = C.net_tail_next_cancellable(t.handle, cCount(max), -1, token, &out, &n)
+				return rc
+			})
+			switch {
+			case err != nil:
+				return err
+			case rc == C.NET_DONE:
+				return io.EOF
+			case out != nil:
+				var uerr error
+				entries, uerr = unpackEntries(out, n)
+				return uerr
+			}
 		}
-		var out *C.uint8_t
-		var n C.size_t
-		var rc C.int32_t
-		err := cCall(func() C.int32_t {
-			rc = C.net_tail_next(t.handle, cCount(max), waitSliceMs, &out, &n)
-			return rc
-		})
-		switch {
-		case err != nil:
-			return nil, err
-		case rc == C.NET_DONE:
-			return nil, io.EOF
-		case out != nil:
-			return unpackEntries(out, n)
-		}
-	}
+	})
+	return entries, err
 }
 
 // Close ends the tail (idempotent); a blocked Next returns io.EOF.

@@ -1155,6 +1155,22 @@ int32_t net_mesh_send_blocking(struct net_mesh_t *mesh,
                                int64_t timeout_ms);
 
 /**
+ * `net_mesh_send_blocking` that also returns `NET_ERR_CANCELLED` as soon
+ * as `cancel` (NULL: not cancellable) is cancelled; nothing is sent then.
+ *
+ * # Safety
+ * `data` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_send_blocking_cancellable(struct net_mesh_t *mesh,
+                                           uint64_t node_id,
+                                           uint64_t stream_id,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           int64_t timeout_ms,
+                                           struct net_cancel_t *cancel);
+
+/**
  * Waits up to `timeout_ms` (negative: no limit) for the next message.
  * `NET_OK` fills `out` (free `out->payload` with `net_bytes_free`);
  * `NET_TIMED_OUT` means none came; `NET_ERR_MESH_SHUTDOWN` once the node is
@@ -1478,6 +1494,22 @@ int32_t net_tail_next(struct net_tail_t *tail,
                       int64_t timeout_ms,
                       uint8_t **out,
                       size_t *out_len);
+
+/**
+ * `net_tail_next` that also returns `NET_ERR_CANCELLED` as soon as `cancel`
+ * (NULL: not cancellable) is cancelled; entries are never taken by a
+ * cancelled call.
+ *
+ * # Safety
+ * `out` and `out_len` writable.
+ */
+NET_MUST_USE
+int32_t net_tail_next_cancellable(struct net_tail_t *tail,
+                                  size_t max,
+                                  int64_t timeout_ms,
+                                  struct net_cancel_t *cancel,
+                                  uint8_t **out,
+                                  size_t *out_len);
 
 /**
  * Ends a tail; a waiter returns `NET_DONE` within ~100 ms. Idempotent.

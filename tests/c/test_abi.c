@@ -347,6 +347,26 @@ static void test_cancel(void) {
     pthread_join(t, NULL);
     CHECK(net_mesh_recv_cancellable(mesh, 10, NULL, &message) == NET_TIMED_OUT);
     net_cancel_free(token);
+
+    /* A blocking send on a full window (the peer is gone, nothing is acked). */
+    net_mesh_t *peer_node = NULL;
+    char *addr = NULL;
+    unsigned char key[32];
+    uint64_t peer_id = 0, peer = 0;
+    CHECK(net_mesh_bind(config, strlen(config), &peer_node) == NET_OK);
+    CHECK(net_mesh_local_addr(peer_node, &addr, NULL) == NET_OK && net_mesh_identity(peer_node, key, &peer_id) == NET_OK);
+    CHECK(net_mesh_connect(mesh, addr, key, 32, &peer) == NET_OK);
+    net_string_free(addr);
+    net_mesh_free(peer_node);
+    CHECK(net_mesh_open_stream(mesh, peer, 5, NET_STREAM_RELIABLE, 1) == NET_OK);
+    CHECK(net_mesh_send(mesh, peer, 5, (const uint8_t *)"a", 1) == NET_OK);
+    CHECK(net_cancel_new(&token) == NET_OK);
+    pthread_create(&t, NULL, canceller, token);
+    CHECK(net_mesh_send_blocking_cancellable(mesh, peer, 5, (const uint8_t *)"b", 1, -1, token) == NET_ERR_CANCELLED);
+    pthread_join(t, NULL);
+    /* Cancelled before the call: refused at once, nothing sent. */
+    CHECK(net_mesh_send_blocking_cancellable(mesh, peer, 5, (const uint8_t *)"c", 1, -1, token) == NET_ERR_CANCELLED);
+    net_cancel_free(token);
     net_mesh_free(mesh);
 }
 
@@ -696,6 +716,17 @@ int main(void) {
     CHECK(net_tail_next(tail, 10, 5000, &packed, &packed_len) == NET_OK && packed_len == 2 * 20 + 2 + 3);
     net_bytes_free(packed, packed_len);
     CHECK(net_tail_next(tail, 10, 20, &packed, &packed_len) == NET_OK && packed == NULL && packed_len == 0);
+    {
+        /* A tail waiting with no timeout ends when another thread cancels. */
+        net_cancel_t *token = NULL;
+        pthread_t t;
+        CHECK(net_cancel_new(&token) == NET_OK);
+        pthread_create(&t, NULL, canceller, token);
+        CHECK(net_tail_next_cancellable(tail, 10, -1, token, &packed, &packed_len) == NET_ERR_CANCELLED);
+        CHECK(packed == NULL && packed_len == 0);
+        pthread_join(t, NULL);
+        net_cancel_free(token);
+    }
     CHECK(net_log_sync(log) == NET_OK);
     CHECK(net_log_close(log) == NET_OK);
     CHECK(net_log_append(log, (const uint8_t *)"late", 4, &rseq) == NET_ERR_LOG_CLOSED);

@@ -183,7 +183,7 @@ impl MeshStream {
     /// Sends one message. On a reliable stream with a full window this fails
     /// at once with `mesh:backpressure`.
     pub fn send(&self, payload: &[u8]) -> Result<()> {
-        self.inner.send_on(&self.state, payload, Wait::Never)
+        self.inner.send_on(&self.state, payload, Wait::Never, None)
     }
 
     /// Sends, and on `mesh:backpressure` waits for room and tries again, up
@@ -191,7 +191,7 @@ impl MeshStream {
     /// 128 ms, each cut short when an ack opens the window).
     pub fn send_with_retry(&self, payload: &[u8], max_retries: u32) -> Result<()> {
         self.inner
-            .send_on(&self.state, payload, Wait::Retries(max_retries))
+            .send_on(&self.state, payload, Wait::Retries(max_retries), None)
     }
 
     /// Sends, waiting for room in the window up to `timeout` (`None`: as
@@ -199,7 +199,7 @@ impl MeshStream {
     pub fn send_blocking(&self, payload: &[u8], timeout: Option<Duration>) -> Result<()> {
         let deadline = crate::time::Deadline::after(timeout).instant();
         self.inner
-            .send_on(&self.state, payload, Wait::Until(deadline))
+            .send_on(&self.state, payload, Wait::Until(deadline), None)
     }
 
     /// The stream's counters now.
@@ -309,7 +309,7 @@ impl MeshNode {
     pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
         self.inner.check_open()?;
         let state = self.inner.stream(node_id, stream_id)?;
-        self.inner.send_on(&state, payload, Wait::Never)
+        self.inner.send_on(&state, payload, Wait::Never, None)
     }
 
     /// [`MeshStream::send_with_retry`] by peer and stream id.
@@ -323,7 +323,7 @@ impl MeshNode {
         self.inner.check_open()?;
         let state = self.inner.stream(node_id, stream_id)?;
         self.inner
-            .send_on(&state, payload, Wait::Retries(max_retries))
+            .send_on(&state, payload, Wait::Retries(max_retries), None)
     }
 
     /// [`MeshStream::send_blocking`] by peer and stream id.
@@ -337,7 +337,32 @@ impl MeshNode {
         self.inner.check_open()?;
         let state = self.inner.stream(node_id, stream_id)?;
         let deadline = crate::time::Deadline::after(timeout).instant();
-        self.inner.send_on(&state, payload, Wait::Until(deadline))
+        self.inner
+            .send_on(&state, payload, Wait::Until(deadline), None)
+    }
+
+    /// [`send_blocking`](Self::send_blocking) that fails with
+    /// `call:cancelled` as soon as `cancel` is cancelled (nothing is sent
+    /// then).
+    pub fn send_blocking_cancellable(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<()> {
+        cancel.check()?;
+        self.inner.check_open()?;
+        let state = self.inner.stream(node_id, stream_id)?;
+        let deadline = crate::time::Deadline::after(timeout).instant();
+        let waiting = Arc::clone(&state);
+        let _wake = cancel.on_cancel(move || {
+            let _held = waiting.send.lock();
+            waiting.window_open.notify_all();
+        });
+        self.inner
+            .send_on(&state, payload, Wait::Until(deadline), Some(cancel))
     }
 
     /// The counters of one stream with one peer, or `None` if nothing was
@@ -369,7 +394,13 @@ impl Inner {
         Ok(state)
     }
 
-    fn send_on(&self, state: &StreamState, payload: &[u8], wait: Wait) -> Result<()> {
+    fn send_on(
+        &self,
+        state: &StreamState,
+        payload: &[u8],
+        wait: Wait,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<()> {
         self.check_open()?;
         let peer = self.peer(state.peer)?;
         if state.config.reliability == Reliability::FireAndForget {
@@ -397,6 +428,9 @@ impl Inner {
                 break;
             }
             self.check_open()?;
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
             match wait {
                 Wait::Never => return Err(backpressure(state)),
                 Wait::Retries(max) => {

@@ -316,10 +316,46 @@ pub unsafe extern "C" fn net_mesh_send_blocking(
     len: usize,
     timeout_ms: i64,
 ) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe {
+        net_mesh_send_blocking_cancellable(
+            mesh,
+            node_id,
+            stream_id,
+            data,
+            len,
+            timeout_ms,
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+/// `net_mesh_send_blocking` that also returns `NET_ERR_CANCELLED` as soon
+/// as `cancel` (NULL: not cancellable) is cancelled; nothing is sent then.
+///
+/// # Safety
+/// `data` valid for `len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_send_blocking_cancellable(
+    mesh: *mut net_mesh_t,
+    node_id: u64,
+    stream_id: u64,
+    data: *const u8,
+    len: usize,
+    timeout_ms: i64,
+    cancel: *mut super::cancel::net_cancel_t,
+) -> i32 {
     guard(|| {
         // SAFETY: forwarded contract.
         let data = unsafe { bytes_arg(data, len, "data")? };
-        mesh_arg(mesh)?.send_blocking(node_id, stream_id, data, timeout_ms)?;
+        let mesh = mesh_arg(mesh)?;
+        match super::cancel::cancel_arg(cancel)? {
+            Some(cancel) => {
+                mesh.send_blocking_cancellable(node_id, stream_id, data, timeout_ms, &cancel)?
+            }
+            None => mesh.send_blocking(node_id, stream_id, data, timeout_ms)?,
+        }
         Ok(NET_OK)
     })
 }

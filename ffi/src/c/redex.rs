@@ -346,6 +346,26 @@ pub unsafe extern "C" fn net_tail_next(
     out: *mut *mut u8,
     out_len: *mut usize,
 ) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe { net_tail_next_cancellable(tail, max, timeout_ms, std::ptr::null_mut(), out, out_len) }
+}
+
+/// `net_tail_next` that also returns `NET_ERR_CANCELLED` as soon as `cancel`
+/// (NULL: not cancellable) is cancelled; entries are never taken by a
+/// cancelled call.
+///
+/// # Safety
+/// `out` and `out_len` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_tail_next_cancellable(
+    tail: *mut net_tail_t,
+    max: usize,
+    timeout_ms: i64,
+    cancel: *mut super::cancel::net_cancel_t,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
     guard(|| {
         if out.is_null() || out_len.is_null() {
             return Err(null_error("out"));
@@ -356,8 +376,9 @@ pub unsafe extern "C" fn net_tail_next(
             *out_len = 0;
         }
         let tail = tail_arg(tail)?;
+        let cancel = super::cancel::cancel_arg(cancel)?;
         let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
-        match tail.next(max, timeout, || Ok(()))? {
+        match tail.next_cancellable(max, timeout, cancel.as_deref(), || Ok(()))? {
             Waited::Ready(entries) => bytes_out(facade::pack_entries(&entries)?, out, out_len),
             Waited::Timeout => Ok(NET_OK),
             Waited::Done => Ok(NET_DONE),

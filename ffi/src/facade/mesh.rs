@@ -146,6 +146,25 @@ impl MeshHandle {
             .send_blocking(node_id, stream_id, payload, timeout(timeout_ms))
     }
 
+    /// [`send_blocking`](Self::send_blocking) that fails with
+    /// `call:cancelled` as soon as `cancel` is cancelled (nothing sent then).
+    pub fn send_blocking_cancellable(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        timeout_ms: i64,
+        cancel: &net_core::cancel::CancelToken,
+    ) -> Result<()> {
+        self.node.send_blocking_cancellable(
+            node_id,
+            stream_id,
+            payload,
+            timeout(timeout_ms),
+            cancel,
+        )
+    }
+
     /// The next message within `timeout_ms` (negative: no limit).
     pub fn recv(&self, timeout_ms: i64) -> Result<Option<MeshMessage>> {
         self.node.recv(timeout(timeout_ms))

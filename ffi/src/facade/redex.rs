@@ -176,6 +176,7 @@ impl LogHandle {
     pub fn tail(&self, from_seq: u64) -> TailHandle {
         TailHandle {
             tail: Mutex::new(self.file.tail(from_seq)),
+            file: self.file.clone(),
             position: AtomicU64::new(from_seq),
             closed: CloseFlag::default(),
         }
@@ -231,6 +232,8 @@ impl LogHandle {
 /// binding's `interrupted` check runs); `position` reads a snapshot.
 pub struct TailHandle {
     tail: Mutex<Tail>,
+    /// The tail's log, to wake the tail's wait when a cancel token fires.
+    file: RedexFile,
     position: AtomicU64,
     closed: CloseFlag,
 }
@@ -247,9 +250,35 @@ impl TailHandle {
         timeout: Option<Duration>,
         interrupted: impl FnMut() -> Result<()>,
     ) -> Result<TailNext> {
+        self.next_cancellable(max, timeout, None, interrupted)
+    }
+
+    /// [`next`](Self::next) that fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled (nothing is taken then).
+    pub fn next_cancellable(
+        &self,
+        max: usize,
+        timeout: Option<Duration>,
+        cancel: Option<&net_core::cancel::CancelToken>,
+        interrupted: impl FnMut() -> Result<()>,
+    ) -> Result<TailNext> {
+        let file = self.file.clone();
+        let _wake = cancel.map(|c| c.on_cancel(move || file.interrupt_tails()));
         self.closed.wait(timeout, interrupted, |slice| {
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
             let mut tail = self.tail.lock();
-            let batch = tail.next_batch_blocking(max, Some(slice));
+            let batch = match cancel {
+                Some(cancel) => tail.next_batch_until(max, Some(slice), || cancel.is_cancelled()),
+                None => tail.next_batch_blocking(max, Some(slice)),
+            };
+            // Woken by the cancel with nothing read: nothing was taken.
+            if let (Some(cancel), Ok(entries)) = (cancel, &batch) {
+                if entries.is_empty() {
+                    cancel.check()?;
+                }
+            }
             self.position.store(tail.position(), Ordering::Release);
             match batch {
                 Ok(entries) if entries.is_empty() => Ok(Slice::Empty),
