@@ -12,7 +12,6 @@ import "C"
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"runtime"
 	"sync"
 	"time"
@@ -155,26 +154,19 @@ func (db *NetDB) Read(model, op string, args, out any) error {
 	return json.Unmarshal([]byte(C.GoString(res)), out)
 }
 
-// WaitForToken blocks until the write is visible to queries, honouring ctx
-// (waits in 100 ms slices).
+// WaitForToken blocks until the write is visible to queries, or until ctx
+// ends (ctx.Err(); the engine's wait is woken by a cancel token).
 func (db *NetDB) WaitForToken(ctx context.Context, t WriteToken) error {
 	cm := C.CString(t.Model)
 	defer C.free(unsafe.Pointer(cm))
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	return withContext(ctx, func(token *C.net_cancel_t) error {
 		runtime.LockOSThread()
-		rc := C.net_netdb_wait(db.handle, cm, C.uint64_t(t.Seq), waitSliceMs)
-		var err error
-		if rc < 0 {
-			err = lastError(rc)
+		defer runtime.UnlockOSThread()
+		if rc := C.net_netdb_wait_cancellable(db.handle, cm, C.uint64_t(t.Seq), -1, token); rc < 0 {
+			return lastError(rc)
 		}
-		runtime.UnlockOSThread()
-		if err == nil || !errors.Is(err, ErrTimeout) {
-			return err
-		}
-	}
+		return nil
+	})
 }
 
 // Snapshot returns the whole database (consistent per model) as bytes.

@@ -17,9 +17,6 @@ import (
 	"unsafe"
 )
 
-// waitSliceMs is how long one native wait lasts before the context is checked.
-const waitSliceMs = 100
-
 // SubscribeOptions selects where a subscription starts and what it keeps.
 type SubscribeOptions struct {
 	// Cursor resumes from a poll's NextCursor ("" = oldest buffered event).

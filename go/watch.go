@@ -46,31 +46,33 @@ func (db *NetDB) watch(model string, filter any) (*rawWatch, error) {
 	return w, nil
 }
 
-// next waits in 100 ms slices for the next JSON result, honouring ctx.
+// next waits for the next JSON result, or until ctx ends (ctx.Err(); the
+// engine's wait is woken by a cancel token).
 func (w *rawWatch) next(ctx context.Context) (string, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", err
+	var text string
+	err := withContext(ctx, func(token *C.net_cancel_t) error {
+		for {
+			var out *C.char
+			var rc C.int32_t
+			err := cCall(func() C.int32_t {
+				rc = C.net_watch_next_cancellable(w.handle, -1, token, &out, nil)
+				return rc
+			})
+			switch {
+			case err != nil:
+				return err
+			case rc == C.NET_DONE:
+				return io.EOF
+			case out != nil:
+				text = C.GoString(out)
+				C.net_string_free(out)
+				return nil
+			}
 		}
-		var out *C.char
-		var rc C.int32_t
-		err := cCall(func() C.int32_t {
-			rc = C.net_watch_next(w.handle, waitSliceMs, &out, nil)
-			return rc
-		})
-		switch {
-		case err != nil:
-			return "", err
-		case rc == C.NET_DONE:
-			return "", io.EOF
-		case out != nil:
-			text := C.GoString(out)
-			C.net_string_free(out)
-			return text, nil
-		}
-	}
+	})
+	return text, err
 }
 
 func (w *rawWatch) close() {

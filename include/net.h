@@ -1273,6 +1273,21 @@ int32_t net_netdb_wait(struct net_netdb_t *db,
                        uint64_t timeout_ms);
 
 /**
+ * `net_netdb_wait` with a timeout that may be negative (no limit) and a
+ * cancel token (NULL: not cancellable): `NET_ERR_CANCELLED` as soon as it
+ * is cancelled.
+ *
+ * # Safety
+ * `model` NUL-terminated.
+ */
+NET_MUST_USE
+int32_t net_netdb_wait_cancellable(struct net_netdb_t *db,
+                                   const char *model,
+                                   uint64_t seq,
+                                   int64_t timeout_ms,
+                                   struct net_cancel_t *cancel);
+
+/**
  * Runs a query (`find_unique {id}`, `find_many`/`count_where`/`exists_where`
  * with a filter, `fold_errors`); the JSON result goes to `*out_json` (free with
  * `net_string_free`).
@@ -1335,6 +1350,20 @@ int32_t net_watch_next(struct net_watch_t *w,
                        int64_t timeout_ms,
                        char **out_json,
                        size_t *out_len);
+
+/**
+ * `net_watch_next` that also returns `NET_ERR_CANCELLED` as soon as
+ * `cancel` (NULL: not cancellable) is cancelled.
+ *
+ * # Safety
+ * `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_watch_next_cancellable(struct net_watch_t *w,
+                                   int64_t timeout_ms,
+                                   struct net_cancel_t *cancel,
+                                   char **out_json,
+                                   size_t *out_len);
 
 /**
  * Ends a watch; a waiter returns `NET_DONE` within ~100 ms. Idempotent.

@@ -364,7 +364,29 @@ static void test_cancel(void) {
     pthread_create(&t, NULL, canceller, token);
     CHECK(net_mesh_send_blocking_cancellable(mesh, peer, 5, (const uint8_t *)"b", 1, -1, token) == NET_ERR_CANCELLED);
     pthread_join(t, NULL);
-    /* Cancelled before the call: refused at once, nothing sent. */
+    net_cancel_free(token);
+
+    /* NetDB: a wait for a write that never comes, and a watch with no change. */
+    net_netdb_t *db = NULL;
+    net_watch_t *watch = NULL;
+    char *json = NULL;
+    CHECK(net_netdb_open("", 0, &db) == NET_OK);
+    CHECK(net_cancel_new(&token) == NET_OK);
+    pthread_create(&t, NULL, canceller, token);
+    CHECK(net_netdb_wait_cancellable(db, "tasks", 1000, -1, token) == NET_ERR_CANCELLED);
+    pthread_join(t, NULL);
+    net_cancel_free(token);
+    CHECK(net_netdb_watch(db, "tasks", "{}", 2, &watch) == NET_OK);
+    CHECK(net_watch_next_cancellable(watch, 5000, NULL, &json, NULL) == NET_OK && json != NULL);
+    net_string_free(json);
+    json = NULL;
+    CHECK(net_cancel_new(&token) == NET_OK);
+    pthread_create(&t, NULL, canceller, token);
+    CHECK(net_watch_next_cancellable(watch, -1, token, &json, NULL) == NET_ERR_CANCELLED && json == NULL);
+    net_watch_free(watch);
+    net_netdb_free(db);
+    pthread_join(t, NULL);
+    /* A token cancelled before the call (the watch's): refused at once, nothing sent. */
     CHECK(net_mesh_send_blocking_cancellable(mesh, peer, 5, (const uint8_t *)"c", 1, -1, token) == NET_ERR_CANCELLED);
     net_cancel_free(token);
     net_mesh_free(mesh);

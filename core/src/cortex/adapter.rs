@@ -192,9 +192,30 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// the fold stopped first (never a silent success) and `cortex:timeout`
     /// when `timeout` passes. A zero timeout only checks.
     pub fn wait_for_seq(&self, seq: u64, timeout: Duration) -> Result<()> {
+        self.wait_for_seq_cancellable(seq, timeout, None)
+    }
+
+    /// [`wait_for_seq`](Self::wait_for_seq) that fails with
+    /// `call:cancelled` once `cancel` is cancelled (at once if it already is).
+    pub fn wait_for_seq_cancellable(
+        &self,
+        seq: u64,
+        timeout: Duration,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let _wake = cancel.map(|c| {
+            c.on_cancel(move || {
+                let _status = shared.status.lock();
+                shared.progressed.notify_all();
+            })
+        });
         let deadline = crate::time::Deadline::after(Some(timeout));
         let mut status = self.shared.status.lock();
         loop {
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
             if status.next_seq > seq {
                 return Ok(());
             }
@@ -384,9 +405,29 @@ impl Changes {
     /// last returned. `Ok(Some(next_seq))` on progress, `Ok(None)` on timeout,
     /// `Err(cortex:fold_stopped)` once the fold has stopped.
     pub fn next_blocking(&mut self, timeout: Duration) -> Result<Option<u64>> {
+        self.next_blocking_cancellable(timeout, None)
+    }
+
+    /// [`next_blocking`](Self::next_blocking) that fails with
+    /// `call:cancelled` once `cancel` is cancelled.
+    pub fn next_blocking_cancellable(
+        &mut self,
+        timeout: Duration,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<Option<u64>> {
+        let shared = Arc::clone(&self.shared);
+        let _wake = cancel.map(|c| {
+            c.on_cancel(move || {
+                shared.changes.notify(usize::MAX);
+            })
+        });
         let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
+            // Listening before the check: a cancel after it wakes the listener.
             let listener = self.shared.changes.listen();
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
             let applied = self.shared.applied.load(Ordering::Acquire);
             if applied > self.seen {
                 self.seen = applied;
@@ -420,6 +461,19 @@ impl<S, T: PartialEq + Clone, F: Fn(&S) -> Vec<T>> Watch<S, T, F> {
     /// for a result different from the last one returned. `Ok(None)` on
     /// timeout; `Err(cortex:fold_stopped)` when the fold has stopped.
     pub fn next_blocking(&mut self, timeout: Duration) -> Result<Option<Vec<T>>> {
+        self.next_blocking_cancellable(timeout, None)
+    }
+
+    /// [`next_blocking`](Self::next_blocking) that fails with
+    /// `call:cancelled` once `cancel` is cancelled.
+    pub fn next_blocking_cancellable(
+        &mut self,
+        timeout: Duration,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<Option<Vec<T>>> {
+        if let Some(cancel) = cancel {
+            cancel.check()?;
+        }
         if self.last.is_none() {
             let current = (self.query)(&self.state.read());
             self.last = Some(current.clone());
@@ -428,7 +482,11 @@ impl<S, T: PartialEq + Clone, F: Fn(&S) -> Vec<T>> Watch<S, T, F> {
         let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
             let left = deadline.remaining().unwrap_or(Duration::MAX);
-            if self.changes.next_blocking(left)?.is_none() {
+            if self
+                .changes
+                .next_blocking_cancellable(left, cancel)?
+                .is_none()
+            {
                 return Ok(None);
             }
             let current = (self.query)(&self.state.read());

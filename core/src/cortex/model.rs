@@ -143,6 +143,18 @@ impl<S: ModelState> Model<S> {
         self.adapter.wait_for_seq(token.seq, timeout)
     }
 
+    /// [`wait_for_token`](Self::wait_for_token) that fails with
+    /// `call:cancelled` once `cancel` is cancelled.
+    pub fn wait_for_token_cancellable(
+        &self,
+        token: WriteToken,
+        timeout: Duration,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<()> {
+        self.adapter
+            .wait_for_seq_cancellable(token.seq, timeout, Some(cancel))
+    }
+
     /// The folded state (hold the guard briefly: the fold waits for it).
     pub fn state(&self) -> parking_lot::RwLockReadGuard<'_, S> {
         self.adapter.state()

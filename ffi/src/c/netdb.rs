@@ -132,6 +132,32 @@ pub unsafe extern "C" fn net_netdb_wait(
     })
 }
 
+/// `net_netdb_wait` with a timeout that may be negative (no limit) and a
+/// cancel token (NULL: not cancellable): `NET_ERR_CANCELLED` as soon as it
+/// is cancelled.
+///
+/// # Safety
+/// `model` NUL-terminated.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_netdb_wait_cancellable(
+    db: *mut net_netdb_t,
+    model: *const c_char,
+    seq: u64,
+    timeout_ms: i64,
+    cancel: *mut super::cancel::net_cancel_t,
+) -> i32 {
+    guard(|| {
+        let db = db_arg(db)?;
+        // SAFETY: forwarded contract.
+        let model = unsafe { cstr_arg(model, "model")? }.unwrap_or_default();
+        let cancel = super::cancel::cancel_arg(cancel)?;
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        db.wait_cancellable(model, seq, timeout, cancel.as_deref())?;
+        Ok(NET_OK)
+    })
+}
+
 /// Runs a query (`find_unique {id}`, `find_many`/`count_where`/`exists_where`
 /// with a filter, `fold_errors`); the JSON result goes to `*out_json` (free with
 /// `net_string_free`).
@@ -245,6 +271,24 @@ pub unsafe extern "C" fn net_watch_next(
     out_json: *mut *mut c_char,
     out_len: *mut usize,
 ) -> i32 {
+    // SAFETY: forwarded contract.
+    unsafe { net_watch_next_cancellable(w, timeout_ms, std::ptr::null_mut(), out_json, out_len) }
+}
+
+/// `net_watch_next` that also returns `NET_ERR_CANCELLED` as soon as
+/// `cancel` (NULL: not cancellable) is cancelled.
+///
+/// # Safety
+/// `out_json` writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_watch_next_cancellable(
+    w: *mut net_watch_t,
+    timeout_ms: i64,
+    cancel: *mut super::cancel::net_cancel_t,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
     guard(|| {
         if out_json.is_null() {
             return Err(null_error("out_json"));
@@ -252,10 +296,11 @@ pub unsafe extern "C" fn net_watch_next(
         // SAFETY: checked non-null; start from "no result".
         unsafe { *out_json = std::ptr::null_mut() };
         let w = watch_arg(w)?;
+        let cancel = super::cancel::cancel_arg(cancel)?;
         let timeout = u64::try_from(timeout_ms)
             .ok()
             .map(std::time::Duration::from_millis);
-        match w.next(timeout, || Ok(()))? {
+        match w.next_cancellable(timeout, cancel.as_deref(), || Ok(()))? {
             Waited::Ready(json) => string_out(json, out_json, out_len),
             Waited::Timeout => Ok(NET_OK),
             Waited::Done => Ok(NET_DONE),

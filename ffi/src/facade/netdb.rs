@@ -16,6 +16,7 @@
 
 use super::json::{u64s_as_strings, U64};
 use super::wait::{CloseFlag, Slice, Waited};
+use net_core::cancel::CancelToken;
 use net_core::cortex::{Memories, MemoriesFilter, NetDb, NetDbSnapshot, Tasks, TasksFilter};
 use net_core::redex::Redex;
 use net_core::{Error, ErrorKind, Result};
@@ -157,14 +158,32 @@ impl NetDbHandle {
 
     /// Blocks until write `seq` of `model` is visible to queries.
     pub fn wait(&self, model: &str, seq: u64, timeout: Option<Duration>) -> Result<()> {
+        self.wait_cancellable(model, seq, timeout, None)
+    }
+
+    /// [`wait`](Self::wait) that fails with `call:cancelled` once `cancel` is
+    /// cancelled.
+    pub fn wait_cancellable(
+        &self,
+        model: &str,
+        seq: u64,
+        timeout: Option<Duration>,
+        cancel: Option<&CancelToken>,
+    ) -> Result<()> {
         let timeout = timeout.unwrap_or(Duration::MAX);
         let token = net_core::cortex::WriteToken {
             origin_hash: 0,
             seq,
         };
+        let never = CancelToken::new();
+        let cancel = cancel.unwrap_or(&never);
         match model {
-            "tasks" => self.tasks()?.wait_for_token(token, timeout),
-            "memories" => self.memories()?.wait_for_token(token, timeout),
+            "tasks" => self
+                .tasks()?
+                .wait_for_token_cancellable(token, timeout, cancel),
+            "memories" => self
+                .memories()?
+                .wait_for_token_cancellable(token, timeout, cancel),
             _ => Err(bad(format!("unknown model {model}"))),
         }
     }
@@ -209,8 +228,8 @@ impl NetDbHandle {
         let next: WatchFn = match model {
             "tasks" => {
                 let mut w = self.tasks()?.watch(parse::<TasksFilter>(filter_json)?);
-                Box::new(move |t| {
-                    w.next_blocking(t)
+                Box::new(move |t, cancel| {
+                    w.next_blocking_cancellable(t, cancel)
                         .map(|r| r.map(|v| u64s_as_strings(json!(v)).to_string()))
                 })
             }
@@ -218,8 +237,8 @@ impl NetDbHandle {
                 let mut w = self
                     .memories()?
                     .watch(parse::<MemoriesFilter>(filter_json)?);
-                Box::new(move |t| {
-                    w.next_blocking(t)
+                Box::new(move |t, cancel| {
+                    w.next_blocking_cancellable(t, cancel)
                         .map(|r| r.map(|v| u64s_as_strings(json!(v)).to_string()))
                 })
             }
@@ -242,7 +261,7 @@ impl NetDbHandle {
     }
 }
 
-type WatchFn = Box<dyn FnMut(Duration) -> Result<Option<String>> + Send>;
+type WatchFn = Box<dyn FnMut(Duration, Option<&CancelToken>) -> Result<Option<String>> + Send>;
 
 /// A watched query that can be closed from any thread while another waits.
 pub struct WatchHandle {
@@ -262,8 +281,19 @@ impl WatchHandle {
         timeout: Option<Duration>,
         interrupted: impl FnMut() -> Result<()>,
     ) -> Result<WatchNext> {
+        self.next_cancellable(timeout, None, interrupted)
+    }
+
+    /// [`next`](Self::next) that fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled.
+    pub fn next_cancellable(
+        &self,
+        timeout: Option<Duration>,
+        cancel: Option<&CancelToken>,
+        interrupted: impl FnMut() -> Result<()>,
+    ) -> Result<WatchNext> {
         self.closed.wait(timeout, interrupted, |slice| {
-            match (*self.next.lock())(slice) {
+            match (*self.next.lock())(slice, cancel) {
                 Ok(Some(json)) => Ok(Slice::Ready(json)),
                 Ok(None) => Ok(Slice::Empty),
                 Err(e) if e.kind() == ErrorKind::FoldStopped => Ok(Slice::Ended),
