@@ -29,6 +29,12 @@ export interface NativePoll {
 }
 
 export function abiVersion(): number;
+/** A cancel token: cancel() wakes every wait given it (call:cancelled). */
+export class CancelToken {
+  constructor();
+  cancel(): void;
+  isCancelled(): boolean;
+}
 export function errorKinds(): ErrorKindInfo[];
 /** The longest one native wait lasts, in milliseconds. */
 export function waitSliceMs(): number;
@@ -51,7 +57,7 @@ export class Bus {
 }
 
 export class Subscription {
-  nextBatch(max: number, remainingMs: number): Promise<NativeEvent[] | null>;
+  nextBatch(max: number, remainingMs: number, cancel?: CancelToken | null): Promise<NativeEvent[] | null>;
   unread(count: number): void;
   cursor(): string;
   close(): void;
@@ -171,7 +177,7 @@ export class Mesh {
   send(nodeId: bigint, streamId: bigint, payload: Buffer): void;
   sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<number>;
   sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, remainingMs: number): Promise<number>;
-  recv(max: number, remainingMs: number): Promise<NativeMeshMessage[]>;
+  recv(max: number, remainingMs: number, cancel?: CancelToken | null): Promise<NativeMeshMessage[]>;
   peersJson(): string;
   knownPeersJson(): string;
   statsJson(): string;

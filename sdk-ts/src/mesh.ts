@@ -124,6 +124,8 @@ export interface StreamOptions {
 /** Options of a wait; no `timeoutMs` (or Infinity) waits as long as it takes. */
 export interface WaitOptions {
   timeoutMs?: number;
+  /** Aborting it ends the wait at once with the signal's reason (receives only). */
+  signal?: AbortSignal;
 }
 
 /** A message received from a peer. */
@@ -582,7 +584,7 @@ export class Mesh {
    * and every received message has been taken (also while waiting).
    */
   async recv(options: WaitOptions = {}): Promise<MeshMessage | null> {
-    const batch = await this.take(1, deadline(options));
+    const batch = await this.take(1, deadline(options), options.signal);
     return batch.length > 0 ? batch[0] : null;
   }
 
@@ -591,18 +593,19 @@ export class Mesh {
    * `timeoutMs` and whatever came with it; `[]` on timeout.
    */
   async recvBatch(max = RECV_BATCH, options: WaitOptions = {}): Promise<MeshMessage[]> {
-    return this.take(max, deadline(options));
+    return this.take(max, deadline(options), options.signal);
   }
 
-  private async take(max: number, until: number): Promise<MeshMessage[]> {
+  private async take(max: number, until: number, signal?: AbortSignal): Promise<MeshMessage[]> {
     if (this.buffered.length > 0) return this.buffered.splice(0, Math.max(1, max));
     const batch = await sliced<native.NativeMeshMessage[]>(
       until,
-      async (remaining) => {
-        const got = await this.native.recv(max, remaining);
+      async (remaining, cancel) => {
+        const got = await this.native.recv(max, remaining, cancel);
         return got.length > 0 ? got : undefined;
       },
       () => [],
+      signal,
     );
     return batch;
   }

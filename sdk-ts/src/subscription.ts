@@ -32,16 +32,16 @@ export class Subscription<T = Event> implements AsyncIterableIterator<T> {
    * `timeoutMs` (default 1000; `Infinity`: no limit), or null once the
    * stream has ended. A `NaN` or negative timeout throws InvalidArgumentError.
    */
-  async nextBatch(max = BATCH, timeoutMs = 1000): Promise<Event[] | null> {
+  async nextBatch(max = BATCH, timeoutMs = 1000, options: { signal?: AbortSignal } = {}): Promise<Event[] | null> {
     const deadline = deadlineOf(timeoutMs, 'bus');
-    if (this.pending.length === 0 && !(await this.fetch(max, deadline))) return null;
+    if (this.pending.length === 0 && !(await this.fetch(max, deadline, options.signal))) return null;
     const out = this.pending.splice(0, Math.max(1, max));
     this.delivered += out.length;
     return out;
   }
 
   /** Fills `pending` from the engine; false once the stream has ended. */
-  private async fetch(max: number, deadline: number): Promise<boolean> {
+  private async fetch(max: number, deadline: number, signal?: AbortSignal): Promise<boolean> {
     if (this.ended) return false;
     if (this.limit !== undefined) {
       const left = this.limit - this.delivered;
@@ -53,11 +53,12 @@ export class Subscription<T = Event> implements AsyncIterableIterator<T> {
     }
     const batch = await sliced<native.NativeEvent[] | null>(
       deadline,
-      async (remaining) => {
-        const got = await this.native.nextBatch(max, remaining);
+      async (remaining, cancel) => {
+        const got = await this.native.nextBatch(max, remaining, cancel);
         return got === null || got.length > 0 ? got : undefined;
       },
       () => [],
+      signal,
     );
     if (batch === null) {
       this.ended = true;

@@ -41,18 +41,30 @@ export function expired(deadline: number): boolean {
  */
 export async function sliced<T>(
   deadline: number,
-  slice: (remainingMs: number) => Promise<T | undefined>,
+  slice: (remainingMs: number, cancel: native.CancelToken | null) => Promise<T | undefined>,
   onTimeout: () => T,
+  signal?: AbortSignal,
 ): Promise<T> {
-  for (;;) {
-    let out: T | undefined;
-    try {
-      out = await slice(remainingMs(deadline));
-    } catch (err) {
-      throw classify(err);
+  // An AbortSignal cancels the engine's token: the slice in progress wakes at
+  // once, takes nothing, and the wait rejects with the signal's reason.
+  if (signal?.aborted) throw signal.reason;
+  const token = signal ? new native.CancelToken() : null;
+  const onAbort = (): void => token?.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      let out: T | undefined;
+      try {
+        out = await slice(remainingMs(deadline), token);
+      } catch (err) {
+        if (signal?.aborted && (err as { code?: unknown }).code === 'call:cancelled') throw signal.reason;
+        throw classify(err);
+      }
+      if (out !== undefined) return out;
+      if (expired(deadline)) return onTimeout();
     }
-    if (out !== undefined) return out;
-    if (expired(deadline)) return onTimeout();
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 

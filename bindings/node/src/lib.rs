@@ -116,6 +116,42 @@ impl<T: EngineTask> Task for Engine<T> {
     }
 }
 
+/// A cancel token: `cancel()` wakes every wait it was given at once (they
+/// reject with `call:cancelled`); the SDK cancels one from an `AbortSignal`.
+#[napi]
+pub struct CancelToken {
+    inner: net::cancel::CancelToken,
+}
+
+#[napi]
+impl CancelToken {
+    /// A token not cancelled yet.
+    #[napi(constructor)]
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        CancelToken {
+            inner: net::cancel::CancelToken::new(),
+        }
+    }
+
+    /// Cancels (idempotent).
+    #[napi]
+    pub fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// Whether `cancel` was called.
+    #[napi]
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.is_cancelled()
+    }
+}
+
+/// The engine token behind an optional JS one.
+pub(crate) fn token_of(cancel: Option<&CancelToken>) -> Option<net::cancel::CancelToken> {
+    cancel.map(|c| c.inner.clone())
+}
+
 /// The ABI version of the engine.
 #[napi]
 pub fn abi_version() -> u32 {
@@ -312,6 +348,7 @@ pub struct NextTask {
     handle: Arc<SubscriptionHandle>,
     max: usize,
     slice: Duration,
+    cancel: Option<net::cancel::CancelToken>,
 }
 
 impl EngineTask for NextTask {
@@ -319,7 +356,11 @@ impl EngineTask for NextTask {
     type JsValue = Option<Vec<NativeEvent>>;
 
     fn run(&mut self) -> net::Result<Self::Output> {
-        match self.handle.next(self.max, Some(self.slice), || Ok(()))? {
+        let cancel = self.cancel.as_ref();
+        match self
+            .handle
+            .next_cancellable(self.max, Some(self.slice), cancel, || Ok(()))?
+        {
             Waited::Ready(events) => Ok(Some(events)),
             Waited::Timeout => Ok(Some(Vec::new())),
             Waited::Done => Ok(None),
@@ -337,13 +378,19 @@ impl Subscription {
     /// (negative: no limit) or one wait slice has passed, or null once the
     /// stream has ended. The SDK calls again until its deadline.
     #[napi(ts_return_type = "Promise<NativeEvent[] | null>")]
-    pub fn next_batch(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<Engine<NextTask>>> {
+    pub fn next_batch(
+        &self,
+        max: f64,
+        remaining_ms: f64,
+        cancel: Option<&CancelToken>,
+    ) -> Result<AsyncTask<Engine<NextTask>>> {
         let max = args::whole(max, net::ErrorKind::InvalidArgument, "max")?;
         let (slice, _) = args::slice_of(remaining_ms)?;
         Ok(spawn(NextTask {
             handle: Arc::clone(&self.handle),
             max,
             slice,
+            cancel: token_of(cancel),
         }))
     }
 

@@ -151,6 +151,7 @@ pub struct RecvTask {
     mesh: Arc<MeshHandle>,
     max: usize,
     slice: Duration,
+    cancel: Option<net::cancel::CancelToken>,
 }
 
 impl EngineTask for RecvTask {
@@ -159,7 +160,11 @@ impl EngineTask for RecvTask {
 
     fn run(&mut self) -> net::Result<Vec<MeshMessage>> {
         let ms = i64::try_from(self.slice.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
-        let Some(first) = self.mesh.recv(ms)? else {
+        let first = match &self.cancel {
+            Some(cancel) => self.mesh.recv_cancellable(ms, cancel)?,
+            None => self.mesh.recv(ms)?,
+        };
+        let Some(first) = first else {
             return Ok(Vec::new());
         };
         let mut out = vec![first];
@@ -363,13 +368,19 @@ impl Mesh {
     /// when none came; rejects with `mesh:shutdown` once the node is shut
     /// down and drained.
     #[napi(ts_return_type = "Promise<NativeMeshMessage[]>")]
-    pub fn recv(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<Engine<RecvTask>>> {
+    pub fn recv(
+        &self,
+        max: f64,
+        remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
+    ) -> Result<AsyncTask<Engine<RecvTask>>> {
         let max: usize = whole(max, "max")?;
         let (slice, _) = args::slice_of(remaining_ms)?;
         Ok(spawn(RecvTask {
             mesh: Arc::clone(&self.inner),
             max: max.max(1),
             slice,
+            cancel: crate::token_of(cancel),
         }))
     }
 

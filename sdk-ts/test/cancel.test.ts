@@ -1,0 +1,53 @@
+/**
+ * Cancellation: an AbortSignal cancels the engine's token, so a blocked
+ * receive or subscription wakes at once (not at the next slice), rejects with
+ * the signal's reason, and takes nothing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Mesh, NetNode } from '../src';
+
+const KEY = '07'.repeat(32);
+
+test('aborting a blocked recv rejects with the reason, and a later message still comes', async () => {
+  const a = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
+  const b = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
+  try {
+    await a.connect(b.localAddr, b.publicKey);
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    // No timeout: only the abort ends this wait.
+    await assert.rejects(b.recv({ signal: controller.signal }), (err: unknown) => {
+      assert.equal((err as Error).name, 'AbortError');
+      return true;
+    });
+    // An aborted signal refuses at once.
+    await assert.rejects(b.recv({ signal: controller.signal }), { name: 'AbortError' });
+    a.send(b.nodeId, 3n, 'later');
+    const got = await b.recv({ timeoutMs: 5000 });
+    assert.equal(got?.payload.toString(), 'later');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
+test('aborting a subscription wait takes nothing; a custom reason is kept', async () => {
+  const node = await NetNode.create();
+  const sub = node.subscribe();
+  try {
+    const controller = new AbortController();
+    const reason = new Error('stop now');
+    setTimeout(() => controller.abort(reason), 30);
+    await assert.rejects(sub.nextBatch(16, Infinity, { signal: controller.signal }), (err: unknown) => err === reason);
+    node.emitRaw('after');
+    const batch = await sub.nextBatch(16, 5000);
+    assert.deepEqual(
+      batch?.map((e) => e.raw.toString()),
+      ['after'],
+    );
+  } finally {
+    sub.close();
+    await node.shutdown();
+  }
+});
