@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from net._net import CancelToken
 from net.errors import *  # noqa: F403 - the exception classes are part of this API
 from net.errors import ERRORS_BY_KIND, NetError
 
@@ -40,6 +41,7 @@ __all__ = [
     "AuditLog",
     "BusLink",
     "BusLinkStats",
+    "CancelToken",
     "Entry",
     "Event",
     "HealthInfo",

@@ -622,11 +622,15 @@ class Mesh:
         """:meth:`Stream.send_blocking` by peer and stream id."""
         self._native.send_blocking(peer, stream_id, payload, seconds_to_ms(timeout))
 
-    def recv(self, timeout: Optional[float] = None) -> Optional[Message]:
+    def recv(
+        self, timeout: Optional[float] = None, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[Message]:
         """The next message, waiting up to ``timeout`` seconds (None: until one
         comes); None on timeout. Once the node is closed, messages already received
-        are still returned, then :class:`~net.errors.MeshShutdownError` is raised."""
-        return _message(self._native.recv(seconds_to_ms(timeout)))
+        are still returned, then :class:`~net.errors.MeshShutdownError` is raised.
+        ``cancel.cancel()`` from another thread ends the wait at once with
+        :class:`~net.errors.CancelledError`."""
+        return _message(self._native.recv(seconds_to_ms(timeout), cancel))
 
     def messages(self, timeout: Optional[float] = None) -> Iterator[Message]:
         """Yields messages as they come. Ends when the node is closed (after the ones

@@ -37,7 +37,7 @@ class Subscription:
         # Events of the engine's last batch not yet handed out (its tail).
         self._pending: Deque[Event] = deque()
 
-    def _fetch(self, max: int, timeout: Optional[float]) -> bool:
+    def _fetch(self, max: int, timeout: Optional[float], cancel: Optional[_net.CancelToken] = None) -> bool:
         """Fills the pending queue from the engine; False once the stream ended."""
         if self._ended:
             return False
@@ -47,18 +47,22 @@ class Subscription:
                 self._ended = True
                 return False
             max = min(max, left)
-        batch = self._native.next_batch(max, seconds_to_ms(timeout))
+        batch = self._native.next_batch(max, seconds_to_ms(timeout), cancel)
         if batch is None:
             self._ended = True
             return False
         self._pending.extend(Event(*item) for item in batch)
         return True
 
-    def next_batch(self, max: int = 256, timeout: Optional[float] = None) -> Optional[List[Event]]:
+    def next_batch(
+        self, max: int = 256, timeout: Optional[float] = None, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[List[Event]]:
         """Waits up to ``timeout`` seconds (None: forever) for up to ``max`` events.
         Returns a list (empty on timeout) or None once the stream has ended.
-        The GIL is released while waiting; Ctrl-C interrupts the wait."""
-        if not self._pending and not self._fetch(max, timeout):
+        The GIL is released while waiting; Ctrl-C interrupts the wait, and so does
+        ``cancel.cancel()`` from another thread (:class:`~net.errors.CancelledError`,
+        nothing taken)."""
+        if not self._pending and not self._fetch(max, timeout, cancel):
             return None
         out: List[Event] = []
         while self._pending and len(out) < max:

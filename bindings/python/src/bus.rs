@@ -148,18 +148,24 @@ pub struct Subscription {
 impl Subscription {
     /// Waits up to `timeout_ms` (None: forever) for up to `max` events, without
     /// holding the GIL, waking every ~100 ms to honour Ctrl-C. Returns a list
-    /// (empty on timeout) or None once the stream has ended.
-    #[pyo3(signature = (max, timeout_ms = None))]
+    /// (empty on timeout) or None once the stream has ended. A `cancel`
+    /// token cancelled from another thread ends the wait at once
+    /// (`call:cancelled`, nothing taken).
+    #[pyo3(signature = (max, timeout_ms = None, cancel = None))]
     fn next_batch(
         &self,
         py: Python<'_>,
         max: &Bound<'_, PyAny>,
         timeout_ms: Option<f64>,
+        cancel: Option<&crate::cancel::CancelToken>,
     ) -> PyResult<Option<Vec<PyEvent>>> {
         let max: usize = count(max, ErrorKind::InvalidArgument, "max")?;
         let timeout = timeout(timeout_ms, ErrorKind::InvalidArgument, "timeout")?;
         let handle = Arc::clone(&self.handle);
-        let next = blocking_wait(py, |check| handle.next(max, timeout, check))?;
+        let token = cancel.map(|c| c.inner.clone());
+        let next = blocking_wait(py, |check| {
+            handle.next_cancellable(max, timeout, token.as_ref(), check)
+        })?;
         match next {
             Waited::Ready(events) => Ok(Some(events_to_py(py, events))),
             Waited::Timeout => Ok(Some(Vec::new())),

@@ -5,6 +5,7 @@
 
 mod blocking;
 mod bus;
+mod cancel;
 mod errors;
 mod identity;
 mod mesh;
@@ -20,6 +21,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(blocking::at_exit, m)?)?;
     m.add_function(wrap_pyfunction!(errors::register_error_classes, m)?)?;
+    m.add_class::<cancel::CancelToken>()?;
     m.add_class::<bus::Bus>()?;
     m.add_class::<bus::Subscription>()?;
     m.add_class::<identity::Identity>()?;

@@ -230,13 +230,25 @@ impl Mesh {
     /// The next message within `timeout_ms` (None: no limit), as
     /// `(from, stream_id, payload)`; None on timeout (GIL released, Ctrl-C
     /// honoured). `mesh:shutdown` once the node is shut down and drained.
-    #[pyo3(signature = (timeout_ms = None))]
-    fn recv(&self, py: Python<'_>, timeout_ms: Option<f64>) -> PyResult<Option<PyMessage>> {
+    /// A `cancel` token cancelled from another thread ends the wait at
+    /// once (`call:cancelled`).
+    #[pyo3(signature = (timeout_ms = None, cancel = None))]
+    fn recv(
+        &self,
+        py: Python<'_>,
+        timeout_ms: Option<f64>,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> PyResult<Option<PyMessage>> {
         let handle = &self.inner;
         let deadline = mesh_deadline(timeout_ms)?;
+        let token = cancel.map(|c| c.inner.clone());
         let message = blocking_wait(py, |check| loop {
             let (slice, last) = slice_ms(deadline);
-            if let Some(message) = handle.recv(slice)? {
+            let received = match &token {
+                Some(token) => handle.recv_cancellable(slice, token)?,
+                None => handle.recv(slice)?,
+            };
+            if let Some(message) = received {
                 return Ok(Some(message));
             }
             if last {
