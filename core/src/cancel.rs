@@ -100,6 +100,16 @@ impl Drop for OnCancel<'_> {
     }
 }
 
+/// Test aid: cancels a clone of `token` from another thread after `ms`.
+#[cfg(test)]
+pub(crate) fn cancel_after(token: &CancelToken, ms: u64) -> std::thread::JoinHandle<()> {
+    let token = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        token.cancel();
+    })
+}
+
 /// The error a cancelled wait fails with.
 pub fn cancelled() -> Error {
     Error::new(ErrorKind::Cancelled, "the call was cancelled")

@@ -493,13 +493,7 @@ fn a_cancelled_token_wakes_a_blocked_subscription_at_once_and_nothing_is_taken()
         .subscribe(SubscribeOptions::default())
         .expect("subscribe");
     let token = CancelToken::new();
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
-            token.cancel();
-        })
-    };
+    let canceller = crate::cancel::cancel_after(&token, 50);
     // No timeout: only the cancel can end this wait.
     let err = sub.next_batch_cancellable(16, None, &token).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);

@@ -355,13 +355,7 @@ fn a_cancelled_token_wakes_a_blocked_recv_at_once() {
     use crate::cancel::CancelToken;
     let a = node_with(1, |_| {});
     let token = CancelToken::new();
-    let canceller = {
-        let token = token.clone();
-        thread::spawn(move || {
-            thread::sleep(Duration::from_millis(50));
-            token.cancel();
-        })
-    };
+    let canceller = crate::cancel::cancel_after(&token, 50);
     // No timeout: only the cancel can end this wait.
     let err = a.recv_cancellable(None, &token).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Cancelled);
