@@ -88,7 +88,7 @@ export class NetDb {
   constructor(optionsJson?: string | null);
   static restore(optionsJson: string, snapshot: Buffer): NetDb;
   write(model: string, op: string, argsJson: string): bigint;
-  wait(model: string, seq: bigint, remainingMs: number): Promise<boolean>;
+  wait(model: string, seq: bigint, remainingMs: number, cancel?: CancelToken | null): Promise<boolean>;
   read(model: string, op: string, argsJson: string): string;
   watch(model: string, filterJson: string): NetDbWatch;
   snapshot(): Buffer;
@@ -101,7 +101,7 @@ export interface WatchStep {
 }
 
 export class NetDbWatch {
-  next(remainingMs: number): Promise<WatchStep>;
+  next(remainingMs: number, cancel?: CancelToken | null): Promise<WatchStep>;
   close(): void;
 }
 
@@ -131,7 +131,7 @@ export class Log {
 }
 
 export class LogTail {
-  next(max: number, remainingMs: number): Promise<NativeEntry[] | null>;
+  next(max: number, remainingMs: number, cancel?: CancelToken | null): Promise<NativeEntry[] | null>;
   position(): bigint;
   close(): void;
 }
@@ -176,7 +176,7 @@ export class Mesh {
   openStream(nodeId: bigint, streamId: bigint, reliable: boolean | null | undefined, window: number): MeshStream;
   send(nodeId: bigint, streamId: bigint, payload: Buffer): void;
   sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<number>;
-  sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, remainingMs: number): Promise<number>;
+  sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, remainingMs: number, cancel?: CancelToken | null): Promise<number>;
   recv(max: number, remainingMs: number, cancel?: CancelToken | null): Promise<NativeMeshMessage[]>;
   peersJson(): string;
   knownPeersJson(): string;
@@ -189,7 +189,7 @@ export class Mesh {
 export class MeshStream {
   send(payload: Buffer): void;
   sendWithRetry(payload: Buffer, maxRetries: number): Promise<number>;
-  sendBlocking(payload: Buffer, remainingMs: number): Promise<number>;
+  sendBlocking(payload: Buffer, remainingMs: number, cancel?: CancelToken | null): Promise<number>;
   statsJson(): string;
 }
 

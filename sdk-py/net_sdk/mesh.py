@@ -468,10 +468,14 @@ class Stream:
         (waits of 1 ms, 2 ms, 4 ms … each cut short when an ack opens the window)."""
         self._native.send_with_retry(self._peer, self._id, payload, max_retries)
 
-    def send_blocking(self, payload: bytes, timeout: Optional[float] = None) -> None:
+    def send_blocking(
+        self, payload: bytes, timeout: Optional[float] = None, cancel: Optional[_net.CancelToken] = None
+    ) -> None:
         """Sends, waiting up to ``timeout`` seconds (None: as long as it takes) for
-        room in the window; :class:`~net.errors.MeshTimeoutError` if it stays full."""
-        self._native.send_blocking(self._peer, self._id, payload, seconds_to_ms(timeout))
+        room in the window; :class:`~net.errors.MeshTimeoutError` if it stays full,
+        :class:`~net.errors.CancelledError` once ``cancel`` is cancelled (nothing
+        sent)."""
+        self._native.send_blocking(self._peer, self._id, payload, seconds_to_ms(timeout), cancel)
 
     def stats(self) -> StreamStats:
         """The stream's counters now (zero ones if the node holds no state for it, as
@@ -617,10 +621,15 @@ class Mesh:
         self._native.send_with_retry(peer, stream_id, payload, max_retries)
 
     def send_blocking(
-        self, peer: int, stream_id: int, payload: bytes, timeout: Optional[float] = None
+        self,
+        peer: int,
+        stream_id: int,
+        payload: bytes,
+        timeout: Optional[float] = None,
+        cancel: Optional[_net.CancelToken] = None,
     ) -> None:
         """:meth:`Stream.send_blocking` by peer and stream id."""
-        self._native.send_blocking(peer, stream_id, payload, seconds_to_ms(timeout))
+        self._native.send_blocking(peer, stream_id, payload, seconds_to_ms(timeout), cancel)
 
     def recv(
         self, timeout: Optional[float] = None, cancel: Optional[_net.CancelToken] = None

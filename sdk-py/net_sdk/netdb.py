@@ -76,10 +76,13 @@ class Watch(Generic[T]):
     def __init__(self, native: _net.Watch, item: Type[T]) -> None:
         self._native, self._item = native, item
 
-    def next(self, timeout: Optional[float] = None) -> Optional[List[T]]:
+    def next(
+        self, timeout: Optional[float] = None, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[List[T]]:
         """The next result; [] never signals timeout — None does, and also the end
-        (check :attr:`closed`)."""
-        raw = self._native.next(seconds_to_ms(timeout))
+        (check :attr:`closed`). :class:`~net.errors.CancelledError` once ``cancel``
+        is cancelled."""
+        raw = self._native.next(seconds_to_ms(timeout), cancel)
         if not raw:
             return None
         return [_record(self._item, r) for r in json.loads(raw)]
@@ -117,9 +120,12 @@ class _Model(Generic[T]):
         query = json.dumps({k: v for k, v in args.items() if v is not None})
         return json.loads(self._db.read(self._name, op, query))
 
-    def wait_for_token(self, token: WriteToken, timeout: float = 5.0) -> None:
-        """Blocks until the write is visible (FoldStoppedError / TimeoutError otherwise)."""
-        self._db.wait(self._name, token.seq, seconds_to_ms(timeout))
+    def wait_for_token(
+        self, token: WriteToken, timeout: float = 5.0, cancel: Optional[_net.CancelToken] = None
+    ) -> None:
+        """Blocks until the write is visible (FoldStoppedError / TimeoutError otherwise;
+        CancelledError once ``cancel`` is cancelled)."""
+        self._db.wait(self._name, token.seq, seconds_to_ms(timeout), cancel)
 
     def find_unique(self, id: int) -> Optional[T]:
         """The record with this id, or None."""

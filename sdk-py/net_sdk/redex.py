@@ -73,9 +73,12 @@ class Tail:
     def __init__(self, native: _net.Tail, batch: int) -> None:
         self._native, self._batch = native, batch
 
-    def next_batch(self, max: int = 256, timeout: Optional[float] = None) -> Optional[List[Entry]]:
-        """Up to ``max`` entries; ``[]`` on timeout, None once the tail has ended."""
-        raw = self._native.next(max, seconds_to_ms(timeout))
+    def next_batch(
+        self, max: int = 256, timeout: Optional[float] = None, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[List[Entry]]:
+        """Up to ``max`` entries; ``[]`` on timeout, None once the tail has ended;
+        :class:`~net.errors.CancelledError` once ``cancel`` is cancelled (nothing taken)."""
+        raw = self._native.next(max, seconds_to_ms(timeout), cancel)
         return None if raw is None else _entries(raw)
 
     def __iter__(self) -> Iterator[Entry]:

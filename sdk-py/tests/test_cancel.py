@@ -67,3 +67,49 @@ def test_many_threads_cancel_many_waits() -> None:
             t.join(10)
         assert all(not t.is_alive() for t in threads)
         assert len(errors) == 8 and all(isinstance(e, CancelledError) for e in errors)
+
+
+def test_a_cancelled_blocking_send_tail_watch_and_netdb_wait() -> None:
+    from net_sdk import NetDb, Redex
+
+    with Mesh(KEY, bind="127.0.0.1:0") as a:
+        with Mesh(KEY, bind="127.0.0.1:0") as b:
+            peer = a.connect(b.local_addr, b.public_key)
+        # b is gone: nothing is acknowledged, a window of one stays full.
+        stream = a.open_stream(peer, 5, reliable=True, window=1)
+        stream.send(b"first")
+        for send in (
+            lambda token: stream.send_blocking(b"second", timeout=None, cancel=token),
+            lambda token: a.send_blocking(peer, 5, b"third", timeout=None, cancel=token),
+        ):
+            token = CancelToken()
+            timer = cancel_soon(token)
+            with pytest.raises(CancelledError):
+                send(token)
+            timer.join()
+        assert stream.stats().sent == 1
+
+    with Redex() as rx:
+        tail = rx.open_log("live").tail(0)
+        token = CancelToken()
+        timer = cancel_soon(token)
+        with pytest.raises(CancelledError):
+            tail.next_batch(16, timeout=None, cancel=token)
+        timer.join()
+
+    with NetDb() as db:
+        watch = db.tasks.watch()
+        assert watch.next(timeout=5) == []
+        token = CancelToken()
+        timer = cancel_soon(token)
+        with pytest.raises(CancelledError):
+            watch.next(timeout=None, cancel=token)
+        timer.join()
+        written = db.tasks.create(1, "a")
+        db.tasks.wait_for_token(written)
+        token = CancelToken()
+        timer = cancel_soon(token)
+        far = type(written)(written.model, written.seq + 1000)
+        with pytest.raises(CancelledError):
+            db.tasks.wait_for_token(far, timeout=60, cancel=token)
+        timer.join()

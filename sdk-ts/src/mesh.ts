@@ -124,7 +124,7 @@ export interface StreamOptions {
 /** Options of a wait; no `timeoutMs` (or Infinity) waits as long as it takes. */
 export interface WaitOptions {
   timeoutMs?: number;
-  /** Aborting it ends the wait at once with the signal's reason (receives only). */
+  /** Aborting it ends the wait at once with the signal's reason (receives and blocking sends). */
   signal?: AbortSignal;
 }
 
@@ -344,9 +344,18 @@ function configJson(options: MeshOptions): string {
 }
 
 /** A send waiting for window room, one addon slice at a time (-1: sent). */
-async function blocking(until: number, slice: (remainingMs: number) => Promise<number>): Promise<void> {
+async function blocking(
+  until: number,
+  slice: (remainingMs: number, cancel: native.CancelToken | null) => Promise<number>,
+  signal?: AbortSignal,
+): Promise<void> {
   // The last slice rejects with the engine's MeshTimeoutError.
-  await sliced<true>(until, async (remaining) => ((await slice(remaining)) === -1 ? true : undefined), () => true);
+  await sliced<true>(
+    until,
+    async (remaining, cancel) => ((await slice(remaining, cancel)) === -1 ? true : undefined),
+    () => true,
+    signal,
+  );
 }
 
 /** A send retrying on backpressure, a few retries per addon call (-1: sent). */
@@ -399,7 +408,7 @@ export class MeshStream {
   /** Sends, waiting up to `timeoutMs` for window room (MeshTimeoutError if it stays full). */
   async sendBlocking(payload: MeshPayload, options: WaitOptions = {}): Promise<void> {
     const buf = payloadOf(payload);
-    await blocking(deadline(options), (remaining) => this.native.sendBlocking(buf, remaining));
+    await blocking(deadline(options), (remaining, cancel) => this.native.sendBlocking(buf, remaining, cancel), options.signal);
   }
 
   /** The stream's counters now. */
@@ -575,7 +584,11 @@ export class Mesh {
     const node = u64(peer, 'peer');
     const id = u64(streamId, 'streamId');
     const buf = payloadOf(payload);
-    await blocking(deadline(options), (remaining) => this.native.sendBlocking(node, id, buf, remaining));
+    await blocking(
+      deadline(options),
+      (remaining, cancel) => this.native.sendBlocking(node, id, buf, remaining, cancel),
+      options.signal,
+    );
   }
 
   /**

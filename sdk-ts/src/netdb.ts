@@ -87,16 +87,17 @@ export class Watch<T> implements AsyncIterableIterator<T[]> {
    * The next result, or null on timeout (`timeoutMs`, default 1000;
    * `Infinity`: no limit) or at the end.
    */
-  async nextResult(timeoutMs = 1000): Promise<T[] | null> {
+  async nextResult(timeoutMs = 1000, options: { signal?: AbortSignal } = {}): Promise<T[] | null> {
     if (this.ended) return null;
     const deadline = deadlineOf(timeoutMs, 'netdb');
     const step = await sliced<native.WatchStep>(
       deadline,
-      async (remaining) => {
-        const got = await this.native.next(remaining);
+      async (remaining, cancel) => {
+        const got = await this.native.next(remaining, cancel);
         return got.done || got.json ? got : undefined;
       },
       () => ({ done: false }),
+      options.signal,
     );
     if (step.done) this.ended = true;
     return step.json ? (parseRecords(step.json) as T[]) : null;
@@ -144,12 +145,13 @@ class Model<T, F extends object> {
    * Resolves once the write is visible (rejects with FoldStoppedError, or
    * TimeoutError after `timeoutMs`, default 5000; `Infinity`: no limit).
    */
-  async waitForToken(token: WriteToken, timeoutMs = 5000): Promise<void> {
+  async waitForToken(token: WriteToken, timeoutMs = 5000, options: { signal?: AbortSignal } = {}): Promise<void> {
     const deadline = deadlineOf(timeoutMs, 'netdb');
     await sliced<true>(
       deadline,
-      async (remaining) => ((await this.db.wait(this.name, token.seq, remaining)) ? true : undefined),
+      async (remaining, cancel) => ((await this.db.wait(this.name, token.seq, remaining, cancel)) ? true : undefined),
       () => true, // the last slice rejects with the engine's TimeoutError
+      options.signal,
     );
   }
 

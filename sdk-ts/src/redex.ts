@@ -58,16 +58,17 @@ export class Tail implements AsyncIterableIterator<Entry> {
    * Up to `max` entries; `[]` after `timeoutMs` (default 1000; `Infinity`:
    * no limit), null once the tail has ended.
    */
-  async nextBatch(max = 256, timeoutMs = 1000): Promise<Entry[] | null> {
+  async nextBatch(max = 256, timeoutMs = 1000, options: { signal?: AbortSignal } = {}): Promise<Entry[] | null> {
     if (this.ended) return null;
     const deadline = deadlineOf(timeoutMs, 'redex');
     const entries = await sliced<native.NativeEntry[] | null>(
       deadline,
-      async (remaining) => {
-        const got = await this.native.next(max, remaining);
+      async (remaining, cancel) => {
+        const got = await this.native.next(max, remaining, cancel);
         return got === null || got.length > 0 ? got : undefined;
       },
       () => [],
+      options.signal,
     );
     if (entries === null) this.ended = true;
     return entries;

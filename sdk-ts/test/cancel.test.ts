@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Mesh, NetNode } from '../src';
+import { Mesh, NetDb, NetNode, Redex } from '../src';
 
 const KEY = '07'.repeat(32);
 
@@ -49,5 +49,43 @@ test('aborting a subscription wait takes nothing; a custom reason is kept', asyn
   } finally {
     sub.close();
     await node.shutdown();
+  }
+});
+
+/** Aborts after 30 ms; the wait must reject with an AbortError. */
+async function abortsSoon(wait: (signal: AbortSignal) => Promise<unknown>): Promise<void> {
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 30);
+  await assert.rejects(wait(controller.signal), { name: 'AbortError' });
+}
+
+test('aborting a blocking send, a tail, a watch and a NetDB wait', async () => {
+  const a = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
+  const b = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
+  const rx = Redex.open();
+  const db = NetDb.open();
+  try {
+    // A window of one that is never acknowledged: the peer is gone.
+    const peer = await a.connect(b.localAddr, b.publicKey);
+    await b.close();
+    const stream = a.openStream(peer, 5n, { reliable: true, window: 1 });
+    stream.send('first');
+    await abortsSoon((signal) => stream.sendBlocking('second', { signal }));
+    await abortsSoon((signal) => a.sendBlocking(peer, 5n, 'third', { signal }));
+    assert.equal(stream.stats().sent, 1);
+
+    const tail = rx.openLog('live').tail(0);
+    await abortsSoon((signal) => tail.nextBatch(16, Infinity, { signal }));
+
+    const watch = db.tasks.watch({ status: 'completed' });
+    assert.deepEqual(await watch.nextResult(5000), []);
+    await abortsSoon((signal) => watch.nextResult(Infinity, { signal }));
+    const token = db.tasks.create(1, 'a');
+    await db.tasks.waitForToken(token);
+    await abortsSoon((signal) => db.tasks.waitForToken({ ...token, seq: token.seq + 1000n }, Infinity, { signal }));
+  } finally {
+    db.close();
+    rx.close();
+    await a.close();
   }
 });

@@ -111,6 +111,7 @@ pub struct SendTask {
     stream_id: u64,
     payload: Vec<u8>,
     wait: SendWait,
+    cancel: Option<net::cancel::CancelToken>,
 }
 
 impl EngineTask for SendTask {
@@ -131,7 +132,11 @@ impl EngineTask for SendTask {
             }
             SendWait::Until { slice, last } => {
                 let ms = i64::try_from(slice.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
-                match m.send_blocking(node, stream, payload, ms) {
+                let sent = match &self.cancel {
+                    Some(cancel) => m.send_blocking_cancellable(node, stream, payload, ms, cancel),
+                    None => m.send_blocking(node, stream, payload, ms),
+                };
+                match sent {
                     Err(e) if e.kind() == net::ErrorKind::MeshTimeout && !last => return Ok(0),
                     other => other,
                 }
@@ -205,6 +210,7 @@ fn send_task(
     stream_id: u64,
     payload: &[u8],
     wait: SendWait,
+    cancel: Option<&crate::CancelToken>,
 ) -> AsyncTask<Engine<SendTask>> {
     spawn(SendTask {
         mesh: Arc::clone(mesh),
@@ -212,6 +218,7 @@ fn send_task(
         stream_id,
         payload: payload.to_vec(),
         wait,
+        cancel: crate::token_of(cancel),
     })
 }
 
@@ -343,7 +350,14 @@ impl Mesh {
         let node_id = id(node_id, "nodeId")?;
         let stream_id = id(stream_id, "streamId")?;
         let wait = send_wait(Some(max_retries), None)?;
-        Ok(send_task(&self.inner, node_id, stream_id, &payload, wait))
+        Ok(send_task(
+            &self.inner,
+            node_id,
+            stream_id,
+            &payload,
+            wait,
+            None,
+        ))
     }
 
     /// One slice of a send waiting for window room: resolves -1 once sent,
@@ -356,11 +370,19 @@ impl Mesh {
         stream_id: BigInt,
         payload: Buffer,
         remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
     ) -> Result<AsyncTask<Engine<SendTask>>> {
         let node_id = id(node_id, "nodeId")?;
         let stream_id = id(stream_id, "streamId")?;
         let wait = send_wait(None, Some(remaining_ms))?;
-        Ok(send_task(&self.inner, node_id, stream_id, &payload, wait))
+        Ok(send_task(
+            &self.inner,
+            node_id,
+            stream_id,
+            &payload,
+            wait,
+            cancel,
+        ))
     }
 
     /// One slice of a receive: up to `max` messages (waiting for the first
@@ -488,6 +510,7 @@ impl MeshStream {
             self.stream_id,
             &payload,
             wait,
+            None,
         ))
     }
 
@@ -497,6 +520,7 @@ impl MeshStream {
         &self,
         payload: Buffer,
         remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
     ) -> Result<AsyncTask<Engine<SendTask>>> {
         let wait = send_wait(None, Some(remaining_ms))?;
         Ok(send_task(
@@ -505,6 +529,7 @@ impl MeshStream {
             self.stream_id,
             &payload,
             wait,
+            cancel,
         ))
     }
 

@@ -23,6 +23,7 @@ pub struct WaitTask {
     seq: u64,
     slice: Duration,
     last: bool,
+    cancel: Option<net::cancel::CancelToken>,
 }
 
 impl EngineTask for WaitTask {
@@ -30,7 +31,11 @@ impl EngineTask for WaitTask {
     type JsValue = bool;
 
     fn run(&mut self) -> net::Result<bool> {
-        match self.db.wait(&self.model, self.seq, Some(self.slice)) {
+        let cancel = self.cancel.as_ref();
+        match self
+            .db
+            .wait_cancellable(&self.model, self.seq, Some(self.slice), cancel)
+        {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == net::ErrorKind::Timeout && !self.last => Ok(false),
             Err(e) => Err(e),
@@ -80,6 +85,7 @@ impl NetDb {
         model: String,
         seq: BigInt,
         remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
     ) -> Result<AsyncTask<Engine<WaitTask>>> {
         let seq = args::u64_of(seq, net::ErrorKind::InvalidDbArgument, "token")?;
         let (slice, last) = args::slice_of(remaining_ms)?;
@@ -89,6 +95,7 @@ impl NetDb {
             seq,
             slice,
             last,
+            cancel: crate::token_of(cancel),
         }))
     }
 
@@ -136,6 +143,7 @@ pub struct WatchStep {
 pub struct WatchTask {
     watch: Arc<WatchHandle>,
     slice: Duration,
+    cancel: Option<net::cancel::CancelToken>,
 }
 
 impl EngineTask for WatchTask {
@@ -143,7 +151,8 @@ impl EngineTask for WatchTask {
     type JsValue = WatchStep;
 
     fn run(&mut self) -> net::Result<WatchNext> {
-        self.watch.next(Some(self.slice), || Ok(()))
+        self.watch
+            .next_cancellable(Some(self.slice), self.cancel.as_ref(), || Ok(()))
     }
 
     fn resolve(&mut self, _env: Env, output: WatchNext) -> napi::Result<WatchStep> {
@@ -169,11 +178,16 @@ impl NetDbWatch {
     /// Resolves with the next result, an empty step once `remainingMs`
     /// (negative: no limit) or one wait slice has passed, or done.
     #[napi(ts_return_type = "Promise<WatchStep>")]
-    pub fn next(&self, remaining_ms: f64) -> Result<AsyncTask<Engine<WatchTask>>> {
+    pub fn next(
+        &self,
+        remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
+    ) -> Result<AsyncTask<Engine<WatchTask>>> {
         let (slice, _) = args::slice_of(remaining_ms)?;
         Ok(spawn(WatchTask {
             watch: Arc::clone(&self.inner),
             slice,
+            cancel: crate::token_of(cancel),
         }))
     }
 

@@ -165,6 +165,7 @@ pub struct TailTask {
     tail: Arc<TailHandle>,
     max: usize,
     slice: Duration,
+    cancel: Option<net::cancel::CancelToken>,
 }
 
 impl EngineTask for TailTask {
@@ -172,7 +173,11 @@ impl EngineTask for TailTask {
     type JsValue = Option<Vec<NativeEntry>>;
 
     fn run(&mut self) -> net::Result<Self::Output> {
-        match self.tail.next(self.max, Some(self.slice), || Ok(()))? {
+        let cancel = self.cancel.as_ref();
+        match self
+            .tail
+            .next_cancellable(self.max, Some(self.slice), cancel, || Ok(()))?
+        {
             Waited::Ready(entries) => Ok(Some(entries)),
             Waited::Timeout => Ok(Some(Vec::new())),
             Waited::Done => Ok(None),
@@ -190,13 +195,19 @@ impl LogTail {
     /// for no limit, or one wait slice has passed), or null once the tail or
     /// the log is closed.
     #[napi(ts_return_type = "Promise<NativeEntry[] | null>")]
-    pub fn next(&self, max: f64, remaining_ms: f64) -> Result<AsyncTask<Engine<TailTask>>> {
+    pub fn next(
+        &self,
+        max: f64,
+        remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
+    ) -> Result<AsyncTask<Engine<TailTask>>> {
         let max = args::whole(max, net::ErrorKind::InvalidLogArgument, "max")?;
         let (slice, _) = args::slice_of(remaining_ms)?;
         Ok(spawn(TailTask {
             tail: Arc::clone(&self.inner),
             max,
             slice,
+            cancel: crate::token_of(cancel),
         }))
     }
 

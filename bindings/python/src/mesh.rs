@@ -206,7 +206,9 @@ impl Mesh {
 
     /// Sends, waiting up to `timeout_ms` (None: no limit) for room in the
     /// window (GIL released, Ctrl-C honoured); `mesh:timeout` if it stays full.
-    #[pyo3(signature = (node_id, stream_id, payload, timeout_ms = None))]
+    /// A `cancel` token cancelled from another thread ends the wait at
+    /// once (`call:cancelled`, nothing sent).
+    #[pyo3(signature = (node_id, stream_id, payload, timeout_ms = None, cancel = None))]
     fn send_blocking(
         &self,
         py: Python<'_>,
@@ -214,13 +216,21 @@ impl Mesh {
         stream_id: &Bound<'_, PyAny>,
         payload: PyBackedBytes,
         timeout_ms: Option<f64>,
+        cancel: Option<&crate::cancel::CancelToken>,
     ) -> PyResult<()> {
         let (node_id, stream_id) = (id(node_id, "node_id")?, id(stream_id, "stream_id")?);
         let handle = &self.inner;
         let deadline = mesh_deadline(timeout_ms)?;
+        let token = cancel.map(|c| c.inner.clone());
         blocking_wait(py, |check| loop {
             let (slice, last) = slice_ms(deadline);
-            match handle.send_blocking(node_id, stream_id, &payload, slice) {
+            let sent = match &token {
+                Some(token) => {
+                    handle.send_blocking_cancellable(node_id, stream_id, &payload, slice, token)
+                }
+                None => handle.send_blocking(node_id, stream_id, &payload, slice),
+            };
+            match sent {
                 Err(e) if e.kind() == ErrorKind::MeshTimeout && !last => check()?,
                 other => return other,
             }

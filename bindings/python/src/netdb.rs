@@ -37,17 +37,24 @@ impl NetDb {
     }
 
     /// Waits (GIL released) until write `seq` of `model` is visible.
-    #[pyo3(signature = (model, seq, timeout_ms = None))]
+    /// A `cancel` token cancelled from another thread ends the wait at once.
+    #[pyo3(signature = (model, seq, timeout_ms = None, cancel = None))]
     fn wait(
         &self,
         py: Python<'_>,
         model: &str,
         seq: &Bound<'_, PyAny>,
         timeout_ms: Option<f64>,
+        cancel: Option<&crate::cancel::CancelToken>,
     ) -> PyResult<()> {
         let seq: u64 = count(seq, ErrorKind::InvalidDbArgument, "token")?;
         let timeout = timeout(timeout_ms, ErrorKind::InvalidDbArgument, "timeout")?;
-        unlocked(py, || self.inner.wait(model, seq, timeout)).map_err(to_py)
+        let token = cancel.map(|c| c.inner.clone());
+        unlocked(py, || {
+            self.inner
+                .wait_cancellable(model, seq, timeout, token.as_ref())
+        })
+        .map_err(to_py)
     }
 
     /// Runs a query; returns JSON.
@@ -83,10 +90,19 @@ pub struct Watch {
 impl Watch {
     /// Waits (GIL released, Ctrl-C honoured) up to `timeout_ms` (None: forever).
     /// Returns the JSON result, "" on timeout, or None once the watch ended.
-    #[pyo3(signature = (timeout_ms = None))]
-    fn next(&self, py: Python<'_>, timeout_ms: Option<f64>) -> PyResult<Option<String>> {
+    /// A `cancel` token cancelled from another thread ends the wait at once.
+    #[pyo3(signature = (timeout_ms = None, cancel = None))]
+    fn next(
+        &self,
+        py: Python<'_>,
+        timeout_ms: Option<f64>,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> PyResult<Option<String>> {
         let timeout = timeout(timeout_ms, ErrorKind::InvalidDbArgument, "timeout")?;
-        let next = blocking_wait(py, |check| self.inner.next(timeout, check))?;
+        let token = cancel.map(|c| c.inner.clone());
+        let next = blocking_wait(py, |check| {
+            self.inner.next_cancellable(timeout, token.as_ref(), check)
+        })?;
         Ok(match next {
             Waited::Ready(json) => Some(json),
             Waited::Timeout => Some(String::new()),

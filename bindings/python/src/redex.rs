@@ -137,17 +137,23 @@ pub struct Tail {
 impl Tail {
     /// Waits (GIL released, Ctrl-C honoured) up to `timeout_ms` (None: forever)
     /// for up to `max` entries: a list (empty on timeout), or None at the end.
-    #[pyo3(signature = (max, timeout_ms = None))]
+    /// A `cancel` token cancelled from another thread ends the wait at
+    /// once (`call:cancelled`, nothing taken).
+    #[pyo3(signature = (max, timeout_ms = None, cancel = None))]
     fn next<'py>(
         &self,
         py: Python<'py>,
         max: &Bound<'_, PyAny>,
         timeout_ms: Option<f64>,
+        cancel: Option<&crate::cancel::CancelToken>,
     ) -> PyResult<Option<Vec<PyEntry<'py>>>> {
         let max: usize = count(max, ErrorKind::InvalidLogArgument, "max")?;
         let timeout = timeout(timeout_ms, ErrorKind::InvalidLogArgument, "timeout")?;
         let tail = Arc::clone(&self.inner);
-        let next = blocking_wait(py, |check| tail.next(max, timeout, check))?;
+        let token = cancel.map(|c| c.inner.clone());
+        let next = blocking_wait(py, |check| {
+            tail.next_cancellable(max, timeout, token.as_ref(), check)
+        })?;
         Ok(match next {
             Waited::Ready(entries) => Some(entries_to_py(py, entries)),
             Waited::Timeout => Some(Vec::new()),
