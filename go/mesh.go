@@ -508,14 +508,18 @@ func (s *Stream) SendBlocking(ctx context.Context, payload []byte) error {
 }
 
 // Stats returns the stream's counters.
+// (Zero counters, fire-and-forget, if the node holds no state for it: the
+// engine's rule for a stream handle, the same in every language.)
 func (s *Stream) Stats() (StreamStats, error) {
-	st, ok, err := s.mesh.StreamStats(s.peer, s.id)
-	if err == nil && !ok {
-		// No state for it on the node: zero counters, fire-and-forget, as in
-		// every language.
-		st = StreamStats{Peer: s.peer, StreamID: s.id, Reliability: "fire_and_forget"}
+	var out *C.char
+	err := s.mesh.call(func(h *C.net_mesh_t) C.int32_t {
+		return C.net_mesh_opened_stream_stats(h, C.uint64_t(s.peer), C.uint64_t(s.id), &out, nil)
+	})
+	if err != nil {
+		return StreamStats{}, err
 	}
-	return st, err
+	defer C.net_string_free(out)
+	return parseStreamStats(C.GoString(out))
 }
 
 func (m *Mesh) send(peer, stream uint64, payload []byte, mode int, arg int64) error {
@@ -766,11 +770,18 @@ func (m *Mesh) StreamStats(peer, stream uint64) (stats StreamStats, ok bool, err
 		return StreamStats{}, false, err
 	}
 	defer C.net_string_free(out)
-	if err := json.Unmarshal([]byte(C.GoString(out)), &stats); err != nil {
-		return StreamStats{}, false, err
+	stats, err = parseStreamStats(C.GoString(out))
+	return stats, err == nil, err
+}
+
+// parseStreamStats reads the engine's stream counters JSON.
+func parseStreamStats(text string) (StreamStats, error) {
+	var stats StreamStats
+	if err := json.Unmarshal([]byte(text), &stats); err != nil {
+		return StreamStats{}, err
 	}
 	stats.Reliable = stats.Reliability == "reliable"
-	return stats, true, nil
+	return stats, nil
 }
 
 // Shutdown stops the node (idempotent): blocked calls return ErrMeshShutdown,

@@ -1222,6 +1222,21 @@ int32_t net_mesh_stream_stats(struct net_mesh_t *mesh,
                               size_t *out_len);
 
 /**
+ * The counters of a stream a handle was opened for, as `net_mesh_stream_stats`
+ * gives them, but always `NET_OK`: zero counters (fire-and-forget) when the
+ * node holds no state for it, as a stream handle reports in every language.
+ *
+ * # Safety
+ * `out` writable; `out_len` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_opened_stream_stats(struct net_mesh_t *mesh,
+                                     uint64_t node_id,
+                                     uint64_t stream_id,
+                                     char **out,
+                                     size_t *out_len);
+
+/**
  * Opens a database from JSON options (`dir`, `origin`, `tasks`, `memories`;
  * length 0 for in-memory with both models). Returns once any existing log is folded.
  *

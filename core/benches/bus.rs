@@ -25,16 +25,18 @@ fn emit(c: &mut Criterion) {
     g.bench_function("emit_raw_batch_1000x64B", |bench| {
         bench.iter(|| b.emit_raw_batch(&batch).expect("batch"))
     });
+    // A fresh bus holding 100 batches (100k events).
+    let filled = |batch: &[&[u8]]| {
+        let b = bus();
+        for _ in 0..100 {
+            b.emit_raw_batch(batch).expect("batch");
+        }
+        b
+    };
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("poll_drain_100k_64B_limit_10k", |bench| {
         bench.iter_batched(
-            || {
-                let b = bus();
-                for _ in 0..100 {
-                    b.emit_raw_batch(&batch).expect("batch");
-                }
-                b
-            },
+            || filled(&batch),
             |b| {
                 let mut cursor = None;
                 let mut total = 0;
@@ -63,13 +65,7 @@ fn emit(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100_000));
     g.bench_function("subscribe_take_100k_64B_batch_256", |bench| {
         bench.iter_batched(
-            || {
-                let b = bus();
-                for _ in 0..100 {
-                    b.emit_raw_batch(&batch).expect("batch");
-                }
-                b
-            },
+            || filled(&batch),
             |b| {
                 let mut sub = b.subscribe(SubscribeOptions::default()).expect("sub");
                 let mut total = 0;

@@ -19,20 +19,16 @@ def rate(fn, seconds: float = 1.0) -> tuple[int, float]:
     return n, time.perf_counter() - start
 
 
+def report(bench: str, metric: str, value: float) -> None:
+    """One JSON line for a 64-byte-event benchmark."""
+    print(json.dumps({"lang": "python", "bench": bench, metric: value, "payload_bytes": 64}))
+
+
 def main() -> None:
     node = NetNode(shards=4, backpressure="drop_oldest")
     batch = [EVENT] * 1000
     count, elapsed = rate(lambda: node.emit_raw_batch(batch))
-    print(
-        json.dumps(
-            {
-                "lang": "python",
-                "bench": "emit_raw_batch_1000x64B",
-                "events_per_sec": round(count / elapsed),
-                "payload_bytes": 64,
-            }
-        )
-    )
+    report("emit_raw_batch_1000x64B", "events_per_sec", round(count / elapsed))
 
     def singles() -> int:
         for _ in range(1000):
@@ -40,16 +36,7 @@ def main() -> None:
         return 1000
 
     count, elapsed = rate(singles)
-    print(
-        json.dumps(
-            {
-                "lang": "python",
-                "bench": "emit_raw_single_64B",
-                "ns_per_call": round(elapsed / count * 1e9, 1),
-                "payload_bytes": 64,
-            }
-        )
-    )
+    report("emit_raw_single_64B", "ns_per_call", round(elapsed / count * 1e9, 1))
     # Iterating a subscription (batches of 256 per wait) over 100k events, then
     # leaving a loop early (the unyielded rest of a batch goes back). Equal
     # payloads land on one shard, so that shard holds all 100k.
@@ -64,16 +51,7 @@ def main() -> None:
         if seen == 100_000:
             break
     elapsed = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "lang": "python",
-                "bench": "subscribe_for_100k_64B",
-                "events_per_sec": round(seen / elapsed),
-                "payload_bytes": 64,
-            }
-        )
-    )
+    report("subscribe_for_100k_64B", "events_per_sec", round(seen / elapsed))
     # Each leave consumes the one event it yielded: 10k events, 10k leaves.
     for _ in range(10):
         node.emit_raw_batch(batch)
@@ -82,16 +60,7 @@ def main() -> None:
         for _ in node.subscribe():
             break
     elapsed = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "lang": "python",
-                "bench": "subscribe_take_one_and_leave_64B",
-                "us_per_leave": round(elapsed / leaves * 1e6, 1),
-                "payload_bytes": 64,
-            }
-        )
-    )
+    report("subscribe_take_one_and_leave_64B", "us_per_leave", round(elapsed / leaves * 1e6, 1))
     node.shutdown()
 
 

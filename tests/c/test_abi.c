@@ -389,6 +389,14 @@ static void test_cancel(void) {
     /* A token cancelled before the call (the watch's): refused at once, nothing sent. */
     CHECK(net_mesh_send_blocking_cancellable(mesh, peer, 5, (const uint8_t *)"c", 1, -1, token) == NET_ERR_CANCELLED);
     net_cancel_free(token);
+    /* A stream handle's stats: zero, fire-and-forget, when the node has none. */
+    char *stream_json = NULL;
+    CHECK(net_mesh_stream_stats(mesh, peer, 999, &stream_json, NULL) == NET_DONE && stream_json == NULL);
+    CHECK(net_mesh_opened_stream_stats(mesh, peer, 999, &stream_json, NULL) == NET_OK && stream_json != NULL);
+    CHECK(stream_json != NULL && strstr(stream_json, "\"reliability\":\"fire_and_forget\"") != NULL
+          && strstr(stream_json, "\"sent\":0") != NULL);
+    net_string_free(stream_json);
+    CHECK(net_mesh_opened_stream_stats(mesh, peer, 999, NULL, NULL) == NET_ERR_NULL_POINTER);
     net_mesh_free(mesh);
 }
 

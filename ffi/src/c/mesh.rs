@@ -473,6 +473,32 @@ pub unsafe extern "C" fn net_mesh_stream_stats(
     })
 }
 
+/// The counters of a stream a handle was opened for, as `net_mesh_stream_stats`
+/// gives them, but always `NET_OK`: zero counters (fire-and-forget) when the
+/// node holds no state for it, as a stream handle reports in every language.
+///
+/// # Safety
+/// `out` writable; `out_len` NULL or writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_opened_stream_stats(
+    mesh: *mut net_mesh_t,
+    node_id: u64,
+    stream_id: u64,
+    out: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        if out.is_null() {
+            return Err(null_error("out"));
+        }
+        // SAFETY: checked non-null.
+        unsafe { *out = std::ptr::null_mut() };
+        let json = mesh_arg(mesh)?.opened_stream_stats_json(node_id, stream_id);
+        string_out(json, out, out_len)
+    })
+}
+
 /// Shuts down and releases every node (process teardown).
 pub(crate) fn drain_meshes() {
     for mesh in MESHES.drain() {
