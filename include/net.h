@@ -335,6 +335,13 @@ typedef struct net_bus_t net_bus_t;
 typedef struct net_cancel_t net_cancel_t;
 
 /**
+ * A registered handler. Opaque; create with `net_bus_on_event` or
+ * `net_mesh_on_message`, stop with `net_handler_close`, release with
+ * `net_handler_free`.
+ */
+typedef struct net_handler_t net_handler_t;
+
+/**
  * A node identity (ed25519 keypair). Opaque; always used by pointer.
  * Create with `net_identity_from_seed` or `net_identity_generate`; release
  * with `net_identity_free`.
@@ -474,6 +481,64 @@ typedef struct net_mesh_message_t {
    */
   size_t len;
 } net_mesh_message_t;
+
+/**
+ * A handler for bus events: `call(event, context)` for each event (the
+ * event and its bytes are borrowed for the call), returning 0 or non-zero
+ * for a failure; `drop(context)` once at the end (may be NULL).
+ */
+typedef struct net_event_closure_t {
+  /**
+   * Passed to `call` and `drop` as is.
+   */
+  void *context;
+  /**
+   * Called for each event. Required.
+   */
+  int32_t (*call)(const struct net_event_t *event, void *context);
+  /**
+   * Called once after the last call. Optional.
+   */
+  void (*drop)(void *context);
+} net_event_closure_t;
+
+/**
+ * A handler for mesh messages: `call(message, context)` for each message
+ * (borrowed for the call: do NOT free its payload), returning 0 or non-zero
+ * for a failure; `drop(context)` once at the end (may be NULL).
+ */
+typedef struct net_message_closure_t {
+  /**
+   * Passed to `call` and `drop` as is.
+   */
+  void *context;
+  /**
+   * Called for each message. Required.
+   */
+  int32_t (*call)(const struct net_mesh_message_t *message, void *context);
+  /**
+   * Called once after the last call. Optional.
+   */
+  void (*drop)(void *context);
+} net_message_closure_t;
+
+/**
+ * A handler's counters.
+ */
+typedef struct net_handler_stats_t {
+  /**
+   * Items handed to the handler that it handled (`call` returned 0).
+   */
+  uint64_t delivered;
+  /**
+   * Items it failed on (`call` returned non-zero).
+   */
+  uint64_t failed;
+  /**
+   * Whether it has ended: closed, or its source ended.
+   */
+  bool closed;
+} net_handler_stats_t;
 
 /**
  * A decoded 20-byte RedEX index record.
@@ -778,7 +843,8 @@ int32_t net_subscription_close(struct net_subscription_t *sub);
 void net_subscription_free(struct net_subscription_t *sub);
 
 /**
- * Process teardown: shuts down and releases every bus, subscription, identity,
+ * Process teardown: closes every handler and stops the callback threads,
+ * then shuts down and releases every bus, subscription, identity,
  * database, log and mesh node still alive, so leak checkers report clean. Handles
  * are invalid afterwards.
  */
@@ -1389,6 +1455,64 @@ int32_t net_watch_close(struct net_watch_t *w);
  * Closes (if needed) and releases a watch. NULL and freed handles are ignored.
  */
 void net_watch_free(struct net_watch_t *w);
+
+/**
+ * Calls `closure` for every event of a new live subscription (`cursor`,
+ * `filter_json` as for `net_subscribe`; empty means none) and stores the
+ * handler in `*out`. See the module notes on threads, failures and `drop`;
+ * `drop` also runs (at once) when this fails.
+ *
+ * # Safety
+ * `cursor` and `filter_json` valid for their lengths; `out` writable;
+ * `closure.context` usable from any thread.
+ */
+NET_MUST_USE
+int32_t net_bus_on_event(struct net_bus_t *bus,
+                         const char *cursor,
+                         size_t cursor_len,
+                         const char *filter_json,
+                         size_t filter_len,
+                         struct net_event_closure_t closure,
+                         struct net_handler_t **out);
+
+/**
+ * Calls `closure` for every message the node receives (each taken from the
+ * inbox, as `net_mesh_recv` would take it) and stores the handler in
+ * `*out`. See the module notes on threads, failures and `drop`; `drop` also
+ * runs (at once) when this fails.
+ *
+ * # Safety
+ * `out` writable; `closure.context` usable from any thread.
+ */
+NET_MUST_USE
+int32_t net_mesh_on_message(struct net_mesh_t *mesh,
+                            struct net_message_closure_t closure,
+                            struct net_handler_t **out);
+
+/**
+ * Stops a handler: no call starts after this returns. From outside any
+ * handler it waits for a call in progress to return; from inside a handler
+ * (its own, or another's) it does not wait, and the call in progress is the
+ * last. Events taken but not handed out go back to the bus (messages to the
+ * front of the inbox). Idempotent; the handle stays valid until freed.
+ */
+int32_t net_handler_close(struct net_handler_t *handler);
+
+/**
+ * Closes (if needed) and releases a handler. NULL and already-freed handles
+ * are ignored.
+ */
+void net_handler_free(struct net_handler_t *handler);
+
+/**
+ * A handler's counters and whether it has ended.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_handler_stats(struct net_handler_t *handler,
+                          struct net_handler_stats_t *out);
 
 /**
  * Opens a manager from JSON options: `{"dir": "..."}` persists logs under a

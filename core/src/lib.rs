@@ -18,6 +18,7 @@ pub mod cortex;
 pub mod error;
 pub mod identity;
 pub mod mesh;
+pub mod push;
 pub mod redex;
 pub mod time;
 pub mod wire;

@@ -4,6 +4,8 @@
 #include "net.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,189 @@ static void *mesh_closer(void *arg) {
     nanosleep(&ts, NULL);
     CHECK(net_mesh_shutdown((net_mesh_t *)arg) == NET_OK);
     return NULL;
+}
+
+
+/* ---- Handlers: closures the engine calls ---- */
+
+typedef struct {
+    atomic_int calls;
+    atomic_int drops;
+    atomic_int in_call;
+    atomic_int out_of_order;
+    atomic_ullong next_seq;
+    net_bus_t *bus;             /* emit into it from inside (re-entry) */
+    net_mesh_t *mesh;           /* reply on it from inside */
+    net_handler_t *self;        /* close from inside at call `close_at` */
+    int close_at;
+    int fail_odd;
+    int sleep_ms;
+} handler_state;
+
+/* A handler test_handlers leaves open for net_runtime_shutdown to close. */
+static handler_state *left_open_state;
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits up to 10 s for *value to reach want. */
+static int wait_for(atomic_int *value, int want) {
+    for (int i = 0; i < 10000 && atomic_load(value) < want; i++) sleep_ms(1);
+    return atomic_load(value) >= want;
+}
+
+static void count_drop(void *context) { atomic_fetch_add(&((handler_state *)context)->drops, 1); }
+
+static int on_event(const net_event_t *event, void *context) {
+    handler_state *st = context;
+    atomic_fetch_add(&st->in_call, 1);
+    int n = atomic_fetch_add(&st->calls, 1) + 1;
+    if (event->seq != atomic_load(&st->next_seq)) atomic_fetch_add(&st->out_of_order, 1);
+    atomic_store(&st->next_seq, event->seq + 1);
+    if (st->bus != NULL && event->raw_len == 4 && memcmp(event->raw, "ping", 4) == 0) {
+        if (net_ingest_raw(st->bus, "pong", 4) != NET_OK) atomic_fetch_add(&st->out_of_order, 1000);
+    }
+    if (st->sleep_ms > 0) sleep_ms(st->sleep_ms);
+    if (st->self != NULL && n == st->close_at) {
+        if (net_handler_close(st->self) != NET_OK) atomic_fetch_add(&st->out_of_order, 1000);
+    }
+    atomic_fetch_sub(&st->in_call, 1);
+    return st->fail_odd && (n % 2 == 1) ? 7 : 0;
+}
+
+static int on_message(const net_mesh_message_t *message, void *context) {
+    handler_state *st = context;
+    atomic_fetch_add(&st->calls, 1);
+    uint8_t reply[64] = "re:";
+    size_t len = message->len < 60 ? message->len : 60;
+    memcpy(reply + 3, message->payload, len);
+    return net_mesh_send(st->mesh, message->from, message->stream_id, reply, len + 3) == NET_OK ? 0 : 1;
+}
+
+static net_event_closure_t event_closure(handler_state *st) {
+    net_event_closure_t c = {st, on_event, count_drop};
+    return c;
+}
+
+static void test_handlers(void) {
+    net_handler_t *h = NULL;
+    net_handler_stats_t stats;
+    net_bus_t *bus = NULL;
+    CHECK(net_bus_new("{\"num_shards\": 1}", 17, &bus) == NET_OK);
+
+    /* Bad input: drop still runs exactly once, nothing registered. */
+    handler_state bad = {0};
+    net_event_closure_t no_call = {&bad, NULL, count_drop};
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, no_call, &h) == NET_ERR_NULL_POINTER && h == NULL);
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, event_closure(&bad), NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_bus_on_event(NULL, NULL, 0, NULL, 0, event_closure(&bad), &h) == NET_ERR_NULL_POINTER);
+    CHECK(net_bus_on_event(bus, NULL, 0, "{nope", 5, event_closure(&bad), &h) < 0);
+    CHECK(atomic_load(&bad.drops) == 4 && atomic_load(&bad.calls) == 0);
+    CHECK(net_handler_close(NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_handler_stats(NULL, &stats) == NET_ERR_NULL_POINTER);
+    net_handler_free(NULL);
+
+    /* Every event once, in order; a handler emits into its own bus. */
+    handler_state st = {0};
+    st.bus = bus;
+    for (int i = 0; i < 10; i++) CHECK(net_ingest_raw(bus, "x", 1) == NET_OK);
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, event_closure(&st), &h) == NET_OK && h != NULL);
+    for (int i = 0; i < 989; i++) CHECK(net_ingest_raw(bus, "y", 1) == NET_OK);
+    CHECK(net_ingest_raw(bus, "ping", 4) == NET_OK);
+    CHECK(wait_for(&st.calls, 1001)); /* 1000 emitted + the pong */
+    CHECK(atomic_load(&st.out_of_order) == 0);
+    CHECK(net_handler_stats(h, &stats) == NET_OK && stats.delivered == 1001 && stats.failed == 0 && !stats.closed);
+    CHECK(net_handler_stats(h, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_handler_close(h) == NET_OK && net_handler_close(h) == NET_OK);
+    CHECK(atomic_load(&st.drops) == 1);
+    CHECK(net_handler_stats(h, &stats) == NET_OK && stats.closed);
+    net_handler_free(h);
+    net_handler_free(h);
+    CHECK(net_handler_close(h) == NET_ERR_INVALID_HANDLE);
+    CHECK(atomic_load(&st.drops) == 1);
+
+    /* Failures are counted; the handler keeps being called. */
+    handler_state failing = {0};
+    failing.fail_odd = 1;
+    atomic_store(&failing.next_seq, 1001);
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, event_closure(&failing), &h) == NET_OK);
+    for (int i = 0; i < 10; i++) CHECK(net_ingest_raw(bus, "z", 1) == NET_OK);
+    CHECK(wait_for(&failing.calls, 10));
+    CHECK(net_handler_stats(h, &stats) == NET_OK && stats.delivered == 5 && stats.failed == 5);
+    net_handler_free(h);
+    CHECK(atomic_load(&failing.drops) == 1);
+
+    /* Close from inside at the third event: no fourth call. */
+    handler_state closing = {0};
+    closing.close_at = 3;
+    closing.sleep_ms = 5;
+    atomic_store(&closing.next_seq, 1011);
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, event_closure(&closing), &closing.self) == NET_OK);
+    for (int i = 0; i < 10; i++) CHECK(net_ingest_raw(bus, "c", 1) == NET_OK);
+    CHECK(wait_for(&closing.drops, 1));
+    sleep_ms(20);
+    CHECK(atomic_load(&closing.calls) == 3 && atomic_load(&closing.drops) == 1);
+    net_handler_free(closing.self);
+
+    /* Close from outside waits for the call in progress. */
+    handler_state slow = {0};
+    slow.sleep_ms = 100;
+    atomic_store(&slow.next_seq, 1014);
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, event_closure(&slow), &h) == NET_OK);
+    CHECK(wait_for(&slow.in_call, 1));
+    CHECK(net_handler_close(h) == NET_OK);
+    CHECK(atomic_load(&slow.in_call) == 0 && atomic_load(&slow.calls) == 1 && atomic_load(&slow.drops) == 1);
+    net_handler_free(h);
+
+    /* Mesh: a handler that replies from inside; the node's end ends it. */
+    net_mesh_t *a = NULL, *b = NULL;
+    char *addr = NULL;
+    uint8_t key[32];
+    uint64_t a_id = 0, b_id = 0, peer = 0;
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), &a) == NET_OK);
+    CHECK(net_mesh_bind(MESH_CONFIG, strlen(MESH_CONFIG), &b) == NET_OK);
+    CHECK(net_mesh_local_addr(b, &addr, NULL) == NET_OK && net_mesh_identity(b, key, &b_id) == NET_OK);
+    CHECK(net_mesh_identity(a, NULL, &a_id) == NET_OK);
+    handler_state replier = {0};
+    replier.mesh = b;
+    net_message_closure_t mc = {&replier, on_message, count_drop};
+    net_handler_t *mh = NULL;
+    CHECK(net_mesh_on_message(b, mc, &mh) == NET_OK);
+    CHECK(net_mesh_connect(a, addr, key, 32, &peer) == NET_OK && peer == b_id);
+    net_string_free(addr);
+    CHECK(net_mesh_open_stream(a, b_id, 5, NET_STREAM_RELIABLE, 0) == NET_OK);
+    for (int i = 0; i < 10; i++) {
+        uint8_t n = (uint8_t)i;
+        CHECK(net_mesh_send_blocking(a, b_id, 5, &n, 1, 5000) == NET_OK);
+    }
+    int replies = 0, seen[10] = {0};
+    net_mesh_message_t m;
+    while (replies < 10 && net_mesh_recv(a, 5000, &m) == NET_OK) {
+        if (m.len == 4 && memcmp(m.payload, "re:", 3) == 0 && m.payload[3] < 10) seen[m.payload[3]]++;
+        replies++;
+        net_bytes_free(m.payload, m.len);
+    }
+    int all = 1;
+    for (int i = 0; i < 10; i++) all = all && seen[i] == 1;
+    CHECK(replies == 10 && all);
+    CHECK(net_mesh_shutdown(b) == NET_OK);
+    for (int i = 0; i < 5000 && atomic_load(&replier.drops) == 0; i++) sleep_ms(1);
+    CHECK(net_handler_stats(mh, &stats) == NET_OK && stats.closed && stats.delivered == 10);
+    CHECK(atomic_load(&replier.drops) == 1);
+    net_handler_free(mh);
+    net_mesh_free(a);
+    net_mesh_free(b);
+
+    /* A handler left open is closed by net_runtime_shutdown (main checks). */
+    static handler_state left_open;
+    atomic_store(&left_open.next_seq, 1015);
+    CHECK(net_bus_on_event(bus, NULL, 0, NULL, 0, event_closure(&left_open), &h) == NET_OK);
+    left_open_state = &left_open;
+    CHECK(net_ingest_raw(bus, "o", 1) == NET_OK);
+    CHECK(wait_for(&left_open.calls, 1));
+    /* `bus` too is left for net_runtime_shutdown. */
 }
 
 /* The mesh: two nodes, streams, backpressure, bad input, shutdown. */
@@ -814,6 +999,7 @@ int main(void) {
     test_mesh();
     test_bus_link();
     test_cancel();
+    test_handlers();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);
@@ -822,6 +1008,7 @@ int main(void) {
 
     net_runtime_shutdown();
     CHECK(net_ingest_raw(bus, "x", 1) == NET_ERR_INVALID_HANDLE);
+    CHECK(left_open_state != NULL && atomic_load(&left_open_state->drops) == 1);
 
     printf("c: %d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

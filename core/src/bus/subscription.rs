@@ -30,6 +30,8 @@ pub struct Subscription {
     pub(super) cursor: Cursor,
     filter: Option<Filter>,
     pub(super) ended: bool,
+    /// The registration [`poll_next_batch`](Self::poll_next_batch) waits on.
+    listener: Option<event_listener::EventListener>,
 }
 
 /// What one non-blocking step found.
@@ -47,6 +49,7 @@ impl Subscription {
             cursor,
             filter,
             ended: false,
+            listener: None,
         }
     }
 
@@ -163,6 +166,34 @@ impl Subscription {
                     }
                 }
                 None => listener.wait(),
+            }
+        }
+    }
+
+    /// Takes up to `max` events, or registers `cx`'s waker for the next emit
+    /// (or shutdown) and returns `Pending`. `Ready(None)` once the stream
+    /// has ended. What push delivery ([`crate::push`]) drives.
+    pub fn poll_next_batch(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        max: usize,
+    ) -> std::task::Poll<Option<Vec<Event>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        loop {
+            if let Some(listener) = self.listener.as_mut() {
+                if std::pin::Pin::new(listener).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.listener = None;
+            }
+            // Listen before looking, so an emit between the look and the
+            // registration still wakes us.
+            let listener = self.bus.inner.new_data.listen();
+            match self.step(max) {
+                Step::Events(events) => return Poll::Ready(Some(events)),
+                Step::Ended => return Poll::Ready(None),
+                Step::Empty => self.listener = Some(listener),
             }
         }
     }

@@ -20,6 +20,9 @@ use std::time::Duration;
 pub(super) struct Queue {
     messages: Mutex<VecDeque<Message>>,
     ready: Condvar,
+    /// Push readers ([`MessageSource`]) wait on this one: the condition
+    /// variable serves blocked threads, this serves registered wakers.
+    arrived: event_listener::Event,
     capacity: usize,
 }
 
@@ -28,6 +31,7 @@ impl Queue {
         Queue {
             messages: Mutex::new(VecDeque::new()),
             ready: Condvar::new(),
+            arrived: event_listener::Event::new(),
             capacity,
         }
     }
@@ -58,6 +62,7 @@ impl Queue {
         drop(queue);
         if pushed > 0 {
             self.ready.notify_all();
+            self.arrived.notify(usize::MAX);
         }
         pushed
     }
@@ -102,6 +107,83 @@ impl Queue {
     pub(super) fn wake_all(&self) {
         let _queue = self.messages.lock();
         self.ready.notify_all();
+        self.arrived.notify(usize::MAX);
+    }
+}
+
+/// The node's inbox as a push source ([`crate::push::Source`]): what
+/// `on_message` handlers drain. Messages it takes are taken from the inbox,
+/// as [`MeshNode::recv`] takes them (a handler and a `recv` loop on one node
+/// share the messages, each getting some).
+pub struct MessageSource {
+    inner: Arc<Inner>,
+    listener: Option<event_listener::EventListener>,
+}
+
+impl std::fmt::Debug for MessageSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageSource").finish_non_exhaustive()
+    }
+}
+
+impl MessageSource {
+    /// Takes up to `max` messages, or registers `cx`'s waker for the next
+    /// one (or shutdown) and returns `Pending`. `Ready(None)` once the node
+    /// has shut down and the inbox is empty.
+    pub fn poll_next_batch(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        max: usize,
+    ) -> std::task::Poll<Option<Vec<Message>>> {
+        use std::future::Future;
+        use std::task::Poll;
+        let inbox = &self.inner.inbox;
+        loop {
+            if let Some(listener) = self.listener.as_mut() {
+                if std::pin::Pin::new(listener).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                self.listener = None;
+            }
+            // Listen before looking, so a message pushed in between wakes us.
+            let listener = inbox.arrived.listen();
+            let closed = self.inner.check_open().is_err();
+            let mut queue = inbox.messages.lock();
+            if !queue.is_empty() {
+                let n = queue.len().min(max.max(1));
+                return Poll::Ready(Some(queue.drain(..n).collect()));
+            }
+            drop(queue);
+            if closed {
+                return Poll::Ready(None);
+            }
+            self.listener = Some(listener);
+        }
+    }
+
+    /// Puts messages taken but not handed out back at the front of the
+    /// inbox, in their order (a handler closed mid-batch).
+    pub fn give_back(&mut self, messages: Vec<Message>) {
+        let inbox = &self.inner.inbox;
+        let mut queue = inbox.messages.lock();
+        for message in messages.into_iter().rev() {
+            queue.push_front(message);
+        }
+        drop(queue);
+        inbox.ready.notify_all();
+        inbox.arrived.notify(usize::MAX);
+    }
+}
+
+impl MeshNode {
+    /// The inbox as a push source: `net_core::push::spawn(node.message_source(),
+    /// handler, ..)` calls `handler` for every message [`recv`](Self::recv)
+    /// would have returned.
+    pub fn message_source(&self) -> MessageSource {
+        MessageSource {
+            inner: self.inner.clone(),
+            listener: None,
+        }
     }
 }
 

@@ -45,7 +45,7 @@ pub mod trust;
 
 pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use config::{parse_node_config, MeshConfig};
-pub use inbox::ClaimedStream;
+pub use inbox::{ClaimedStream, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
 pub use node::{MeshNode, Message, PeerInfo};
 pub use peer_store::{KnownPeer, PeerStoreConfig};
@@ -62,7 +62,7 @@ mod relay_tests;
 #[cfg(test)]
 mod stream_tests;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

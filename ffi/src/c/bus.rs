@@ -644,12 +644,15 @@ pub extern "C" fn net_subscription_free(sub: *mut net_subscription_t) {
     });
 }
 
-/// Process teardown: shuts down and releases every bus, subscription, identity,
+/// Process teardown: closes every handler and stops the callback threads,
+/// then shuts down and releases every bus, subscription, identity,
 /// database, log and mesh node still alive, so leak checkers report clean. Handles
 /// are invalid afterwards.
 #[no_mangle]
 pub extern "C" fn net_runtime_shutdown() {
     guard(|| {
+        // Handlers first: their calls may still use every other handle.
+        super::push::drain_handlers();
         super::bus_link::drain_links();
         for sub in SUBSCRIPTIONS.drain() {
             sub.close();

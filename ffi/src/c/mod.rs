@@ -20,6 +20,7 @@ mod error_codes;
 mod identity;
 pub(crate) mod mesh;
 mod netdb;
+mod push;
 mod redex;
 mod wire;
 
@@ -31,5 +32,6 @@ pub use error_codes::*;
 pub use identity::*;
 pub use mesh::*;
 pub use netdb::*;
+pub use push::*;
 pub use redex::*;
 pub use wire::*;

@@ -89,16 +89,27 @@ pub struct SubscriptionHandle {
 /// (closed, or the bus shut down and has been drained).
 pub type Next = Waited<Vec<Event>>;
 
+/// Opens a live subscription as the engine's own type, for push delivery
+/// (`net_core::push`): a handler the engine calls for each event. Empty
+/// `cursor` / `filter_json` mean "none", as for [`subscribe`].
+pub fn subscription(
+    bus: &Bus,
+    cursor: Option<&str>,
+    filter_json: Option<&str>,
+) -> Result<Subscription> {
+    bus.subscribe(SubscribeOptions {
+        cursor: non_empty(cursor),
+        filter: parse_filter(filter_json)?,
+    })
+}
+
 /// Opens a live subscription.
 pub fn subscribe(
     bus: &Bus,
     cursor: Option<&str>,
     filter_json: Option<&str>,
 ) -> Result<SubscriptionHandle> {
-    let sub = bus.subscribe(SubscribeOptions {
-        cursor: non_empty(cursor),
-        filter: parse_filter(filter_json)?,
-    })?;
+    let sub = subscription(bus, cursor, filter_json)?;
     Ok(SubscriptionHandle {
         cursor: Mutex::new(sub.cursor()),
         sub: Mutex::new(sub),

@@ -170,6 +170,12 @@ impl MeshHandle {
         self.node.recv(timeout(timeout_ms))
     }
 
+    /// The inbox as a push source: what `on_message` handlers drain
+    /// (`net_core::push`).
+    pub fn message_source(&self) -> net_core::mesh::MessageSource {
+        self.node.message_source()
+    }
+
     /// [`recv`](Self::recv) that fails with `call:cancelled` as soon as
     /// `cancel` is cancelled.
     pub fn recv_cancellable(

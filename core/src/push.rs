@@ -1,0 +1,599 @@
+//! Push delivery: the engine calls your code for each item a source yields.
+//!
+//! Everything the engine produces for a reader (bus events, mesh messages,
+//! and next RPC requests) can be read two ways. *Pull*: the caller waits for
+//! the next item (`Subscription::next_batch_blocking`, `MeshNode::recv`).
+//! *Push*: a handler is called once per item. This module is push, once for
+//! every source:
+//!
+//! - A [`Source`] takes items without waiting and registers a std
+//!   [`Waker`] for when more come. The bus's [`Subscription`] and the mesh's
+//!   [`MessageSource`] are sources.
+//! - A [`Delivery`] ties a source to a handler and to a *scheduler*. When
+//!   items arrive, the delivery is scheduled once (however many arrive before
+//!   it runs), and whoever runs it takes a batch of up to [`BATCH`] items and
+//!   calls the handler for each. Calls for one delivery never overlap and
+//!   come in source order. No thread waits per delivery: an idle delivery is
+//!   a registered waker and nothing else.
+//! - Who runs it is the caller's choice. [`spawn`] runs handlers on the
+//!   engine's callback threads (a small pool started on first use: the Rust
+//!   SDK, C and Go). A binding can run them on a thread of its own language
+//!   instead, with [`Delivery::new`] and its own scheduler: the Python
+//!   binding on a Python-owned thread (so no engine thread ever waits for the
+//!   GIL), the Node binding on the JavaScript event loop.
+//!
+//! # Rules every handler can rely on
+//!
+//! - **Re-entry is safe.** No engine lock is held while a handler runs, so a
+//!   handler may publish, send, subscribe or close from inside.
+//! - **Close.** [`Delivery::close`] stops the calls: from outside any handler
+//!   it waits for a call in progress to return, so no call starts or runs
+//!   after it returns; from inside a handler (its own or another's) it does
+//!   not wait (that would deadlock) and the current call is the last. Items
+//!   taken but not handed out yet go back to the source (a bus subscription
+//!   buffers them again; mesh messages go back to the front of the inbox).
+//! - **Drop once.** The handler is dropped exactly once, after its last call,
+//!   by whoever ends the delivery (close, or the source ending).
+//! - **Failures are counted.** A handler reports a failure with `Err(text)`
+//!   (an SDK turns a Rust panic, a Go panic, a Python exception or a C
+//!   non-zero return into one); it is counted in [`Stats::failed`], the
+//!   delivery carries on. The engine's callback threads also write a line to
+//!   stderr for the 1st, 2nd, 4th, 8th ... failure of a delivery.
+
+use crate::bus::Subscription;
+use crate::mesh::MessageSource;
+use parking_lot::{Condvar, Mutex};
+use std::cell::Cell;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Weak};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// Most items one run of a delivery takes and hands out before it yields
+/// its thread to the next delivery.
+pub const BATCH: usize = 64;
+
+/// Something a delivery can drain: takes items without waiting, and wakes a
+/// [`Waker`] when it may have more (or has ended).
+pub trait Source: Send + 'static {
+    /// What the handler receives.
+    type Item: Send + 'static;
+
+    /// Takes up to `max` items. `Ready(Some(items))` with at least one item,
+    /// `Ready(None)` once the source has ended for good, or `Pending` after
+    /// arranging for `cx`'s waker to be woken when that may have changed.
+    fn poll_take(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Option<Vec<Self::Item>>>;
+
+    /// Takes back items taken by [`poll_take`](Self::poll_take) but not
+    /// handed out (the delivery was closed mid-batch), so they are not lost.
+    /// The default drops them.
+    fn give_back(&mut self, items: Vec<Self::Item>) {
+        drop(items);
+    }
+}
+
+impl Source for Subscription {
+    type Item = crate::bus::Event;
+
+    fn poll_take(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Option<Vec<Self::Item>>> {
+        self.poll_next_batch(cx, max)
+    }
+
+    fn give_back(&mut self, items: Vec<Self::Item>) {
+        Subscription::give_back(self, items);
+    }
+}
+
+impl Source for MessageSource {
+    type Item = crate::mesh::Message;
+
+    fn poll_take(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Option<Vec<Self::Item>>> {
+        self.poll_next_batch(cx, max)
+    }
+
+    fn give_back(&mut self, items: Vec<Self::Item>) {
+        MessageSource::give_back(self, items);
+    }
+}
+
+/// What a handler does with one item. Any `FnMut(Item) -> Result<(), String>`
+/// is one; `Err` is a failure (counted, the delivery carries on).
+pub trait Handler<T>: Send + 'static {
+    /// Handles one item.
+    fn call(&mut self, item: T) -> Result<(), String>;
+}
+
+impl<T, F> Handler<T> for F
+where
+    F: FnMut(T) -> Result<(), String> + Send + 'static,
+{
+    fn call(&mut self, item: T) -> Result<(), String> {
+        self(item)
+    }
+}
+
+/// A delivery's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Items handed to the handler that it handled.
+    pub delivered: u64,
+    /// Items handed to the handler that it failed on (panic, exception,
+    /// error return).
+    pub failed: u64,
+}
+
+/// What one [`Delivery::run`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    /// Handed out a batch; the delivery scheduled itself again.
+    Batch,
+    /// Found nothing; it runs again when the source wakes it.
+    Idle,
+    /// The delivery has ended (closed, or its source ended); it never runs
+    /// again.
+    Ended,
+    /// Not scheduled (a stale wake-up, or already ended): did nothing.
+    Skipped,
+}
+
+const IDLE: u8 = 0;
+const SCHEDULED: u8 = 1;
+const RUNNING: u8 = 2;
+/// Running, and woken meanwhile: schedule again after this run.
+const NOTIFIED: u8 = 3;
+const DONE: u8 = 4;
+
+/// The scheduling half: the state machine wakers drive.
+struct Wakeup {
+    state: AtomicU8,
+    schedule: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Wakeup {
+    fn schedule_if_idle(&self) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                IDLE => SCHEDULED,
+                RUNNING => NOTIFIED,
+                _ => return,
+            };
+            match self
+                .state
+                .compare_exchange(state, next, Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    if next == SCHEDULED {
+                        (self.schedule)();
+                    }
+                    return;
+                }
+                Err(now) => state = now,
+            }
+        }
+    }
+}
+
+impl Wake for Wakeup {
+    fn wake(self: Arc<Self>) {
+        self.schedule_if_idle();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.schedule_if_idle();
+    }
+}
+
+thread_local! {
+    /// The delivery this thread is running a handler of (0: none).
+    static CURRENT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks this thread as inside a delivery's run, for as long as it lives.
+struct Inside {
+    previous: usize,
+}
+
+impl Inside {
+    fn enter(id: usize) -> Inside {
+        Inside {
+            previous: CURRENT.with(|c| c.replace(id)),
+        }
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
+    }
+}
+
+/// Whether this thread is running a handler (any delivery's) right now.
+pub fn in_handler() -> bool {
+    CURRENT.with(|c| c.get() != 0)
+}
+
+/// A source, a handler and a scheduler: see the module docs.
+pub struct Delivery<S: Source, H: Handler<S::Item>> {
+    /// The source and the handler, held while a run hands out items; `None`
+    /// once ended (taking them out is how they are dropped, once).
+    parts: Mutex<Option<(S, H)>>,
+    wakeup: Arc<Wakeup>,
+    closed: AtomicBool,
+    delivered: AtomicU64,
+    failed: AtomicU64,
+    /// What the handler is for, in log lines ("mesh message handler").
+    what: &'static str,
+    /// Whether failures are written to stderr here (the engine's threads),
+    /// or reported by the binding that runs the delivery, its own way.
+    logs: bool,
+}
+
+impl<S: Source, H: Handler<S::Item>> Delivery<S, H> {
+    /// A delivery that asks to be run by calling `schedule` (with a weak
+    /// reference to itself; upgrade it and call [`run`](Self::run), on any
+    /// thread, soon). `schedule` is called from whatever thread wakes the
+    /// source (an emitter, the mesh reader), so it must only enqueue, never
+    /// run the delivery itself or block. Scheduled once at the start, in
+    /// case the source already holds items.
+    /// Failures are counted, not logged: the binding reports them its own
+    /// way (Python's `sys.unraisablehook`, a JavaScript `console.error`).
+    pub fn new(
+        source: S,
+        handler: H,
+        what: &'static str,
+        schedule: impl Fn(Weak<Self>) + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        Self::with_logs(source, handler, what, false, schedule)
+    }
+
+    fn with_logs(
+        source: S,
+        handler: H,
+        what: &'static str,
+        logs: bool,
+        schedule: impl Fn(Weak<Self>) + Send + Sync + 'static,
+    ) -> Arc<Self> {
+        let delivery = Arc::new_cyclic(|me: &Weak<Self>| {
+            let me = me.clone();
+            Delivery {
+                parts: Mutex::new(Some((source, handler))),
+                wakeup: Arc::new(Wakeup {
+                    state: AtomicU8::new(IDLE),
+                    schedule: Box::new(move || schedule(me.clone())),
+                }),
+                closed: AtomicBool::new(false),
+                delivered: AtomicU64::new(0),
+                failed: AtomicU64::new(0),
+                what,
+                logs,
+            }
+        });
+        delivery.wakeup.schedule_if_idle();
+        delivery
+    }
+
+    fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
+    /// Runs one batch: takes up to [`BATCH`] items and calls the handler for
+    /// each, in order. Call it when the scheduler asks; a call that was not
+    /// asked for does nothing ([`Ran::Skipped`]).
+    pub fn run(&self) -> Ran {
+        if self
+            .wakeup
+            .state
+            .compare_exchange(SCHEDULED, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Ran::Skipped;
+        }
+        let _inside = Inside::enter(self.id());
+        let mut parts = self.parts.lock();
+        let Some((source, handler)) = parts.as_mut() else {
+            self.wakeup.state.store(DONE, Ordering::Release);
+            return Ran::Ended;
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return self.end(&mut parts);
+        }
+        let waker = Waker::from(Arc::clone(&self.wakeup));
+        let mut cx = Context::from_waker(&waker);
+        match source.poll_take(&mut cx, BATCH) {
+            Poll::Ready(Some(items)) => {
+                let mut items = items.into_iter();
+                while let Some(item) = items.next() {
+                    match handler.call(item) {
+                        Ok(()) => {
+                            self.delivered.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(text) => self.count_failure(&text),
+                    }
+                    if self.closed.load(Ordering::Acquire) {
+                        let rest: Vec<S::Item> = items.collect();
+                        if !rest.is_empty() {
+                            source.give_back(rest);
+                        }
+                        return self.end(&mut parts);
+                    }
+                }
+                drop(parts);
+                // There may be more right away: go to the back of the queue.
+                self.wakeup.state.store(SCHEDULED, Ordering::Release);
+                (self.wakeup.schedule)();
+                Ran::Batch
+            }
+            Poll::Ready(None) => self.end(&mut parts),
+            Poll::Pending => {
+                drop(parts);
+                if self
+                    .wakeup
+                    .state
+                    .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+                    .is_err()
+                {
+                    // Woken while running: what woke it may have come after
+                    // the poll looked.
+                    self.wakeup.state.store(SCHEDULED, Ordering::Release);
+                    (self.wakeup.schedule)();
+                }
+                Ran::Idle
+            }
+        }
+    }
+
+    fn end(&self, parts: &mut Option<(S, H)>) -> Ran {
+        self.wakeup.state.store(DONE, Ordering::Release);
+        self.closed.store(true, Ordering::Release);
+        // Drops the source (its waker registration with it) and the handler.
+        drop(parts.take());
+        Ran::Ended
+    }
+
+    fn count_failure(&self, text: &str) {
+        let failed = self.failed.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.logs && failed.is_power_of_two() {
+            eprintln!(
+                "net: {} failed ({failed} failure{} so far): {text}",
+                self.what,
+                if failed == 1 { "" } else { "s" }
+            );
+        }
+    }
+
+    /// Stops the calls (see the module docs for the rules). Idempotent.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        if CURRENT.with(|c| c.get()) == self.id() {
+            // Inside our own handler: the run in progress ends the delivery
+            // when the handler returns.
+            return;
+        }
+        let parts = if in_handler() {
+            // Inside another delivery's handler: waiting for this one could
+            // deadlock (it may be closing us); its runner ends it.
+            self.parts.try_lock()
+        } else {
+            Some(self.parts.lock())
+        };
+        if let Some(mut parts) = parts {
+            if parts.is_some() {
+                self.end(&mut parts);
+            }
+        }
+    }
+
+    /// Whether the delivery was closed or its source ended.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            delivered: self.delivered.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A delivery as the engine's callback threads and the handles see it.
+pub trait Control: Send + Sync {
+    /// [`Delivery::run`].
+    fn run(&self) -> Ran;
+    /// [`Delivery::close`].
+    fn close(&self);
+    /// [`Delivery::is_closed`].
+    fn is_closed(&self) -> bool;
+    /// [`Delivery::stats`].
+    fn stats(&self) -> Stats;
+}
+
+impl<S: Source, H: Handler<S::Item>> Control for Delivery<S, H> {
+    fn run(&self) -> Ran {
+        Delivery::run(self)
+    }
+    fn close(&self) {
+        Delivery::close(self)
+    }
+    fn is_closed(&self) -> bool {
+        Delivery::is_closed(self)
+    }
+    fn stats(&self) -> Stats {
+        Delivery::stats(self)
+    }
+}
+
+/// A handler running on the engine's callback threads, from [`spawn`].
+/// Dropping it closes it (as [`close`](Self::close)).
+pub struct Handle {
+    delivery: Arc<dyn Control>,
+}
+
+impl Handle {
+    /// Wraps a delivery run by some other scheduler, for the same
+    /// close-on-drop handle.
+    pub fn new(delivery: Arc<dyn Control>) -> Handle {
+        Handle { delivery }
+    }
+
+    /// Stops the calls; see the module docs for when it waits.
+    pub fn close(&self) {
+        self.delivery.close();
+    }
+
+    /// Whether it was closed or its source ended (a subscription's bus shut
+    /// down and was drained; the mesh node shut down).
+    pub fn is_closed(&self) -> bool {
+        self.delivery.is_closed()
+    }
+
+    /// How many items it handled and failed on.
+    pub fn stats(&self) -> Stats {
+        self.delivery.stats()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.delivery.close();
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("closed", &self.is_closed())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Calls `handler` for every item of `source` on the engine's callback
+/// threads, until the returned handle is closed or dropped, or the source
+/// ends. `what` names it in failure lines.
+pub fn spawn<S, H>(source: S, handler: H, what: &'static str) -> Handle
+where
+    S: Source,
+    H: Handler<S::Item>,
+{
+    let delivery = Delivery::with_logs(source, handler, what, true, |me: Weak<Delivery<S, H>>| {
+        if let Some(me) = me.upgrade() {
+            let job: Arc<dyn Control> = me;
+            submit(job);
+        }
+    });
+    Handle { delivery }
+}
+
+// ---------------------------------------------------------------------------
+// The engine's callback threads.
+
+/// How many callback threads the engine runs: at least two (one slow
+/// handler must not stop every other), at most four.
+fn pool_size() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 4)
+}
+
+struct Pool {
+    queue: Mutex<PoolQueue>,
+    ready: Condvar,
+    /// The process the threads belong to: after `fork()` the child has none
+    /// of them, and starts its own pool at the next delivery.
+    pid: u32,
+}
+
+struct PoolQueue {
+    jobs: VecDeque<Arc<dyn Control>>,
+    stop: bool,
+    running_threads: usize,
+}
+
+static POOL: Mutex<Option<Arc<Pool>>> = Mutex::new(None);
+
+fn pool() -> Arc<Pool> {
+    let mut slot = POOL.lock();
+    if let Some(pool) = slot.as_ref() {
+        if pool.pid == std::process::id() {
+            return Arc::clone(pool);
+        }
+    }
+    let pool = Arc::new(Pool {
+        queue: Mutex::new(PoolQueue {
+            jobs: VecDeque::new(),
+            stop: false,
+            running_threads: 0,
+        }),
+        ready: Condvar::new(),
+        pid: std::process::id(),
+    });
+    for index in 0..pool_size() {
+        let worker = Arc::clone(&pool);
+        let started = std::thread::Builder::new()
+            .name(format!("net-callback-{index}"))
+            .spawn(move || worker.work());
+        if started.is_ok() {
+            pool.queue.lock().running_threads += 1;
+        }
+    }
+    *slot = Some(Arc::clone(&pool));
+    pool
+}
+
+fn submit(job: Arc<dyn Control>) {
+    let pool = pool();
+    pool.queue.lock().jobs.push_back(job);
+    pool.ready.notify_one();
+}
+
+impl Pool {
+    fn work(&self) {
+        loop {
+            let job = {
+                let mut queue = self.queue.lock();
+                loop {
+                    if queue.stop {
+                        queue.running_threads -= 1;
+                        self.ready.notify_all();
+                        return;
+                    }
+                    if let Some(job) = queue.jobs.pop_front() {
+                        break job;
+                    }
+                    self.ready.wait(&mut queue);
+                }
+            };
+            job.run();
+        }
+    }
+}
+
+/// Stops the engine's callback threads (process teardown, so leak checkers
+/// report clean; the C ABI's `net_runtime_shutdown` calls it). Close every
+/// handler first: one still open is not called again until the next
+/// [`spawn`] starts the threads anew. Waits up to one second for a handler
+/// still running to return.
+pub fn shutdown() {
+    let Some(pool) = POOL.lock().take() else {
+        return;
+    };
+    let deadline = Instant::now() + Duration::from_secs(1);
+    let mut queue = pool.queue.lock();
+    queue.stop = true;
+    queue.jobs.clear();
+    pool.ready.notify_all();
+    while queue.running_threads > 0 {
+        if pool.ready.wait_until(&mut queue, deadline).timed_out() {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "push_tests.rs"]
+mod tests;
