@@ -385,9 +385,11 @@ impl<S: Source, H: Handler<S::Item>> Delivery<S, H> {
         }
     }
 
-    /// Whether the delivery was closed or its source ended.
+    /// Whether the delivery has ended: closed (and its last call returned),
+    /// or its source ended. A close from inside a handler counts once that
+    /// call has returned.
     pub fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.wakeup.state.load(Ordering::Acquire) == DONE
     }
 
     /// Its counters.

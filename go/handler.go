@@ -1,0 +1,188 @@
+package net
+
+// Push delivery: functions the engine calls for each event or message.
+
+// The closures are built in handler_closure.go (a file with //export may
+// only declare C functions, not define them).
+
+/*
+#include "net.h"
+*/
+import "C"
+
+import (
+	"context"
+	"runtime"
+	"runtime/cgo"
+	"sync"
+	"unsafe"
+)
+
+// Handler is a function the engine calls for each event (Node.OnEvent) or
+// message (Mesh.OnMessage), until Close, the context's end, or the end of its
+// source (the node shut down).
+//
+// The engine calls it on one of its callback threads, never twice at once
+// for one Handler, in order. It may call back into the library (emit, send,
+// subscribe, Close its own Handler). A panic in it is recovered, counted in
+// Stats().Failed and reported on stderr; the handler keeps being called.
+type Handler struct {
+	handle *C.net_handler_t
+	once   sync.Once
+	stop   func() bool
+}
+
+// HandlerStats are a Handler's counters.
+type HandlerStats struct {
+	// Delivered counts the items the function handled.
+	Delivered uint64
+	// Failed counts the items it panicked on.
+	Failed uint64
+	// Closed says whether it has ended (Close, the context, or its source).
+	Closed bool
+}
+
+// callback is what a cgo.Handle stands for: the Go function and what the
+// limit needs.
+type callback struct {
+	onEvent   func(Event)
+	onMessage func(Message)
+	limit     int
+	count     int
+	handler   *Handler
+}
+
+// run calls f, turning a panic into a failure the engine counts.
+func (cb *callback) run(f func()) (rc C.int32_t) {
+	defer func() {
+		if r := recover(); r != nil {
+			rc = 1
+		}
+	}()
+	f()
+	return 0
+}
+
+func (cb *callback) limitReached() {
+	if cb.limit <= 0 {
+		return
+	}
+	cb.count++
+	if cb.count == cb.limit && cb.handler != nil {
+		// From inside its own call: the engine does not wait, and this call
+		// is the last.
+		_ = cb.handler.Close()
+	}
+}
+
+//export netGoOnEvent
+func netGoOnEvent(event *C.net_event_t, ref unsafe.Pointer) C.int32_t {
+	cb := cgo.Handle(uintptr(ref)).Value().(*callback)
+	ev := Event{
+		EventMeta: EventMeta{Shard: uint16(event.shard), Seq: uint64(event.seq), TimestampNs: uint64(event.timestamp_ns)},
+		Raw:       C.GoBytes(unsafe.Pointer(event.raw), C.int(event.raw_len)),
+	}
+	rc := cb.run(func() { cb.onEvent(ev) })
+	cb.limitReached()
+	return rc
+}
+
+//export netGoOnMessage
+func netGoOnMessage(message *C.net_mesh_message_t, ref unsafe.Pointer) C.int32_t {
+	cb := cgo.Handle(uintptr(ref)).Value().(*callback)
+	msg := Message{
+		From:     uint64(message.from),
+		StreamID: uint64(message.stream_id),
+		Payload:  []byte{},
+	}
+	if message.len > 0 {
+		msg.Payload = C.GoBytes(unsafe.Pointer(message.payload), C.int(message.len))
+	}
+	return cb.run(func() { cb.onMessage(msg) })
+}
+
+//export netGoDropHandler
+func netGoDropHandler(ref unsafe.Pointer) {
+	cgo.Handle(uintptr(ref)).Delete()
+}
+
+// register hands a callback to the engine through `start`, which receives
+// the cgo.Handle to put in the closure and must return the C status.
+func register(ctx context.Context, cb *callback, start func(handle C.uintptr_t, out **C.net_handler_t) C.int32_t) (*Handler, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h := &Handler{}
+	cb.handler = h
+	ref := cgo.NewHandle(cb)
+	var handle *C.net_handler_t
+	// On failure the engine has already run the closure's drop (deleting ref).
+	if err := cCall(func() C.int32_t { return start(C.uintptr_t(ref), &handle) }); err != nil {
+		return nil, err
+	}
+	h.handle = handle
+	h.stop = context.AfterFunc(ctx, func() { _ = h.Close() })
+	runtime.SetFinalizer(h, (*Handler).free)
+	return h, nil
+}
+
+// OnEvent calls fn for every event of a new live subscription (buffered
+// events first, from opts.Cursor, matching opts.Filter), until Close, ctx's
+// end, opts.Limit events, or the node's shutdown. Every event fn is given
+// is taken from the bus, as Subscribe takes it.
+func (n *Node) OnEvent(ctx context.Context, opts SubscribeOptions, fn func(Event)) (*Handler, error) {
+	cursor, filter := []byte(opts.Cursor), []byte(opts.Filter)
+	h, err := register(ctx, &callback{onEvent: fn, limit: opts.Limit}, func(ref C.uintptr_t, out **C.net_handler_t) C.int32_t {
+		return C.net_bus_on_event(n.handle, bytesPtr(cursor), C.size_t(len(cursor)), bytesPtr(filter), C.size_t(len(filter)), eventClosure(ref), out)
+	})
+	runtime.KeepAlive(cursor)
+	runtime.KeepAlive(filter)
+	runtime.KeepAlive(n)
+	return h, err
+}
+
+// OnMessage calls fn for every message the node receives (each taken from
+// the inbox, as Recv would take it), until Close, ctx's end, or the node's
+// shutdown.
+func (m *Mesh) OnMessage(ctx context.Context, fn func(Message)) (*Handler, error) {
+	if m.closed.Load() {
+		return nil, errMeshClosed()
+	}
+	h, err := register(ctx, &callback{onMessage: fn}, func(ref C.uintptr_t, out **C.net_handler_t) C.int32_t {
+		return C.net_mesh_on_message(m.handle, messageClosure(ref), out)
+	})
+	runtime.KeepAlive(m)
+	return h, m.fixClosed(err)
+}
+
+// Close stops the calls. From outside the function it waits for a call in
+// progress to return, so none runs after Close returns; from inside one (its
+// own Handler's or another's) it does not wait, and that call is the last.
+// Idempotent.
+func (h *Handler) Close() error {
+	h.once.Do(func() {
+		if h.stop != nil {
+			h.stop()
+		}
+		C.net_handler_close(h.handle)
+	})
+	return nil
+}
+
+// free releases the engine's handle (the finalizer: after Close, only the
+// counters are left behind it).
+func (h *Handler) free() {
+	_ = h.Close()
+	C.net_handler_free(h.handle)
+}
+
+// Stats returns the counters. Closed turns true once the handler has ended
+// and its last call returned.
+func (h *Handler) Stats() HandlerStats {
+	var s C.net_handler_stats_t
+	if C.net_handler_stats(h.handle, &s) != C.NET_OK {
+		return HandlerStats{Closed: true}
+	}
+	runtime.KeepAlive(h)
+	return HandlerStats{Delivered: uint64(s.delivered), Failed: uint64(s.failed), Closed: bool(s.closed)}
+}
