@@ -289,7 +289,7 @@ fn mesh_messages_reach_a_handler_that_replies_from_inside() {
     let replier = b.clone();
     let a_id = a.node_id();
     let handle = spawn(
-        b.message_source(),
+        b.message_source().unwrap(),
         move |m: crate::mesh::Message| {
             let mut reply = b"re:".to_vec();
             reply.extend_from_slice(&m.payload);
@@ -311,4 +311,8 @@ fn mesh_messages_reach_a_handler_that_replies_from_inside() {
     assert_eq!(handle.stats().delivered, 20);
     b.shutdown();
     eventually("the delivery to end with the node", || handle.is_closed());
+    assert_eq!(
+        b.message_source().unwrap_err().kind(),
+        crate::ErrorKind::MeshShutdown
+    );
 }

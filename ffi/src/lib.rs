@@ -14,4 +14,4 @@ pub mod c;
 pub mod facade;
 mod handles;
 
-pub use net_core::{cancel, time, Error, ErrorKind, Result, ABI_VERSION};
+pub use net_core::{cancel, push, time, Error, ErrorKind, Result, ABI_VERSION};

@@ -13,6 +13,7 @@ from net.errors import ERRORS_BY_KIND, NetError
 
 from . import mesh, redex, wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
+from .handler import Handler, HandlerStats
 from .identity import Identity, public_key_ids, verify
 from .mesh import (
     AuditLog,
@@ -44,6 +45,8 @@ __all__ = [
     "CancelToken",
     "Entry",
     "Event",
+    "Handler",
+    "HandlerStats",
     "HealthInfo",
     "Identity",
     "KnownPeer",

@@ -56,6 +56,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import (
     Any,
+    Callable,
     Dict,
     Iterable,
     Iterator,
@@ -74,6 +75,7 @@ from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownErro
 
 from ._mesh_stats import MeshStats
 from ._time import config_ms, seconds_to_ms
+from .handler import Handler
 from .identity import Identity
 from .node import NetNode
 
@@ -640,6 +642,17 @@ class Mesh:
         ``cancel.cancel()`` from another thread ends the wait at once with
         :class:`~net.errors.CancelledError`."""
         return _message(self._native.recv(seconds_to_ms(timeout), cancel))
+
+    def on_message(self, handler: Callable[[Message], Any]) -> Handler:
+        """Calls ``handler(message)`` for every message the node receives (each
+        taken from the inbox, as :meth:`recv` takes it) on the ``net-callbacks``
+        thread; see :mod:`net_sdk.handler`. Raises
+        :class:`~net.errors.MeshShutdownError` on a closed node."""
+
+        def deliver(raw: Any) -> None:
+            handler(Message(*raw))
+
+        return Handler(self._native.on_message(deliver))
 
     def messages(self, timeout: Optional[float] = None) -> Iterator[Message]:
         """Yields messages as they come. Ends when the node is closed (after the ones

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, T
 from net import Bus
 
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
+from .handler import Handler
 from .subscription import Subscription, TypedSubscription, decoder_for
 
 T = TypeVar("T")
@@ -110,6 +111,22 @@ class NetNode:
     ) -> Subscription:
         """A live subscription; iterate it like a generator."""
         return Subscription(self._bus.subscribe(cursor, _filter_text(filter)), limit)
+
+    def on_event(
+        self,
+        handler: Callable[[Event], Any],
+        cursor: Optional[str] = None,
+        filter: Optional[Filter] = None,
+    ) -> Handler:
+        """Calls ``handler(event)`` for every event of a new live subscription
+        (buffered events first, from ``cursor``, matching ``filter``) on the
+        ``net-callbacks`` thread; see :mod:`net_sdk.handler`. Each event it is
+        given is taken from the bus, as :meth:`subscribe` takes it."""
+
+        def deliver(raw: Any) -> None:
+            handler(Event(*raw))
+
+        return Handler(self._bus.on_event(deliver, cursor, _filter_text(filter)))
 
     def subscribe_typed(
         self,

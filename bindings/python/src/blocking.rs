@@ -87,6 +87,9 @@ pub fn unlocked<T: Send>(py: Python<'_>, f: impl FnOnce() -> T + Send) -> T {
 /// back into Python finish (bounded), so none re-enters after finalization.
 #[pyfunction]
 pub fn at_exit(py: Python<'_>) {
+    // Handlers first, while threads may still take the GIL: their thread
+    // finishes its call and leaves before the gate closes.
+    crate::handler::stop(py);
     gate().closed = Some(std::thread::current().id());
     py.allow_threads(|| {
         let g = gate();

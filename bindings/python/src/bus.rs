@@ -116,6 +116,26 @@ impl Bus {
         })
     }
 
+    /// Calls `handler((shard, seq, timestamp_ns, data))` for every event of
+    /// a new live subscription, on the `net-callbacks` thread (see
+    /// `handler.rs`). Returns the `Handler`.
+    #[pyo3(signature = (handler, cursor = None, filter_json = None))]
+    fn on_event(
+        &self,
+        py: Python<'_>,
+        handler: Py<PyAny>,
+        cursor: Option<&str>,
+        filter_json: Option<&str>,
+    ) -> PyResult<crate::handler::Handler> {
+        let sub = facade::subscription(&self.bus, cursor, filter_json).map_err(to_py)?;
+        crate::handler::spawn(py, sub, handler, "bus event handler", |py, e: Event| {
+            Ok((e.shard, e.seq, e.timestamp_ns, PyBytes::new(py, &e.data))
+                .into_pyobject(py)?
+                .into_any()
+                .unbind())
+        })
+    }
+
     /// Returns once earlier events are visible to polls.
     fn flush(&self) -> PyResult<()> {
         self.bus.flush().map_err(to_py)

@@ -7,6 +7,7 @@ mod blocking;
 mod bus;
 mod cancel;
 mod errors;
+mod handler;
 mod identity;
 mod mesh;
 mod netdb;
@@ -24,6 +25,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<cancel::CancelToken>()?;
     m.add_class::<bus::Bus>()?;
     m.add_class::<bus::Subscription>()?;
+    m.add_class::<handler::Handler>()?;
     m.add_class::<identity::Identity>()?;
     m.add_class::<netdb::NetDb>()?;
     m.add_class::<netdb::Watch>()?;

@@ -325,6 +325,25 @@ impl Mesh {
         Ok(BusLink { inner: handle })
     }
 
+    /// Calls `handler((from, stream_id, payload))` for every message the
+    /// node receives (taken from the inbox, as `recv` takes it), on the
+    /// `net-callbacks` thread. Returns the `Handler`.
+    fn on_message(&self, py: Python<'_>, handler: Py<PyAny>) -> PyResult<crate::handler::Handler> {
+        let source = self.inner.message_source().map_err(to_py)?;
+        crate::handler::spawn(
+            py,
+            source,
+            handler,
+            "mesh message handler",
+            |py, m: net::facade::mesh::MeshMessage| {
+                Ok((m.from, m.stream_id, PyBytes::new(py, &m.payload))
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            },
+        )
+    }
+
     /// Shuts the node down (idempotent, GIL released); blocked calls wake
     /// with `mesh:shutdown`.
     fn shutdown(&self, py: Python<'_>) {

@@ -176,14 +176,15 @@ impl MessageSource {
 }
 
 impl MeshNode {
-    /// The inbox as a push source: `net_core::push::spawn(node.message_source(),
+    /// The inbox as a push source: `net_core::push::spawn(node.message_source()?,
     /// handler, ..)` calls `handler` for every message [`recv`](Self::recv)
-    /// would have returned.
-    pub fn message_source(&self) -> MessageSource {
-        MessageSource {
+    /// would have returned. `mesh:shutdown` once the node is shut down.
+    pub fn message_source(&self) -> Result<MessageSource> {
+        self.inner.check_open()?;
+        Ok(MessageSource {
             inner: self.inner.clone(),
             listener: None,
-        }
+        })
     }
 }
 

@@ -236,7 +236,7 @@ pub unsafe extern "C" fn net_mesh_on_message(
         }
         let mesh = mesh_arg(mesh)?;
         let handle = push::spawn(
-            mesh.message_source(),
+            mesh.message_source()?,
             move |message: net_core::mesh::Message| {
                 let c_message = net_mesh_message_t {
                     from: message.from,

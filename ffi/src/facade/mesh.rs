@@ -171,8 +171,8 @@ impl MeshHandle {
     }
 
     /// The inbox as a push source: what `on_message` handlers drain
-    /// (`net_core::push`).
-    pub fn message_source(&self) -> net_core::mesh::MessageSource {
+    /// (`net_core::push`). `mesh:shutdown` once the node is shut down.
+    pub fn message_source(&self) -> Result<net_core::mesh::MessageSource> {
         self.node.message_source()
     }
 
