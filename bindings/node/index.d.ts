@@ -50,10 +50,24 @@ export class Bus {
   emitJsonBatch(events: string[]): number;
   poll(limit: number, cursor?: string | null, filterJson?: string | null): NativePoll;
   subscribe(cursor?: string | null, filterJson?: string | null): Subscription;
+  onEvent(deliver: (events: NativeEvent[]) => void, cursor?: string | null, filterJson?: string | null): Handler;
   flush(): void;
   stats(): string;
   health(): string;
   shutdown(): void;
+}
+
+export interface NativeHandlerStats {
+  delivered: bigint;
+  failed: bigint;
+  closed: boolean;
+}
+
+export class Handler {
+  close(rest?: number | null): void;
+  isClosed(): boolean;
+  failed(n: number): void;
+  stats(): NativeHandlerStats;
 }
 
 export class Subscription {
@@ -178,6 +192,7 @@ export class Mesh {
   sendWithRetry(nodeId: bigint, streamId: bigint, payload: Buffer, maxRetries: number): Promise<number>;
   sendBlocking(nodeId: bigint, streamId: bigint, payload: Buffer, remainingMs: number, cancel?: CancelToken | null): Promise<number>;
   recv(max: number, remainingMs: number, cancel?: CancelToken | null): Promise<NativeMeshMessage[]>;
+  onMessage(deliver: (messages: NativeMeshMessage[]) => void): Handler;
   peersJson(): string;
   knownPeersJson(): string;
   statsJson(): string;

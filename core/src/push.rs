@@ -385,6 +385,19 @@ impl<S: Source, H: Handler<S::Item>> Delivery<S, H> {
         }
     }
 
+    /// Puts items back into the source, for a binding whose handler got a
+    /// batch and stopped partway (the Node SDK, closed from inside its
+    /// handler). Waits for a run in progress; items of an ended delivery
+    /// are dropped.
+    pub fn give_back(&self, items: Vec<S::Item>) {
+        if items.is_empty() {
+            return;
+        }
+        if let Some((source, _)) = self.parts.lock().as_mut() {
+            source.give_back(items);
+        }
+    }
+
     /// Whether the delivery has ended: closed (and its last call returned),
     /// or its source ended. A close from inside a handler counts once that
     /// call has returned.

@@ -15,6 +15,7 @@
  * a Promise; the event loop never blocks.
  */
 import * as native from '@netmesh/core';
+import { Handler, HandlerOptions, register } from './handler';
 import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError } from './errors';
 import type { MeshStats } from './mesh_stats';
 export type { MeshStats } from './mesh_stats';
@@ -639,6 +640,20 @@ export class Mesh {
         throw err;
       }
     }
+  }
+
+  /**
+   * Calls `fn(message)` for every message the node receives (each taken from
+   * the inbox, as `recv` takes it), on the event loop; see {@link Handler}.
+   * Throws MeshShutdownError on a closed node.
+   */
+  onMessage(fn: (message: MeshMessage) => unknown, options: HandlerOptions = {}): Handler {
+    return register(
+      (deliver) => this.native.onMessage(deliver),
+      (m: native.NativeMeshMessage): MeshMessage => m,
+      fn,
+      options,
+    );
   }
 
   /** The peers this node holds sessions with, by node id. */

@@ -2,6 +2,7 @@
 import * as native from '@netmesh/core';
 import { call, InvalidJsonError } from './errors';
 import { Event, Health, PollResponse, Receipt, Stats, toEvent } from './event';
+import { Handler, HandlerOptions, register } from './handler';
 import { Subscription } from './subscription';
 import { engineJson } from './wait';
 
@@ -131,6 +132,24 @@ export class NetNode {
   subscribe<T>(options: SubscribeOptions<T> = {}): Subscription<T | Event> {
     const sub = call(() => this.bus.subscribe(options.cursor ?? null, filterText(options.filter)));
     return new Subscription<T | Event>(sub, options.limit, options.decode ?? ((e: Event) => e));
+  }
+
+  /**
+   * Calls `fn(event)` for every event of a new live subscription (buffered
+   * events first, from `cursor`, matching `filter`), on the event loop; see
+   * {@link Handler}. Each event it is given is taken from the bus, as
+   * `subscribe` takes it.
+   */
+  onEvent(
+    fn: (event: Event) => unknown,
+    options: Omit<SubscribeOptions<Event>, 'decode' | 'limit'> & HandlerOptions = {},
+  ): Handler {
+    return register(
+      (deliver) => this.bus.onEvent(deliver, options.cursor ?? null, filterText(options.filter)),
+      toEvent,
+      fn,
+      options,
+    );
   }
 
   /** Returns once every earlier event is visible to polls. */

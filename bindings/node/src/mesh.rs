@@ -406,6 +406,25 @@ impl Mesh {
         }))
     }
 
+    /// Calls `deliver(messages)` on the event loop with each batch of
+    /// messages the node receives (taken from the inbox, as `recv` takes
+    /// them). `mesh:shutdown` on a shut-down node.
+    #[napi(ts_args_type = "deliver: (messages: NativeMeshMessage[]) => void")]
+    pub fn on_message(
+        &self,
+        env: Env,
+        deliver: napi::JsFunction,
+    ) -> Result<crate::handler::Handler> {
+        let source = self.inner.message_source().map_err(to_js)?;
+        crate::handler::spawn(
+            &env,
+            source,
+            deliver,
+            "mesh message handler",
+            |messages: &[MeshMessage]| messages_to_js(messages.to_vec()),
+        )
+    }
+
     /// Peers as JSON (`[{"node_id", "public_key", "addr", "confirmed",
     /// "routed", "health"}]`).
     #[napi]

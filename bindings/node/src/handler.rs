@@ -1,0 +1,165 @@
+//! Push delivery for Node: handlers run on the JavaScript event loop.
+//!
+//! A delivery's scheduler calls a thread-safe function (unref'd, so a live
+//! handler does not keep the process alive); on the JS thread that call runs
+//! the delivery, which takes a batch of items from its source, and hands the
+//! batch to the SDK's `deliver(batch)` function. The SDK calls the user's
+//! handler for each item and catches what it throws (the engine never sees a
+//! JS exception); it reports failures with `Handler.failed(n)`. Calls for
+//! one handler come one batch at a time, in order; the next batch is taken
+//! only after `deliver` returned.
+
+use crate::Result;
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{
+    ErrorStrategy, ThreadSafeCallContext, ThreadsafeFunction, ThreadsafeFunctionCallMode,
+};
+use napi::{Env, JsFunction};
+use napi_derive::napi;
+use net::push::{Control, Delivery, Source};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+type Tsfn = ThreadsafeFunction<Arc<dyn Control>, ErrorStrategy::Fatal>;
+
+/// Releases the thread-safe function when the delivery ends (the handler,
+/// which owns this, is dropped exactly once then).
+struct Release(Arc<Mutex<Option<Tsfn>>>);
+
+impl Drop for Release {
+    fn drop(&mut self) {
+        self.0.lock().take();
+    }
+}
+
+/// Registers `deliver` for every item of `source`: `convert` turns each
+/// batch into the JS value `deliver` receives.
+pub fn spawn<S, V>(
+    env: &Env,
+    source: S,
+    deliver: JsFunction,
+    what: &'static str,
+    convert: fn(&[S::Item]) -> V,
+) -> Result<Handler>
+where
+    S: Source,
+    V: ToNapiValue + 'static,
+{
+    let batch: Arc<Mutex<Vec<S::Item>>> = Arc::new(Mutex::new(Vec::new()));
+    let taken = Arc::clone(&batch);
+    // The batch `deliver` is working through, for `close(rest)`.
+    let last: Arc<Mutex<Vec<S::Item>>> = Arc::new(Mutex::new(Vec::new()));
+    let handed = Arc::clone(&last);
+    let tsfn: Tsfn = deliver
+        .create_threadsafe_function(0, move |ctx: ThreadSafeCallContext<Arc<dyn Control>>| {
+            // On the JS thread: take a batch, then hand it to `deliver`.
+            ctx.value.run();
+            let items = std::mem::take(&mut *taken.lock());
+            let value = convert(&items);
+            *handed.lock() = items;
+            Ok(vec![value])
+        })
+        .map_err(crate::from_napi)?;
+    let mut unref = tsfn.clone();
+    unref.unref(env).map_err(crate::from_napi)?;
+    let slot = Arc::new(Mutex::new(Some(tsfn)));
+    let release = Release(Arc::clone(&slot));
+    let handler = move |item: S::Item| -> std::result::Result<(), String> {
+        let _owned = &release;
+        batch.lock().push(item);
+        Ok(())
+    };
+    let schedule_slot = Arc::clone(&slot);
+    let delivery = Delivery::new(source, handler, what, move |me| {
+        let Some(me) = me.upgrade() else { return };
+        if let Some(tsfn) = schedule_slot.lock().as_ref() {
+            let job: Arc<dyn Control> = me;
+            // Never blocks (the queue is unbounded, and holds at most one
+            // call per handler: a delivery is scheduled once until it runs).
+            let _ = tsfn.call(job, ThreadsafeFunctionCallMode::NonBlocking);
+        }
+    });
+    let owner = Arc::clone(&delivery);
+    let give_back = move |rest: usize| -> u64 {
+        let items = {
+            let mut last = last.lock();
+            let at = last.len().saturating_sub(rest);
+            last.split_off(at)
+        };
+        let n = items.len() as u64;
+        owner.give_back(items);
+        n
+    };
+    Ok(Handler {
+        delivery,
+        give_back: Box::new(give_back),
+        returned: AtomicU64::new(0),
+        js_failed: AtomicU64::new(0),
+    })
+}
+
+/// A JS function the engine calls for each batch (see `Bus.onEvent`,
+/// `Mesh.onMessage`).
+#[napi]
+pub struct Handler {
+    delivery: Arc<dyn Control>,
+    /// Gives the last `n` items of the current batch back to the source;
+    /// returns how many it gave back.
+    give_back: Box<dyn Fn(usize) -> u64 + Send + Sync>,
+    /// Items handed to JS and given back unhandled (not delivered).
+    returned: AtomicU64,
+    /// Items the JS handler threw on (reported by the SDK).
+    js_failed: AtomicU64,
+}
+
+/// A handler's counters.
+#[napi(object)]
+pub struct NativeHandlerStats {
+    pub delivered: BigInt,
+    pub failed: BigInt,
+    pub closed: bool,
+}
+
+#[napi]
+impl Handler {
+    /// Stops the calls: no batch is taken after this returns. `rest`: how
+    /// many items of the batch in progress the SDK did not hand out (closed
+    /// from inside the handler); they go back to the source first, so a bus
+    /// subscription's next reader gets them. Idempotent.
+    #[napi]
+    pub fn close(&self, rest: Option<u32>) {
+        if let Some(rest) = rest.filter(|&n| n > 0) {
+            let n = (self.give_back)(rest as usize);
+            self.returned.fetch_add(n, Ordering::Relaxed);
+        }
+        self.delivery.close();
+    }
+
+    /// Whether it has ended (closed, or its source ended).
+    #[napi]
+    pub fn is_closed(&self) -> bool {
+        self.delivery.is_closed()
+    }
+
+    /// Counts `n` items the JS handler threw on (the SDK calls this).
+    #[napi]
+    pub fn failed(&self, n: u32) {
+        self.js_failed.fetch_add(u64::from(n), Ordering::Relaxed);
+    }
+
+    /// Items handled, items the handler threw on, and whether it has ended.
+    #[napi]
+    pub fn stats(&self) -> NativeHandlerStats {
+        let stats = self.delivery.stats();
+        let handed = stats
+            .delivered
+            .saturating_sub(self.returned.load(Ordering::Relaxed));
+        let failed = self.js_failed.load(Ordering::Relaxed).min(handed);
+        NativeHandlerStats {
+            delivered: BigInt::from(handed - failed),
+            failed: BigInt::from(failed),
+            closed: self.delivery.is_closed(),
+        }
+    }
+}
