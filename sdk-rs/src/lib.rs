@@ -24,11 +24,13 @@
 //! ```
 
 pub mod error;
+pub mod handler;
 pub mod mesh;
 mod node;
 mod stream;
 
 pub use error::{Result, SdkError};
+pub use handler::{Handler, HandlerStats};
 pub use net_core::bus::{
     Backpressure, Event, Filter, Health, PollRequest, PollResponse, Receipt, Stats,
     SubscribeOptions,

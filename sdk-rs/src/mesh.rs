@@ -252,6 +252,19 @@ impl Mesh {
         std::iter::from_fn(move || self.node.recv(None).ok().flatten())
     }
 
+    /// Calls `f` for every message the node receives (each taken from the
+    /// inbox, as [`recv`](Self::recv) takes it) on the engine's callback
+    /// threads, until the [`Handler`](crate::Handler) is closed or dropped or
+    /// the node shuts down; see [`crate::handler`]. `mesh:shutdown` on a
+    /// shut-down node.
+    pub fn on_message(
+        &self,
+        f: impl FnMut(Message) + Send + 'static,
+    ) -> Result<crate::Handler> {
+        let source = self.node.message_source()?;
+        Ok(crate::handler::spawn(source, "mesh message handler", f))
+    }
+
     /// The peers this node has sessions with.
     pub fn peers(&self) -> Vec<PeerInfo> {
         self.node.peers()

@@ -130,6 +130,20 @@ impl Net {
         Ok(EventStream::new(Ok(self.bus.subscribe(options)?)))
     }
 
+    /// Calls `f` for every event of a new live subscription (buffered events
+    /// first, from `options.cursor`, matching `options.filter`) on the
+    /// engine's callback threads, until the [`Handler`] is closed or dropped
+    /// or the node shuts down; see [`crate::handler`]. Each event `f` is given
+    /// is taken from the bus, as [`subscribe`](Self::subscribe) takes it.
+    pub fn on_event(
+        &self,
+        options: SubscribeOptions,
+        f: impl FnMut(net_core::bus::Event) + Send + 'static,
+    ) -> Result<crate::Handler> {
+        let sub = self.bus.subscribe(options)?;
+        Ok(crate::handler::spawn(sub, "bus event handler", f))
+    }
+
     /// Like [`Net::subscribe`], decoding each event's JSON into `T`; an event that
     /// does not decode yields `SdkError::InvalidJson` and the stream goes on.
     pub fn subscribe_typed<T: DeserializeOwned>(
