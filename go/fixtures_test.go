@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -78,9 +79,12 @@ type fixtureCase struct {
 }
 
 type caseState struct {
-	node   *Node
-	cursor string
-	sub    *Subscription
+	node    *Node
+	cursor  string
+	sub     *Subscription
+	handler *Handler
+	seenMu  sync.Mutex
+	seen    [][]byte
 }
 
 func jsonEqual(a, b any) bool {
@@ -220,6 +224,29 @@ func (c *caseState) run(step map[string]any) (map[string]any, error) {
 			raws = append(raws, ev.Raw)
 		}
 		return map[string]any{"raws": raws}, c.sub.Close()
+	case "on_event":
+		return map[string]any{}, c.onEvent(step)
+	case "handler_wait":
+		want, _ := step["expect"].(map[string]any)
+		events, _ := want["events"].([]any)
+		closed, _ := want["closed"].(bool)
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			c.seenMu.Lock()
+			got := len(c.seen)
+			c.seenMu.Unlock()
+			if got >= len(events) && (!closed || c.handler.Stats().Closed) {
+				break
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		c.seenMu.Lock()
+		raws := append([][]byte(nil), c.seen...)
+		c.seenMu.Unlock()
+		st := c.handler.Stats()
+		return map[string]any{"raws": raws, "delivered": float64(st.Delivered), "failed": float64(st.Failed), "closed": st.Closed}, nil
+	case "handler_close":
+		return map[string]any{}, c.handler.Close()
 	case "flush":
 		return map[string]any{}, n.Flush()
 	case "shutdown":
@@ -241,6 +268,47 @@ func (c *caseState) run(step map[string]any) (map[string]any, error) {
 		return m, nil
 	}
 	return nil, fmt.Errorf("unknown op %v", step["op"])
+}
+
+// onEvent registers the fixture's handler: it records each event, panics on
+// fail_on (the Go way), emits emit_on.text from inside, and closes itself from
+// inside after close_after calls.
+func (c *caseState) onEvent(step map[string]any) error {
+	failOn := strList(step["fail_on"])
+	emitOn, _ := step["emit_on"].(map[string]any)
+	closeAfter, _ := step["close_after"].(float64)
+	filter := filterOf(step)
+	if t, ok := step["filter_text"].(string); ok {
+		filter = t
+	}
+	registered := make(chan struct{})
+	n := c.node
+	h, err := n.OnEvent(context.Background(), SubscribeOptions{Cursor: c.cursorOf(step), Filter: filter}, func(e Event) {
+		c.seenMu.Lock()
+		c.seen = append(c.seen, e.Raw)
+		calls := len(c.seen)
+		c.seenMu.Unlock()
+		if emitOn != nil && string(e.Raw) == emitOn["when"] {
+			if _, err := n.IngestRaw(emitOn["text"].(string)); err != nil {
+				panic(err)
+			}
+		}
+		if closeAfter > 0 && calls == int(closeAfter) {
+			<-registered
+			_ = c.handler.Close()
+		}
+		for _, f := range failOn {
+			if string(e.Raw) == f {
+				panic("the fixture's handler fails on this event")
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	c.handler = h
+	close(registered)
+	return nil
 }
 
 func compareStep(step map[string]any, got map[string]any, err error) error {
@@ -316,6 +384,9 @@ func runCase(raw json.RawMessage) error {
 	defer func() {
 		if state.sub != nil {
 			state.sub.Close()
+		}
+		if state.handler != nil {
+			state.handler.Close()
 		}
 	}()
 	for i, step := range fc.Steps {

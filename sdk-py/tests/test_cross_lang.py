@@ -7,6 +7,8 @@ reported as gaps, not run.
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +18,8 @@ import pytest
 from net_sdk import (
     ERRORS_BY_KIND,
     BusLink,
+    Event,
+    Handler,
     Identity,
     Mesh,
     NetError,
@@ -60,6 +64,8 @@ class Case:
         self.node = node
         self.cursor: str | None = None
         self.sub: Subscription | None = None
+        self.handler: Handler | None = None
+        self.seen: list[bytes] = []
 
     def cursor_of(self, step: dict[str, Any]) -> str | None:
         if "cursor_text" in step:
@@ -70,6 +76,29 @@ class Case:
         if "texts" in step:
             return [t.encode() for t in step["texts"]]
         return [bytes.fromhex(h) for h in step["hexes"]]
+
+    def on_event(self, step: dict[str, Any]) -> dict[str, Any]:
+        fail_on = [t.encode() for t in step.get("fail_on", [])]
+        emit_on = step.get("emit_on")
+        close_after = step.get("close_after")
+        node = self.node
+        registered = threading.Event()
+
+        def handler(event: Event) -> None:
+            self.seen.append(event.raw)
+            if emit_on is not None and event.raw == emit_on["when"].encode():
+                node.emit_raw(emit_on["text"])
+            if close_after is not None and len(self.seen) == close_after:
+                registered.wait(5)
+                assert self.handler is not None
+                self.handler.close()
+            if event.raw in fail_on:
+                raise ValueError("the fixture's handler fails on this event")
+
+        filter: Any = step["filter_text"] if "filter_text" in step else step.get("filter")
+        self.handler = node.on_event(handler, cursor=self.cursor_of(step), filter=filter)
+        registered.set()
+        return {}
 
     def run(self, step: dict[str, Any]) -> dict[str, Any]:
         n, op = self.node, step["op"]
@@ -122,6 +151,22 @@ class Case:
                 if len(raws) == step["take"]:
                     break
             return {"raws": raws}
+        if op == "on_event":
+            return self.on_event(step)
+        if op == "handler_wait":
+            assert self.handler is not None
+            handler, want = self.handler, step["expect"]
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and (
+                len(self.seen) < len(want.get("events", [])) or (want.get("closed") and not handler.closed)
+            ):
+                time.sleep(0.002)
+            stats = handler.stats
+            return {"raws": list(self.seen), **stats.__dict__}
+        if op == "handler_close":
+            assert self.handler is not None
+            self.handler.close()
+            return {}
         if op == "flush":
             n.flush()
             return {}
@@ -164,6 +209,9 @@ def run_case(case: dict[str, Any]) -> None:
         assert info.value.kind == case["open_error"]
         return
     state = Case(NetNode.from_config(config))
+    # A fixture handler's failures are expected: keep them out of the report.
+    unraisable = sys.unraisablehook
+    sys.unraisablehook = lambda info: None
     try:
         for i, step in enumerate(case["steps"]):
             try:
@@ -173,6 +221,9 @@ def run_case(case: dict[str, Any]) -> None:
     finally:
         if state.sub is not None:
             state.sub.close()
+        if state.handler is not None:
+            state.handler.close()
+        sys.unraisablehook = unraisable
         state.node.shutdown()
 
 

@@ -2,7 +2,8 @@
 //! and writes build/parity/rust.tsv (see tests/cross_lang/README.md).
 
 use futures::StreamExt;
-use net_sdk::{EventStream, Filter, Net, PollRequest, SdkError, SubscribeOptions};
+use net_sdk::{EventStream, Filter, Handler, Net, PollRequest, SdkError, SubscribeOptions};
+use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -32,6 +33,67 @@ struct Case {
     node: Net,
     cursor: Option<String>,
     stream: Option<EventStream>,
+    handler: Option<Arc<Handler>>,
+    /// Every event the handler was called with.
+    seen: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+/// The fixture's handler (`on_event`): records each event, fails on
+/// `fail_on` (a panic, the Rust way), emits `emit_on.text` from inside,
+/// closes itself from inside after `close_after` calls.
+fn on_event(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
+    let fail_on: Vec<Vec<u8>> = step
+        .get("fail_on")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().filter_map(Value::as_str).map(|t| t.as_bytes().to_vec()).collect())
+        .unwrap_or_default();
+    let emit_on = step.get("emit_on").map(|e| {
+        (
+            e["when"].as_str().unwrap_or_default().as_bytes().to_vec(),
+            e["text"].as_str().unwrap_or_default().to_owned(),
+        )
+    });
+    let close_after = step.get("close_after").and_then(Value::as_u64).map(|n| n as usize);
+    let filter = match step.get("filter_text").and_then(Value::as_str) {
+        Some(text) => Some(Filter::from_json(text)?),
+        None => filter_of(step)?,
+    };
+    let options = SubscribeOptions {
+        cursor: cursor_of(case, step),
+        filter,
+    };
+    let me: Arc<OnceLock<Arc<Handler>>> = Arc::new(OnceLock::new());
+    let slot = me.clone();
+    let seen = case.seen.clone();
+    let node = case.node.clone();
+    let handler = case.node.on_event(options, move |event| {
+        let n = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(event.data.to_vec());
+            seen.len()
+        };
+        if let Some((when, text)) = &emit_on {
+            if event.data.as_ref() == when.as_slice() {
+                node.emit_raw(text).unwrap();
+            }
+        }
+        if close_after == Some(n) {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while slot.get().is_none() && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            if let Some(me) = slot.get() {
+                me.close();
+            }
+        }
+        if fail_on.iter().any(|f| f.as_slice() == event.data.as_ref()) {
+            panic!("the fixture's handler fails on this event");
+        }
+    })?;
+    let handler = Arc::new(handler);
+    let _ = me.set(handler.clone());
+    case.handler = Some(handler);
+    Ok(json!({}))
 }
 
 fn bytes_of(v: &Value, text_key: &str, hex_key: &str) -> Vec<u8> {
@@ -233,6 +295,26 @@ async fn run_step(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
             drop(stream);
             json!({"raws": raws})
         }
+        "on_event" => on_event(case, step)?,
+        "handler_wait" => {
+            let handler = case.handler.clone().expect("a handler");
+            let expect = &step["expect"];
+            let want = expect.get("events").and_then(Value::as_array).map_or(0, Vec::len);
+            let closed = expect.get("closed").and_then(Value::as_bool) == Some(true);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline
+                && (case.seen.lock().unwrap().len() < want || (closed && !handler.is_closed()))
+            {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            let raws: Vec<Value> = case.seen.lock().unwrap().iter().map(|d| json!(hex::encode(d))).collect();
+            let stats = handler.stats();
+            json!({"raws": raws, "delivered": stats.delivered, "failed": stats.failed, "closed": handler.is_closed()})
+        }
+        "handler_close" => {
+            case.handler.as_ref().expect("a handler").close();
+            json!({})
+        }
         "flush" => {
             node.flush().await?;
             json!({})
@@ -275,7 +357,7 @@ fn compare(step: &Value, outcome: Result<Value, SdkError>) -> Result<(), String>
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             match op {
-                "poll" | "next" | "leave" => {
+                "poll" | "next" | "leave" | "handler_wait" => {
                     check_events(&decode_raws(&result), expect, unordered)
                         .map_err(|e| format!("{op}: {e}"))?;
                     let mut rest = expect.clone();
@@ -312,6 +394,8 @@ async fn run_case(case: &Value) -> Result<(), String> {
         node,
         cursor: None,
         stream: None,
+        handler: None,
+        seen: Arc::new(Mutex::new(Vec::new())),
     };
     for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
         let outcome = run_step(&mut state, step).await;

@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   ERRORS_BY_KIND,
+  Event,
+  Handler,
   Identity,
   Mesh,
   NetDb,
@@ -54,7 +56,28 @@ function eventMatches(raw: Buffer, want: Json): boolean {
 class Case {
   cursor: string | null = null;
   sub: Subscription | null = null;
+  handler: Handler | null = null;
+  seen: Buffer[] = [];
   constructor(readonly node: NetNode) {}
+
+  onEvent(step: Json): Json {
+    const failOn: string[] = step.fail_on ?? [];
+    const handler: Handler = this.node.onEvent(
+      (event: Event) => {
+        this.seen.push(event.raw);
+        if (step.emit_on !== undefined && event.text === step.emit_on.when) this.node.emitRaw(step.emit_on.text);
+        if (step.close_after !== undefined && this.seen.length === step.close_after) handler.close();
+        if (failOn.includes(event.text)) throw new Error('the fixture handler fails on this event');
+      },
+      {
+        cursor: this.cursorOf(step),
+        filter: 'filter_text' in step ? step.filter_text : step.filter,
+        onError: () => undefined, // expected failures; counted all the same
+      },
+    );
+    this.handler = handler;
+    return {};
+  }
 
   cursorOf(step: Json): string | null {
     if (typeof step.cursor_text === 'string') return step.cursor_text;
@@ -114,6 +137,20 @@ class Case {
         }
         return { raws };
       }
+      case 'on_event':
+        return this.onEvent(step);
+      case 'handler_wait': {
+        const handler = this.handler as Handler;
+        const want = step.expect;
+        const end = Date.now() + 5000;
+        while (Date.now() < end && (this.seen.length < (want.events ?? []).length || (want.closed && !handler.closed))) {
+          await new Promise((r) => setTimeout(r, 2));
+        }
+        return { raws: [...this.seen], ...handler.stats() };
+      }
+      case 'handler_close':
+        (this.handler as Handler).close();
+        return {};
       case 'flush':
         await n.flush();
         return {};
@@ -222,6 +259,7 @@ async function runCase(c: Json): Promise<void> {
     }
   } finally {
     state.sub?.close();
+    state.handler?.close();
     await state.node.shutdown();
   }
 }

@@ -5,6 +5,8 @@
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +17,66 @@ static char errbuf[1024];
 
 #define FAIL(...) do { snprintf(errbuf, sizeof errbuf, __VA_ARGS__); return -1; } while (0)
 
+/* The fixture's handler (on_event): records each event, returns non-zero
+ * (the C way to fail) on fail_on, emits emit_on.text from inside, closes its
+ * own handler from inside after close_after calls. */
+#define MAX_SEEN 256
+typedef struct {
+    pthread_mutex_t mu;
+    char *seen[MAX_SEEN];
+    size_t lens[MAX_SEEN];
+    int count;
+    const cJSON *fail_on;
+    const char *when, *text;
+    int close_after;
+    net_bus_t *bus;
+    net_handler_t *self;
+    atomic_int registered;
+} fixture_handler;
+
 typedef struct {
     net_bus_t *bus;
     net_subscription_t *sub;
     char *cursor;
+    net_handler_t *handler;
+    fixture_handler *state;
 } case_state;
+
+static void sleep_ms(int ms) {
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int fixture_on_event(const net_event_t *event, void *context) {
+    fixture_handler *h = context;
+    pthread_mutex_lock(&h->mu);
+    int n = h->count;
+    if (n < MAX_SEEN) {
+        h->seen[n] = malloc(event->raw_len + 1);
+        memcpy(h->seen[n], event->raw, event->raw_len);
+        h->lens[n] = event->raw_len;
+        h->count = n + 1;
+    }
+    pthread_mutex_unlock(&h->mu);
+    if (h->when && strlen(h->when) == event->raw_len && memcmp(h->when, event->raw, event->raw_len) == 0)
+        if (net_ingest_raw(h->bus, h->text, strlen(h->text)) != NET_OK) return 2;
+    if (h->close_after > 0 && n + 1 == h->close_after) {
+        for (int i = 0; i < 5000 && !atomic_load(&h->registered); i++) sleep_ms(1);
+        if (net_handler_close(h->self) != NET_OK) return 3;
+    }
+    const cJSON *f;
+    cJSON_ArrayForEach(f, h->fail_on) {
+        if (strlen(f->valuestring) == event->raw_len && memcmp(f->valuestring, event->raw, event->raw_len) == 0) return 1;
+    }
+    return 0;
+}
+
+static void fixture_handler_free(fixture_handler *h) {
+    if (!h) return;
+    for (int i = 0; i < h->count; i++) free(h->seen[i]);
+    pthread_mutex_destroy(&h->mu);
+    free(h);
+}
 
 static char *read_file(const char *path) {
     FILE *f = fopen(path, "rb");
@@ -265,6 +322,62 @@ static int run_step(case_state *cs, const cJSON *step, int *ok_check) {
         net_free_poll_result(&r);
         return rc;
     }
+    if (strcmp(op, "on_event") == 0) {
+        fixture_handler *h = calloc(1, sizeof *h);
+        pthread_mutex_init(&h->mu, NULL);
+        h->fail_on = cJSON_GetObjectItem(step, "fail_on");
+        const cJSON *emit_on = cJSON_GetObjectItem(step, "emit_on");
+        if (emit_on) {
+            h->when = cJSON_GetObjectItem(emit_on, "when")->valuestring;
+            h->text = cJSON_GetObjectItem(emit_on, "text")->valuestring;
+        }
+        const cJSON *close_after = cJSON_GetObjectItem(step, "close_after");
+        h->close_after = close_after ? (int)close_after->valuedouble : 0;
+        h->bus = cs->bus;
+        const char *cursor = cursor_arg(cs, step);
+        const cJSON *filter = cJSON_GetObjectItem(step, "filter");
+        const cJSON *filter_text = cJSON_GetObjectItem(step, "filter_text");
+        char *ftext = filter ? cJSON_PrintUnformatted(filter) : NULL;
+        const char *f = filter_text ? filter_text->valuestring : ftext;
+        net_event_closure_t closure = {h, fixture_on_event, NULL};
+        rc = net_bus_on_event(cs->bus, cursor, cursor ? strlen(cursor) : 0, f, f ? strlen(f) : 0, closure, &h->self);
+        cJSON_free(ftext);
+        if (rc != NET_OK) { fixture_handler_free(h); return rc; }
+        atomic_store(&h->registered, 1);
+        cs->handler = h->self;
+        cs->state = h;
+        return rc;
+    }
+    if (strcmp(op, "handler_wait") == 0) {
+        fixture_handler *h = cs->state;
+        const cJSON *events = cJSON_GetObjectItem(expect, "events");
+        int want = events ? cJSON_GetArraySize(events) : 0;
+        int want_closed = cJSON_IsTrue(cJSON_GetObjectItem(expect, "closed"));
+        net_handler_stats_t st = {0, 0, false};
+        for (int i = 0; i < 5000; i++) {
+            pthread_mutex_lock(&h->mu);
+            int n = h->count;
+            pthread_mutex_unlock(&h->mu);
+            rc = net_handler_stats(cs->handler, &st);
+            if (rc != NET_OK) return rc;
+            if (n >= want && (!want_closed || st.closed)) break;
+            sleep_ms(1);
+        }
+        pthread_mutex_lock(&h->mu);
+        *ok_check = check_events((const char **)h->seen, h->lens, (size_t)h->count, expect);
+        pthread_mutex_unlock(&h->mu);
+        char json[160];
+        snprintf(json, sizeof json, "{\"delivered\":%llu,\"failed\":%llu,\"closed\":%s}",
+                 (unsigned long long)st.delivered, (unsigned long long)st.failed, st.closed ? "true" : "false");
+        if (*ok_check == 0) {
+            cJSON *rest = cJSON_Duplicate(expect, 1);
+            cJSON_DeleteItemFromObject(rest, "events");
+            *ok_check = check_subset(json, rest);
+            cJSON_Delete(rest);
+        }
+        return NET_OK;
+    }
+    if (strcmp(op, "handler_close") == 0) return net_handler_close(cs->handler);
     if (strcmp(op, "flush") == 0) return net_flush(cs->bus);
     if (strcmp(op, "shutdown") == 0) return net_shutdown(cs->bus);
     if (strcmp(op, "stats") == 0 || strcmp(op, "health") == 0) {
@@ -413,7 +526,7 @@ static int run_case(const cJSON *c) {
     const cJSON *config = cJSON_GetObjectItem(c, "config");
     const cJSON *config_text = cJSON_GetObjectItem(c, "config_text");
     char *text = config ? cJSON_PrintUnformatted(config) : strdup(config_text ? config_text->valuestring : "");
-    case_state cs = {NULL, NULL, NULL};
+    case_state cs = {NULL, NULL, NULL, NULL, NULL};
     int rc = net_bus_new(text, strlen(text), &cs.bus);
     if (config) cJSON_free(text); else free(text);
     const cJSON *open_error = cJSON_GetObjectItem(c, "open_error");
@@ -441,6 +554,8 @@ static int run_case(const cJSON *c) {
         i++;
     }
     net_subscription_free(cs.sub);
+    net_handler_free(cs.handler);
+    fixture_handler_free(cs.state);
     net_bus_free(cs.bus);
     free(cs.cursor);
     return result;
