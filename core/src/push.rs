@@ -518,6 +518,8 @@ fn pool_size() -> usize {
 struct Pool {
     queue: Mutex<PoolQueue>,
     ready: Condvar,
+    /// Joined by [`shutdown`], so no callback thread outlives it.
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The process the threads belong to: after `fork()` the child has none
     /// of them, and starts its own pool at the next delivery.
     pid: u32,
@@ -545,6 +547,7 @@ fn pool() -> Arc<Pool> {
             running_threads: 0,
         }),
         ready: Condvar::new(),
+        threads: Mutex::new(Vec::new()),
         pid: std::process::id(),
     });
     for index in 0..pool_size() {
@@ -552,8 +555,9 @@ fn pool() -> Arc<Pool> {
         let started = std::thread::Builder::new()
             .name(format!("net-callback-{index}"))
             .spawn(move || worker.work());
-        if started.is_ok() {
+        if let Ok(thread) = started {
             pool.queue.lock().running_threads += 1;
+            pool.threads.lock().push(thread);
         }
     }
     *slot = Some(Arc::clone(&pool));
@@ -604,8 +608,13 @@ pub fn shutdown() {
     pool.ready.notify_all();
     while queue.running_threads > 0 {
         if pool.ready.wait_until(&mut queue, deadline).timed_out() {
-            break;
+            // A handler that does not return: leave its thread behind.
+            return;
         }
+    }
+    drop(queue);
+    for thread in std::mem::take(&mut *pool.threads.lock()) {
+        let _ = thread.join();
     }
 }
 

@@ -36,6 +36,7 @@ test)
   step "example state" go run ./state
   step "example mesh" go run ./mesh
   step "example bus_over_mesh" go run ./bus_over_mesh
+  step "example handlers" go run ./handlers
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

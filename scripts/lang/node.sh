@@ -41,6 +41,7 @@ test)
   check "example state" bash -c "cd examples/node && node state.mjs"
   check "example mesh" bash -c "cd examples/node && node mesh.mjs"
   check "example bus over mesh" bash -c "cd examples/node && node bus_over_mesh.mjs"
+  check "example handlers" bash -c "cd examples/node && node handlers.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -56,6 +56,11 @@ test)
   else
     echo "  FAIL  example bus_over_mesh"; tail -n 20 build/py-example-bus-over-mesh.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/handlers.py >build/py-example-handlers.log 2>&1; then
+    echo "  ok    example handlers"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example handlers"; tail -n 20 build/py-example-handlers.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
