@@ -3,7 +3,9 @@ package net
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -262,4 +264,60 @@ func BenchmarkBusOverMesh64B(b *testing.B) {
 		b.Fatalf("inbox dropped events: %+v %v", st, err)
 	}
 	b.ReportMetric(float64(received)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkOnEventThroughput64B: a Go handler per event, called through the
+// cgo trampoline from the engine's callback threads.
+func BenchmarkOnEventThroughput64B(b *testing.B) {
+	n, err := New(&Config{NumShards: 1, RingBufferCapacity: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer n.Close()
+	batch := make([]string, 1000)
+	for i := range batch {
+		batch[i] = event64
+	}
+	var seen atomic.Int64
+	done := make(chan struct{})
+	total := int64(b.N) * 1000
+	h, err := n.OnEvent(context.Background(), SubscribeOptions{}, func(Event) {
+		if seen.Add(1) == total {
+			close(done)
+		}
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Stay within the ring (no event dropped): at most 256k ahead.
+		for int64(i)*1000-seen.Load() > 256_000 {
+			runtime.Gosched()
+		}
+		if n.IngestRawBatch(batch) != 1000 {
+			b.Fatal("batch refused")
+		}
+	}
+	<-done
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkOnEventLatency64B: emit one event, wait for the handler's call.
+func BenchmarkOnEventLatency64B(b *testing.B) {
+	n := benchNode(b)
+	arrived := make(chan struct{}, 1)
+	h, err := n.OnEvent(context.Background(), SubscribeOptions{}, func(Event) { arrived <- struct{}{} })
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := n.IngestRaw(event64); err != nil {
+			b.Fatal(err)
+		}
+		<-arrived
+	}
 }

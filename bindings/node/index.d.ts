@@ -67,6 +67,8 @@ export class Handler {
   close(rest?: number | null): void;
   isClosed(): boolean;
   failed(n: number): void;
+  ref(): void;
+  unref(): void;
   stats(): NativeHandlerStats;
 }
 

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 
 /// Most items one run of a delivery takes and hands out before it yields
 /// its thread to the next delivery.
-pub const BATCH: usize = 64;
+pub const BATCH: usize = 256;
 
 /// Something a delivery can drain: takes items without waiting, and wakes a
 /// [`Waker`] when it may have more (or has ended).

@@ -36,9 +36,7 @@ fn every_event_reaches_the_handler_once_in_order() {
     let (tx, rx) = mpsc::channel();
     let handle = spawn(
         subscription(&b),
-        move |e: crate::bus::Event| {
-            tx.send(e.raw_str().into_owned()).map_err(|e| e.to_string())
-        },
+        move |e: crate::bus::Event| tx.send(e.raw_str().into_owned()).map_err(|e| e.to_string()),
         "test handler",
     );
     for i in 10..1000 {
@@ -62,9 +60,14 @@ fn a_handler_may_emit_into_the_bus_it_reads() {
         subscription(&b),
         move |e: crate::bus::Event| {
             count.fetch_add(1, Ordering::SeqCst);
-            let n: u32 = e.raw_str().parse().map_err(|_| "not a number".to_string())?;
+            let n: u32 = e
+                .raw_str()
+                .parse()
+                .map_err(|_| "not a number".to_string())?;
             if n < 100 {
-                inner.emit_str(&(n + 1).to_string()).map_err(|e| e.to_string())?;
+                inner
+                    .emit_str(&(n + 1).to_string())
+                    .map_err(|e| e.to_string())?;
             }
             Ok(())
         },
@@ -94,10 +97,19 @@ fn a_failing_handler_is_counted_and_keeps_being_called() {
         "test handler",
     );
     for i in 0..20 {
-        b.emit_raw(if i % 2 == 0 { b"bad" } else { b"good" }).unwrap();
+        b.emit_raw(if i % 2 == 0 { b"bad" } else { b"good" })
+            .unwrap();
     }
-    eventually("20 calls", || handle.stats().delivered + handle.stats().failed == 20);
-    assert_eq!(handle.stats(), Stats { delivered: 10, failed: 10 });
+    eventually("20 calls", || {
+        handle.stats().delivered + handle.stats().failed == 20
+    });
+    assert_eq!(
+        handle.stats(),
+        Stats {
+            delivered: 10,
+            failed: 10
+        }
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 20);
 }
 
@@ -134,7 +146,9 @@ fn closing_from_inside_the_handler_stops_the_calls_and_gives_the_rest_back() {
     for _ in 0..10 {
         let _ = started.send(());
     }
-    eventually("the handler to be dropped", || dropped.load(Ordering::SeqCst) == 1);
+    eventually("the handler to be dropped", || {
+        dropped.load(Ordering::SeqCst) == 1
+    });
     assert_eq!(calls.load(Ordering::SeqCst), 3);
     let handle = slot.lock().take().unwrap();
     assert!(handle.is_closed());
@@ -255,7 +269,13 @@ fn many_producers_many_handlers_nothing_lost_nothing_twice() {
     );
     // Other deliveries share the callback threads meanwhile.
     let others: Vec<Handle> = (0..50)
-        .map(|_| spawn(subscription(&bus(1)), |_e: crate::bus::Event| Ok(()), "idle"))
+        .map(|_| {
+            spawn(
+                subscription(&bus(1)),
+                |_e: crate::bus::Event| Ok(()),
+                "idle",
+            )
+        })
         .collect();
     let producers: Vec<_> = (0..PRODUCERS)
         .map(|p| {
@@ -270,7 +290,9 @@ fn many_producers_many_handlers_nothing_lost_nothing_twice() {
     for p in producers {
         p.join().unwrap();
     }
-    eventually("every event", || handle.stats().delivered == (PRODUCERS * EACH) as u64);
+    eventually("every event", || {
+        handle.stats().delivered == (PRODUCERS * EACH) as u64
+    });
     let seen = seen.lock();
     for per_producer in seen.iter() {
         let mut sorted = per_producer.clone();
@@ -297,7 +319,9 @@ fn mesh_messages_reach_a_handler_that_replies_from_inside() {
         },
         "mesh message handler",
     );
-    eventually("b to know a", || b.peers().iter().any(|p| p.node_id == a_id));
+    eventually("b to know a", || {
+        b.peers().iter().any(|p| p.node_id == a_id)
+    });
     for i in 0..20u8 {
         a.send(b.node_id(), 1, &[i]).unwrap();
     }

@@ -37,7 +37,9 @@ fn main() -> net_sdk::error::Result<()> {
     })?;
     let stream = alice.open_stream(peer.node_id, 1, StreamConfig::reliable())?;
     stream.send_blocking(b"hello", Some(Duration::from_secs(5)))?;
-    let answer = alice.recv(Some(Duration::from_secs(5)))?.expect("an answer");
+    let answer = alice
+        .recv(Some(Duration::from_secs(5)))?
+        .expect("an answer");
     println!("alice got {:?}", String::from_utf8_lossy(&answer.payload));
     Ok(())
 }

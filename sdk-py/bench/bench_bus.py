@@ -4,9 +4,10 @@ Prints JSON lines."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
-from net_sdk import NetNode
+from net_sdk import Event, NetNode
 
 EVENT = b'{"token":"hello","index":12345,"pad":"' + b"x" * 24 + b'"}'
 assert len(EVENT) == 64
@@ -61,6 +62,44 @@ def main() -> None:
             break
     elapsed = time.perf_counter() - start
     report("subscribe_take_one_and_leave_64B", "us_per_leave", round(elapsed / leaves * 1e6, 1))
+    node.shutdown()
+    handlers()
+
+
+def handlers() -> None:
+    """Push: a handler on the net-callbacks thread, per event."""
+    node = NetNode(shards=1, ring_buffer_capacity=1 << 17)
+    batch = [EVENT] * 1000
+    seen = [0]
+    done = threading.Event()
+    total = 100_000
+
+    def count(_event: Event) -> None:
+        seen[0] += 1
+        if seen[0] == total:
+            done.set()
+
+    handler = node.on_event(count)
+    start = time.perf_counter()
+    for _ in range(total // 1000):
+        node.emit_raw_batch(batch)
+    done.wait(60)
+    report("handler_100k_64B", "events_per_sec", round(seen[0] / (time.perf_counter() - start)))
+    handler.close()
+    # Latency: emit one event, wait until the handler has run.
+    arrived = threading.Event()
+    handler = node.on_event(lambda _e: arrived.set())
+    samples = []
+    for _ in range(2000):
+        arrived.clear()
+        start = time.perf_counter()
+        node.emit_raw(EVENT)
+        arrived.wait(5)
+        samples.append(time.perf_counter() - start)
+    handler.close()
+    samples.sort()
+    report("handler_emit_to_call_64B", "p50_us", round(samples[len(samples) // 2] * 1e6, 1))
+    report("handler_emit_to_call_64B", "p99_us", round(samples[len(samples) * 99 // 100] * 1e6, 1))
     node.shutdown()
 
 

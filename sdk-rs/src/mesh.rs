@@ -257,10 +257,7 @@ impl Mesh {
     /// threads, until the [`Handler`](crate::Handler) is closed or dropped or
     /// the node shuts down; see [`crate::handler`]. `mesh:shutdown` on a
     /// shut-down node.
-    pub fn on_message(
-        &self,
-        f: impl FnMut(Message) + Send + 'static,
-    ) -> Result<crate::Handler> {
+    pub fn on_message(&self, f: impl FnMut(Message) + Send + 'static) -> Result<crate::Handler> {
         let source = self.node.message_source()?;
         Ok(crate::handler::spawn(source, "mesh message handler", f))
     }

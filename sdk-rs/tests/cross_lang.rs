@@ -3,9 +3,9 @@
 
 use futures::StreamExt;
 use net_sdk::{EventStream, Filter, Handler, Net, PollRequest, SdkError, SubscribeOptions};
-use std::sync::{Arc, Mutex, OnceLock};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 fn root() -> PathBuf {
@@ -45,7 +45,12 @@ fn on_event(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
     let fail_on: Vec<Vec<u8>> = step
         .get("fail_on")
         .and_then(Value::as_array)
-        .map(|v| v.iter().filter_map(Value::as_str).map(|t| t.as_bytes().to_vec()).collect())
+        .map(|v| {
+            v.iter()
+                .filter_map(Value::as_str)
+                .map(|t| t.as_bytes().to_vec())
+                .collect()
+        })
         .unwrap_or_default();
     let emit_on = step.get("emit_on").map(|e| {
         (
@@ -53,7 +58,10 @@ fn on_event(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
             e["text"].as_str().unwrap_or_default().to_owned(),
         )
     });
-    let close_after = step.get("close_after").and_then(Value::as_u64).map(|n| n as usize);
+    let close_after = step
+        .get("close_after")
+        .and_then(Value::as_u64)
+        .map(|n| n as usize);
     let filter = match step.get("filter_text").and_then(Value::as_str) {
         Some(text) => Some(Filter::from_json(text)?),
         None => filter_of(step)?,
@@ -299,7 +307,10 @@ async fn run_step(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
         "handler_wait" => {
             let handler = case.handler.clone().expect("a handler");
             let expect = &step["expect"];
-            let want = expect.get("events").and_then(Value::as_array).map_or(0, Vec::len);
+            let want = expect
+                .get("events")
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
             let closed = expect.get("closed").and_then(Value::as_bool) == Some(true);
             let deadline = Instant::now() + Duration::from_secs(5);
             while Instant::now() < deadline
@@ -307,7 +318,13 @@ async fn run_step(case: &mut Case, step: &Value) -> Result<Value, SdkError> {
             {
                 tokio::time::sleep(Duration::from_millis(2)).await;
             }
-            let raws: Vec<Value> = case.seen.lock().unwrap().iter().map(|d| json!(hex::encode(d))).collect();
+            let raws: Vec<Value> = case
+                .seen
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|d| json!(hex::encode(d)))
+                .collect();
             let stats = handler.stats();
             json!({"raws": raws, "delivered": stats.delivered, "failed": stats.failed, "closed": handler.is_closed()})
         }

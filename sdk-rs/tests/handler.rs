@@ -102,7 +102,9 @@ fn mesh_messages_answered_from_inside_and_the_end_of_the_node() {
             let _ = tx.send(());
         })
         .unwrap();
-    let stream = a.open_stream(peer.node_id, 5, StreamConfig::reliable()).unwrap();
+    let stream = a
+        .open_stream(peer.node_id, 5, StreamConfig::reliable())
+        .unwrap();
     for i in 0..10u8 {
         stream.send_blocking(&[i], Some(WAIT)).unwrap();
     }

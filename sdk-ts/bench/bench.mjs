@@ -48,3 +48,37 @@ for (let i = 0; i < leaves; i++) {
 secs = Number(process.hrtime.bigint() - start) / 1e9;
 console.log(JSON.stringify({ lang: 'node', bench: 'subscribe_take_one_and_leave_64B', us_per_leave: Math.round((secs / leaves) * 1e7) / 10, payload_bytes: 64 }));
 await subNode.shutdown();
+
+// Push: a handler on the event loop, per event (batches of up to 256 per
+// event-loop turn).
+const pushNode = await NetNode.create({ shards: 1, ringBufferCapacity: 1 << 17 });
+let handled = 0;
+const total = 100_000;
+const all = new Promise((resolve) => {
+  const handler = pushNode.onEvent(() => {
+    if (++handled === total) {
+      handler.close();
+      resolve();
+    }
+  });
+});
+start = process.hrtime.bigint();
+for (let i = 0; i < total / 1000; i++) pushNode.emitRawBatch(batch);
+await all;
+secs = Number(process.hrtime.bigint() - start) / 1e9;
+console.log(JSON.stringify({ lang: 'node', bench: 'handler_100k_64B', events_per_sec: Math.round(handled / secs), payload_bytes: 64 }));
+// Latency: emit one event, await the handler's call.
+let arrived = () => {};
+const latency = pushNode.onEvent(() => arrived());
+const samples = [];
+for (let i = 0; i < 2000; i++) {
+  const called = new Promise((resolve) => { arrived = resolve; });
+  const t0 = process.hrtime.bigint();
+  pushNode.emitRaw(EVENT);
+  await called;
+  samples.push(Number(process.hrtime.bigint() - t0) / 1e3);
+}
+latency.close();
+samples.sort((a, b) => a - b);
+console.log(JSON.stringify({ lang: 'node', bench: 'handler_emit_to_call_64B', p50_us: Math.round(samples[1000] * 10) / 10, p99_us: Math.round(samples[1980] * 10) / 10, payload_bytes: 64 }));
+await pushNode.shutdown();

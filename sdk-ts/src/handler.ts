@@ -7,7 +7,9 @@
  * promise it returns rejects with) is caught, counted in
  * `stats().failed` and passed to `onError` (default: `console.error` for the
  * 1st, 2nd, 4th, 8th ... failure); the handler keeps being called. A live
- * handler does not keep the process alive by itself (like an unref'd timer).
+ * handler keeps the process alive, as a listening server does, until it is
+ * closed or its source ends; `unref()` opts out (Node's idiom for timers and
+ * servers), `ref()` opts back in.
  */
 import * as native from '@netmesh/core';
 import { call } from './errors';
@@ -54,6 +56,18 @@ export class Handler {
     this.stopped = true;
     this.native?.close(this.left);
     this.left = 0;
+  }
+
+  /** Lets the process exit while this handler is live. */
+  unref(): this {
+    this.native?.unref();
+    return this;
+  }
+
+  /** Keeps the process alive while this handler is live (the default). */
+  ref(): this {
+    this.native?.ref();
+    return this;
   }
 
   /** Whether it has ended. */

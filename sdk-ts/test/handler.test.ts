@@ -113,18 +113,25 @@ test('mesh messages reach a handler that replies from inside; the node end ends 
   }
 });
 
-test('a live handler does not keep the process alive, and exit is clean', async () => {
+test('a live handler keeps the process alive until closed; unref() opts out', async () => {
   const sdk = path.resolve(__dirname, '..', 'src', 'index.js');
-  const code = `
-    const { NetNode } = require(${JSON.stringify(sdk)});
-    (async () => {
-      const node = await NetNode.create({ shards: 1 });
-      let calls = 0;
-      node.onEvent(() => { calls += 1; if (calls < 1000) node.emitRaw('again'); });
+  const run = async (body: string): Promise<{ stdout: string; ms: number }> => {
+    const code = `const { NetNode } = require(${JSON.stringify(sdk)});
+      (async () => { const node = await NetNode.create({ shards: 1 }); ${body} })();`;
+    const t0 = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', code], { timeout: 20000 });
+    return { stdout, ms: Date.now() - t0 };
+  };
+  // Awaiting a handler's result works: nothing else holds the event loop.
+  const awaited = await run(`
+    let calls = 0;
+    await new Promise((resolve) => {
+      const h = node.onEvent(() => { if (++calls === 1000) { h.close(); resolve(); } else node.emitRaw('again'); });
       node.emitRaw('start');
-      setTimeout(() => console.log('calls', calls > 10), 50);
-    })();
-  `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', code], { timeout: 20000 });
-  assert.match(stdout, /calls true/);
+    });
+    console.log('calls', calls);`);
+  assert.match(awaited.stdout, /calls 1000/);
+  // Unref'd and never closed: the process exits once its own work is done.
+  const unrefd = await run(`node.onEvent(() => undefined).unref(); node.emitRaw('x'); console.log('done');`);
+  assert.match(unrefd.stdout, /done/);
 });

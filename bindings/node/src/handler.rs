@@ -1,13 +1,18 @@
 //! Push delivery for Node: handlers run on the JavaScript event loop.
 //!
-//! A delivery's scheduler calls a thread-safe function (unref'd, so a live
-//! handler does not keep the process alive); on the JS thread that call runs
+//! A delivery's scheduler calls a thread-safe function; on the JS thread that call runs
 //! the delivery, which takes a batch of items from its source, and hands the
 //! batch to the SDK's `deliver(batch)` function. The SDK calls the user's
 //! handler for each item and catches what it throws (the engine never sees a
 //! JS exception); it reports failures with `Handler.failed(n)`. Calls for
 //! one handler come one batch at a time, in order; the next batch is taken
 //! only after `deliver` returned.
+//!
+//! A live handler keeps the process alive, as a listening server does, until
+//! it is closed or its source ends (the thread-safe function is released
+//! then); `unref()` opts out, `ref()` opts back in (Node's idiom for timers
+//! and servers). An unref'd one would let `await`ing a handler's result end
+//! the process with nothing left to run (exit code 13).
 
 use crate::Result;
 use napi::bindgen_prelude::*;
@@ -36,7 +41,6 @@ impl Drop for Release {
 /// Registers `deliver` for every item of `source`: `convert` turns each
 /// batch into the JS value `deliver` receives.
 pub fn spawn<S, V>(
-    env: &Env,
     source: S,
     deliver: JsFunction,
     what: &'static str,
@@ -61,8 +65,6 @@ where
             Ok(vec![value])
         })
         .map_err(crate::from_napi)?;
-    let mut unref = tsfn.clone();
-    unref.unref(env).map_err(crate::from_napi)?;
     let slot = Arc::new(Mutex::new(Some(tsfn)));
     let release = Release(Arc::clone(&slot));
     let handler = move |item: S::Item| -> std::result::Result<(), String> {
@@ -93,6 +95,7 @@ where
     };
     Ok(Handler {
         delivery,
+        tsfn: slot,
         give_back: Box::new(give_back),
         returned: AtomicU64::new(0),
         js_failed: AtomicU64::new(0),
@@ -104,6 +107,8 @@ where
 #[napi]
 pub struct Handler {
     delivery: Arc<dyn Control>,
+    /// The thread-safe function, until the delivery ends.
+    tsfn: Arc<Mutex<Option<Tsfn>>>,
     /// Gives the last `n` items of the current batch back to the source;
     /// returns how many it gave back.
     give_back: Box<dyn Fn(usize) -> u64 + Send + Sync>,
@@ -134,6 +139,24 @@ impl Handler {
             self.returned.fetch_add(n, Ordering::Relaxed);
         }
         self.delivery.close();
+    }
+
+    /// Lets the process exit while this handler is live.
+    #[napi]
+    pub fn unref(&self, env: Env) -> Result<()> {
+        if let Some(tsfn) = self.tsfn.lock().as_mut() {
+            tsfn.unref(&env).map_err(crate::from_napi)?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the process alive while this handler is live (the default).
+    #[napi(js_name = "ref")]
+    pub fn ref_(&self, env: Env) -> Result<()> {
+        if let Some(tsfn) = self.tsfn.lock().as_mut() {
+            tsfn.refer(&env).map_err(crate::from_napi)?;
+        }
+        Ok(())
     }
 
     /// Whether it has ended (closed, or its source ended).

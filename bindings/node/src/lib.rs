@@ -315,17 +315,18 @@ impl Bus {
 
     /// Calls `deliver(events)` on the event loop with each batch of a new
     /// live subscription's events (see `handler.rs`).
-    #[napi(ts_args_type = "deliver: (events: NativeEvent[]) => void, cursor?: string, filterJson?: string")]
+    #[napi(
+        ts_args_type = "deliver: (events: NativeEvent[]) => void, cursor?: string, filterJson?: string"
+    )]
     pub fn on_event(
         &self,
-        env: Env,
         deliver: napi::JsFunction,
         cursor: Option<String>,
         filter_json: Option<String>,
     ) -> Result<handler::Handler> {
         let sub = facade::subscription(&self.bus, cursor.as_deref(), filter_json.as_deref())
             .map_err(to_js)?;
-        handler::spawn(&env, sub, deliver, "bus event handler", |events: &[Event]| {
+        handler::spawn(sub, deliver, "bus event handler", |events: &[Event]| {
             events_to_js(events.to_vec())
         })
     }

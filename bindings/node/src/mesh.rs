@@ -410,14 +410,9 @@ impl Mesh {
     /// messages the node receives (taken from the inbox, as `recv` takes
     /// them). `mesh:shutdown` on a shut-down node.
     #[napi(ts_args_type = "deliver: (messages: NativeMeshMessage[]) => void")]
-    pub fn on_message(
-        &self,
-        env: Env,
-        deliver: napi::JsFunction,
-    ) -> Result<crate::handler::Handler> {
+    pub fn on_message(&self, deliver: napi::JsFunction) -> Result<crate::handler::Handler> {
         let source = self.inner.message_source().map_err(to_js)?;
         crate::handler::spawn(
-            &env,
             source,
             deliver,
             "mesh message handler",

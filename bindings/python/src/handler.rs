@@ -48,7 +48,9 @@ fn live() -> MutexGuard<'static, Vec<Arc<dyn Control>>> {
 static THREAD: GILOnceCell<Mutex<Option<Py<PyAny>>>> = GILOnceCell::new();
 
 fn queue() -> MutexGuard<'static, Queue> {
-    QUEUE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    QUEUE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn submit(job: Arc<dyn Control>) {
@@ -82,7 +84,10 @@ fn ensure_thread(py: Python<'_>) -> PyResult<()> {
     kwargs.set_item("target", run)?;
     kwargs.set_item("name", "net-callbacks")?;
     kwargs.set_item("daemon", true)?;
-    let thread = py.import("threading")?.getattr("Thread")?.call((), Some(&kwargs))?;
+    let thread = py
+        .import("threading")?
+        .getattr("Thread")?
+        .call((), Some(&kwargs))?;
     thread.call_method0("start")?;
     let slot = THREAD.get_or_init(py, || Mutex::new(None));
     *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(thread.unbind());
