@@ -15,6 +15,9 @@
 //!   calls the handler for each. Calls for one delivery never overlap and
 //!   come in source order. No thread waits per delivery: an idle delivery is
 //!   a registered waker and nothing else.
+//! - The other way round, [`fifo`] turns any push API into a pull API: its
+//!   sink is a handler that queues (and pushes back on the source when
+//!   full), its reader waits with a timeout or a cancel token.
 //! - Who runs it is the caller's choice. [`spawn`] runs handlers on the
 //!   engine's callback threads (a small pool started on first use: the Rust
 //!   SDK, C and Go). A binding can run them on a thread of its own language
@@ -102,6 +105,15 @@ impl Source for MessageSource {
 pub trait Handler<T>: Send + 'static {
     /// Handles one item.
     fn call(&mut self, item: T) -> Result<(), String>;
+
+    /// Whether it can take an item now. `Pending` (after arranging for `cx`
+    /// to be woken) makes the delivery give the rest of its batch back to
+    /// the source and wait: backpressure into the source instead of a
+    /// buffer. The default is always ready; a [`FifoSink`] is not when full.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let _ = cx;
+        Poll::Ready(())
+    }
 }
 
 impl<T, F> Handler<T> for F
@@ -305,6 +317,15 @@ impl<S: Source, H: Handler<S::Item>> Delivery<S, H> {
             Poll::Ready(Some(items)) => {
                 let mut items = items.into_iter();
                 while let Some(item) = items.next() {
+                    if handler.poll_ready(&mut cx).is_pending() {
+                        // Full: the rest goes back, and the handler's waker
+                        // schedules us when it has room.
+                        let mut rest = vec![item];
+                        rest.extend(items);
+                        source.give_back(rest);
+                        drop(parts);
+                        return self.idle();
+                    }
                     match handler.call(item) {
                         Ok(()) => {
                             self.delivered.fetch_add(1, Ordering::Relaxed);
@@ -328,20 +349,25 @@ impl<S: Source, H: Handler<S::Item>> Delivery<S, H> {
             Poll::Ready(None) => self.end(&mut parts),
             Poll::Pending => {
                 drop(parts);
-                if self
-                    .wakeup
-                    .state
-                    .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
-                    .is_err()
-                {
-                    // Woken while running: what woke it may have come after
-                    // the poll looked.
-                    self.wakeup.state.store(SCHEDULED, Ordering::Release);
-                    (self.wakeup.schedule)();
-                }
-                Ran::Idle
+                self.idle()
             }
         }
+    }
+
+    /// Ends a run with nothing more to do until a waker fires.
+    fn idle(&self) -> Ran {
+        if self
+            .wakeup
+            .state
+            .compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Woken while running: what woke it may have come after the
+            // poll looked.
+            self.wakeup.state.store(SCHEDULED, Ordering::Release);
+            (self.wakeup.schedule)();
+        }
+        Ran::Idle
     }
 
     fn end(&self, parts: &mut Option<(S, H)>) -> Ran {
@@ -501,6 +527,164 @@ where
         }
     });
     Handle { delivery }
+}
+
+// ---------------------------------------------------------------------------
+// The FIFO adaptor: a pull API for any push API.
+
+struct FifoShared<T> {
+    queue: Mutex<VecDeque<T>>,
+    ready: Condvar,
+    capacity: usize,
+    /// The delivery waiting for room.
+    room: Mutex<Option<Waker>>,
+    /// The sink is gone (its delivery ended): after the queue, the end.
+    ended: AtomicBool,
+}
+
+impl<T> FifoShared<T> {
+    fn wake_sink(&self) {
+        if let Some(waker) = self.room.lock().take() {
+            waker.wake();
+        }
+    }
+}
+
+/// The reading end of a FIFO: whatever a push API hands the [`FifoSink`],
+/// in order. See [`fifo`].
+pub struct Fifo<T> {
+    shared: Arc<FifoShared<T>>,
+}
+
+/// The handler end of a FIFO: give it to any push API (`spawn`, or a
+/// binding's own scheduler). When the FIFO is full it is not ready, so the
+/// delivery leaves the items in their source until the reader takes one:
+/// nothing is dropped and nothing grows without bound.
+pub struct FifoSink<T> {
+    shared: Arc<FifoShared<T>>,
+}
+
+/// A FIFO holding up to `capacity` items (at least 1): every push API also
+/// has a pull API this way. `push::spawn(source, sink, ..)`, then
+/// `fifo.recv(timeout)` on any thread.
+pub fn fifo<T: Send + 'static>(capacity: usize) -> (FifoSink<T>, Fifo<T>) {
+    let shared = Arc::new(FifoShared {
+        queue: Mutex::new(VecDeque::new()),
+        ready: Condvar::new(),
+        capacity: capacity.max(1),
+        room: Mutex::new(None),
+        ended: AtomicBool::new(false),
+    });
+    (
+        FifoSink {
+            shared: Arc::clone(&shared),
+        },
+        Fifo { shared },
+    )
+}
+
+impl<T: Send + 'static> Handler<T> for FifoSink<T> {
+    fn call(&mut self, item: T) -> Result<(), String> {
+        self.shared.queue.lock().push_back(item);
+        self.shared.ready.notify_one();
+        Ok(())
+    }
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let queue = self.shared.queue.lock();
+        if queue.len() < self.shared.capacity {
+            return Poll::Ready(());
+        }
+        // Registered under the queue lock: a reader that takes an item
+        // after this sees the waker.
+        *self.shared.room.lock() = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for FifoSink<T> {
+    fn drop(&mut self) {
+        let _queue = self.shared.queue.lock();
+        self.shared.ended.store(true, Ordering::Release);
+        self.shared.ready.notify_all();
+    }
+}
+
+impl<T: Send + 'static> Fifo<T> {
+    /// The next item, waiting up to `timeout` (`None`: until one comes or
+    /// the FIFO ends). `None` on timeout or at the end ([`is_ended`](Self::is_ended)
+    /// tells them apart).
+    pub fn recv(&self, timeout: Option<Duration>) -> Option<T> {
+        self.recv_inner(timeout, None).ok().flatten()
+    }
+
+    /// [`recv`](Self::recv) that fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled.
+    pub fn recv_cancellable(
+        &self,
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> crate::Result<Option<T>> {
+        let shared = Arc::clone(&self.shared);
+        let _wake = cancel.on_cancel(move || {
+            let _queue = shared.queue.lock();
+            shared.ready.notify_all();
+        });
+        self.recv_inner(timeout, Some(cancel))
+    }
+
+    fn recv_inner(
+        &self,
+        timeout: Option<Duration>,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> crate::Result<Option<T>> {
+        let deadline = crate::time::Deadline::after(timeout).instant();
+        let mut queue = self.shared.queue.lock();
+        loop {
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
+            if let Some(item) = queue.pop_front() {
+                drop(queue);
+                self.shared.wake_sink();
+                return Ok(Some(item));
+            }
+            if self.shared.ended.load(Ordering::Acquire) {
+                return Ok(None);
+            }
+            match deadline {
+                Some(d) => {
+                    if self.shared.ready.wait_until(&mut queue, d).timed_out() && queue.is_empty() {
+                        return Ok(None);
+                    }
+                }
+                None => self.shared.ready.wait(&mut queue),
+            }
+        }
+    }
+
+    /// The next item if one is there, without waiting.
+    pub fn try_recv(&self) -> Option<T> {
+        let item = self.shared.queue.lock().pop_front();
+        if item.is_some() {
+            self.shared.wake_sink();
+        }
+        item
+    }
+
+    /// Whether the FIFO has ended: its sink is gone (the delivery was
+    /// closed, or its source ended) and every item was read.
+    pub fn is_ended(&self) -> bool {
+        self.shared.ended.load(Ordering::Acquire) && self.shared.queue.lock().is_empty()
+    }
+}
+
+impl<T> std::fmt::Debug for Fifo<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fifo")
+            .field("capacity", &self.shared.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -340,3 +340,39 @@ fn mesh_messages_reach_a_handler_that_replies_from_inside() {
         crate::ErrorKind::MeshShutdown
     );
 }
+
+#[test]
+fn a_fifo_turns_push_into_pull_with_backpressure_and_nothing_lost() {
+    let b = Bus::from_json(r#"{"num_shards": 1, "ring_buffer_capacity": 4096}"#).unwrap();
+    let (sink, fifo) = fifo::<crate::bus::Event>(8);
+    let handle = spawn(subscription(&b), sink, "fifo");
+    for i in 0..1000 {
+        b.emit_raw(i.to_string().as_bytes()).unwrap();
+    }
+    // The FIFO holds 8; the rest waits in the bus, not in memory.
+    eventually("the fifo to fill", || handle.stats().delivered == 8);
+    thread::sleep(Duration::from_millis(20));
+    assert_eq!(handle.stats().delivered, 8, "a full fifo pushes back");
+    let got: Vec<String> = (0..1000)
+        .map(|_| fifo.recv(Some(WAIT)).unwrap().raw_str().into_owned())
+        .collect();
+    assert_eq!(
+        got,
+        (0..1000).map(|i: i32| i.to_string()).collect::<Vec<_>>()
+    );
+    assert!(fifo.try_recv().is_none());
+    assert!(fifo.recv(Some(Duration::from_millis(10))).is_none());
+    assert!(!fifo.is_ended());
+    let cancel = crate::cancel::CancelToken::new();
+    let canceller = crate::cancel::cancel_after(&cancel, 20);
+    assert_eq!(
+        fifo.recv_cancellable(None, &cancel).unwrap_err().kind(),
+        crate::ErrorKind::Cancelled
+    );
+    canceller.join().unwrap();
+    b.emit_raw(b"last").unwrap();
+    b.shutdown();
+    assert_eq!(fifo.recv(Some(WAIT)).unwrap().raw_str(), "last");
+    assert!(fifo.recv(None).is_none(), "ends once the source ended");
+    assert!(fifo.is_ended());
+}

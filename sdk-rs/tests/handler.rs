@@ -57,7 +57,7 @@ fn a_panic_is_counted_and_the_handler_goes_on() {
     let count = calls.clone();
     let handler = node
         .on_event(SubscribeOptions::default(), move |_| {
-            if count.fetch_add(1, Ordering::SeqCst) % 2 == 0 {
+            if count.fetch_add(1, Ordering::SeqCst).is_multiple_of(2) {
                 panic!("refused");
             }
         })
