@@ -338,6 +338,19 @@ typedef struct net_cancel_t net_cancel_t;
  * A registered handler. Opaque; create with `net_bus_on_event` or
  * `net_mesh_on_message`, stop with `net_handler_close`, release with
  * `net_handler_free`.
+ *
+ * Threads: the engine calls `call(item, context)` on one of its callback
+ * threads (`net-callback-N`), never two calls of one handler at once, in
+ * order. The item is borrowed for the call only. No engine lock is held
+ * during a call: a handler may emit, send, subscribe, or close its own
+ * handler from inside. Failures: `call` returns 0, or non-zero for a
+ * failure, which is counted (`net_handler_stats`) and written to stderr
+ * (the 1st, 2nd, 4th, ... one); the handler keeps being called. Drop:
+ * `drop(context)` runs exactly once, after the last call, on the thread
+ * that ends the handler (`net_handler_close`/`_free`, the source ending:
+ * the bus shut down and drained, the node shut down), or at once when
+ * registering fails. Every push API has a pull twin
+ * (`net_subscription_next`, `net_mesh_recv`).
  */
 typedef struct net_handler_t net_handler_t;
 
@@ -1459,7 +1472,7 @@ void net_watch_free(struct net_watch_t *w);
 /**
  * Calls `closure` for every event of a new live subscription (`cursor`,
  * `filter_json` as for `net_subscribe`; empty means none) and stores the
- * handler in `*out`. See the module notes on threads, failures and `drop`;
+ * handler in `*out`. See `net_handler_t` for threads, failures and `drop`;
  * `drop` also runs (at once) when this fails.
  *
  * # Safety
@@ -1478,8 +1491,8 @@ int32_t net_bus_on_event(struct net_bus_t *bus,
 /**
  * Calls `closure` for every message the node receives (each taken from the
  * inbox, as `net_mesh_recv` would take it) and stores the handler in
- * `*out`. See the module notes on threads, failures and `drop`; `drop` also
- * runs (at once) when this fails.
+ * `*out`. See `net_handler_t` for threads, failures and `drop`; `drop`
+ * also runs (at once) when this fails.
  *
  * # Safety
  * `out` writable; `closure.context` usable from any thread.
