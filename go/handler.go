@@ -29,6 +29,7 @@ import (
 type Handler struct {
 	handle *C.net_handler_t
 	once   sync.Once
+	mu     sync.Mutex // guards stop
 	stop   func() bool
 }
 
@@ -50,6 +51,9 @@ type callback struct {
 	limit     int
 	count     int
 	handler   *Handler
+	// registered is closed once handler holds its engine handle: the engine
+	// may call before the registering call has returned (buffered events).
+	registered chan struct{}
 }
 
 // run calls f, turning a panic into a failure the engine counts.
@@ -68,7 +72,8 @@ func (cb *callback) limitReached() {
 		return
 	}
 	cb.count++
-	if cb.count == cb.limit && cb.handler != nil {
+	if cb.count == cb.limit {
+		<-cb.registered
 		// From inside its own call: the engine does not wait, and this call
 		// is the last.
 		_ = cb.handler.Close()
@@ -114,6 +119,7 @@ func register(ctx context.Context, cb *callback, start func(handle C.uintptr_t, 
 	}
 	h := &Handler{}
 	cb.handler = h
+	cb.registered = make(chan struct{})
 	ref := cgo.NewHandle(cb)
 	var handle *C.net_handler_t
 	// On failure the engine has already run the closure's drop (deleting ref).
@@ -121,7 +127,11 @@ func register(ctx context.Context, cb *callback, start func(handle C.uintptr_t, 
 		return nil, err
 	}
 	h.handle = handle
-	h.stop = context.AfterFunc(ctx, func() { _ = h.Close() })
+	stop := context.AfterFunc(ctx, func() { _ = h.Close() })
+	h.mu.Lock()
+	h.stop = stop
+	h.mu.Unlock()
+	close(cb.registered)
 	runtime.SetFinalizer(h, (*Handler).free)
 	return h, nil
 }
@@ -161,8 +171,11 @@ func (m *Mesh) OnMessage(ctx context.Context, fn func(Message)) (*Handler, error
 // Idempotent.
 func (h *Handler) Close() error {
 	h.once.Do(func() {
-		if h.stop != nil {
-			h.stop()
+		h.mu.Lock()
+		stop := h.stop
+		h.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		C.net_handler_close(h.handle)
 	})
