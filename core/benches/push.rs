@@ -40,10 +40,8 @@ fn percentiles(mut ns: Vec<u64>) -> (u64, u64) {
     (ns[ns.len() / 2], ns[ns.len() * 99 / 100])
 }
 
-fn bus_throughput() {
-    let batch: Vec<&[u8]> = vec![EVENT.as_slice(); 1000];
-    // Push: a handler counting events.
-    let b = bus();
+/// A handler on the callback threads that counts the events of `b`.
+fn counting(b: &Bus) -> (Arc<AtomicU64>, push::Handle) {
     let seen = Arc::new(AtomicU64::new(0));
     let count = seen.clone();
     let handle = push::spawn(
@@ -54,6 +52,14 @@ fn bus_throughput() {
         },
         "bench",
     );
+    (seen, handle)
+}
+
+fn bus_throughput() {
+    let batch: Vec<&[u8]> = vec![EVENT.as_slice(); 1000];
+    // Push: a handler counting events.
+    let b = bus();
+    let (seen, handle) = counting(&b);
     let start = Instant::now();
     for _ in 0..EVENTS / 1000 {
         b.emit_raw_batch(&batch).expect("emit");
@@ -88,16 +94,7 @@ fn bus_throughput() {
 
 fn bus_latency() {
     let b = bus();
-    let seen = Arc::new(AtomicU64::new(0));
-    let count = seen.clone();
-    let _handle = push::spawn(
-        b.subscribe(SubscribeOptions::default()).expect("subscribe"),
-        move |_e: Event| {
-            count.fetch_add(1, Ordering::Release);
-            Ok(())
-        },
-        "bench",
-    );
+    let (seen, _handle) = counting(&b);
     let mut ns = Vec::with_capacity(PINGS);
     for i in 0..PINGS as u64 {
         let start = Instant::now();

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { until } from './support/until';
 import {
   BusLink,
   BusLinkDirection,
@@ -13,6 +14,7 @@ import {
   UnknownPeerError,
 } from '../src';
 
+
 const KEY = '07'.repeat(32);
 /** The engine's default link stream ("bus" in ASCII). */
 const DEFAULT_STREAM = 0x627573n;
@@ -23,14 +25,6 @@ function bind(): Promise<Mesh> {
   return Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
 }
 
-/** Polls `cond` until it holds, failing after `ms`. */
-async function until(cond: () => boolean, what: string, ms = DEADLINE_MS): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** `a` connected to `b`, with the session at both ends. */
 async function pair(): Promise<{ a: Mesh; b: Mesh }> {

@@ -1,19 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { until } from './support/until';
 import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Event, Handler, InvalidFilterError, Mesh, MeshMessage, MeshShutdownError, NetNode } from '../src';
 
+
 const KEY = '07'.repeat(32);
 
-async function until(cond: () => boolean, what: string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
 
 test('every event reaches the handler once, in order, and a handler may emit', async () => {
   const node = await NetNode.create({ shards: 1 });

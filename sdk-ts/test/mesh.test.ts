@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { until } from './support/until';
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -52,15 +53,6 @@ async function recvOne(mesh: Mesh, timeoutMs = 5000): Promise<MeshMessage> {
   const m = await mesh.recv({ timeoutMs });
   assert.ok(m, `no message within ${timeoutMs} ms`);
   return m;
-}
-
-/** Polls `cond` until it holds, failing after `ms`. */
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 test('two nodes talk both ways: reliable, fire-and-forget, empty and largest payloads', async () => {

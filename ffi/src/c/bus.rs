@@ -83,6 +83,30 @@ pub(super) fn bus_arg(bus: *mut net_bus_t) -> Result<Arc<Bus>, Error> {
     BUSES.arg(bus, "bus")
 }
 
+/// A new live subscription from a bus handle and the C arguments
+/// `net_subscribe` and `net_bus_on_event` share (empty cursor or filter:
+/// none).
+///
+/// # Safety
+/// `cursor` and `filter_json` valid for their lengths.
+pub(super) unsafe fn subscription_arg(
+    bus: *mut net_bus_t,
+    cursor: *const c_char,
+    cursor_len: usize,
+    filter_json: *const c_char,
+    filter_len: usize,
+) -> Result<net_core::bus::Subscription, Error> {
+    let bus = bus_arg(bus)?;
+    // SAFETY: forwarded contract.
+    let (cursor, filter) = unsafe {
+        (
+            str_arg(cursor, cursor_len, "cursor")?,
+            str_arg(filter_json, filter_len, "filter_json")?,
+        )
+    };
+    facade::subscription(&bus, Some(cursor), Some(filter))
+}
+
 fn sub_arg(sub: *mut net_subscription_t) -> Result<Arc<SubscriptionHandle>, Error> {
     SUBSCRIPTIONS.arg(sub, "subscription")
 }
@@ -533,15 +557,9 @@ pub unsafe extern "C" fn net_subscribe(
         if out.is_null() {
             return Err(null_error("out"));
         }
-        let bus = bus_arg(bus)?;
         // SAFETY: forwarded contract.
-        let (cursor, filter) = unsafe {
-            (
-                str_arg(cursor, cursor_len, "cursor")?,
-                str_arg(filter_json, filter_len, "filter_json")?,
-            )
-        };
-        let sub = facade::subscribe(&bus, Some(cursor), Some(filter))?;
+        let sub = unsafe { subscription_arg(bus, cursor, cursor_len, filter_json, filter_len)? };
+        let sub = facade::SubscriptionHandle::from(sub);
         let handle = SUBSCRIPTIONS.insert(sub)?;
         // SAFETY: checked non-null above.
         unsafe { *out = handle as *mut net_subscription_t };

@@ -17,10 +17,9 @@
 //! Every push API has a pull twin: `net_subscription_next` and
 //! `net_mesh_recv` read the same items by waiting.
 
-use super::bus::{bus_arg, net_bus_t, net_event_t};
+use super::bus::{net_bus_t, net_event_t};
 use super::common::*;
 use super::mesh::{mesh_arg, net_mesh_message_t, net_mesh_t};
-use crate::facade::bus as facade;
 use crate::handles::HandleTable;
 use net_core::push::{self, Handle};
 use net_core::Error;
@@ -179,15 +178,10 @@ pub unsafe extern "C" fn net_bus_on_event(
         if out.is_null() {
             return Err(null_error("out"));
         }
-        let bus = bus_arg(bus)?;
         // SAFETY: forwarded contract.
-        let (cursor, filter) = unsafe {
-            (
-                str_arg(cursor, cursor_len, "cursor")?,
-                str_arg(filter_json, filter_len, "filter_json")?,
-            )
+        let sub = unsafe {
+            super::bus::subscription_arg(bus, cursor, cursor_len, filter_json, filter_len)?
         };
-        let sub = facade::subscription(&bus, Some(cursor), Some(filter))?;
         let handle = push::spawn(
             sub,
             move |event: net_core::bus::Event| {

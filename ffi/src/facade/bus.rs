@@ -109,13 +109,22 @@ pub fn subscribe(
     cursor: Option<&str>,
     filter_json: Option<&str>,
 ) -> Result<SubscriptionHandle> {
-    let sub = subscription(bus, cursor, filter_json)?;
-    Ok(SubscriptionHandle {
-        cursor: Mutex::new(sub.cursor()),
-        sub: Mutex::new(sub),
-        last: Mutex::new(Vec::new()),
-        closed: CloseFlag::default(),
-    })
+    Ok(SubscriptionHandle::from(subscription(
+        bus,
+        cursor,
+        filter_json,
+    )?))
+}
+
+impl From<Subscription> for SubscriptionHandle {
+    fn from(sub: Subscription) -> Self {
+        SubscriptionHandle {
+            cursor: Mutex::new(sub.cursor()),
+            sub: Mutex::new(sub),
+            last: Mutex::new(Vec::new()),
+            closed: CloseFlag::default(),
+        }
+    }
 }
 
 impl SubscriptionHandle {
