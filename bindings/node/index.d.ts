@@ -66,7 +66,7 @@ export interface NativeHandlerStats {
 export class Handler {
   close(rest?: number | null): void;
   isClosed(): boolean;
-  failed(n: number): void;
+  failed(n: number): boolean;
   ref(): void;
   unref(): void;
   stats(): NativeHandlerStats;

@@ -415,13 +415,40 @@ impl<S: Source, H: Handler<S::Item>> Delivery<S, H> {
     /// batch and stopped partway (the Node SDK, closed from inside its
     /// handler). Waits for a run in progress; items of an ended delivery
     /// are dropped.
+    ///
+    /// The items were counted as delivered when the handler took them;
+    /// they are not any more.
     pub fn give_back(&self, items: Vec<S::Item>) {
         if items.is_empty() {
             return;
         }
+        let n = items.len() as u64;
         if let Some((source, _)) = self.parts.lock().as_mut() {
             source.give_back(items);
+            let _ = self
+                .delivered
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                    Some(d.saturating_sub(n))
+                });
         }
+    }
+
+    /// Counts `n` items the handler took and then failed on, learned after
+    /// the call returned (a Node handler runs after its batch has left the
+    /// engine): they move from delivered to failed. Returns whether the
+    /// last of them is one to report (the 1st, 2nd, 4th, 8th ... failure),
+    /// the rule the engine's callback threads log by.
+    pub fn count_late_failures(&self, n: u64) -> bool {
+        if n == 0 {
+            return false;
+        }
+        let _ = self
+            .delivered
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |d| {
+                Some(d.saturating_sub(n))
+            });
+        let failed = self.failed.fetch_add(n, Ordering::Relaxed) + n;
+        failed.is_power_of_two()
     }
 
     /// Whether the delivery has ended: closed (and its last call returned),
@@ -450,6 +477,8 @@ pub trait Control: Send + Sync {
     fn is_closed(&self) -> bool;
     /// [`Delivery::stats`].
     fn stats(&self) -> Stats;
+    /// [`Delivery::count_late_failures`].
+    fn count_late_failures(&self, n: u64) -> bool;
 }
 
 impl<S: Source, H: Handler<S::Item>> Control for Delivery<S, H> {
@@ -464,6 +493,9 @@ impl<S: Source, H: Handler<S::Item>> Control for Delivery<S, H> {
     }
     fn stats(&self) -> Stats {
         Delivery::stats(self)
+    }
+    fn count_late_failures(&self, n: u64) -> bool {
+        Delivery::count_late_failures(self, n)
     }
 }
 

@@ -377,3 +377,71 @@ fn a_fifo_turns_push_into_pull_with_backpressure_and_nothing_lost() {
     assert!(fifo.recv(None).is_none(), "ends once the source ended");
     assert!(fifo.is_ended());
 }
+
+#[test]
+fn a_binding_scheduler_runs_deliveries_itself_and_reports_late_failures() {
+    // A binding's own scheduler (as the Node binding's): runs are queued
+    // here and run by this thread, never by the engine's pool.
+    let b = bus(1);
+    let queue: Arc<Mutex<Vec<Weak<dyn Control>>>> = Arc::new(Mutex::new(Vec::new()));
+    let scheduled = queue.clone();
+    let taken = Arc::new(Mutex::new(Vec::new()));
+    let into = taken.clone();
+    let delivery = Delivery::new(
+        subscription(&b),
+        move |e: crate::bus::Event| {
+            into.lock().push(e);
+            Ok(())
+        },
+        "binding handler",
+        move |me: Weak<Delivery<Subscription, _>>| {
+            let me: Weak<dyn Control> = me;
+            scheduled.lock().push(me);
+        },
+    );
+    for i in 0..5 {
+        b.emit_raw(i.to_string().as_bytes()).unwrap();
+    }
+    let run_queued = || {
+        let jobs = std::mem::take(&mut *queue.lock());
+        for job in jobs {
+            if let Some(job) = job.upgrade() {
+                job.run();
+            }
+        }
+    };
+    run_queued();
+    assert_eq!(taken.lock().len(), 5, "one run took the batch");
+    assert_eq!(delivery.stats().delivered, 5);
+    // The binding's handler threw on two of them, learned after the run:
+    // the 1st and 2nd failures are to be reported, and counted.
+    assert!(delivery.count_late_failures(1));
+    assert!(delivery.count_late_failures(1));
+    assert_eq!(
+        delivery.stats(),
+        Stats {
+            delivered: 3,
+            failed: 2
+        }
+    );
+    assert!(!delivery.count_late_failures(1), "the 3rd is not reported");
+    // It stopped after the first of the batch: the last two go back.
+    let rest: Vec<crate::bus::Event> = taken.lock().split_off(3);
+    delivery.give_back(rest);
+    assert_eq!(
+        delivery.stats(),
+        Stats {
+            delivered: 0,
+            failed: 3
+        }
+    );
+    delivery.close();
+    let seqs: Vec<u64> = subscription(&b)
+        .try_next_batch(10)
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seqs, vec![3, 4]);
+    assert!(delivery.is_closed());
+}

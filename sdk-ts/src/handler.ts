@@ -84,18 +84,18 @@ export class Handler {
 
   /** @internal The function the native handler calls with each batch. */
   deliverer<N, T>(convert: (item: N) => T, fn: (item: T) => unknown, options: HandlerOptions): (batch: N[]) => void {
-    let failures = 0;
     const report = (error: unknown, item: unknown): void => {
-      failures += 1;
-      this.native?.failed(1);
+      // The engine counts it and says whether this one is to be logged.
+      const logIt = this.native?.failed(1) ?? true;
       if (options.onError !== undefined) {
         try {
           options.onError(error, item);
         } catch {
           // An error handler that throws has nobody left to tell.
         }
-      } else if ((failures & (failures - 1)) === 0) {
-        console.error(`net: handler failed (${failures} failure${failures === 1 ? '' : 's'} so far):`, error);
+      } else if (logIt) {
+        const failures = this.stats().failed;
+        console.error(`net: handler failed (${failures} failure${failures === 1n ? '' : 's'} so far):`, error);
       }
     };
     return (batch: N[]) => {

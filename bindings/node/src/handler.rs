@@ -23,7 +23,6 @@ use napi::{Env, JsFunction};
 use napi_derive::napi;
 use net::push::{Control, Delivery, Source};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 type Tsfn = ThreadsafeFunction<Arc<dyn Control>, ErrorStrategy::Fatal>;
@@ -83,22 +82,18 @@ where
         }
     });
     let owner = Arc::clone(&delivery);
-    let give_back = move |rest: usize| -> u64 {
+    let give_back = move |rest: usize| {
         let items = {
             let mut last = last.lock();
             let at = last.len().saturating_sub(rest);
             last.split_off(at)
         };
-        let n = items.len() as u64;
         owner.give_back(items);
-        n
     };
     Ok(Handler {
         delivery,
         tsfn: slot,
         give_back: Box::new(give_back),
-        returned: AtomicU64::new(0),
-        js_failed: AtomicU64::new(0),
     })
 }
 
@@ -109,13 +104,8 @@ pub struct Handler {
     delivery: Arc<dyn Control>,
     /// The thread-safe function, until the delivery ends.
     tsfn: Arc<Mutex<Option<Tsfn>>>,
-    /// Gives the last `n` items of the current batch back to the source;
-    /// returns how many it gave back.
-    give_back: Box<dyn Fn(usize) -> u64 + Send + Sync>,
-    /// Items handed to JS and given back unhandled (not delivered).
-    returned: AtomicU64,
-    /// Items the JS handler threw on (reported by the SDK).
-    js_failed: AtomicU64,
+    /// Gives the last `n` items of the current batch back to the source.
+    give_back: Box<dyn Fn(usize) + Send + Sync>,
 }
 
 /// A handler's counters.
@@ -135,8 +125,7 @@ impl Handler {
     #[napi]
     pub fn close(&self, rest: Option<u32>) {
         if let Some(rest) = rest.filter(|&n| n > 0) {
-            let n = (self.give_back)(rest as usize);
-            self.returned.fetch_add(n, Ordering::Relaxed);
+            (self.give_back)(rest as usize);
         }
         self.delivery.close();
     }
@@ -165,23 +154,21 @@ impl Handler {
         self.delivery.is_closed()
     }
 
-    /// Counts `n` items the JS handler threw on (the SDK calls this).
+    /// Counts `n` items the JS handler threw on (the SDK calls this);
+    /// true when the last is one to report (the engine's rule: the 1st,
+    /// 2nd, 4th ... failure).
     #[napi]
-    pub fn failed(&self, n: u32) {
-        self.js_failed.fetch_add(u64::from(n), Ordering::Relaxed);
+    pub fn failed(&self, n: u32) -> bool {
+        self.delivery.count_late_failures(u64::from(n))
     }
 
     /// Items handled, items the handler threw on, and whether it has ended.
     #[napi]
     pub fn stats(&self) -> NativeHandlerStats {
         let stats = self.delivery.stats();
-        let handed = stats
-            .delivered
-            .saturating_sub(self.returned.load(Ordering::Relaxed));
-        let failed = self.js_failed.load(Ordering::Relaxed).min(handed);
         NativeHandlerStats {
-            delivered: BigInt::from(handed - failed),
-            failed: BigInt::from(failed),
+            delivered: BigInt::from(stats.delivered),
+            failed: BigInt::from(stats.failed),
             closed: self.delivery.is_closed(),
         }
     }
