@@ -43,17 +43,10 @@ type HandlerStats struct {
 	Closed bool
 }
 
-// callback is what a cgo.Handle stands for: the Go function and what the
-// limit needs.
+// callback is what a cgo.Handle stands for: the Go function.
 type callback struct {
 	onEvent   func(Event)
 	onMessage func(Message)
-	limit     int
-	count     int
-	handler   *Handler
-	// registered is closed once handler holds its engine handle: the engine
-	// may call before the registering call has returned (buffered events).
-	registered chan struct{}
 }
 
 // run calls f, turning a panic into a failure the engine counts.
@@ -67,19 +60,6 @@ func (cb *callback) run(f func()) (rc C.int32_t) {
 	return 0
 }
 
-func (cb *callback) limitReached() {
-	if cb.limit <= 0 {
-		return
-	}
-	cb.count++
-	if cb.count == cb.limit {
-		<-cb.registered
-		// From inside its own call: the engine does not wait, and this call
-		// is the last.
-		_ = cb.handler.Close()
-	}
-}
-
 //export netGoOnEvent
 func netGoOnEvent(event *C.net_event_t, ref unsafe.Pointer) C.int32_t {
 	cb := cgo.Handle(uintptr(ref)).Value().(*callback)
@@ -87,9 +67,7 @@ func netGoOnEvent(event *C.net_event_t, ref unsafe.Pointer) C.int32_t {
 		EventMeta: EventMeta{Shard: uint16(event.shard), Seq: uint64(event.seq), TimestampNs: uint64(event.timestamp_ns)},
 		Raw:       C.GoBytes(unsafe.Pointer(event.raw), C.int(event.raw_len)),
 	}
-	rc := cb.run(func() { cb.onEvent(ev) })
-	cb.limitReached()
-	return rc
+	return cb.run(func() { cb.onEvent(ev) })
 }
 
 //export netGoOnMessage
@@ -118,8 +96,6 @@ func register(ctx context.Context, cb *callback, start func(handle C.uintptr_t, 
 		return nil, err
 	}
 	h := &Handler{}
-	cb.handler = h
-	cb.registered = make(chan struct{})
 	ref := cgo.NewHandle(cb)
 	var handle *C.net_handler_t
 	// On failure the engine has already run the closure's drop (deleting ref).
@@ -131,18 +107,22 @@ func register(ctx context.Context, cb *callback, start func(handle C.uintptr_t, 
 	h.mu.Lock()
 	h.stop = stop
 	h.mu.Unlock()
-	close(cb.registered)
 	runtime.SetFinalizer(h, (*Handler).free)
 	return h, nil
 }
 
 // OnEvent calls fn for every event of a new live subscription (buffered
 // events first, from opts.Cursor, matching opts.Filter), until Close, ctx's
-// end, opts.Limit events, or the node's shutdown. Every event fn is given
-// is taken from the bus, as Subscribe takes it.
+// end, or the node's shutdown. Every event fn is given is taken from the
+// bus, as Subscribe takes it. opts.Limit is Subscribe's: a handler takes
+// none (ErrInvalidArgument), as in every language; it stops with Close.
+// fn may be called before OnEvent returns (events already buffered).
 func (n *Node) OnEvent(ctx context.Context, opts SubscribeOptions, fn func(Event)) (*Handler, error) {
+	if opts.Limit != 0 {
+		return nil, ErrInvalidArgument.with("a handler takes no Limit: close it from inside instead")
+	}
 	cursor, filter := []byte(opts.Cursor), []byte(opts.Filter)
-	h, err := register(ctx, &callback{onEvent: fn, limit: opts.Limit}, func(ref C.uintptr_t, out **C.net_handler_t) C.int32_t {
+	h, err := register(ctx, &callback{onEvent: fn}, func(ref C.uintptr_t, out **C.net_handler_t) C.int32_t {
 		return C.net_bus_on_event(n.handle, bytesPtr(cursor), C.size_t(len(cursor)), bytesPtr(filter), C.size_t(len(filter)), eventClosure(ref), out)
 	})
 	runtime.KeepAlive(cursor)

@@ -112,15 +112,28 @@ func TestOnEventCloseFromInsideAndLimit(t *testing.T) {
 	if calls.Load() != 3 {
 		t.Fatalf("calls after closing from inside: %d", calls.Load())
 	}
-	// The seven it did not hand out are in the bus again, for the next reader.
+	// The seven it did not hand out are in the bus again, for the next reader:
+	// one that closes itself after four.
 	var limited atomic.Int32
-	h2, err := n.OnEvent(context.Background(), SubscribeOptions{Limit: 4}, func(e Event) { limited.Add(1) })
+	var self2 atomic.Pointer[Handler]
+	ready2 := make(chan struct{})
+	h2, err := n.OnEvent(context.Background(), SubscribeOptions{}, func(e Event) {
+		<-ready2
+		if limited.Add(1) == 4 {
+			_ = self2.Load().Close()
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "limit", func() bool { return h2.Stats().Closed })
+	self2.Store(h2)
+	close(ready2)
+	waitFor(t, "closed after four", func() bool { return h2.Stats().Closed })
 	if limited.Load() != 4 {
-		t.Fatalf("limit 4 gave %d calls", limited.Load())
+		t.Fatalf("closing after 4 gave %d calls", limited.Load())
+	}
+	if _, err := n.OnEvent(context.Background(), SubscribeOptions{Limit: 4}, func(Event) {}); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("a Limit on a handler: %v", err)
 	}
 	sub, err := n.Subscribe(context.Background(), SubscribeOptions{})
 	if err != nil {
