@@ -28,8 +28,14 @@ type MeshStats struct {
 	DroppedTampered uint64 `json:"dropped_tampered"`
 	// Packets whose counter was already seen or too old.
 	DroppedReplayed uint64 `json:"dropped_replayed"`
-	// Messages dropped because the inbox was full.
+	// Messages dropped because the inbox (or the queue of the protocol
+	// they were for) was full.
 	DroppedInboxFull uint64 `json:"dropped_inbox_full"`
+	// Messages for a protocol no layer on this node registered.
+	DroppedUnknownProtocol uint64 `json:"dropped_unknown_protocol"`
+	// Messages a protocol refused to take from their sender (its
+	// `authorize` hook said no).
+	DroppedUnauthorized uint64 `json:"dropped_unauthorized"`
 	// Peers the trust policy accepted (each handshake counts once).
 	TrustAccepted uint64 `json:"trust_accepted"`
 	// Peers the trust policy refused.

@@ -34,8 +34,14 @@ class MeshStats:
     dropped_tampered: int
     #: Packets whose counter was already seen or too old.
     dropped_replayed: int
-    #: Messages dropped because the inbox was full.
+    #: Messages dropped because the inbox (or the queue of the protocol
+    #: they were for) was full.
     dropped_inbox_full: int
+    #: Messages for a protocol no layer on this node registered.
+    dropped_unknown_protocol: int
+    #: Messages a protocol refused to take from their sender (its
+    #: `authorize` hook said no).
+    dropped_unauthorized: int
     #: Peers the trust policy accepted (each handshake counts once).
     trust_accepted: int
     #: Peers the trust policy refused.

@@ -24,8 +24,12 @@ export interface MeshStats {
   droppedTampered: number;
   /** Packets whose counter was already seen or too old. */
   droppedReplayed: number;
-  /** Messages dropped because the inbox was full. */
+  /** Messages dropped because the inbox (or the queue of the protocol they were for) was full. */
   droppedInboxFull: number;
+  /** Messages for a protocol no layer on this node registered. */
+  droppedUnknownProtocol: number;
+  /** Messages a protocol refused to take from their sender (its `authorize` hook said no). */
+  droppedUnauthorized: number;
   /** Peers the trust policy accepted (each handshake counts once). */
   trustAccepted: number;
   /** Peers the trust policy refused. */

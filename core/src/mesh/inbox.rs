@@ -1,24 +1,45 @@
-//! Where received messages wait to be read: the node's inbox, which
-//! [`MeshNode::recv`] drains, and *claimed* streams, whose messages go to one
-//! reader of their own instead (the bus link is one).
+//! Where received messages wait to be read: a bounded [`Queue`]. The
+//! node's inbox, which [`MeshNode::recv`](super::MeshNode::recv) drains, is
+//! one; a protocol may keep its own (the bus link does).
 //!
-//! Both are bounded. A full queue drops fire-and-forget messages (counted in
+//! A full queue drops fire-and-forget messages (counted in
 //! `dropped_inbox_full`) and leaves reliable ones unacknowledged, so their
 //! sender resends them later: a slow reader slows its sender down instead
 //! of losing messages.
 
-use super::node::{Inner, MeshNode, Message};
-use super::stats::{add, bump};
-use crate::error::{Error, ErrorKind, Result};
+use super::stats::{add, bump, Counters};
+use super::transport::shutdown_error;
+use crate::error::Result;
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A message received from a peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Sender's node id.
+    pub from: u64,
+    /// Stream it was sent on.
+    pub stream_id: u64,
+    /// The decrypted bytes.
+    pub payload: Vec<u8>,
+}
+
+impl Message {
+    /// The field names every language gives a message (each in its own
+    /// spelling: `From`/`StreamID` in Go, `from_` in Python, `streamId` in
+    /// TypeScript), pinned by `tests/cross_lang/mesh/records.json`.
+    pub const FIELDS: [&'static str; 3] = ["from", "stream_id", "payload"];
+}
+
 /// A bounded queue of messages and the condition its readers wait on.
-pub(super) struct Queue {
+pub(crate) struct Queue {
     messages: Mutex<VecDeque<Message>>,
+    /// Set once the node shut down: readers of an empty queue get
+    /// `mesh:shutdown`.
+    closed: AtomicBool,
     ready: Condvar,
     /// Push readers ([`MessageSource`]) wait on this one: the condition
     /// variable serves blocked threads, this serves registered wakers.
@@ -27,35 +48,40 @@ pub(super) struct Queue {
 }
 
 impl Queue {
-    pub(super) fn new(capacity: usize) -> Queue {
+    pub(crate) fn new(capacity: usize) -> Queue {
         Queue {
             messages: Mutex::new(VecDeque::new()),
+            closed: AtomicBool::new(false),
             ready: Condvar::new(),
             arrived: event_listener::Event::new(),
             capacity,
         }
     }
 
-    fn has_room(&self) -> bool {
+    pub(crate) fn has_room(&self) -> bool {
         self.messages.lock().len() < self.capacity
     }
 
     /// Appends messages; `force` appends even over capacity (a reliable
     /// stream's in-order run, already accepted and about to be acknowledged).
-    fn push(
+    pub(crate) fn push(
         &self,
         messages: impl IntoIterator<Item = Message>,
         force: bool,
-        inner: &Inner,
+        counters: Option<&Counters>,
     ) -> usize {
         let mut queue = self.messages.lock();
         let mut pushed = 0;
         for message in messages {
             if !force && queue.len() >= self.capacity {
-                bump(&inner.counters.dropped_inbox_full);
+                if let Some(counters) = counters {
+                    bump(&counters.dropped_inbox_full);
+                }
                 continue;
             }
-            add(&inner.counters.bytes_received, message.payload.len());
+            if let Some(counters) = counters {
+                add(&counters.bytes_received, message.payload.len());
+            }
             queue.push_back(message);
             pushed += 1;
         }
@@ -70,15 +96,14 @@ impl Queue {
     /// The next message, waiting up to `timeout` (`None`: until one comes).
     /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
     /// the queue is empty.
-    pub(super) fn pop(&self, inner: &Inner, timeout: Option<Duration>) -> Result<Option<Message>> {
-        self.pop_cancellable(inner, timeout, None)
+    pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
+        self.pop_cancellable(timeout, None)
     }
 
     /// [`pop`](Self::pop) that also fails with `call:cancelled` once
     /// `cancel` is cancelled (its waker must wake this queue's readers).
-    pub(super) fn pop_cancellable(
+    pub(crate) fn pop_cancellable(
         &self,
-        inner: &Inner,
         timeout: Option<Duration>,
         cancel: Option<&crate::cancel::CancelToken>,
     ) -> Result<Option<Message>> {
@@ -88,7 +113,7 @@ impl Queue {
             if let Some(message) = queue.pop_front() {
                 return Ok(Some(message));
             }
-            inner.check_open()?;
+            self.check_open()?;
             if let Some(cancel) = cancel {
                 cancel.check()?;
             }
@@ -103,8 +128,22 @@ impl Queue {
         }
     }
 
-    /// Wakes every reader (on shutdown).
-    pub(super) fn wake_all(&self) {
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(shutdown_error());
+        }
+        Ok(())
+    }
+
+    /// Marks the queue closed (its node shut down) and wakes every reader:
+    /// what is queued can still be taken, then readers get `mesh:shutdown`.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.wake_all();
+    }
+
+    /// Wakes every reader (on shutdown, or a cancelled wait).
+    pub(crate) fn wake_all(&self) {
         let _queue = self.messages.lock();
         self.ready.notify_all();
         self.arrived.notify(usize::MAX);
@@ -116,7 +155,7 @@ impl Queue {
 /// as [`MeshNode::recv`] takes them (a handler and a `recv` loop on one node
 /// share the messages, each getting some).
 pub struct MessageSource {
-    inner: Arc<Inner>,
+    queue: Arc<Queue>,
     listener: Option<event_listener::EventListener>,
 }
 
@@ -137,7 +176,7 @@ impl MessageSource {
     ) -> std::task::Poll<Option<Vec<Message>>> {
         use std::future::Future;
         use std::task::Poll;
-        let inbox = &self.inner.inbox;
+        let inbox = &self.queue;
         loop {
             if let Some(listener) = self.listener.as_mut() {
                 if std::pin::Pin::new(listener).poll(cx).is_pending() {
@@ -147,7 +186,7 @@ impl MessageSource {
             }
             // Listen before looking, so a message pushed in between wakes us.
             let listener = inbox.arrived.listen();
-            let closed = self.inner.check_open().is_err();
+            let closed = inbox.check_open().is_err();
             let mut queue = inbox.messages.lock();
             if !queue.is_empty() {
                 let n = queue.len().min(max.max(1));
@@ -164,7 +203,7 @@ impl MessageSource {
     /// Puts messages taken but not handed out back at the front of the
     /// inbox, in their order (a handler closed mid-batch).
     pub fn give_back(&mut self, messages: Vec<Message>) {
-        let inbox = &self.inner.inbox;
+        let inbox = &self.queue;
         let mut queue = inbox.messages.lock();
         for message in messages.into_iter().rev() {
             queue.push_front(message);
@@ -175,141 +214,11 @@ impl MessageSource {
     }
 }
 
-impl MeshNode {
-    /// The inbox as a push source: `net_core::push::spawn(node.message_source()?,
-    /// handler, ..)` calls `handler` for every message [`recv`](Self::recv)
-    /// would have returned. `mesh:shutdown` once the node is shut down.
-    pub fn message_source(&self) -> Result<MessageSource> {
-        self.inner.check_open()?;
-        Ok(MessageSource {
-            inner: self.inner.clone(),
-            listener: None,
-        })
-    }
-}
-
-impl Inner {
-    /// The queue messages from `from` on `stream_id` go to.
-    fn queue_for(&self, from: u64, stream_id: u64) -> Option<Arc<Queue>> {
-        let claims = self.claims.read();
-        if claims.is_empty() {
-            return None;
-        }
-        claims.get(&(from, stream_id)).cloned()
-    }
-
-    /// Whether the queue for this stream has room for another message.
-    pub(super) fn has_room_for(&self, from: u64, stream_id: u64) -> bool {
-        match self.queue_for(from, stream_id) {
-            Some(queue) => queue.has_room(),
-            None => self.inbox.has_room(),
-        }
-    }
-
-    /// Hands messages of one stream to their reader. `force` delivers even
-    /// over capacity. Returns how many were delivered.
-    pub(super) fn deliver(
-        &self,
-        from: u64,
-        stream_id: u64,
-        messages: impl IntoIterator<Item = Message>,
-        force: bool,
-    ) -> usize {
-        // The claims stay read-locked while pushing: a claim installed
-        // meanwhile would otherwise miss a message that lands in the inbox
-        // just after it moved the inbox's messages over.
-        let claims = self.claims.read();
-        match claims.get(&(from, stream_id)) {
-            Some(queue) => queue.push(messages, force, self),
-            None => self.inbox.push(messages, force, self),
-        }
-    }
-
-    /// Wakes every reader of the inbox and of claimed streams (on shutdown).
-    pub(super) fn wake_readers(&self) {
-        self.inbox.wake_all();
-        for queue in self.claims.read().values() {
-            queue.wake_all();
-        }
-    }
-}
-
-/// A stream whose messages from one peer skip the inbox and come here
-/// instead, until the claim is dropped. See [`MeshNode::claim_stream`].
-pub struct ClaimedStream {
-    inner: Arc<Inner>,
-    key: (u64, u64),
-    queue: Arc<Queue>,
-}
-
-impl std::fmt::Debug for ClaimedStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClaimedStream")
-            .field("peer", &format_args!("{:016x}", self.key.0))
-            .field("stream_id", &self.key.1)
-            .finish()
-    }
-}
-
-impl ClaimedStream {
-    /// The peer's node id.
-    pub fn peer(&self) -> u64 {
-        self.key.0
-    }
-
-    /// The stream id.
-    pub fn id(&self) -> u64 {
-        self.key.1
-    }
-
-    /// The next message on the stream, as [`MeshNode::recv`].
-    pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
-        self.queue.pop(&self.inner, timeout)
-    }
-}
-
-impl Drop for ClaimedStream {
-    fn drop(&mut self) {
-        self.inner.claims.write().remove(&self.key);
-    }
-}
-
-impl MeshNode {
-    /// Takes stream `stream_id` from peer `node_id` out of the inbox: its
-    /// messages come to the returned claim instead, until it is dropped.
-    /// Messages of that stream already waiting in the inbox move to the
-    /// claim, in order, so nothing that arrived before the claim is lost to
-    /// it. One claim per stream and peer: a second fails with
-    /// `mesh:invalid_config`.
-    pub fn claim_stream(&self, node_id: u64, stream_id: u64) -> Result<ClaimedStream> {
-        self.inner.check_open()?;
-        let key = (node_id, stream_id);
-        let queue = Arc::new(Queue::new(self.inner.config.inbox_capacity));
-        let mut claims = self.inner.claims.write();
-        if claims.contains_key(&key) {
-            return Err(Error::new(
-                ErrorKind::InvalidMeshConfig,
-                format!("stream {stream_id} from node {node_id:016x} is already claimed"),
-            ));
-        }
-        // Holding the inbox lock while the claim is installed: no message of
-        // the stream can land in the inbox after the move.
-        let mut inbox = self.inner.inbox.messages.lock();
-        let (moved, kept): (VecDeque<Message>, VecDeque<Message>) = inbox
-            .drain(..)
-            .partition(|m| m.from == node_id && m.stream_id == stream_id);
-        *inbox = kept;
-        *queue.messages.lock() = moved;
-        claims.insert(key, queue.clone());
-        drop(inbox);
-        drop(claims);
-        if self.inner.closed.load(Ordering::Acquire) {
-            queue.wake_all();
-        }
-        Ok(ClaimedStream {
-            inner: self.inner.clone(),
-            key,
+impl MessageSource {
+    pub(crate) fn new(queue: Arc<Queue>) -> MessageSource {
+        MessageSource {
             queue,
-        })
+            listener: None,
+        }
     }
 }

@@ -18,7 +18,8 @@
 //!   stream resyncs (see `stream`); streams with a live handle stay, so a
 //!   sender carries on after a reconnect.
 
-use super::node::{Inner, Peer};
+use super::node::Inner;
+use super::peers::Peer;
 use super::stats::bump;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -35,9 +36,9 @@ impl Inner {
             let quiet_ms = now_ms.saturating_sub(peer.last_heard_ms.load(Ordering::Relaxed));
             if quiet_ms > timeout_ms {
                 silent.push(peer);
-            } else if peer.answer.is_none()
+            } else if peer.is_initiator()
                 && now_ms >= peer.rekey_at_ms.load(Ordering::Relaxed)
-                && !peer.rekeying.swap(true, Ordering::AcqRel)
+                && peer.start_rekey()
             {
                 self.start_rekey(peer);
             }
@@ -55,7 +56,7 @@ impl Inner {
         let retry_later = |inner: &Inner, peer: &Peer| {
             let later = inner.now_ms() + inner.config.handshake_timeout.as_millis() as u64;
             peer.rekey_at_ms.store(later, Ordering::Relaxed);
-            peer.rekeying.store(false, Ordering::Release);
+            peer.rekey_failed();
         };
         let spawned = std::thread::Builder::new()
             .name("net-mesh-rekey".into())
@@ -75,23 +76,11 @@ impl Inner {
     /// Drops a silent peer's session (unless a newer one replaced it).
     fn expire(&self, peer: &Arc<Peer>) {
         let node_id = peer.node_id;
-        let session_id = peer.session_id();
-        {
-            let mut peers = self.peers.write();
-            let current = peers
-                .by_node
-                .get(&node_id)
-                .is_some_and(|p| p.session_id() == session_id);
-            if !current {
-                return;
-            }
-            peers.by_node.remove(&node_id);
-            peers.by_session.remove(&session_id);
-            if !peer.routed {
-                peers.by_addr.remove(&peer.addr);
-            }
+        if !self.peers.write().remove_current(peer) {
+            return;
         }
-        self.forget_streams(node_id);
+        self.streams.forget_peer(node_id);
+        self.peer_down(node_id);
         bump(&self.counters.sessions_expired);
         self.record(
             "session_expired",
@@ -101,13 +90,6 @@ impl Inner {
                 "silent_ms": self.now_ms().saturating_sub(peer.last_heard_ms.load(Ordering::Relaxed)),
             }),
         );
-    }
-
-    /// Drops the streams of `node_id` that only the node itself holds.
-    fn forget_streams(&self, node_id: u64) {
-        self.streams
-            .write()
-            .retain(|&(peer, _), state| peer != node_id || Arc::strong_count(state) > 1);
     }
 
     /// Forgets replaced sessions whose grace period is over.

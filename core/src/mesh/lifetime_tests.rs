@@ -103,16 +103,8 @@ fn an_expired_peer_takes_its_unheld_streams_along_and_held_ones_carry_on() {
         assert!(held.wait_acked(WAIT).unwrap());
         held
     };
-    let streams_to = |node: &MeshNode, peer: u64| {
-        let streams = node.inner.streams.read();
-        let mut ids: Vec<u64> = streams
-            .keys()
-            .filter(|(p, _)| *p == peer)
-            .map(|(_, s)| *s)
-            .collect();
-        ids.sort();
-        ids
-    };
+    let streams_to =
+        |node: &MeshNode, peer: u64| node.inner.streams.ids(peer, crate::mesh::protocol::APP);
     let b_id = Identity::from_seed(&[62; 32]).node_id();
     assert_eq!(streams_to(&a, b_id), vec![10, 11, 12, 13, 14, 20, 21]);
     eventually("B's session to expire", || a.stats().sessions_expired == 1);

@@ -27,6 +27,7 @@ mod admission;
 pub mod bus_link;
 pub mod conditions;
 pub mod config;
+mod control;
 mod datagrams;
 pub mod handshake;
 mod inbox;
@@ -34,6 +35,8 @@ pub mod keys;
 mod lifetime;
 pub mod node;
 pub mod peer_store;
+mod peers;
+pub mod protocol;
 mod relay;
 pub mod replay;
 pub mod routing;
@@ -41,14 +44,17 @@ pub mod session;
 pub mod stats;
 pub mod stream;
 mod streaming;
+mod transport;
 pub mod trust;
 
 pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use config::{parse_node_config, MeshConfig};
-pub use inbox::{ClaimedStream, MessageSource};
+pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
-pub use node::{MeshNode, Message, PeerInfo};
+pub use node::MeshNode;
 pub use peer_store::{KnownPeer, PeerStoreConfig};
+pub use peers::PeerInfo;
+pub use protocol::{Protocol, Registration};
 pub use routing::{PeerHealth, RouteInfo};
 pub use stats::MeshStats;
 pub use stream::{Reliability, StreamConfig, StreamStats};
@@ -57,6 +63,10 @@ pub use trust::{TrustConfig, TrustPolicy};
 
 #[cfg(test)]
 mod lifetime_tests;
+#[cfg(test)]
+mod module_graph_tests;
+#[cfg(test)]
+mod protocol_tests;
 #[cfg(test)]
 mod relay_tests;
 #[cfg(test)]

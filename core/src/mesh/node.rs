@@ -12,16 +12,21 @@
 //! answer arrived: from then on both sides list the session.
 
 use super::admission::{mac1, mac1_key, Admission, Refusal};
-use super::conditions::{Conditions, Outgoing};
+use super::conditions::Conditions;
 use super::config::MeshConfig;
+use super::control;
 use super::datagrams::{RecvBatch, RECV_BATCH};
 use super::handshake::{respond, Initiator, SessionKeys};
-use super::inbox::Queue;
+use super::inbox::{Message, MessageSource, Queue};
 use super::peer_store::{KnownPeer, PeerStore};
-use super::routing::{PeerHealth, RouteInfo, RoutingTable};
+use super::peers::{FirstPacket, NewPeer, Peer, PeerInfo, Peers, Role, Target};
+use super::protocol::{self, Op, Protocol, Protocols, Registration, RegistrationHost, Remote};
+use super::routing::{RouteInfo, RoutingTable};
 use super::session::{Rejected, Session, MAX_DATAGRAM};
 use super::stats::{bump, Counters, MeshStats};
-use super::streaming::StreamState;
+use super::stream::{StreamConfig, StreamStats};
+use super::streaming::{self, MeshStream, Sink, StreamHost, StreamKey, Streams, Wait};
+use super::transport::{io_error, shutdown_error, Transport};
 use super::trust::{Decision, Trust};
 use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
@@ -29,8 +34,8 @@ use crate::identity::{Identity, PublicKey};
 use crate::wire::{classify, NetHeader, PacketFlags, PacketKind, RoutingHeader, HEADER_LEN};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
-use std::net::{SocketAddr, UdpSocket};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -53,178 +58,14 @@ const TIMER_TICK: Duration = Duration::from_millis(5);
 const IDLE_TICK: Duration = Duration::from_millis(100);
 /// How often it looks for sessions to rekey or expire.
 const LIFETIME_TICK: Duration = Duration::from_millis(25);
-/// The control stream of the first authenticated packet (the confirmation).
-const CONTROL_CONFIRM: u64 = 0;
-/// The control stream of beacons (routes, and a sign of life).
-pub(super) const CONTROL_BEACON: u64 = 1;
-/// The control stream of keep-alives to routed peers (a sign of life only).
-pub(super) const CONTROL_KEEPALIVE: u64 = 2;
-/// The control stream of ack requests: the body names a reliable stream
-/// whose receiver should acknowledge now rather than on its own schedule.
-pub(super) const CONTROL_ACK_REQUEST: u64 = 3;
-/// The control stream of resync requests: a receiver with no record of a
-/// reliable stream's epoch asks its sender to start over (see `stream`).
-pub(super) const CONTROL_RESYNC: u64 = 4;
-
-/// A peer this node has a session with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PeerInfo {
-    /// The peer's node id (derived from its public key).
-    pub node_id: u64,
-    /// The peer's ed25519 public key, proven by the handshake.
-    pub public_key: PublicKey,
-    /// Where its packets come from.
-    pub addr: SocketAddr,
-    /// Whether the peer has proven it holds the network key.
-    pub confirmed: bool,
-    /// Whether packets reach it through relays (`connect_routed`) rather
-    /// than directly.
-    pub routed: bool,
-    /// How recently it was heard from (always `Alive` for routed peers,
-    /// whose liveness is their relays').
-    pub health: PeerHealth,
-}
-
-/// A message received from a peer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// Sender's node id.
-    pub from: u64,
-    /// Stream it was sent on.
-    pub stream_id: u64,
-    /// The decrypted bytes.
-    pub payload: Vec<u8>,
-}
-
-impl Message {
-    /// The field names every language gives a message (each in its own
-    /// spelling: `From`/`StreamID` in Go, `from_` in Python, `streamId` in
-    /// TypeScript), pinned by `tests/cross_lang/mesh/records.json`.
-    pub const FIELDS: [&'static str; 3] = ["from", "stream_id", "payload"];
-}
-
-pub(super) struct Peer {
-    pub(super) public_key: PublicKey,
-    /// The key's node id, derived once (a hash per packet shows in profiles).
-    pub(super) node_id: u64,
-    pub(super) addr: SocketAddr,
-    session: Session,
-    confirmed: AtomicBool,
-    /// Whether any authenticated packet came from it on this session.
-    heard: AtomicBool,
-    /// Reached through relays: packets carry a routing header and go to
-    /// the current next hop.
-    pub(super) routed: bool,
-    /// Milliseconds after the node started that it was last heard from.
-    pub(super) last_heard_ms: AtomicU64,
-    /// Its health as last assessed (for counting transitions).
-    pub(super) health: Mutex<PeerHealth>,
-    /// The responder's answer, kept to resend if the first message repeats.
-    pub(super) answer: Option<Vec<u8>>,
-    pub(super) opened: Instant,
-    /// Set while a fresh handshake replacing this session runs.
-    pub(super) rekeying: AtomicBool,
-    /// Milliseconds after the node started when this side next rekeys (the
-    /// initiator's side only), pushed back after a failed attempt.
-    pub(super) rekey_at_ms: AtomicU64,
-}
-
-impl Peer {
-    pub(super) fn session_id(&self) -> u64 {
-        self.session.id()
-    }
-
-    /// Where packets for it go.
-    pub(super) fn target(&self) -> Target {
-        if self.routed {
-            Target::Routed(self.node_id)
-        } else {
-            Target::Direct(self.addr)
-        }
-    }
-
-    fn info(&self) -> PeerInfo {
-        PeerInfo {
-            node_id: self.node_id,
-            public_key: self.public_key,
-            addr: self.addr,
-            confirmed: self.confirmed.load(Ordering::Acquire),
-            routed: self.routed,
-            health: *self.health.lock(),
-        }
-    }
-}
-
-#[derive(Default)]
-pub(super) struct Peers {
-    pub(super) by_session: HashMap<u64, Arc<Peer>>,
-    pub(super) by_node: HashMap<u64, Arc<Peer>>,
-    /// Direct, confirmed peers by address: the only senders a relay
-    /// forwards for.
-    pub(super) by_addr: HashMap<SocketAddr, Arc<Peer>>,
-    /// Sessions replaced by a newer one with the same node, still opened
-    /// for a grace period (packets sealed before the switch are in flight),
-    /// with when they were replaced.
-    pub(super) retired: Vec<(u64, Instant)>,
-}
-
-impl Peers {
-    /// Makes `peer` the session for its node, retiring any older one.
-    /// Returns whether it replaced one.
-    fn promote(&mut self, peer: Arc<Peer>) -> bool {
-        let node_id = peer.node_id;
-        let session_id = peer.session.id();
-        let mut replaced = false;
-        if let Some(old) = self.by_node.insert(node_id, peer.clone()) {
-            if old.session.id() != session_id {
-                self.retired.push((old.session.id(), Instant::now()));
-                replaced = true;
-            }
-            if !old.routed {
-                self.by_addr.remove(&old.addr);
-            }
-        }
-        if !peer.routed {
-            self.by_addr.insert(peer.addr, peer.clone());
-        }
-        self.by_session.insert(session_id, peer);
-        replaced
-    }
-
-    /// Holds a responder's session until the initiator proves the network
-    /// key; until then it does not replace the node's current session (a
-    /// replayed first message must not be able to knock out a live session).
-    fn hold_unconfirmed(&mut self, peer: Arc<Peer>) {
-        self.by_session.insert(peer.session.id(), peer);
-    }
-}
-
-/// Where a handshake goes.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Target {
-    /// Straight to an address.
-    Direct(SocketAddr),
-    /// To a node id, through the routing table's next hop.
-    Routed(u64),
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Direct(addr) => write!(f, "{addr}"),
-            Target::Routed(node) => write!(f, "node {node:016x} (routed)"),
-        }
-    }
-}
-
 enum Pending {
     Waiting(Box<Initiator>),
     Done(Result<Arc<Peer>>),
 }
 
 pub(super) struct Inner {
-    /// Taken (and so closed, freeing the port) by `shutdown`.
-    socket: RwLock<Option<UdpSocket>>,
+    /// The socket (closed by `shutdown`, freeing the port).
+    transport: Transport,
     identity: Identity,
     /// The gates in front of answering a handshake.
     admission: Admission,
@@ -235,17 +76,14 @@ pub(super) struct Inner {
     pub(super) peers: RwLock<Peers>,
     pending: Mutex<HashMap<u64, Pending>>,
     handshake_done: Condvar,
-    /// Received messages waiting for `recv`.
-    pub(super) inbox: Queue,
-    /// Streams whose messages skip the inbox (see `claim_stream`).
-    pub(super) claims: RwLock<HashMap<(u64, u64), Arc<Queue>>>,
+    /// The application's received messages, waiting for `recv`.
+    inbox: Arc<Queue>,
     pub(super) counters: Counters,
     pub(super) closed: AtomicBool,
-    /// Every stream this node sends or receives on, by (peer, stream id).
-    pub(super) streams: RwLock<HashMap<(u64, u64), Arc<StreamState>>>,
-    /// What tests do to outgoing datagrams (see `conditions`); `None`
-    /// outside tests.
-    conditions: Option<Arc<dyn Conditions>>,
+    /// Every stream this node sends or receives on.
+    pub(super) streams: Streams,
+    /// The protocols registered on this node, by id.
+    protocols: Protocols,
     trust: Trust,
     peer_store: Option<PeerStore>,
     audit: Option<AuditLog>,
@@ -265,8 +103,6 @@ pub(super) struct Inner {
     timer_idle: AtomicBool,
     timer_lock: Mutex<()>,
     timer_wake: Condvar,
-    /// The socket's receive buffer as the kernel granted it, in bytes.
-    pub(super) recv_buffer: usize,
 }
 
 /// A running mesh node. Dropping it shuts it down.
@@ -282,30 +118,6 @@ impl std::fmt::Debug for MeshNode {
             .field("addr", &self.local_addr().ok())
             .finish()
     }
-}
-
-fn io_error(what: &str, e: std::io::Error) -> Error {
-    Error::new(ErrorKind::MeshIo, format!("{what}: {e}"))
-}
-
-/// Socket buffers asked for (the kernel caps them at its own maximum,
-/// `net.core.rmem_max` / `wmem_max` on Linux). The default of a few hundred
-/// KiB overflows under a burst of large messages, and every datagram lost
-/// there is a resend later.
-const SOCKET_BUFFER_BYTES: usize = 4 << 20;
-/// What to assume when the kernel will not say (Linux's usual default).
-const DEFAULT_RECV_BUFFER: usize = 208 * 1024;
-
-/// Binds the node's UDP socket with large buffers.
-fn bind_socket(addr: SocketAddr) -> Result<UdpSocket> {
-    let domain = socket2::Domain::for_address(addr);
-    let socket = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
-        .map_err(|e| io_error("socket", e))?;
-    // Best effort: a smaller buffer than asked for still works.
-    let _ = socket.set_recv_buffer_size(SOCKET_BUFFER_BYTES);
-    let _ = socket.set_send_buffer_size(SOCKET_BUFFER_BYTES);
-    socket.bind(&addr.into()).map_err(|e| io_error("bind", e))?;
-    Ok(socket.into())
 }
 
 fn random_session_id() -> Result<u64> {
@@ -349,16 +161,10 @@ impl MeshNode {
             }
         }
         let audit = config.audit.clone().map(AuditLog::open).transpose()?;
-        let socket = bind_socket(config.bind)?;
-        socket
-            .set_read_timeout(Some(READER_TICK))
-            .map_err(|e| io_error("set_read_timeout", e))?;
+        let transport = Transport::bind(config.bind, READER_TICK, conditions)?;
         let inbox_capacity = config.inbox_capacity;
-        let recv_buffer = socket2::SockRef::from(&socket)
-            .recv_buffer_size()
-            .unwrap_or(DEFAULT_RECV_BUFFER);
         let inner = Arc::new(Inner {
-            socket: RwLock::new(Some(socket)),
+            transport,
             admission: Admission::new(&identity.public_key()),
             node_id: identity.node_id(),
             origin_hash: identity.public_key().origin_hash(),
@@ -367,12 +173,11 @@ impl MeshNode {
             peers: RwLock::new(Peers::default()),
             pending: Mutex::new(HashMap::new()),
             handshake_done: Condvar::new(),
-            inbox: Queue::new(inbox_capacity),
-            claims: RwLock::new(HashMap::new()),
+            inbox: Arc::new(Queue::new(inbox_capacity)),
             counters: Counters::default(),
             closed: AtomicBool::new(false),
-            streams: RwLock::new(HashMap::new()),
-            conditions,
+            streams: Streams::default(),
+            protocols: Protocols::default(),
             trust,
             peer_store,
             audit,
@@ -384,7 +189,6 @@ impl MeshNode {
             timer_idle: AtomicBool::new(false),
             timer_lock: Mutex::new(()),
             timer_wake: Condvar::new(),
-            recv_buffer,
         });
         let node = MeshNode {
             inner,
@@ -411,19 +215,13 @@ impl MeshNode {
     /// The bound address (with the real port when 0 was asked for).
     /// `mesh:shutdown` once the node is shut down (the port is free again).
     pub fn local_addr(&self) -> Result<SocketAddr> {
-        self.inner
-            .socket
-            .read()
-            .as_ref()
-            .ok_or_else(shutdown_error)?
-            .local_addr()
-            .map_err(|e| io_error("local_addr", e))
+        self.inner.transport.local_addr()
     }
 
     /// The socket's receive buffer as the kernel granted it: how much a
     /// burst of datagrams may hold before the kernel drops some.
     pub fn recv_buffer_size(&self) -> usize {
-        self.inner.recv_buffer
+        self.inner.transport.recv_buffer()
     }
 
     /// This node's public key.
@@ -515,7 +313,7 @@ impl MeshNode {
     /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
     /// the inbox is empty.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
-        self.inner.inbox.pop(&self.inner, timeout)
+        self.inner.inbox.pop(timeout)
     }
 
     /// [`recv`](Self::recv) that fails with `call:cancelled` as soon as
@@ -526,11 +324,17 @@ impl MeshNode {
         timeout: Option<Duration>,
         cancel: &crate::cancel::CancelToken,
     ) -> Result<Option<Message>> {
-        let inner = Arc::clone(&self.inner);
-        let _wake = cancel.on_cancel(move || inner.inbox.wake_all());
-        self.inner
-            .inbox
-            .pop_cancellable(&self.inner, timeout, Some(cancel))
+        let inbox = Arc::clone(&self.inner.inbox);
+        let _wake = cancel.on_cancel(move || inbox.wake_all());
+        self.inner.inbox.pop_cancellable(timeout, Some(cancel))
+    }
+
+    /// The inbox as a push source: `net_core::push::spawn(node.message_source()?,
+    /// handler, ..)` calls `handler` for every message [`recv`](Self::recv)
+    /// would have returned. `mesh:shutdown` once the node is shut down.
+    pub fn message_source(&self) -> Result<MessageSource> {
+        self.inner.check_open()?;
+        Ok(MessageSource::new(self.inner.inbox.clone()))
     }
 
     /// The peers this node holds sessions with.
@@ -566,12 +370,27 @@ impl MeshNode {
             let _pending = self.inner.pending.lock();
             self.inner.handshake_done.notify_all();
         }
-        self.inner.wake_readers();
-        self.inner.wake_stream_waiters();
-        self.inner.wake_reader_thread();
+        self.inner.inbox.close();
+        self.inner.streams.wake_waiters();
+        self.inner.transport.wake_reader();
         let threads = std::mem::take(&mut *self.threads.lock());
         for thread in threads {
             let _ = thread.join();
+        }
+        // With the reader and the timer gone, no protocol is called from
+        // them any more: each hears its peers go, then that the node is
+        // shutting down, and the table lets go of them.
+        let protocols = self.inner.protocols.clear();
+        let peers: Vec<u64> = {
+            let mut ids: Vec<u64> = self.inner.peers.read().by_node.keys().copied().collect();
+            ids.sort_unstable();
+            ids
+        };
+        for protocol in &protocols {
+            for &node_id in &peers {
+                protocol.on_peer_down(node_id);
+            }
+            protocol.on_shutdown();
         }
         if let Some(store) = &self.inner.peer_store {
             // Nothing to report the failure to at shutdown; the next
@@ -580,7 +399,192 @@ impl MeshNode {
         }
         // With the threads gone, nothing else holds the socket: closing it
         // frees the port at once, not when the last handle is dropped.
-        self.inner.socket.write().take();
+        self.inner.transport.close();
+    }
+}
+
+/// Streams: the application's (protocol [`APP`](protocol::APP)) by peer
+/// and stream id, and any protocol's through the `_in` variants.
+impl MeshNode {
+    /// Opens stream `stream_id` to a connected peer. Opening it again with
+    /// the same config returns the same stream; with another config fails
+    /// with `mesh:invalid_config`. Streams not opened are fire-and-forget.
+    pub fn open_stream(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        config: StreamConfig,
+    ) -> Result<MeshStream> {
+        self.open_stream_in(protocol::APP, node_id, stream_id, config)
+    }
+
+    /// [`open_stream`](Self::open_stream) in `protocol`'s namespace: its
+    /// packets carry the protocol id, and the peer hands its messages to the
+    /// protocol registered there (see [`protocol`]).
+    pub fn open_stream_in(
+        &self,
+        protocol: u16,
+        node_id: u64,
+        stream_id: u64,
+        config: StreamConfig,
+    ) -> Result<MeshStream> {
+        self.inner.check_open()?;
+        config.validate()?;
+        self.inner.peer(node_id)?;
+        let key = StreamKey {
+            peer: node_id,
+            protocol,
+            stream: stream_id,
+        };
+        let state = self.inner.streams.open(key, config)?;
+        Ok(MeshStream::new(self.inner.clone(), state))
+    }
+
+    /// Sends `payload` to a connected peer on `stream_id`, as the stream was
+    /// opened (fire-and-forget if it never was). A reliable stream with a
+    /// full window fails at once with `mesh:backpressure`.
+    pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
+        self.send_in(protocol::APP, node_id, stream_id, payload)
+    }
+
+    /// [`send`](Self::send) on a stream of `protocol`.
+    pub fn send_in(
+        &self,
+        protocol: u16,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+    ) -> Result<()> {
+        let state = self.inner.stream(protocol, node_id, stream_id)?;
+        streaming::send_on(&*self.inner, &state, payload, Wait::Never, None)
+    }
+
+    /// [`MeshStream::send_with_retry`] by peer and stream id.
+    pub fn send_with_retry(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        max_retries: u32,
+    ) -> Result<()> {
+        let state = self.inner.stream(protocol::APP, node_id, stream_id)?;
+        let wait = Wait::Retries(max_retries);
+        streaming::send_on(&*self.inner, &state, payload, wait, None)
+    }
+
+    /// [`MeshStream::send_blocking`] by peer and stream id.
+    pub fn send_blocking(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        timeout: Option<Duration>,
+    ) -> Result<()> {
+        let state = self.inner.stream(protocol::APP, node_id, stream_id)?;
+        let deadline = crate::time::Deadline::after(timeout).instant();
+        streaming::send_on(&*self.inner, &state, payload, Wait::Until(deadline), None)
+    }
+
+    /// [`send_blocking`](Self::send_blocking) that fails with
+    /// `call:cancelled` as soon as `cancel` is cancelled (nothing is sent
+    /// then).
+    pub fn send_blocking_cancellable(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<()> {
+        cancel.check()?;
+        let state = self.inner.stream(protocol::APP, node_id, stream_id)?;
+        let deadline = crate::time::Deadline::after(timeout).instant();
+        let waiting = Arc::clone(&state);
+        let _wake = cancel.on_cancel(move || streaming::wake_senders(&waiting));
+        let wait = Wait::Until(deadline);
+        streaming::send_on(&*self.inner, &state, payload, wait, Some(cancel))
+    }
+
+    /// The counters of one stream with one peer, or `None` if nothing was
+    /// ever sent or received on it.
+    pub fn stream_stats(&self, node_id: u64, stream_id: u64) -> Option<StreamStats> {
+        self.stream_stats_in(protocol::APP, node_id, stream_id)
+    }
+
+    /// [`stream_stats`](Self::stream_stats) of a stream of `protocol`.
+    pub fn stream_stats_in(
+        &self,
+        protocol: u16,
+        node_id: u64,
+        stream_id: u64,
+    ) -> Option<StreamStats> {
+        self.inner.streams.stats(&StreamKey {
+            peer: node_id,
+            protocol,
+            stream: stream_id,
+        })
+    }
+}
+
+/// Protocols: the seam layers above the mesh plug into (see [`protocol`]).
+impl MeshNode {
+    /// Registers an application's protocol under `id` (`0x1000` and up;
+    /// lower ids are Net's own: `mesh:invalid_argument`). The node calls
+    /// `protocol` for every message peers send under `id` until the
+    /// returned registration is dropped or closed. `mesh:invalid_config`
+    /// when the id is taken, `mesh:shutdown` once the node shut down.
+    pub fn register_protocol(&self, id: u16, protocol: Arc<dyn Protocol>) -> Result<Registration> {
+        protocol::check_application_id(id)?;
+        self.register(id, protocol)
+    }
+
+    /// Registers one of Net's own layers (any id but
+    /// [`APP`](protocol::APP)).
+    pub(crate) fn register(&self, id: u16, protocol: Arc<dyn Protocol>) -> Result<Registration> {
+        self.inner.check_open()?;
+        if id == protocol::APP {
+            return Err(Error::new(
+                ErrorKind::InvalidMeshArgument,
+                "protocol 0 is the application's own streams",
+            ));
+        }
+        self.inner.protocols.insert(id, protocol)?;
+        let host: Arc<dyn RegistrationHost> = self.inner.clone();
+        let registration = Registration::new(id, Arc::downgrade(&host));
+        // Registered after shutdown cleared the table: take it back out.
+        if self.inner.check_open().is_err() {
+            self.inner.protocols.remove(id);
+            return Err(shutdown_error());
+        }
+        Ok(registration)
+    }
+
+    /// The `P` registered under `id` on this node, registering `make()`
+    /// first if the id is free: how a layer keeps one instance per node
+    /// (the bus link's demultiplexer is one). It stays registered until the
+    /// node shuts down. `mesh:invalid_config` if another type holds the id.
+    pub(crate) fn protocol_instance<P: Protocol>(
+        &self,
+        id: u16,
+        make: impl FnOnce() -> P,
+    ) -> Result<Arc<P>> {
+        self.inner.check_open()?;
+        let instance = self.inner.protocols.instance(id, make)?;
+        if self.inner.check_open().is_err() {
+            self.inner.protocols.remove(id);
+            return Err(shutdown_error());
+        }
+        Ok(instance)
+    }
+
+    /// How many messages a queue of received messages holds at most.
+    pub(crate) fn inbox_capacity(&self) -> usize {
+        self.inner.config.inbox_capacity
+    }
+
+    /// The ids of the protocols registered now, in order.
+    pub fn protocols(&self) -> Vec<u16> {
+        self.inner.protocols.ids()
     }
 }
 
@@ -588,10 +592,6 @@ impl Drop for MeshNode {
     fn drop(&mut self) {
         self.shutdown();
     }
-}
-
-fn shutdown_error() -> Error {
-    Error::new(ErrorKind::MeshShutdown, "the mesh node has shut down")
 }
 
 impl Inner {
@@ -650,7 +650,7 @@ impl Inner {
         // either packet may be lost.
         let mut pending = self.pending.lock();
         loop {
-            if peer.heard.load(Ordering::Acquire) {
+            if peer.heard() {
                 return Ok(peer.info());
             }
             self.check_open()?;
@@ -661,7 +661,14 @@ impl Inner {
                     format!("{target} did not confirm the session in time"),
                 ));
             }
-            self.send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[])?;
+            self.send_sealed(
+                &peer,
+                protocol::APP,
+                control::CONFIRM,
+                PacketFlags::CONTROL,
+                0,
+                &[],
+            )?;
             let wake = (now + self.config.handshake_retry).min(deadline);
             self.handshake_done.wait_until(&mut pending, wake);
         }
@@ -716,21 +723,15 @@ impl Inner {
     }
 
     pub(super) fn send_datagram(&self, packet: &[u8], addr: SocketAddr) -> Result<()> {
-        self.socket
-            .read()
-            .as_ref()
-            .ok_or_else(shutdown_error)?
-            .send_to(packet, addr)
-            .map_err(|e| io_error("send", e))?;
-        bump(&self.counters.packets_sent);
-        Ok(())
+        self.transport.send_raw(packet, addr, &self.counters)
     }
 
-    /// Seals and sends one packet to `peer`. `sequence` is the stream
-    /// sequence of a reliable message (0 otherwise).
+    /// Seals and sends one packet to `peer` under `protocol`. `sequence` is
+    /// the stream sequence of a reliable message (0 otherwise).
     pub(super) fn send_sealed(
         &self,
         peer: &Peer,
+        protocol: u16,
         stream_id: u64,
         flags: u8,
         sequence: u64,
@@ -741,6 +742,7 @@ impl Inner {
         }
         let mut header = self.base_header();
         header.flags = PacketFlags(flags);
+        header.subprotocol_id = protocol;
         header.stream_id = stream_id;
         header.sequence = sequence;
         let dest = peer.node_id;
@@ -761,17 +763,8 @@ impl Inner {
                 packet.extend_from_slice(&self.routing_header(dest).encode());
             }
             peer.session.seal(&mut header, payload, packet)?;
-            match &self.conditions {
-                None => self.send_datagram(packet, to),
-                Some(conditions) => {
-                    let datagram = Outgoing {
-                        packet,
-                        to,
-                        control: flags & PacketFlags::CONTROL != 0,
-                    };
-                    conditions.send(datagram, &|p, a| self.send_datagram(p, a))
-                }
-            }
+            let control = flags & PacketFlags::CONTROL != 0;
+            self.transport.send(packet, to, control, &self.counters)
         })
     }
 
@@ -787,9 +780,8 @@ impl Inner {
             let wait = Instant::now() >= poll_until;
             // The lock is released before handling: answers send on the
             // socket too, and `shutdown` waits for this loop to end.
-            let received = match self.socket.read().as_ref() {
-                Some(socket) => batch.recv(socket, wait),
-                None => break,
+            let Some(received) = self.transport.recv(&mut batch, wait) else {
+                break;
             };
             match received {
                 Ok(count) => {
@@ -820,26 +812,6 @@ impl Inner {
                 Err(_) => std::thread::sleep(READER_BACKOFF),
             }
         }
-    }
-
-    /// Wakes the reader from its blocking receive with an empty datagram to
-    /// the node's own address (it then sees `closed`); if that cannot be
-    /// sent, the reader notices within `READER_TICK`.
-    fn wake_reader_thread(&self) {
-        let guard = self.socket.read();
-        let Some(socket) = guard.as_ref() else {
-            return;
-        };
-        let Ok(mut own) = socket.local_addr() else {
-            return;
-        };
-        if own.ip().is_unspecified() {
-            own.set_ip(match own {
-                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-            });
-        }
-        let _ = socket.send_to(&[], own);
     }
 
     /// Tells the timer a stream has work for it (called after the state
@@ -884,7 +856,7 @@ impl Inner {
             self.timer_sleep(busy);
             self.timer_work.store(false, Ordering::SeqCst);
             self.expire_half_open();
-            busy = self.stream_timers(Instant::now());
+            busy = self.streams.timers(&**self, Instant::now());
             self.relay_timers(Instant::now());
             // Rekeys and expiry are due in seconds, not milliseconds.
             if last_lifetimes.elapsed() >= LIFETIME_TICK {
@@ -978,7 +950,7 @@ impl Inner {
         let routed = links.is_some();
         // A repeated first message (our answer was lost): answer again.
         if let Some(peer) = self.peers.read().by_session.get(&header.session_id) {
-            if let (Some(answer), false) = (&peer.answer, peer.confirmed.load(Ordering::Acquire)) {
+            if let Some(answer) = peer.pending_answer() {
                 if peer.addr == from {
                     let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, answer);
                     let _ = self.send_to_target(&packet, peer.target());
@@ -1015,7 +987,7 @@ impl Inner {
             public_key,
             from,
             &keys,
-            Some(answer),
+            Role::Responder { answer },
             routed,
         ) {
             Ok(peer) => peer,
@@ -1045,9 +1017,19 @@ impl Inner {
         };
         let public_key = *initiator.peer();
         let outcome = initiator.finish(answer).and_then(|keys| {
-            let peer = self.new_peer(header.session_id, public_key, from, &keys, None, routed)?;
+            let peer = self.new_peer(
+                header.session_id,
+                public_key,
+                from,
+                &keys,
+                Role::Initiator,
+                routed,
+            )?;
             if self.peers.write().promote(peer.clone()) {
                 bump(&self.counters.sessions_rekeyed);
+            } else {
+                // News to the protocols once the responder is heard.
+                peer.announce.store(true, Ordering::Release);
             }
             Ok(peer)
         });
@@ -1065,29 +1047,19 @@ impl Inner {
         public_key: PublicKey,
         addr: SocketAddr,
         keys: &SessionKeys,
-        answer: Option<Vec<u8>>,
+        role: Role,
         routed: bool,
     ) -> Result<Arc<Peer>> {
-        // The initiator's side is confirmed by the answer it read; the
-        // responder's (which keeps its answer to resend) by a later packet.
-        let confirmed = answer.is_none();
-        Ok(Arc::new(Peer {
-            node_id: public_key.node_id(),
+        let now_ms = self.now_ms();
+        Ok(Arc::new(Peer::new(NewPeer {
             public_key,
             addr,
             session: Session::new(session_id, keys)?,
-            confirmed: AtomicBool::new(confirmed),
+            role,
             routed,
-            last_heard_ms: AtomicU64::new(self.now_ms()),
-            health: Mutex::new(PeerHealth::Alive),
-            answer,
-            heard: AtomicBool::new(false),
-            opened: Instant::now(),
-            rekeying: AtomicBool::new(false),
-            rekey_at_ms: AtomicU64::new(
-                self.now_ms() + self.config.rekey_interval.as_millis() as u64,
-            ),
-        }))
+            now_ms,
+            rekey_at_ms: now_ms + self.config.rekey_interval.as_millis() as u64,
+        })))
     }
 
     fn open_data(&self, header: &NetHeader, body: &mut [u8], from: SocketAddr, links: Option<u8>) {
@@ -1101,24 +1073,38 @@ impl Inner {
             Err(Rejected::Replayed) => return bump(&self.counters.dropped_replayed),
         };
         peer.last_heard_ms.store(self.now_ms(), Ordering::Relaxed);
-        if !peer.heard.swap(true, Ordering::AcqRel) && peer.answer.is_none() {
-            // The responder's confirmation: wake the `connect` waiting for it.
-            let _pending = self.pending.lock();
-            self.handshake_done.notify_all();
-        }
-        if !peer.confirmed.swap(true, Ordering::AcqRel) {
-            if self.peers.write().promote(peer.clone()) {
-                bump(&self.counters.sessions_rekeyed);
+        match peer.first_packet() {
+            FirstPacket::No => {}
+            FirstPacket::InitiatorHeard => {
+                // The responder's confirmation: wake the `connect` waiting for it.
+                {
+                    let _pending = self.pending.lock();
+                    self.handshake_done.notify_all();
+                }
+                if peer.announce.swap(false, Ordering::AcqRel) {
+                    self.peer_up(&peer);
+                }
             }
-            // Only now has the peer proven the network key: pin and remember
-            // (a routed peer's address is its relay's: nothing to pin).
-            if !peer.routed {
-                self.trust.learn(peer.addr, peer.public_key);
-                if let Some(store) = &self.peer_store {
-                    store.success(peer.addr, peer.public_key);
+            FirstPacket::ResponderConfirmed => {
+                let replaced = self.peers.write().promote(peer.clone());
+                if replaced {
+                    bump(&self.counters.sessions_rekeyed);
+                }
+                // Only now has the peer proven the network key: pin and remember
+                // (a routed peer's address is its relay's: nothing to pin).
+                if !peer.routed {
+                    self.trust.learn(peer.addr, peer.public_key);
+                    if let Some(store) = &self.peer_store {
+                        store.success(peer.addr, peer.public_key);
+                    }
+                }
+                if !replaced {
+                    self.peer_up(&peer);
                 }
             }
         }
+        let protocol = header.subprotocol_id;
+        let body = &body[..len];
         if header.flags.contains(PacketFlags::CONTROL) {
             // Keep-alives and other control packets from a routed peer keep
             // the route back to it fresh (data packets skip the lock).
@@ -1126,26 +1112,94 @@ impl Inner {
                 self.learn_reverse_route(peer.node_id, from, links);
             }
             match header.stream_id {
-                CONTROL_BEACON if !peer.routed => self.on_beacon(&peer, &body[..len]),
+                control::BEACON if !peer.routed => self.on_beacon(&peer, body),
                 // The responder answers every confirmation (the answer to an
                 // earlier one may have been lost); the initiator never does,
                 // so the two cannot ping-pong.
-                CONTROL_CONFIRM if peer.answer.is_some() => {
-                    let _ = self.send_sealed(&peer, CONTROL_CONFIRM, PacketFlags::CONTROL, 0, &[]);
+                control::CONFIRM if !peer.is_initiator() => {
+                    let _ = self.send_sealed(
+                        &peer,
+                        protocol::APP,
+                        control::CONFIRM,
+                        PacketFlags::CONTROL,
+                        0,
+                        &[],
+                    );
                 }
-                CONTROL_ACK_REQUEST => self.on_ack_request(&peer, &body[..len]),
-                CONTROL_RESYNC => self.on_resync(&peer, &body[..len]),
+                control::ACK_REQUEST => self.streams.on_ack_request(self, &peer, protocol, body),
+                control::RESYNC => self.streams.on_resync(self, &peer, protocol, body),
                 _ => {}
             }
             return;
         }
-        let body = &body[..len];
+        let key = StreamKey {
+            peer: peer.node_id,
+            protocol,
+            stream: header.stream_id,
+        };
         if header.flags.contains(PacketFlags::ACK) {
-            self.on_ack(&peer, header.stream_id, body);
-        } else if header.flags.contains(PacketFlags::RELIABLE) {
-            self.on_reliable(&peer, header.stream_id, header.sequence, body);
+            // An ack is for a stream this node sends on: no protocol needed.
+            return self.streams.on_ack(self, &peer, key, body);
+        }
+        let sink = match self.sink_for(&peer, key) {
+            Some(sink) => sink,
+            None => return bump(&self.counters.dropped_unknown_protocol),
+        };
+        if header.flags.contains(PacketFlags::RELIABLE) {
+            self.streams
+                .on_reliable(self, &peer, key, header.sequence, body, &sink);
         } else {
-            self.on_unordered(&peer, header.stream_id, body);
+            self.streams.on_unordered(key, body, &sink);
+        }
+    }
+
+    /// Where the messages of stream `key` from `peer` go: the inbox for the
+    /// application's streams, else the protocol registered for them (or a
+    /// refusal, if it does not authorize the peer). `None` when no protocol
+    /// holds the id.
+    fn sink_for<'a>(&'a self, peer: &Peer, key: StreamKey) -> Option<Delivery<'a>> {
+        if key.protocol == protocol::APP {
+            return Some(Delivery::Inbox {
+                inbox: &self.inbox,
+                counters: &self.counters,
+                from: key.peer,
+                stream_id: key.stream,
+            });
+        }
+        let handler = self.protocols.get(key.protocol)?;
+        let remote = peer.remote();
+        let allowed = handler.authorize(
+            &remote,
+            Op::Receive {
+                stream_id: key.stream,
+            },
+        );
+        Some(if allowed {
+            Delivery::Protocol {
+                handler,
+                remote,
+                stream_id: key.stream,
+                counters: &self.counters,
+            }
+        } else {
+            Delivery::Refused {
+                counters: &self.counters,
+            }
+        })
+    }
+
+    /// Tells every protocol that `peer`'s session is up.
+    fn peer_up(&self, peer: &Peer) {
+        let remote = peer.remote();
+        for protocol in self.protocols.all() {
+            protocol.on_peer_up(&remote);
+        }
+    }
+
+    /// Tells every protocol that `node_id`'s session went away.
+    pub(super) fn peer_down(&self, node_id: u64) {
+        for protocol in self.protocols.all() {
+            protocol.on_peer_down(node_id);
         }
     }
 
@@ -1155,11 +1209,150 @@ impl Inner {
     fn expire_half_open(&self) {
         let limit = self.config.handshake_timeout;
         self.refused.lock().retain(|_, at| at.elapsed() <= limit);
-        let stale =
-            |p: &Arc<Peer>| !p.confirmed.load(Ordering::Acquire) && p.opened.elapsed() > limit;
+        let stale = |p: &Arc<Peer>| !p.confirmed() && p.opened.elapsed() > limit;
         if !self.peers.read().by_session.values().any(stale) {
             return;
         }
         self.peers.write().by_session.retain(|_, p| !stale(p));
+    }
+}
+
+/// Where one packet's messages go (see `Inner::sink_for`).
+enum Delivery<'a> {
+    /// The application's inbox.
+    Inbox {
+        inbox: &'a Queue,
+        counters: &'a Counters,
+        from: u64,
+        stream_id: u64,
+    },
+    /// A registered protocol.
+    Protocol {
+        handler: Arc<dyn Protocol>,
+        remote: Remote,
+        stream_id: u64,
+        counters: &'a Counters,
+    },
+    /// A protocol that refused the peer: taken (so acknowledged) and
+    /// dropped, counted.
+    Refused { counters: &'a Counters },
+}
+
+impl Sink for Delivery<'_> {
+    fn has_room(&self) -> bool {
+        match self {
+            Delivery::Inbox { inbox, .. } => inbox.has_room(),
+            Delivery::Protocol {
+                handler,
+                remote,
+                stream_id,
+                ..
+            } => handler.has_room(remote, *stream_id),
+            Delivery::Refused { .. } => true,
+        }
+    }
+
+    fn deliver(&self, payloads: &mut dyn Iterator<Item = Vec<u8>>, force: bool) -> usize {
+        match self {
+            Delivery::Inbox {
+                inbox,
+                counters,
+                from,
+                stream_id,
+            } => {
+                let messages = payloads.map(|payload| Message {
+                    from: *from,
+                    stream_id: *stream_id,
+                    payload,
+                });
+                inbox.push(messages, force, Some(counters))
+            }
+            Delivery::Protocol {
+                handler,
+                remote,
+                stream_id,
+                counters,
+            } => {
+                let mut delivered = 0;
+                for payload in payloads {
+                    if !force && !handler.has_room(remote, *stream_id) {
+                        bump(&counters.dropped_inbox_full);
+                        continue;
+                    }
+                    super::stats::add(&counters.bytes_received, payload.len());
+                    handler.on_message(remote, *stream_id, payload);
+                    delivered += 1;
+                }
+                delivered
+            }
+            Delivery::Refused { counters } => {
+                for _ in payloads {
+                    bump(&counters.dropped_unauthorized);
+                }
+                0
+            }
+        }
+    }
+}
+
+impl Inner {
+    /// A stream's state by protocol, peer and id, created fire-and-forget
+    /// on first use. `mesh:unknown_peer` without a session, `mesh:shutdown`.
+    fn stream(
+        &self,
+        protocol: u16,
+        node_id: u64,
+        stream_id: u64,
+    ) -> Result<Arc<streaming::StreamState>> {
+        self.check_open()?;
+        let key = StreamKey {
+            peer: node_id,
+            protocol,
+            stream: stream_id,
+        };
+        if !self.streams.contains(&key) {
+            self.peer(node_id)?;
+        }
+        self.streams.get_or_default(key)
+    }
+}
+
+impl StreamHost for Inner {
+    fn check_open(&self) -> Result<()> {
+        Inner::check_open(self)
+    }
+
+    fn peer(&self, node_id: u64) -> Result<Arc<Peer>> {
+        Inner::peer(self, node_id)
+    }
+
+    fn send_sealed(
+        &self,
+        peer: &Peer,
+        protocol: u16,
+        stream_id: u64,
+        flags: u8,
+        sequence: u64,
+        payload: &[u8],
+    ) -> Result<()> {
+        Inner::send_sealed(self, peer, protocol, stream_id, flags, sequence, payload)
+    }
+
+    fn timer_has_work(&self) {
+        Inner::timer_has_work(self)
+    }
+
+    fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    fn retransmit_timeout(&self) -> Duration {
+        self.config.retransmit_timeout
+    }
+}
+
+impl RegistrationHost for Inner {
+    fn unregister(&self, id: u16) {
+        self.protocols.remove(id);
     }
 }

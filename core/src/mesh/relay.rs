@@ -9,7 +9,10 @@
 //! relay forwards only for its neighbours (peers with a confirmed direct
 //! session), so strangers cannot use it as an open reflector.
 
-use super::node::{Inner, Peer, Target, CONTROL_BEACON, CONTROL_KEEPALIVE};
+use super::control;
+use super::node::Inner;
+use super::peers::{Peer, Target};
+use super::protocol;
 use super::routing::{decode_beacon, encode_beacon, PeerHealth, RouteInfo};
 use super::stats::bump;
 use crate::error::{Error, ErrorKind, Result};
@@ -177,7 +180,8 @@ impl Inner {
             );
             let _ = self.send_sealed(
                 &peer,
-                CONTROL_BEACON,
+                protocol::APP,
+                control::BEACON,
                 PacketFlags::CONTROL,
                 0,
                 &encode_beacon(&entries),
@@ -194,7 +198,14 @@ impl Inner {
             .cloned()
             .collect();
         for peer in routed {
-            let _ = self.send_sealed(&peer, CONTROL_KEEPALIVE, PacketFlags::CONTROL, 0, &[]);
+            let _ = self.send_sealed(
+                &peer,
+                protocol::APP,
+                control::KEEPALIVE,
+                PacketFlags::CONTROL,
+                0,
+                &[],
+            );
         }
     }
 }

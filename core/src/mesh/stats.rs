@@ -61,8 +61,14 @@ mesh_counters! {
     dropped_tampered,
     /// Packets whose counter was already seen or too old.
     dropped_replayed,
-    /// Messages dropped because the inbox was full.
+    /// Messages dropped because the inbox (or the queue of the protocol
+    /// they were for) was full.
     dropped_inbox_full,
+    /// Messages for a protocol no layer on this node registered.
+    dropped_unknown_protocol,
+    /// Messages a protocol refused to take from their sender (its
+    /// `authorize` hook said no).
+    dropped_unauthorized,
     /// Peers the trust policy accepted (each handshake counts once).
     trust_accepted,
     /// Peers the trust policy refused.

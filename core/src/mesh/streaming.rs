@@ -1,20 +1,68 @@
 //! Streams on a node: sending with a credit window, receiving in order,
 //! acks and resends. The protocol's state machines are in [`super::stream`];
-//! this module wires them to the node's sessions, inbox and timer.
+//! this module keeps every stream of a node ([`Streams`], by peer, protocol
+//! and stream id) and drives them through two narrow seams: [`StreamHost`],
+//! what a stream needs of its node (a peer's session, sealed sends, the
+//! timer), and [`Sink`], where received messages go (the inbox or a
+//! protocol). It knows neither the node nor the inbox.
 
-use super::node::{Inner, MeshNode, Message, Peer, CONTROL_ACK_REQUEST, CONTROL_RESYNC};
+use super::control;
+use super::peers::Peer;
 use super::session::MAX_PAYLOAD;
 use super::stream::{
     split_epoch, Accepted, Ack, RecvHalf, Reliability, SendHalf, StreamConfig, StreamStats,
     Unacked, ACK_EVERY, ACK_EVERY_BYTES, EPOCH_LEN, GAP_ACK_INTERVAL,
 };
 use crate::error::{Error, ErrorKind, Result};
-use crate::mesh::stats::{add, bump};
+use crate::mesh::stats::{add, bump, Counters};
 use crate::wire::PacketFlags;
-use parking_lot::{Condvar, Mutex};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// A stream's name: the peer, the protocol whose namespace it is in, and
+/// the stream id within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct StreamKey {
+    pub(super) peer: u64,
+    pub(super) protocol: u16,
+    pub(super) stream: u64,
+}
+
+/// What a stream needs of its node.
+pub(super) trait StreamHost: Send + Sync {
+    /// `mesh:shutdown` once the node shut down.
+    fn check_open(&self) -> Result<()>;
+    /// The current session with `node_id`; `mesh:unknown_peer` without one.
+    fn peer(&self, node_id: u64) -> Result<Arc<Peer>>;
+    /// Seals and sends one packet to `peer` under `protocol`.
+    fn send_sealed(
+        &self,
+        peer: &Peer,
+        protocol: u16,
+        stream_id: u64,
+        flags: u8,
+        sequence: u64,
+        payload: &[u8],
+    ) -> Result<()>;
+    /// A stream now has timer work (a message in flight, an ack due).
+    fn timer_has_work(&self);
+    /// The node's counters.
+    fn counters(&self) -> &Counters;
+    /// How long an unacknowledged message waits before it is sent again.
+    fn retransmit_timeout(&self) -> Duration;
+}
+
+/// Where a stream's received messages go.
+pub(super) trait Sink {
+    /// Whether another message fits now.
+    fn has_room(&self) -> bool;
+    /// Hands messages over, in order (`force`: even over capacity, for an
+    /// in-order run already accepted). Returns how many were taken.
+    fn deliver(&self, payloads: &mut dyn Iterator<Item = Vec<u8>>, force: bool) -> usize;
+}
 
 /// The first wait of `send_with_retry`; each retry waits twice as long.
 const FIRST_RETRY_WAIT: Duration = Duration::from_millis(1);
@@ -26,6 +74,7 @@ const ACK_WAIT_SLICE: Duration = Duration::from_millis(50);
 /// One stream with one peer: both directions and their counters.
 pub(crate) struct StreamState {
     peer: u64,
+    protocol: u16,
     stream_id: u64,
     config: StreamConfig,
     /// Reliable streams only.
@@ -41,14 +90,15 @@ pub(crate) struct StreamState {
 }
 
 impl StreamState {
-    fn new(peer: u64, stream_id: u64, config: StreamConfig) -> Result<StreamState> {
+    fn new(key: StreamKey, config: StreamConfig) -> Result<StreamState> {
         let send = match config.reliability {
             Reliability::Reliable => Some(SendHalf::new(config, random_epoch()?)),
             Reliability::FireAndForget => None,
         };
         Ok(StreamState {
-            peer,
-            stream_id,
+            peer: key.peer,
+            protocol: key.protocol,
+            stream_id: key.stream,
             config,
             send: Mutex::new(send),
             window_open: Condvar::new(),
@@ -59,6 +109,14 @@ impl StreamState {
             retransmits: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
         })
+    }
+
+    fn key(&self) -> StreamKey {
+        StreamKey {
+            peer: self.peer,
+            protocol: self.protocol,
+            stream: self.stream_id,
+        }
     }
 
     fn stats(&self) -> StreamStats {
@@ -142,7 +200,7 @@ fn backpressure(state: &StreamState) -> Error {
 
 /// How long a reliable send may wait for room in the window.
 #[derive(Clone, Copy)]
-enum Wait {
+pub(super) enum Wait {
     /// Not at all: a full window is `mesh:backpressure`.
     Never,
     /// Up to this many times, backing off between tries.
@@ -151,11 +209,11 @@ enum Wait {
     Until(Option<Instant>),
 }
 
-/// A stream opened with [`MeshNode::open_stream`]: a cheap handle to send on
-/// and to read the stream's stats.
+/// A stream opened with [`MeshNode::open_stream`](super::MeshNode::open_stream):
+/// a cheap handle to send on and to read the stream's stats.
 #[derive(Clone)]
 pub struct MeshStream {
-    inner: Arc<Inner>,
+    host: Arc<dyn StreamHost>,
     state: Arc<StreamState>,
 }
 
@@ -170,6 +228,10 @@ impl std::fmt::Debug for MeshStream {
 }
 
 impl MeshStream {
+    pub(super) fn new(host: Arc<dyn StreamHost>, state: Arc<StreamState>) -> MeshStream {
+        MeshStream { host, state }
+    }
+
     /// The peer's node id.
     pub fn peer(&self) -> u64 {
         self.state.peer
@@ -180,26 +242,42 @@ impl MeshStream {
         self.state.stream_id
     }
 
+    /// The protocol whose stream it is ([`APP`](super::protocol::APP) for
+    /// the application's own).
+    pub fn protocol(&self) -> u16 {
+        self.state.protocol
+    }
+
     /// Sends one message. On a reliable stream with a full window this fails
     /// at once with `mesh:backpressure`.
     pub fn send(&self, payload: &[u8]) -> Result<()> {
-        self.inner.send_on(&self.state, payload, Wait::Never, None)
+        send_on(&*self.host, &self.state, payload, Wait::Never, None)
     }
 
     /// Sends, and on `mesh:backpressure` waits for room and tries again, up
     /// to `max_retries` more times (waits of 1 ms, 2 ms, 4 ms … capped at
     /// 128 ms, each cut short when an ack opens the window).
     pub fn send_with_retry(&self, payload: &[u8], max_retries: u32) -> Result<()> {
-        self.inner
-            .send_on(&self.state, payload, Wait::Retries(max_retries), None)
+        send_on(
+            &*self.host,
+            &self.state,
+            payload,
+            Wait::Retries(max_retries),
+            None,
+        )
     }
 
     /// Sends, waiting for room in the window up to `timeout` (`None`: as
     /// long as it takes). `mesh:timeout` if the window stays full.
     pub fn send_blocking(&self, payload: &[u8], timeout: Option<Duration>) -> Result<()> {
         let deadline = crate::time::Deadline::after(timeout).instant();
-        self.inner
-            .send_on(&self.state, payload, Wait::Until(deadline), None)
+        send_on(
+            &*self.host,
+            &self.state,
+            payload,
+            Wait::Until(deadline),
+            None,
+        )
     }
 
     /// The stream's counters now.
@@ -216,19 +294,20 @@ impl MeshStream {
         let in_flight = |half: &Option<SendHalf>| half.as_ref().map_or(0, |h| h.unacked.len());
         let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
-            self.inner.check_open()?;
+            self.host.check_open()?;
             // Checked outside the send lock (the lock order elsewhere is
             // peers, then a stream's halves).
-            let peer = self.inner.peer(self.state.peer)?;
+            let peer = self.host.peer(self.state.peer)?;
             if in_flight(&self.state.send.lock()) == 0 {
                 return Ok(true);
             }
             // Ask for the ack now: the receiver would otherwise wait for
             // more messages or its timer, and a lost last message would
             // wait for the retransmit timeout (the ack names the gap).
-            let _ = self.inner.send_sealed(
+            let _ = self.host.send_sealed(
                 &peer,
-                CONTROL_ACK_REQUEST,
+                self.state.protocol,
+                control::ACK_REQUEST,
                 PacketFlags::CONTROL,
                 0,
                 &self.state.stream_id.to_le_bytes(),
@@ -248,21 +327,18 @@ impl MeshStream {
     }
 }
 
-impl MeshNode {
-    /// Opens stream `stream_id` to a connected peer. Opening it again with
-    /// the same config returns the same stream; with another config fails
-    /// with `mesh:invalid_config`. Streams not opened are fire-and-forget.
-    pub fn open_stream(
-        &self,
-        node_id: u64,
-        stream_id: u64,
-        config: StreamConfig,
-    ) -> Result<MeshStream> {
-        self.inner.check_open()?;
-        config.validate()?;
-        self.inner.peer(node_id)?;
-        let key = (node_id, stream_id);
-        let mut streams = self.inner.streams.write();
+/// Every stream of a node, by peer, protocol and stream id.
+#[derive(Default)]
+pub(super) struct Streams {
+    map: RwLock<HashMap<StreamKey, Arc<StreamState>>>,
+}
+
+impl Streams {
+    /// Opens a stream with `config`: the same one again if it is already
+    /// open that way, `mesh:invalid_config` if open another way. A stream
+    /// only ever received on takes this side's config now.
+    pub(super) fn open(&self, key: StreamKey, config: StreamConfig) -> Result<Arc<StreamState>> {
+        let mut streams = self.map.write();
         let state = match streams.get(&key) {
             Some(existing) if existing.config == config => existing.clone(),
             // Only ever received on: take this side's config now.
@@ -270,7 +346,7 @@ impl MeshNode {
                 if existing.config == StreamConfig::default()
                     && existing.sent.load(Ordering::Relaxed) == 0 =>
             {
-                let state = Arc::new(StreamState::new(node_id, stream_id, config)?);
+                let state = Arc::new(StreamState::new(key, config)?);
                 *state.recv.lock() = std::mem::take(&mut *existing.recv.lock());
                 state
                     .received
@@ -286,271 +362,131 @@ impl MeshNode {
                 return Err(Error::new(
                     ErrorKind::InvalidMeshConfig,
                     format!(
-                        "stream {stream_id} to node {node_id:016x} is already open with {:?}",
-                        existing.config
+                        "stream {} to node {:016x} is already open with {:?}",
+                        key.stream, key.peer, existing.config
                     ),
                 ))
             }
             None => {
-                let state = Arc::new(StreamState::new(node_id, stream_id, config)?);
+                let state = Arc::new(StreamState::new(key, config)?);
                 streams.insert(key, state.clone());
                 state
             }
         };
-        Ok(MeshStream {
-            inner: self.inner.clone(),
-            state,
-        })
-    }
-
-    /// Sends `payload` to a connected peer on `stream_id`, as the stream was
-    /// opened (fire-and-forget if it never was). A reliable stream with a
-    /// full window fails at once with `mesh:backpressure`.
-    pub fn send(&self, node_id: u64, stream_id: u64, payload: &[u8]) -> Result<()> {
-        self.inner.check_open()?;
-        let state = self.inner.stream(node_id, stream_id)?;
-        self.inner.send_on(&state, payload, Wait::Never, None)
-    }
-
-    /// [`MeshStream::send_with_retry`] by peer and stream id.
-    pub fn send_with_retry(
-        &self,
-        node_id: u64,
-        stream_id: u64,
-        payload: &[u8],
-        max_retries: u32,
-    ) -> Result<()> {
-        self.inner.check_open()?;
-        let state = self.inner.stream(node_id, stream_id)?;
-        self.inner
-            .send_on(&state, payload, Wait::Retries(max_retries), None)
-    }
-
-    /// [`MeshStream::send_blocking`] by peer and stream id.
-    pub fn send_blocking(
-        &self,
-        node_id: u64,
-        stream_id: u64,
-        payload: &[u8],
-        timeout: Option<Duration>,
-    ) -> Result<()> {
-        self.inner.check_open()?;
-        let state = self.inner.stream(node_id, stream_id)?;
-        let deadline = crate::time::Deadline::after(timeout).instant();
-        self.inner
-            .send_on(&state, payload, Wait::Until(deadline), None)
-    }
-
-    /// [`send_blocking`](Self::send_blocking) that fails with
-    /// `call:cancelled` as soon as `cancel` is cancelled (nothing is sent
-    /// then).
-    pub fn send_blocking_cancellable(
-        &self,
-        node_id: u64,
-        stream_id: u64,
-        payload: &[u8],
-        timeout: Option<Duration>,
-        cancel: &crate::cancel::CancelToken,
-    ) -> Result<()> {
-        cancel.check()?;
-        self.inner.check_open()?;
-        let state = self.inner.stream(node_id, stream_id)?;
-        let deadline = crate::time::Deadline::after(timeout).instant();
-        let waiting = Arc::clone(&state);
-        let _wake = cancel.on_cancel(move || {
-            let _held = waiting.send.lock();
-            waiting.window_open.notify_all();
-        });
-        self.inner
-            .send_on(&state, payload, Wait::Until(deadline), Some(cancel))
-    }
-
-    /// The counters of one stream with one peer, or `None` if nothing was
-    /// ever sent or received on it.
-    pub fn stream_stats(&self, node_id: u64, stream_id: u64) -> Option<StreamStats> {
-        let streams = self.inner.streams.read();
-        streams.get(&(node_id, stream_id)).map(|s| s.stats())
-    }
-}
-
-impl Inner {
-    /// The stream's state, created fire-and-forget on first use. Fails with
-    /// `mesh:unknown_peer` when there is no session with the peer.
-    fn stream(&self, node_id: u64, stream_id: u64) -> Result<Arc<StreamState>> {
-        if let Some(state) = self.streams.read().get(&(node_id, stream_id)) {
-            return Ok(state.clone());
-        }
-        self.peer(node_id)?;
-        let mut streams = self.streams.write();
-        if let Some(state) = streams.get(&(node_id, stream_id)) {
-            return Ok(state.clone());
-        }
-        let state = Arc::new(StreamState::new(
-            node_id,
-            stream_id,
-            StreamConfig::default(),
-        )?);
-        streams.insert((node_id, stream_id), state.clone());
         Ok(state)
     }
 
-    fn send_on(
-        &self,
-        state: &StreamState,
-        payload: &[u8],
-        wait: Wait,
-        cancel: Option<&crate::cancel::CancelToken>,
-    ) -> Result<()> {
-        self.check_open()?;
-        let peer = self.peer(state.peer)?;
-        if state.config.reliability == Reliability::FireAndForget {
-            self.send_sealed(&peer, state.stream_id, 0, 0, payload)?;
-            bump(&state.sent);
-            add(&self.counters.bytes_sent, payload.len());
-            return Ok(());
+    /// The stream's state, created fire-and-forget on first use (the caller
+    /// checked that the peer has a session).
+    pub(super) fn get_or_default(&self, key: StreamKey) -> Result<Arc<StreamState>> {
+        if let Some(state) = self.map.read().get(&key) {
+            return Ok(state.clone());
         }
-        if payload.len() > MAX_PAYLOAD - EPOCH_LEN {
-            return Err(Error::new(
-                ErrorKind::MessageTooLarge,
-                format!(
-                    "a reliable message is at most {} bytes, got {}",
-                    MAX_PAYLOAD - EPOCH_LEN,
-                    payload.len()
-                ),
-            ));
+        let mut streams = self.map.write();
+        if let Some(state) = streams.get(&key) {
+            return Ok(state.clone());
         }
-        let mut guard = state.send.lock();
-        let mut tries = 0u32;
-        let mut retry_wait = FIRST_RETRY_WAIT;
-        loop {
-            let half = guard.as_mut().ok_or_else(|| backpressure(state))?;
-            if !half.window_full() {
-                break;
-            }
-            self.check_open()?;
-            if let Some(cancel) = cancel {
-                cancel.check()?;
-            }
-            match wait {
-                Wait::Never => return Err(backpressure(state)),
-                Wait::Retries(max) => {
-                    if tries >= max {
-                        return Err(backpressure(state));
-                    }
-                    state
-                        .window_open
-                        .wait_for(&mut guard, retry_wait.min(MAX_RETRY_WAIT));
-                    retry_wait *= 2;
-                }
-                Wait::Until(Some(deadline)) => {
-                    if state
-                        .window_open
-                        .wait_until(&mut guard, deadline)
-                        .timed_out()
-                        && guard.as_ref().is_some_and(SendHalf::window_full)
-                    {
-                        self.check_open()?;
-                        return Err(Error::new(
-                            ErrorKind::MeshTimeout,
-                            format!(
-                                "stream {} to node {:016x}: the window stayed full",
-                                state.stream_id, state.peer
-                            ),
-                        ));
-                    }
-                }
-                Wait::Until(None) => state.window_open.wait(&mut guard),
-            }
-            tries += 1;
-        }
-        let half = guard.as_mut().ok_or_else(|| backpressure(state))?;
-        let seq = half.next_seq;
-        let mut body = Vec::with_capacity(EPOCH_LEN + payload.len());
-        body.extend_from_slice(&half.epoch.to_le_bytes());
-        body.extend_from_slice(payload);
-        self.send_sealed(&peer, state.stream_id, PacketFlags::RELIABLE, seq, &body)?;
-        half.next_seq += 1;
-        half.unacked.insert(
-            seq,
-            Unacked {
-                body,
-                last_sent: Instant::now(),
-                resent: false,
-            },
-        );
-        drop(guard);
-        self.timer_has_work();
-        bump(&state.sent);
-        add(&self.counters.bytes_sent, payload.len());
-        Ok(())
+        let state = Arc::new(StreamState::new(key, StreamConfig::default())?);
+        streams.insert(key, state.clone());
+        Ok(state)
+    }
+
+    fn get(&self, key: &StreamKey) -> Option<Arc<StreamState>> {
+        self.map.read().get(key).cloned()
+    }
+
+    /// Whether the stream exists yet.
+    pub(super) fn contains(&self, key: &StreamKey) -> bool {
+        self.map.read().contains_key(key)
+    }
+
+    /// The counters of one stream, if it exists.
+    pub(super) fn stats(&self, key: &StreamKey) -> Option<StreamStats> {
+        self.map.read().get(key).map(|s| s.stats())
+    }
+
+    /// The ids of `peer`'s streams under `protocol`.
+    #[cfg(test)]
+    pub(super) fn ids(&self, peer: u64, protocol: u16) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .map
+            .read()
+            .keys()
+            .filter(|k| k.peer == peer && k.protocol == protocol)
+            .map(|k| k.stream)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Drops the streams of `node_id` that nobody holds a handle to.
+    pub(super) fn forget_peer(&self, node_id: u64) {
+        self.map
+            .write()
+            .retain(|key, state| key.peer != node_id || Arc::strong_count(state) > 1);
     }
 
     /// The state of a stream a peer sends on, created on first sight.
-    fn inbound(&self, peer: u64, stream_id: u64) -> Option<Arc<StreamState>> {
-        if let Some(state) = self.streams.read().get(&(peer, stream_id)) {
+    fn inbound(&self, key: StreamKey) -> Option<Arc<StreamState>> {
+        if let Some(state) = self.map.read().get(&key) {
             return Some(state.clone());
         }
-        let state = Arc::new(StreamState::new(peer, stream_id, StreamConfig::default()).ok()?);
-        Some(
-            self.streams
-                .write()
-                .entry((peer, stream_id))
-                .or_insert(state)
-                .clone(),
-        )
+        let state = Arc::new(StreamState::new(key, StreamConfig::default()).ok()?);
+        Some(self.map.write().entry(key).or_insert(state).clone())
     }
 
-    pub(super) fn on_unordered(&self, peer: &Peer, stream_id: u64, body: &[u8]) {
-        let from = peer.node_id;
-        let message = Message {
-            from,
-            stream_id,
-            payload: body.to_vec(),
-        };
+    /// A fire-and-forget message: straight to the sink (a full one drops it).
+    pub(super) fn on_unordered(&self, key: StreamKey, body: &[u8], sink: &dyn Sink) {
         // Counted first, so a reader that got the message sees it counted.
-        let state = self.inbound(from, stream_id);
+        let state = self.inbound(key);
         if let Some(state) = &state {
             bump(&state.received);
         }
-        if self.deliver(from, stream_id, [message], false) == 0 {
+        if sink.deliver(&mut std::iter::once(body.to_vec()), false) == 0 {
             if let Some(state) = &state {
                 state.received.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
 
-    pub(super) fn on_reliable(&self, peer: &Peer, stream_id: u64, seq: u64, body: &[u8]) {
+    /// A reliable message: accepted in order (a full sink leaves it
+    /// unaccepted, so unacknowledged), acknowledged when due.
+    pub(super) fn on_reliable(
+        &self,
+        host: &dyn StreamHost,
+        peer: &Peer,
+        key: StreamKey,
+        seq: u64,
+        body: &[u8],
+        sink: &dyn Sink,
+    ) {
+        let counters = host.counters();
         let Some((epoch, bytes)) = split_epoch(body) else {
-            return bump(&self.counters.dropped_malformed);
+            return bump(&counters.dropped_malformed);
         };
         if seq == 0 {
-            return bump(&self.counters.dropped_malformed);
+            return bump(&counters.dropped_malformed);
         }
-        let from = peer.node_id;
-        if !self.has_room_for(from, stream_id) {
+        if !sink.has_room() {
             // Not accepted, so not acknowledged: the sender resends later.
-            return bump(&self.counters.dropped_inbox_full);
+            return bump(&counters.dropped_inbox_full);
         }
-        let Some(state) = self.inbound(from, stream_id) else {
+        let Some(state) = self.inbound(key) else {
             return;
         };
         let mut recv = state.recv.lock();
         let now = Instant::now();
         let accepted = recv.accept(epoch, seq, bytes);
         if recv.ack_due {
-            self.timer_has_work();
+            host.timer_has_work();
         }
         let ack_now = match accepted {
             Accepted::Deliver(run) => {
-                let count = run.len() as u64;
-                let messages = run.into_iter().map(|payload| Message {
-                    from,
-                    stream_id,
-                    payload,
-                });
                 // Counted first, so a reader that got the message sees it counted.
-                state.received.fetch_add(count, Ordering::Relaxed);
-                self.deliver(from, stream_id, messages, true);
+                state
+                    .received
+                    .fetch_add(run.len() as u64, Ordering::Relaxed);
+                sink.deliver(&mut run.into_iter(), true);
                 recv.unacked_count >= ACK_EVERY
                     || recv.unacked_bytes >= ACK_EVERY_BYTES
                     || recv.has_gap()
@@ -562,7 +498,7 @@ impl Inner {
                 false
             }
             Accepted::TooFar => {
-                bump(&self.counters.dropped_malformed);
+                bump(&counters.dropped_malformed);
                 false
             }
             Accepted::Stale => {
@@ -570,9 +506,9 @@ impl Inner {
                 false
             }
             Accepted::Resync => {
-                let request = resync_request(&mut recv, stream_id, epoch, now);
+                let request = resync_request(&mut recv, key.stream, epoch, now);
                 drop(recv);
-                return self.send_resync(peer, request);
+                return send_resync(host, peer, key.protocol, request);
             }
         };
         let recently = recv
@@ -584,15 +520,15 @@ impl Inner {
             None
         };
         drop(recv);
-        self.send_ack(peer, stream_id, ack);
+        send_ack(host, peer, key, ack);
     }
 
-    pub(super) fn on_ack(&self, peer: &Peer, stream_id: u64, body: &[u8]) {
+    /// An ack for one of this node's reliable streams.
+    pub(super) fn on_ack(&self, host: &dyn StreamHost, peer: &Peer, key: StreamKey, body: &[u8]) {
         let Some(ack) = Ack::decode(body) else {
-            return bump(&self.counters.dropped_malformed);
+            return bump(&host.counters().dropped_malformed);
         };
-        let from = peer.node_id;
-        let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
+        let Some(state) = self.get(&key) else {
             return;
         };
         let now = Instant::now();
@@ -607,7 +543,7 @@ impl Inner {
                 if now.duration_since(entry.last_sent) < holdoff {
                     continue;
                 }
-                self.resend(peer, &state, seq, entry, now);
+                resend(host, peer, &state, seq, entry, now);
             }
         }
         if half.unacked.len() < before {
@@ -616,13 +552,22 @@ impl Inner {
     }
 
     /// A peer asks for the ack of one of its streams to this node now.
-    pub(super) fn on_ack_request(&self, peer: &Peer, body: &[u8]) {
+    pub(super) fn on_ack_request(
+        &self,
+        host: &dyn StreamHost,
+        peer: &Peer,
+        protocol: u16,
+        body: &[u8],
+    ) {
         let Ok(id) = <[u8; 8]>::try_from(body) else {
-            return bump(&self.counters.dropped_malformed);
+            return bump(&host.counters().dropped_malformed);
         };
-        let stream_id = u64::from_le_bytes(id);
-        let from = peer.node_id;
-        let Some(state) = self.streams.read().get(&(from, stream_id)).cloned() else {
+        let key = StreamKey {
+            peer: peer.node_id,
+            protocol,
+            stream: u64::from_le_bytes(id),
+        };
+        let Some(state) = self.get(&key) else {
             return;
         };
         let now = Instant::now();
@@ -630,22 +575,27 @@ impl Inner {
         if let Some(epoch) = recv.refused {
             // Still waiting for the sender to resync: ask again.
             recv.last_resync = None;
-            let request = resync_request(&mut recv, stream_id, epoch, now);
+            let request = resync_request(&mut recv, key.stream, epoch, now);
             drop(recv);
-            return self.send_resync(peer, request);
+            return send_resync(host, peer, protocol, request);
         }
         let ack = recv.take_ack(now);
         drop(recv);
-        self.send_ack(peer, stream_id, ack);
+        send_ack(host, peer, key, ack);
     }
 
     /// The receiver of one of this node's streams has no record of its
     /// epoch (it restarted): start the stream over and send what it lacks.
-    pub(super) fn on_resync(&self, peer: &Peer, body: &[u8]) {
-        let Some((stream_id, epoch)) = decode_resync(body) else {
-            return bump(&self.counters.dropped_malformed);
+    pub(super) fn on_resync(&self, host: &dyn StreamHost, peer: &Peer, protocol: u16, body: &[u8]) {
+        let Some((stream, epoch)) = decode_resync(body) else {
+            return bump(&host.counters().dropped_malformed);
         };
-        let Some(state) = self.streams.read().get(&(peer.node_id, stream_id)).cloned() else {
+        let key = StreamKey {
+            peer: peer.node_id,
+            protocol,
+            stream,
+        };
+        let Some(state) = self.get(&key) else {
             return;
         };
         let mut guard = state.send.lock();
@@ -662,20 +612,20 @@ impl Inner {
         let now = Instant::now();
         for seq in half.resync(fresh) {
             if let Some(entry) = half.unacked.get_mut(&seq) {
-                self.resend(peer, &state, seq, entry, now);
+                resend(host, peer, &state, seq, entry, now);
             }
         }
     }
 
-    /// Sends the acks that are due and resends what waited too long.
     /// Sends due acks and resends timed-out messages; whether any stream
     /// still has such work (messages in flight), so the timer keeps its
     /// short tick only while it does.
-    pub(super) fn stream_timers(&self, now: Instant) -> bool {
-        let streams: Vec<Arc<StreamState>> = self.streams.read().values().cloned().collect();
+    pub(super) fn timers(&self, host: &dyn StreamHost, now: Instant) -> bool {
+        let streams: Vec<Arc<StreamState>> = self.map.read().values().cloned().collect();
+        let retransmit_timeout = host.retransmit_timeout();
         let mut busy = false;
         for state in streams {
-            let Ok(peer) = self.peer(state.peer) else {
+            let Ok(peer) = host.peer(state.peer) else {
                 continue;
             };
             let ack = {
@@ -686,64 +636,189 @@ impl Inner {
                     None
                 }
             };
-            self.send_ack(&peer, state.stream_id, ack);
+            send_ack(host, &peer, state.key(), ack);
             let mut guard = state.send.lock();
             let Some(half) = guard.as_mut() else {
                 continue;
             };
             busy |= !half.unacked.is_empty();
             for (&seq, entry) in half.unacked.iter_mut() {
-                if now.duration_since(entry.last_sent) < self.config.retransmit_timeout {
+                if now.duration_since(entry.last_sent) < retransmit_timeout {
                     continue;
                 }
-                self.resend(&peer, &state, seq, entry, now);
+                resend(host, &peer, &state, seq, entry, now);
             }
         }
         busy
     }
 
-    /// Sends a held message again (counted as a retransmit).
-    fn resend(
-        &self,
-        peer: &Peer,
-        state: &StreamState,
-        seq: u64,
-        entry: &mut Unacked,
-        now: Instant,
-    ) {
-        let sent = self.send_sealed(
-            peer,
-            state.stream_id,
-            PacketFlags::RELIABLE,
-            seq,
-            &entry.body,
-        );
-        if sent.is_ok() {
-            entry.last_sent = now;
-            entry.resent = true;
-            bump(&state.retransmits);
-        }
-    }
-
-    /// Sends an ack, if there is one to send.
-    fn send_ack(&self, peer: &Peer, stream_id: u64, ack: Option<Ack>) {
-        if let Some(ack) = ack {
-            let _ = self.send_sealed(peer, stream_id, PacketFlags::ACK, 0, &ack.encode());
-        }
-    }
-
-    /// Sends a resync request, if one is due (see `resync_request`).
-    fn send_resync(&self, peer: &Peer, request: Option<[u8; RESYNC_LEN]>) {
-        if let Some(body) = request {
-            let _ = self.send_sealed(peer, CONTROL_RESYNC, PacketFlags::CONTROL, 0, &body);
-        }
-    }
-
     /// Wakes every sender waiting for window room (on shutdown).
-    pub(super) fn wake_stream_waiters(&self) {
-        for state in self.streams.read().values() {
+    pub(super) fn wake_waiters(&self) {
+        for state in self.map.read().values() {
             let _guard = state.send.lock();
             state.window_open.notify_all();
         }
+    }
+}
+
+/// Wakes the senders of `state` waiting for window room (a cancelled wait).
+pub(super) fn wake_senders(state: &StreamState) {
+    let _held = state.send.lock();
+    state.window_open.notify_all();
+}
+
+/// Sends one message on `state`, waiting for window room as `wait` says.
+pub(super) fn send_on(
+    host: &dyn StreamHost,
+    state: &StreamState,
+    payload: &[u8],
+    wait: Wait,
+    cancel: Option<&crate::cancel::CancelToken>,
+) -> Result<()> {
+    host.check_open()?;
+    let peer = host.peer(state.peer)?;
+    if state.config.reliability == Reliability::FireAndForget {
+        host.send_sealed(&peer, state.protocol, state.stream_id, 0, 0, payload)?;
+        bump(&state.sent);
+        add(&host.counters().bytes_sent, payload.len());
+        return Ok(());
+    }
+    if payload.len() > MAX_PAYLOAD - EPOCH_LEN {
+        return Err(Error::new(
+            ErrorKind::MessageTooLarge,
+            format!(
+                "a reliable message is at most {} bytes, got {}",
+                MAX_PAYLOAD - EPOCH_LEN,
+                payload.len()
+            ),
+        ));
+    }
+    let mut guard = state.send.lock();
+    let mut tries = 0u32;
+    let mut retry_wait = FIRST_RETRY_WAIT;
+    loop {
+        let half = guard.as_mut().ok_or_else(|| backpressure(state))?;
+        if !half.window_full() {
+            break;
+        }
+        host.check_open()?;
+        if let Some(cancel) = cancel {
+            cancel.check()?;
+        }
+        match wait {
+            Wait::Never => return Err(backpressure(state)),
+            Wait::Retries(max) => {
+                if tries >= max {
+                    return Err(backpressure(state));
+                }
+                state
+                    .window_open
+                    .wait_for(&mut guard, retry_wait.min(MAX_RETRY_WAIT));
+                retry_wait *= 2;
+            }
+            Wait::Until(Some(deadline)) => {
+                if state
+                    .window_open
+                    .wait_until(&mut guard, deadline)
+                    .timed_out()
+                    && guard.as_ref().is_some_and(SendHalf::window_full)
+                {
+                    host.check_open()?;
+                    return Err(Error::new(
+                        ErrorKind::MeshTimeout,
+                        format!(
+                            "stream {} to node {:016x}: the window stayed full",
+                            state.stream_id, state.peer
+                        ),
+                    ));
+                }
+            }
+            Wait::Until(None) => state.window_open.wait(&mut guard),
+        }
+        tries += 1;
+    }
+    let half = guard.as_mut().ok_or_else(|| backpressure(state))?;
+    let seq = half.next_seq;
+    let mut body = Vec::with_capacity(EPOCH_LEN + payload.len());
+    body.extend_from_slice(&half.epoch.to_le_bytes());
+    body.extend_from_slice(payload);
+    host.send_sealed(
+        &peer,
+        state.protocol,
+        state.stream_id,
+        PacketFlags::RELIABLE,
+        seq,
+        &body,
+    )?;
+    half.next_seq += 1;
+    half.unacked.insert(
+        seq,
+        Unacked {
+            body,
+            last_sent: Instant::now(),
+            resent: false,
+        },
+    );
+    drop(guard);
+    host.timer_has_work();
+    bump(&state.sent);
+    add(&host.counters().bytes_sent, payload.len());
+    Ok(())
+}
+
+/// Sends a held message again (counted as a retransmit).
+fn resend(
+    host: &dyn StreamHost,
+    peer: &Peer,
+    state: &StreamState,
+    seq: u64,
+    entry: &mut Unacked,
+    now: Instant,
+) {
+    let sent = host.send_sealed(
+        peer,
+        state.protocol,
+        state.stream_id,
+        PacketFlags::RELIABLE,
+        seq,
+        &entry.body,
+    );
+    if sent.is_ok() {
+        entry.last_sent = now;
+        entry.resent = true;
+        bump(&state.retransmits);
+    }
+}
+
+/// Sends an ack, if there is one to send.
+fn send_ack(host: &dyn StreamHost, peer: &Peer, key: StreamKey, ack: Option<Ack>) {
+    if let Some(ack) = ack {
+        let _ = host.send_sealed(
+            peer,
+            key.protocol,
+            key.stream,
+            PacketFlags::ACK,
+            0,
+            &ack.encode(),
+        );
+    }
+}
+
+/// Sends a resync request, if one is due (see `resync_request`).
+fn send_resync(
+    host: &dyn StreamHost,
+    peer: &Peer,
+    protocol: u16,
+    request: Option<[u8; RESYNC_LEN]>,
+) {
+    if let Some(body) = request {
+        let _ = host.send_sealed(
+            peer,
+            protocol,
+            control::RESYNC,
+            PacketFlags::CONTROL,
+            0,
+            &body,
+        );
     }
 }

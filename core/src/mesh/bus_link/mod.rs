@@ -6,9 +6,17 @@
 //!   packs them into messages (see [`frame`]) and sends them on a reliable
 //!   stream; it moves its poll cursor on, which frees the events, only once
 //!   the peer has acknowledged every message of the batch.
-//! * A **receive** link claims that stream from that peer (its messages no
-//!   longer reach `recv`) and emits each event into its local bus, where
-//!   `poll` and subscriptions read it like any local event.
+//! * A **receive** link takes that stream's messages from that peer and
+//!   emits each event into its local bus, where `poll` and subscriptions
+//!   read it like any local event.
+//!
+//! Links are a mesh protocol ([`BUS_LINK`](super::protocol::BUS_LINK),
+//! see [`super::protocol`]): their streams are in the bus link's own
+//! namespace, so a link's stream id never takes one of the application's
+//! (stream 7 of a link and stream 7 of `send`/`recv` are two streams), and
+//! link messages never reach `recv`. Messages for a stream no receive link
+//! is open on yet are not acknowledged, so the sender resends them until
+//! one is.
 //!
 //! Delivery is at least once, as for `poll`: an event leaves the sending bus
 //! only after the peer's node acknowledged it. A link closed mid-batch leaves
@@ -29,16 +37,18 @@ mod options;
 
 pub use options::{BusLinkOptions, LinkDirection, DEFAULT_LINK_STREAM};
 
-use super::inbox::ClaimedStream;
+use super::inbox::{Message, Queue};
 use super::node::MeshNode;
+use super::protocol::{Protocol, Remote, BUS_LINK};
 use super::stream::StreamConfig;
 use super::streaming::MeshStream;
 use crate::bus::{Bus, PollRequest};
 use crate::error::{Error, ErrorKind, Result};
 use event_listener::Listener;
 use frame::{Packer, Unpacker};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -65,6 +75,81 @@ fn window_for(recv_buffer: usize, message_bytes: usize) -> u32 {
 /// How a send link opens its stream.
 fn link_stream(mesh: &MeshNode, options: &BusLinkOptions) -> StreamConfig {
     StreamConfig::reliable().with_window(window_for(mesh.recv_buffer_size(), options.message_bytes))
+}
+
+/// The bus link protocol on one node: hands each stream's messages to the
+/// receive link open on it.
+#[derive(Default)]
+struct Links {
+    receivers: RwLock<HashMap<(u64, u64), Arc<Queue>>>,
+    closed: AtomicBool,
+}
+
+impl Protocol for Links {
+    fn on_message(&self, from: &Remote, stream_id: u64, payload: Vec<u8>) {
+        if let Some(queue) = self.receivers.read().get(&(from.node_id, stream_id)) {
+            let message = Message {
+                from: from.node_id,
+                stream_id,
+                payload,
+            };
+            // The node asked `has_room` first: this one is taken.
+            queue.push([message], true, None);
+        }
+    }
+
+    fn has_room(&self, from: &Remote, stream_id: u64) -> bool {
+        self.receivers
+            .read()
+            .get(&(from.node_id, stream_id))
+            .is_some_and(|queue| queue.has_room())
+    }
+
+    fn on_shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
+        for queue in self.receivers.read().values() {
+            queue.close();
+        }
+    }
+}
+
+/// A receive link's place in [`Links`]: its stream's messages, until dropped.
+struct Receiver {
+    links: Arc<Links>,
+    key: (u64, u64),
+    queue: Arc<Queue>,
+}
+
+impl Receiver {
+    fn open(mesh: &MeshNode, peer: u64, stream_id: u64) -> Result<Receiver> {
+        let links = mesh.protocol_instance(BUS_LINK, Links::default)?;
+        let key = (peer, stream_id);
+        let queue = Arc::new(Queue::new(mesh.inbox_capacity()));
+        let mut receivers = links.receivers.write();
+        if links.closed.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::MeshShutdown,
+                "the mesh node has shut down",
+            ));
+        }
+        if receivers.contains_key(&key) {
+            return Err(Error::new(
+                ErrorKind::InvalidMeshConfig,
+                format!(
+                    "a receive link from node {peer:016x} on stream {stream_id} is already open"
+                ),
+            ));
+        }
+        receivers.insert(key, queue.clone());
+        drop(receivers);
+        Ok(Receiver { links, key, queue })
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        self.links.receivers.write().remove(&self.key);
+    }
 }
 
 /// A link's counters.
@@ -154,9 +239,9 @@ impl BusLink {
     ///
     /// A send link needs a session with the peer (`mesh:unknown_peer`
     /// otherwise) and opens the stream reliable (`mesh:invalid_config` if it
-    /// is already open another way). A receive link claims the stream from
-    /// that peer (`mesh:invalid_config` if something else has); it does not
-    /// need the session yet. Both fail with `bus:shutdown` or
+    /// is already open another way). A receive link takes the stream from
+    /// that peer (`mesh:invalid_config` if another receive link has); it
+    /// does not need the session yet. Both fail with `bus:shutdown` or
     /// `mesh:shutdown` when either side is shut down.
     pub fn open(
         bus: &Bus,
@@ -185,17 +270,17 @@ impl BusLink {
         let spawn = std::thread::Builder::new().name("net-bus-link".into());
         let spawned = match options.direction {
             LinkDirection::Send => {
-                let stream =
-                    mesh.open_stream(node_id, options.stream_id, link_stream(mesh, &options))?;
+                let config = link_stream(mesh, &options);
+                let stream = mesh.open_stream_in(BUS_LINK, node_id, options.stream_id, config)?;
                 spawn.spawn(move || {
                     let outcome = send_loop(&thread_shared, &bus, &stream, &options);
                     thread_shared.finish(outcome);
                 })
             }
             LinkDirection::Receive => {
-                let claim = mesh.claim_stream(node_id, options.stream_id)?;
+                let receiver = Receiver::open(mesh, node_id, options.stream_id)?;
                 spawn.spawn(move || {
-                    let outcome = receive_loop(&thread_shared, &bus, &claim);
+                    let outcome = receive_loop(&thread_shared, &bus, &receiver.queue);
                     thread_shared.finish(outcome);
                 })
             }
@@ -339,7 +424,7 @@ fn patiently(shared: &Shared, mut step: impl FnMut() -> Result<bool>) -> Result<
     Ok(false)
 }
 
-fn receive_loop(shared: &Shared, bus: &Bus, claim: &ClaimedStream) -> Result<()> {
+fn receive_loop(shared: &Shared, bus: &Bus, queue: &Queue) -> Result<()> {
     let mut unpacker = Unpacker::new(bus.config().max_event_size);
     let mut full_at_close = false;
     loop {
@@ -350,7 +435,7 @@ fn receive_loop(shared: &Shared, bus: &Bus, claim: &ClaimedStream) -> Result<()>
         } else {
             TICK
         };
-        let message = match claim.recv(Some(timeout)) {
+        let message = match queue.pop(Some(timeout)) {
             Ok(Some(message)) => message,
             Ok(None) if shared.stopping() => return Ok(()),
             Ok(None) => continue,

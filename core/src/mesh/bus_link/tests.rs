@@ -180,7 +180,8 @@ fn garbage_on_the_link_stream_is_counted_and_the_link_keeps_working() {
     let receiving = link(&inbox, &b, &a, LinkDirection::Receive);
     // Sent on the stream the link will use, opened the way it opens it.
     let stream = a
-        .open_stream(
+        .open_stream_in(
+            BUS_LINK,
             b.node_id(),
             DEFAULT_LINK_STREAM,
             StreamConfig::reliable().with_window(window_for(
@@ -203,23 +204,53 @@ fn garbage_on_the_link_stream_is_counted_and_the_link_keeps_working() {
 }
 
 #[test]
-fn a_claimed_stream_takes_its_waiting_messages_from_the_inbox() {
+fn a_link_stream_and_an_application_stream_with_the_same_id_are_two_streams() {
     let (a, b) = pair(0.0);
-    for (stream, text) in [(9, "one"), (10, "other"), (9, "two")] {
-        a.send(b.node_id(), stream, text.as_bytes()).unwrap();
-    }
-    eventually("the messages to arrive", || b.stats().bytes_received == 11);
-    let claim = b.claim_stream(a.node_id(), 9).unwrap();
-    let texts: Vec<Vec<u8>> = (0..2)
-        .map(|_| claim.recv(Some(WAIT)).unwrap().unwrap().payload)
-        .collect();
-    assert_eq!(texts, vec![b"one".to_vec(), b"two".to_vec()]);
-    assert_eq!(b.recv(Some(WAIT)).unwrap().unwrap().payload, b"other");
-    let again = b.claim_stream(a.node_id(), 9).unwrap_err();
+    let (outbox, inbox) = (small_bus(), small_bus());
+    let _receiving = link(&inbox, &b, &a, LinkDirection::Receive);
+    let _sending = link(&outbox, &a, &b, LinkDirection::Send);
+    // The application sends on the link's stream id, reliably, as the link
+    // does: it still reaches `recv`, and the link only carries events.
+    a.open_stream(b.node_id(), DEFAULT_LINK_STREAM, StreamConfig::reliable())
+        .unwrap()
+        .send(b"for the application")
+        .unwrap();
+    outbox.emit_raw(b"for the bus").unwrap();
+    assert_eq!(poll_n(&inbox, 1), vec![b"for the bus".to_vec()]);
+    let message = b.recv(Some(WAIT)).unwrap().unwrap();
+    assert_eq!(message.payload, b"for the application");
+    assert_eq!(message.stream_id, DEFAULT_LINK_STREAM);
+    let app = b.stream_stats(a.node_id(), DEFAULT_LINK_STREAM).unwrap();
+    let bus_link = b
+        .stream_stats_in(BUS_LINK, a.node_id(), DEFAULT_LINK_STREAM)
+        .unwrap();
+    assert_eq!((app.received, bus_link.received), (1, 1));
+    assert_eq!(b.protocols(), vec![BUS_LINK]);
+    // A second receive link on the same stream is refused.
+    let again = BusLink::open(
+        &small_bus(),
+        &b,
+        a.node_id(),
+        BusLinkOptions::new(LinkDirection::Receive),
+    )
+    .unwrap_err();
     assert_eq!(again.kind(), ErrorKind::InvalidMeshConfig);
-    drop(claim);
-    a.send(b.node_id(), 9, b"three").unwrap();
-    assert_eq!(b.recv(Some(WAIT)).unwrap().unwrap().payload, b"three");
+}
+
+#[test]
+fn link_messages_wait_unacknowledged_until_a_receive_link_opens() {
+    let (a, b) = pair(0.0);
+    let (outbox, inbox) = (small_bus(), small_bus());
+    // Registered first (by an earlier link), so the node knows the protocol.
+    drop(link(&small_bus(), &b, &a, LinkDirection::Receive));
+    let _sending = link(&outbox, &a, &b, LinkDirection::Send);
+    outbox.emit_raw(b"early").unwrap();
+    eventually("the early message to be held back", || {
+        b.stats().dropped_inbox_full >= 1
+    });
+    let _receiving = link(&inbox, &b, &a, LinkDirection::Receive);
+    assert_eq!(poll_n(&inbox, 1), vec![b"early".to_vec()]);
+    assert!(b.recv(Some(Duration::from_millis(20))).unwrap().is_none());
 }
 
 #[test]
@@ -257,12 +288,20 @@ fn bad_options_and_bad_peers_are_typed_errors() {
     a.send(b.node_id(), 5, b"fire and forget").unwrap();
     let mut on_five = BusLinkOptions::new(LinkDirection::Send);
     on_five.stream_id = 5;
-    let e = BusLink::open(&outbox, &a, b.node_id(), on_five).unwrap_err();
+    // The application's stream 5 is fire-and-forget; the link's stream 5
+    // is another stream, in the bus link's namespace, and opens reliable.
+    let on_five = BusLink::open(&outbox, &a, b.node_id(), on_five).unwrap();
     assert_eq!(
-        e.kind(),
-        ErrorKind::InvalidMeshConfig,
-        "stream 5 is fire-and-forget"
+        a.stream_stats(b.node_id(), 5).unwrap().reliability,
+        crate::mesh::Reliability::FireAndForget
     );
+    assert_eq!(
+        a.stream_stats_in(BUS_LINK, b.node_id(), 5)
+            .unwrap()
+            .reliability,
+        crate::mesh::Reliability::Reliable
+    );
+    on_five.close();
     let closed = small_bus();
     closed.shutdown();
     let e = BusLink::open(
