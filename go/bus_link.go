@@ -143,9 +143,10 @@ func (m *Mesh) SendBus(bus *Node, peer uint64) (*BusLink, error) {
 }
 
 // ReceiveBus emits into bus every event the peer sends with SendBus; Poll
-// and Subscribe on bus read them like local events. The stream is claimed:
-// its messages no longer reach Recv. The session need not exist yet. Default
-// options; see LinkBus.
+// and Subscribe on bus read them like local events. Link streams are the bus
+// link protocol's own (never the application's streams), so link messages
+// never reach Recv. The session need not exist yet. Default options; see
+// LinkBus.
 func (m *Mesh) ReceiveBus(bus *Node, peer uint64) (*BusLink, error) {
 	return m.LinkBus(bus, peer, BusLinkOptions{Direction: LinkReceive})
 }

@@ -84,9 +84,9 @@
 // A BusLink carries the events emitted on a bus (a Node) into a bus on a
 // connected peer, over one reliable stream. A send link consumes its local
 // bus and frees each batch once the peer acknowledged it (at least once); a
-// receive link claims the stream from that peer (its messages no longer
-// reach Recv) and emits every event into its local bus, where Poll and
-// Subscribe read it:
+// receive link takes that stream from that peer (link streams are the bus
+// link protocol's own, so they never reach Recv) and emits every event into
+// its local bus, where Poll and Subscribe read it:
 //
 //	inbox, _ := net.New(nil)                                  // on Bob's node
 //	receiving, _ := bob.ReceiveBus(inbox, aliceID)            // needs no session yet

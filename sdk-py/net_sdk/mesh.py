@@ -703,12 +703,13 @@ class Mesh:
         acknowledged it. It needs a session with ``peer``
         (:class:`~net.errors.UnknownPeerError`).
 
-        ``"receive"``: the link claims stream ``stream_id`` from ``peer`` (its
-        messages no longer reach :meth:`recv`) and emits every event into ``bus``.
-        The session need not exist yet.
+        ``"receive"``: the link takes stream ``stream_id`` from ``peer`` (link
+        streams are the bus link protocol's own, so they never reach
+        :meth:`recv`) and emits every event into ``bus``. The session need not
+        exist yet.
 
-        Bad options, a stream already claimed (receive) or opened another way
-        (send) raise :class:`~net.errors.InvalidMeshConfigError`; a shut-down bus
+        Bad options, a receive link already open on the stream, or a send link's
+        stream open another way raise :class:`~net.errors.InvalidMeshConfigError`; a shut-down bus
         :class:`~net.errors.ShutdownError`, a closed node
         :class:`~net.errors.MeshShutdownError`. For two-way traffic use two links on
         two stream ids, and on each node one bus to send from and one to receive

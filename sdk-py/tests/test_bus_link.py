@@ -118,7 +118,7 @@ def test_events_cross_in_order_with_exact_bytes(
         assert out.stats().messages == into.stats().messages
         with pytest.raises(FrozenInstanceError):
             stats.events = 0  # type: ignore[misc]
-        # The receive link claimed the stream: its messages never reached recv.
+        # Link streams are not the application's: nothing reached recv.
         assert b.recv(timeout=0.05) is None
     assert not out.stats().running and not into.stats().running
 
@@ -212,12 +212,14 @@ def test_link_errors_are_typed(pair: Tuple[Mesh, Mesh], buses: Tuple[NetNode, Ne
             b.receive_bus(inbox, a.node_id, stream_id=5)
         assert claimed.value.kind == "mesh:invalid_config"
         b.receive_bus(inbox, a.node_id, stream_id=6).close()  # another stream is free
-    b.receive_bus(inbox, a.node_id, stream_id=5).close()  # and a closed link frees its claim
+    b.receive_bus(inbox, a.node_id, stream_id=5).close()  # and a closed link frees the stream
 
-    # A send link's window is at least two, so a window of one is another way.
-    a.open_stream(b.node_id, 7, reliable=True, window=1)
-    with pytest.raises(InvalidMeshConfigError):
-        a.send_bus(outbox, b.node_id, stream_id=7)  # the stream is open another way
+    # A link's streams are the bus link's own: the application's stream 7,
+    # opened with a window of one, does not stand in the way of a link on 7.
+    app = a.open_stream(b.node_id, 7, reliable=True, window=1)
+    with a.send_bus(outbox, b.node_id, stream_id=7) as on_seven:
+        assert on_seven.stats().stream_id == 7
+    assert app.stats().window == 1
 
     bad: List[Dict[str, Any]] = [
         {"max_batch": 0},
@@ -304,4 +306,4 @@ def test_dropping_a_link_closes_it(pair: Tuple[Mesh, Mesh], buses: Tuple[NetNode
     a, b = pair
     _, inbox = buses
     b.receive_bus(inbox, a.node_id, stream_id=30)  # never kept: closed when collected
-    b.receive_bus(inbox, a.node_id, stream_id=30).close()  # so the stream can be claimed again
+    b.receive_bus(inbox, a.node_id, stream_id=30).close()  # so the stream is free again

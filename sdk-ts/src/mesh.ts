@@ -688,13 +688,14 @@ export class Mesh {
    * Links `bus` to the peer `peer` (see {@link BusLink}). A `send` link
    * consumes `bus`: it takes its events and sends them on a reliable stream,
    * freeing each batch once the peer acknowledged it (at least once). A
-   * `receive` link claims that stream from `peer` (its messages no longer
-   * reach {@link recv}) and emits every event into `bus`, where poll and
-   * subscribe read it; it does not need the session to exist yet.
+   * `receive` link takes that stream from `peer` (link streams are the bus
+   * link protocol's own, so they never reach {@link recv}) and emits every
+   * event into `bus`, where poll and subscribe read it; it does not need the
+   * session to exist yet.
    *
    * Rejects with UnknownPeerError (a send link with no session to `peer`),
-   * InvalidMeshConfigError (bad options; a receive link on a stream already
-   * claimed from `peer`; a send link on a stream opened another way),
+   * InvalidMeshConfigError (bad options; a receive link already open on the
+   * stream from `peer`; a send link's stream open another way),
    * ShutdownError (the bus is shut down) or MeshShutdownError.
    */
   async linkBus(bus: NetNode, peer: MeshId, options: LinkBusOptions): Promise<BusLink> {

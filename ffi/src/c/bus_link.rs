@@ -29,8 +29,10 @@ fn link_arg(link: *mut net_bus_link_t) -> Result<Arc<BusLinkHandle>, Error> {
 ///
 /// A send link consumes `bus`: it sends its events to the peer on a reliable
 /// stream and frees each batch once the peer acknowledged it. A receive
-/// link takes that stream from the peer (its messages no longer reach
-/// `net_mesh_recv`) and emits every event into `bus`. Errors:
+/// link takes that stream from the peer and emits every event into `bus`.
+/// Link streams are the bus link protocol's own, not the application's: a
+/// link's stream 7 is not `net_mesh_send`'s stream 7, and link messages
+/// never reach `net_mesh_recv`. Errors:
 /// `NET_ERR_INVALID_MESH_CONFIG` (bad options, stream already open another
 /// way or already linked), `NET_ERR_UNKNOWN_PEER` (send: no session),
 /// `NET_ERR_SHUTDOWN` / `NET_ERR_MESH_SHUTDOWN`.
