@@ -858,8 +858,9 @@ void net_subscription_free(struct net_subscription_t *sub);
 /**
  * Process teardown: closes every handler and stops the callback threads,
  * then shuts down and releases every bus, subscription, identity,
- * database, log and mesh node still alive, so leak checkers report clean. Handles
- * are invalid afterwards.
+ * database, log and mesh node still alive, and stops the engine's runtime
+ * threads, so leak checkers report clean. Handles are invalid afterwards
+ * (the next call that needs the runtime starts it again).
  */
 void net_runtime_shutdown(void);
 

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod mesh;
 pub mod push;
 pub mod redex;
+pub mod runtime;
 pub mod time;
 pub mod wire;
 

@@ -44,6 +44,7 @@ pub mod session;
 pub mod stats;
 pub mod stream;
 mod streaming;
+mod timer;
 mod transport;
 pub mod trust;
 

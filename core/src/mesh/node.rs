@@ -26,6 +26,7 @@ use super::session::{Rejected, Session, MAX_DATAGRAM};
 use super::stats::{bump, Counters, MeshStats};
 use super::stream::{StreamConfig, StreamStats};
 use super::streaming::{self, MeshStream, Sink, StreamHost, StreamKey, Streams, Wait};
+use super::timer::Timer;
 use super::transport::{io_error, shutdown_error, Transport};
 use super::trust::{Decision, Trust};
 use crate::audit::AuditLog;
@@ -51,13 +52,6 @@ const READER_TICK: Duration = Duration::from_secs(1);
 const READER_BACKOFF: Duration = Duration::from_millis(50);
 /// How long the reader keeps polling after a datagram before it sleeps.
 const READER_POLL: Duration = Duration::from_micros(50);
-/// How often the timer sends due acks and resends while a stream has any.
-const TIMER_TICK: Duration = Duration::from_millis(5);
-/// The longest the timer sleeps while no stream has work (beacons, health,
-/// half-open and lifetime checks; a stream that gets work wakes it at once).
-const IDLE_TICK: Duration = Duration::from_millis(100);
-/// How often it looks for sessions to rekey or expire.
-const LIFETIME_TICK: Duration = Duration::from_millis(25);
 enum Pending {
     Waiting(Box<Initiator>),
     Done(Result<Arc<Peer>>),
@@ -96,13 +90,10 @@ pub(super) struct Inner {
     pub(super) started: Instant,
     /// When the next beacons go out.
     pub(super) next_beacon: Mutex<Instant>,
-    /// Set when a stream gets timer work (a reliable message in flight, an
-    /// ack due); the timer clears it before each scan.
-    timer_work: AtomicBool,
-    /// Set while the timer sleeps its long, idle sleep.
-    timer_idle: AtomicBool,
-    timer_lock: Mutex<()>,
-    timer_wake: Condvar,
+    /// The signal to the node's timer task (see `timer`).
+    pub(super) timer: Timer,
+    /// When the peer store is next written.
+    next_flush: Mutex<Instant>,
 }
 
 /// A running mesh node. Dropping it shuts it down.
@@ -163,6 +154,7 @@ impl MeshNode {
         let audit = config.audit.clone().map(AuditLog::open).transpose()?;
         let transport = Transport::bind(config.bind, READER_TICK, conditions)?;
         let inbox_capacity = config.inbox_capacity;
+        let started = Instant::now();
         let inner = Arc::new(Inner {
             transport,
             admission: Admission::new(&identity.public_key()),
@@ -183,20 +175,46 @@ impl MeshNode {
             audit,
             refused: Mutex::new(HashMap::new()),
             routing: Mutex::new(RoutingTable::default()),
-            started: Instant::now(),
+            started,
             next_beacon: Mutex::new(Instant::now()),
-            timer_work: AtomicBool::new(false),
-            timer_idle: AtomicBool::new(false),
-            timer_lock: Mutex::new(()),
-            timer_wake: Condvar::new(),
+            timer: Timer::new(started),
+            next_flush: Mutex::new(started),
         });
         let node = MeshNode {
             inner,
             threads: Mutex::new(Vec::new()),
         };
         node.spawn("net-mesh-reader", Inner::read_loop)?;
-        node.spawn("net-mesh-timer", Inner::timer_loop)?;
+        node.start_timer()?;
         Ok(node)
+    }
+
+    /// Starts the node's timer task on the engine's runtime.
+    fn start_timer(&self) -> Result<()> {
+        /// Owned by the task: marks the timer finished however the task
+        /// ends (also when the runtime drops it unpolled).
+        struct Task(Arc<Inner>);
+        impl Drop for Task {
+            fn drop(&mut self) {
+                self.0.timer.finish();
+            }
+        }
+        let task = Task(self.inner.clone());
+        let spawned = crate::runtime::spawn(async move {
+            let inner = &task.0;
+            inner
+                .timer
+                .run(
+                    || inner.closed.load(Ordering::Acquire),
+                    |now| inner.timer_round(now),
+                )
+                .await;
+        });
+        if let Err(e) = spawned {
+            self.shutdown();
+            return Err(io_error("start the runtime", e));
+        }
+        Ok(())
     }
 
     fn spawn(&self, name: &str, body: fn(&Arc<Inner>)) -> Result<()> {
@@ -364,8 +382,8 @@ impl MeshNode {
     /// already in the inbox can still be received. Idempotent.
     pub fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        // Wakes the timer from an idle sleep, so it sees `closed` now.
-        self.inner.timer_has_work();
+        // Wakes the timer from its sleep, so it sees `closed` now.
+        self.inner.timer.wake();
         {
             let _pending = self.inner.pending.lock();
             self.inner.handshake_done.notify_all();
@@ -377,6 +395,7 @@ impl MeshNode {
         for thread in threads {
             let _ = thread.join();
         }
+        self.inner.timer.wait_finished();
         // With the reader and the timer gone, no protocol is called from
         // them any more: each hears its peers go, then that the node is
         // shutting down, and the table lets go of them.
@@ -814,62 +833,41 @@ impl Inner {
         }
     }
 
-    /// Tells the timer a stream has work for it (called after the state
-    /// change: a reliable message now in flight, an ack now due), waking it
-    /// from an idle sleep.
-    pub(super) fn timer_has_work(&self) {
-        // SeqCst pairs with the timer's: either it sees the work before it
-        // sleeps, or this sees it asleep and wakes it.
-        self.timer_work.store(true, Ordering::SeqCst);
-        if self.timer_idle.load(Ordering::SeqCst) {
-            let _held = self.timer_lock.lock();
-            self.timer_wake.notify_one();
+    /// One round of the timer: does what is due at `now` (acks and resends,
+    /// half-open sessions, beacons and neighbours' health, rekeys and
+    /// expiry, the peer store) and returns when the next thing is due.
+    fn timer_round(self: &Arc<Self>, now: Instant) -> Instant {
+        let mut next = now + super::timer::MAX_SLEEP;
+        next = next.min(self.expire_half_open(now));
+        if let Some(due) = self.streams.timers(self.as_ref(), now) {
+            next = next.min(due);
         }
+        next = next.min(self.relay_timers(now));
+        next = next.min(self.session_timers(now));
+        if let Some(store_due) = self.flush_peer_store(now) {
+            next = next.min(store_due);
+        }
+        next
     }
 
-    /// Sleeps `TIMER_TICK` while streams have work, else up to the idle
-    /// tick (shorter for fast beacons) or until a stream gets some.
-    fn timer_sleep(&self, busy: bool) {
-        if busy || self.timer_work.load(Ordering::SeqCst) {
-            std::thread::sleep(TIMER_TICK);
-            return;
-        }
-        let idle = IDLE_TICK
-            .min(self.config.beacon_interval / 2)
-            .max(TIMER_TICK);
-        let mut held = self.timer_lock.lock();
-        self.timer_idle.store(true, Ordering::SeqCst);
-        if !self.timer_work.load(Ordering::SeqCst) && !self.closed.load(Ordering::Acquire) {
-            self.timer_wake.wait_for(&mut held, idle);
-        }
-        self.timer_idle.store(false, Ordering::SeqCst);
-    }
-
-    /// Acks and resends every few milliseconds while a stream needs them;
-    /// otherwise the node's periodic duties (beacons, health, half-open and
-    /// lifetime checks) on an idle tick; the peer store on its own interval.
-    fn timer_loop(self: &Arc<Self>) {
-        let mut last_flush = Instant::now();
-        let mut last_lifetimes = Instant::now();
-        let mut busy = false;
-        while !self.closed.load(Ordering::Acquire) {
-            self.timer_sleep(busy);
-            self.timer_work.store(false, Ordering::SeqCst);
-            self.expire_half_open();
-            busy = self.streams.timers(&**self, Instant::now());
-            self.relay_timers(Instant::now());
-            // Rekeys and expiry are due in seconds, not milliseconds.
-            if last_lifetimes.elapsed() >= LIFETIME_TICK {
-                self.session_timers();
-                last_lifetimes = Instant::now();
+    /// Writes the peer store when its interval is up (on the runtime's
+    /// blocking pool: a file write must not hold a worker). When it is next
+    /// due; `None` without a store.
+    fn flush_peer_store(self: &Arc<Self>, now: Instant) -> Option<Instant> {
+        let store = self.peer_store.as_ref()?;
+        let mut next = self.next_flush.lock();
+        if now >= *next {
+            if *next != self.started {
+                let inner = self.clone();
+                let _ = crate::runtime::spawn_blocking(move || {
+                    if let Some(store) = &inner.peer_store {
+                        let _ = store.flush();
+                    }
+                });
             }
-            if let Some(store) = &self.peer_store {
-                if last_flush.elapsed() >= store.flush_interval() {
-                    let _ = store.flush();
-                    last_flush = Instant::now();
-                }
-            }
+            *next = now + store.flush_interval();
         }
+        Some(*next)
     }
 
     /// Applies the trust policy to `key` at `addr`: counts the decision and
@@ -976,9 +974,9 @@ impl Inner {
         // A routed peer's address is its last relay's: nothing to pin there.
         let seen_at = (!routed).then_some(from);
         if let Decision::Reject(_) = self.judge("responder", seen_at, &public_key) {
-            self.refused
-                .lock()
-                .insert(header.session_id, Instant::now());
+            let now = Instant::now();
+            self.refused.lock().insert(header.session_id, now);
+            self.timer.due(now + self.config.handshake_timeout);
             return;
         }
         let packet = self.handshake_packet(header.session_id, HANDSHAKE_ANSWER, &answer);
@@ -1027,6 +1025,8 @@ impl Inner {
             )?;
             if self.peers.write().promote(peer.clone()) {
                 bump(&self.counters.sessions_rekeyed);
+                self.timer
+                    .due(Instant::now() + self.config.handshake_timeout);
             } else {
                 // News to the protocols once the responder is heard.
                 peer.announce.store(true, Ordering::Release);
@@ -1051,7 +1051,15 @@ impl Inner {
         routed: bool,
     ) -> Result<Arc<Peer>> {
         let now_ms = self.now_ms();
-        Ok(Arc::new(Peer::new(NewPeer {
+        let now = Instant::now();
+        // Its deadlines, for the timer: half open (a responder's) until
+        // the handshake timeout, rekeyed (an initiator's), expired if silent,
+        // and the grace of the session it may replace.
+        let first_due = match role {
+            Role::Responder { .. } => now + self.config.handshake_timeout,
+            Role::Initiator => now + self.config.rekey_interval,
+        };
+        let peer = Peer::new(NewPeer {
             public_key,
             addr,
             session: Session::new(session_id, keys)?,
@@ -1059,7 +1067,10 @@ impl Inner {
             routed,
             now_ms,
             rekey_at_ms: now_ms + self.config.rekey_interval.as_millis() as u64,
-        })))
+        });
+        self.timer
+            .due(first_due.min(now + self.config.session_timeout));
+        Ok(Arc::new(peer))
     }
 
     fn open_data(&self, header: &NetHeader, body: &mut [u8], from: SocketAddr, links: Option<u8>) {
@@ -1081,6 +1092,11 @@ impl Inner {
                     let _pending = self.pending.lock();
                     self.handshake_done.notify_all();
                 }
+                // Only a heard session can be rekeyed: its rekey is due
+                // from now on, even if its time passed while it waited.
+                let rekey_at = peer.rekey_at_ms.load(Ordering::Relaxed);
+                self.timer
+                    .due(self.started + Duration::from_millis(rekey_at));
                 if peer.announce.swap(false, Ordering::AcqRel) {
                     self.peer_up(&peer);
                 }
@@ -1089,6 +1105,9 @@ impl Inner {
                 let replaced = self.peers.write().promote(peer.clone());
                 if replaced {
                     bump(&self.counters.sessions_rekeyed);
+                    // The replaced session's grace ends then.
+                    self.timer
+                        .due(Instant::now() + self.config.handshake_timeout);
                 }
                 // Only now has the peer proven the network key: pin and remember
                 // (a routed peer's address is its relay's: nothing to pin).
@@ -1205,15 +1224,31 @@ impl Inner {
 
     /// Forgets responder sessions never confirmed within the handshake
     /// timeout (an initiator with another network key, or a replayed first
-    /// message, leaves these behind).
-    fn expire_half_open(&self) {
+    /// message, leaves these behind), and refusals as old. When the next of
+    /// them is due.
+    fn expire_half_open(&self, now: Instant) -> Instant {
         let limit = self.config.handshake_timeout;
-        self.refused.lock().retain(|_, at| at.elapsed() <= limit);
-        let stale = |p: &Arc<Peer>| !p.confirmed() && p.opened.elapsed() > limit;
-        if !self.peers.read().by_session.values().any(stale) {
-            return;
+        let mut next = now + super::timer::MAX_SLEEP;
+        {
+            let mut refused = self.refused.lock();
+            refused.retain(|_, at| now.duration_since(*at) <= limit);
+            for at in refused.values() {
+                next = next.min(*at + limit);
+            }
         }
-        self.peers.write().by_session.retain(|_, p| !stale(p));
+        let stale = |p: &Arc<Peer>| !p.confirmed() && now.duration_since(p.opened) > limit;
+        let mut any_stale = false;
+        for peer in self.peers.read().by_session.values() {
+            if stale(peer) {
+                any_stale = true;
+            } else if !peer.confirmed() {
+                next = next.min(peer.opened + limit);
+            }
+        }
+        if any_stale {
+            self.peers.write().by_session.retain(|_, p| !stale(p));
+        }
+        next
     }
 }
 
@@ -1338,8 +1373,9 @@ impl StreamHost for Inner {
         Inner::send_sealed(self, peer, protocol, stream_id, flags, sequence, payload)
     }
 
-    fn timer_has_work(&self) {
-        Inner::timer_has_work(self)
+    fn stream_due(&self, stream: &Arc<streaming::StreamState>, at: Instant) {
+        self.streams.mark_active(stream);
+        self.timer.due(at);
     }
 
     fn counters(&self) -> &Counters {

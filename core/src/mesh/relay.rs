@@ -138,10 +138,23 @@ impl Inner {
         }
     }
 
-    /// Beacons on their interval, neighbours' health, route expiry.
-    pub(super) fn relay_timers(&self, now: Instant) {
+    /// Beacons on their interval, neighbours' health, route expiry. When
+    /// the next beacon is due or the next neighbour's health changes if it
+    /// stays silent, whichever is first.
+    pub(super) fn relay_timers(&self, now: Instant) -> Instant {
         let neighbours: Vec<Arc<Peer>> = self.peers.read().by_addr.values().cloned().collect();
+        let interval = self.config.beacon_interval;
+        let mut next = now + super::timer::MAX_SLEEP;
         for peer in &neighbours {
+            let heard =
+                self.started + Duration::from_millis(peer.last_heard_ms.load(Ordering::Relaxed));
+            // Suspect after three silent intervals, failed after six.
+            for change in [heard + interval * 3, heard + interval * 6] {
+                if change > now {
+                    next = next.min(change);
+                    break;
+                }
+            }
             let health = self.neighbour_health(peer);
             let mut last = peer.health.lock();
             if *last == health {
@@ -157,12 +170,12 @@ impl Inner {
             }
             *last = health;
         }
-        let interval = self.config.beacon_interval;
         let mut next_beacon = self.next_beacon.lock();
         if now < *next_beacon {
-            return;
+            return next.min(*next_beacon);
         }
         *next_beacon = now + interval;
+        next = next.min(*next_beacon);
         drop(next_beacon);
         self.routing.lock().expire(now, interval * 3);
         let routes = self.best_routes();
@@ -207,5 +220,6 @@ impl Inner {
                 &[],
             );
         }
+        next
     }
 }

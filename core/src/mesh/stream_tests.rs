@@ -372,3 +372,58 @@ fn a_cancelled_token_wakes_a_blocked_recv_at_once() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn idle_streams_leave_the_timers_work_and_nodes_share_one_runtime() {
+    let (a, b) = pair(0.0);
+    let streams: Vec<_> = (0..50)
+        .map(|id| {
+            a.open_stream(b.node_id(), 500 + id, StreamConfig::reliable())
+                .unwrap()
+        })
+        .collect();
+    for stream in &streams {
+        stream.send(b"once").unwrap();
+    }
+    for stream in &streams {
+        assert!(stream.wait_acked(WAIT).unwrap());
+    }
+    // Acknowledged on A, acked from B: no stream has timer work left, so
+    // the timers walk nothing (the streams are still there).
+    eventually("A's streams to go idle", || {
+        a.inner.streams.active_len() == 0
+    });
+    eventually("B's streams to go idle", || {
+        b.inner.streams.active_len() == 0
+    });
+    assert_eq!(a.inner.streams.ids(b.node_id(), 0).len(), 50);
+    // A send makes one active again, its ack idle again.
+    streams[7].send(b"again").unwrap();
+    assert!(streams[7].wait_acked(WAIT).unwrap());
+    eventually("A's stream to go idle again", || {
+        a.inner.streams.active_len() == 0
+    });
+    // No timer thread per node: the timers are tasks on the engine's
+    // runtime, whose few workers every node shares.
+    #[cfg(target_os = "linux")]
+    {
+        let names = || -> Vec<String> {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|n| n.trim().to_owned())
+                .collect()
+        };
+        let more: Vec<MeshNode> = (0..6).map(|i| node_with(90 + i, |_| {})).collect();
+        let threads = names();
+        assert!(
+            !threads.iter().any(|n| n.starts_with("net-mesh-timer")),
+            "{threads:?}"
+        );
+        assert!(
+            threads.iter().any(|n| n.starts_with("net-runtime")),
+            "{threads:?}"
+        );
+        drop(more);
+    }
+}

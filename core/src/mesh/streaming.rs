@@ -47,8 +47,9 @@ pub(super) trait StreamHost: Send + Sync {
         sequence: u64,
         payload: &[u8],
     ) -> Result<()>;
-    /// A stream now has timer work (a message in flight, an ack due).
-    fn timer_has_work(&self);
+    /// `stream` has timer work (a message in flight, an ack due) due at
+    /// `at`: the node's timer must look at it then.
+    fn stream_due(&self, stream: &Arc<StreamState>, at: Instant);
     /// The node's counters.
     fn counters(&self) -> &Counters;
     /// How long an unacknowledged message waits before it is sent again.
@@ -73,6 +74,8 @@ const ACK_WAIT_SLICE: Duration = Duration::from_millis(50);
 
 /// One stream with one peer: both directions and their counters.
 pub(crate) struct StreamState {
+    /// Whether the stream is in its node's active set (see `Streams`).
+    active: std::sync::atomic::AtomicBool,
     peer: u64,
     protocol: u16,
     stream_id: u64,
@@ -81,6 +84,8 @@ pub(crate) struct StreamState {
     send: Mutex<Option<SendHalf>>,
     /// Signalled when acks free room in the window, or on shutdown.
     window_open: Condvar,
+    /// The same signal for tasks (`window_listener`).
+    window_event: event_listener::Event,
     recv: Mutex<RecvHalf>,
     sent: AtomicU64,
     received: AtomicU64,
@@ -96,12 +101,14 @@ impl StreamState {
             Reliability::FireAndForget => None,
         };
         Ok(StreamState {
+            active: std::sync::atomic::AtomicBool::new(false),
             peer: key.peer,
             protocol: key.protocol,
             stream_id: key.stream,
             config,
             send: Mutex::new(send),
             window_open: Condvar::new(),
+            window_event: event_listener::Event::new(),
             recv: Mutex::new(RecvHalf::default()),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
@@ -294,24 +301,9 @@ impl MeshStream {
         let in_flight = |half: &Option<SendHalf>| half.as_ref().map_or(0, |h| h.unacked.len());
         let deadline = crate::time::Deadline::after(Some(timeout));
         loop {
-            self.host.check_open()?;
-            // Checked outside the send lock (the lock order elsewhere is
-            // peers, then a stream's halves).
-            let peer = self.host.peer(self.state.peer)?;
-            if in_flight(&self.state.send.lock()) == 0 {
+            if self.request_ack()? == 0 {
                 return Ok(true);
             }
-            // Ask for the ack now: the receiver would otherwise wait for
-            // more messages or its timer, and a lost last message would
-            // wait for the retransmit timeout (the ack names the gap).
-            let _ = self.host.send_sealed(
-                &peer,
-                self.state.protocol,
-                control::ACK_REQUEST,
-                PacketFlags::CONTROL,
-                0,
-                &self.state.stream_id.to_le_bytes(),
-            );
             let mut guard = self.state.send.lock();
             if in_flight(&guard) == 0 {
                 return Ok(true);
@@ -327,10 +319,59 @@ impl MeshStream {
     }
 }
 
-/// Every stream of a node, by peer, protocol and stream id.
+impl MeshStream {
+    /// Messages sent and not yet acknowledged.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.state
+            .send
+            .lock()
+            .as_ref()
+            .map_or(0, |h| h.unacked.len())
+    }
+
+    /// Asks the peer to acknowledge now, if anything is in flight (the
+    /// receiver would otherwise wait for more messages or its timer, and a
+    /// lost last message for the retransmit timeout: the ack names the
+    /// gap). Returns what is in flight. `mesh:unknown_peer` without a
+    /// session, `mesh:shutdown`.
+    pub(crate) fn request_ack(&self) -> Result<usize> {
+        self.host.check_open()?;
+        // Checked outside the send lock (the lock order elsewhere is peers,
+        // then a stream's halves).
+        let peer = self.host.peer(self.state.peer)?;
+        let in_flight = self.in_flight();
+        if in_flight > 0 {
+            let _ = self.host.send_sealed(
+                &peer,
+                self.state.protocol,
+                control::ACK_REQUEST,
+                PacketFlags::CONTROL,
+                0,
+                &self.state.stream_id.to_le_bytes(),
+            );
+        }
+        Ok(in_flight)
+    }
+
+    /// A listener that fires when acks free room in the window (or the
+    /// node shuts down): the task-side twin of a blocking send's wait.
+    /// Take it before trying, so a wake between try and wait is not lost.
+    pub(crate) fn window_listener(&self) -> event_listener::EventListener {
+        self.state.window_event.listen()
+    }
+}
+
+/// How long an ack may wait for the timer once one is due (more messages
+/// arriving meanwhile share it).
+pub(super) const ACK_DELAY: Duration = Duration::from_millis(5);
+
+/// Every stream of a node, by peer, protocol and stream id, and the
+/// *active* ones: those with timer work (messages in flight, an ack due).
+/// The timer walks only the active set, so idle streams cost nothing.
 #[derive(Default)]
 pub(super) struct Streams {
     map: RwLock<HashMap<StreamKey, Arc<StreamState>>>,
+    active: Mutex<HashMap<StreamKey, Arc<StreamState>>>,
 }
 
 impl Streams {
@@ -419,11 +460,32 @@ impl Streams {
         ids
     }
 
-    /// Drops the streams of `node_id` that nobody holds a handle to.
+    /// Puts `state` in the active set (idempotent).
+    pub(super) fn mark_active(&self, state: &Arc<StreamState>) {
+        if !state.active.swap(true, Ordering::AcqRel) {
+            self.active.lock().insert(state.key(), state.clone());
+        }
+    }
+
+    /// How many streams have timer work now.
+    #[cfg(test)]
+    pub(super) fn active_len(&self) -> usize {
+        self.active.lock().len()
+    }
+
+    /// Drops the streams of `node_id` that nobody holds a handle to (the
+    /// table's and the active set's references aside).
     pub(super) fn forget_peer(&self, node_id: u64) {
-        self.map
-            .write()
-            .retain(|key, state| key.peer != node_id || Arc::strong_count(state) > 1);
+        let mut map = self.map.write();
+        let mut active = self.active.lock();
+        map.retain(|key, state| {
+            let own = 1 + usize::from(active.contains_key(key));
+            let keep = key.peer != node_id || Arc::strong_count(state) > own;
+            if !keep {
+                active.remove(key);
+            }
+            keep
+        });
     }
 
     /// The state of a stream a peer sends on, created on first sight.
@@ -478,7 +540,7 @@ impl Streams {
         let now = Instant::now();
         let accepted = recv.accept(epoch, seq, bytes);
         if recv.ack_due {
-            host.timer_has_work();
+            host.stream_due(&state, now + ACK_DELAY);
         }
         let ack_now = match accepted {
             Accepted::Deliver(run) => {
@@ -548,6 +610,7 @@ impl Streams {
         }
         if half.unacked.len() < before {
             state.window_open.notify_all();
+            state.window_event.notify(usize::MAX);
         }
     }
 
@@ -617,15 +680,29 @@ impl Streams {
         }
     }
 
-    /// Sends due acks and resends timed-out messages; whether any stream
-    /// still has such work (messages in flight), so the timer keeps its
-    /// short tick only while it does.
-    pub(super) fn timers(&self, host: &dyn StreamHost, now: Instant) -> bool {
-        let streams: Vec<Arc<StreamState>> = self.map.read().values().cloned().collect();
+    /// Sends the acks that are due and resends what waited too long, for
+    /// the active streams only; returns when the next of their deadlines is
+    /// (`None` when no stream has timer work left).
+    pub(super) fn timers(&self, host: &dyn StreamHost, now: Instant) -> Option<Instant> {
+        let active: Vec<Arc<StreamState>> = self.active.lock().values().cloned().collect();
         let retransmit_timeout = host.retransmit_timeout();
-        let mut busy = false;
-        for state in streams {
+        let mut next: Option<Instant> = None;
+        let mut soon = |at: Instant| next = Some(next.map_or(at, |n: Instant| n.min(at)));
+        for state in active {
+            // Cleared before looking, so work added meanwhile marks it again.
+            state.active.store(false, Ordering::Release);
             let Ok(peer) = host.peer(state.peer) else {
+                // No session (yet, or for now): look again a timeout later,
+                // while there is something to resend.
+                if state
+                    .send
+                    .lock()
+                    .as_ref()
+                    .is_some_and(|h| !h.unacked.is_empty())
+                {
+                    self.keep_active(&state);
+                    soon(now + retransmit_timeout);
+                }
                 continue;
             };
             let ack = {
@@ -639,17 +716,42 @@ impl Streams {
             send_ack(host, &peer, state.key(), ack);
             let mut guard = state.send.lock();
             let Some(half) = guard.as_mut() else {
+                drop(guard);
+                self.settle(&state);
                 continue;
             };
-            busy |= !half.unacked.is_empty();
+            let mut earliest: Option<Instant> = None;
             for (&seq, entry) in half.unacked.iter_mut() {
-                if now.duration_since(entry.last_sent) < retransmit_timeout {
-                    continue;
+                if now.duration_since(entry.last_sent) >= retransmit_timeout {
+                    resend(host, &peer, &state, seq, entry, now);
                 }
-                resend(host, &peer, &state, seq, entry, now);
+                let due = entry.last_sent + retransmit_timeout;
+                earliest = Some(earliest.map_or(due, |e| e.min(due)));
+            }
+            drop(guard);
+            match earliest {
+                Some(due) => {
+                    self.keep_active(&state);
+                    soon(due);
+                }
+                None => self.settle(&state),
             }
         }
-        busy
+        next
+    }
+
+    /// Keeps a stream the timer looked at in the active set.
+    fn keep_active(&self, state: &Arc<StreamState>) {
+        self.mark_active(state);
+    }
+
+    /// Takes a stream without timer work out of the active set, unless work
+    /// came meanwhile (which marked it again).
+    fn settle(&self, state: &Arc<StreamState>) {
+        let mut active = self.active.lock();
+        if !state.active.load(Ordering::Acquire) {
+            active.remove(&state.key());
+        }
     }
 
     /// Wakes every sender waiting for window room (on shutdown).
@@ -657,6 +759,7 @@ impl Streams {
         for state in self.map.read().values() {
             let _guard = state.send.lock();
             state.window_open.notify_all();
+            state.window_event.notify(usize::MAX);
         }
     }
 }
@@ -665,12 +768,13 @@ impl Streams {
 pub(super) fn wake_senders(state: &StreamState) {
     let _held = state.send.lock();
     state.window_open.notify_all();
+    state.window_event.notify(usize::MAX);
 }
 
 /// Sends one message on `state`, waiting for window room as `wait` says.
 pub(super) fn send_on(
     host: &dyn StreamHost,
-    state: &StreamState,
+    state: &Arc<StreamState>,
     payload: &[u8],
     wait: Wait,
     cancel: Option<&crate::cancel::CancelToken>,
@@ -751,16 +855,17 @@ pub(super) fn send_on(
         &body,
     )?;
     half.next_seq += 1;
+    let now = Instant::now();
     half.unacked.insert(
         seq,
         Unacked {
             body,
-            last_sent: Instant::now(),
+            last_sent: now,
             resent: false,
         },
     );
     drop(guard);
-    host.timer_has_work();
+    host.stream_due(state, now + host.retransmit_timeout());
     bump(&state.sent);
     add(&host.counters().bytes_sent, payload.len());
     Ok(())

@@ -664,8 +664,9 @@ pub extern "C" fn net_subscription_free(sub: *mut net_subscription_t) {
 
 /// Process teardown: closes every handler and stops the callback threads,
 /// then shuts down and releases every bus, subscription, identity,
-/// database, log and mesh node still alive, so leak checkers report clean. Handles
-/// are invalid afterwards.
+/// database, log and mesh node still alive, and stops the engine's runtime
+/// threads, so leak checkers report clean. Handles are invalid afterwards
+/// (the next call that needs the runtime starts it again).
 #[no_mangle]
 pub extern "C" fn net_runtime_shutdown() {
     guard(|| {
@@ -683,6 +684,8 @@ pub extern "C" fn net_runtime_shutdown() {
         super::redex::drain_logs();
         super::mesh::drain_meshes();
         super::cancel::drain_cancels();
+        // Last: every node's timer ran on it, and every node is shut down.
+        net_core::runtime::shutdown();
         clear_last_error();
         Ok(NET_OK)
     });
