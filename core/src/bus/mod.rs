@@ -178,6 +178,20 @@ impl Bus {
         PRODUCER_SLOT.with(|slot| *slot % self.inner.shards.len())
     }
 
+    /// A producer slot of its own, for an engine task that emits from
+    /// whichever runtime thread it runs on: its events go to one shard, as
+    /// a producer thread's do, so they keep their order (see
+    /// [`emit_bytes_from`](Self::emit_bytes_from)).
+    pub(crate) fn new_producer() -> usize {
+        NEXT_PRODUCER.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// [`emit_bytes`](Self::emit_bytes) as producer `slot` (from
+    /// [`new_producer`](Self::new_producer)), not as the calling thread.
+    pub(crate) fn emit_bytes_from(&self, slot: usize, data: bytes::Bytes) -> Result<Receipt> {
+        self.push_to(slot % self.inner.shards.len(), Payload::Owned(data))
+    }
+
     fn check_size(&self, len: usize) -> Result<()> {
         let max = self.inner.config.max_event_size;
         if len > max {
@@ -196,8 +210,11 @@ impl Bus {
     }
 
     fn push(&self, payload: Payload<'_>) -> Result<Receipt> {
+        self.push_to(self.producer_shard(), payload)
+    }
+
+    fn push_to(&self, shard: usize, payload: Payload<'_>) -> Result<Receipt> {
         self.check_size(payload.len())?;
-        let shard = self.producer_shard();
         let config = &self.inner.config;
         let seq = self.inner.shards[shard].0.lock().push(
             payload,

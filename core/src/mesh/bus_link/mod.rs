@@ -28,6 +28,10 @@
 //! wait, its queue fills, the stream stops acknowledging, the sender's window
 //! closes and the sending bus fills up under its own policy.
 //!
+//! A link is a task on the engine's runtime (see [`crate::runtime`]), not a
+//! thread: it sleeps on the bus, the stream's window and the link queue's
+//! wake-ups, never on a tick.
+//!
 //! For two-way traffic, use two links on two stream ids (and, on each node,
 //! one bus to send from and one to receive into: a send link would otherwise
 //! send the received events straight back).
@@ -44,17 +48,21 @@ use super::stream::StreamConfig;
 use super::streaming::MeshStream;
 use crate::bus::{Bus, PollRequest};
 use crate::error::{Error, ErrorKind, Result};
-use event_listener::Listener;
+use event_listener::{Event, EventListener};
 use frame::{Packer, Unpacker};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::task::Poll;
+use std::time::Duration;
 
-/// How long the link's thread waits before looking at its stop flag again.
+/// How long a link waits for a lost session before it tries again, the
+/// longest pause after the receiving bus refused an event, and how often a
+/// send link asks for the ack of a batch while it waits for it.
 const TICK: Duration = Duration::from_millis(50);
 /// The first pause after the receiving bus refused an event; it doubles up
 /// to `TICK`.
@@ -83,6 +91,9 @@ fn link_stream(mesh: &MeshNode, options: &BusLinkOptions) -> StreamConfig {
 struct Links {
     receivers: RwLock<HashMap<(u64, u64), Arc<Queue>>>,
     closed: AtomicBool,
+    /// Fired when the node shuts down (send links waiting on their bus
+    /// stop then).
+    shutdown: Event,
 }
 
 impl Protocol for Links {
@@ -110,6 +121,7 @@ impl Protocol for Links {
         for queue in self.receivers.read().values() {
             queue.close();
         }
+        self.shutdown.notify(usize::MAX);
     }
 }
 
@@ -202,14 +214,54 @@ struct Shared {
     peer: u64,
     stream_id: u64,
     stop: AtomicBool,
+    /// Fired by `close` (with `stop` set first).
+    stopped: Event,
     running: AtomicBool,
+    /// Set with `running` cleared, for `close` to wait on.
+    ended: Condvar,
     error: Mutex<Option<Error>>,
     counters: Counters,
+    /// The node's link protocol (its shutdown wakes the link).
+    links: Arc<Links>,
 }
 
 impl Shared {
     fn stopping(&self) -> bool {
         self.stop.load(Ordering::Acquire)
+    }
+
+    /// Waits until `listener` fires, `timeout` passes, the link is told to
+    /// stop or the node shuts down. `false` once the link should stop.
+    async fn wait(&self, listener: EventListener, timeout: Option<Duration>) -> bool {
+        let mut listener = listener;
+        let mut stop = self.stopped.listen();
+        let mut node_down = self.links.shutdown.listen();
+        if self.stopping() {
+            return false;
+        }
+        if self.links.closed.load(Ordering::Acquire) {
+            return true;
+        }
+        let any = std::future::poll_fn(|cx| {
+            for l in [&mut listener, &mut stop, &mut node_down] {
+                if Pin::new(l).poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+            }
+            Poll::Pending
+        });
+        match timeout {
+            Some(t) => {
+                let _ = tokio::time::timeout(t, any).await;
+            }
+            None => any.await,
+        }
+        !self.stopping()
+    }
+
+    /// Sleeps `pause` unless the link is told to stop first.
+    async fn pause(&self, pause: Duration) -> bool {
+        self.wait(self.stopped.listen(), Some(pause)).await
     }
 
     fn add(counter: &AtomicU64, n: u64) {
@@ -221,7 +273,6 @@ impl Shared {
 /// it) stops its thread; see the module docs for what is delivered.
 pub struct BusLink {
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for BusLink {
@@ -256,41 +307,41 @@ impl BusLink {
                 "the bus has been shut down",
             ));
         }
+        let links = mesh.protocol_instance(BUS_LINK, Links::default)?;
         let shared = Arc::new(Shared {
             direction: options.direction,
             peer: node_id,
             stream_id: options.stream_id,
             stop: AtomicBool::new(false),
+            stopped: Event::new(),
             running: AtomicBool::new(true),
+            ended: Condvar::new(),
             error: Mutex::new(None),
             counters: Counters::default(),
+            links,
         });
         let bus = bus.clone();
-        let thread_shared = shared.clone();
-        let spawn = std::thread::Builder::new().name("net-bus-link".into());
+        let task = Task(shared.clone());
         let spawned = match options.direction {
             LinkDirection::Send => {
                 let config = link_stream(mesh, &options);
                 let stream = mesh.open_stream_in(BUS_LINK, node_id, options.stream_id, config)?;
-                spawn.spawn(move || {
-                    let outcome = send_loop(&thread_shared, &bus, &stream, &options);
-                    thread_shared.finish(outcome);
+                crate::runtime::spawn(async move {
+                    let outcome = send_loop(&task.0, &bus, &stream, &options).await;
+                    task.0.record(outcome);
                 })
             }
             LinkDirection::Receive => {
                 let receiver = Receiver::open(mesh, node_id, options.stream_id)?;
-                spawn.spawn(move || {
-                    let outcome = receive_loop(&thread_shared, &bus, &receiver.queue);
-                    thread_shared.finish(outcome);
+                crate::runtime::spawn(async move {
+                    let outcome = receive_loop(&task.0, &bus, &receiver.queue).await;
+                    task.0.record(outcome);
                 })
             }
         };
-        let thread = spawned
-            .map_err(|e| Error::new(ErrorKind::MeshIo, format!("spawn the link's thread: {e}")))?;
-        Ok(BusLink {
-            shared,
-            thread: Mutex::new(Some(thread)),
-        })
+        spawned
+            .map_err(|e| Error::new(ErrorKind::MeshIo, format!("start the link's task: {e}")))?;
+        Ok(BusLink { shared })
     }
 
     /// The link's counters now.
@@ -314,13 +365,15 @@ impl BusLink {
         }
     }
 
-    /// Stops the link and waits for its thread (at most a few tens of
-    /// milliseconds). A receive link first hands what it already received
-    /// to its bus. Idempotent.
+    /// Stops the link and waits for its task to end (at once, or after
+    /// the event in hand: at most a few tens of milliseconds). A receive
+    /// link first hands what it already received to its bus. Idempotent.
     pub fn close(&self) {
         self.shared.stop.store(true, Ordering::Release);
-        if let Some(thread) = self.thread.lock().take() {
-            let _ = thread.join();
+        self.shared.stopped.notify(usize::MAX);
+        let mut error = self.shared.error.lock();
+        while self.shared.running.load(Ordering::Acquire) {
+            self.shared.ended.wait(&mut error);
         }
     }
 }
@@ -332,15 +385,27 @@ impl Drop for BusLink {
 }
 
 impl Shared {
-    fn finish(&self, outcome: Result<()>) {
+    /// Keeps why the link stopped on its own, if it did.
+    fn record(&self, outcome: Result<()>) {
         if let Err(e) = outcome {
             *self.error.lock() = Some(e);
         }
-        self.running.store(false, Ordering::Release);
     }
 }
 
-fn send_loop(
+/// Owned by a link's task: marks the link ended however the task ends
+/// (also when the runtime drops it unfinished).
+struct Task(Arc<Shared>);
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        let _held = self.0.error.lock();
+        self.0.running.store(false, Ordering::Release);
+        self.0.ended.notify_all();
+    }
+}
+
+async fn send_loop(
     shared: &Shared,
     bus: &Bus,
     stream: &MeshStream,
@@ -351,6 +416,12 @@ fn send_loop(
     // the next poll frees that batch.
     let mut cursor: Option<String> = None;
     while !shared.stopping() {
+        if shared.links.closed.load(Ordering::Acquire) {
+            return Err(Error::new(
+                ErrorKind::MeshShutdown,
+                "the mesh node has shut down",
+            ));
+        }
         let listener = watch.listen();
         let batch = bus.poll(&PollRequest {
             limit: options.max_batch,
@@ -359,7 +430,7 @@ fn send_loop(
         })?;
         if batch.events.is_empty() {
             cursor = Some(batch.next_cursor);
-            let _ = listener.wait_deadline(Instant::now() + TICK);
+            shared.wait(listener, None).await;
             continue;
         }
         let mut packer = Packer::new(options.message_bytes);
@@ -371,11 +442,11 @@ fn send_loop(
         let messages = packer.finish();
         let count = messages.len() as u64;
         for message in messages {
-            if !send_one(shared, stream, &message)? {
+            if !send_one(shared, stream, &message).await? {
                 return Ok(());
             }
         }
-        if !wait_acked(shared, stream)? {
+        if !wait_acked(shared, stream).await? {
             return Ok(());
         }
         Shared::add(&shared.counters.messages, count);
@@ -386,60 +457,85 @@ fn send_loop(
     Ok(())
 }
 
-/// Sends one message, waiting for window room and for a lost session to
-/// come back. `Ok(false)` when the link was told to stop meanwhile.
-fn send_one(shared: &Shared, stream: &MeshStream, message: &[u8]) -> Result<bool> {
-    patiently(shared, || match stream.send_blocking(message, Some(TICK)) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == ErrorKind::MeshTimeout => Ok(false),
-        Err(e) => Err(e),
-    })
+/// What one try of a step came to.
+enum Step {
+    Done,
+    /// Not yet: wait for this listener (or the tick) and try again.
+    Again(EventListener),
+    /// No session with the peer: try again a tick later.
+    NoSession,
 }
 
-/// Waits until the peer acknowledged everything sent. `Ok(false)` when the
-/// link was told to stop meanwhile.
-fn wait_acked(shared: &Shared, stream: &MeshStream) -> Result<bool> {
-    patiently(shared, || stream.wait_acked(TICK))
-}
-
-/// Runs `step` (one bounded wait: `Ok(true)` when done) until it is done,
-/// through a lost session (counted once as a stall) and until the link is
-/// told to stop (`Ok(false)`).
-fn patiently(shared: &Shared, mut step: impl FnMut() -> Result<bool>) -> Result<bool> {
+/// Runs `step` until it is done, through a lost session (counted once as a
+/// stall) and until the link is told to stop (`Ok(false)`).
+async fn patiently(shared: &Shared, mut step: impl FnMut() -> Result<Step>) -> Result<bool> {
     let mut stalled = false;
     while !shared.stopping() {
-        match step() {
-            Ok(true) => return Ok(true),
-            Ok(false) => {}
-            Err(e) if e.kind() == ErrorKind::UnknownPeer => {
+        match step()? {
+            Step::Done => return Ok(true),
+            Step::Again(listener) => {
+                shared.wait(listener, Some(TICK)).await;
+            }
+            Step::NoSession => {
                 if !stalled {
                     stalled = true;
                     Shared::add(&shared.counters.stalls, 1);
                 }
-                std::thread::sleep(TICK);
+                shared.pause(TICK).await;
             }
-            Err(e) => return Err(e),
         }
     }
     Ok(false)
 }
 
-fn receive_loop(shared: &Shared, bus: &Bus, queue: &Queue) -> Result<()> {
+/// Sends one message, waiting for window room and for a lost session to
+/// come back. `Ok(false)` when the link was told to stop meanwhile.
+async fn send_one(shared: &Shared, stream: &MeshStream, message: &[u8]) -> Result<bool> {
+    patiently(shared, || {
+        // Listening first: an ack between the try and the wait is not missed.
+        let room = stream.window_listener();
+        match stream.send(message) {
+            Ok(()) => Ok(Step::Done),
+            Err(e) if e.kind() == ErrorKind::StreamBackpressure => Ok(Step::Again(room)),
+            Err(e) if e.kind() == ErrorKind::UnknownPeer => Ok(Step::NoSession),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+/// Waits until the peer acknowledged everything sent, asking for the ack
+/// every tick. `Ok(false)` when the link was told to stop meanwhile.
+async fn wait_acked(shared: &Shared, stream: &MeshStream) -> Result<bool> {
+    patiently(shared, || {
+        let acked = stream.window_listener();
+        match stream.request_ack() {
+            Ok(0) => Ok(Step::Done),
+            Ok(_) => Ok(Step::Again(acked)),
+            Err(e) if e.kind() == ErrorKind::UnknownPeer => Ok(Step::NoSession),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+async fn receive_loop(shared: &Shared, bus: &Bus, queue: &Queue) -> Result<()> {
     let mut unpacker = Unpacker::new(bus.config().max_event_size);
     let mut full_at_close = false;
+    // The task may run on any runtime thread: it emits as one producer, so
+    // its events land in one shard, in the order they came.
+    let producer = Bus::new_producer();
     loop {
-        // Once told to stop, drain what already arrived (it was
-        // acknowledged, so the sender will not send it again), then end.
-        let timeout = if shared.stopping() {
-            Duration::ZERO
-        } else {
-            TICK
-        };
-        let message = match queue.pop(Some(timeout)) {
-            Ok(Some(message)) => message,
-            Ok(None) if shared.stopping() => return Ok(()),
-            Ok(None) => continue,
-            Err(e) => return Err(e),
+        let arrived = queue.listen();
+        let message = match queue.try_pop()? {
+            Some(message) => message,
+            // Once told to stop, what already arrived was drained (it was
+            // acknowledged, so the sender will not send it again): end.
+            None if shared.stopping() => return Ok(()),
+            None => {
+                shared.wait(arrived, None).await;
+                continue;
+            }
         };
         Shared::add(&shared.counters.messages, 1);
         let unpacked = unpacker.unpack(message.payload.into());
@@ -448,7 +544,7 @@ fn receive_loop(shared: &Shared, bus: &Bus, queue: &Queue) -> Result<()> {
         }
         Shared::add(&shared.counters.rejected, unpacked.oversized);
         for event in unpacked.events {
-            emit(shared, bus, event, &mut full_at_close)?;
+            emit(shared, bus, producer, event, &mut full_at_close).await?;
         }
     }
 }
@@ -456,7 +552,13 @@ fn receive_loop(shared: &Shared, bus: &Bus, queue: &Queue) -> Result<()> {
 /// Emits one received event, waiting while the bus refuses it for room.
 /// `full_at_close` is set once an event was given up while closing, so the
 /// rest are given up at once rather than each after a wait.
-fn emit(shared: &Shared, bus: &Bus, event: bytes::Bytes, full_at_close: &mut bool) -> Result<()> {
+async fn emit(
+    shared: &Shared,
+    bus: &Bus,
+    producer: usize,
+    event: bytes::Bytes,
+    full_at_close: &mut bool,
+) -> Result<()> {
     let len = event.len() as u64;
     let counters = &shared.counters;
     // Counted before the emit, so a reader that polled the event sees it
@@ -473,7 +575,7 @@ fn emit(shared: &Shared, bus: &Bus, event: bytes::Bytes, full_at_close: &mut boo
     let mut wait = FIRST_BUS_WAIT;
     let mut stalled = false;
     loop {
-        match bus.emit_bytes(event.clone()) {
+        match bus.emit_bytes_from(producer, event.clone()) {
             Ok(_) => return Ok(()),
             Err(e) if e.kind() == ErrorKind::Backpressure => {
                 if shared.stopping() && (wait >= TICK || *full_at_close) {
@@ -487,7 +589,8 @@ fn emit(shared: &Shared, bus: &Bus, event: bytes::Bytes, full_at_close: &mut boo
                     stalled = true;
                     Shared::add(&counters.stalls, 1);
                 }
-                std::thread::sleep(wait);
+                // Not cut short by `close`: closing keeps trying for a tick.
+                tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(TICK);
             }
             Err(e) if e.kind() == ErrorKind::EventTooLarge => {

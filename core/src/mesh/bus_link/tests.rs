@@ -342,6 +342,24 @@ fn a_shut_down_bus_or_node_ends_the_link_with_the_reason() {
 }
 
 #[test]
+fn an_idle_send_link_stops_when_its_own_node_shuts_down() {
+    let (a, b) = pair(0.0);
+    let outbox = small_bus();
+    let sending = link(&outbox, &a, &b, LinkDirection::Send);
+    // Idle: nothing to send, the link's task sleeps on the bus.
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(sending.stats().running);
+    a.shutdown();
+    eventually("the send link to stop", || !sending.stats().running);
+    let stats = sending.stats();
+    assert_eq!(stats.error_code, Some(ErrorKind::MeshShutdown.code()));
+    // Its bus is untouched and still usable.
+    outbox.emit_raw(b"kept").unwrap();
+    assert_eq!(outbox.stats().buffered, 1);
+    drop(b);
+}
+
+#[test]
 fn events_stay_in_the_sending_bus_until_the_peer_acknowledged_them() {
     let (a, b) = pair(0.0);
     let outbox = small_bus();
