@@ -846,3 +846,37 @@ def test_a_silent_session_expires() -> None:
             a.send(peer, 1, b"gone")
         assert info.value.kind == "mesh:unknown_peer"
         assert a.stats().sessions_expired == 1
+
+
+def test_a_forked_child_runs_its_own_engine_threads(pair: Tuple[Mesh, Mesh, int]) -> None:
+    """The engine's runtime (node timers) and callback threads are the
+    parent's; a child after fork() starts its own on first use, so reliable
+    streams (acks and resends run on the timers) and handlers work there."""
+    import os
+
+    a, b, peer = pair
+    a.open_stream(peer, 3, reliable=True).send(b"before the fork")
+    assert recv_n(b, 1)[0].payload == b"before the fork"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 1
+        try:
+            with node() as x, node() as y:
+                got: List[bytes] = []
+                handler = y.on_message(lambda m: got.append(m.payload))
+                x_peer = x.connect(y.local_addr, y.public_key)
+                stream = x.open_stream(x_peer, 1, reliable=True)
+                for i in range(50):
+                    stream.send_blocking(b"%d" % i, timeout=10)
+                deadline = time.monotonic() + 10
+                while len(got) < 50 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                handler.close()
+                code = 0 if got == [b"%d" % i for i in range(50)] else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
+    # The parent's engine carries on.
+    a.open_stream(peer, 3, reliable=True).send(b"after the fork")
+    assert recv_n(b, 1)[0].payload == b"after the fork"
