@@ -401,12 +401,12 @@ func (m *Mesh) LocalAddr() (string, error) {
 // identity), ErrMeshTimeout (no answer, also from a node whose trust policy
 // refuses this one). ErrUntrustedPeer, at once, if this node's trust policy
 // refuses publicKey at addr. If ctx ends first Connect returns
-// ctx.Err() at once; the handshake then finishes in the background.
+// ctx.Err() at once; the engine abandons the handshake.
 func (m *Mesh) Connect(ctx context.Context, addr string, publicKey []byte) (uint64, error) {
-	return m.connect(ctx, publicKey, func(h *C.net_mesh_t, key *C.uint8_t, id *C.uint64_t) C.int32_t {
-		caddr := C.CString(addr)
-		defer C.free(unsafe.Pointer(caddr))
-		return C.net_mesh_connect(h, caddr, key, C.size_t(len(publicKey)), id)
+	caddr := C.CString(addr)
+	defer C.free(unsafe.Pointer(caddr))
+	return m.connect(ctx, publicKey, func(h *C.net_mesh_t, key *C.uint8_t, token *C.net_cancel_t, id *C.uint64_t) C.int32_t {
+		return C.net_mesh_connect_cancellable(h, caddr, key, C.size_t(len(publicKey)), token, id)
 	})
 }
 
@@ -416,41 +416,33 @@ func (m *Mesh) Connect(ctx context.Context, addr string, publicKey []byte) (uint
 // alone and never hold this session's keys. ErrUnknownPeer, at once, when no
 // route to publicKey is known (yet); ErrInvalidKey for a key that is not 32
 // bytes; otherwise the errors of Connect. If ctx ends first ConnectRouted
-// returns ctx.Err() at once; the handshake then finishes in the background.
+// returns ctx.Err() at once; the engine abandons the handshake.
 func (m *Mesh) ConnectRouted(ctx context.Context, publicKey []byte) (uint64, error) {
-	return m.connect(ctx, publicKey, func(h *C.net_mesh_t, key *C.uint8_t, id *C.uint64_t) C.int32_t {
-		return C.net_mesh_connect_routed(h, key, C.size_t(len(publicKey)), id)
+	return m.connect(ctx, publicKey, func(h *C.net_mesh_t, key *C.uint8_t, token *C.net_cancel_t, id *C.uint64_t) C.int32_t {
+		return C.net_mesh_connect_routed_cancellable(h, key, C.size_t(len(publicKey)), token, id)
 	})
 }
 
-// connect runs a blocking handshake call (f) on a goroutine so ctx can end
-// the wait. The key is copied to C memory, which the goroutine owns: the call
-// may outlive the caller if ctx ends first.
-func (m *Mesh) connect(ctx context.Context, publicKey []byte, f func(h *C.net_mesh_t, key *C.uint8_t, id *C.uint64_t) C.int32_t) (uint64, error) {
+// connect runs a blocking handshake call (f) on the calling goroutine with a
+// native cancel token that ctx's end cancels: the engine abandons the
+// handshake at once, and no goroutine outlives the call.
+func (m *Mesh) connect(ctx context.Context, publicKey []byte, f func(h *C.net_mesh_t, key *C.uint8_t, token *C.net_cancel_t, id *C.uint64_t) C.int32_t) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
 	if m.closed.Load() {
 		return 0, errMeshClosed()
 	}
-	type result struct {
-		id  uint64
-		err error
-	}
-	done := make(chan result, 1)
 	ckey := C.CBytes(publicKey)
-	go func() {
-		defer C.free(ckey)
-		var id C.uint64_t
-		err := m.call(func(h *C.net_mesh_t) C.int32_t { return f(h, (*C.uint8_t)(ckey), &id) })
-		done <- result{uint64(id), err}
-	}()
-	select {
-	case r := <-done:
-		return r.id, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	defer C.free(ckey)
+	var id C.uint64_t
+	err := withContext(ctx, func(token *C.net_cancel_t) error {
+		return m.call(func(h *C.net_mesh_t) C.int32_t { return f(h, (*C.uint8_t)(ckey), token, &id) })
+	})
+	if err != nil {
+		return 0, err
 	}
+	return uint64(id), nil
 }
 
 // StreamConfig says how this side sends on a stream.

@@ -1151,6 +1151,36 @@ int32_t net_mesh_connect_routed(struct net_mesh_t *mesh,
                                 uint64_t *out_node_id);
 
 /**
+ * `net_mesh_connect` that returns `NET_ERR_CANCELLED` as soon as `cancel`
+ * (NULL: not cancellable) is cancelled from another thread; the handshake
+ * is then abandoned.
+ *
+ * # Safety
+ * As `net_mesh_connect`.
+ */
+NET_MUST_USE
+int32_t net_mesh_connect_cancellable(struct net_mesh_t *mesh,
+                                     const char *addr,
+                                     const uint8_t *public_key,
+                                     size_t key_len,
+                                     struct net_cancel_t *cancel,
+                                     uint64_t *out_node_id);
+
+/**
+ * `net_mesh_connect_routed` that returns `NET_ERR_CANCELLED` as soon as
+ * `cancel` (NULL: not cancellable) is cancelled from another thread.
+ *
+ * # Safety
+ * As `net_mesh_connect_routed`.
+ */
+NET_MUST_USE
+int32_t net_mesh_connect_routed_cancellable(struct net_mesh_t *mesh,
+                                            const uint8_t *public_key,
+                                            size_t key_len,
+                                            struct net_cancel_t *cancel,
+                                            uint64_t *out_node_id);
+
+/**
  * The best route to each node reachable through relays, as a JSON array of
  * `{"dest", "next_hop"` (decimal strings)`, "hops"}`; free with `net_string_free`.
  *

@@ -880,3 +880,33 @@ def test_a_forked_child_runs_its_own_engine_threads(pair: Tuple[Mesh, Mesh, int]
     # The parent's engine carries on.
     a.open_stream(peer, 3, reliable=True).send(b"after the fork")
     assert recv_n(b, 1)[0].payload == b"after the fork"
+
+
+def test_connect_runs_on_the_calling_thread_without_a_helper() -> None:
+    """A connect waits on the caller's thread, in steps (Ctrl-C is looked at
+    between them), and starts no thread of its own."""
+    import os
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind(("127.0.0.1", 0))
+    stranger = Identity.generate().public_key
+    seen: List[str] = []
+    with node(**FAST) as a:
+
+        def look() -> None:
+            time.sleep(0.3)
+            for task in os.listdir("/proc/self/task"):
+                try:
+                    with open(f"/proc/self/task/{task}/comm") as comm:
+                        seen.append(comm.read().strip())
+                except OSError:
+                    pass
+
+        looker = threading.Thread(target=look)
+        looker.start()
+        with pytest.raises(MeshTimeoutError):
+            a.connect(f"127.0.0.1:{silent.getsockname()[1]}", stranger)
+        looker.join()
+    silent.close()
+    assert seen, "the look at the threads happened"
+    assert not [name for name in seen if name.startswith("net-mesh-conn")], seen

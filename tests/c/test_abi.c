@@ -277,6 +277,14 @@ static void test_mesh(void) {
         net_string_free(a_addr);
     }
     CHECK(net_mesh_connect(a, NULL, key, 32, &peer) == NET_ERR_NULL_POINTER);
+    /* Cancellable: a token cancelled before the call fails it at once; NULL is "not cancellable". */
+    {
+        net_cancel_t *token = NULL;
+        CHECK(net_cancel_new(&token) == NET_OK && net_cancel_cancel(token) == NET_OK);
+        CHECK(net_mesh_connect_cancellable(a, addr, key, 32, token, &peer) == NET_ERR_CANCELLED);
+        CHECK(net_mesh_connect_routed_cancellable(a, key, 31, token, &peer) == NET_ERR_INVALID_KEY);
+        net_cancel_free(token);
+    }
     CHECK(net_mesh_connect(a, addr, key, 32, &peer) == NET_OK && peer == b_id);
 
     /* Fire-and-forget and reliable, empty and full-size payloads. */
@@ -300,6 +308,9 @@ static void test_mesh(void) {
     net_string_free(json);
     CHECK(net_mesh_stats(b, &json, NULL) == NET_OK && strstr(json, "\"handshakes_completed\":1") != NULL);
     net_string_free(json);
+    /* A cancellable connect with no token runs to the end: a fresh session replaces the old. */
+    peer = 0;
+    CHECK(net_mesh_connect_cancellable(a, addr, key, 32, NULL, &peer) == NET_OK && peer == b_id);
     CHECK(net_mesh_stream_stats(a, b_id, 99, &json, NULL) == NET_DONE && json == NULL);
 
     /* Four threads on four reliable streams; each stream arrives in order. */

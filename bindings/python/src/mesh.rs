@@ -15,14 +15,13 @@ use crate::blocking::{blocking_wait, count, timeout, unlocked};
 use crate::bus::Bus;
 use crate::errors::to_py;
 use net::facade::bus_link::BusLinkHandle;
-use net::facade::mesh::MeshHandle;
+use net::facade::mesh::{Connecting, MeshHandle};
 use net::facade::wait::WAIT_SLICE;
 use net::time::Deadline;
-use net::{Error, ErrorKind};
+use net::ErrorKind;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedBytes;
 use pyo3::types::PyBytes;
-use std::sync::mpsc;
 use std::sync::Arc;
 
 /// A received message as Python sees it: `(from, stream_id, payload)`.
@@ -55,29 +54,15 @@ fn mesh_deadline(timeout_ms: Option<f64>) -> PyResult<Deadline> {
     )?))
 }
 
-/// Runs `call` (one handshake, bounded by the node's handshake timeout) on a
-/// helper thread while the caller waits with the GIL released, waking every
-/// `WAIT_SLICE` to honour Ctrl-C (the handshake then finishes unobserved).
-fn on_helper_thread(
-    py: Python<'_>,
-    name: &str,
-    call: impl FnOnce() -> net::Result<u64> + Send + 'static,
-) -> PyResult<u64> {
-    let (done, outcome) = mpsc::channel();
-    std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            let _ = done.send(call());
-        })
-        .map_err(|e| to_py(Error::new(ErrorKind::MeshIo, format!("spawn thread: {e}"))))?;
+/// Drives a connect on the calling thread with the GIL released, in
+/// `WAIT_SLICE` steps so Ctrl-C is honoured between them (an interrupted
+/// connect is abandoned). No helper thread.
+fn drive_connect(py: Python<'_>, mut connecting: Connecting) -> PyResult<u64> {
     blocking_wait(py, move |check| loop {
-        match outcome.recv_timeout(WAIT_SLICE) {
-            Ok(result) => return result,
-            Err(mpsc::RecvTimeoutError::Timeout) => check()?,
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
-                return Err(Error::new(ErrorKind::Panic, "the connect thread died"))
-            }
+        if let Some(peer) = connecting.wait(Some(WAIT_SLICE))? {
+            return Ok(peer.node_id);
         }
+        check()?;
     })
 }
 
@@ -119,10 +104,11 @@ impl Mesh {
     /// `public_key`; returns its node id. Waits up to the handshake timeout
     /// (GIL released, Ctrl-C honoured).
     fn connect(&self, py: Python<'_>, addr: String, public_key: PyBackedBytes) -> PyResult<u64> {
-        let handle = Arc::clone(&self.inner);
-        on_helper_thread(py, "net-mesh-connect", move || {
-            handle.connect(&addr, &public_key)
-        })
+        let connecting = self
+            .inner
+            .start_connect(&addr, &public_key)
+            .map_err(to_py)?;
+        drive_connect(py, connecting)
     }
 
     /// Connects through relays to the node whose public key is `public_key`
@@ -130,10 +116,11 @@ impl Mesh {
     /// `mesh:unknown_peer` without a route. Waits up to the handshake
     /// timeout (GIL released, Ctrl-C honoured).
     fn connect_routed(&self, py: Python<'_>, public_key: PyBackedBytes) -> PyResult<u64> {
-        let handle = Arc::clone(&self.inner);
-        on_helper_thread(py, "net-mesh-connect-routed", move || {
-            handle.connect_routed(&public_key)
-        })
+        let connecting = self
+            .inner
+            .start_connect_routed(&public_key)
+            .map_err(to_py)?;
+        drive_connect(py, connecting)
     }
 
     /// The best route to each node reachable through relays, as a JSON array

@@ -52,7 +52,7 @@ pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use config::{parse_node_config, MeshConfig};
 pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
-pub use node::MeshNode;
+pub use node::{Connecting, MeshNode};
 pub use peer_store::{KnownPeer, PeerStoreConfig};
 pub use peers::PeerInfo;
 pub use protocol::{Protocol, Registration};

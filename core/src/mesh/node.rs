@@ -52,6 +52,121 @@ const READER_TICK: Duration = Duration::from_secs(1);
 const READER_BACKOFF: Duration = Duration::from_millis(50);
 /// How long the reader keeps polling after a datagram before it sleeps.
 const READER_POLL: Duration = Duration::from_micros(50);
+/// A handshake this node started, run by whoever drives it
+/// (`Inner::drive`).
+struct Dial {
+    session_id: u64,
+    target: Target,
+    /// The first message, sent again until answered.
+    packet: Vec<u8>,
+    deadline: Instant,
+    next_send: Instant,
+    /// The session, once the answer came (its confirmation goes next).
+    answered: Option<Arc<Peer>>,
+}
+
+/// A connect in progress, from [`MeshNode::start_connect`] or
+/// [`MeshNode::start_connect_routed`]: the caller drives it with
+/// [`wait`](Self::wait) in steps as long as it likes (a binding that must
+/// look at its own interrupts between steps, say), so a connect needs no
+/// thread of its own. Dropped unfinished, the handshake is abandoned.
+pub struct Connecting {
+    inner: Arc<Inner>,
+    dial: Dial,
+    /// The address of a direct connect (trust and the peer store learn it
+    /// once the session is up).
+    addr: Option<SocketAddr>,
+    key: PublicKey,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Connecting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connecting")
+            .field("target", &format_args!("{}", self.dial.target))
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+impl Connecting {
+    /// Runs the handshake for up to `timeout` (`None`: until it is done).
+    /// `Ok(Some(peer))` once the session is up on both sides; `Ok(None)`
+    /// when `timeout` passed first (call again); the errors of
+    /// [`MeshNode::connect`] otherwise, after which it is finished.
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Option<PeerInfo>> {
+        self.step(timeout, None)
+    }
+
+    /// [`wait`](Self::wait) that fails with `call:cancelled` (and abandons
+    /// the handshake) as soon as `cancel` is cancelled.
+    pub fn wait_cancellable(
+        &mut self,
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<Option<PeerInfo>> {
+        let inner = Arc::clone(&self.inner);
+        let _wake = cancel.on_cancel(move || inner.wake_dials());
+        self.step(timeout, Some(cancel))
+    }
+
+    /// Drives the handshake to its end.
+    fn finish(mut self) -> Result<PeerInfo> {
+        self.wait(None)?.ok_or_else(unfinished)
+    }
+
+    fn step(
+        &mut self,
+        timeout: Option<Duration>,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<Option<PeerInfo>> {
+        if self.finished {
+            return Err(Error::new(
+                ErrorKind::InvalidMeshArgument,
+                "this connect has already finished",
+            ));
+        }
+        let until = crate::time::Deadline::after(timeout).instant();
+        let outcome = self.inner.drive(&mut self.dial, until, cancel);
+        if matches!(outcome, Ok(None)) {
+            return outcome;
+        }
+        self.finished = true;
+        self.inner.abandon(&self.dial);
+        let (inner, key) = (&self.inner, self.key);
+        match (&outcome, self.addr) {
+            (Ok(_), Some(addr)) => {
+                inner.trust.learn(addr, key);
+                if let Some(store) = &inner.peer_store {
+                    store.success(addr, key);
+                }
+            }
+            (Err(e), Some(addr))
+                if !matches!(e.kind(), ErrorKind::MeshShutdown | ErrorKind::Cancelled) =>
+            {
+                if let Some(store) = &inner.peer_store {
+                    store.failure(addr);
+                }
+            }
+            _ => {}
+        }
+        outcome
+    }
+}
+
+/// What a wait without a time limit cannot return (it never does).
+fn unfinished() -> Error {
+    Error::new(ErrorKind::MeshTimeout, "the handshake did not finish")
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.inner.abandon(&self.dial);
+        }
+    }
+}
+
 enum Pending {
     Waiting(Box<Initiator>),
     Done(Result<Arc<Peer>>),
@@ -256,6 +371,28 @@ impl MeshNode {
     /// Fails with `mesh:handshake_failed` (another network key, another
     /// identity at that address) or `mesh:timeout` (no answer).
     pub fn connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<PeerInfo> {
+        self.start_connect(addr, peer)?.finish()
+    }
+
+    /// [`connect`](Self::connect) that fails with `call:cancelled` as soon
+    /// as `cancel` is cancelled (the handshake is abandoned).
+    pub fn connect_cancellable(
+        &self,
+        addr: SocketAddr,
+        peer: &PublicKey,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<PeerInfo> {
+        cancel.check()?;
+        let mut connecting = self.start_connect(addr, peer)?;
+        connecting
+            .wait_cancellable(None, cancel)?
+            .ok_or_else(unfinished)
+    }
+
+    /// Starts a [`connect`](Self::connect) for the caller to drive with
+    /// [`Connecting::wait`]. Fails at once as `connect` would before its
+    /// handshake (shutdown, oneself, the trust policy).
+    pub fn start_connect(&self, addr: SocketAddr, peer: &PublicKey) -> Result<Connecting> {
         self.inner.check_open()?;
         self.refuse_self(Some(addr), peer)?;
         if let Decision::Reject(reason) = self.inner.judge("initiator", Some(addr), peer) {
@@ -264,22 +401,22 @@ impl MeshNode {
                 format!("{addr} with key {}: {reason}", hex::encode(peer.as_bytes())),
             ));
         }
-        let outcome = self.inner.handshake(Target::Direct(addr), peer);
-        match &outcome {
-            Ok(_) => {
-                self.inner.trust.learn(addr, *peer);
-                if let Some(store) = &self.inner.peer_store {
-                    store.success(addr, *peer);
-                }
-            }
-            Err(e) if e.kind() != ErrorKind::MeshShutdown => {
-                if let Some(store) = &self.inner.peer_store {
-                    store.failure(addr);
-                }
-            }
-            Err(_) => {}
-        }
-        outcome
+        self.connecting(Target::Direct(addr), Some(addr), peer)
+    }
+
+    fn connecting(
+        &self,
+        target: Target,
+        addr: Option<SocketAddr>,
+        peer: &PublicKey,
+    ) -> Result<Connecting> {
+        Ok(Connecting {
+            inner: self.inner.clone(),
+            dial: self.inner.dial(target, peer)?,
+            addr,
+            key: *peer,
+            finished: false,
+        })
     }
 
     /// A node cannot hold a session with itself: refused at once with
@@ -310,6 +447,12 @@ impl MeshNode {
     /// never hold this session's keys. Fails with `mesh:unknown_peer` when
     /// there is no route, and as `connect` otherwise.
     pub fn connect_routed(&self, peer: &PublicKey) -> Result<PeerInfo> {
+        self.start_connect_routed(peer)?.finish()
+    }
+
+    /// Starts a [`connect_routed`](Self::connect_routed) for the caller to
+    /// drive with [`Connecting::wait`].
+    pub fn start_connect_routed(&self, peer: &PublicKey) -> Result<Connecting> {
         self.inner.check_open()?;
         self.refuse_self(None, peer)?;
         if let Decision::Reject(reason) = self.inner.judge("initiator", None, peer) {
@@ -319,7 +462,7 @@ impl MeshNode {
             ));
         }
         self.inner.next_hop(peer.node_id())?;
-        self.inner.handshake(Target::Routed(peer.node_id()), peer)
+        self.connecting(Target::Routed(peer.node_id()), None, peer)
     }
 
     /// The best route to every node this one can reach through relays.
@@ -625,72 +768,125 @@ impl Inner {
     /// the first message resent until the answer (or the deadline), then
     /// the confirmation resent until the responder answers it.
     pub(super) fn handshake(&self, target: Target, peer: &PublicKey) -> Result<PeerInfo> {
+        let mut dial = self.dial(target, peer)?;
+        let outcome = self.drive(&mut dial, None, None);
+        self.abandon(&dial);
+        outcome?.ok_or_else(|| {
+            Error::new(
+                ErrorKind::MeshTimeout,
+                format!("no session with {target} in time"),
+            )
+        })
+    }
+
+    /// Starts the initiator's side of a handshake with `peer` at `target`;
+    /// [`drive`](Self::drive) runs it.
+    fn dial(&self, target: Target, peer: &PublicKey) -> Result<Dial> {
         let session_id = random_session_id()?;
         let (initiator, mut first) =
             Initiator::start(&self.identity, peer, &self.config.network_key)?;
         first.extend_from_slice(&mac1(&mac1_key(peer), session_id, &first));
         let packet = self.handshake_packet(session_id, HANDSHAKE_FIRST, &first);
-        let mut pending = self.pending.lock();
-        pending.insert(session_id, Pending::Waiting(Box::new(initiator)));
-        let deadline = Instant::now() + self.config.handshake_timeout;
-        let outcome = loop {
-            if let Some(Pending::Done(_)) = pending.get(&session_id) {
-                if let Some(Pending::Done(done)) = pending.remove(&session_id) {
-                    break done;
-                }
-            }
-            if self.closed.load(Ordering::Acquire) {
-                pending.remove(&session_id);
-                break Err(shutdown_error());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                pending.remove(&session_id);
-                break Err(Error::new(
-                    ErrorKind::MeshTimeout,
-                    format!(
-                        "no handshake answer from {target} within {:?}",
-                        self.config.handshake_timeout
-                    ),
-                ));
-            }
-            if let Err(e) = self.send_to_target(&packet, target) {
-                pending.remove(&session_id);
-                break Err(e);
-            }
-            let wake = (now + self.config.handshake_retry).min(deadline);
-            self.handshake_done.wait_until(&mut pending, wake);
-        };
-        drop(pending);
-        let peer = outcome?;
-        // Proves to the responder that this side holds the network key, and
-        // waits for its answer: when `connect` returns, both sides list the
-        // session and either may send. Resent like the first message, since
-        // either packet may be lost.
+        self.pending
+            .lock()
+            .insert(session_id, Pending::Waiting(Box::new(initiator)));
+        let now = Instant::now();
+        Ok(Dial {
+            session_id,
+            target,
+            packet,
+            deadline: now + self.config.handshake_timeout,
+            next_send: now,
+            answered: None,
+        })
+    }
+
+    /// Runs a handshake until it is done (`Ok(Some)`), fails, or `until`
+    /// passes first (`Ok(None)`: call again to go on). The first message is
+    /// resent until the answer, then the confirmation until the responder
+    /// answers it (either packet may be lost): when it returns a peer, both
+    /// sides list the session and either may send.
+    fn drive(
+        &self,
+        dial: &mut Dial,
+        until: Option<Instant>,
+        cancel: Option<&crate::cancel::CancelToken>,
+    ) -> Result<Option<PeerInfo>> {
+        let target = dial.target;
         let mut pending = self.pending.lock();
         loop {
-            if peer.heard() {
-                return Ok(peer.info());
+            if dial.answered.is_none() {
+                if let Some(Pending::Done(_)) = pending.get(&dial.session_id) {
+                    if let Some(Pending::Done(done)) = pending.remove(&dial.session_id) {
+                        dial.answered = Some(done?);
+                        dial.next_send = Instant::now();
+                    }
+                }
+            }
+            if let Some(peer) = &dial.answered {
+                if peer.heard() {
+                    return Ok(Some(peer.info()));
+                }
             }
             self.check_open()?;
+            if let Some(cancel) = cancel {
+                cancel.check()?;
+            }
             let now = Instant::now();
-            if now >= deadline {
+            if now >= dial.deadline {
                 return Err(Error::new(
                     ErrorKind::MeshTimeout,
-                    format!("{target} did not confirm the session in time"),
+                    match dial.answered {
+                        None => format!(
+                            "no handshake answer from {target} within {:?}",
+                            self.config.handshake_timeout
+                        ),
+                        Some(_) => format!("{target} did not confirm the session in time"),
+                    },
                 ));
             }
-            self.send_sealed(
-                &peer,
-                protocol::APP,
-                control::CONFIRM,
-                PacketFlags::CONTROL,
-                0,
-                &[],
-            )?;
-            let wake = (now + self.config.handshake_retry).min(deadline);
+            if until.is_some_and(|until| now >= until) {
+                return Ok(None);
+            }
+            if now >= dial.next_send {
+                match &dial.answered {
+                    None => self.send_to_target(&dial.packet, target)?,
+                    Some(peer) => self.send_sealed(
+                        peer,
+                        protocol::APP,
+                        control::CONFIRM,
+                        PacketFlags::CONTROL,
+                        0,
+                        &[],
+                    )?,
+                }
+                dial.next_send = now + self.config.handshake_retry;
+            }
+            let mut wake = dial.next_send.min(dial.deadline);
+            if let Some(until) = until {
+                wake = wake.min(until);
+            }
             self.handshake_done.wait_until(&mut pending, wake);
         }
+    }
+
+    /// Forgets a handshake nobody drives any more (done, failed or dropped).
+    fn abandon(&self, dial: &Dial) {
+        if dial.answered.is_none() {
+            self.pending.lock().remove(&dial.session_id);
+        }
+    }
+
+    /// How many handshakes this node has started and not finished.
+    #[cfg(test)]
+    pub(super) fn dials_pending(&self) -> usize {
+        self.pending.lock().len()
+    }
+
+    /// Wakes every `drive` (a cancelled wait, or shutdown).
+    fn wake_dials(&self) {
+        let _pending = self.pending.lock();
+        self.handshake_done.notify_all();
     }
 
     pub(super) fn peer(&self, node_id: u64) -> Result<Arc<Peer>> {

@@ -1,6 +1,6 @@
 //! Mesh tests over real UDP sockets on 127.0.0.1.
 
-use super::test_support::{addr, eventually, recv};
+use super::test_support::{addr, eventually, node_with, recv};
 use super::*;
 use crate::error::ErrorKind;
 use crate::identity::Identity;
@@ -540,4 +540,60 @@ fn connecting_a_node_to_itself_is_refused_at_once() {
         a.connect(addr(&b), &b.public_key()).unwrap().node_id,
         b.node_id()
     );
+}
+
+#[test]
+fn a_connect_runs_in_steps_the_caller_drives_and_can_be_cancelled() {
+    let a = node_with(81, |_| {});
+    let b = node_with(82, |_| {});
+    // Driven in short steps: no thread of its own, the same session.
+    let mut connecting = a.start_connect(addr(&b), &b.public_key()).unwrap();
+    let mut steps = 0;
+    let info = loop {
+        steps += 1;
+        if let Some(info) = connecting.wait(Some(Duration::from_millis(1))).unwrap() {
+            break info;
+        }
+        assert!(steps < 100_000, "the handshake never finished");
+    };
+    assert_eq!(info.node_id, b.node_id());
+    let again = connecting.wait(None).unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::InvalidMeshArgument);
+    a.send(b.node_id(), 1, b"stepped").unwrap();
+    assert_eq!(recv(&b).payload, b"stepped");
+
+    // Nobody answers at this address: steps return nothing until the
+    // handshake timeout, then `mesh:timeout`.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let stranger = Identity::from_seed(&[83; 32]).public_key();
+    let mut lost = a
+        .start_connect(silent.local_addr().unwrap(), &stranger)
+        .unwrap();
+    assert!(lost
+        .wait(Some(Duration::from_millis(20)))
+        .unwrap()
+        .is_none());
+    let e = lost.wait(None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::MeshTimeout);
+
+    // Cancelled from another thread: at once, typed.
+    let token = crate::cancel::CancelToken::new();
+    let canceller = crate::cancel::cancel_after(&token, 30);
+    let started = std::time::Instant::now();
+    let e = a
+        .connect_cancellable(silent.local_addr().unwrap(), &stranger, &token)
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "{:?}",
+        started.elapsed()
+    );
+    canceller.join().unwrap();
+    // Dropping an unfinished connect abandons it; the node carries on.
+    drop(
+        a.start_connect(silent.local_addr().unwrap(), &stranger)
+            .unwrap(),
+    );
+    assert_eq!(a.inner.dials_pending(), 0);
 }

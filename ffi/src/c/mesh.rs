@@ -180,6 +180,75 @@ pub unsafe extern "C" fn net_mesh_connect_routed(
     })
 }
 
+/// `net_mesh_connect` that returns `NET_ERR_CANCELLED` as soon as `cancel`
+/// (NULL: not cancellable) is cancelled from another thread; the handshake
+/// is then abandoned.
+///
+/// # Safety
+/// As `net_mesh_connect`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_connect_cancellable(
+    mesh: *mut net_mesh_t,
+    addr: *const c_char,
+    public_key: *const u8,
+    key_len: usize,
+    cancel: *mut super::cancel::net_cancel_t,
+    out_node_id: *mut u64,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        // SAFETY: forwarded contract.
+        let addr = unsafe { cstr_arg(addr, "addr")? }.ok_or_else(|| null_error("addr"))?;
+        // SAFETY: forwarded contract.
+        let key = unsafe { bytes_arg(public_key, key_len, "public_key")? };
+        let connecting = mesh.start_connect(addr, key)?;
+        write_opt(out_node_id, drive(connecting, cancel)?);
+        Ok(NET_OK)
+    })
+}
+
+/// `net_mesh_connect_routed` that returns `NET_ERR_CANCELLED` as soon as
+/// `cancel` (NULL: not cancellable) is cancelled from another thread.
+///
+/// # Safety
+/// As `net_mesh_connect_routed`.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_connect_routed_cancellable(
+    mesh: *mut net_mesh_t,
+    public_key: *const u8,
+    key_len: usize,
+    cancel: *mut super::cancel::net_cancel_t,
+    out_node_id: *mut u64,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        // SAFETY: forwarded contract.
+        let key = unsafe { bytes_arg(public_key, key_len, "public_key")? };
+        let connecting = mesh.start_connect_routed(key)?;
+        write_opt(out_node_id, drive(connecting, cancel)?);
+        Ok(NET_OK)
+    })
+}
+
+/// Runs a connect to its end on the calling thread, cancellable.
+fn drive(
+    mut connecting: crate::facade::mesh::Connecting,
+    cancel: *mut super::cancel::net_cancel_t,
+) -> Result<u64, Error> {
+    let done = match super::cancel::cancel_arg(cancel)? {
+        Some(cancel) => connecting.wait_cancellable(None, &cancel)?,
+        None => connecting.wait(None)?,
+    };
+    done.map(|peer| peer.node_id).ok_or_else(|| {
+        Error::new(
+            net_core::ErrorKind::MeshTimeout,
+            "the handshake did not finish",
+        )
+    })
+}
+
 /// The best route to each node reachable through relays, as a JSON array of
 /// `{"dest", "next_hop"` (decimal strings)`, "hops"}`; free with `net_string_free`.
 ///

@@ -5,6 +5,7 @@
 //! (`net_core::mesh::parse_node_config`).
 
 use net_core::identity::PublicKey;
+pub use net_core::mesh::Connecting;
 use net_core::mesh::{parse_node_config, MeshNode, Reliability, StreamConfig};
 use net_core::{Error, ErrorKind, Result};
 use std::net::SocketAddr;
@@ -54,6 +55,21 @@ impl MeshHandle {
     /// Connects to the node at `addr` whose public key is `public_key`;
     /// returns its node id.
     pub fn connect(&self, addr: &str, public_key: &[u8]) -> Result<u64> {
+        let mut connecting = self.start_connect(addr, public_key)?;
+        match connecting.wait(None)? {
+            Some(peer) => Ok(peer.node_id),
+            None => Err(Error::new(
+                ErrorKind::MeshTimeout,
+                "the handshake did not finish",
+            )),
+        }
+    }
+
+    /// Starts a connect for the caller to drive in steps
+    /// ([`Connecting::wait`]): a binding
+    /// that must look at its own interrupts between steps needs no thread
+    /// for it.
+    pub fn start_connect(&self, addr: &str, public_key: &[u8]) -> Result<Connecting> {
         let addr: SocketAddr = addr.parse().map_err(|e| {
             Error::new(
                 ErrorKind::InvalidMeshArgument,
@@ -61,7 +77,7 @@ impl MeshHandle {
             )
         })?;
         let key = PublicKey::from_bytes(public_key)?;
-        Ok(self.node.connect(addr, &key)?.node_id)
+        self.node.start_connect(addr, &key)
     }
 
     /// Connects through relays to the node whose public key is
@@ -69,6 +85,12 @@ impl MeshHandle {
     pub fn connect_routed(&self, public_key: &[u8]) -> Result<u64> {
         let key = PublicKey::from_bytes(public_key)?;
         Ok(self.node.connect_routed(&key)?.node_id)
+    }
+
+    /// [`start_connect`](Self::start_connect) through relays.
+    pub fn start_connect_routed(&self, public_key: &[u8]) -> Result<Connecting> {
+        let key = PublicKey::from_bytes(public_key)?;
+        self.node.start_connect_routed(&key)
     }
 
     /// The best route to each reachable node as a JSON array of
