@@ -145,15 +145,17 @@ pub unsafe extern "C" fn net_mesh_connect(
     key_len: usize,
     out_node_id: *mut u64,
 ) -> i32 {
-    guard(|| {
-        let mesh = mesh_arg(mesh)?;
-        // SAFETY: forwarded contract.
-        let addr = unsafe { cstr_arg(addr, "addr")? }.ok_or_else(|| null_error("addr"))?;
-        // SAFETY: forwarded contract.
-        let key = unsafe { bytes_arg(public_key, key_len, "public_key")? };
-        write_opt(out_node_id, mesh.connect(addr, key)?);
-        Ok(NET_OK)
-    })
+    // SAFETY: forwarded contract; a NULL token is "not cancellable".
+    unsafe {
+        net_mesh_connect_cancellable(
+            mesh,
+            addr,
+            public_key,
+            key_len,
+            std::ptr::null_mut(),
+            out_node_id,
+        )
+    }
 }
 
 /// Connects through relays to the node whose public key is `public_key`
@@ -171,13 +173,16 @@ pub unsafe extern "C" fn net_mesh_connect_routed(
     key_len: usize,
     out_node_id: *mut u64,
 ) -> i32 {
-    guard(|| {
-        let mesh = mesh_arg(mesh)?;
-        // SAFETY: forwarded contract.
-        let key = unsafe { bytes_arg(public_key, key_len, "public_key")? };
-        write_opt(out_node_id, mesh.connect_routed(key)?);
-        Ok(NET_OK)
-    })
+    // SAFETY: forwarded contract; a NULL token is "not cancellable".
+    unsafe {
+        net_mesh_connect_routed_cancellable(
+            mesh,
+            public_key,
+            key_len,
+            std::ptr::null_mut(),
+            out_node_id,
+        )
+    }
 }
 
 /// `net_mesh_connect` that returns `NET_ERR_CANCELLED` as soon as `cancel`
