@@ -23,7 +23,7 @@ const MIN_SLEEP: Duration = Duration::from_millis(1);
 pub(super) struct Timer {
     started: Instant,
     /// The deadline the task sleeps to, in microseconds after `started`
-    /// (`u64::MAX` while it runs a round: every new deadline then wakes it).
+    /// (while it runs a round: the soonest the next round may run).
     planned: AtomicU64,
     notify: tokio::sync::Notify,
     /// Set once the task ended (or was dropped with the runtime).
@@ -73,17 +73,27 @@ impl Timer {
         mut round: impl FnMut(Instant) -> Instant,
     ) {
         while !closed() {
-            // Every deadline set during the round wakes the next wait at once.
-            self.planned.store(u64::MAX, Ordering::Release);
+            // While the round runs, a deadline set by another thread only
+            // lowers `planned` (it wakes nobody unless it is due before the
+            // soonest next round could run): a busy node must not turn
+            // every packet into a round.
             let now = Instant::now();
+            self.planned
+                .store(self.micros(now + MIN_SLEEP), Ordering::Release);
             IN_ROUND.with(|flag| flag.set(true));
             let next = round(now).clamp(now + MIN_SLEEP, now + MAX_SLEEP);
             IN_ROUND.with(|flag| flag.set(false));
-            self.planned.fetch_min(self.micros(next), Ordering::AcqRel);
+            // Deadlines set during the round count too.
+            let next_us = self.micros(next);
+            let target_us = self
+                .planned
+                .fetch_min(next_us, Ordering::AcqRel)
+                .min(next_us);
             if closed() {
                 break;
             }
-            let _ = tokio::time::timeout_at(next.into(), self.notify.notified()).await;
+            let target = self.started + Duration::from_micros(target_us);
+            let _ = tokio::time::timeout_at(target.into(), self.notify.notified()).await;
         }
     }
 
