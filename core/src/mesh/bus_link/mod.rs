@@ -321,21 +321,26 @@ impl BusLink {
             links,
         });
         let bus = bus.clone();
-        let task = Task(shared.clone());
+        let mut task = Task {
+            shared: shared.clone(),
+            receiver: None,
+        };
         let spawned = match options.direction {
             LinkDirection::Send => {
                 let config = link_stream(mesh, &options);
                 let stream = mesh.open_stream_in(BUS_LINK, node_id, options.stream_id, config)?;
                 crate::runtime::spawn(async move {
-                    let outcome = send_loop(&task.0, &bus, &stream, &options).await;
-                    task.0.record(outcome);
+                    let outcome = send_loop(&task.shared, &bus, &stream, &options).await;
+                    task.shared.record(outcome);
                 })
             }
             LinkDirection::Receive => {
                 let receiver = Receiver::open(mesh, node_id, options.stream_id)?;
+                let queue = receiver.queue.clone();
+                task.receiver = Some(receiver);
                 crate::runtime::spawn(async move {
-                    let outcome = receive_loop(&task.0, &bus, &receiver.queue).await;
-                    task.0.record(outcome);
+                    let outcome = receive_loop(&task.shared, &bus, &queue).await;
+                    task.shared.record(outcome);
                 })
             }
         };
@@ -393,15 +398,21 @@ impl Shared {
     }
 }
 
-/// Owned by a link's task: marks the link ended however the task ends
-/// (also when the runtime drops it unfinished).
-struct Task(Arc<Shared>);
+/// Owned by a link's task: frees the link's stream (a receive link's place
+/// in the protocol) and then marks the link ended, however the task ends
+/// (also when the runtime drops it unfinished), so `close` returns only
+/// once the stream is free for the next link.
+struct Task {
+    shared: Arc<Shared>,
+    receiver: Option<Receiver>,
+}
 
 impl Drop for Task {
     fn drop(&mut self) {
-        let _held = self.0.error.lock();
-        self.0.running.store(false, Ordering::Release);
-        self.0.ended.notify_all();
+        drop(self.receiver.take());
+        let _held = self.shared.error.lock();
+        self.shared.running.store(false, Ordering::Release);
+        self.shared.ended.notify_all();
     }
 }
 

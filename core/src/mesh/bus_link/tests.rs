@@ -377,3 +377,13 @@ fn events_stay_in_the_sending_bus_until_the_peer_acknowledged_them() {
     let page = outbox.poll(&PollRequest::default()).unwrap();
     assert_eq!(page.events.len(), 10);
 }
+
+#[test]
+fn a_closed_receive_link_frees_its_stream_before_close_returns() {
+    let (a, b) = pair(0.0);
+    let inbox = small_bus();
+    for _ in 0..200 {
+        // Reopened at once: never "already open".
+        link(&inbox, &b, &a, LinkDirection::Receive).close();
+    }
+}
