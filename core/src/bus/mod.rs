@@ -192,6 +192,22 @@ impl Bus {
         self.push_to(slot % self.inner.shards.len(), Payload::Owned(data))
     }
 
+    /// Emits owned events as producer `slot` into one shard under one lock,
+    /// all or nothing (as [`emit_raw_batch`](Self::emit_raw_batch)).
+    pub(crate) fn emit_bytes_batch_from(
+        &self,
+        slot: usize,
+        events: &[bytes::Bytes],
+    ) -> Result<usize> {
+        for e in events {
+            self.check_size(e.len())?;
+        }
+        self.push_batch_to(
+            slot % self.inner.shards.len(),
+            events.iter().map(|e| Payload::Owned(e.clone())),
+        )
+    }
+
     fn check_size(&self, len: usize) -> Result<()> {
         let max = self.inner.config.max_event_size;
         if len > max {
@@ -257,13 +273,20 @@ impl Bus {
         &self,
         payloads: impl ExactSizeIterator<Item = Payload<'a>>,
     ) -> Result<usize> {
+        self.push_batch_to(self.producer_shard(), payloads)
+    }
+
+    fn push_batch_to<'a>(
+        &self,
+        shard: usize,
+        payloads: impl ExactSizeIterator<Item = Payload<'a>>,
+    ) -> Result<usize> {
         if payloads.len() == 0 {
             if self.inner.closing.load(Ordering::Acquire) {
                 return Err(shutdown_error());
             }
             return Ok(0);
         }
-        let shard = self.producer_shard();
         let config = &self.inner.config;
         let n = self.inner.shards[shard].0.lock().push_batch(
             payloads,

@@ -128,22 +128,6 @@ impl Queue {
         }
     }
 
-    /// The next message without waiting: `Ok(None)` when the queue is
-    /// empty, `mesh:shutdown` once it is closed and empty.
-    pub(crate) fn try_pop(&self) -> Result<Option<Message>> {
-        if let Some(message) = self.messages.lock().pop_front() {
-            return Ok(Some(message));
-        }
-        self.check_open()?;
-        Ok(None)
-    }
-
-    /// A listener that fires at the next push (or close). Take it before
-    /// [`try_pop`](Self::try_pop), so a push in between is not missed.
-    pub(crate) fn listen(&self) -> event_listener::EventListener {
-        self.arrived.listen()
-    }
-
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(shutdown_error());

@@ -41,7 +41,6 @@ mod options;
 
 pub use options::{BusLinkOptions, LinkDirection, DEFAULT_LINK_STREAM};
 
-use super::inbox::{Message, Queue};
 use super::node::MeshNode;
 use super::protocol::{Protocol, Remote, BUS_LINK};
 use super::stream::StreamConfig;
@@ -52,7 +51,7 @@ use event_listener::{Event, EventListener};
 use frame::{Packer, Unpacker};
 use parking_lot::{Condvar, Mutex, RwLock};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -89,7 +88,7 @@ fn link_stream(mesh: &MeshNode, options: &BusLinkOptions) -> StreamConfig {
 /// receive link open on it.
 #[derive(Default)]
 struct Links {
-    receivers: RwLock<HashMap<(u64, u64), Arc<Queue>>>,
+    receivers: RwLock<HashMap<(u64, u64), Arc<Inbound>>>,
     closed: AtomicBool,
     /// Fired when the node shuts down (send links waiting on their bus
     /// stop then).
@@ -98,14 +97,9 @@ struct Links {
 
 impl Protocol for Links {
     fn on_message(&self, from: &Remote, stream_id: u64, payload: Vec<u8>) {
-        if let Some(queue) = self.receivers.read().get(&(from.node_id, stream_id)) {
-            let message = Message {
-                from: from.node_id,
-                stream_id,
-                payload,
-            };
+        if let Some(inbound) = self.receivers.read().get(&(from.node_id, stream_id)) {
             // The node asked `has_room` first: this one is taken.
-            queue.push([message], true, None);
+            inbound.take(payload);
         }
     }
 
@@ -113,30 +107,129 @@ impl Protocol for Links {
         self.receivers
             .read()
             .get(&(from.node_id, stream_id))
-            .is_some_and(|queue| queue.has_room())
+            .is_some_and(|inbound| inbound.has_room())
     }
 
     fn on_shutdown(&self) {
         self.closed.store(true, Ordering::Release);
-        for queue in self.receivers.read().values() {
-            queue.close();
+        for inbound in self.receivers.read().values() {
+            inbound.close();
         }
         self.shutdown.notify(usize::MAX);
     }
 }
 
-/// A receive link's place in [`Links`]: its stream's messages, until dropped.
+/// A receive link's side of the protocol. The node's reader thread unpacks
+/// each message and emits its events into the bus itself when the bus takes
+/// them all at once (no hand-over to another thread on the common path);
+/// what the bus refuses waits in the backlog for the link's task, which
+/// emits it as room comes, and every later message queues behind it, so
+/// events keep their order.
+struct Inbound {
+    bus: Bus,
+    /// The link emits as one producer: its events land in one shard, in
+    /// the order they came, whichever thread emits them.
+    producer: usize,
+    shared: Arc<Shared>,
+    /// How many messages the backlog holds at most (more are left
+    /// unacknowledged, and the sender resends them).
+    capacity: usize,
+    state: Mutex<InboundState>,
+    /// Fired when the backlog gets a message, or the node shuts down.
+    arrived: Event,
+}
+
+struct InboundState {
+    unpacker: Unpacker,
+    /// Events the bus did not take yet, a message's worth each, in order.
+    backlog: VecDeque<Vec<bytes::Bytes>>,
+    /// The task is emitting events it took from the backlog: later ones
+    /// queue behind them.
+    busy: bool,
+    /// The node shut down.
+    closed: bool,
+}
+
+impl Inbound {
+    fn has_room(&self) -> bool {
+        self.state.lock().backlog.len() < self.capacity
+    }
+
+    /// One message from the peer (on the node's reader thread).
+    fn take(&self, payload: Vec<u8>) {
+        let counters = &self.shared.counters;
+        let mut state = self.state.lock();
+        Shared::add(&counters.messages, 1);
+        let unpacked = state.unpacker.unpack(payload.into());
+        if unpacked.malformed {
+            Shared::add(&counters.malformed, 1);
+        }
+        Shared::add(&counters.rejected, unpacked.oversized);
+        if unpacked.events.is_empty()
+            || (state.backlog.is_empty()
+                && !state.busy
+                && emit_all(&self.shared, &self.bus, self.producer, &unpacked.events))
+        {
+            return;
+        }
+        state.backlog.push_back(unpacked.events);
+        drop(state);
+        self.arrived.notify(1);
+    }
+
+    fn close(&self) {
+        self.state.lock().closed = true;
+        self.arrived.notify(usize::MAX);
+    }
+
+    /// The next message's events for the task to emit (it is then busy
+    /// until it asks again). `Ok(None)`: none now; `mesh:shutdown` once
+    /// the node shut down and the backlog is empty.
+    fn next(&self) -> Result<Option<Vec<bytes::Bytes>>> {
+        let mut state = self.state.lock();
+        let next = state.backlog.pop_front();
+        state.busy = next.is_some();
+        if next.is_none() && state.closed {
+            return Err(Error::new(
+                ErrorKind::MeshShutdown,
+                "the mesh node has shut down",
+            ));
+        }
+        Ok(next)
+    }
+}
+
+/// A receive link's place in [`Links`]: its stream's messages, until
+/// dropped (or detached).
 struct Receiver {
     links: Arc<Links>,
     key: (u64, u64),
-    queue: Arc<Queue>,
+    inbound: Arc<Inbound>,
 }
 
 impl Receiver {
-    fn open(mesh: &MeshNode, peer: u64, stream_id: u64) -> Result<Receiver> {
-        let links = mesh.protocol_instance(BUS_LINK, Links::default)?;
+    fn open(
+        mesh: &MeshNode,
+        bus: &Bus,
+        shared: &Arc<Shared>,
+        peer: u64,
+        stream_id: u64,
+    ) -> Result<Receiver> {
+        let links = shared.links.clone();
         let key = (peer, stream_id);
-        let queue = Arc::new(Queue::new(mesh.inbox_capacity()));
+        let inbound = Arc::new(Inbound {
+            bus: bus.clone(),
+            producer: Bus::new_producer(),
+            shared: shared.clone(),
+            capacity: mesh.inbox_capacity(),
+            state: Mutex::new(InboundState {
+                unpacker: Unpacker::new(bus.config().max_event_size),
+                backlog: VecDeque::new(),
+                busy: false,
+                closed: false,
+            }),
+            arrived: Event::new(),
+        });
         let mut receivers = links.receivers.write();
         if links.closed.load(Ordering::Acquire) {
             return Err(Error::new(
@@ -152,15 +245,31 @@ impl Receiver {
                 ),
             ));
         }
-        receivers.insert(key, queue.clone());
+        receivers.insert(key, inbound.clone());
         drop(receivers);
-        Ok(Receiver { links, key, queue })
+        Ok(Receiver {
+            links,
+            key,
+            inbound,
+        })
+    }
+
+    /// Leaves the protocol: no message reaches this link once it returns
+    /// (the reader thread hands messages over under the map's read lock).
+    fn detach(&self) {
+        let mut receivers = self.links.receivers.write();
+        if receivers
+            .get(&self.key)
+            .is_some_and(|open| Arc::ptr_eq(open, &self.inbound))
+        {
+            receivers.remove(&self.key);
+        }
     }
 }
 
 impl Drop for Receiver {
     fn drop(&mut self) {
-        self.links.receivers.write().remove(&self.key);
+        self.detach();
     }
 }
 
@@ -335,11 +444,13 @@ impl BusLink {
                 })
             }
             LinkDirection::Receive => {
-                let receiver = Receiver::open(mesh, node_id, options.stream_id)?;
-                let queue = receiver.queue.clone();
+                let receiver = Receiver::open(mesh, &bus, &shared, node_id, options.stream_id)?;
                 task.receiver = Some(receiver);
                 crate::runtime::spawn(async move {
-                    let outcome = receive_loop(&task.shared, &bus, &queue).await;
+                    let outcome = match &task.receiver {
+                        Some(receiver) => receive_loop(&task.shared, receiver).await,
+                        None => Ok(()),
+                    };
                     task.shared.record(outcome);
                 })
             }
@@ -530,34 +641,68 @@ async fn wait_acked(shared: &Shared, stream: &MeshStream) -> Result<bool> {
     .await
 }
 
-async fn receive_loop(shared: &Shared, bus: &Bus, queue: &Queue) -> Result<()> {
-    let mut unpacker = Unpacker::new(bus.config().max_event_size);
+/// Emits what the reader thread left in the backlog, as the bus makes room.
+/// Once told to stop, the link leaves the protocol and then empties the
+/// backlog (what is in it was acknowledged, so the sender will not send it
+/// again).
+async fn receive_loop(shared: &Shared, receiver: &Receiver) -> Result<()> {
+    let inbound = &receiver.inbound;
     let mut full_at_close = false;
-    // The task may run on any runtime thread: it emits as one producer, so
-    // its events land in one shard, in the order they came.
-    let producer = Bus::new_producer();
+    let mut detached = false;
     loop {
-        let arrived = queue.listen();
-        let message = match queue.try_pop()? {
-            Some(message) => message,
-            // Once told to stop, what already arrived was drained (it was
-            // acknowledged, so the sender will not send it again): end.
-            None if shared.stopping() => return Ok(()),
-            None => {
-                shared.wait(arrived, None).await;
+        let events = match inbound.next()? {
+            Some(events) => events,
+            None if shared.stopping() => {
+                if detached {
+                    return Ok(());
+                }
+                receiver.detach();
+                detached = true;
                 continue;
             }
+            None => {
+                // Listening, then looking once more: a message queued
+                // between the two is not missed.
+                let arrived = inbound.arrived.listen();
+                match inbound.next()? {
+                    Some(events) => events,
+                    None => {
+                        shared.wait(arrived, None).await;
+                        continue;
+                    }
+                }
+            }
         };
-        Shared::add(&shared.counters.messages, 1);
-        let unpacked = unpacker.unpack(message.payload.into());
-        if unpacked.malformed {
-            Shared::add(&shared.counters.malformed, 1);
-        }
-        Shared::add(&shared.counters.rejected, unpacked.oversized);
-        for event in unpacked.events {
-            emit(shared, bus, producer, event, &mut full_at_close).await?;
+        for event in events {
+            emit(
+                shared,
+                &inbound.bus,
+                inbound.producer,
+                event,
+                &mut full_at_close,
+            )
+            .await?;
         }
     }
+}
+
+/// Emits a message's events into the bus under one lock, if the bus takes
+/// them all at once (`false`: it did not, and took none; `emit` then takes
+/// them one by one, waiting for room).
+fn emit_all(shared: &Shared, bus: &Bus, producer: usize, events: &[bytes::Bytes]) -> bool {
+    let counters = &shared.counters;
+    let bytes: u64 = events.iter().map(|e| e.len() as u64).sum();
+    // Counted before the emit, as in `emit`.
+    Shared::add(&counters.events, events.len() as u64);
+    Shared::add(&counters.bytes, bytes);
+    if bus.emit_bytes_batch_from(producer, events).is_ok() {
+        return true;
+    }
+    counters
+        .events
+        .fetch_sub(events.len() as u64, Ordering::Relaxed);
+    counters.bytes.fetch_sub(bytes, Ordering::Relaxed);
+    false
 }
 
 /// Emits one received event, waiting while the bus refuses it for room.
