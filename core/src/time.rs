@@ -6,9 +6,134 @@
 //! place a timeout given by a host language (a JavaScript number, a Python
 //! float) is checked: NaN and negative values are errors, `+∞` and values past
 //! any representable instant mean "no limit".
+//!
+//! [`Clock`] is the time a component's own deadlines run on (a mesh node's
+//! acks, resends, beacons, rekeys and expiries). Shipped builds have one
+//! clock, the system's, and it costs what `Instant::now()` costs. Tests
+//! built with the `test-seams` feature (and this crate's own tests) may hand
+//! a node a [`ManualClock`] instead: time stands still until the test
+//! advances it, so an hour-long rekey interval or a session timeout is
+//! tested in milliseconds, and a resend happens exactly when the test says.
+//! Waits a caller asks for (a receive's timeout, a connect's time limit)
+//! stay in real time either way.
 
 use crate::error::{Error, ErrorKind, Result};
 use std::time::{Duration, Instant};
+
+/// The time a component's deadlines run on: the system clock, or (in test
+/// builds) a [`ManualClock`].
+#[derive(Clone, Default)]
+pub struct Clock {
+    #[cfg(any(test, feature = "test-seams"))]
+    manual: Option<std::sync::Arc<ManualClock>>,
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.is_manual() {
+            "Clock(manual)"
+        } else {
+            "Clock(system)"
+        })
+    }
+}
+
+/// Something a [`ManualClock`] wakes when it is advanced (a node's timer,
+/// its handshakes), so their waits end at the new time.
+pub trait Wake: Send + Sync {
+    /// The clock moved on: look at the time again.
+    fn wake(&self);
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// The time now.
+    #[inline]
+    pub fn now(&self) -> Instant {
+        #[cfg(any(test, feature = "test-seams"))]
+        if let Some(manual) = &self.manual {
+            return manual.now();
+        }
+        Instant::now()
+    }
+
+    /// Whether this is a manual clock.
+    pub fn is_manual(&self) -> bool {
+        #[cfg(any(test, feature = "test-seams"))]
+        if self.manual.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// The real instant a wait for `at` (an instant of this clock) ends at:
+    /// `at` itself on the system clock; `None` on a manual clock, whose
+    /// waits end only when it is advanced (through [`Wake`]).
+    pub fn real(&self, at: Instant) -> Option<Instant> {
+        (!self.is_manual()).then_some(at)
+    }
+
+    /// Has `waker` woken each time the clock is advanced, while it lives.
+    /// Nothing to do on the system clock.
+    pub fn on_advance(&self, waker: std::sync::Weak<dyn Wake>) {
+        #[cfg(any(test, feature = "test-seams"))]
+        if let Some(manual) = &self.manual {
+            manual.wakers.lock().push(waker);
+        }
+        #[cfg(not(any(test, feature = "test-seams")))]
+        drop(waker);
+    }
+}
+
+/// A clock that stands still until it is advanced: a test seam (this
+/// crate's tests and the `test-seams` feature), never in a shipped build.
+#[cfg(any(test, feature = "test-seams"))]
+pub struct ManualClock {
+    origin: Instant,
+    elapsed: parking_lot::Mutex<Duration>,
+    wakers: parking_lot::Mutex<Vec<std::sync::Weak<dyn Wake>>>,
+}
+
+#[cfg(any(test, feature = "test-seams"))]
+impl ManualClock {
+    /// A clock standing at the moment it is made.
+    pub fn new() -> std::sync::Arc<ManualClock> {
+        std::sync::Arc::new(ManualClock {
+            origin: Instant::now(),
+            elapsed: parking_lot::Mutex::new(Duration::ZERO),
+            wakers: parking_lot::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// A [`Clock`] reading this one (for a component's configuration).
+    pub fn clock(self: &std::sync::Arc<Self>) -> Clock {
+        Clock {
+            manual: Some(self.clone()),
+        }
+    }
+
+    /// The time now.
+    pub fn now(&self) -> Instant {
+        self.origin + *self.elapsed.lock()
+    }
+
+    /// Moves the clock on by `by` and wakes whatever waits on it.
+    pub fn advance(&self, by: Duration) {
+        *self.elapsed.lock() += by;
+        let wakers: Vec<_> = {
+            let mut wakers = self.wakers.lock();
+            wakers.retain(|w| w.strong_count() > 0);
+            wakers.iter().filter_map(std::sync::Weak::upgrade).collect()
+        };
+        for waker in wakers {
+            waker.wake();
+        }
+    }
+}
 
 /// When a wait gives up; [`Deadline::never`] waits without limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -74,26 +74,33 @@ pub(super) enum Refusal {
 }
 
 impl Admission {
-    pub(super) fn new(own: &PublicKey) -> Admission {
+    /// The gates of the node with key `own`, with a full budget at `now`.
+    pub(super) fn new(own: &PublicKey, now: Instant) -> Admission {
         Admission {
             key: mac1_key(own),
             bucket: Mutex::new(Bucket {
                 tokens: HANDSHAKE_BUDGET,
-                refilled: Instant::now(),
+                refilled: now,
             }),
         }
     }
 
     /// Checks a first message (Noise message followed by mac1) and takes
-    /// one unit of budget for it. Returns the Noise message.
-    pub(super) fn admit<'a>(&self, session_id: u64, first: &'a [u8]) -> Result<&'a [u8], Refusal> {
+    /// one unit of budget for it (the budget refills on the node's clock,
+    /// `now`). Returns the Noise message.
+    pub(super) fn admit<'a>(
+        &self,
+        session_id: u64,
+        first: &'a [u8],
+        now: Instant,
+    ) -> Result<&'a [u8], Refusal> {
         let split = first.len().checked_sub(MAC_LEN).ok_or(Refusal::BadMac)?;
         let (message, tag) = first.split_at(split);
         // Constant-time comparison.
         keyed(&self.key, session_id, message)
             .verify_slice(tag)
             .map_err(|_| Refusal::BadMac)?;
-        self.take_token(Instant::now())?;
+        self.take_token(now)?;
         Ok(message)
     }
 
@@ -118,7 +125,7 @@ mod tests {
 
     fn responder() -> (PublicKey, Admission) {
         let key = Identity::from_seed(&[3; 32]).public_key();
-        let admission = Admission::new(&key);
+        let admission = Admission::new(&key, Instant::now());
         (key, admission)
     }
 
@@ -132,7 +139,10 @@ mod tests {
     fn a_message_with_the_right_mac_is_admitted_and_returned_without_it() {
         let (key, admission) = responder();
         let packet = first(&key, 9, b"noise message");
-        assert_eq!(admission.admit(9, &packet), Ok(&b"noise message"[..]));
+        assert_eq!(
+            admission.admit(9, &packet, Instant::now()),
+            Ok(&b"noise message"[..])
+        );
     }
 
     #[test]
@@ -141,12 +151,12 @@ mod tests {
         let other = Identity::from_seed(&[4; 32]).public_key();
         // Addressed to another node.
         assert_eq!(
-            admission.admit(9, &first(&other, 9, b"hello")),
+            admission.admit(9, &first(&other, 9, b"hello"), Instant::now()),
             Err(Refusal::BadMac)
         );
         // Replayed under another session id.
         assert_eq!(
-            admission.admit(10, &first(&key, 9, b"hello")),
+            admission.admit(10, &first(&key, 9, b"hello"), Instant::now()),
             Err(Refusal::BadMac)
         );
         // Any flipped bit.
@@ -154,16 +164,26 @@ mod tests {
         for i in 0..good.len() {
             let mut bad = good.clone();
             bad[i] ^= 0x01;
-            assert_eq!(admission.admit(9, &bad), Err(Refusal::BadMac), "bit at {i}");
+            assert_eq!(
+                admission.admit(9, &bad, Instant::now()),
+                Err(Refusal::BadMac),
+                "bit at {i}"
+            );
         }
         // Too short to hold a mac, or nothing at all.
         assert_eq!(
-            admission.admit(9, &good[..MAC_LEN - 1]),
+            admission.admit(9, &good[..MAC_LEN - 1], Instant::now()),
             Err(Refusal::BadMac)
         );
-        assert_eq!(admission.admit(9, &[]), Err(Refusal::BadMac));
+        assert_eq!(
+            admission.admit(9, &[], Instant::now()),
+            Err(Refusal::BadMac)
+        );
         // A mac over an empty message is fine as far as this gate goes.
-        assert_eq!(admission.admit(9, &first(&key, 9, b"")), Ok(&b""[..]));
+        assert_eq!(
+            admission.admit(9, &first(&key, 9, b""), Instant::now()),
+            Ok(&b""[..])
+        );
     }
 
     #[test]

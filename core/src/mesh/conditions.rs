@@ -3,7 +3,7 @@
 //!
 //! A node sends every sealed packet through its [`Conditions`] when it has
 //! some; a node bound the normal way ([`MeshNode::bind`]) has none and sends
-//! straight to its socket. Tests bind with [`MeshNode::bind_conditioned`]
+//! straight to its socket. Tests bind with [`MeshNode::bind_with_seams`]
 //! (compiled for this crate's tests, and for others with the `test-seams`
 //! feature) and one of the conditioners below, or their own:
 //!
@@ -18,7 +18,7 @@
 //! [`Outgoing::control`] tells them apart.
 //!
 //! [`MeshNode::bind`]: super::MeshNode::bind
-//! [`MeshNode::bind_conditioned`]: super::MeshNode::bind_conditioned
+//! [`MeshNode::bind_with_seams`]: super::MeshNode::bind_with_seams
 
 use crate::error::{Error, ErrorKind, Result};
 use parking_lot::Mutex;

@@ -52,6 +52,8 @@ pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use config::{parse_node_config, MeshConfig};
 pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
+#[cfg(any(test, feature = "test-seams"))]
+pub use node::TestSeams;
 pub use node::{Connecting, MeshNode};
 pub use peer_store::{KnownPeer, PeerStoreConfig};
 pub use peers::PeerInfo;
@@ -62,6 +64,8 @@ pub use stream::{Reliability, StreamConfig, StreamStats};
 pub use streaming::MeshStream;
 pub use trust::{TrustConfig, TrustPolicy};
 
+#[cfg(test)]
+mod clock_tests;
 #[cfg(test)]
 mod lifetime_tests;
 #[cfg(test)]

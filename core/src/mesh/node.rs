@@ -32,6 +32,7 @@ use super::trust::{Decision, Trust};
 use crate::audit::AuditLog;
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::{Identity, PublicKey};
+use crate::time::Clock;
 use crate::wire::{classify, NetHeader, PacketFlags, PacketKind, RoutingHeader, HEADER_LEN};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
@@ -209,6 +210,28 @@ pub(super) struct Inner {
     pub(super) timer: Timer,
     /// When the peer store is next written.
     next_flush: Mutex<Instant>,
+    /// The clock the node's own deadlines run on (the system's, but for
+    /// tests: see `MeshNode::bind_with_seams`).
+    pub(super) clock: Clock,
+}
+
+impl crate::time::Wake for Inner {
+    fn wake(&self) {
+        self.timer.wake();
+        self.wake_dials();
+    }
+}
+
+/// The test seams a node may be bound with
+/// ([`MeshNode::bind_with_seams`]): never part of its configuration.
+#[cfg(any(test, feature = "test-seams"))]
+#[derive(Default)]
+pub struct TestSeams {
+    /// What happens to its outgoing datagrams (loss, duplication,
+    /// reordering); `None`: they go straight to the socket.
+    pub conditions: Option<Arc<dyn Conditions>>,
+    /// The clock its deadlines run on.
+    pub clock: Clock,
 }
 
 /// A running mesh node. Dropping it shuts it down.
@@ -237,26 +260,29 @@ fn random_session_id() -> Result<u64> {
 impl MeshNode {
     /// Binds the socket and starts the reader thread.
     pub fn bind(identity: Identity, config: MeshConfig) -> Result<MeshNode> {
-        Self::bind_inner(identity, config, None)
+        Self::bind_inner(identity, config, None, Clock::system())
     }
 
-    /// Binds a node whose outgoing datagrams go through `conditions` (loss,
-    /// duplication, reordering: see [`conditions`](super::conditions)). A
-    /// test seam: compiled for this crate's tests and with the `test-seams`
-    /// feature, never part of a node's configuration.
+    /// Binds a node with test seams: its outgoing datagrams go through
+    /// `seams.conditions` (loss, duplication, reordering: see
+    /// [`conditions`](super::conditions)) and its deadlines run on
+    /// `seams.clock` (a [`ManualClock`](crate::time::ManualClock)'s paused
+    /// time, say). Compiled for this crate's tests and with the
+    /// `test-seams` feature, never part of a node's configuration.
     #[cfg(any(test, feature = "test-seams"))]
-    pub fn bind_conditioned(
+    pub fn bind_with_seams(
         identity: Identity,
         config: MeshConfig,
-        conditions: Arc<dyn Conditions>,
+        seams: TestSeams,
     ) -> Result<MeshNode> {
-        Self::bind_inner(identity, config, Some(conditions))
+        Self::bind_inner(identity, config, seams.conditions, seams.clock)
     }
 
     fn bind_inner(
         identity: Identity,
         config: MeshConfig,
         conditions: Option<Arc<dyn Conditions>>,
+        clock: Clock,
     ) -> Result<MeshNode> {
         config.validate()?;
         let trust = Trust::new(&config.trust);
@@ -269,10 +295,10 @@ impl MeshNode {
         let audit = config.audit.clone().map(AuditLog::open).transpose()?;
         let transport = Transport::bind(config.bind, READER_TICK, conditions)?;
         let inbox_capacity = config.inbox_capacity;
-        let started = Instant::now();
+        let started = clock.now();
         let inner = Arc::new(Inner {
             transport,
-            admission: Admission::new(&identity.public_key()),
+            admission: Admission::new(&identity.public_key(), started),
             node_id: identity.node_id(),
             origin_hash: identity.public_key().origin_hash(),
             identity,
@@ -291,10 +317,13 @@ impl MeshNode {
             refused: Mutex::new(HashMap::new()),
             routing: Mutex::new(RoutingTable::default()),
             started,
-            next_beacon: Mutex::new(Instant::now()),
-            timer: Timer::new(started),
+            next_beacon: Mutex::new(started),
+            timer: Timer::new(clock.clone()),
             next_flush: Mutex::new(started),
+            clock: clock.clone(),
         });
+        let wake: Arc<dyn crate::time::Wake> = inner.clone();
+        clock.on_advance(Arc::downgrade(&wake));
         let node = MeshNode {
             inner,
             threads: Mutex::new(Vec::new()),
@@ -790,7 +819,7 @@ impl Inner {
         self.pending
             .lock()
             .insert(session_id, Pending::Waiting(Box::new(initiator)));
-        let now = Instant::now();
+        let now = self.clock.now();
         Ok(Dial {
             session_id,
             target,
@@ -819,7 +848,7 @@ impl Inner {
                 if let Some(Pending::Done(_)) = pending.get(&dial.session_id) {
                     if let Some(Pending::Done(done)) = pending.remove(&dial.session_id) {
                         dial.answered = Some(done?);
-                        dial.next_send = Instant::now();
+                        dial.next_send = self.clock.now();
                     }
                 }
             }
@@ -832,7 +861,7 @@ impl Inner {
             if let Some(cancel) = cancel {
                 cancel.check()?;
             }
-            let now = Instant::now();
+            let now = self.clock.now();
             if now >= dial.deadline {
                 return Err(Error::new(
                     ErrorKind::MeshTimeout,
@@ -845,7 +874,8 @@ impl Inner {
                     },
                 ));
             }
-            if until.is_some_and(|until| now >= until) {
+            // `until` is the caller's, in real time.
+            if until.is_some_and(|until| Instant::now() >= until) {
                 return Ok(None);
             }
             if now >= dial.next_send {
@@ -862,11 +892,17 @@ impl Inner {
                 }
                 dial.next_send = now + self.config.handshake_retry;
             }
-            let mut wake = dial.next_send.min(dial.deadline);
-            if let Some(until) = until {
-                wake = wake.min(until);
+            // A manual clock wakes the wait when it is advanced.
+            let wake = match (self.clock.real(dial.next_send.min(dial.deadline)), until) {
+                (Some(at), Some(until)) => Some(at.min(until)),
+                (at, until) => at.or(until),
+            };
+            match wake {
+                Some(wake) => {
+                    self.handshake_done.wait_until(&mut pending, wake);
+                }
+                None => self.handshake_done.wait(&mut pending),
             }
-            self.handshake_done.wait_until(&mut pending, wake);
         }
     }
 
@@ -1155,7 +1191,10 @@ impl Inner {
         if self.refused.lock().contains_key(&header.session_id) {
             return;
         }
-        let first = match self.admission.admit(header.session_id, first) {
+        let first = match self
+            .admission
+            .admit(header.session_id, first, self.clock.now())
+        {
             Ok(message) => message,
             Err(Refusal::BadMac) => return bump(&self.counters.handshakes_failed),
             Err(Refusal::Throttled) => return bump(&self.counters.handshakes_throttled),
@@ -1170,7 +1209,7 @@ impl Inner {
         // A routed peer's address is its last relay's: nothing to pin there.
         let seen_at = (!routed).then_some(from);
         if let Decision::Reject(_) = self.judge("responder", seen_at, &public_key) {
-            let now = Instant::now();
+            let now = self.clock.now();
             self.refused.lock().insert(header.session_id, now);
             self.timer.due(now + self.config.handshake_timeout);
             return;
@@ -1219,10 +1258,10 @@ impl Inner {
                 Role::Initiator,
                 routed,
             )?;
-            if self.peers.write().promote(peer.clone()) {
+            if self.peers.write().promote(peer.clone(), self.clock.now()) {
                 bump(&self.counters.sessions_rekeyed);
                 self.timer
-                    .due(Instant::now() + self.config.handshake_timeout);
+                    .due(self.clock.now() + self.config.handshake_timeout);
             } else {
                 // News to the protocols once the responder is heard.
                 peer.announce.store(true, Ordering::Release);
@@ -1247,7 +1286,7 @@ impl Inner {
         routed: bool,
     ) -> Result<Arc<Peer>> {
         let now_ms = self.now_ms();
-        let now = Instant::now();
+        let now = self.clock.now();
         // Its deadlines, for the timer: half open (a responder's) until
         // the handshake timeout, rekeyed (an initiator's), expired if silent,
         // and the grace of the session it may replace.
@@ -1262,6 +1301,7 @@ impl Inner {
             role,
             routed,
             now_ms,
+            now,
             rekey_at_ms: now_ms + self.config.rekey_interval.as_millis() as u64,
         });
         self.timer
@@ -1298,12 +1338,12 @@ impl Inner {
                 }
             }
             FirstPacket::ResponderConfirmed => {
-                let replaced = self.peers.write().promote(peer.clone());
+                let replaced = self.peers.write().promote(peer.clone(), self.clock.now());
                 if replaced {
                     bump(&self.counters.sessions_rekeyed);
                     // The replaced session's grace ends then.
                     self.timer
-                        .due(Instant::now() + self.config.handshake_timeout);
+                        .due(self.clock.now() + self.config.handshake_timeout);
                 }
                 // Only now has the peer proven the network key: pin and remember
                 // (a routed peer's address is its relay's: nothing to pin).
@@ -1580,6 +1620,10 @@ impl StreamHost for Inner {
 
     fn retransmit_timeout(&self) -> Duration {
         self.config.retransmit_timeout
+    }
+
+    fn now(&self) -> Instant {
+        self.clock.now()
     }
 }
 

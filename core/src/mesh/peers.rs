@@ -124,6 +124,8 @@ pub(super) struct NewPeer {
     pub(super) role: Role,
     pub(super) routed: bool,
     pub(super) now_ms: u64,
+    /// The time now, on the node's clock.
+    pub(super) now: Instant,
     pub(super) rekey_at_ms: u64,
 }
 
@@ -144,7 +146,7 @@ impl Peer {
             routed: new.routed,
             last_heard_ms: AtomicU64::new(new.now_ms),
             health: Mutex::new(PeerHealth::Alive),
-            opened: Instant::now(),
+            opened: new.now,
             rekey_at_ms: AtomicU64::new(new.rekey_at_ms),
         }
     }
@@ -295,15 +297,15 @@ pub(super) struct Peers {
 
 impl Peers {
     /// Makes `peer` the session for its node, retiring any older one.
-    /// Returns whether it replaced one.
-    pub(super) fn promote(&mut self, peer: Arc<Peer>) -> bool {
+    /// Returns whether it replaced one. `now` is the node's clock.
+    pub(super) fn promote(&mut self, peer: Arc<Peer>, now: Instant) -> bool {
         let node_id = peer.node_id;
         let session_id = peer.session.id();
         let mut replaced = false;
         if let Some(old) = self.by_node.insert(node_id, peer.clone()) {
             if old.session.id() != session_id {
                 old.retire();
-                self.retired.push((old.session.id(), Instant::now()));
+                self.retired.push((old.session.id(), now));
                 replaced = true;
             }
             if !old.routed {

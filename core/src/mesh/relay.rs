@@ -25,7 +25,10 @@ use std::time::{Duration, Instant};
 impl Inner {
     /// Milliseconds since the node started.
     pub(super) fn now_ms(&self) -> u64 {
-        self.started.elapsed().as_millis() as u64
+        self.clock
+            .now()
+            .saturating_duration_since(self.started)
+            .as_millis() as u64
     }
 
     fn neighbour_health(&self, peer: &Peer) -> PeerHealth {
@@ -117,7 +120,9 @@ impl Inner {
             return;
         };
         if links <= self.config.max_hops && dest != self.node_id() {
-            self.routing.lock().learn(dest, via, links, Instant::now());
+            self.routing
+                .lock()
+                .learn(dest, via, links, self.clock.now());
         }
     }
 
@@ -128,7 +133,7 @@ impl Inner {
         };
         let via = peer.node_id;
         let me = self.node_id();
-        let now = Instant::now();
+        let now = self.clock.now();
         let mut routing = self.routing.lock();
         for (dest, hops) in entries {
             let hops = hops.saturating_add(1);

@@ -54,6 +54,8 @@ pub(super) trait StreamHost: Send + Sync {
     fn counters(&self) -> &Counters;
     /// How long an unacknowledged message waits before it is sent again.
     fn retransmit_timeout(&self) -> Duration;
+    /// The time now, on the node's clock (every stream deadline runs on it).
+    fn now(&self) -> Instant;
 }
 
 /// Where a stream's received messages go.
@@ -537,7 +539,7 @@ impl Streams {
             return;
         };
         let mut recv = state.recv.lock();
-        let now = Instant::now();
+        let now = host.now();
         let accepted = recv.accept(epoch, seq, bytes);
         if recv.ack_due {
             host.stream_due(&state, now + ACK_DELAY);
@@ -593,7 +595,7 @@ impl Streams {
         let Some(state) = self.get(&key) else {
             return;
         };
-        let now = Instant::now();
+        let now = host.now();
         let mut guard = state.send.lock();
         let Some(half) = guard.as_mut() else {
             return;
@@ -633,7 +635,7 @@ impl Streams {
         let Some(state) = self.get(&key) else {
             return;
         };
-        let now = Instant::now();
+        let now = host.now();
         let mut recv = state.recv.lock();
         if let Some(epoch) = recv.refused {
             // Still waiting for the sender to resync: ask again.
@@ -672,7 +674,7 @@ impl Streams {
         let Ok(fresh) = random_epoch() else {
             return;
         };
-        let now = Instant::now();
+        let now = host.now();
         for seq in half.resync(fresh) {
             if let Some(entry) = half.unacked.get_mut(&seq) {
                 resend(host, peer, &state, seq, entry, now);
@@ -855,7 +857,7 @@ pub(super) fn send_on(
         &body,
     )?;
     half.next_seq += 1;
-    let now = Instant::now();
+    let now = host.now();
     half.unacked.insert(
         seq,
         Unacked {

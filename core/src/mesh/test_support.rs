@@ -22,10 +22,30 @@ pub(crate) fn conditioned_node(
     tweak: impl FnOnce(&mut MeshConfig),
 ) -> MeshNode {
     let config = test_config(tweak);
-    MeshNode::bind_conditioned(
+    MeshNode::bind_with_seams(
         Identity::from_seed(&[seed; 32]),
         config,
-        Arc::new(conditions),
+        TestSeams {
+            conditions: Some(Arc::new(conditions)),
+            ..TestSeams::default()
+        },
+    )
+    .unwrap()
+}
+
+/// A node whose deadlines run on `clock` (paused time the test advances).
+pub(crate) fn clocked_node(
+    seed: u8,
+    clock: &Arc<crate::time::ManualClock>,
+    tweak: impl FnOnce(&mut MeshConfig),
+) -> MeshNode {
+    MeshNode::bind_with_seams(
+        Identity::from_seed(&[seed; 32]),
+        test_config(tweak),
+        TestSeams {
+            clock: clock.clock(),
+            ..TestSeams::default()
+        },
     )
     .unwrap()
 }

@@ -9,6 +9,7 @@
 //! [`Timer`] is the signal between the node's parts and the task; the task
 //! itself is the node's (`Inner::timer_round`).
 
+use crate::time::Clock;
 use parking_lot::{Condvar, Mutex};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,6 +22,8 @@ pub(super) const MAX_SLEEP: Duration = Duration::from_secs(60);
 const MIN_SLEEP: Duration = Duration::from_millis(1);
 
 pub(super) struct Timer {
+    /// The clock the node's deadlines run on.
+    clock: Clock,
     started: Instant,
     /// The deadline the task sleeps to, in microseconds after `started`
     /// (while it runs a round: the soonest the next round may run).
@@ -38,9 +41,10 @@ thread_local! {
 }
 
 impl Timer {
-    pub(super) fn new(started: Instant) -> Timer {
+    pub(super) fn new(clock: Clock) -> Timer {
         Timer {
-            started,
+            started: clock.now(),
+            clock,
             planned: AtomicU64::new(u64::MAX),
             notify: tokio::sync::Notify::new(),
             finished: Mutex::new(false),
@@ -60,7 +64,7 @@ impl Timer {
         }
     }
 
-    /// Wakes the task now (shutdown).
+    /// Wakes the task now (shutdown, or a manual clock moved on).
     pub(super) fn wake(&self) {
         self.notify.notify_one();
     }
@@ -77,7 +81,7 @@ impl Timer {
             // lowers `planned` (it wakes nobody unless it is due before the
             // soonest next round could run): a busy node must not turn
             // every packet into a round.
-            let now = Instant::now();
+            let now = self.clock.now();
             self.planned
                 .store(self.micros(now + MIN_SLEEP), Ordering::Release);
             IN_ROUND.with(|flag| flag.set(true));
@@ -93,7 +97,13 @@ impl Timer {
                 break;
             }
             let target = self.started + Duration::from_micros(target_us);
-            let _ = tokio::time::timeout_at(target.into(), self.notify.notified()).await;
+            match self.clock.real(target) {
+                Some(target) => {
+                    let _ = tokio::time::timeout_at(target.into(), self.notify.notified()).await;
+                }
+                // A manual clock wakes the task when it is advanced.
+                None => self.notify.notified().await,
+            }
         }
     }
 
