@@ -26,8 +26,12 @@ pub(super) struct Timer {
     clock: Clock,
     started: Instant,
     /// The deadline the task sleeps to, in microseconds after `started`
-    /// (while it runs a round: the soonest the next round may run).
+    /// (while it runs a round: the soonest the next round may run). A
+    /// deadline sooner than this wakes the task.
     planned: AtomicU64,
+    /// The soonest deadline reported since the current round began (the
+    /// round may have looked before it was set).
+    reported: AtomicU64,
     notify: tokio::sync::Notify,
     /// Set once the task ended (or was dropped with the runtime).
     finished: Mutex<bool>,
@@ -46,6 +50,7 @@ impl Timer {
             started: clock.now(),
             clock,
             planned: AtomicU64::new(u64::MAX),
+            reported: AtomicU64::new(u64::MAX),
             notify: tokio::sync::Notify::new(),
             finished: Mutex::new(false),
             ended: Condvar::new(),
@@ -56,10 +61,12 @@ impl Timer {
         at.saturating_duration_since(self.started).as_micros() as u64
     }
 
-    /// Something is due at `at`: wakes the task if it sleeps to later.
+    /// Something is due at `at` (the caller has recorded it where a round
+    /// finds it): wakes the task if it sleeps to later.
     pub(super) fn due(&self, at: Instant) {
         let at = self.micros(at);
-        if at < self.planned.fetch_min(at, Ordering::AcqRel) {
+        self.reported.fetch_min(at, Ordering::SeqCst);
+        if at < self.planned.load(Ordering::SeqCst) {
             self.notify.notify_one();
         }
     }
@@ -77,22 +84,30 @@ impl Timer {
         mut round: impl FnMut(Instant) -> Instant,
     ) {
         while !closed() {
-            // While the round runs, a deadline set by another thread only
-            // lowers `planned` (it wakes nobody unless it is due before the
-            // soonest next round could run): a busy node must not turn
-            // every packet into a round.
+            // While the round runs, a deadline set by another thread wakes
+            // nobody unless it is due before the soonest next round could
+            // run (a busy node must not turn every packet into a round): it
+            // is only reported, and the sleep after the round honours it.
             let now = self.clock.now();
-            self.planned
-                .store(self.micros(now + MIN_SLEEP), Ordering::Release);
+            let soonest = self.micros(now + MIN_SLEEP);
+            self.planned.store(soonest, Ordering::SeqCst);
+            self.reported.store(u64::MAX, Ordering::SeqCst);
             IN_ROUND.with(|flag| flag.set(true));
             let next = round(now).clamp(now + MIN_SLEEP, now + MAX_SLEEP);
             IN_ROUND.with(|flag| flag.set(false));
-            // Deadlines set during the round count too.
-            let next_us = self.micros(next);
-            let target_us = self
-                .planned
-                .fetch_min(next_us, Ordering::AcqRel)
-                .min(next_us);
+            // Settle the plan: a deadline reported meanwhile either is seen
+            // here or sees the new plan (and wakes the sleep below).
+            let mut target_us = self.micros(next);
+            loop {
+                target_us = target_us
+                    .min(self.reported.load(Ordering::SeqCst))
+                    .max(soonest);
+                self.planned.store(target_us, Ordering::SeqCst);
+                // Lowered again before the new plan was seen: settle again.
+                if target_us == soonest || self.reported.load(Ordering::SeqCst) >= target_us {
+                    break;
+                }
+            }
             if closed() {
                 break;
             }
@@ -124,5 +139,115 @@ impl Timer {
         while !*finished {
             self.ended.wait(&mut finished);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    /// A timer task whose rounds are counted and serve `recorded` (a
+    /// deadline past is served and forgotten); with nothing recorded the
+    /// next deadline is `next` away. Stopped when dropped.
+    struct Running {
+        timer: Arc<Timer>,
+        rounds: Arc<AtomicU64>,
+        recorded: Arc<Mutex<Option<Instant>>>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl Running {
+        fn start(next: Duration) -> Running {
+            let timer = Arc::new(Timer::new(Clock::system()));
+            let rounds = Arc::new(AtomicU64::new(0));
+            let stop = Arc::new(AtomicBool::new(false));
+            let recorded = Arc::new(Mutex::new(None::<Instant>));
+            let (t, r, s, d) = (
+                timer.clone(),
+                rounds.clone(),
+                stop.clone(),
+                recorded.clone(),
+            );
+            crate::runtime::spawn(async move {
+                t.run(
+                    || s.load(Ordering::Acquire),
+                    |now| {
+                        r.fetch_add(1, Ordering::SeqCst);
+                        let mut recorded = d.lock();
+                        match *recorded {
+                            Some(at) if at > now => at.min(now + next),
+                            _ => {
+                                *recorded = None;
+                                now + next
+                            }
+                        }
+                    },
+                )
+                .await;
+                t.finish();
+            })
+            .unwrap();
+            Running {
+                timer,
+                rounds,
+                recorded,
+                stop,
+            }
+        }
+
+        /// Records a deadline where the rounds find it, then reports it.
+        fn due(&self, at: Instant) {
+            *self.recorded.lock() = Some(at);
+            self.timer.due(at);
+        }
+
+        fn rounds(&self) -> u64 {
+            self.rounds.load(Ordering::SeqCst)
+        }
+    }
+
+    impl Drop for Running {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Release);
+            self.timer.wake();
+            self.timer.wait_finished();
+        }
+    }
+
+    fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
+    #[test]
+    fn with_nothing_due_the_task_sleeps_instead_of_running_rounds() {
+        let running = Running::start(Duration::from_secs(60));
+        eventually("the first round", || running.rounds() == 1);
+        // A round every millisecond would be a few hundred by now.
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(running.rounds(), 1);
+        // A later deadline than the one it sleeps to wakes nobody.
+        running.due(Instant::now() + Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(running.rounds(), 1);
+    }
+
+    #[test]
+    fn an_earlier_deadline_wakes_the_task_and_is_served_when_due() {
+        let running = Running::start(Duration::from_secs(60));
+        eventually("the first round", || running.rounds() == 1);
+        let due = Instant::now() + Duration::from_millis(100);
+        running.due(due);
+        // Woken at once for a round that plans the sleep to `due`, then the
+        // round at `due`; then asleep again.
+        eventually("the round at the deadline", || running.rounds() >= 3);
+        assert!(Instant::now() >= due);
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(running.rounds() <= 3, "{} rounds", running.rounds());
     }
 }
