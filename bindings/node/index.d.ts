@@ -181,13 +181,16 @@ export interface NativeMeshMessage {
   payload: Buffer;
 }
 
+export class Connecting {
+  wait(cancel?: CancelToken | null): Promise<bigint | null>;
+}
 export class Mesh {
   static bind(configJson: string): Mesh;
   localAddr(): string;
   publicKey(): Buffer;
   nodeId(): bigint;
-  connect(addr: string, publicKey: Buffer): Promise<bigint>;
-  connectRouted(publicKey: Buffer): Promise<bigint>;
+  startConnect(addr: string, publicKey: Buffer): Connecting;
+  startConnectRouted(publicKey: Buffer): Connecting;
   routesJson(): string;
   openStream(nodeId: bigint, streamId: bigint, reliable: boolean | null | undefined, window: number): MeshStream;
   send(nodeId: bigint, streamId: bigint, payload: Buffer): void;

@@ -37,6 +37,11 @@ pub use net_core::bus::{
 };
 pub use node::{Net, NetBuilder};
 
+/// One cancellation for every blocking call (`*_cancellable`): cancel the
+/// token from any thread and the call wakes at once with
+/// [`SdkError::Cancelled`]. Subscriptions are `Stream`s: drop them instead.
+pub use net_core::cancel::CancelToken;
+
 /// Node identity: ed25519 keypairs from seeds, node ids, signatures.
 pub mod identity {
     pub use net_core::identity::{Identity, PublicKey, PUBLIC_KEY_LEN, SEED_LEN, SIGNATURE_LEN};

@@ -213,6 +213,18 @@ impl Mesh {
         Ok(self.node.connect(addr, peer)?)
     }
 
+    /// [`connect`](Self::connect) that fails with
+    /// [`SdkError::Cancelled`](crate::SdkError::Cancelled) as soon as
+    /// `cancel` is cancelled (the handshake is abandoned).
+    pub fn connect_cancellable(
+        &self,
+        addr: SocketAddr,
+        peer: &PublicKey,
+        cancel: &crate::CancelToken,
+    ) -> Result<PeerInfo> {
+        Ok(self.node.connect_cancellable(addr, peer, cancel)?)
+    }
+
     /// Opens a session through relays with the node whose public key is
     /// `peer` (routes come from neighbours' beacons; see [`routes`](Self::routes)).
     pub fn connect_routed(&self, peer: &PublicKey) -> Result<PeerInfo> {
@@ -245,6 +257,34 @@ impl Mesh {
     /// `Ok(None)` on timeout.
     pub fn recv(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
         Ok(self.node.recv(timeout)?)
+    }
+
+    /// [`recv`](Self::recv) that fails with
+    /// [`SdkError::Cancelled`](crate::SdkError::Cancelled) as soon as
+    /// `cancel` is cancelled (nothing is taken then).
+    pub fn recv_cancellable(
+        &self,
+        timeout: Option<Duration>,
+        cancel: &crate::CancelToken,
+    ) -> Result<Option<Message>> {
+        Ok(self.node.recv_cancellable(timeout, cancel)?)
+    }
+
+    /// Sends on a stream by ids, waiting for window room up to `timeout`
+    /// (`None`: no limit); fails with
+    /// [`SdkError::Cancelled`](crate::SdkError::Cancelled) as soon as
+    /// `cancel` is cancelled (nothing is sent then).
+    pub fn send_blocking_cancellable(
+        &self,
+        node_id: u64,
+        stream_id: u64,
+        payload: &[u8],
+        timeout: Option<Duration>,
+        cancel: &crate::CancelToken,
+    ) -> Result<()> {
+        Ok(self
+            .node
+            .send_blocking_cancellable(node_id, stream_id, payload, timeout, cancel)?)
     }
 
     /// Messages as they arrive, until the node shuts down.

@@ -178,3 +178,63 @@ fn session_lifetimes_through_the_builder() {
         Err(SdkError::InvalidMeshConfig(_))
     ));
 }
+
+#[test]
+fn blocking_calls_end_at_once_when_their_token_is_cancelled() {
+    use net_sdk::CancelToken;
+    let a = Mesh::builder(key()).bind(local()).build().unwrap();
+    let b = Mesh::builder(key()).bind(local()).build().unwrap();
+    // A receive with no time limit, cancelled from another thread.
+    let token = CancelToken::new();
+    let canceller = {
+        let token = token.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            token.cancel();
+        })
+    };
+    assert!(matches!(
+        b.recv_cancellable(None, &token),
+        Err(SdkError::Cancelled(_))
+    ));
+    canceller.join().unwrap();
+    // A cancelled token refuses a connect at once; a receive still takes a
+    // message already waiting (nothing is left behind).
+    assert!(matches!(
+        a.connect_cancellable(b.local_addr().unwrap(), &b.public_key(), &token),
+        Err(SdkError::Cancelled(_))
+    ));
+    let peer = a.connect(b.local_addr().unwrap(), &b.public_key()).unwrap();
+    a.send(peer.node_id, 1, b"kept").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while b.stats().bytes_received == 0 {
+        assert!(std::time::Instant::now() < deadline, "nothing arrived");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert_eq!(
+        b.recv_cancellable(None, &token).unwrap().unwrap().payload,
+        b"kept"
+    );
+    assert!(matches!(
+        b.recv_cancellable(None, &token),
+        Err(SdkError::Cancelled(_))
+    ));
+    // A blocking send into a full window nobody acknowledges.
+    let fresh = CancelToken::new();
+    a.open_stream(peer.node_id, 2, StreamConfig::reliable().with_window(1))
+        .unwrap();
+    b.shutdown();
+    a.send(peer.node_id, 2, b"fills the window").unwrap();
+    let canceller = {
+        let fresh = fresh.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(30));
+            fresh.cancel();
+        })
+    };
+    assert!(matches!(
+        a.send_blocking_cancellable(peer.node_id, 2, b"waits", None, &fresh),
+        Err(SdkError::Cancelled(_))
+    ));
+    canceller.join().unwrap();
+}

@@ -57,6 +57,7 @@ export {
   BusLinkDirection,
   BusLinkOptions,
   BusLinkStats,
+  ConnectOptions,
   KnownPeer,
   LinkBusOptions,
   Mesh,

@@ -16,7 +16,7 @@
  */
 import * as native from '@netmesh/core';
 import { Handler, HandlerOptions, register } from './handler';
-import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError } from './errors';
+import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError, MeshTimeoutError } from './errors';
 import type { MeshStats } from './mesh_stats';
 export type { MeshStats } from './mesh_stats';
 import { NetNode } from './node';
@@ -123,6 +123,16 @@ export interface StreamOptions {
 }
 
 /** Options of a wait; no `timeoutMs` (or Infinity) waits as long as it takes. */
+/** Options of {@link Mesh.connect} and {@link Mesh.connectRouted}. */
+export interface ConnectOptions {
+  /**
+   * Aborting it ends the connect at once with the signal's reason and
+   * abandons the handshake (its time limit is the node's
+   * `handshakeTimeoutMs`).
+   */
+  signal?: AbortSignal;
+}
+
 export interface WaitOptions {
   timeoutMs?: number;
   /** Aborting it ends the wait at once with the signal's reason (receives and blocking sends). */
@@ -522,14 +532,15 @@ export class Mesh {
    * (no answer within the handshake timeout; also what a peer whose trust
    * policy refuses this node sees), UntrustedPeerError (this node's trust
    * policy refuses `publicKey` at `addr`, at once), InvalidKeyError or
-   * InvalidArgumentError (not an `ip:port`).
+   * InvalidArgumentError (not an `ip:port`). Aborting `options.signal`
+   * rejects at once with its reason and abandons the handshake.
    */
-  async connect(addr: string, publicKey: Uint8Array | string): Promise<bigint> {
+  async connect(addr: string, publicKey: Uint8Array | string, options: ConnectOptions = {}): Promise<bigint> {
     if (typeof addr !== 'string') {
       throw new InvalidMeshArgumentError(`mesh:invalid_argument: an address is an "ip:port" string, got ${typeof addr}`);
     }
     const key = publicKeyOf(publicKey);
-    return settle(() => this.native.connect(addr, key));
+    return this.drive(call(() => this.native.startConnect(addr, key)), options.signal);
   }
 
   /**
@@ -539,9 +550,21 @@ export class Mesh {
    * with UnknownPeerError (no route to it yet), MeshTimeoutError,
    * HandshakeFailedError, UntrustedPeerError or InvalidKeyError.
    */
-  async connectRouted(publicKey: Uint8Array | string): Promise<bigint> {
+  async connectRouted(publicKey: Uint8Array | string, options: ConnectOptions = {}): Promise<bigint> {
     const key = publicKeyOf(publicKey);
-    return settle(() => this.native.connectRouted(key));
+    return this.drive(call(() => this.native.startConnectRouted(key)), options.signal);
+  }
+
+  /** Drives a handshake one slice at a time until it is done. */
+  private async drive(connecting: native.Connecting, signal?: AbortSignal): Promise<bigint> {
+    return sliced<bigint>(
+      Infinity,
+      async (_remaining, cancel) => (await connecting.wait(cancel)) ?? undefined,
+      () => {
+        throw new MeshTimeoutError('mesh:timeout: the handshake did not finish');
+      },
+      signal,
+    );
   }
 
   /** The best known route to each reachable node (neighbours included, 1 hop). */

@@ -89,3 +89,31 @@ test('aborting a blocking send, a tail, a watch and a NetDB wait', async () => {
     await a.close();
   }
 });
+
+test('aborting a connect nobody answers rejects with the reason and abandons it', async () => {
+  // A socket that never answers: the handshake would wait out its timeout.
+  const silent = (await import('node:dgram')).createSocket('udp4');
+  await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+  const port = silent.address().port;
+  const quiet = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
+  const a = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0', handshakeTimeoutMs: 60_000 });
+  try {
+    const controller = new AbortController();
+    const reason = new Error('gave up');
+    const started = Date.now();
+    setTimeout(() => controller.abort(reason), 50);
+    await assert.rejects(a.connect(`127.0.0.1:${port}`, quiet.publicKey, { signal: controller.signal }), (err: unknown) => {
+      assert.equal(err, reason);
+      return true;
+    });
+    assert.ok(Date.now() - started < 30_000, 'the abort ended the connect, not its timeout');
+    assert.equal(a.peers().length, 0);
+    // An aborted signal refuses at once; a real connect still works.
+    await assert.rejects(a.connect(quiet.localAddr, quiet.publicKey, { signal: controller.signal }), (err: unknown) => err === reason);
+    assert.equal(await a.connect(quiet.localAddr, quiet.publicKey), quiet.nodeId);
+  } finally {
+    silent.close();
+    await a.close();
+    await quiet.close();
+  }
+});

@@ -104,6 +104,32 @@ test('blocking sends without a timeout never hold every libuv thread', async () 
   }
 });
 
+test('connects nobody answers never hold every libuv thread', async () => {
+  const dgram = await import('node:dgram');
+  const silent = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+  const other = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0' });
+  const a = await Mesh.bind({ networkKey: KEY, bind: '127.0.0.1:0', handshakeTimeoutMs: 60_000 });
+  const controller = new AbortController();
+  // More pending handshakes than libuv has pool threads (4 by default).
+  const connects = Array.from({ length: 6 }, () =>
+    a.connect(`127.0.0.1:${silent.address().port}`, other.publicKey, { signal: controller.signal }).then(
+      () => 'connected',
+      (e: unknown) => e,
+    ),
+  );
+  // Before: each connect held a pool thread until its handshake timeout.
+  const text = await within(fs.promises.readFile(__filename, 'utf8'), 5000, 'readFile behind pending connects');
+  assert.ok(text.includes('libuv'));
+  controller.abort();
+  for (const outcome of await within(Promise.all(connects), 5000, 'connects after the abort')) {
+    assert.equal((outcome as Error).name, 'AbortError');
+  }
+  silent.close();
+  await a.close();
+  await other.close();
+});
+
 test('counts are checked, not wrapped modulo 2^32', async () => {
   const node = await NetNode.create({ shards: 1 });
   node.emitRaw('x');

@@ -51,42 +51,53 @@ pub struct Mesh {
     inner: Arc<MeshHandle>,
 }
 
-/// A handshake on the libuv pool.
-pub struct ConnectTask {
-    mesh: Arc<MeshHandle>,
-    addr: String,
-    public_key: Vec<u8>,
+/// A connect in progress, driven by the SDK one slice at a time
+/// ([`Connecting::wait`]), so a handshake never holds a libuv thread for
+/// longer than a slice. Dropped unfinished (collected, or after an abort),
+/// the handshake is abandoned.
+#[napi]
+pub struct Connecting {
+    inner: Arc<parking_lot::Mutex<net::facade::mesh::Connecting>>,
 }
 
-impl EngineTask for ConnectTask {
-    type Output = u64;
-    type JsValue = BigInt;
+/// One slice of a connect on the libuv pool.
+pub struct ConnectSlice {
+    connecting: Arc<parking_lot::Mutex<net::facade::mesh::Connecting>>,
+    slice: Duration,
+    cancel: Option<net::cancel::CancelToken>,
+}
 
-    fn run(&mut self) -> net::Result<u64> {
-        self.mesh.connect(&self.addr, &self.public_key)
+impl EngineTask for ConnectSlice {
+    type Output = Option<u64>;
+    type JsValue = Option<BigInt>;
+
+    fn run(&mut self) -> net::Result<Option<u64>> {
+        let mut connecting = self.connecting.lock();
+        let peer = match &self.cancel {
+            Some(cancel) => connecting.wait_cancellable(Some(self.slice), cancel)?,
+            None => connecting.wait(Some(self.slice))?,
+        };
+        Ok(peer.map(|p| p.node_id))
     }
 
-    fn resolve(&mut self, _env: Env, output: u64) -> napi::Result<BigInt> {
-        Ok(BigInt::from(output))
+    fn resolve(&mut self, _env: Env, output: Option<u64>) -> napi::Result<Option<BigInt>> {
+        Ok(output.map(BigInt::from))
     }
 }
 
-/// A handshake through relays on the libuv pool.
-pub struct ConnectRoutedTask {
-    mesh: Arc<MeshHandle>,
-    public_key: Vec<u8>,
-}
-
-impl EngineTask for ConnectRoutedTask {
-    type Output = u64;
-    type JsValue = BigInt;
-
-    fn run(&mut self) -> net::Result<u64> {
-        self.mesh.connect_routed(&self.public_key)
-    }
-
-    fn resolve(&mut self, _env: Env, output: u64) -> napi::Result<BigInt> {
-        Ok(BigInt::from(output))
+#[napi]
+impl Connecting {
+    /// Drives the handshake for at most one slice: resolves with the peer's
+    /// node id once it is done, `null` if the slice ended first (call
+    /// again). Rejects with the connect's errors, or `call:cancelled` (the
+    /// handshake is then abandoned) when `cancel` is cancelled.
+    #[napi(ts_return_type = "Promise<bigint | null>")]
+    pub fn wait(&self, cancel: Option<&crate::CancelToken>) -> AsyncTask<Engine<ConnectSlice>> {
+        spawn(ConnectSlice {
+            connecting: Arc::clone(&self.inner),
+            slice: net::facade::wait::WAIT_SLICE,
+            cancel: cancel.map(|c| c.inner.clone()),
+        })
     }
 }
 
@@ -278,25 +289,32 @@ impl Mesh {
         BigInt::from(self.inner.node_id())
     }
 
-    /// Resolves with the peer's node id once the handshake with the node at
-    /// `addr` (whose key is `publicKey`) is done.
-    #[napi(ts_return_type = "Promise<bigint>")]
-    pub fn connect(&self, addr: String, public_key: Buffer) -> AsyncTask<Engine<ConnectTask>> {
-        spawn(ConnectTask {
-            mesh: Arc::clone(&self.inner),
-            addr,
-            public_key: public_key.to_vec(),
+    /// Starts a handshake with the node at `addr` (whose key is
+    /// `publicKey`), for the SDK to drive with [`Connecting::wait`]. Throws
+    /// at once for what fails before any handshake (shutdown, oneself, a
+    /// bad key or address, the trust policy).
+    #[napi]
+    pub fn start_connect(&self, addr: String, public_key: Buffer) -> Result<Connecting> {
+        let connecting = self
+            .inner
+            .start_connect(&addr, &public_key)
+            .map_err(to_js)?;
+        Ok(Connecting {
+            inner: Arc::new(parking_lot::Mutex::new(connecting)),
         })
     }
 
-    /// Resolves with the peer's node id once the handshake through relays
-    /// with the node whose key is `publicKey` is done (routes come from
-    /// neighbours' beacons; `mesh:unknown_peer` when there is none).
-    #[napi(ts_return_type = "Promise<bigint>")]
-    pub fn connect_routed(&self, public_key: Buffer) -> AsyncTask<Engine<ConnectRoutedTask>> {
-        spawn(ConnectRoutedTask {
-            mesh: Arc::clone(&self.inner),
-            public_key: public_key.to_vec(),
+    /// [`start_connect`](Self::start_connect) through relays, to the node
+    /// whose key is `publicKey` (routes come from neighbours' beacons;
+    /// `mesh:unknown_peer` when there is none).
+    #[napi]
+    pub fn start_connect_routed(&self, public_key: Buffer) -> Result<Connecting> {
+        let connecting = self
+            .inner
+            .start_connect_routed(&public_key)
+            .map_err(to_js)?;
+        Ok(Connecting {
+            inner: Arc::new(parking_lot::Mutex::new(connecting)),
         })
     }
 
