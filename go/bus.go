@@ -3,8 +3,6 @@ package net
 // The bus: create a node, emit, poll, stats, shutdown. cgo over net.h.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
-#cgo LDFLAGS: ${SRCDIR}/../target/release/libnet.a -lm -ldl -lpthread
 #include <stdlib.h>
 #include "net.h"
 */
@@ -17,9 +15,6 @@ import (
 	"sync"
 	"unsafe"
 )
-
-// ABIVersion is the C ABI version this package was written for.
-const ABIVersion = 1
 
 // Config configures a node. Zero values keep the engine's defaults.
 type Config struct {
