@@ -1,18 +1,24 @@
 // Package net is the Go SDK of Net: one Rust engine used from five languages.
 //
-// It wraps the C ABI (include/net.h) with cgo and links the static library
-// libnet.a, so a built program has no runtime dependency on it.
+// It wraps the C ABI (net.h) with cgo and links the static library libnet.a,
+// so a built program has no runtime dependency on it.
 //
-// # Getting libnet.a
+// # Installing
 //
-// The package expects the engine to be built in the repository's target
-// directory:
+//	go get github.com/netmesh-dev/net/go
 //
-//	cargo build --release -p net-ffi    # produces target/release/libnet.a
+// The module carries libnet.a for linux/amd64 (lib/linux_amd64) and net.h
+// (include), so building needs cgo (CGO_ENABLED=1, the default with gcc on
+// the PATH) and no Rust toolchain. On another platform, or to link a libnet
+// of your own, build libnet from a clone of Net and build with the
+// netsystem tag, which takes libnet from pkg-config:
 //
-// To link a library elsewhere, override the cgo flags:
+//	cargo build --release -p net-ffi && scripts/install --prefix $HOME/.local
+//	PKG_CONFIG_PATH=$HOME/.local/lib/pkgconfig go build -tags netsystem
 //
-//	CGO_CFLAGS="-I/path/to/include" CGO_LDFLAGS="/path/to/libnet.a -lm -ldl -lpthread" go build
+// (or -tags netsystem,netnopkgconfig with CGO_CFLAGS and CGO_LDFLAGS set by
+// hand). The package checks at its first call that libnet speaks its ABI
+// version (ErrABIMismatch otherwise).
 //
 // # The bus
 //

@@ -6,6 +6,11 @@ cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 [ -f target/release/libnet.a ] || cargo build --release -p net-ffi
 export CGO_ENABLED=1
+# The module links the libnet.a and net.h it carries (go/lib, go/include), as
+# the published module does: put this build's there.
+mkdir -p go/lib/linux_amd64 go/include
+cp target/release/libnet.a go/lib/linux_amd64/libnet.a
+cp include/net.h go/include/net.h
 
 case "${1:-test}" in
 test)
