@@ -2,6 +2,8 @@
  * against the loaded module). */
 
 export const EXPECTED_ABI_VERSION: number;
+/** This release's version (every Net package of a release carries it). */
+export const VERSION: string;
 
 export interface ErrorKindInfo {
   kind: string;
