@@ -113,7 +113,10 @@ func (buf *packBuf) lensPtr() *C.size_t {
 
 var abiChecked = func() error {
 	if v := uint32(C.net_abi_version()); v != ABIVersion {
-		return ErrABIMismatch.with(fmt.Sprintf("libnet has ABI %d, this package expects %d", v, ABIVersion))
+		return ErrABIMismatch.with(fmt.Sprintf(
+			"libnet has ABI %d, this package (github.com/netmesh-dev/net/go %s) expects %d: "+
+				"link the libnet of the same release (scripts/install of Net %s), or build without -tags netsystem "+
+				"to use the one this module carries", v, Version, ABIVersion, Version))
 	}
 	return nil
 }()

@@ -179,6 +179,15 @@ fn session_lifetimes_through_the_builder() {
     ));
 }
 
+/// Cancels `token` from another thread a little later.
+fn cancel_soon(token: &net_sdk::CancelToken) -> std::thread::JoinHandle<()> {
+    let token = token.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(30));
+        token.cancel();
+    })
+}
+
 #[test]
 fn blocking_calls_end_at_once_when_their_token_is_cancelled() {
     use net_sdk::CancelToken;
@@ -186,13 +195,7 @@ fn blocking_calls_end_at_once_when_their_token_is_cancelled() {
     let b = Mesh::builder(key()).bind(local()).build().unwrap();
     // A receive with no time limit, cancelled from another thread.
     let token = CancelToken::new();
-    let canceller = {
-        let token = token.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
-            token.cancel();
-        })
-    };
+    let canceller = cancel_soon(&token);
     assert!(matches!(
         b.recv_cancellable(None, &token),
         Err(SdkError::Cancelled(_))
@@ -225,13 +228,7 @@ fn blocking_calls_end_at_once_when_their_token_is_cancelled() {
         .unwrap();
     b.shutdown();
     a.send(peer.node_id, 2, b"fills the window").unwrap();
-    let canceller = {
-        let fresh = fresh.clone();
-        std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(30));
-            fresh.cancel();
-        })
-    };
+    let canceller = cancel_soon(&fresh);
     assert!(matches!(
         a.send_blocking_cancellable(peer.node_id, 2, b"waits", None, &fresh),
         Err(SdkError::Cancelled(_))

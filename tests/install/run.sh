@@ -113,7 +113,7 @@ py_sdist() {
     python3 -m venv "$TMP/sdist-venv" &&
     "$TMP/sdist-venv/bin/pip" install -q --disable-pip-version-check --no-index "$TMP"/sdist-wheel/netmesh-*.whl \
       "$DIST/python/netmesh_sdk-$VERSION-py3-none-any.whl" &&
-    "$TMP/sdist-venv/bin/pip" show -f netmesh | grep -q "_net.abi3.so" &&
+    "$TMP/sdist-venv/bin/pip" show -f netmesh >"$TMP/sdist-files.txt" && grep -q "_net.abi3.so" "$TMP/sdist-files.txt" &&
     (cd "$PY" && "$TMP/sdist-venv/bin/python" quickstart.py) >"$TMP/sdist.txt" && diff -u "$EXPECTED/python.txt" "$TMP/sdist.txt"
 }
 check "python: the sdist builds with a Rust toolchain and runs the quick start" py_sdist
@@ -186,8 +186,9 @@ GODIR="$TMP/go"
 mkdir -p "$GODIR"
 NO_CARGO_PATH=$(echo "$PATH" | tr ':' '\n' | grep -v -e '\.cargo' -e 'rustup' | paste -sd: -)
 go_env() {
+  # A module cache of its own: the module comes from dist/ every run.
   env PATH="$NO_CARGO_PATH" GOPROXY="file://$DIST/go/proxy" GONOSUMDB="github.com/netmesh-dev" \
-    GOFLAGS=-mod=mod GOTOOLCHAIN=local "$@"
+    GOMODCACHE="$TMP/gomodcache" GOFLAGS="-mod=mod -modcacherw" GOTOOLCHAIN=local "$@"
 }
 go_get() {
   cd "$GODIR" && ! go_env bash -c 'command -v cargo' && go_env go mod init example.com/app &&
@@ -249,6 +250,17 @@ c_go_netsystem() {
     LD_LIBRARY_PATH="$PREFIX/lib" ./app_system >"$TMP/go_system.txt" && diff -u "$EXPECTED/go.txt" "$TMP/go_system.txt"
 }
 check "go: -tags netsystem takes libnet from pkg-config (the C prefix)" c_go_netsystem
+# A libnet of another ABI, stood in for by a library that answers
+# net_abi_version() with 999 ahead of the real one (LD_PRELOAD).
+printf 'unsigned int net_abi_version(void) { return 999; }\n' >"$TMP/abi999.c"
+gcc -shared -fPIC -o "$TMP/libabi999.so" "$TMP/abi999.c"
+go_other_abi() {
+  cd "$GODIR" && LD_LIBRARY_PATH="$PREFIX/lib" LD_PRELOAD="$TMP/libabi999.so" ./app_system
+}
+check "go: a libnet of another ABI fails the first call with ErrABIMismatch and the fix" fails_with \
+  "libnet has ABI 999, this package (github.com/netmesh-dev/net/go $VERSION) expects 1: link the libnet of the same release" go_other_abi
+c_preloaded_abi() { LD_PRELOAD="$TMP/libabi999.so" "$C/quickstart_shared"; }
+check "c: a libnet.so of another ABI is caught by net_abi_version()" fails_with "libnet ABI 999, header 1" c_preloaded_abi
 
 # ---- Rust: a new cargo project on the packaged crates -------------------
 RUST="$TMP/rust"
