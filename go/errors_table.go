@@ -94,6 +94,32 @@ var (
 	ErrInvalidMeshArgument = &Error{Kind: "mesh:invalid_argument", Area: "mesh", Reason: "invalid_argument", Code: -89}
 	// ErrAuditIO is the kind audit:io: an audit log could not be opened or written.
 	ErrAuditIO = &Error{Kind: "audit:io", Area: "audit", Reason: "io", Code: -90}
+	// ErrInvalidChannelName is the kind channel:invalid_name: a channel name or pattern is not valid: empty, too long, too deep, a character other than letters, digits, '-', '_' and '.', an empty segment, or a wildcard anywhere but alone at the end.
+	ErrInvalidChannelName = &Error{Kind: "channel:invalid_name", Area: "channel", Reason: "invalid_name", Code: -100}
+	// ErrTokenMalformed is the kind token:malformed: bytes that should be a permission token are not one (length, version, reserved bits, channel kind).
+	ErrTokenMalformed = &Error{Kind: "token:malformed", Area: "token", Reason: "malformed", Code: -110}
+	// ErrTokenBadSignature is the kind token:bad_signature: a permission token's signature does not verify against its issuer.
+	ErrTokenBadSignature = &Error{Kind: "token:bad_signature", Area: "token", Reason: "bad_signature", Code: -111}
+	// ErrTokenExpired is the kind token:expired: a permission token has expired.
+	ErrTokenExpired = &Error{Kind: "token:expired", Area: "token", Reason: "expired", Code: -112}
+	// ErrTokenNotYetValid is the kind token:not_yet_valid: a permission token is not valid yet (its not-before is later).
+	ErrTokenNotYetValid = &Error{Kind: "token:not_yet_valid", Area: "token", Reason: "not_yet_valid", Code: -113}
+	// ErrTokenZeroTtl is the kind token:zero_ttl: a token was asked for with a time to live of zero (the strict issue call; the other rounds it up to one second).
+	ErrTokenZeroTtl = &Error{Kind: "token:zero_ttl", Area: "token", Reason: "zero_ttl", Code: -114}
+	// ErrTokenDepthExceeded is the kind token:depth_exceeded: a delegation depth above the limit, or a delegation from a token that may not delegate (no delegate scope, or no depth left).
+	ErrTokenDepthExceeded = &Error{Kind: "token:depth_exceeded", Area: "token", Reason: "depth_exceeded", Code: -115}
+	// ErrTokenWidened is the kind token:widened: a delegated token would grant more than its parent: a scope bit the parent lacks, or a channel pattern the parent's does not contain.
+	ErrTokenWidened = &Error{Kind: "token:widened", Area: "token", Reason: "widened", Code: -116}
+	// ErrTokenBrokenChain is the kind token:broken_chain: a chain whose links do not hold: a token not issued by its parent's subject, or not naming its parent.
+	ErrTokenBrokenChain = &Error{Kind: "token:broken_chain", Area: "token", Reason: "broken_chain", Code: -117}
+	// ErrTokenUntrusted is the kind token:untrusted: a chain's first token was issued by a key not trusted here.
+	ErrTokenUntrusted = &Error{Kind: "token:untrusted", Area: "token", Reason: "untrusted", Code: -118}
+	// ErrTokenRevoked is the kind token:revoked: a token, or one its chain rests on, was revoked.
+	ErrTokenRevoked = &Error{Kind: "token:revoked", Area: "token", Reason: "revoked", Code: -119}
+	// ErrTokenDenied is the kind token:denied: a valid chain that does not grant what was asked: another subject, a scope it lacks, or a channel outside its pattern.
+	ErrTokenDenied = &Error{Kind: "token:denied", Area: "token", Reason: "denied", Code: -120}
+	// ErrInvalidTokenArgument is the kind token:invalid_argument: a token request was invalid: no scope, an unknown scope name or option, a time that does not fit.
+	ErrInvalidTokenArgument = &Error{Kind: "token:invalid_argument", Area: "token", Reason: "invalid_argument", Code: -121}
 )
 
 // Kinds lists every sentinel in code order.
@@ -144,5 +170,18 @@ func Kinds() []*Error {
 		ErrUntrustedPeer,
 		ErrInvalidMeshArgument,
 		ErrAuditIO,
+		ErrInvalidChannelName,
+		ErrTokenMalformed,
+		ErrTokenBadSignature,
+		ErrTokenExpired,
+		ErrTokenNotYetValid,
+		ErrTokenZeroTtl,
+		ErrTokenDepthExceeded,
+		ErrTokenWidened,
+		ErrTokenBrokenChain,
+		ErrTokenUntrusted,
+		ErrTokenRevoked,
+		ErrTokenDenied,
+		ErrInvalidTokenArgument,
 	}
 }

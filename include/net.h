@@ -286,6 +286,81 @@
 #define NET_ERR_AUDIT_IO -90
 
 /**
+ * A channel name or pattern is not valid: empty, too long, too
+ * deep, a character other than letters, digits, '-', '_' and '.',
+ * an empty segment, or a wildcard anywhere but alone at the end.
+ */
+#define NET_ERR_INVALID_CHANNEL_NAME -100
+
+/**
+ * Bytes that should be a permission token are not one (length,
+ * version, reserved bits, channel kind).
+ */
+#define NET_ERR_TOKEN_MALFORMED -110
+
+/**
+ * A permission token's signature does not verify against its issuer.
+ */
+#define NET_ERR_TOKEN_BAD_SIGNATURE -111
+
+/**
+ * A permission token has expired.
+ */
+#define NET_ERR_TOKEN_EXPIRED -112
+
+/**
+ * A permission token is not valid yet (its not-before is later).
+ */
+#define NET_ERR_TOKEN_NOT_YET_VALID -113
+
+/**
+ * A token was asked for with a time to live of zero (the strict
+ * issue call; the other rounds it up to one second).
+ */
+#define NET_ERR_TOKEN_ZERO_TTL -114
+
+/**
+ * A delegation depth above the limit, or a delegation from a token
+ * that may not delegate (no delegate scope, or no depth left).
+ */
+#define NET_ERR_TOKEN_DEPTH_EXCEEDED -115
+
+/**
+ * A delegated token would grant more than its parent: a scope bit
+ * the parent lacks, or a channel pattern the parent's does not
+ * contain.
+ */
+#define NET_ERR_TOKEN_WIDENED -116
+
+/**
+ * A chain whose links do not hold: a token not issued by its
+ * parent's subject, or not naming its parent.
+ */
+#define NET_ERR_TOKEN_BROKEN_CHAIN -117
+
+/**
+ * A chain's first token was issued by a key not trusted here.
+ */
+#define NET_ERR_TOKEN_UNTRUSTED -118
+
+/**
+ * A token, or one its chain rests on, was revoked.
+ */
+#define NET_ERR_TOKEN_REVOKED -119
+
+/**
+ * A valid chain that does not grant what was asked: another
+ * subject, a scope it lacks, or a channel outside its pattern.
+ */
+#define NET_ERR_TOKEN_DENIED -120
+
+/**
+ * A token request was invalid: no scope, an unknown scope name or
+ * option, a time that does not fit.
+ */
+#define NET_ERR_INVALID_TOKEN_ARGUMENT -121
+
+/**
  * Stream reliability: each message one datagram, no resends, no window.
  */
 #define NET_STREAM_FIRE_AND_FORGET 0
@@ -309,6 +384,36 @@
  * Size of each entry's header in a packed entry buffer.
  */
 #define NET_REDEX_ENTRY_HEADER_LEN 20
+
+/**
+ * The length of a permission token in bytes.
+ */
+#define NET_TOKEN_LEN 228
+
+/**
+ * The length of a token id in bytes.
+ */
+#define NET_TOKEN_ID_LEN 32
+
+/**
+ * Scope bit: publish on the channel.
+ */
+#define NET_TOKEN_SCOPE_PUBLISH 1
+
+/**
+ * Scope bit: subscribe to the channel.
+ */
+#define NET_TOKEN_SCOPE_SUBSCRIBE 2
+
+/**
+ * Scope bit: administer the channel.
+ */
+#define NET_TOKEN_SCOPE_ADMIN 4
+
+/**
+ * Scope bit: delegate part of the grant.
+ */
+#define NET_TOKEN_SCOPE_DELEGATE 8
 
 /**
  * Bytes per entry header in [`pack_entries`]: seq u64, timestamp u64, length u32.
@@ -395,6 +500,13 @@ typedef struct net_subscription_t net_subscription_t;
  * `net_tail_free`.
  */
 typedef struct net_tail_t net_tail_t;
+
+/**
+ * A token cache: the roots one node trusts, the chains it verified, the
+ * token ids it revoked. Opaque; create with `net_token_cache_new`, release
+ * with `net_token_cache_free`. Any thread may use it.
+ */
+typedef struct net_token_cache_t net_token_cache_t;
 
 /**
  * A watched NetDB query. Opaque; always used by pointer.
@@ -1798,6 +1910,260 @@ NET_MUST_USE
 int32_t net_cortex_unframe(const uint8_t *bytes,
                            size_t len,
                            struct net_event_meta_t *out);
+
+/**
+ * Issues a permission token signed by `issuer` for the JSON request
+ * `{"subject": "<hex key>", "scope": ["subscribe", ...], "channel":
+ * "sensors/*", "ttl_ms": N}` (optional: `"depth"`, `"not_before"`, `"now"`
+ * in seconds since the epoch, `"nonce"` as 32 hex digits) and writes its
+ * `NET_TOKEN_LEN` bytes to `out`. A zero `ttl_ms` is rounded up to one
+ * second (`net_token_try_issue` refuses it with `NET_ERR_TOKEN_ZERO_TTL`).
+ *
+ * # Safety
+ * `request` valid for `request_len` bytes; `out` writable for `NET_TOKEN_LEN` bytes.
+ */
+NET_MUST_USE
+int32_t net_token_issue(struct net_identity_t *issuer,
+                        const char *request,
+                        size_t request_len,
+                        uint8_t *out);
+
+/**
+ * `net_token_issue` that refuses a zero time to live (`NET_ERR_TOKEN_ZERO_TTL`).
+ *
+ * # Safety
+ * As for `net_token_issue`.
+ */
+NET_MUST_USE
+int32_t net_token_try_issue(struct net_identity_t *issuer,
+                            const char *request,
+                            size_t request_len,
+                            uint8_t *out);
+
+/**
+ * Delegates part of `parent` (a token whose subject is `delegator`) as the
+ * JSON `request` asks (as for `net_token_issue`) and writes the new token
+ * to `out`. Refusals: `NET_ERR_TOKEN_BROKEN_CHAIN` (not the parent's
+ * subject), `NET_ERR_TOKEN_DEPTH_EXCEEDED`, `NET_ERR_TOKEN_WIDENED`,
+ * `NET_ERR_TOKEN_EXPIRED`. The child ends no later than its parent.
+ *
+ * # Safety
+ * `parent` valid for `parent_len` bytes, `request` for `request_len`;
+ * `out` writable for `NET_TOKEN_LEN` bytes.
+ */
+NET_MUST_USE
+int32_t net_token_delegate(struct net_identity_t *delegator,
+                           const uint8_t *parent,
+                           size_t parent_len,
+                           const char *request,
+                           size_t request_len,
+                           uint8_t *out);
+
+/**
+ * Checks a token's signature and time window at `now` (seconds since the
+ * epoch; negative: the system clock): `NET_OK`, or `NET_ERR_TOKEN_MALFORMED`,
+ * `NET_ERR_TOKEN_BAD_SIGNATURE`, `NET_ERR_TOKEN_EXPIRED`,
+ * `NET_ERR_TOKEN_NOT_YET_VALID`.
+ *
+ * # Safety
+ * `token` valid for `len` bytes.
+ */
+NET_MUST_USE int32_t net_token_verify(const uint8_t *token, size_t len, int64_t now);
+
+/**
+ * Writes a token's id (`NET_TOKEN_ID_LEN` bytes) to `out`.
+ *
+ * # Safety
+ * `token` valid for `len` bytes; `out` writable for `NET_TOKEN_ID_LEN` bytes.
+ */
+NET_MUST_USE int32_t net_token_id(const uint8_t *token, size_t len, uint8_t *out);
+
+/**
+ * A token's fields as JSON (`{"id", "version", "scope": [...], "depth",
+ * "channel_kind", "channel_digest", "not_before", "expires", "nonce",
+ * "issuer", "subject", "parent"}`); free `*out_json` with `net_string_free`.
+ *
+ * # Safety
+ * `token` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_token_json(const uint8_t *token,
+                       size_t len,
+                       char **out_json,
+                       size_t *out_len);
+
+/**
+ * Writes whether a token's channel pattern matches the channel `name`.
+ *
+ * # Safety
+ * `token` valid for `len` bytes, `name` for `name_len`; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_token_covers(const uint8_t *token,
+                         size_t len,
+                         const char *name,
+                         size_t name_len,
+                         bool *out);
+
+/**
+ * Creates an empty token cache that trusts no root.
+ *
+ * # Safety
+ * `out` must be writable.
+ */
+NET_MUST_USE int32_t net_token_cache_new(struct net_token_cache_t **out);
+
+/**
+ * Trusts the root public key `key` (32 bytes) to issue root grants.
+ *
+ * # Safety
+ * `key` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_token_cache_trust(struct net_token_cache_t *cache,
+                              const uint8_t *key,
+                              size_t len);
+
+/**
+ * Revokes the token with id `id` (`NET_TOKEN_ID_LEN` bytes) and every chain
+ * that rests on it, from the next check on.
+ *
+ * # Safety
+ * `id` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_token_cache_revoke(struct net_token_cache_t *cache,
+                               const uint8_t *id,
+                               size_t len);
+
+/**
+ * Writes whether the token with id `id` was revoked in this cache.
+ *
+ * # Safety
+ * `id` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_token_cache_is_revoked(struct net_token_cache_t *cache,
+                                   const uint8_t *id,
+                                   size_t len,
+                                   bool *out);
+
+/**
+ * Verifies `chain` (tokens laid end to end, the root grant first) for the
+ * access (`subject`'s 32-byte key, `scope` bits, `channel` name) at `now`
+ * (negative: the system clock) against this cache's roots and revocations,
+ * keeps it, and writes the leaf's id to `out_id`. Refusals are the
+ * `NET_ERR_TOKEN_*` codes (`_UNTRUSTED`, `_BROKEN_CHAIN`, `_WIDENED`,
+ * `_DENIED`, `_REVOKED`, `_EXPIRED`, ...).
+ *
+ * # Safety
+ * Each pointer valid for its length; `out_id` NULL or writable for
+ * `NET_TOKEN_ID_LEN` bytes.
+ */
+NET_MUST_USE
+int32_t net_token_cache_install(struct net_token_cache_t *cache,
+                                const uint8_t *chain,
+                                size_t chain_len,
+                                const uint8_t *subject,
+                                size_t subject_len,
+                                uint8_t scope,
+                                const char *channel,
+                                size_t channel_len,
+                                int64_t now,
+                                uint8_t *out_id);
+
+/**
+ * `net_token_cache_install` that does not keep the chain.
+ *
+ * # Safety
+ * As for `net_token_cache_install`.
+ */
+NET_MUST_USE
+int32_t net_token_cache_verify(struct net_token_cache_t *cache,
+                               const uint8_t *chain,
+                               size_t chain_len,
+                               const uint8_t *subject,
+                               size_t subject_len,
+                               uint8_t scope,
+                               const char *channel,
+                               size_t channel_len,
+                               int64_t now,
+                               uint8_t *out_id);
+
+/**
+ * Whether a chain held in the cache lets the access (`subject`, `scope`,
+ * `channel`) happen at `now`: `NET_OK` with the leaf's id in `out_id`
+ * (may be NULL), `NET_ERR_TOKEN_DENIED` (none does), or
+ * `NET_ERR_TOKEN_EXPIRED` (the ones that would have expired).
+ *
+ * # Safety
+ * Each pointer valid for its length; `out_id` NULL or writable for
+ * `NET_TOKEN_ID_LEN` bytes.
+ */
+NET_MUST_USE
+int32_t net_token_cache_check(struct net_token_cache_t *cache,
+                              const uint8_t *subject,
+                              size_t subject_len,
+                              uint8_t scope,
+                              const char *channel,
+                              size_t channel_len,
+                              int64_t now,
+                              uint8_t *out_id);
+
+/**
+ * Drops the chains expired by `now` (negative: the system clock); writes
+ * how many went to `out_dropped` (may be NULL).
+ *
+ * # Safety
+ * `out_dropped` NULL or writable.
+ */
+NET_MUST_USE
+int32_t net_token_cache_sweep(struct net_token_cache_t *cache,
+                              int64_t now,
+                              size_t *out_dropped);
+
+/**
+ * Writes how many verified chains the cache holds.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE int32_t net_token_cache_len(struct net_token_cache_t *cache, size_t *out);
+
+/**
+ * Releases a token cache. NULL and freed handles are ignored.
+ */
+void net_token_cache_free(struct net_token_cache_t *cache);
+
+/**
+ * Checks a channel name: `NET_OK` or `NET_ERR_INVALID_CHANNEL_NAME`.
+ *
+ * # Safety
+ * `name` valid for `len` bytes.
+ */
+NET_MUST_USE int32_t net_channel_check_name(const char *name, size_t len);
+
+/**
+ * Writes a channel name's stable 64-bit hash.
+ *
+ * # Safety
+ * `name` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE int32_t net_channel_hash(const char *name, size_t len, uint64_t *out);
+
+/**
+ * Writes whether the channel pattern `pattern` (`a/b`, `a/*`, `a/**`,
+ * `*`, `**`) matches the channel `name`.
+ *
+ * # Safety
+ * `pattern` valid for `pattern_len` bytes, `name` for `name_len`; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_channel_matches(const char *pattern,
+                            size_t pattern_len,
+                            const char *name,
+                            size_t name_len,
+                            bool *out);
 
 /**
  * Encodes a Net header from JSON into `out` (64 bytes). 64-bit fields are

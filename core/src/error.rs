@@ -179,6 +179,42 @@ macro_rules! error_table {
             InvalidMeshArgument = -89, "mesh", "invalid_argument";
             /// An audit log could not be opened or written.
             AuditIo = -90, "audit", "io";
+            /// A channel name or pattern is not valid: empty, too long, too
+            /// deep, a character other than letters, digits, '-', '_' and '.',
+            /// an empty segment, or a wildcard anywhere but alone at the end.
+            InvalidChannelName = -100, "channel", "invalid_name";
+            /// Bytes that should be a permission token are not one (length,
+            /// version, reserved bits, channel kind).
+            TokenMalformed = -110, "token", "malformed";
+            /// A permission token's signature does not verify against its issuer.
+            TokenBadSignature = -111, "token", "bad_signature";
+            /// A permission token has expired.
+            TokenExpired = -112, "token", "expired";
+            /// A permission token is not valid yet (its not-before is later).
+            TokenNotYetValid = -113, "token", "not_yet_valid";
+            /// A token was asked for with a time to live of zero (the strict
+            /// issue call; the other rounds it up to one second).
+            TokenZeroTtl = -114, "token", "zero_ttl";
+            /// A delegation depth above the limit, or a delegation from a token
+            /// that may not delegate (no delegate scope, or no depth left).
+            TokenDepthExceeded = -115, "token", "depth_exceeded";
+            /// A delegated token would grant more than its parent: a scope bit
+            /// the parent lacks, or a channel pattern the parent's does not
+            /// contain.
+            TokenWidened = -116, "token", "widened";
+            /// A chain whose links do not hold: a token not issued by its
+            /// parent's subject, or not naming its parent.
+            TokenBrokenChain = -117, "token", "broken_chain";
+            /// A chain's first token was issued by a key not trusted here.
+            TokenUntrusted = -118, "token", "untrusted";
+            /// A token, or one its chain rests on, was revoked.
+            TokenRevoked = -119, "token", "revoked";
+            /// A valid chain that does not grant what was asked: another
+            /// subject, a scope it lacks, or a channel outside its pattern.
+            TokenDenied = -120, "token", "denied";
+            /// A token request was invalid: no scope, an unknown scope name or
+            /// option, a time that does not fit.
+            InvalidTokenArgument = -121, "token", "invalid_argument";
         }
     };
 }

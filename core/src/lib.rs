@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod bus;
 pub mod cancel;
+pub mod channel;
 pub mod cortex;
 pub mod error;
 pub mod identity;

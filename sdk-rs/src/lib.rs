@@ -47,6 +47,25 @@ pub mod identity {
     pub use net_core::identity::{Identity, PublicKey, PUBLIC_KEY_LEN, SEED_LEN, SIGNATURE_LEN};
 }
 
+/// Permission tokens: signed grants of what a subject may do on which
+/// channels, delegation chains, and the cache that checks them (see
+/// [`net_core::identity::token`]). Issue and delegate with the methods on
+/// [`identity::Identity`] (`issue_token`, `try_issue_token`,
+/// `delegate_token`).
+pub mod token {
+    pub use net_core::identity::token::{
+        unix_now, verify_chain, Access, PermissionToken, TokenCache, TokenId, TokenRequest,
+        TokenScope, MAX_DELEGATION_DEPTH, TOKEN_LEN, TOKEN_VERSION,
+    };
+}
+
+/// Channel names and patterns (`sensors/lidar`, `sensors/*`, `sensors/**`).
+pub mod channel {
+    pub use net_core::channel::{
+        ChannelName, ChannelPattern, PatternKind, MAX_NAME_LEN, MAX_SEGMENTS, MAX_SEGMENT_LEN,
+    };
+}
+
 /// Local append-only logs (RedEX).
 pub mod redex {
     pub use net_core::redex::*;

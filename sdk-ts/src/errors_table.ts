@@ -91,6 +91,32 @@ export class UntrustedPeerError extends kindClass('UntrustedPeerError', 'mesh:un
 export class InvalidMeshArgumentError extends kindClass('InvalidMeshArgumentError', 'mesh:invalid_argument', -89) {}
 /** `audit:io` (-90): An audit log could not be opened or written. */
 export class AuditIoError extends kindClass('AuditIoError', 'audit:io', -90) {}
+/** `channel:invalid_name` (-100): A channel name or pattern is not valid: empty, too long, too deep, a character other than letters, digits, '-', '_' and '.', an empty segment, or a wildcard anywhere but alone at the end. */
+export class InvalidChannelNameError extends kindClass('InvalidChannelNameError', 'channel:invalid_name', -100) {}
+/** `token:malformed` (-110): Bytes that should be a permission token are not one (length, version, reserved bits, channel kind). */
+export class TokenMalformedError extends kindClass('TokenMalformedError', 'token:malformed', -110) {}
+/** `token:bad_signature` (-111): A permission token's signature does not verify against its issuer. */
+export class TokenBadSignatureError extends kindClass('TokenBadSignatureError', 'token:bad_signature', -111) {}
+/** `token:expired` (-112): A permission token has expired. */
+export class TokenExpiredError extends kindClass('TokenExpiredError', 'token:expired', -112) {}
+/** `token:not_yet_valid` (-113): A permission token is not valid yet (its not-before is later). */
+export class TokenNotYetValidError extends kindClass('TokenNotYetValidError', 'token:not_yet_valid', -113) {}
+/** `token:zero_ttl` (-114): A token was asked for with a time to live of zero (the strict issue call; the other rounds it up to one second). */
+export class TokenZeroTtlError extends kindClass('TokenZeroTtlError', 'token:zero_ttl', -114) {}
+/** `token:depth_exceeded` (-115): A delegation depth above the limit, or a delegation from a token that may not delegate (no delegate scope, or no depth left). */
+export class TokenDepthExceededError extends kindClass('TokenDepthExceededError', 'token:depth_exceeded', -115) {}
+/** `token:widened` (-116): A delegated token would grant more than its parent: a scope bit the parent lacks, or a channel pattern the parent's does not contain. */
+export class TokenWidenedError extends kindClass('TokenWidenedError', 'token:widened', -116) {}
+/** `token:broken_chain` (-117): A chain whose links do not hold: a token not issued by its parent's subject, or not naming its parent. */
+export class TokenBrokenChainError extends kindClass('TokenBrokenChainError', 'token:broken_chain', -117) {}
+/** `token:untrusted` (-118): A chain's first token was issued by a key not trusted here. */
+export class TokenUntrustedError extends kindClass('TokenUntrustedError', 'token:untrusted', -118) {}
+/** `token:revoked` (-119): A token, or one its chain rests on, was revoked. */
+export class TokenRevokedError extends kindClass('TokenRevokedError', 'token:revoked', -119) {}
+/** `token:denied` (-120): A valid chain that does not grant what was asked: another subject, a scope it lacks, or a channel outside its pattern. */
+export class TokenDeniedError extends kindClass('TokenDeniedError', 'token:denied', -120) {}
+/** `token:invalid_argument` (-121): A token request was invalid: no scope, an unknown scope name or option, a time that does not fit. */
+export class InvalidTokenArgumentError extends kindClass('InvalidTokenArgumentError', 'token:invalid_argument', -121) {}
 
 /** Every kind's class, in code order. */
 export const ERROR_CLASSES: readonly (typeof NetError)[] = [
@@ -139,4 +165,17 @@ export const ERROR_CLASSES: readonly (typeof NetError)[] = [
   UntrustedPeerError,
   InvalidMeshArgumentError,
   AuditIoError,
+  InvalidChannelNameError,
+  TokenMalformedError,
+  TokenBadSignatureError,
+  TokenExpiredError,
+  TokenNotYetValidError,
+  TokenZeroTtlError,
+  TokenDepthExceededError,
+  TokenWidenedError,
+  TokenBrokenChainError,
+  TokenUntrustedError,
+  TokenRevokedError,
+  TokenDeniedError,
+  InvalidTokenArgumentError,
 ];

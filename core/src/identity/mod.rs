@@ -7,6 +7,8 @@
 //! 32-bit origin hash stamped on every packet. The seed is secret material:
 //! it is never printed by `Debug` and is zeroized when an [`Identity`] drops.
 
+pub mod token;
+
 use crate::error::{Error, ErrorKind, Result};
 use blake2::{Blake2s256, Digest};
 use ed25519_dalek::{Signer, SigningKey, Verifier, VerifyingKey};

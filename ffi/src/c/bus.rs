@@ -680,6 +680,7 @@ pub extern "C" fn net_runtime_shutdown() {
             bus.shutdown();
         }
         super::identity::drain_identities();
+        super::token::drain_caches();
         super::netdb::drain_databases();
         super::redex::drain_logs();
         super::mesh::drain_meshes();

@@ -145,3 +145,52 @@ pub const NET_ERR_INVALID_MESH_ARGUMENT: i32 = -89;
 
 /// An audit log could not be opened or written.
 pub const NET_ERR_AUDIT_IO: i32 = -90;
+
+/// A channel name or pattern is not valid: empty, too long, too
+/// deep, a character other than letters, digits, '-', '_' and '.',
+/// an empty segment, or a wildcard anywhere but alone at the end.
+pub const NET_ERR_INVALID_CHANNEL_NAME: i32 = -100;
+
+/// Bytes that should be a permission token are not one (length,
+/// version, reserved bits, channel kind).
+pub const NET_ERR_TOKEN_MALFORMED: i32 = -110;
+
+/// A permission token's signature does not verify against its issuer.
+pub const NET_ERR_TOKEN_BAD_SIGNATURE: i32 = -111;
+
+/// A permission token has expired.
+pub const NET_ERR_TOKEN_EXPIRED: i32 = -112;
+
+/// A permission token is not valid yet (its not-before is later).
+pub const NET_ERR_TOKEN_NOT_YET_VALID: i32 = -113;
+
+/// A token was asked for with a time to live of zero (the strict
+/// issue call; the other rounds it up to one second).
+pub const NET_ERR_TOKEN_ZERO_TTL: i32 = -114;
+
+/// A delegation depth above the limit, or a delegation from a token
+/// that may not delegate (no delegate scope, or no depth left).
+pub const NET_ERR_TOKEN_DEPTH_EXCEEDED: i32 = -115;
+
+/// A delegated token would grant more than its parent: a scope bit
+/// the parent lacks, or a channel pattern the parent's does not
+/// contain.
+pub const NET_ERR_TOKEN_WIDENED: i32 = -116;
+
+/// A chain whose links do not hold: a token not issued by its
+/// parent's subject, or not naming its parent.
+pub const NET_ERR_TOKEN_BROKEN_CHAIN: i32 = -117;
+
+/// A chain's first token was issued by a key not trusted here.
+pub const NET_ERR_TOKEN_UNTRUSTED: i32 = -118;
+
+/// A token, or one its chain rests on, was revoked.
+pub const NET_ERR_TOKEN_REVOKED: i32 = -119;
+
+/// A valid chain that does not grant what was asked: another
+/// subject, a scope it lacks, or a channel outside its pattern.
+pub const NET_ERR_TOKEN_DENIED: i32 = -120;
+
+/// A token request was invalid: no scope, an unknown scope name or
+/// option, a time that does not fit.
+pub const NET_ERR_INVALID_TOKEN_ARGUMENT: i32 = -121;

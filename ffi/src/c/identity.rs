@@ -16,7 +16,7 @@ pub struct net_identity_t {
 
 static IDENTITIES: HandleTable<Identity> = HandleTable::new(0x49);
 
-fn identity_arg(id: *mut net_identity_t) -> Result<Arc<Identity>, Error> {
+pub(crate) fn identity_arg(id: *mut net_identity_t) -> Result<Arc<Identity>, Error> {
     IDENTITIES.arg(id, "identity")
 }
 

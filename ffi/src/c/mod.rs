@@ -22,6 +22,7 @@ pub(crate) mod mesh;
 mod netdb;
 mod push;
 mod redex;
+mod token;
 mod wire;
 
 pub use bus::*;
@@ -34,4 +35,5 @@ pub use mesh::*;
 pub use netdb::*;
 pub use push::*;
 pub use redex::*;
+pub use token::*;
 pub use wire::*;

@@ -3,11 +3,13 @@
 
 pub mod bus;
 pub mod bus_link;
+pub mod channel;
 pub mod identity;
 pub mod json;
 pub mod mesh;
 pub mod netdb;
 pub mod redex;
+pub mod token;
 pub mod wait;
 pub mod wire;
 

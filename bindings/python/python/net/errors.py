@@ -582,6 +582,172 @@ class AuditIoError(NetError):
     code = -90
 
 
+class InvalidChannelNameError(NetError):
+    """The kind ``channel:invalid_name``.
+
+    A channel name or pattern is not valid: empty, too long, too
+    deep, a character other than letters, digits, '-', '_' and '.',
+    an empty segment, or a wildcard anywhere but alone at the end.
+    """
+
+    kind = "channel:invalid_name"
+    area = "channel"
+    reason = "invalid_name"
+    code = -100
+
+
+class TokenMalformedError(NetError):
+    """The kind ``token:malformed``.
+
+    Bytes that should be a permission token are not one (length,
+    version, reserved bits, channel kind).
+    """
+
+    kind = "token:malformed"
+    area = "token"
+    reason = "malformed"
+    code = -110
+
+
+class TokenBadSignatureError(NetError):
+    """The kind ``token:bad_signature``.
+
+    A permission token's signature does not verify against its issuer.
+    """
+
+    kind = "token:bad_signature"
+    area = "token"
+    reason = "bad_signature"
+    code = -111
+
+
+class TokenExpiredError(NetError):
+    """The kind ``token:expired``.
+
+    A permission token has expired.
+    """
+
+    kind = "token:expired"
+    area = "token"
+    reason = "expired"
+    code = -112
+
+
+class TokenNotYetValidError(NetError):
+    """The kind ``token:not_yet_valid``.
+
+    A permission token is not valid yet (its not-before is later).
+    """
+
+    kind = "token:not_yet_valid"
+    area = "token"
+    reason = "not_yet_valid"
+    code = -113
+
+
+class TokenZeroTtlError(NetError):
+    """The kind ``token:zero_ttl``.
+
+    A token was asked for with a time to live of zero (the strict
+    issue call; the other rounds it up to one second).
+    """
+
+    kind = "token:zero_ttl"
+    area = "token"
+    reason = "zero_ttl"
+    code = -114
+
+
+class TokenDepthExceededError(NetError):
+    """The kind ``token:depth_exceeded``.
+
+    A delegation depth above the limit, or a delegation from a token
+    that may not delegate (no delegate scope, or no depth left).
+    """
+
+    kind = "token:depth_exceeded"
+    area = "token"
+    reason = "depth_exceeded"
+    code = -115
+
+
+class TokenWidenedError(NetError):
+    """The kind ``token:widened``.
+
+    A delegated token would grant more than its parent: a scope bit
+    the parent lacks, or a channel pattern the parent's does not
+    contain.
+    """
+
+    kind = "token:widened"
+    area = "token"
+    reason = "widened"
+    code = -116
+
+
+class TokenBrokenChainError(NetError):
+    """The kind ``token:broken_chain``.
+
+    A chain whose links do not hold: a token not issued by its
+    parent's subject, or not naming its parent.
+    """
+
+    kind = "token:broken_chain"
+    area = "token"
+    reason = "broken_chain"
+    code = -117
+
+
+class TokenUntrustedError(NetError):
+    """The kind ``token:untrusted``.
+
+    A chain's first token was issued by a key not trusted here.
+    """
+
+    kind = "token:untrusted"
+    area = "token"
+    reason = "untrusted"
+    code = -118
+
+
+class TokenRevokedError(NetError):
+    """The kind ``token:revoked``.
+
+    A token, or one its chain rests on, was revoked.
+    """
+
+    kind = "token:revoked"
+    area = "token"
+    reason = "revoked"
+    code = -119
+
+
+class TokenDeniedError(NetError):
+    """The kind ``token:denied``.
+
+    A valid chain that does not grant what was asked: another
+    subject, a scope it lacks, or a channel outside its pattern.
+    """
+
+    kind = "token:denied"
+    area = "token"
+    reason = "denied"
+    code = -120
+
+
+class InvalidTokenArgumentError(NetError, ValueError):
+    """The kind ``token:invalid_argument``.
+
+    A token request was invalid: no scope, an unknown scope name or
+    option, a time that does not fit.
+    """
+
+    kind = "token:invalid_argument"
+    area = "token"
+    reason = "invalid_argument"
+    code = -121
+
+
 #: kind string -> exception class.
 ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:null_pointer": NullPointerError,
@@ -629,6 +795,19 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "mesh:untrusted_peer": UntrustedPeerError,
     "mesh:invalid_argument": InvalidMeshArgumentError,
     "audit:io": AuditIoError,
+    "channel:invalid_name": InvalidChannelNameError,
+    "token:malformed": TokenMalformedError,
+    "token:bad_signature": TokenBadSignatureError,
+    "token:expired": TokenExpiredError,
+    "token:not_yet_valid": TokenNotYetValidError,
+    "token:zero_ttl": TokenZeroTtlError,
+    "token:depth_exceeded": TokenDepthExceededError,
+    "token:widened": TokenWidenedError,
+    "token:broken_chain": TokenBrokenChainError,
+    "token:untrusted": TokenUntrustedError,
+    "token:revoked": TokenRevokedError,
+    "token:denied": TokenDeniedError,
+    "token:invalid_argument": InvalidTokenArgumentError,
 }
 
 _net.register_error_classes(ERRORS_BY_KIND)
@@ -647,6 +826,7 @@ __all__ = [
     "FoldStoppedError",
     "HandshakeFailedError",
     "InvalidArgumentError",
+    "InvalidChannelNameError",
     "InvalidConfigError",
     "InvalidCursorError",
     "InvalidDbArgumentError",
@@ -660,6 +840,7 @@ __all__ = [
     "InvalidMeshConfigError",
     "InvalidSeedError",
     "InvalidSnapshotError",
+    "InvalidTokenArgumentError",
     "InvalidUtf8Error",
     "IoError",
     "LogClosedError",
@@ -679,6 +860,17 @@ __all__ = [
     "ShutdownError",
     "StreamBackpressureError",
     "TimeoutError",
+    "TokenBadSignatureError",
+    "TokenBrokenChainError",
+    "TokenDeniedError",
+    "TokenDepthExceededError",
+    "TokenExpiredError",
+    "TokenMalformedError",
+    "TokenNotYetValidError",
+    "TokenRevokedError",
+    "TokenUntrustedError",
+    "TokenWidenedError",
+    "TokenZeroTtlError",
     "UnknownPeerError",
     "UntrustedPeerError",
 ]
