@@ -1914,7 +1914,7 @@ int32_t net_cortex_unframe(const uint8_t *bytes,
 /**
  * Issues a permission token signed by `issuer` for the JSON request
  * `{"subject": "<hex key>", "scope": ["subscribe", ...], "channel":
- * "sensors/*", "ttl_ms": N}` (optional: `"depth"`, `"not_before"`, `"now"`
+ * "sensors/lidar", "ttl_ms": N}` (optional: `"depth"`, `"not_before"`, `"now"`
  * in seconds since the epoch, `"nonce"` as 32 hex digits) and writes its
  * `NET_TOKEN_LEN` bytes to `out`. A zero `ttl_ms` is rounded up to one
  * second (`net_token_try_issue` refuses it with `NET_ERR_TOKEN_ZERO_TTL`).
@@ -2152,8 +2152,9 @@ NET_MUST_USE int32_t net_channel_check_name(const char *name, size_t len);
 NET_MUST_USE int32_t net_channel_hash(const char *name, size_t len, uint64_t *out);
 
 /**
- * Writes whether the channel pattern `pattern` (`a/b`, `a/*`, `a/**`,
- * `*`, `**`) matches the channel `name`.
+ * Writes whether the channel pattern `pattern` (an exact name, or a prefix
+ * with a last segment of one star, one level below it, or two stars, any
+ * depth below it) matches the channel `name`.
  *
  * # Safety
  * `pattern` valid for `pattern_len` bytes, `name` for `name_len`; `out` writable.

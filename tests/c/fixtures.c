@@ -929,17 +929,157 @@ static void check_frames(const cJSON *doc, int *pass, int *fail, const char *fil
     }
 }
 
+/* token/tokens.json: the fixture's identity by name. */
+static net_identity_t *fixture_identity(const cJSON *doc, const cJSON *name) {
+    unsigned char seed[32];
+    net_identity_t *id = NULL;
+    const cJSON *hex = cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "identities"), name->valuestring);
+    if (!hex || unhex(hex->valuestring, seed) != 32 || net_identity_from_seed(seed, 32, &id) != NET_OK) return NULL;
+    return id;
+}
+
+static uint8_t scope_bits(const cJSON *names) {
+    const char *known[] = {"publish", "subscribe", "admin", "delegate"};
+    uint8_t bits = 0;
+    const cJSON *n;
+    cJSON_ArrayForEach(n, names) {
+        for (int i = 0; i < 4; i++) if (strcmp(n->valuestring, known[i]) == 0) bits |= (uint8_t)(1u << i);
+    }
+    return bits;
+}
+
+/* One token case: 0 when it gives what the fixture says (a result or an error kind). */
+static int run_token_case(const cJSON *doc, const cJSON *c) {
+    const char *op = cJSON_GetObjectItem(c, "op")->valuestring;
+    const cJSON *want_error = cJSON_GetObjectItem(c, "error");
+    unsigned char token[NET_TOKEN_LEN], id[NET_TOKEN_ID_LEN], want[NET_TOKEN_LEN * 4];
+    char id_hex[2 * NET_TOKEN_ID_LEN + 1];
+    int rc = NET_OK;
+    if (strcmp(op, "issue") == 0 || strcmp(op, "delegate") == 0) {
+        char *request = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "request"));
+        int is_issue = strcmp(op, "issue") == 0;
+        net_identity_t *who = fixture_identity(doc, cJSON_GetObjectItem(c, is_issue ? "issuer" : "delegator"));
+        if (is_issue) {
+            const cJSON *strict = cJSON_GetObjectItem(c, "strict");
+            rc = cJSON_IsTrue(strict) ? net_token_try_issue(who, request, strlen(request), token)
+                                      : net_token_issue(who, request, strlen(request), token);
+        } else {
+            size_t n = unhex(cJSON_GetObjectItem(c, "parent")->valuestring, want);
+            rc = net_token_delegate(who, want, n, request, strlen(request), token);
+        }
+        net_identity_free(who);
+        cJSON_free(request);
+        if (want_error) { if (!kind_matches(rc, want_error)) FAIL("gave %d, expected %s", rc, want_error->valuestring); return 0; }
+        if (rc != NET_OK) FAIL("failed: %s", net_last_error_message());
+        if (unhex(cJSON_GetObjectItem(c, "token")->valuestring, want) != NET_TOKEN_LEN || memcmp(want, token, NET_TOKEN_LEN) != 0)
+            FAIL("other token bytes");
+        if (net_token_id(token, NET_TOKEN_LEN, id) != NET_OK) FAIL("no id");
+        for (int i = 0; i < NET_TOKEN_ID_LEN; i++) snprintf(id_hex + 2 * i, 3, "%02x", id[i]);
+        if (strcmp(id_hex, cJSON_GetObjectItem(c, "id")->valuestring) != 0) FAIL("id %s", id_hex);
+        return 0;
+    }
+    if (strcmp(op, "verify") == 0) {
+        size_t n = unhex(cJSON_GetObjectItem(c, "token")->valuestring, want);
+        rc = net_token_verify(want, n, (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble);
+    } else if (strcmp(op, "chain") == 0) {
+        net_token_cache_t *cache = NULL;
+        if (net_token_cache_new(&cache) != NET_OK) FAIL("no cache");
+        const cJSON *item;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(c, "trust")) {
+            unsigned char pk[32];
+            net_identity_t *who = fixture_identity(doc, item);
+            if (net_identity_public_key(who, pk) != NET_OK || net_token_cache_trust(cache, pk, 32) != NET_OK) rc = -1000;
+            net_identity_free(who);
+        }
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(c, "revoked")) {
+            unsigned char rid[32];
+            if (unhex(item->valuestring, rid) != 32 || net_token_cache_revoke(cache, rid, 32) != NET_OK) rc = -1000;
+        }
+        size_t len = 0;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(c, "chain")) len += unhex(item->valuestring, want + len);
+        unsigned char subject[32];
+        net_identity_t *who = fixture_identity(doc, cJSON_GetObjectItem(c, "subject"));
+        if (net_identity_public_key(who, subject) != NET_OK) rc = -1000;
+        net_identity_free(who);
+        const char *channel = cJSON_GetObjectItem(c, "channel")->valuestring;
+        uint8_t scope = scope_bits(cJSON_GetObjectItem(c, "scope"));
+        int64_t now = (int64_t)cJSON_GetObjectItem(c, "now")->valuedouble;
+        if (rc == NET_OK) rc = net_token_cache_install(cache, want, len, subject, 32, scope, channel, strlen(channel), now, id);
+        if (rc == NET_OK) rc = net_token_cache_check(cache, subject, 32, scope, channel, strlen(channel), now, NULL);
+        net_token_cache_free(cache);
+        if (rc == NET_OK && !want_error) {
+            for (int i = 0; i < NET_TOKEN_ID_LEN; i++) snprintf(id_hex + 2 * i, 3, "%02x", id[i]);
+            if (strcmp(id_hex, cJSON_GetObjectItem(c, "id")->valuestring) != 0) FAIL("leaf id %s", id_hex);
+        }
+    } else if (strcmp(op, "covers") == 0) {
+        size_t n = unhex(cJSON_GetObjectItem(c, "token")->valuestring, want);
+        const char *channel = cJSON_GetObjectItem(c, "channel")->valuestring;
+        bool covers = false;
+        rc = net_token_covers(want, n, channel, strlen(channel), &covers);
+        if (rc == NET_OK && covers != cJSON_IsTrue(cJSON_GetObjectItem(c, "covers"))) FAIL("covers %d", covers);
+    } else if (strcmp(op, "inspect") == 0) {
+        size_t n = unhex(cJSON_GetObjectItem(c, "token")->valuestring, want);
+        char *json = NULL;
+        rc = net_token_json(want, n, &json, NULL);
+        cJSON *got = json ? cJSON_Parse(json) : NULL;
+        int same = cJSON_Compare(got, cJSON_GetObjectItem(c, "json"), 1);
+        cJSON_Delete(got);
+        net_string_free(json);
+        if (rc == NET_OK && !same) FAIL("other fields");
+    } else {
+        FAIL("unknown op %s", op);
+    }
+    if (want_error) { if (!kind_matches(rc, want_error)) FAIL("gave %d, expected %s", rc, want_error->valuestring); return 0; }
+    if (rc != NET_OK) FAIL("failed: %s", net_last_error_message());
+    return 0;
+}
+
+static void check_tokens(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "tokens")) {
+        if (run_token_case(doc, c) == 0) (*pass)++;
+        else { (*fail)++; fprintf(stderr, "%s / %s: %s\n", file, cJSON_GetObjectItem(c, "name")->valuestring, errbuf); }
+    }
+}
+
+/* channel/names.json: names and their hashes, patterns matching names. */
+static void check_channel_names(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "names")) {
+        const char *channel = cJSON_GetObjectItem(c, "channel")->valuestring;
+        const cJSON *want_error = cJSON_GetObjectItem(c, "error");
+        int rc, ok;
+        if (strcmp(cJSON_GetObjectItem(c, "op")->valuestring, "name") == 0) {
+            uint64_t hash = 0;
+            char text[32];
+            rc = net_channel_hash(channel, strlen(channel), &hash);
+            snprintf(text, sizeof text, "%llu", (unsigned long long)hash);
+            ok = want_error ? kind_matches(rc, want_error) && net_channel_check_name(channel, strlen(channel)) == rc
+                            : rc == NET_OK && net_channel_check_name(channel, strlen(channel)) == NET_OK
+                                  && strcmp(text, cJSON_GetObjectItem(c, "hash")->valuestring) == 0;
+        } else {
+            const char *pattern = cJSON_GetObjectItem(c, "pattern")->valuestring;
+            bool matches = false;
+            rc = net_channel_matches(pattern, strlen(pattern), channel, strlen(channel), &matches);
+            ok = want_error ? kind_matches(rc, want_error)
+                            : rc == NET_OK && matches == cJSON_IsTrue(cJSON_GetObjectItem(c, "matches"));
+        }
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : ".";
-    const char *areas[] = {"bus", "cortex", "errors", "identity", "mesh", "redex", "wire"};
+    const char *areas[] = {"bus", "channel", "cortex", "errors", "identity", "mesh", "redex", "token", "wire"};
+    const int area_count = (int)(sizeof areas / sizeof areas[0]);
     char path[8192];
     snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
     FILE *out = fopen(path, "w");
     if (!out) { fprintf(stderr, "cannot write %s (create build/parity first)\n", path); return 2; }
     int total_pass = 0, total_fail = 0;
-    for (int a = 0; a < 7; a++) {
+    for (int a = 0; a < area_count; a++) {
         char dir[4096];
         snprintf(dir, sizeof dir, "%s/tests/cross_lang/%s", root, areas[a]);
         DIR *d = opendir(dir);
@@ -973,6 +1113,8 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "opens")) check_opens(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "inline")) check_records(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "tokens")) check_tokens(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "names")) check_channel_names(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
                     if (check_kinds(doc) == 0) pass++; else { fail++; fprintf(stderr, "%s/%s: %s\n", areas[a], names[f], errbuf); }
                 }

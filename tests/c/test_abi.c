@@ -676,6 +676,135 @@ static void test_bus_link(void) {
     net_mesh_free(b);
 }
 
+/* A token cache shared by threads that install, check and revoke. */
+typedef struct {
+    net_token_cache_t *cache;
+    net_identity_t *root;
+    int index;
+} token_worker;
+
+static void *token_thread(void *arg) {
+    token_worker *w = arg;
+    unsigned char seed[32], subject[32], token[NET_TOKEN_LEN], id[NET_TOKEN_ID_LEN];
+    memset(seed, 0x60 + w->index, sizeof seed);
+    net_identity_t *who = NULL;
+    CHECK(net_identity_from_seed(seed, 32, &who) == NET_OK && net_identity_public_key(who, subject) == NET_OK);
+    char hex[65], request[256];
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", subject[i]);
+    snprintf(request, sizeof request, "{\"subject\":\"%s\",\"scope\":[\"publish\"],\"channel\":\"t/*\",\"ttl_ms\":60000}", hex);
+    int wrong = 0; /* one check per thread, not per round */
+    for (int round = 0; round < 100; round++) {
+        wrong += net_token_issue(w->root, request, strlen(request), token) != NET_OK;
+        wrong += net_token_cache_install(w->cache, token, NET_TOKEN_LEN, subject, 32, NET_TOKEN_SCOPE_PUBLISH, "t/x", 3, -1, id) != NET_OK;
+        wrong += net_token_cache_check(w->cache, subject, 32, NET_TOKEN_SCOPE_PUBLISH, "t/x", 3, -1, NULL) != NET_OK;
+        wrong += net_token_cache_revoke(w->cache, id, NET_TOKEN_ID_LEN) != NET_OK;
+        wrong += net_token_cache_check(w->cache, subject, 32, NET_TOKEN_SCOPE_PUBLISH, "t/x", 3, -1, NULL) != NET_ERR_TOKEN_DENIED;
+    }
+    CHECK(wrong == 0);
+    net_identity_free(who);
+    return NULL;
+}
+
+/* Tokens and channel names: NULLs, bad bytes, stale handles, errors by kind, threads. */
+static void test_tokens(void) {
+    unsigned char seed[32] = {9}, root_pk[32], subject_pk[32], token[NET_TOKEN_LEN], child[NET_TOKEN_LEN], id[NET_TOKEN_ID_LEN];
+    net_identity_t *root = NULL, *subject = NULL;
+    CHECK(net_identity_from_seed(seed, 32, &root) == NET_OK && net_identity_public_key(root, root_pk) == NET_OK);
+    seed[0] = 10;
+    CHECK(net_identity_from_seed(seed, 32, &subject) == NET_OK && net_identity_public_key(subject, subject_pk) == NET_OK);
+    char hex[65], request[512];
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", subject_pk[i]);
+    snprintf(request, sizeof request,
+             "{\"subject\":\"%s\",\"scope\":[\"subscribe\",\"delegate\"],\"channel\":\"a/**\",\"ttl_ms\":60000,\"depth\":1}", hex);
+    CHECK(net_token_issue(NULL, request, strlen(request), token) == NET_ERR_NULL_POINTER);
+    CHECK(net_token_issue(root, NULL, 5, token) == NET_ERR_NULL_POINTER);
+    CHECK(net_token_issue(root, request, strlen(request), NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_token_issue(root, "{", 1, token) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+    CHECK(net_token_issue(root, "\xff", 1, token) == NET_ERR_INVALID_UTF8);
+    CHECK(net_token_issue(root, request, strlen(request), token) == NET_OK);
+    CHECK(net_token_verify(token, NET_TOKEN_LEN, -1) == NET_OK);
+    CHECK(net_token_verify(token, NET_TOKEN_LEN, 0) == NET_ERR_TOKEN_NOT_YET_VALID);
+    CHECK(net_token_verify(token, NET_TOKEN_LEN - 1, -1) == NET_ERR_TOKEN_MALFORMED);
+    CHECK(net_token_verify(NULL, 0, -1) == NET_ERR_TOKEN_MALFORMED);
+    CHECK(net_token_verify(NULL, NET_TOKEN_LEN, -1) == NET_ERR_NULL_POINTER);
+    CHECK(net_token_id(token, NET_TOKEN_LEN, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_token_id(token, NET_TOKEN_LEN, id) == NET_OK);
+    bool covers = false;
+    CHECK(net_token_covers(token, NET_TOKEN_LEN, "a/b/c", 5, &covers) == NET_OK && covers);
+    CHECK(net_token_covers(token, NET_TOKEN_LEN, "b", 1, &covers) == NET_OK && !covers);
+    CHECK(net_token_covers(token, NET_TOKEN_LEN, "a//b", 4, &covers) == NET_ERR_INVALID_CHANNEL_NAME);
+    CHECK(net_token_covers(token, NET_TOKEN_LEN, "a", 1, NULL) == NET_ERR_NULL_POINTER);
+    char *json = NULL;
+    CHECK(net_token_json(token, NET_TOKEN_LEN, &json, NULL) == NET_OK && strstr(json, "\"delegate\"") != NULL);
+    net_string_free(json);
+    unsigned char tampered[NET_TOKEN_LEN];
+    memcpy(tampered, token, NET_TOKEN_LEN);
+    tampered[100] ^= 1;
+    CHECK(net_token_verify(tampered, NET_TOKEN_LEN, -1) == NET_ERR_TOKEN_BAD_SIGNATURE);
+    /* Delegation: the subject narrows it to one channel for the root itself. */
+    char back[512];
+    char root_hex[65];
+    for (int i = 0; i < 32; i++) snprintf(root_hex + 2 * i, 3, "%02x", root_pk[i]);
+    snprintf(back, sizeof back, "{\"subject\":\"%s\",\"scope\":[\"subscribe\"],\"channel\":\"a/b\",\"ttl_ms\":1000}", root_hex);
+    CHECK(net_token_delegate(root, token, NET_TOKEN_LEN, back, strlen(back), child) == NET_ERR_TOKEN_BROKEN_CHAIN);
+    CHECK(net_token_delegate(subject, token, 10, back, strlen(back), child) == NET_ERR_TOKEN_MALFORMED);
+    CHECK(net_token_delegate(subject, token, NET_TOKEN_LEN, back, strlen(back), child) == NET_OK);
+    /* The cache: trust, install the chain, check, revoke, sweep, stale handle. */
+    net_token_cache_t *cache = NULL;
+    CHECK(net_token_cache_new(NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_token_cache_new(&cache) == NET_OK);
+    unsigned char chain[2 * NET_TOKEN_LEN];
+    memcpy(chain, token, NET_TOKEN_LEN);
+    memcpy(chain + NET_TOKEN_LEN, child, NET_TOKEN_LEN);
+    CHECK(net_token_cache_install(cache, chain, sizeof chain, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/b", 3, -1, id) == NET_ERR_TOKEN_UNTRUSTED);
+    CHECK(net_token_cache_trust(cache, root_pk, 31) == NET_ERR_INVALID_KEY);
+    CHECK(net_token_cache_trust(cache, root_pk, 32) == NET_OK);
+    CHECK(net_token_cache_install(cache, chain, sizeof chain - 1, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/b", 3, -1, id) == NET_ERR_TOKEN_MALFORMED);
+    CHECK(net_token_cache_install(cache, chain, sizeof chain, root_pk, 32, 0x10, "a/b", 3, -1, id) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+    CHECK(net_token_cache_install(cache, chain, sizeof chain, root_pk, 32, NET_TOKEN_SCOPE_PUBLISH, "a/b", 3, -1, id) == NET_ERR_TOKEN_DENIED);
+    CHECK(net_token_cache_verify(cache, chain, sizeof chain, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/b", 3, -1, NULL) == NET_OK);
+    size_t held = 99;
+    CHECK(net_token_cache_len(cache, &held) == NET_OK && held == 0);
+    CHECK(net_token_cache_install(cache, chain, sizeof chain, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/b", 3, -1, id) == NET_OK);
+    CHECK(net_token_cache_len(cache, &held) == NET_OK && held == 1);
+    CHECK(net_token_cache_check(cache, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/b", 3, -1, NULL) == NET_OK);
+    CHECK(net_token_cache_check(cache, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/c", 3, -1, NULL) == NET_ERR_TOKEN_DENIED);
+    bool revoked = true;
+    CHECK(net_token_cache_is_revoked(cache, id, NET_TOKEN_ID_LEN, &revoked) == NET_OK && !revoked);
+    CHECK(net_token_cache_revoke(cache, id, 3) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+    CHECK(net_token_cache_revoke(cache, id, NET_TOKEN_ID_LEN) == NET_OK);
+    CHECK(net_token_cache_is_revoked(cache, id, NET_TOKEN_ID_LEN, &revoked) == NET_OK && revoked);
+    CHECK(net_token_cache_check(cache, root_pk, 32, NET_TOKEN_SCOPE_SUBSCRIBE, "a/b", 3, -1, NULL) == NET_ERR_TOKEN_DENIED);
+    size_t dropped = 9;
+    CHECK(net_token_cache_sweep(cache, -1, &dropped) == NET_OK && dropped == 0);
+    /* Eight threads on one cache. */
+    pthread_t threads[8];
+    token_worker workers[8];
+    for (int i = 0; i < 8; i++) {
+        workers[i] = (token_worker){cache, root, i};
+        pthread_create(&threads[i], NULL, token_thread, &workers[i]);
+    }
+    for (int i = 0; i < 8; i++) pthread_join(threads[i], NULL);
+    CHECK(net_token_cache_len(cache, &held) == NET_OK && held == 0);
+    net_token_cache_free(cache);
+    net_token_cache_free(cache);
+    CHECK(net_token_cache_len(cache, &held) == NET_ERR_INVALID_HANDLE);
+    CHECK(net_token_cache_trust((net_token_cache_t *)(uintptr_t)0x1234, root_pk, 32) == NET_ERR_INVALID_HANDLE);
+    /* Channel names. */
+    uint64_t hash = 0;
+    bool matches = false;
+    CHECK(net_channel_check_name("sensors/lidar", 13) == NET_OK);
+    CHECK(net_channel_check_name("sensors//lidar", 14) == NET_ERR_INVALID_CHANNEL_NAME);
+    CHECK(strcmp(net_error_kind(NET_ERR_INVALID_CHANNEL_NAME), "channel:invalid_name") == 0);
+    CHECK(net_channel_hash("a", 1, &hash) == NET_OK && hash != 0);
+    CHECK(net_channel_hash("", 0, &hash) == NET_ERR_INVALID_CHANNEL_NAME);
+    CHECK(net_channel_hash("a", 1, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_channel_matches("a/*", 3, "a/b", 3, &matches) == NET_OK && matches);
+    CHECK(net_channel_matches("a/*/b", 5, "a/b", 3, &matches) == NET_ERR_INVALID_CHANNEL_NAME);
+    net_identity_free(root);
+    net_identity_free(subject);
+}
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -1011,6 +1140,7 @@ int main(void) {
     test_bus_link();
     test_cancel();
     test_handlers();
+    test_tokens();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

@@ -44,7 +44,7 @@ fn now_arg(now: i64) -> Option<u64> {
 
 /// Issues a permission token signed by `issuer` for the JSON request
 /// `{"subject": "<hex key>", "scope": ["subscribe", ...], "channel":
-/// "sensors/*", "ttl_ms": N}` (optional: `"depth"`, `"not_before"`, `"now"`
+/// "sensors/lidar", "ttl_ms": N}` (optional: `"depth"`, `"not_before"`, `"now"`
 /// in seconds since the epoch, `"nonce"` as 32 hex digits) and writes its
 /// `NET_TOKEN_LEN` bytes to `out`. A zero `ttl_ms` is rounded up to one
 /// second (`net_token_try_issue` refuses it with `NET_ERR_TOKEN_ZERO_TTL`).
@@ -507,8 +507,9 @@ pub unsafe extern "C" fn net_channel_hash(name: *const c_char, len: usize, out: 
     })
 }
 
-/// Writes whether the channel pattern `pattern` (`a/b`, `a/*`, `a/**`,
-/// `*`, `**`) matches the channel `name`.
+/// Writes whether the channel pattern `pattern` (an exact name, or a prefix
+/// with a last segment of one star, one level below it, or two stars, any
+/// depth below it) matches the channel `name`.
 ///
 /// # Safety
 /// `pattern` valid for `pattern_len` bytes, `name` for `name_len`; `out` writable.
