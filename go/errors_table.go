@@ -104,8 +104,8 @@ var (
 	ErrTokenExpired = &Error{Kind: "token:expired", Area: "token", Reason: "expired", Code: -112}
 	// ErrTokenNotYetValid is the kind token:not_yet_valid: a permission token is not valid yet (its not-before is later).
 	ErrTokenNotYetValid = &Error{Kind: "token:not_yet_valid", Area: "token", Reason: "not_yet_valid", Code: -113}
-	// ErrTokenZeroTtl is the kind token:zero_ttl: a token was asked for with a time to live of zero (the strict issue call; the other rounds it up to one second).
-	ErrTokenZeroTtl = &Error{Kind: "token:zero_ttl", Area: "token", Reason: "zero_ttl", Code: -114}
+	// ErrTokenZeroTTL is the kind token:zero_ttl: a token was asked for with a time to live of zero (the strict issue call; the other rounds it up to one second).
+	ErrTokenZeroTTL = &Error{Kind: "token:zero_ttl", Area: "token", Reason: "zero_ttl", Code: -114}
 	// ErrTokenDepthExceeded is the kind token:depth_exceeded: a delegation depth above the limit, or a delegation from a token that may not delegate (no delegate scope, or no depth left).
 	ErrTokenDepthExceeded = &Error{Kind: "token:depth_exceeded", Area: "token", Reason: "depth_exceeded", Code: -115}
 	// ErrTokenWidened is the kind token:widened: a delegated token would grant more than its parent: a scope bit the parent lacks, or a channel pattern the parent's does not contain.
@@ -175,7 +175,7 @@ func Kinds() []*Error {
 		ErrTokenBadSignature,
 		ErrTokenExpired,
 		ErrTokenNotYetValid,
-		ErrTokenZeroTtl,
+		ErrTokenZeroTTL,
 		ErrTokenDepthExceeded,
 		ErrTokenWidened,
 		ErrTokenBrokenChain,

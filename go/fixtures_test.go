@@ -33,16 +33,19 @@ type fixtureFile struct {
 		Reason string `json:"reason"`
 		Code   int    `json:"code"`
 	} `json:"kinds"`
-	Vectors        []map[string]any `json:"vectors"`
-	Errors         []map[string]any `json:"errors"`
-	Headers        []map[string]any `json:"headers"`
-	RoutingHeaders []map[string]any `json:"routing_headers"`
-	Malformed      []map[string]any `json:"malformed"`
-	Snapshots      []map[string]any `json:"snapshots"`
-	Opens          []map[string]any `json:"opens"`
-	Heap           []map[string]any `json:"heap"`
-	Inline         []map[string]any `json:"inline"`
-	Frames         []map[string]any `json:"frames"`
+	Vectors        []map[string]any  `json:"vectors"`
+	Errors         []map[string]any  `json:"errors"`
+	Headers        []map[string]any  `json:"headers"`
+	RoutingHeaders []map[string]any  `json:"routing_headers"`
+	Malformed      []map[string]any  `json:"malformed"`
+	Snapshots      []map[string]any  `json:"snapshots"`
+	Opens          []map[string]any  `json:"opens"`
+	Heap           []map[string]any  `json:"heap"`
+	Inline         []map[string]any  `json:"inline"`
+	Frames         []map[string]any  `json:"frames"`
+	Tokens         []map[string]any  `json:"tokens"`
+	Identities     map[string]string `json:"identities"`
+	Names          []map[string]any  `json:"names"`
 	Configs        []struct {
 		Name      string          `json:"name"`
 		Config    json.RawMessage `json:"config"`
@@ -420,8 +423,8 @@ func checkKinds(doc fixtureFile) error {
 }
 
 // goAreas are the fixture folders the Go API covers today.
-var goAreas = map[string]bool{"bus": true, "cortex": true, "errors": true, "identity": true, "mesh": true,
-	"redex": true, "wire": true}
+var goAreas = map[string]bool{"bus": true, "channel": true, "cortex": true, "errors": true, "identity": true,
+	"mesh": true, "redex": true, "token": true, "wire": true}
 
 // goGaps are files of covered areas whose subject Go does not expose yet.
 var goGaps = map[string]bool{}
@@ -1021,6 +1024,12 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Records != nil {
 			units = append(units, sharedRecordUnits(doc)...)
+		}
+		if doc.Tokens != nil {
+			units = append(units, tokenUnits(doc)...)
+		}
+		if doc.Names != nil {
+			units = append(units, channelNameUnits(doc)...)
 		}
 		for _, err := range units {
 			if err != nil {

@@ -720,6 +720,15 @@ static void test_tokens(void) {
     CHECK(net_token_issue(root, NULL, 5, token) == NET_ERR_NULL_POINTER);
     CHECK(net_token_issue(root, request, strlen(request), NULL) == NET_ERR_NULL_POINTER);
     CHECK(net_token_issue(root, "{", 1, token) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+    {
+        char unknown[512];
+        snprintf(unknown, sizeof unknown, "{\"subject\":\"%s\",\"scope\":3,\"channel\":\"a\",\"ttl_ms\":1,\"colour\":1}", hex);
+        CHECK(net_token_issue(root, unknown, strlen(unknown), token) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+        snprintf(unknown, sizeof unknown, "{\"subject\":\"%s\",\"scope\":16,\"channel\":\"a\",\"ttl_ms\":1}", hex);
+        CHECK(net_token_issue(root, unknown, strlen(unknown), token) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+        snprintf(unknown, sizeof unknown, "{\"subject\":\"zz\",\"scope\":3,\"channel\":\"a\",\"ttl_ms\":1}");
+        CHECK(net_token_issue(root, unknown, strlen(unknown), token) == NET_ERR_INVALID_TOKEN_ARGUMENT);
+    }
     CHECK(net_token_issue(root, "\xff", 1, token) == NET_ERR_INVALID_UTF8);
     CHECK(net_token_issue(root, request, strlen(request), token) == NET_OK);
     CHECK(net_token_verify(token, NET_TOKEN_LEN, -1) == NET_OK);

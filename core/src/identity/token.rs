@@ -485,6 +485,7 @@ impl PermissionToken {
             "id": self.id().to_string(),
             "version": self.version(),
             "scope": self.scope().names(),
+            "scope_bits": self.scope().bits(),
             "depth": self.depth(),
             "channel_kind": match self.channel_kind() {
                 PatternKind::Exact => "exact",

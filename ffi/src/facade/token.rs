@@ -10,7 +10,9 @@
 //!  "nonce": "<32 hex digits>"}
 //! ```
 //!
-//! `subject`, `scope`, `channel` and `ttl_ms` are required; `depth`
+//! `scope` may also be the scope bits as a number (publish 1, subscribe 2,
+//! admin 4, delegate 8). `subject`, `scope`, `channel` and `ttl_ms` are
+//! required; `depth`
 //! defaults to 0, `now` (the time of issue, seconds since the epoch) to the
 //! system clock, `not_before` to `now`, `nonce` to 16 random bytes. Unknown
 //! keys, unknown scope names and bad hex are `token:invalid_argument`.
@@ -30,11 +32,19 @@ fn invalid(detail: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidTokenArgument, detail)
 }
 
+/// A scope as names (`["publish", "subscribe"]`) or as bits (`3`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopeJson {
+    Names(Vec<String>),
+    Bits(u8),
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RequestJson {
     subject: String,
-    scope: Vec<String>,
+    scope: ScopeJson,
     channel: String,
     ttl_ms: u64,
     #[serde(default)]
@@ -55,10 +65,15 @@ fn hex_array<const N: usize>(text: &str, what: &str) -> Result<[u8; N]> {
 pub fn parse_request(json: &str) -> Result<TokenRequest> {
     let raw: RequestJson =
         serde_json::from_str(json).map_err(|e| invalid(format!("not a token request: {e}")))?;
-    let subject = PublicKey::from_bytes(&hex_array::<32>(&raw.subject, "subject")?)?;
+    let subject = hex::decode(&raw.subject)
+        .map_err(|_| invalid(format!("subject must be hex, got {:?}", raw.subject)))?;
+    let subject = PublicKey::from_bytes(&subject)?;
     Ok(TokenRequest {
         subject,
-        scope: TokenScope::from_names(&raw.scope)?,
+        scope: match raw.scope {
+            ScopeJson::Names(names) => TokenScope::from_names(&names)?,
+            ScopeJson::Bits(bits) => scope_of(bits)?,
+        },
         channel: ChannelPattern::new(&raw.channel)?,
         ttl: Duration::from_millis(raw.ttl_ms),
         depth: raw.depth,

@@ -36,6 +36,7 @@ const GO_INITIALISMS: &[(&str, &str)] = &[
     ("Abi", "ABI"),
     ("Io", "IO"),
     ("Json", "JSON"),
+    ("Ttl", "TTL"),
     ("Utf8", "UTF8"),
 ];
 
