@@ -11,7 +11,7 @@ from net._net import CancelToken
 from net.errors import *  # noqa: F403 - the exception classes are part of this API
 from net.errors import ERRORS_BY_KIND, NetError
 
-from . import mesh, redex, wire
+from . import mesh, redex, token, wire
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .handler import Handler, HandlerStats
 from .identity import Identity, public_key_ids, verify
@@ -36,6 +36,15 @@ from .netdb import Memory, NetDb, Task, WriteToken
 from .node import NetNode
 from .redex import Entry, Log, Redex, Tail
 from .subscription import Subscription
+from .token import (
+    PermissionToken,
+    TokenCache,
+    TokenInfo,
+    TokenScope,
+    channel_hash,
+    channel_matches,
+    check_channel_name,
+)
 
 __all__ = [
     "ERRORS_BY_KIND",
@@ -62,6 +71,7 @@ __all__ = [
     "PeerHealth",
     "PeerInfo",
     "PeerStore",
+    "PermissionToken",
     "PollResponse",
     "Receipt",
     "Redex",
@@ -72,11 +82,18 @@ __all__ = [
     "Subscription",
     "Tail",
     "Task",
+    "TokenCache",
+    "TokenInfo",
+    "TokenScope",
     "Trust",
     "WriteToken",
+    "channel_hash",
+    "channel_matches",
+    "check_channel_name",
     "mesh",
     "public_key_ids",
     "redex",
+    "token",
     "verify",
     "wire",
 ]

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from net import _net
 from net_sdk import (
     ERRORS_BY_KIND,
     BusLink,
@@ -24,7 +25,12 @@ from net_sdk import (
     Mesh,
     NetError,
     NetNode,
+    PermissionToken,
     Subscription,
+    TokenCache,
+    channel_hash,
+    channel_matches,
+    check_channel_name,
     public_key_ids,
     redex,
     verify,
@@ -34,7 +40,7 @@ from net_sdk.wire import NetHeader, RoutingHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
-AREAS = {"bus", "cortex", "errors", "identity", "mesh", "redex", "wire"}
+AREAS = {"bus", "channel", "cortex", "errors", "identity", "mesh", "redex", "token", "wire"}
 # Listed gaps: files of covered areas whose subject Python does not expose yet.
 GAPS: set[str] = set()
 RESULTS: dict[str, list[int]] = {}
@@ -367,6 +373,90 @@ def identity_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     ]
 
 
+def token_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    identities = {
+        name: Identity.from_seed(bytes.fromhex(seed)) for name, seed in doc.get("identities", {}).items()
+    }
+
+    def request(r: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "subject": bytes.fromhex(r["subject"]),
+            "scope": r["scope"],
+            "channel": r["channel"],
+            "ttl": r["ttl_ms"] / 1000,
+            "depth": r.get("depth", 0),
+            "not_before": r.get("not_before"),
+            "now": r.get("now"),
+            "nonce": bytes.fromhex(r["nonce"]) if "nonce" in r else None,
+        }
+
+    def run(c: dict[str, Any]) -> dict[str, Any]:
+        op = c["op"]
+        if op in ("issue", "delegate"):
+            if op == "issue":
+                who = identities[c["issuer"]]
+                issue = who.try_issue_token if c.get("strict") else who.issue_token
+                token = issue(**request(c["request"]))
+            else:
+                parent = PermissionToken(bytes.fromhex(c["parent"]))
+                token = identities[c["delegator"]].delegate_token(parent, **request(c["request"]))
+            return {"token": bytes(token).hex(), "id": token.id.hex()}
+        if op == "verify":
+            PermissionToken(bytes.fromhex(c["token"])).verify(c["now"])
+            return {}
+        if op == "chain":
+            cache = TokenCache()
+            for name in c["trust"]:
+                cache.trust(identities[name].public_key)
+            for token_id in c["revoked"]:
+                cache.revoke(token_id)
+            chain = [PermissionToken(bytes.fromhex(t)) for t in c["chain"]]
+            subject = identities[c["subject"]].public_key
+            leaf = cache.install(chain, subject, c["scope"], c["channel"], now=c["now"])
+            assert cache.check(subject, c["scope"], c["channel"], now=c["now"]) == leaf
+            return {"id": leaf.hex()}
+        if op == "covers":
+            return {"covers": PermissionToken(bytes.fromhex(c["token"])).covers(c["channel"])}
+        if op == "inspect":
+            token = PermissionToken.from_bytes(bytes.fromhex(c["token"]))
+            assert json.loads(_net.token_json(bytes(token))) == c["json"]
+            info = token.info
+            assert (info.id, int(info.scope), info.parent) == (
+                c["json"]["id"],
+                c["json"]["scope_bits"],
+                c["json"]["parent"],
+            )
+            return {}
+        raise AssertionError(f"unknown op {op}")
+
+    def case(c: dict[str, Any]) -> None:
+        if "error" in c:
+            expect_kind(c["error"], lambda: run(c))
+            return
+        got = run(c)
+        for key, value in got.items():
+            assert value == c[key], f"{key}: {value} != {c[key]}"
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("tokens", [])]
+
+
+def channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def case(c: dict[str, Any]) -> None:
+        if c["op"] == "name":
+            if "error" in c:
+                expect_kind(c["error"], lambda: check_channel_name(c["channel"]))
+                expect_kind(c["error"], lambda: channel_hash(c["channel"]))
+            else:
+                check_channel_name(c["channel"])
+                assert str(channel_hash(c["channel"])) == c["hash"]
+        elif "error" in c:
+            expect_kind(c["error"], lambda: channel_matches(c["pattern"], c["channel"]))
+        else:
+            assert channel_matches(c["pattern"], c["channel"]) is c["matches"]
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("names", [])]
+
+
 def wire_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     if "headers" not in doc:
         return []
@@ -568,6 +658,8 @@ def test_fixture_file(path: Path) -> None:
         + mesh_units(doc)
         + bus_link_units(doc)
         + records_units(doc)
+        + token_units(doc)
+        + channel_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )
     for name, unit in units:

@@ -8,7 +8,7 @@ use pyo3::types::PyBytes;
 /// A node's ed25519 keypair.
 #[pyclass(module = "net._net", frozen)]
 pub struct Identity {
-    inner: net::facade::identity::Identity,
+    pub(crate) inner: net::facade::identity::Identity,
 }
 
 #[pymethods]

@@ -12,6 +12,7 @@ mod identity;
 mod mesh;
 mod netdb;
 mod redex;
+mod token;
 
 use pyo3::prelude::*;
 
@@ -39,6 +40,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redex::record_decode, m)?)?;
     m.add_function(wrap_pyfunction!(redex::event_frame, m)?)?;
     m.add_function(wrap_pyfunction!(redex::event_unframe, m)?)?;
+    token::register(m)?;
     m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
     m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
     m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;

@@ -134,6 +134,14 @@ pub fn scope_bits(names: &[&str]) -> Result<u8> {
     Ok(TokenScope::from_names(names)?.bits())
 }
 
+/// Each scope bit's name and value (`publish` 1, `subscribe` 2, `admin` 4,
+/// `delegate` 8), for bindings that name them.
+pub fn scopes() -> impl Iterator<Item = (&'static str, u8)> {
+    TokenScope::NAMES
+        .iter()
+        .map(|(name, scope)| (*name, scope.bits()))
+}
+
 fn scope_of(bits: u8) -> Result<TokenScope> {
     TokenScope::from_bits(bits)
         .filter(|s| !s.is_empty())
