@@ -100,7 +100,34 @@ export class Identity {
   publicKey(): Buffer;
   nodeId(): bigint;
   sign(message: Buffer): Buffer;
+  issueToken(requestJson: string, strict: boolean): Buffer;
+  delegateToken(parent: Buffer, requestJson: string): Buffer;
 }
+
+export const TOKEN_LEN: number;
+export interface TokenScopeBit {
+  name: string;
+  bit: number;
+}
+export function tokenScopes(): TokenScopeBit[];
+export function tokenVerify(token: Buffer, now?: number | null): void;
+export function tokenId(token: Buffer): Buffer;
+export function tokenJson(token: Buffer): string;
+export function tokenCovers(token: Buffer, name: string): boolean;
+export class TokenCache {
+  constructor();
+  trust(publicKey: Buffer): void;
+  revoke(id: Buffer): void;
+  isRevoked(id: Buffer): boolean;
+  install(chain: Buffer, subject: Buffer, scopeBits: number, channel: string, now?: number | null): Buffer;
+  verify(chain: Buffer, subject: Buffer, scopeBits: number, channel: string, now?: number | null): Buffer;
+  check(subject: Buffer, scopeBits: number, channel: string, now?: number | null): Buffer;
+  sweep(now?: number | null): number;
+  size(): number;
+}
+export function channelCheckName(name: string): void;
+export function channelHash(name: string): bigint;
+export function channelMatches(pattern: string, name: string): boolean;
 
 export class NetDb {
   constructor(optionsJson?: string | null);

@@ -1,6 +1,7 @@
 /** Node identity: ed25519 keypairs from 32-byte seeds, node ids, signatures. */
 import * as native from '@netmesh/core';
 import { call } from './errors';
+import { PermissionToken, requestJson, TokenRequest } from './token';
 
 /** A node's keypair. `Identity.fromSeed(seed)` is deterministic. */
 export class Identity {
@@ -34,6 +35,31 @@ export class Identity {
   /** The 64-byte signature of `message`. */
   sign(message: Uint8Array): Buffer {
     return this.native.sign(Buffer.from(message));
+  }
+
+  /**
+   * Issues a permission token signed by this identity (a root grant):
+   * `subject` may do `scope` on `channel` for `ttlMs` (zero is rounded up to
+   * a second), and delegate it `depth` more times.
+   */
+  issueToken(request: TokenRequest): PermissionToken {
+    return new PermissionToken(call(() => this.native.issueToken(requestJson(request), false)));
+  }
+
+  /** {@link issueToken} that throws TokenZeroTtlError for a zero `ttlMs`. */
+  tryIssueToken(request: TokenRequest): PermissionToken {
+    return new PermissionToken(call(() => this.native.issueToken(requestJson(request), true)));
+  }
+
+  /**
+   * Passes part of `parent` (a token whose subject is this identity) on.
+   * Throws TokenBrokenChainError (not the parent's subject),
+   * TokenDepthExceededError, TokenWidenedError (a scope or channel the parent
+   * does not grant) or TokenExpiredError; the new token ends no later than
+   * its parent.
+   */
+  delegateToken(parent: PermissionToken, request: TokenRequest): PermissionToken {
+    return new PermissionToken(call(() => this.native.delegateToken(parent.bytes, requestJson(request))));
   }
 
   toJSON(): { publicKey: string } {

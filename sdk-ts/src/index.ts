@@ -16,6 +16,20 @@ export { Subscription } from './subscription';
 export { Handler, HandlerOptions, HandlerStats } from './handler';
 export { Identity, publicKeyIds, verify } from './identity';
 export {
+  Access,
+  channelHash,
+  channelMatches,
+  checkChannelName,
+  PermissionToken,
+  ScopeLike,
+  TimeLike,
+  TOKEN_LEN,
+  TokenCache,
+  TokenInfo,
+  TokenRequest,
+  TokenScopeName,
+} from './token';
+export {
   NetHeader,
   RoutingHeader,
   decodeNetHeader,

@@ -18,7 +18,13 @@ import {
   NetNode,
   Redex,
   Subscription,
+  PermissionToken,
+  TokenCache,
+  TokenRequest,
   WriteToken,
+  channelHash,
+  channelMatches,
+  checkChannelName,
   decodeNetHeader,
   decodeRecord,
   decodeRoutingHeader,
@@ -36,7 +42,7 @@ import {
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'tests', 'cross_lang');
-const AREAS = new Set(['bus', 'cortex', 'errors', 'identity', 'mesh', 'redex', 'wire']);
+const AREAS = new Set(['bus', 'channel', 'cortex', 'errors', 'identity', 'mesh', 'redex', 'token', 'wire']);
 // Listed gaps: files of covered areas whose subject TypeScript does not expose yet.
 const GAPS = new Set<string>([]);
 
@@ -519,6 +525,93 @@ function sharedRecordUnits(doc: Json): Unit[] {
   ];
 }
 
+/** token/tokens.json: issue, delegate, verify, chains, covers, inspect. */
+function tokenUnits(doc: Json): Unit[] {
+  const identities = new Map<string, Identity>(
+    Object.entries(doc.identities ?? {}).map(([name, seed]) => [name, Identity.fromSeed(hex(seed as string))]),
+  );
+  const who = (name: string): Identity => identities.get(name) as Identity;
+  const request = (r: Json): TokenRequest => ({
+    subject: hex(r.subject),
+    scope: r.scope,
+    channel: r.channel,
+    ttlMs: r.ttl_ms,
+    depth: r.depth ?? 0,
+    ...(r.not_before !== undefined ? { notBefore: r.not_before } : {}),
+    ...(r.now !== undefined ? { now: r.now } : {}),
+    ...(r.nonce !== undefined ? { nonce: hex(r.nonce) } : {}),
+  });
+  const run = (c: Json): Record<string, unknown> => {
+    switch (c.op) {
+      case 'issue':
+      case 'delegate': {
+        const token =
+          c.op === 'issue'
+            ? c.strict
+              ? who(c.issuer).tryIssueToken(request(c.request))
+              : who(c.issuer).issueToken(request(c.request))
+            : who(c.delegator).delegateToken(new PermissionToken(hex(c.parent)), request(c.request));
+        return { token: token.bytes.toString('hex'), id: token.id };
+      }
+      case 'verify':
+        new PermissionToken(hex(c.token)).verify(c.now);
+        return {};
+      case 'chain': {
+        const cache = new TokenCache();
+        for (const name of c.trust) cache.trust(who(name).publicKey);
+        for (const id of c.revoked) cache.revoke(id);
+        const access = { subject: who(c.subject).publicKey, scope: c.scope, channel: c.channel };
+        const leaf = cache.install(c.chain.map((t: string) => new PermissionToken(hex(t))), access, c.now);
+        assert.equal(cache.check(access, c.now), leaf);
+        return { id: leaf };
+      }
+      case 'covers':
+        return { covers: new PermissionToken(hex(c.token)).covers(c.channel) };
+      case 'inspect': {
+        const token = PermissionToken.fromBytes(hex(c.token));
+        assert.deepEqual(token.toJSON(), c.json);
+        const info = token.info();
+        assert.deepEqual([info.id, info.scopeBits, info.scope, info.parent], [c.json.id, c.json.scope_bits, c.json.scope, c.json.parent]);
+        return {};
+      }
+      default:
+        throw new Error(`unknown op ${c.op}`);
+    }
+  };
+  return (doc.tokens ?? []).map((c: Json): [string, () => void] => [
+    c.name,
+    () => {
+      if (c.error) {
+        expectKind(c.error, () => run(c));
+        return;
+      }
+      for (const [key, value] of Object.entries(run(c))) assert.equal(value, c[key], key);
+    },
+  ]);
+}
+
+/** channel/names.json: names and their hashes, patterns matching names. */
+function channelUnits(doc: Json): Unit[] {
+  return (doc.names ?? []).map((c: Json): [string, () => void] => [
+    c.name,
+    () => {
+      if (c.op === 'name') {
+        if (c.error) {
+          expectKind(c.error, () => checkChannelName(c.channel));
+          expectKind(c.error, () => channelHash(c.channel));
+        } else {
+          checkChannelName(c.channel);
+          assert.equal(channelHash(c.channel), BigInt(c.hash));
+        }
+      } else if (c.error) {
+        expectKind(c.error, () => channelMatches(c.pattern, c.channel));
+      } else {
+        assert.equal(channelMatches(c.pattern, c.channel), c.matches);
+      }
+    },
+  ]);
+}
+
 test('golden fixtures', async () => {
   const files = fs
     .readdirSync(FIXTURES)
@@ -536,7 +629,7 @@ test('golden fixtures', async () => {
     let failed = 0;
     const links = doc.transfers ? busLinkUnits(doc) : null;
     const records = doc.records ? sharedRecordUnits(doc) : [];
-    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records]) {
+    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc)]) {
       try {
         await unit();
         passed++;

@@ -52,6 +52,22 @@ impl Identity {
     pub fn sign(&self, message: Buffer) -> Buffer {
         Buffer::from(self.inner.sign(&message).to_vec())
     }
+
+    /// Issues a permission token signed by this identity for the JSON
+    /// request; `strict` refuses a zero time to live.
+    #[napi]
+    pub fn issue_token(&self, request_json: String, strict: bool) -> Result<Buffer> {
+        let token = net::facade::token::issue(&self.inner, &request_json, strict).map_err(to_js)?;
+        Ok(Buffer::from(token.to_vec()))
+    }
+
+    /// Delegates part of `parent` (a token whose subject is this identity).
+    #[napi]
+    pub fn delegate_token(&self, parent: Buffer, request_json: String) -> Result<Buffer> {
+        let token =
+            net::facade::token::delegate(&self.inner, &parent, &request_json).map_err(to_js)?;
+        Ok(Buffer::from(token.to_vec()))
+    }
 }
 
 /// Throws unless the signature is valid.

@@ -20,6 +20,7 @@ pub mod identity;
 pub mod mesh;
 pub mod netdb;
 pub mod redex;
+pub mod token;
 
 /// A thrown error's `code`: the engine's kind, or napi's status when
 /// marshalling failed before the engine was called.
