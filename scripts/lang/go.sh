@@ -42,6 +42,7 @@ test)
   step "example mesh" go run ./mesh
   step "example bus_over_mesh" go run ./bus_over_mesh
   step "example handlers" go run ./handlers
+  step "example tokens" go run ./tokens
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -42,6 +42,7 @@ test)
   check "example mesh" bash -c "cd examples/node && node mesh.mjs"
   check "example bus over mesh" bash -c "cd examples/node && node bus_over_mesh.mjs"
   check "example handlers" bash -c "cd examples/node && node handlers.mjs"
+  check "example tokens" bash -c "cd examples/node && node tokens.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

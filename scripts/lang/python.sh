@@ -61,6 +61,11 @@ test)
   else
     echo "  FAIL  example handlers"; tail -n 20 build/py-example-handlers.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/tokens.py >build/py-example-tokens.log 2>&1; then
+    echo "  ok    example tokens"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example tokens"; tail -n 20 build/py-example-tokens.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
