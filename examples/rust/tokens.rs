@@ -33,7 +33,11 @@ fn main() -> Result<(), net_sdk::SdkError> {
             Duration::from_secs(600),
         ),
     )?;
-    println!("token: {} bytes, id {}", narrow.as_bytes().len(), narrow.id());
+    println!(
+        "token: {} bytes, id {}",
+        narrow.as_bytes().len(),
+        narrow.id()
+    );
     // Widening is refused.
     let wider = gateway.delegate_token(
         &grant,
@@ -44,7 +48,10 @@ fn main() -> Result<(), net_sdk::SdkError> {
             Duration::from_secs(600),
         ),
     );
-    println!("publish from a subscribe grant: {}", wider.unwrap_err().kind());
+    println!(
+        "publish from a subscribe grant: {}",
+        wider.unwrap_err().kind()
+    );
     // A node that trusts the root checks the chain, then revokes it.
     let cache = TokenCache::new();
     cache.trust(&root.public_key());
@@ -59,9 +66,15 @@ fn main() -> Result<(), net_sdk::SdkError> {
     cache.install(&[grant.clone(), narrow.clone()], &access, now)?;
     println!("lidar/front allowed: {}", cache.check(&access, now).is_ok());
     let temp = ChannelName::new("sensors/temp")?;
-    let elsewhere = Access { channel: &temp, ..access };
+    let elsewhere = Access {
+        channel: &temp,
+        ..access
+    };
     println!("temp allowed: {}", cache.check(&elsewhere, now).is_ok());
     cache.revoke(grant.id());
-    println!("after revoking the root grant: {}", cache.check(&access, now).is_ok());
+    println!(
+        "after revoking the root grant: {}",
+        cache.check(&access, now).is_ok()
+    );
     Ok(())
 }

@@ -754,7 +754,7 @@ static void test_tokens(void) {
     char back[512];
     char root_hex[65];
     for (int i = 0; i < 32; i++) snprintf(root_hex + 2 * i, 3, "%02x", root_pk[i]);
-    snprintf(back, sizeof back, "{\"subject\":\"%s\",\"scope\":[\"subscribe\"],\"channel\":\"a/b\",\"ttl_ms\":1000}", root_hex);
+    snprintf(back, sizeof back, "{\"subject\":\"%s\",\"scope\":[\"subscribe\"],\"channel\":\"a/b\",\"ttl_ms\":60000}", root_hex);
     CHECK(net_token_delegate(root, token, NET_TOKEN_LEN, back, strlen(back), child) == NET_ERR_TOKEN_BROKEN_CHAIN);
     CHECK(net_token_delegate(subject, token, 10, back, strlen(back), child) == NET_ERR_TOKEN_MALFORMED);
     CHECK(net_token_delegate(subject, token, NET_TOKEN_LEN, back, strlen(back), child) == NET_OK);

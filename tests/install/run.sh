@@ -108,7 +108,7 @@ check "python: a truncated native module names the package and the fix" py_broke
 check "python: another ABI names the fix" py_broken abi "speaks ABI 1, this package expects 999; reinstall netmesh"
 py_sdist() {
   # Built as pip builds it for a platform with no wheel (maturin, cargo).
-  cd "$TMP" && CARGO_TARGET_DIR="$ROOT/target/sdist-test" "$PY/venv/bin/pip" wheel -q --disable-pip-version-check \
+  cd "$TMP" && CARGO_TARGET_DIR="$TMP/sdist-target" "$PY/venv/bin/pip" wheel -q --no-cache-dir --disable-pip-version-check \
     --no-deps -w "$TMP/sdist-wheel" "$DIST/python/netmesh-$VERSION.tar.gz" &&
     python3 -m venv "$TMP/sdist-venv" &&
     "$TMP/sdist-venv/bin/pip" install -q --disable-pip-version-check --no-index "$TMP"/sdist-wheel/netmesh-*.whl \
