@@ -311,6 +311,44 @@ unsafe fn access_args<'a>(
     }
 }
 
+/// Checks `chain` for an access and writes the leaf's id; keeps it when
+/// `keep` (install) or not (verify).
+///
+/// # Safety
+/// As for `net_token_cache_install`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn chain_call(
+    cache: *mut net_token_cache_t,
+    chain: *const u8,
+    chain_len: usize,
+    subject: *const u8,
+    subject_len: usize,
+    scope: u8,
+    channel: *const c_char,
+    channel_len: usize,
+    now: i64,
+    out_id: *mut u8,
+    keep: bool,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let (chain, access) = unsafe {
+            (
+                bytes_arg(chain, chain_len, "chain")?,
+                access_args(subject, subject_len, channel, channel_len)?,
+            )
+        };
+        let cache = cache_arg(cache)?;
+        let now = now_arg(now);
+        let id = if keep {
+            cache.install(chain, access.subject, scope, access.channel, now)?
+        } else {
+            cache.verify(chain, access.subject, scope, access.channel, now)?
+        };
+        id_out(out_id, &id)
+    })
+}
+
 /// Verifies `chain` (tokens laid end to end, the root grant first) for the
 /// access (`subject`'s 32-byte key, `scope` bits, `channel` name) at `now`
 /// (negative: the system clock) against this cache's roots and revocations,
@@ -335,23 +373,22 @@ pub unsafe extern "C" fn net_token_cache_install(
     now: i64,
     out_id: *mut u8,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let (chain, access) = unsafe {
-            (
-                bytes_arg(chain, chain_len, "chain")?,
-                access_args(subject, subject_len, channel, channel_len)?,
-            )
-        };
-        let id = cache_arg(cache)?.install(
+    // SAFETY: forwarded contract.
+    unsafe {
+        chain_call(
+            cache,
             chain,
-            access.subject,
+            chain_len,
+            subject,
+            subject_len,
             scope,
-            access.channel,
-            now_arg(now),
-        )?;
-        id_out(out_id, &id)
-    })
+            channel,
+            channel_len,
+            now,
+            out_id,
+            true,
+        )
+    }
 }
 
 /// `net_token_cache_install` that does not keep the chain.
@@ -372,18 +409,22 @@ pub unsafe extern "C" fn net_token_cache_verify(
     now: i64,
     out_id: *mut u8,
 ) -> i32 {
-    guard(|| {
-        // SAFETY: forwarded contract.
-        let (chain, access) = unsafe {
-            (
-                bytes_arg(chain, chain_len, "chain")?,
-                access_args(subject, subject_len, channel, channel_len)?,
-            )
-        };
-        let id =
-            cache_arg(cache)?.verify(chain, access.subject, scope, access.channel, now_arg(now))?;
-        id_out(out_id, &id)
-    })
+    // SAFETY: forwarded contract.
+    unsafe {
+        chain_call(
+            cache,
+            chain,
+            chain_len,
+            subject,
+            subject_len,
+            scope,
+            channel,
+            channel_len,
+            now,
+            out_id,
+            false,
+        )
+    }
 }
 
 /// Whether a chain held in the cache lets the access (`subject`, `scope`,
