@@ -105,11 +105,7 @@ export class Identity {
 }
 
 export const TOKEN_LEN: number;
-export interface TokenScopeBit {
-  name: string;
-  bit: number;
-}
-export function tokenScopes(): TokenScopeBit[];
+export function tokenScopeBits(names: string[]): number;
 export function tokenVerify(token: Buffer, now?: number | null): void;
 export function tokenId(token: Buffer): Buffer;
 export function tokenJson(token: Buffer): string;

@@ -63,9 +63,8 @@ def _seconds(at: Optional[TimeLike]) -> Optional[int]:
 
 
 def _ttl_ms(ttl: DurationLike) -> int:
+    # The engine checks the value (a negative one is InvalidTokenArgumentError).
     seconds = ttl.total_seconds() if isinstance(ttl, _dt.timedelta) else float(ttl)
-    if math.isnan(seconds) or seconds < 0:
-        raise ValueError(f"a time to live must be a non-negative number of seconds, got {ttl!r}")
     return math.ceil(seconds * 1000)
 
 
@@ -246,14 +245,7 @@ class TokenCache:
 def _bits(scope: ScopeLike) -> int:
     if isinstance(scope, int):
         return int(scope)
-    names = [scope] if isinstance(scope, str) else list(scope)
-    bits = 0
-    for name in names:
-        try:
-            bits |= TokenScope[name.upper()]
-        except KeyError:
-            bits |= 1 << 7  # not a scope bit: the engine refuses it with InvalidTokenArgumentError
-    return bits
+    return _net.token_scope_bits([scope] if isinstance(scope, str) else list(scope))
 
 
 def issue(identity: Identity, request_json: str, strict: bool) -> PermissionToken:

@@ -16,25 +16,16 @@ export const TOKEN_LEN: number = native.TOKEN_LEN;
 /** A scope bit's name. */
 export type TokenScopeName = 'publish' | 'subscribe' | 'admin' | 'delegate';
 
-/** The engine's scope names and bits, in bit order. */
-const SCOPES: ReadonlyMap<string, number> = new Map(native.tokenScopes().map((s) => [s.name, s.bit]));
-
 /** A scope: names (`['publish', 'subscribe']`) or the bits as a number. */
 export type ScopeLike = readonly TokenScopeName[] | TokenScopeName | number;
 
 /** A time: a Date, or seconds since the epoch. */
 export type TimeLike = Date | number;
 
-/** The scope's bits; a name the engine does not know becomes a bit it refuses. */
+/** The scope's bits (the engine names them, and refuses a name it does not know). */
 function bits(scope: ScopeLike): number {
   if (typeof scope === 'number') return scope;
-  let out = 0;
-  for (const name of typeof scope === 'string' ? [scope] : scope) out |= SCOPES.get(name) ?? 0x80;
-  return out;
-}
-
-function names(scopeBits: number): TokenScopeName[] {
-  return [...SCOPES].filter(([, bit]) => (scopeBits & bit) === bit).map(([name]) => name as TokenScopeName);
+  return call(() => native.tokenScopeBits(typeof scope === 'string' ? [scope] : [...scope]));
 }
 
 function seconds(at: TimeLike | undefined | null): number | null {
@@ -133,7 +124,7 @@ export class PermissionToken {
     return {
       id: raw.id as string,
       version: raw.version as number,
-      scope: names(raw.scope_bits as number),
+      scope: raw.scope as TokenScopeName[],
       scopeBits: raw.scope_bits as number,
       depth: raw.depth as number,
       channelKind: raw.channel_kind as TokenInfo['channelKind'],

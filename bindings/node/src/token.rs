@@ -11,22 +11,10 @@ use net::facade::{channel, token as facade};
 #[napi]
 pub const TOKEN_LEN: u32 = facade::TOKEN_LEN as u32;
 
-/// Each scope's name and bit, in bit order.
-#[napi(object)]
-pub struct TokenScopeBit {
-    pub name: String,
-    pub bit: u32,
-}
-
-/// The scope names and their bits.
+/// The scope bits of scope names (`token:invalid_argument` for an unknown one).
 #[napi]
-pub fn token_scopes() -> Vec<TokenScopeBit> {
-    facade::scopes()
-        .map(|(name, bit)| TokenScopeBit {
-            name: name.to_owned(),
-            bit: u32::from(bit),
-        })
-        .collect()
+pub fn token_scope_bits(names: Vec<String>) -> Result<u32> {
+    Ok(u32::from(facade::scope_bits(&names).map_err(to_js)?))
 }
 
 /// Seconds since the epoch from JavaScript (null: the system clock).

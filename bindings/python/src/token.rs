@@ -52,6 +52,12 @@ pub fn token_json(token: &[u8]) -> PyResult<String> {
     facade::inspect(token).map_err(to_py)
 }
 
+/// The scope bits of scope names (InvalidTokenArgumentError for an unknown one).
+#[pyfunction]
+pub fn token_scope_bits(names: Vec<String>) -> PyResult<u8> {
+    facade::scope_bits(&names).map_err(to_py)
+}
+
 /// Whether a token's channel pattern matches the channel `name`.
 #[pyfunction]
 pub fn token_covers(token: &[u8], name: &str) -> PyResult<bool> {
@@ -180,6 +186,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(token_id, m)?)?;
     m.add_function(wrap_pyfunction!(token_json, m)?)?;
     m.add_function(wrap_pyfunction!(token_covers, m)?)?;
+    m.add_function(wrap_pyfunction!(token_scope_bits, m)?)?;
     m.add_function(wrap_pyfunction!(channel_check_name, m)?)?;
     m.add_function(wrap_pyfunction!(channel_hash, m)?)?;
     m.add_function(wrap_pyfunction!(channel_matches, m)?)?;

@@ -456,18 +456,18 @@ impl PermissionToken {
 
     /// Whether its channel pattern matches `channel`.
     pub fn covers(&self, channel: &ChannelName) -> bool {
-        self.pattern_rank(channel).is_some()
+        self.rank_among(&Matching::of(channel)).is_some()
     }
 
-    /// Where its pattern stands among the patterns matching `channel`
-    /// (0: the name itself; higher: more general); `None` if it does not
-    /// match `channel`.
-    fn pattern_rank(&self, channel: &ChannelName) -> Option<usize> {
-        let digest = self.channel_digest();
-        channel
-            .matching_patterns()
+    /// Where its pattern stands among the patterns matching a channel (0:
+    /// the name itself; higher: more general); `None` if it is not one.
+    fn rank_among(&self, matching: &Matching) -> Option<usize> {
+        let (kind, digest) = (self.channel_kind(), self.channel_digest());
+        matching
+            .patterns
             .iter()
-            .position(|p| p.kind() == self.channel_kind() && p.digest() == digest)
+            .zip(&matching.digests)
+            .position(|(p, d)| p.kind() == kind && *d.get_or_init(|| p.digest()) == digest)
     }
 
     /// Whether its channel pattern contains `pattern`.
@@ -500,6 +500,25 @@ impl PermissionToken {
             "subject": hex::encode(self.subject()),
             "parent": self.parent().map(|p| p.to_string()),
         })
+    }
+}
+
+/// Every pattern matching one channel, specific to general, and each one's
+/// digest once it was needed: made once per check, however many tokens it is
+/// held against, and hashing only the patterns a token's kind could be.
+struct Matching {
+    patterns: Vec<ChannelPattern>,
+    digests: Vec<std::cell::OnceCell<[u8; 32]>>,
+}
+
+impl Matching {
+    fn of(channel: &ChannelName) -> Matching {
+        let patterns = channel.matching_patterns();
+        let digests = patterns
+            .iter()
+            .map(|_| std::cell::OnceCell::new())
+            .collect();
+        Matching { patterns, digests }
     }
 }
 
@@ -822,9 +841,10 @@ pub fn verify_chain(
     }
     // Patterns that match one channel contain one another in rank order, so
     // comparing ranks tells whether each delegation narrowed the channel.
+    let matching = Matching::of(access.channel);
     let mut wider = usize::MAX;
     for token in chain {
-        let Some(rank) = token.pattern_rank(access.channel) else {
+        let Some(rank) = token.rank_among(&matching) else {
             return Err(bad(
                 ErrorKind::TokenDenied,
                 format!(
@@ -968,9 +988,12 @@ impl TokenCache {
             .held
             .get(access.subject)
             .map_or(&[][..], Vec::as_slice);
+        let matching = Matching::of(access.channel);
         let mut expired = false;
         for held in chains {
-            if !held.leaf.scope().contains(access.scope) || !held.leaf.covers(access.channel) {
+            if !held.leaf.scope().contains(access.scope)
+                || held.leaf.rank_among(&matching).is_none()
+            {
                 continue;
             }
             if now >= held.expires || now < held.leaf.not_before() {

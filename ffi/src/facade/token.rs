@@ -129,8 +129,9 @@ pub fn covers(token: &[u8], name: &str) -> Result<bool> {
     Ok(PermissionToken::from_bytes(token)?.covers(&ChannelName::new(name)?))
 }
 
-/// The scope bits of `names` (`token:invalid_argument` for an unknown one).
-pub fn scope_bits(names: &[&str]) -> Result<u8> {
+/// The scope bits of `names` (`token:invalid_argument` for an unknown one,
+/// or none): how bindings that name scopes get the bits the cache takes.
+pub fn scope_bits<S: AsRef<str>>(names: &[S]) -> Result<u8> {
     Ok(TokenScope::from_names(names)?.bits())
 }
 
