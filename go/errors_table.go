@@ -120,6 +120,18 @@ var (
 	ErrTokenDenied = &Error{Kind: "token:denied", Area: "token", Reason: "denied", Code: -120}
 	// ErrInvalidTokenArgument is the kind token:invalid_argument: a token request was invalid: no scope, an unknown scope name or option, a time that does not fit.
 	ErrInvalidTokenArgument = &Error{Kind: "token:invalid_argument", Area: "token", Reason: "invalid_argument", Code: -121}
+	// ErrInvalidCapabilityTag is the kind capability:invalid_tag: a capability tag is not valid: an empty or too long key or value, a character a key may not hold, a control character.
+	ErrInvalidCapabilityTag = &Error{Kind: "capability:invalid_tag", Area: "capability", Reason: "invalid_tag", Code: -130}
+	// ErrInvalidCapabilitySet is the kind capability:invalid_set: a capability set is not valid: not the JSON shape, too many tags or metadata entries, a typed field of the wrong type.
+	ErrInvalidCapabilitySet = &Error{Kind: "capability:invalid_set", Area: "capability", Reason: "invalid_set", Code: -131}
+	// ErrInvalidPredicate is the kind capability:invalid_predicate: a capability predicate is not valid: an unknown operator, a missing operand, a bad version, too deep or too large.
+	ErrInvalidPredicate = &Error{Kind: "capability:invalid_predicate", Area: "capability", Reason: "invalid_predicate", Code: -132}
+	// ErrInvalidCapabilityDiff is the kind capability:invalid_diff: a capability diff does not apply, or is not the JSON shape.
+	ErrInvalidCapabilityDiff = &Error{Kind: "capability:invalid_diff", Area: "capability", Reason: "invalid_diff", Code: -133}
+	// ErrInvalidSubnet is the kind subnet:invalid_id: a subnet id is not valid: more than four levels, a level out of range, or a level set below an unset one.
+	ErrInvalidSubnet = &Error{Kind: "subnet:invalid_id", Area: "subnet", Reason: "invalid_id", Code: -140}
+	// ErrInvalidSubnetPolicy is the kind subnet:invalid_policy: a subnet policy or visibility is not valid: an unknown key, a level out of range, a subnet byte of zero.
+	ErrInvalidSubnetPolicy = &Error{Kind: "subnet:invalid_policy", Area: "subnet", Reason: "invalid_policy", Code: -141}
 )
 
 // Kinds lists every sentinel in code order.
@@ -183,5 +195,11 @@ func Kinds() []*Error {
 		ErrTokenRevoked,
 		ErrTokenDenied,
 		ErrInvalidTokenArgument,
+		ErrInvalidCapabilityTag,
+		ErrInvalidCapabilitySet,
+		ErrInvalidPredicate,
+		ErrInvalidCapabilityDiff,
+		ErrInvalidSubnet,
+		ErrInvalidSubnetPolicy,
 	}
 }

@@ -215,6 +215,23 @@ macro_rules! error_table {
             /// A token request was invalid: no scope, an unknown scope name or
             /// option, a time that does not fit.
             InvalidTokenArgument = -121, "token", "invalid_argument";
+            /// A capability tag is not valid: an empty or too long key or
+            /// value, a character a key may not hold, a control character.
+            InvalidCapabilityTag = -130, "capability", "invalid_tag";
+            /// A capability set is not valid: not the JSON shape, too many
+            /// tags or metadata entries, a typed field of the wrong type.
+            InvalidCapabilitySet = -131, "capability", "invalid_set";
+            /// A capability predicate is not valid: an unknown operator, a
+            /// missing operand, a bad version, too deep or too large.
+            InvalidPredicate = -132, "capability", "invalid_predicate";
+            /// A capability diff does not apply, or is not the JSON shape.
+            InvalidCapabilityDiff = -133, "capability", "invalid_diff";
+            /// A subnet id is not valid: more than four levels, a level out of
+            /// range, or a level set below an unset one.
+            InvalidSubnet = -140, "subnet", "invalid_id";
+            /// A subnet policy or visibility is not valid: an unknown key, a
+            /// level out of range, a subnet byte of zero.
+            InvalidSubnetPolicy = -141, "subnet", "invalid_policy";
         }
     };
 }

@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod bus;
 pub mod cancel;
+pub mod capability;
 pub mod channel;
 pub mod cortex;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod mesh;
 pub mod push;
 pub mod redex;
 pub mod runtime;
+pub mod subnet;
 pub mod time;
 pub mod wire;
 

@@ -66,6 +66,25 @@ pub mod channel {
     };
 }
 
+/// Capabilities: what a node can do as tags and metadata, typed views for
+/// hardware, software and limits, predicates that ask for it, validation,
+/// diffs, and the index that answers "which nodes can?" (see
+/// [`net_core::capability`]).
+pub mod capability {
+    pub use net_core::capability::{
+        validate, CapabilityDiff, CapabilityIndex, CapabilitySet, Gpu, Hardware, IndexEntry, Issue,
+        Limits, Predicate, Scope, ScopeFilter, Software, ValidationReport, MAX_KEY_LEN,
+        MAX_METADATA, MAX_METADATA_VALUE_LEN, MAX_PREDICATE_DEPTH, MAX_PREDICATE_NODES, MAX_TAGS,
+        MAX_VALUE_LEN,
+    };
+}
+
+/// Subnets: four-level ids, the policy that derives a peer's subnet from
+/// its tags, and channel visibility (see [`net_core::subnet`]).
+pub mod subnet {
+    pub use net_core::subnet::{SubnetId, SubnetPolicy, SubnetRule, Visibility, SUBNET_LEVELS};
+}
+
 /// Local append-only logs (RedEX).
 pub mod redex {
     pub use net_core::redex::*;

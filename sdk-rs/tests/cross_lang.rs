@@ -567,6 +567,24 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("capability").is_some() {
+            tally(
+                check_capability(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
+        if doc.get("subnet").is_some() {
+            tally(
+                check_subnets(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("kinds").is_some() {
             match check_kinds(&doc) {
                 Ok(()) => passed += 1,
@@ -1392,6 +1410,128 @@ fn check_channel_names(doc: &Value) -> Vec<Result<(), String>> {
                 }
             }
         });
+    }
+    out
+}
+
+/// Compares a case's `got` fields with what it expects: `error`, or each of
+/// `fields`.
+fn expect_fields(
+    case: &Value,
+    got: Result<Value, SdkError>,
+    fields: &[&str],
+) -> Result<(), String> {
+    let name = case["name"].as_str().unwrap_or_default();
+    match (case.get("error").and_then(Value::as_str), got) {
+        (Some(kind), got) => expect_kind(name, got, kind),
+        (None, Err(e)) => Err(format!("{name}: {e}")),
+        (None, Ok(got)) => {
+            for field in fields {
+                if got[field] != case[field] {
+                    return Err(format!(
+                        "{name}: {field} is {}, expected {}",
+                        got[field], case[field]
+                    ));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// capability/capability.json: sets, views, predicates, validation, diffs.
+fn check_capability(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::capability::{validate, CapabilityDiff, CapabilitySet, Issue, Predicate};
+    let set = |v: &Value| CapabilitySet::from_value(v).map_err(SdkError::from);
+    let pairs =
+        |issues: &[Issue]| -> Value { issues.iter().map(|i| json!([i.code, i.key])).collect() };
+    let mut out = Vec::new();
+    for case in doc["capability"].as_array().expect("capability") {
+        let op = case["op"].as_str().unwrap_or_default();
+        let got: Result<Value, SdkError> = (|| match op {
+            "normalize" => Ok(json!({"result": set(&case["set"])?.to_value()})),
+            "views" => Ok(json!({"result": set(&case["set"])?.views_value()})),
+            "evaluate" => {
+                let p = Predicate::from_value(&case["predicate"])?;
+                Ok(json!({"matches": p.matches(&set(&case["set"])?)}))
+            }
+            "predicate" => {
+                Ok(json!({"result": Predicate::from_value(&case["predicate"])?.to_value()}))
+            }
+            "validate" => {
+                let report = validate(&set(&case["set"])?);
+                Ok(
+                    json!({"valid": report.is_valid(), "errors": pairs(&report.errors), "warnings": pairs(&report.warnings)}),
+                )
+            }
+            "diff" => {
+                let diff = set(&case["after"])?.diff(&set(&case["before"])?);
+                Ok(json!({"result": serde_json::to_value(diff).unwrap_or_default()}))
+            }
+            "apply" => {
+                let diff = CapabilityDiff::from_json(&case["diff"].to_string())?;
+                Ok(json!({"result": set(&case["set"])?.apply(&diff)?.to_value()}))
+            }
+            other => panic!("unknown capability op {other}"),
+        })();
+        let fields: &[&str] = match op {
+            "evaluate" => &["matches"],
+            "validate" => &["valid", "errors", "warnings"],
+            _ => &["result"],
+        };
+        out.push(expect_fields(case, got, fields));
+    }
+    out
+}
+
+/// subnet/subnets.json: ids, visibility, policies.
+fn check_subnets(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::subnet::{SubnetId, SubnetPolicy, Visibility};
+    let mut out = Vec::new();
+    for case in doc["subnet"].as_array().expect("subnet") {
+        let op = case["op"].as_str().unwrap_or_default();
+        let text = |k: &str| case[k].as_str().unwrap_or_default().to_string();
+        let got: Result<Value, SdkError> = (|| match op {
+            "parse" => {
+                let id = SubnetId::parse(&text("text"))?;
+                Ok(json!({"value": id.to_u32(), "result": id.to_string()}))
+            }
+            "levels" => {
+                let levels: Vec<u8> = case["levels"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|v| v.as_u64().unwrap_or(0) as u8)
+                    .collect();
+                let id = SubnetId::new(&levels)?;
+                Ok(json!({"value": id.to_u32(), "result": id.to_string()}))
+            }
+            "value" => {
+                let id = SubnetId::from_u32(case["value"].as_u64().unwrap_or(0) as u32)?;
+                Ok(json!({"value": id.to_u32(), "result": id.to_string()}))
+            }
+            "visible" => {
+                let vis = Visibility::parse(&text("visibility"))?;
+                let allowed = vis.allows(
+                    SubnetId::parse(&text("publisher"))?,
+                    SubnetId::parse(&text("peer"))?,
+                );
+                Ok(json!({"allowed": allowed}))
+            }
+            "assign" => {
+                let policy = SubnetPolicy::from_json(&case["policy"].to_string())?;
+                let caps = net_sdk::capability::CapabilitySet::from_value(&case["set"])?;
+                Ok(json!({"result": policy.assign(&caps).to_string()}))
+            }
+            other => panic!("unknown subnet op {other}"),
+        })();
+        let fields: &[&str] = match op {
+            "visible" => &["allowed"],
+            "assign" => &["result"],
+            "value" => &["result"],
+            _ => &["value", "result"],
+        };
+        out.push(expect_fields(case, got, fields));
     }
     out
 }

@@ -117,6 +117,18 @@ export class TokenRevokedError extends kindClass('TokenRevokedError', 'token:rev
 export class TokenDeniedError extends kindClass('TokenDeniedError', 'token:denied', -120) {}
 /** `token:invalid_argument` (-121): A token request was invalid: no scope, an unknown scope name or option, a time that does not fit. */
 export class InvalidTokenArgumentError extends kindClass('InvalidTokenArgumentError', 'token:invalid_argument', -121) {}
+/** `capability:invalid_tag` (-130): A capability tag is not valid: an empty or too long key or value, a character a key may not hold, a control character. */
+export class InvalidCapabilityTagError extends kindClass('InvalidCapabilityTagError', 'capability:invalid_tag', -130) {}
+/** `capability:invalid_set` (-131): A capability set is not valid: not the JSON shape, too many tags or metadata entries, a typed field of the wrong type. */
+export class InvalidCapabilitySetError extends kindClass('InvalidCapabilitySetError', 'capability:invalid_set', -131) {}
+/** `capability:invalid_predicate` (-132): A capability predicate is not valid: an unknown operator, a missing operand, a bad version, too deep or too large. */
+export class InvalidPredicateError extends kindClass('InvalidPredicateError', 'capability:invalid_predicate', -132) {}
+/** `capability:invalid_diff` (-133): A capability diff does not apply, or is not the JSON shape. */
+export class InvalidCapabilityDiffError extends kindClass('InvalidCapabilityDiffError', 'capability:invalid_diff', -133) {}
+/** `subnet:invalid_id` (-140): A subnet id is not valid: more than four levels, a level out of range, or a level set below an unset one. */
+export class InvalidSubnetError extends kindClass('InvalidSubnetError', 'subnet:invalid_id', -140) {}
+/** `subnet:invalid_policy` (-141): A subnet policy or visibility is not valid: an unknown key, a level out of range, a subnet byte of zero. */
+export class InvalidSubnetPolicyError extends kindClass('InvalidSubnetPolicyError', 'subnet:invalid_policy', -141) {}
 
 /** Every kind's class, in code order. */
 export const ERROR_CLASSES: readonly (typeof NetError)[] = [
@@ -178,4 +190,10 @@ export const ERROR_CLASSES: readonly (typeof NetError)[] = [
   TokenRevokedError,
   TokenDeniedError,
   InvalidTokenArgumentError,
+  InvalidCapabilityTagError,
+  InvalidCapabilitySetError,
+  InvalidPredicateError,
+  InvalidCapabilityDiffError,
+  InvalidSubnetError,
+  InvalidSubnetPolicyError,
 ];

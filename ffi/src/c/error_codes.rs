@@ -194,3 +194,26 @@ pub const NET_ERR_TOKEN_DENIED: i32 = -120;
 /// A token request was invalid: no scope, an unknown scope name or
 /// option, a time that does not fit.
 pub const NET_ERR_INVALID_TOKEN_ARGUMENT: i32 = -121;
+
+/// A capability tag is not valid: an empty or too long key or
+/// value, a character a key may not hold, a control character.
+pub const NET_ERR_INVALID_CAPABILITY_TAG: i32 = -130;
+
+/// A capability set is not valid: not the JSON shape, too many
+/// tags or metadata entries, a typed field of the wrong type.
+pub const NET_ERR_INVALID_CAPABILITY_SET: i32 = -131;
+
+/// A capability predicate is not valid: an unknown operator, a
+/// missing operand, a bad version, too deep or too large.
+pub const NET_ERR_INVALID_PREDICATE: i32 = -132;
+
+/// A capability diff does not apply, or is not the JSON shape.
+pub const NET_ERR_INVALID_CAPABILITY_DIFF: i32 = -133;
+
+/// A subnet id is not valid: more than four levels, a level out of
+/// range, or a level set below an unset one.
+pub const NET_ERR_INVALID_SUBNET: i32 = -140;
+
+/// A subnet policy or visibility is not valid: an unknown key, a
+/// level out of range, a subnet byte of zero.
+pub const NET_ERR_INVALID_SUBNET_POLICY: i32 = -141;

@@ -748,6 +748,83 @@ class InvalidTokenArgumentError(NetError, ValueError):
     code = -121
 
 
+class InvalidCapabilityTagError(NetError):
+    """The kind ``capability:invalid_tag``.
+
+    A capability tag is not valid: an empty or too long key or
+    value, a character a key may not hold, a control character.
+    """
+
+    kind = "capability:invalid_tag"
+    area = "capability"
+    reason = "invalid_tag"
+    code = -130
+
+
+class InvalidCapabilitySetError(NetError):
+    """The kind ``capability:invalid_set``.
+
+    A capability set is not valid: not the JSON shape, too many
+    tags or metadata entries, a typed field of the wrong type.
+    """
+
+    kind = "capability:invalid_set"
+    area = "capability"
+    reason = "invalid_set"
+    code = -131
+
+
+class InvalidPredicateError(NetError):
+    """The kind ``capability:invalid_predicate``.
+
+    A capability predicate is not valid: an unknown operator, a
+    missing operand, a bad version, too deep or too large.
+    """
+
+    kind = "capability:invalid_predicate"
+    area = "capability"
+    reason = "invalid_predicate"
+    code = -132
+
+
+class InvalidCapabilityDiffError(NetError):
+    """The kind ``capability:invalid_diff``.
+
+    A capability diff does not apply, or is not the JSON shape.
+    """
+
+    kind = "capability:invalid_diff"
+    area = "capability"
+    reason = "invalid_diff"
+    code = -133
+
+
+class InvalidSubnetError(NetError):
+    """The kind ``subnet:invalid_id``.
+
+    A subnet id is not valid: more than four levels, a level out of
+    range, or a level set below an unset one.
+    """
+
+    kind = "subnet:invalid_id"
+    area = "subnet"
+    reason = "invalid_id"
+    code = -140
+
+
+class InvalidSubnetPolicyError(NetError):
+    """The kind ``subnet:invalid_policy``.
+
+    A subnet policy or visibility is not valid: an unknown key, a
+    level out of range, a subnet byte of zero.
+    """
+
+    kind = "subnet:invalid_policy"
+    area = "subnet"
+    reason = "invalid_policy"
+    code = -141
+
+
 #: kind string -> exception class.
 ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "ffi:null_pointer": NullPointerError,
@@ -808,6 +885,12 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "token:revoked": TokenRevokedError,
     "token:denied": TokenDeniedError,
     "token:invalid_argument": InvalidTokenArgumentError,
+    "capability:invalid_tag": InvalidCapabilityTagError,
+    "capability:invalid_set": InvalidCapabilitySetError,
+    "capability:invalid_predicate": InvalidPredicateError,
+    "capability:invalid_diff": InvalidCapabilityDiffError,
+    "subnet:invalid_id": InvalidSubnetError,
+    "subnet:invalid_policy": InvalidSubnetPolicyError,
 }
 
 _net.register_error_classes(ERRORS_BY_KIND)
@@ -826,6 +909,9 @@ __all__ = [
     "FoldStoppedError",
     "HandshakeFailedError",
     "InvalidArgumentError",
+    "InvalidCapabilityDiffError",
+    "InvalidCapabilitySetError",
+    "InvalidCapabilityTagError",
     "InvalidChannelNameError",
     "InvalidConfigError",
     "InvalidCursorError",
@@ -838,8 +924,11 @@ __all__ = [
     "InvalidLogConfigError",
     "InvalidMeshArgumentError",
     "InvalidMeshConfigError",
+    "InvalidPredicateError",
     "InvalidSeedError",
     "InvalidSnapshotError",
+    "InvalidSubnetError",
+    "InvalidSubnetPolicyError",
     "InvalidTokenArgumentError",
     "InvalidUtf8Error",
     "IoError",
