@@ -361,6 +361,41 @@
 #define NET_ERR_INVALID_TOKEN_ARGUMENT -121
 
 /**
+ * A capability tag is not valid: an empty or too long key or
+ * value, a character a key may not hold, a control character.
+ */
+#define NET_ERR_INVALID_CAPABILITY_TAG -130
+
+/**
+ * A capability set is not valid: not the JSON shape, too many
+ * tags or metadata entries, a typed field of the wrong type.
+ */
+#define NET_ERR_INVALID_CAPABILITY_SET -131
+
+/**
+ * A capability predicate is not valid: an unknown operator, a
+ * missing operand, a bad version, too deep or too large.
+ */
+#define NET_ERR_INVALID_PREDICATE -132
+
+/**
+ * A capability diff does not apply, or is not the JSON shape.
+ */
+#define NET_ERR_INVALID_CAPABILITY_DIFF -133
+
+/**
+ * A subnet id is not valid: more than four levels, a level out of
+ * range, or a level set below an unset one.
+ */
+#define NET_ERR_INVALID_SUBNET -140
+
+/**
+ * A subnet policy or visibility is not valid: an unknown key, a
+ * level out of range, a subnet byte of zero.
+ */
+#define NET_ERR_INVALID_SUBNET_POLICY -141
+
+/**
  * Stream reliability: each message one datagram, no resends, no window.
  */
 #define NET_STREAM_FIRE_AND_FORGET 0
@@ -1046,6 +1081,163 @@ NET_MUST_USE int32_t net_cancel_cancel(struct net_cancel_t *cancel);
  * its own reference and is not cancelled by this.
  */
 void net_cancel_free(struct net_cancel_t *cancel);
+
+/**
+ * Writes a capability set's canonical JSON (`{"tags": [...], "metadata":
+ * {...}}`, typed `hardware` / `software` / `limits` sections written out
+ * as tags). Free it with `net_string_free`.
+ *
+ * # Safety
+ * `set` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_capability_normalize(const char *set,
+                                 size_t len,
+                                 char **out_json,
+                                 size_t *out_len);
+
+/**
+ * Writes a capability set's typed views as JSON (`{"hardware": {...},
+ * "software": {...}, "limits": {...}}`). Free it with `net_string_free`.
+ *
+ * # Safety
+ * `set` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_capability_views(const char *set,
+                             size_t len,
+                             char **out_json,
+                             size_t *out_len);
+
+/**
+ * Writes a capability set's validation report as JSON (`{"valid": bool,
+ * "errors": [{"code", "key", "message"}], "warnings": [...]}`). A set
+ * that does not parse is an error return, not a report.
+ *
+ * # Safety
+ * `set` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_capability_validate(const char *set,
+                                size_t len,
+                                char **out_json,
+                                size_t *out_len);
+
+/**
+ * Writes the diff from the set `before` to the set `after` as JSON
+ * (`{"added", "removed", "metadata_set", "metadata_removed"}`).
+ *
+ * # Safety
+ * `before` valid for `before_len` bytes, `after` for `after_len`;
+ * `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_capability_diff(const char *before,
+                            size_t before_len,
+                            const char *after,
+                            size_t after_len,
+                            char **out_json,
+                            size_t *out_len);
+
+/**
+ * Writes `set` with `diff` applied, as canonical JSON;
+ * `NET_ERR_INVALID_CAPABILITY_DIFF` when the diff was taken against
+ * another set.
+ *
+ * # Safety
+ * `set` valid for `set_len` bytes, `diff` for `diff_len`; `out_json`
+ * writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_capability_apply(const char *set,
+                             size_t set_len,
+                             const char *diff,
+                             size_t diff_len,
+                             char **out_json,
+                             size_t *out_len);
+
+/**
+ * Writes a predicate's canonical JSON; `NET_ERR_INVALID_PREDICATE` when
+ * it is not one.
+ *
+ * # Safety
+ * `predicate` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_predicate_normalize(const char *predicate,
+                                size_t len,
+                                char **out_json,
+                                size_t *out_len);
+
+/**
+ * Writes whether the capability set `set` satisfies `predicate`.
+ *
+ * # Safety
+ * `predicate` valid for `predicate_len` bytes, `set` for `set_len`; `out`
+ * writable.
+ */
+NET_MUST_USE
+int32_t net_predicate_evaluate(const char *predicate,
+                               size_t predicate_len,
+                               const char *set,
+                               size_t set_len,
+                               bool *out);
+
+/**
+ * Writes the 32-bit encoding of a subnet given as text (`3.7`,
+ * `3.7.0.0`); `NET_ERR_INVALID_SUBNET` otherwise.
+ *
+ * # Safety
+ * `text` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE int32_t net_subnet_parse(const char *text, size_t len, uint32_t *out);
+
+/**
+ * Writes the 32-bit encoding of the subnet with `count` levels (0 to 4,
+ * each 1 to 255), outermost first.
+ *
+ * # Safety
+ * `levels` valid for `count` bytes (may be NULL when `count` is 0); `out` writable.
+ */
+NET_MUST_USE int32_t net_subnet_from_levels(const uint8_t *levels, size_t count, uint32_t *out);
+
+/**
+ * Writes a subnet's text (`3.7.0.0`); `NET_ERR_INVALID_SUBNET` when
+ * `value` sets a level below an unset one. Free it with `net_string_free`.
+ *
+ * # Safety
+ * `out_text` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE int32_t net_subnet_format(uint32_t value, char **out_text, size_t *out_len);
+
+/**
+ * Writes whether a peer in subnet `peer` takes part in a channel of
+ * `visibility` (`global`, `subnet_local`, `parent_visible`) published
+ * from subnet `publisher`.
+ *
+ * # Safety
+ * `visibility` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_subnet_visible(const char *visibility,
+                           size_t len,
+                           uint32_t publisher,
+                           uint32_t peer,
+                           bool *out);
+
+/**
+ * Writes the subnet a policy (`{"rules": [{"prefix", "level", "values"}]}`)
+ * puts a node with capability set `set` in.
+ *
+ * # Safety
+ * `policy` valid for `policy_len` bytes, `set` for `set_len`; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_subnet_assign(const char *policy,
+                          size_t policy_len,
+                          const char *set,
+                          size_t set_len,
+                          uint32_t *out);
 
 /**
  * Frees bytes returned by the library (with the length it returned). NULL is ignored.

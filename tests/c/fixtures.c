@@ -1068,11 +1068,162 @@ static void check_channel_names(const cJSON *doc, int *pass, int *fail, const ch
     }
 }
 
+/* Compares engine JSON `got` (freed here) with the fixture's `want`. */
+static int json_equals(char *got, const cJSON *want) {
+    cJSON *g = got ? cJSON_Parse(got) : NULL;
+    int ok = g != NULL && cJSON_Compare(g, want, true);
+    if (!ok) snprintf(errbuf, sizeof errbuf, "got %.900s", got ? got : "(null)");
+    cJSON_Delete(g);
+    net_string_free(got);
+    return ok;
+}
+
+/* validate: the report's issues as [code, key] pairs. */
+static cJSON *issue_pairs(const cJSON *issues) {
+    cJSON *out = cJSON_CreateArray();
+    const cJSON *i;
+    cJSON_ArrayForEach(i, issues) {
+        cJSON *pair = cJSON_CreateArray();
+        cJSON_AddItemToArray(pair, cJSON_CreateString(cJSON_GetObjectItem(i, "code")->valuestring));
+        cJSON_AddItemToArray(pair, cJSON_CreateString(cJSON_GetObjectItem(i, "key")->valuestring));
+        cJSON_AddItemToArray(out, pair);
+    }
+    return out;
+}
+
+/* capability/capability.json: sets, views, predicates, validation, diffs. */
+static int run_capability_case(const cJSON *c) {
+    const char *op = cJSON_GetObjectItem(c, "op")->valuestring;
+    const cJSON *want_error = cJSON_GetObjectItem(c, "error");
+    char *set = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "set"));
+    char *out = NULL;
+    int rc, ok = 0;
+    if (strcmp(op, "normalize") == 0 || strcmp(op, "views") == 0) {
+        rc = (op[0] == 'n' ? net_capability_normalize : net_capability_views)(set, strlen(set), &out, NULL);
+        ok = want_error ? kind_matches(rc, want_error) : rc == NET_OK && json_equals(out, cJSON_GetObjectItem(c, "result"));
+        if (want_error || rc != NET_OK) net_string_free(out);
+    } else if (strcmp(op, "evaluate") == 0) {
+        char *pred = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "predicate"));
+        bool matches = false;
+        rc = net_predicate_evaluate(pred, strlen(pred), set, strlen(set), &matches);
+        ok = want_error ? kind_matches(rc, want_error) : rc == NET_OK && matches == cJSON_IsTrue(cJSON_GetObjectItem(c, "matches"));
+        free(pred);
+    } else if (strcmp(op, "predicate") == 0) {
+        char *pred = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "predicate"));
+        rc = net_predicate_normalize(pred, strlen(pred), &out, NULL);
+        ok = want_error ? kind_matches(rc, want_error) : rc == NET_OK && json_equals(out, cJSON_GetObjectItem(c, "result"));
+        if (want_error || rc != NET_OK) net_string_free(out);
+        free(pred);
+    } else if (strcmp(op, "validate") == 0) {
+        rc = net_capability_validate(set, strlen(set), &out, NULL);
+        if (want_error) ok = kind_matches(rc, want_error);
+        else if (rc == NET_OK) {
+            cJSON *report = cJSON_Parse(out);
+            cJSON *errors = issue_pairs(cJSON_GetObjectItem(report, "errors"));
+            cJSON *warnings = issue_pairs(cJSON_GetObjectItem(report, "warnings"));
+            ok = cJSON_IsTrue(cJSON_GetObjectItem(report, "valid")) == cJSON_IsTrue(cJSON_GetObjectItem(c, "valid"))
+                && cJSON_Compare(errors, cJSON_GetObjectItem(c, "errors"), true)
+                && cJSON_Compare(warnings, cJSON_GetObjectItem(c, "warnings"), true);
+            if (!ok) snprintf(errbuf, sizeof errbuf, "got %.900s", out);
+            cJSON_Delete(errors);
+            cJSON_Delete(warnings);
+            cJSON_Delete(report);
+        }
+        net_string_free(out);
+    } else if (strcmp(op, "diff") == 0 || strcmp(op, "apply") == 0) {
+        int diff = strcmp(op, "diff") == 0;
+        char *a = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, diff ? "before" : "set"));
+        char *b = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, diff ? "after" : "diff"));
+        rc = (diff ? net_capability_diff : net_capability_apply)(a, strlen(a), b, strlen(b), &out, NULL);
+        ok = want_error ? kind_matches(rc, want_error) : rc == NET_OK && json_equals(out, cJSON_GetObjectItem(c, "result"));
+        if (want_error || rc != NET_OK) net_string_free(out);
+        free(a);
+        free(b);
+    } else {
+        snprintf(errbuf, sizeof errbuf, "unknown op %s", op);
+    }
+    free(set);
+    if (!ok && errbuf[0] == 0) snprintf(errbuf, sizeof errbuf, "rc %d: %s", rc, net_last_error_message());
+    return ok ? 0 : -1;
+}
+
+static void check_capability(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "capability")) {
+        errbuf[0] = 0;
+        if (run_capability_case(c) == 0) (*pass)++;
+        else { (*fail)++; fprintf(stderr, "%s / %s: %s\n", file, cJSON_GetObjectItem(c, "name")->valuestring, errbuf); }
+    }
+}
+
+/* subnet/subnets.json: subnet texts, levels, visibility, policies. */
+static int run_subnet_case(const cJSON *c) {
+    const char *op = cJSON_GetObjectItem(c, "op")->valuestring;
+    const cJSON *want_error = cJSON_GetObjectItem(c, "error");
+    uint32_t value = 0;
+    int rc;
+    if (strcmp(op, "visible") == 0) {
+        const char *vis = cJSON_GetObjectItem(c, "visibility")->valuestring;
+        const char *pub = cJSON_GetObjectItem(c, "publisher")->valuestring;
+        const char *peer = cJSON_GetObjectItem(c, "peer")->valuestring;
+        uint32_t a = 0, b = 0;
+        bool allowed = false;
+        rc = net_subnet_parse(pub, strlen(pub), &a);
+        if (rc == NET_OK) rc = net_subnet_parse(peer, strlen(peer), &b);
+        if (rc == NET_OK) rc = net_subnet_visible(vis, strlen(vis), a, b, &allowed);
+        if (want_error) return kind_matches(rc, want_error) ? 0 : -1;
+        return rc == NET_OK && allowed == cJSON_IsTrue(cJSON_GetObjectItem(c, "allowed")) ? 0 : -1;
+    }
+    if (strcmp(op, "parse") == 0) {
+        const char *text = cJSON_GetObjectItem(c, "text")->valuestring;
+        rc = net_subnet_parse(text, strlen(text), &value);
+    } else if (strcmp(op, "levels") == 0) {
+        uint8_t levels[8];
+        size_t n = 0;
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItem(c, "levels")) if (n < sizeof levels) levels[n++] = (uint8_t)l->valuedouble;
+        rc = net_subnet_from_levels(levels, n, &value);
+    } else if (strcmp(op, "value") == 0) {
+        value = (uint32_t)cJSON_GetObjectItem(c, "value")->valuedouble;
+        char *text = NULL;
+        rc = net_subnet_format(value, &text, NULL);
+        net_string_free(text);
+    } else {
+        char *policy = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "policy"));
+        char *set = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "set"));
+        rc = net_subnet_assign(policy, strlen(policy), set, strlen(set), &value);
+        free(policy);
+        free(set);
+    }
+    if (want_error) return kind_matches(rc, want_error) ? 0 : -1;
+    if (rc != NET_OK) { snprintf(errbuf, sizeof errbuf, "%s", net_last_error_message()); return -1; }
+    const cJSON *want_value = cJSON_GetObjectItem(c, "value");
+    if (want_value && strcmp(op, "value") != 0 && (uint32_t)want_value->valuedouble != value) {
+        snprintf(errbuf, sizeof errbuf, "value %u", value);
+        return -1;
+    }
+    char *text = NULL;
+    rc = net_subnet_format(value, &text, NULL);
+    int ok = rc == NET_OK && strcmp(text, cJSON_GetObjectItem(c, "result")->valuestring) == 0;
+    if (!ok) snprintf(errbuf, sizeof errbuf, "got %s", text ? text : "(error)");
+    net_string_free(text);
+    return ok ? 0 : -1;
+}
+
+static void check_subnets(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "subnet")) {
+        errbuf[0] = 0;
+        if (run_subnet_case(c) == 0) (*pass)++;
+        else { (*fail)++; fprintf(stderr, "%s / %s: %s\n", file, cJSON_GetObjectItem(c, "name")->valuestring, errbuf); }
+    }
+}
+
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int main(int argc, char **argv) {
     const char *root = argc > 1 ? argv[1] : ".";
-    const char *areas[] = {"bus", "channel", "cortex", "errors", "identity", "mesh", "redex", "token", "wire"};
+    const char *areas[] = {"bus", "capability", "channel", "cortex", "errors", "identity", "mesh", "redex", "subnet", "token", "wire"};
     const int area_count = (int)(sizeof areas / sizeof areas[0]);
     char path[8192];
     snprintf(path, sizeof path, "%s/build/parity/c.tsv", root);
@@ -1115,6 +1266,8 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "tokens")) check_tokens(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "names")) check_channel_names(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "capability")) check_capability(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "subnet")) check_subnets(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
                     if (check_kinds(doc) == 0) pass++; else { fail++; fprintf(stderr, "%s/%s: %s\n", areas[a], names[f], errbuf); }
                 }

@@ -814,6 +814,72 @@ static void test_tokens(void) {
     net_identity_free(subject);
 }
 
+static void *capability_worker(void *arg) {
+    int *wrong = arg;
+    const char *set = "{\"tags\":[\"gpu\"],\"hardware\":{\"memory_gb\":64}}";
+    const char *pred = "{\"and\":[{\"exists\":\"gpu\"},{\"numeric_at_least\":{\"key\":\"hardware.memory_gb\",\"value\":32}}]}";
+    for (int round = 0; round < 200; round++) {
+        bool m = false;
+        char *out = NULL;
+        *wrong += net_predicate_evaluate(pred, strlen(pred), set, strlen(set), &m) != NET_OK || !m;
+        *wrong += net_capability_normalize(set, strlen(set), &out, NULL) != NET_OK;
+        net_string_free(out);
+        *wrong += net_capability_normalize("{\"tags\":[\"a b\"]}", 16, &out, NULL) != NET_ERR_INVALID_CAPABILITY_TAG;
+    }
+    return NULL;
+}
+
+#define J(text) text, strlen(text)
+/* Capabilities and subnets: NULLs, bad UTF-8, bad JSON by kind, no output on failure, threads. */
+static void test_capabilities(void) {
+    char *out = (char *)0x1;
+    size_t len = 0;
+    bool m = true;
+    uint32_t v = 7;
+    CHECK(net_capability_normalize(NULL, 3, &out, &len) == NET_ERR_NULL_POINTER);
+    CHECK(net_capability_normalize(J("{}"), NULL, &len) == NET_ERR_NULL_POINTER);
+    CHECK(net_capability_normalize(J("\xff"), &out, &len) == NET_ERR_INVALID_UTF8);
+    CHECK(net_capability_normalize(J("["), &out, &len) == NET_ERR_INVALID_CAPABILITY_SET);
+    CHECK(net_capability_normalize(J("{\"tags\":[\"\"]}"), &out, &len) == NET_ERR_INVALID_CAPABILITY_TAG);
+    CHECK(net_capability_normalize(J("{\"tags\":[\"b\",\"a\"]}"), &out, &len) == NET_OK);
+    CHECK(len == strlen(out) && strcmp(out, "{\"metadata\":{},\"tags\":[\"a\",\"b\"]}") == 0);
+    net_string_free(out);
+    CHECK(net_capability_validate(J("{\"tags\":[\"hardware.memory_gb=x\"]}"), &out, NULL) == NET_OK);
+    CHECK(strstr(out, "\"valid\":false") != NULL && strstr(out, "not_a_number") != NULL);
+    net_string_free(out);
+    CHECK(net_capability_diff(J("{}"), J("{\"tags\":[\"a\"]}"), &out, NULL) == NET_OK);
+    CHECK(strstr(out, "\"added\":[\"a\"]") != NULL);
+    net_string_free(out);
+    CHECK(net_capability_apply(J("{}"), J("{\"removed\":[\"a\"]}"), &out, NULL) == NET_ERR_INVALID_CAPABILITY_DIFF);
+    CHECK(net_capability_apply(J("{}"), NULL, 1, &out, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_predicate_normalize(J("{\"exist\":\"a\"}"), &out, NULL) == NET_ERR_INVALID_PREDICATE);
+    CHECK(net_predicate_evaluate(J("{\"exists\":\"a\"}"), J("{\"tags\":[\"a\"]}"), NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_predicate_evaluate(J("{\"exists\":\"a\"}"), J("{\"tags\":[\"b\"]}"), &m) == NET_OK && !m);
+    CHECK(net_predicate_evaluate(J("{\"exists\":\"a\"}"), J("{\"tags\":1}"), &m) == NET_ERR_INVALID_CAPABILITY_SET);
+    CHECK(net_subnet_parse(J("3.7"), &v) == NET_OK && v == 0x03070000u);
+    CHECK(net_subnet_parse(J("0.7"), &v) == NET_ERR_INVALID_SUBNET);
+    CHECK(net_subnet_parse(J("3.7"), NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_subnet_from_levels(NULL, 0, &v) == NET_OK && v == 0);
+    CHECK(net_subnet_from_levels(NULL, 2, &v) == NET_ERR_NULL_POINTER);
+    CHECK(net_subnet_format(0x00070000u, &out, NULL) == NET_ERR_INVALID_SUBNET);
+    CHECK(net_subnet_format(0x03070000u, &out, &len) == NET_OK && strcmp(out, "3.7.0.0") == 0 && len == 7);
+    net_string_free(out);
+    CHECK(net_subnet_visible(J("subnet_local"), 0x03070000u, 0x03070100u, &m) == NET_OK && !m);
+    CHECK(net_subnet_visible(J("parent_visible"), 0x03070000u, 0x03070100u, &m) == NET_OK && m);
+    CHECK(net_subnet_visible(J("public"), 0, 0, &m) == NET_ERR_INVALID_SUBNET_POLICY);
+    CHECK(net_subnet_visible(J("global"), 0x00000001u, 0, &m) == NET_ERR_INVALID_SUBNET);
+    CHECK(net_subnet_assign(J("{\"rules\":[]}"), J("{}"), &v) == NET_OK && v == 0);
+    CHECK(net_subnet_assign(J("{\"rules\":1}"), J("{}"), &v) == NET_ERR_INVALID_SUBNET_POLICY);
+
+    pthread_t threads[4];
+    int wrong[4] = {0};
+    for (int i = 0; i < 4; i++) pthread_create(&threads[i], NULL, capability_worker, &wrong[i]);
+    for (int i = 0; i < 4; i++) pthread_join(threads[i], NULL);
+    CHECK(wrong[0] + wrong[1] + wrong[2] + wrong[3] == 0);
+}
+
+#undef J
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -1150,6 +1216,7 @@ int main(void) {
     test_cancel();
     test_handlers();
     test_tokens();
+    test_capabilities();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

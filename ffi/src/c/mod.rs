@@ -15,6 +15,7 @@
 mod bus;
 mod bus_link;
 mod cancel;
+mod capability;
 mod common;
 mod error_codes;
 mod identity;
@@ -28,6 +29,7 @@ mod wire;
 pub use bus::*;
 pub use bus_link::*;
 pub use cancel::*;
+pub use capability::*;
 pub use common::*;
 pub use error_codes::*;
 pub use identity::*;

@@ -3,6 +3,7 @@
 
 pub mod bus;
 pub mod bus_link;
+pub mod capability;
 pub mod channel;
 pub mod identity;
 pub mod json;
