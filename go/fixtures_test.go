@@ -46,6 +46,8 @@ type fixtureFile struct {
 	Tokens         []map[string]any  `json:"tokens"`
 	Identities     map[string]string `json:"identities"`
 	Names          []map[string]any  `json:"names"`
+	Capability     []map[string]any  `json:"capability"`
+	Subnet         []map[string]any  `json:"subnet"`
 	Configs        []struct {
 		Name      string          `json:"name"`
 		Config    json.RawMessage `json:"config"`
@@ -423,8 +425,8 @@ func checkKinds(doc fixtureFile) error {
 }
 
 // goAreas are the fixture folders the Go API covers today.
-var goAreas = map[string]bool{"bus": true, "channel": true, "cortex": true, "errors": true, "identity": true,
-	"mesh": true, "redex": true, "token": true, "wire": true}
+var goAreas = map[string]bool{"bus": true, "capability": true, "channel": true, "cortex": true, "errors": true, "identity": true,
+	"mesh": true, "redex": true, "subnet": true, "token": true, "wire": true}
 
 // goGaps are files of covered areas whose subject Go does not expose yet.
 var goGaps = map[string]bool{}
@@ -1030,6 +1032,12 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Names != nil {
 			units = append(units, channelNameUnits(doc)...)
+		}
+		if doc.Capability != nil {
+			units = append(units, capabilityUnits(doc)...)
+		}
+		if doc.Subnet != nil {
+			units = append(units, subnetUnits(doc)...)
 		}
 		for _, err := range units {
 			if err != nil {
