@@ -11,7 +11,22 @@ from net._net import CancelToken
 from net.errors import *  # noqa: F403 - the exception classes are part of this API
 from net.errors import ERRORS_BY_KIND, NetError
 
-from . import mesh, redex, token, wire
+from . import capability, mesh, redex, token, wire
+from .capability import (
+    CapabilityDiff,
+    CapabilitySet,
+    CapabilityViews,
+    Gpu,
+    Hardware,
+    Limits,
+    Predicate,
+    Software,
+    SubnetId,
+    SubnetPolicy,
+    SubnetRule,
+    ValidationReport,
+    Visibility,
+)
 from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .handler import Handler, HandlerStats
 from .identity import Identity, public_key_ids, verify
@@ -52,13 +67,19 @@ __all__ = [
     "BusLink",
     "BusLinkStats",
     "CancelToken",
+    "CapabilityDiff",
+    "CapabilitySet",
+    "CapabilityViews",
     "Entry",
     "Event",
+    "Gpu",
     "Handler",
     "HandlerStats",
+    "Hardware",
     "HealthInfo",
     "Identity",
     "KnownPeer",
+    "Limits",
     "LinkDirection",
     "Log",
     "Memory",
@@ -73,12 +94,17 @@ __all__ = [
     "PeerStore",
     "PermissionToken",
     "PollResponse",
+    "Predicate",
     "Receipt",
     "Redex",
     "Route",
+    "Software",
     "Stats",
     "Stream",
     "StreamStats",
+    "SubnetId",
+    "SubnetPolicy",
+    "SubnetRule",
     "Subscription",
     "Tail",
     "Task",
@@ -86,7 +112,10 @@ __all__ = [
     "TokenInfo",
     "TokenScope",
     "Trust",
+    "ValidationReport",
+    "Visibility",
     "WriteToken",
+    "capability",
     "channel_hash",
     "channel_matches",
     "check_channel_name",

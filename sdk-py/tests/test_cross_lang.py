@@ -35,12 +35,32 @@ from net_sdk import (
     redex,
     verify,
 )
+from net_sdk.capability import (
+    CapabilityDiff,
+    CapabilitySet,
+    Predicate,
+    SubnetId,
+    SubnetPolicy,
+    Visibility,
+)
 from net_sdk.node import _compact
 from net_sdk.wire import NetHeader, RoutingHeader
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
-AREAS = {"bus", "channel", "cortex", "errors", "identity", "mesh", "redex", "token", "wire"}
+AREAS = {
+    "bus",
+    "capability",
+    "channel",
+    "cortex",
+    "errors",
+    "identity",
+    "mesh",
+    "redex",
+    "subnet",
+    "token",
+    "wire",
+}
 # Listed gaps: files of covered areas whose subject Python does not expose yet.
 GAPS: set[str] = set()
 RESULTS: dict[str, list[int]] = {}
@@ -457,6 +477,88 @@ def channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(c["name"], lambda c=c: case(c)) for c in doc.get("names", [])]
 
 
+def capability_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def pairs(issues: Any) -> list[list[str]]:
+        return [[i.code, i.key] for i in issues]
+
+    def run(c: dict[str, Any]) -> Any:
+        op = c["op"]
+        if op == "normalize":
+            return {"result": CapabilitySet.from_dict(c["set"]).to_dict()}
+        if op == "views":
+            v = CapabilitySet.from_dict(c["set"]).views()
+            hw = {k: x for k, x in vars(v.hardware).items() if x is not None and k != "gpu"}
+            if v.hardware.gpu is not None:
+                hw["gpu"] = {k: x for k, x in vars(v.hardware.gpu).items() if x is not None}
+            sw = {
+                "models": list(v.software.models),
+                "tools": list(v.software.tools),
+                "runtimes": dict(v.software.runtimes),
+            }
+            limits = {k: x for k, x in vars(v.limits).items() if x is not None}
+            return {"result": {"hardware": hw, "software": sw, "limits": limits}}
+        if op == "evaluate":
+            p = Predicate.from_json(json.dumps(c["predicate"]))
+            return {"matches": p.matches(CapabilitySet.from_dict(c["set"]))}
+        if op == "predicate":
+            return {"result": Predicate.from_json(json.dumps(c["predicate"])).to_dict()}
+        if op == "validate":
+            r = CapabilitySet.from_dict(c["set"]).validate()
+            return {"valid": r.valid, "errors": pairs(r.errors), "warnings": pairs(r.warnings)}
+        if op == "diff":
+            before, after = CapabilitySet.from_dict(c["before"]), CapabilitySet.from_dict(c["after"])
+            return {"result": after.diff(before).to_dict()}
+        if op == "apply":
+            s = CapabilitySet.from_dict(c["set"])
+            return {"result": s.apply(CapabilityDiff.from_dict(c["diff"])).to_dict()}
+        raise AssertionError(f"unknown op {op}")
+
+    def case(c: dict[str, Any]) -> None:
+        if "error" in c:
+            expect_kind(c["error"], lambda: run(c))
+            return
+        got = run(c)
+        for k, v in got.items():
+            assert v == c[k], f"{k} is {v!r}, expected {c[k]!r}"
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("capability", [])]
+
+
+def subnet_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def run(c: dict[str, Any]) -> dict[str, Any]:
+        op = c["op"]
+        if op == "visible":
+            pub, peer = SubnetId.parse(c["publisher"]), SubnetId.parse(c["peer"])
+            try:
+                vis = Visibility(c["visibility"])
+            except ValueError:
+                # Not a member: the engine names the kind.
+                return {"allowed": _net.subnet_visible(c["visibility"], pub.value, peer.value)}
+            return {"allowed": vis.allows(pub, peer)}
+        if op == "parse":
+            sid = SubnetId.parse(c["text"])
+        elif op == "levels":
+            sid = SubnetId.from_levels(*c["levels"])
+        elif op == "value":
+            sid = SubnetId(c["value"])
+        else:
+            policy = SubnetPolicy.from_json(json.dumps(c["policy"]))
+            sid = policy.assign(CapabilitySet.from_dict(c["set"]))
+        out: dict[str, Any] = {"result": str(sid)}
+        if op in ("parse", "levels"):
+            out["value"] = sid.value
+        return out
+
+    def case(c: dict[str, Any]) -> None:
+        if "error" in c:
+            expect_kind(c["error"], lambda: run(c))
+            return
+        for k, v in run(c).items():
+            assert v == c[k], f"{k} is {v!r}, expected {c[k]!r}"
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("subnet", [])]
+
+
 def wire_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     if "headers" not in doc:
         return []
@@ -660,6 +762,8 @@ def test_fixture_file(path: Path) -> None:
         + records_units(doc)
         + token_units(doc)
         + channel_units(doc)
+        + capability_units(doc)
+        + subnet_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
     )
     for name, unit in units:

@@ -6,6 +6,7 @@
 mod blocking;
 mod bus;
 mod cancel;
+mod capability;
 mod errors;
 mod handler;
 mod identity;
@@ -41,6 +42,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redex::event_frame, m)?)?;
     m.add_function(wrap_pyfunction!(redex::event_unframe, m)?)?;
     token::register(m)?;
+    capability::register(m)?;
     m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
     m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
     m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;
