@@ -121,6 +121,18 @@ export class TokenCache {
   sweep(now?: number | null): number;
   size(): number;
 }
+export function capabilityNormalize(setJson: string): string;
+export function capabilityViews(setJson: string): string;
+export function capabilityValidate(setJson: string): string;
+export function capabilityDiff(beforeJson: string, afterJson: string): string;
+export function capabilityApply(setJson: string, diffJson: string): string;
+export function predicateNormalize(predicateJson: string): string;
+export function predicateEvaluate(predicateJson: string, setJson: string): boolean;
+export function subnetParse(text: string): number;
+export function subnetFromLevels(levels: number[]): number;
+export function subnetFormat(value: number): string;
+export function subnetVisible(visibility: string, publisher: number, peer: number): boolean;
+export function subnetAssign(policyJson: string, setJson: string): number;
 export function channelCheckName(name: string): void;
 export function channelHash(name: string): bigint;
 export function channelMatches(pattern: string, name: string): boolean;

@@ -16,6 +16,24 @@ export { Subscription } from './subscription';
 export { Handler, HandlerOptions, HandlerStats } from './handler';
 export { Identity, publicKeyIds, verify } from './identity';
 export {
+  CapabilityDiff,
+  CapabilitySet,
+  CapabilityViews,
+  Gpu,
+  Hardware,
+  Limits,
+  Predicate,
+  Software,
+  SubnetId,
+  SubnetPolicy,
+  SubnetRule,
+  ValidationIssue,
+  ValidationReport,
+  Visibility,
+  diffToJson,
+  visibilityAllows,
+} from './capability';
+export {
   Access,
   channelHash,
   channelMatches,

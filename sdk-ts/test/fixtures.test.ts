@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
+  CapabilitySet,
   ERRORS_BY_KIND,
   Event,
   Handler,
@@ -19,6 +20,9 @@ import {
   Redex,
   Subscription,
   PermissionToken,
+  Predicate,
+  SubnetId,
+  SubnetPolicy,
   TokenCache,
   TokenRequest,
   WriteToken,
@@ -26,6 +30,7 @@ import {
   channelMatches,
   checkChannelName,
   decodeNetHeader,
+  diffToJson,
   decodeRecord,
   decodeRoutingHeader,
   encodeHeapRecord,
@@ -37,12 +42,13 @@ import {
   publicKeyIds,
   unframeEvent,
   verify,
+  visibilityAllows,
 } from '../src';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const FIXTURES = path.join(ROOT, 'tests', 'cross_lang');
-const AREAS = new Set(['bus', 'channel', 'cortex', 'errors', 'identity', 'mesh', 'redex', 'token', 'wire']);
+const AREAS = new Set(['bus', 'capability', 'channel', 'cortex', 'errors', 'identity', 'mesh', 'redex', 'subnet', 'token', 'wire']);
 // Listed gaps: files of covered areas whose subject TypeScript does not expose yet.
 const GAPS = new Set<string>([]);
 
@@ -612,6 +618,82 @@ function channelUnits(doc: Json): Unit[] {
   ]);
 }
 
+/** capability/capability.json: sets, views, predicates, validation, diffs. */
+function capabilityUnits(doc: Json): Unit[] {
+  const set = (v: Json): CapabilitySet => CapabilitySet.fromJSON(v);
+  const pairs = (issues: Json[]): string[][] => issues.map((i) => [i.code, i.key]);
+  const run = (c: Json): Json => {
+    switch (c.op) {
+      case 'normalize':
+        return { result: set(c.set).toJSON() };
+      case 'views': {
+        const v = set(c.set).views();
+        const h = v.hardware;
+        const snake = (o: Json): Json => Object.fromEntries(Object.entries(o).filter(([, x]) => x !== undefined));
+        const hardware = snake({
+          cpu_cores: h.cpuCores,
+          cpu_threads: h.cpuThreads,
+          memory_gb: h.memoryGb,
+          gpu: h.gpu && snake({ vendor: h.gpu.vendor, model: h.gpu.model, vram_gb: h.gpu.vramGb, count: h.gpu.count }),
+        });
+        const limits = snake({ max_concurrent: v.limits.maxConcurrent, max_payload_bytes: v.limits.maxPayloadBytes, max_rate_per_sec: v.limits.maxRatePerSec });
+        return { result: { hardware, software: v.software, limits } };
+      }
+      case 'evaluate':
+        return { matches: Predicate.fromJSON(c.predicate).matches(set(c.set)) };
+      case 'predicate':
+        return { result: Predicate.fromJSON(c.predicate).toJSON() };
+      case 'validate': {
+        const r = set(c.set).validate();
+        return { valid: r.valid, errors: pairs(r.errors), warnings: pairs(r.warnings) };
+      }
+      case 'diff':
+        return { result: diffToJson(set(c.after).diff(set(c.before))) };
+      case 'apply':
+        return { result: set(c.set).apply(JSON.stringify(c.diff)).toJSON() };
+      default:
+        throw new Error(`unknown op ${c.op}`);
+    }
+  };
+  return (doc.capability ?? []).map((c: Json): [string, () => void] => [
+    c.name,
+    () => {
+      if (c.error) {
+        expectKind(c.error, () => run(c));
+        return;
+      }
+      for (const [k, v] of Object.entries(run(c))) assert.deepEqual(v, c[k], k);
+    },
+  ]);
+}
+
+/** subnet/subnets.json: subnet texts, levels, visibility, policies. */
+function subnetUnits(doc: Json): Unit[] {
+  const run = (c: Json): Json => {
+    if (c.op === 'visible') {
+      return { allowed: visibilityAllows(c.visibility, SubnetId.parse(c.publisher), SubnetId.parse(c.peer)) };
+    }
+    let id: SubnetId;
+    if (c.op === 'parse') id = SubnetId.parse(c.text);
+    else if (c.op === 'levels') id = SubnetId.fromLevels(...c.levels);
+    else if (c.op === 'value') id = new SubnetId(c.value);
+    else id = SubnetPolicy.fromJSON(c.policy).assign(CapabilitySet.fromJSON(c.set));
+    const out: Json = { result: id.toString() };
+    if (c.op === 'parse' || c.op === 'levels') out.value = id.value;
+    return out;
+  };
+  return (doc.subnet ?? []).map((c: Json): [string, () => void] => [
+    c.name,
+    () => {
+      if (c.error) {
+        expectKind(c.error, () => run(c));
+        return;
+      }
+      for (const [k, v] of Object.entries(run(c))) assert.deepEqual(v, c[k], k);
+    },
+  ]);
+}
+
 test('golden fixtures', async () => {
   const files = fs
     .readdirSync(FIXTURES)
@@ -629,7 +711,7 @@ test('golden fixtures', async () => {
     let failed = 0;
     const links = doc.transfers ? busLinkUnits(doc) : null;
     const records = doc.records ? sharedRecordUnits(doc) : [];
-    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc)]) {
+    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc), ...capabilityUnits(doc), ...subnetUnits(doc)]) {
       try {
         await unit();
         passed++;

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod args;
+pub mod capability;
 pub mod handler;
 pub mod identity;
 pub mod mesh;

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CapabilitySet,
+  InvalidCapabilityDiffError,
+  InvalidCapabilitySetError,
+  InvalidCapabilityTagError,
+  InvalidPredicateError,
+  InvalidSubnetError,
+  InvalidSubnetPolicyError,
+  Predicate,
+  SubnetId,
+  SubnetPolicy,
+  visibilityAllows,
+} from '../src';
+
+const gpuNode = (): CapabilitySet =>
+  new CapabilitySet(['inference'])
+    .withHardware({ cpuCores: 16, memoryGb: 64, gpu: { vendor: 'nvidia', model: 'RTX 4090', vramGb: 24 } })
+    .withMetadata('intent', 'ml-training');
+
+test('builders are canonical and views read back', () => {
+  const caps = gpuNode();
+  assert.deepEqual(caps.tags.slice(0, 3), ['hardware.cpu.cores=16', 'hardware.gpu', 'hardware.gpu.model=RTX 4090']);
+  assert.ok(caps.has('inference'));
+  const views = caps.views();
+  assert.equal(views.hardware.gpu?.vramGb, 24);
+  assert.equal(views.hardware.cpuCores, 16);
+  const more = caps.withSoftware({ models: ['llama3-70b'], runtimes: { python: '3.11' } }).withLimits({ maxConcurrent: 4 });
+  assert.deepEqual(more.views().software.models, ['llama3-70b']);
+  assert.equal(more.views().limits.maxConcurrent, 4);
+  assert.ok(CapabilitySet.fromJSON(JSON.stringify(more)).equals(more));
+  const report = caps.validate();
+  assert.ok(report.valid);
+  assert.deepEqual(report.warnings, []);
+});
+
+test('predicates compose and round-trip', () => {
+  const caps = gpuNode();
+  const want = Predicate.exists('hardware.gpu')
+    .and(Predicate.atLeast('hardware.gpu.vram_gb', 16))
+    .and(Predicate.oneOf('region', ['cn']).not());
+  assert.equal(want.matches(caps), true);
+  assert.equal(Predicate.atMost('hardware.cpu.cores', 8).matches(caps), false);
+  assert.equal(Predicate.anyOf().matches(caps), false);
+  assert.equal(Predicate.allOf().matches(caps), true);
+  assert.deepEqual(Predicate.fromJSON(want.toJSON()).toJSON(), want.toJSON());
+  assert.equal((want.toJSON().and as unknown[]).length, 3);
+});
+
+test('errors are typed', () => {
+  assert.throws(() => new CapabilitySet(['a b']), InvalidCapabilityTagError);
+  assert.throws(() => CapabilitySet.fromJSON('[1]'), InvalidCapabilitySetError);
+  assert.throws(() => new CapabilitySet().withHardware({ cpuCores: -1 }), InvalidCapabilitySetError);
+  assert.throws(() => Predicate.fromJSON('{"exist":"a"}'), InvalidPredicateError);
+  assert.throws(() => Predicate.semverCompatible('a', 'x.y').matches(gpuNode()), InvalidPredicateError);
+  assert.throws(() => SubnetId.parse('0.7'), InvalidSubnetError);
+  assert.throws(() => new SubnetId(0x00070000), InvalidSubnetError);
+  assert.throws(() => SubnetId.fromLevels(256), InvalidSubnetError);
+  assert.throws(() => new SubnetPolicy([{ prefix: 'x:', level: 4, values: { a: 1 } }]).assign(new CapabilitySet()), InvalidSubnetPolicyError);
+  assert.throws(() => visibilityAllows('public' as never, SubnetId.GLOBAL, SubnetId.GLOBAL), InvalidSubnetPolicyError);
+});
+
+test('diff and apply', () => {
+  const before = gpuNode();
+  const after = before.withTags('software.model=llama3-70b');
+  const diff = after.diff(before);
+  assert.deepEqual(diff.added, ['software.model=llama3-70b']);
+  assert.ok(before.apply(diff).equals(after));
+  assert.deepEqual(after.diff(after).added, []);
+  assert.throws(() => after.apply(diff), InvalidCapabilityDiffError);
+});
+
+test('subnets and visibility', () => {
+  const fleet = SubnetId.fromLevels(3, 7);
+  assert.equal(fleet.toString(), '3.7.0.0');
+  assert.equal(fleet.value, 0x03070000);
+  assert.deepEqual(fleet.levels, [3, 7]);
+  const child = SubnetId.parse('3.7.1');
+  assert.equal(visibilityAllows('subnet_local', fleet, child), false);
+  assert.equal(visibilityAllows('parent_visible', fleet, child), true);
+  const policy = new SubnetPolicy()
+    .addRule({ prefix: 'region:', level: 0, values: { us: 3 } })
+    .addRule({ prefix: 'fleet:', level: 1, values: { blue: 7 } });
+  assert.ok(policy.assign(new CapabilitySet(['region:us', 'fleet:blue'])).equals(fleet));
+  assert.deepEqual(SubnetPolicy.fromJSON(JSON.stringify(policy)).rules, policy.rules);
+  const big = SubnetId.fromLevels(255, 255, 255, 255);
+  assert.equal(big.value, 0xffffffff);
+  assert.deepEqual(big.levels, [255, 255, 255, 255]);
+});
