@@ -321,19 +321,28 @@ impl CapabilityIndex {
     }
 
     fn find(&self, predicate: &Predicate, admit: impl Fn(&IndexEntry) -> bool) -> Vec<u64> {
-        let test = |e: &IndexEntry| admit(e) && predicate.matches(&e.caps);
         let mut out: Vec<u64> = match self.plan(predicate) {
-            Some(slots) => slots
+            // The posting lists answer the whole predicate: no evaluation.
+            Some(Plan { slots, exact: true }) => slots
                 .iter()
                 .filter_map(|s| self.slots.get(*s as usize)?.as_ref())
-                .filter(|e| test(e))
+                .filter(|e| admit(e))
+                .map(|e| e.node_id)
+                .collect(),
+            Some(Plan {
+                slots,
+                exact: false,
+            }) => slots
+                .iter()
+                .filter_map(|s| self.slots.get(*s as usize)?.as_ref())
+                .filter(|e| admit(e) && predicate.matches(&e.caps))
                 .map(|e| e.node_id)
                 .collect(),
             None => self
                 .slots
                 .iter()
                 .flatten()
-                .filter(|e| test(e))
+                .filter(|e| admit(e) && predicate.matches(&e.caps))
                 .map(|e| e.node_id)
                 .collect(),
         };
@@ -341,41 +350,100 @@ impl CapabilityIndex {
         out
     }
 
-    /// The slots a predicate can only be true on (`None`: any).
-    fn plan(&self, predicate: &Predicate) -> Option<Cow<'_, [u32]>> {
+    /// The slots a predicate can only be true on (`None`: any slot), and
+    /// whether it is true on exactly those.
+    fn plan(&self, predicate: &Predicate) -> Option<Plan<'_>> {
         const NONE: &[u32] = &[];
-        let by_key = |k: &str| {
-            Some(Cow::Borrowed(
-                self.by_key.get(k).map_or(NONE, Vec::as_slice),
-            ))
+        let by_key = |k: &str, exact: bool| {
+            Some(Plan {
+                slots: Cow::Borrowed(self.by_key.get(k).map_or(NONE, Vec::as_slice)),
+                exact,
+            })
         };
         match predicate {
-            Predicate::Exists(k)
-            | Predicate::Equals(k, Operand::Number(_))
+            Predicate::Exists(k) => by_key(k, true),
+            Predicate::Equals(k, Operand::Number(_))
             | Predicate::AtLeast(k, _)
             | Predicate::AtMost(k, _)
             | Predicate::SemverCompatible(k, _)
-            | Predicate::In(k, _) => by_key(k),
+            | Predicate::In(k, _) => by_key(k, false),
             Predicate::Equals(k, Operand::Text(v)) => {
+                // Postings index tags and metadata alike, so `key=value`
+                // answers exactly.
                 let pair = format!("{k}={v}");
-                Some(Cow::Borrowed(
-                    self.by_value.get(&pair).map_or(NONE, Vec::as_slice),
-                ))
+                Some(Plan {
+                    slots: Cow::Borrowed(self.by_value.get(&pair).map_or(NONE, Vec::as_slice)),
+                    exact: true,
+                })
             }
-            Predicate::And(parts) => parts
-                .iter()
-                .filter_map(|p| self.plan(p))
-                .min_by_key(|slots| slots.len()),
+            Predicate::And(parts) => {
+                let plans: Vec<Option<Plan<'_>>> = parts.iter().map(|p| self.plan(p)).collect();
+                if !plans.is_empty() && plans.iter().all(|p| p.as_ref().is_some_and(|p| p.exact)) {
+                    let mut lists = plans.into_iter().flatten();
+                    let first = lists.next()?.slots.into_owned();
+                    let slots = lists.fold(first, |acc, p| intersect(&acc, &p.slots));
+                    return Some(Plan {
+                        slots: Cow::Owned(slots),
+                        exact: true,
+                    });
+                }
+                plans
+                    .into_iter()
+                    .flatten()
+                    .min_by_key(|p| p.slots.len())
+                    .map(|p| Plan { exact: false, ..p })
+            }
             Predicate::Or(parts) => {
                 let mut all: Vec<u32> = Vec::new();
+                let mut exact = true;
                 for part in parts {
-                    all.extend_from_slice(&self.plan(part)?);
+                    let plan = self.plan(part)?;
+                    exact &= plan.exact;
+                    all.extend_from_slice(&plan.slots);
                 }
                 all.sort_unstable();
                 all.dedup();
-                Some(Cow::Owned(all))
+                Some(Plan {
+                    slots: Cow::Owned(all),
+                    exact,
+                })
             }
-            Predicate::Not(_) => None,
+            Predicate::Not(inner) => match self.plan(inner) {
+                Some(Plan { slots, exact: true }) => Some(Plan {
+                    slots: Cow::Owned(
+                        (0..self.slots.len() as u32)
+                            .filter(|s| self.slots[*s as usize].is_some())
+                            .filter(|s| slots.binary_search(s).is_err())
+                            .collect(),
+                    ),
+                    exact: true,
+                }),
+                _ => None,
+            },
         }
     }
+}
+
+/// Slots a predicate can be true on.
+struct Plan<'a> {
+    slots: Cow<'a, [u32]>,
+    /// True on every one of them (no evaluation needed).
+    exact: bool,
+}
+
+/// The common elements of two sorted lists.
+fn intersect(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
 }

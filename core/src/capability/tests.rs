@@ -301,6 +301,12 @@ fn index_agrees_with_a_scan() {
         Predicate::exists("hardware.gpu") & Predicate::at_least("hardware.memory_gb", 48.0),
         Predicate::equals("zone", "b") | Predicate::exists("hardware.gpu"),
         !Predicate::equals("zone", "a"),
+        Predicate::exists("hardware.gpu") & Predicate::equals("zone", "b"),
+        !(Predicate::exists("hardware.gpu") & Predicate::equals("zone", "b")),
+        !Predicate::at_least("hardware.memory_gb", 32.0),
+        Predicate::one_of("zone", ["a", "c"]) | Predicate::exists("hardware.gpu"),
+        Predicate::equals("hardware.memory_gb", "16") & !Predicate::exists("hardware.gpu"),
+        Predicate::all([Predicate::exists("hardware.gpu")]),
         Predicate::all([]),
         Predicate::any([]),
     ];
