@@ -9,10 +9,10 @@ use net_core::subnet::SubnetId;
 use std::sync::Arc;
 
 fn node(n: u64) -> CapabilitySet {
-    let gpu = (n % 100 == 0).then(|| Gpu {
-        vendor: Some(if n % 200 == 0 { "nvidia" } else { "amd" }.into()),
+    let gpu = (n.is_multiple_of(100)).then(|| Gpu {
+        vendor: Some(if n.is_multiple_of(200) { "nvidia" } else { "amd" }.into()),
         model: Some("X".into()),
-        vram_gb: Some(if n % 300 == 0 { 48.0 } else { 24.0 }),
+        vram_gb: Some(if n.is_multiple_of(300) { 48.0 } else { 24.0 }),
         count: None,
     });
     let mut set = CapabilitySet::new()
@@ -23,11 +23,11 @@ fn node(n: u64) -> CapabilitySet {
             gpu,
         })
         .expect("hardware");
-    set.insert_tag(if n % 2 == 0 { "region:eu" } else { "region:us" })
+    set.insert_tag(if n.is_multiple_of(2) { "region:eu" } else { "region:us" })
         .expect("tag");
     set.insert_tag(&format!("software.model=m{}", n % 50))
         .expect("tag");
-    if n % 10 == 0 {
+    if n.is_multiple_of(10) {
         set.insert_tag("scope:tenant:t1").expect("tag");
     }
     set
