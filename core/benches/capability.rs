@@ -10,7 +10,14 @@ use std::sync::Arc;
 
 fn node(n: u64) -> CapabilitySet {
     let gpu = (n.is_multiple_of(100)).then(|| Gpu {
-        vendor: Some(if n.is_multiple_of(200) { "nvidia" } else { "amd" }.into()),
+        vendor: Some(
+            if n.is_multiple_of(200) {
+                "nvidia"
+            } else {
+                "amd"
+            }
+            .into(),
+        ),
         model: Some("X".into()),
         vram_gb: Some(if n.is_multiple_of(300) { 48.0 } else { 24.0 }),
         count: None,
@@ -23,8 +30,12 @@ fn node(n: u64) -> CapabilitySet {
             gpu,
         })
         .expect("hardware");
-    set.insert_tag(if n.is_multiple_of(2) { "region:eu" } else { "region:us" })
-        .expect("tag");
+    set.insert_tag(if n.is_multiple_of(2) {
+        "region:eu"
+    } else {
+        "region:us"
+    })
+    .expect("tag");
     set.insert_tag(&format!("software.model=m{}", n % 50))
         .expect("tag");
     if n.is_multiple_of(10) {

@@ -9,12 +9,15 @@
 //! identity; `bind` defaults to `0.0.0.0:0`. Optional sections:
 //! `"trust": {"policy": "open" | "tofu" | "allowlist", "allow": ["<hex key>"],
 //! "pinned": {"ip:port": "<hex key>"}}`, `"peer_store": {"path": "...",
-//! "ttl_ms": N, "max_entries": N, "flush_interval_ms": N}` and
-//! `"audit_log": {"path": "...", "max_bytes": N, "keep": N}`. Unknown keys,
+//! "ttl_ms": N, "max_entries": N, "flush_interval_ms": N}`,
+//! `"audit_log": {"path": "...", "max_bytes": N, "keep": N}` and
+//! `"capabilities": {"subnet": "3.7", "subnet_policy": {"rules": [...]},
+//! "ttl_ms": N, "min_announce_interval_ms": N}`. Unknown keys,
 //! bad hex and values out of range fail with `mesh:invalid_config`; a seed of
 //! the wrong length with `identity:invalid_seed`, a bad key in `trust` with
 //! `identity:invalid_key`.
 
+use super::capabilities::CapabilityConfig;
 use super::keys::NetworkKey;
 use super::peer_store::PeerStoreConfig;
 use super::trust::{TrustConfig, TrustPolicy};
@@ -64,6 +67,9 @@ pub struct MeshConfig {
     pub peer_store: Option<PeerStoreConfig>,
     /// Where trust decisions are written (default: nowhere; still counted).
     pub audit: Option<AuditConfig>,
+    /// Capability announcements: this node's subnet, the policy that
+    /// derives peers' subnets, time to live, rate limit.
+    pub capabilities: CapabilityConfig,
 }
 
 impl MeshConfig {
@@ -87,6 +93,7 @@ impl MeshConfig {
             trust: TrustConfig::default(),
             peer_store: None,
             audit: None,
+            capabilities: CapabilityConfig::default(),
         }
     }
 
@@ -116,7 +123,7 @@ impl MeshConfig {
         if self.session_timeout < self.beacon_interval * 3 {
             return bad("session_timeout must be at least three beacon intervals");
         }
-        Ok(())
+        self.capabilities.validate()
     }
 }
 
@@ -141,6 +148,16 @@ struct NodeOptions {
     trust: Option<TrustOptions>,
     peer_store: Option<PeerStoreOptions>,
     audit_log: Option<AuditOptions>,
+    capabilities: Option<CapabilityOptions>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapabilityOptions {
+    subnet: Option<String>,
+    subnet_policy: Option<serde_json::Value>,
+    ttl_ms: Option<u64>,
+    min_announce_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -279,6 +296,23 @@ pub fn parse_node_config(json: &str) -> Result<(Identity, MeshConfig)> {
             log.keep = n;
         }
         config.audit = Some(log);
+    }
+    if let Some(caps) = options.capabilities {
+        if let Some(subnet) = caps.subnet {
+            config.capabilities.subnet = crate::subnet::SubnetId::parse(&subnet)
+                .map_err(|e| invalid(format!("capabilities.subnet: {}", e.detail())))?;
+        }
+        if let Some(policy) = caps.subnet_policy {
+            config.capabilities.subnet_policy =
+                crate::subnet::SubnetPolicy::from_json(&policy.to_string())
+                    .map_err(|e| invalid(format!("capabilities.subnet_policy: {}", e.detail())))?;
+        }
+        if let Some(ms) = caps.ttl_ms {
+            config.capabilities.ttl = Duration::from_millis(ms);
+        }
+        if let Some(ms) = caps.min_announce_interval_ms {
+            config.capabilities.min_announce_interval = Duration::from_millis(ms);
+        }
     }
     Ok((identity, config))
 }

@@ -25,6 +25,8 @@
 
 mod admission;
 pub mod bus_link;
+pub mod capabilities;
+mod capability_layer;
 pub mod conditions;
 pub mod config;
 mod control;
@@ -49,6 +51,9 @@ mod transport;
 pub mod trust;
 
 pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
+pub use capabilities::{
+    CapabilityConfig, CapabilityStats, MAX_ANNOUNCEMENT_LEN, MAX_CAPABILITY_HOPS,
+};
 pub use config::{parse_node_config, MeshConfig};
 pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
@@ -64,6 +69,8 @@ pub use stream::{Reliability, StreamConfig, StreamStats};
 pub use streaming::MeshStream;
 pub use trust::{TrustConfig, TrustPolicy};
 
+#[cfg(test)]
+mod capability_tests;
 #[cfg(test)]
 mod clock_tests;
 #[cfg(test)]

@@ -12,6 +12,7 @@
 //! answer arrived: from then on both sides list the session.
 
 use super::admission::{mac1, mac1_key, Admission, Refusal};
+use super::capabilities::CapabilityState;
 use super::conditions::Conditions;
 use super::config::MeshConfig;
 use super::control;
@@ -176,7 +177,7 @@ enum Pending {
 pub(super) struct Inner {
     /// The socket (closed by `shutdown`, freeing the port).
     transport: Transport,
-    identity: Identity,
+    pub(super) identity: Identity,
     /// The gates in front of answering a handshake.
     admission: Admission,
     /// This node's id and origin hash, derived once from its key.
@@ -193,7 +194,9 @@ pub(super) struct Inner {
     /// Every stream this node sends or receives on.
     pub(super) streams: Streams,
     /// The protocols registered on this node, by id.
-    protocols: Protocols,
+    pub(super) protocols: Protocols,
+    /// Capability announcements heard and made (see `capabilities`).
+    pub(super) capabilities: CapabilityState,
     trust: Trust,
     peer_store: Option<PeerStore>,
     audit: Option<AuditLog>,
@@ -295,6 +298,7 @@ impl MeshNode {
         let audit = config.audit.clone().map(AuditLog::open).transpose()?;
         let transport = Transport::bind(config.bind, READER_TICK, conditions)?;
         let inbox_capacity = config.inbox_capacity;
+        let config_caps = config.capabilities.clone();
         let started = clock.now();
         let inner = Arc::new(Inner {
             transport,
@@ -311,6 +315,7 @@ impl MeshNode {
             closed: AtomicBool::new(false),
             streams: Streams::default(),
             protocols: Protocols::default(),
+            capabilities: CapabilityState::new(&config_caps),
             trust,
             peer_store,
             audit,
@@ -324,6 +329,7 @@ impl MeshNode {
         });
         let wake: Arc<dyn crate::time::Wake> = inner.clone();
         clock.on_advance(Arc::downgrade(&wake));
+        inner.install_capabilities()?;
         let node = MeshNode {
             inner,
             threads: Mutex::new(Vec::new()),
@@ -1078,6 +1084,9 @@ impl Inner {
         next = next.min(self.session_timers(now));
         if let Some(store_due) = self.flush_peer_store(now) {
             next = next.min(store_due);
+        }
+        if let Some(due) = self.capability_timers(now) {
+            next = next.min(due);
         }
         next
     }

@@ -225,7 +225,10 @@ fn a_link_stream_and_an_application_stream_with_the_same_id_are_two_streams() {
         .stream_stats_in(BUS_LINK, a.node_id(), DEFAULT_LINK_STREAM)
         .unwrap();
     assert_eq!((app.received, bus_link.received), (1, 1));
-    assert_eq!(b.protocols(), vec![BUS_LINK]);
+    assert_eq!(
+        b.protocols(),
+        vec![BUS_LINK, crate::mesh::protocol::CAPABILITIES]
+    );
     // A second receive link on the same stream is refused.
     let again = BusLink::open(
         &small_bus(),
