@@ -1240,6 +1240,86 @@ int32_t net_subnet_assign(const char *policy,
                           uint32_t *out);
 
 /**
+ * Announces what this node can do: the capability set `set` (JSON) is
+ * signed, indexed as this node's own at once and sent to every peer (at
+ * most once per `capabilities.min_announce_interval_ms`; the latest set
+ * goes out when it is up).
+ *
+ * # Safety
+ * `mesh` a live handle; `set` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_announce_capabilities(struct net_mesh_t *mesh,
+                                       const char *set,
+                                       size_t len);
+
+/**
+ * Writes the ids of the nodes whose announced capability sets satisfy
+ * `predicate` (JSON), this node's own included, in ascending order, as an
+ * array the caller frees with `net_node_ids_free(*out_ids, *out_count)`
+ * (NULL when there are none). `scope` NULL ignores providers' scope tags;
+ * otherwise it is `global`, `same_subnet`, `tenant:<id>` or
+ * `region:<name>` and filters by them.
+ *
+ * # Safety
+ * `mesh` a live handle; `predicate` valid for `predicate_len` bytes;
+ * `scope` NULL or valid for `scope_len` bytes; outs writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_find_nodes(struct net_mesh_t *mesh,
+                            const char *predicate,
+                            size_t predicate_len,
+                            const char *scope,
+                            size_t scope_len,
+                            uint64_t **out_ids,
+                            size_t *out_count);
+
+/**
+ * Frees node ids returned by `net_mesh_find_nodes`. NULL is ignored.
+ *
+ * # Safety
+ * `ids`/`count` as returned, not freed yet.
+ */
+void net_node_ids_free(uint64_t *ids, size_t count);
+
+/**
+ * Writes the capability set node `node_id` announced (this node's own
+ * included) as canonical JSON; `NET_DONE` with `*out_json` NULL when it
+ * is not known or expired.
+ *
+ * # Safety
+ * `mesh` a live handle; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_mesh_capabilities_of(struct net_mesh_t *mesh,
+                                 uint64_t node_id,
+                                 char **out_json,
+                                 size_t *out_len);
+
+/**
+ * Writes the subnet of node `node_id`: this node's configured one for
+ * itself, the one its subnet policy derives from a peer's announced tags;
+ * `NET_DONE` (nothing written) for a peer that has not announced.
+ *
+ * # Safety
+ * `mesh` a live handle; `out` writable.
+ */
+NET_MUST_USE int32_t net_mesh_subnet_of(struct net_mesh_t *mesh, uint64_t node_id, uint32_t *out);
+
+/**
+ * Writes the capability layer's counters as JSON: `announced`,
+ * `received`, `indexed`, `forwarded`, `duplicates`, `rejected`,
+ * `expired`.
+ *
+ * # Safety
+ * `mesh` a live handle; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_mesh_capability_stats(struct net_mesh_t *mesh,
+                                  char **out_json,
+                                  size_t *out_len);
+
+/**
  * Frees bytes returned by the library (with the length it returned). NULL is ignored.
  *
  * # Safety
@@ -1386,7 +1466,9 @@ void net_identity_free(struct net_identity_t *id);
  * `beacon_interval_ms`,
  * `max_hops`, `rekey_interval_ms` (default 120000), `session_timeout_ms`
  * (default 30000, at least three beacon intervals), and the sections
- * `trust`, `peer_store`, `audit_log` (see the README). Unknown keys or bad
+ * `trust`, `peer_store`, `audit_log` and `capabilities` (`subnet`,
+ * `subnet_policy`, `ttl_ms`, `min_announce_interval_ms`; see the README).
+ * Unknown keys or bad
  * values: `NET_ERR_INVALID_MESH_CONFIG`.
  *
  * # Safety

@@ -880,6 +880,62 @@ static void test_capabilities(void) {
 
 #undef J
 
+/* Capability announcements between three nodes in a line over UDP: found two hops away,
+ * inspected, counted; bad input by kind. */
+static void test_mesh_capabilities(void) {
+    const char *config =
+        "{\"network_key\":\"0707070707070707070707070707070707070707070707070707070707070707\","
+        "\"bind\":\"127.0.0.1:0\",\"capabilities\":{\"subnet\":\"3.7\",\"min_announce_interval_ms\":50,"
+        "\"subnet_policy\":{\"rules\":[{\"prefix\":\"region:\",\"level\":0,\"values\":{\"eu\":4}}]}}}";
+    net_mesh_t *n[3] = {NULL, NULL, NULL};
+    uint64_t ids[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        CHECK(net_mesh_bind(config, strlen(config), &n[i]) == NET_OK);
+        CHECK(net_mesh_identity(n[i], NULL, &ids[i]) == NET_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        char *addr = NULL;
+        uint8_t key[NET_PUBLIC_KEY_LEN];
+        uint64_t peer = 0;
+        CHECK(net_mesh_local_addr(n[i + 1], &addr, NULL) == NET_OK && net_mesh_identity(n[i + 1], key, NULL) == NET_OK);
+        CHECK(net_mesh_connect(n[i], addr, key, 32, &peer) == NET_OK && peer == ids[i + 1]);
+        net_string_free(addr);
+    }
+    const char *set = "{\"tags\":[\"region:eu\"],\"hardware\":{\"gpu\":{\"vram_gb\":24}}}";
+    const char *want = "{\"numeric_at_least\":{\"key\":\"hardware.gpu.vram_gb\",\"value\":16}}";
+    CHECK(net_mesh_announce_capabilities(n[2], set, strlen(set)) == NET_OK);
+    CHECK(net_mesh_announce_capabilities(n[2], "{\"tags\":[\"a b\"]}", 16) == NET_ERR_INVALID_CAPABILITY_TAG);
+    CHECK(net_mesh_announce_capabilities(NULL, set, strlen(set)) == NET_ERR_NULL_POINTER);
+    uint64_t *found = NULL;
+    size_t count = 0;
+    for (int waited = 0; waited < 1000; waited++) {
+        CHECK(net_mesh_find_nodes(n[0], want, strlen(want), NULL, 0, &found, &count) == NET_OK);
+        if (count == 1) break;
+        net_node_ids_free(found, count);
+        found = NULL;
+        sleep_ms(10);
+    }
+    CHECK(count == 1 && found != NULL && found[0] == ids[2]);
+    net_node_ids_free(found, count);
+    CHECK(net_mesh_find_nodes(n[0], want, strlen(want), "global", 6, &found, &count) == NET_OK && count == 1);
+    net_node_ids_free(found, count);
+    CHECK(net_mesh_find_nodes(n[0], want, strlen(want), "planet", 6, &found, &count) == NET_ERR_INVALID_PREDICATE);
+    CHECK(net_mesh_find_nodes(n[0], "{}", 2, NULL, 0, &found, &count) == NET_ERR_INVALID_PREDICATE);
+    CHECK(net_mesh_find_nodes(n[0], want, strlen(want), NULL, 0, NULL, &count) == NET_ERR_NULL_POINTER);
+    CHECK(net_mesh_find_nodes(n[0], "{\"exists\":\"tpu\"}", 16, NULL, 0, &found, &count) == NET_OK && count == 0 && found == NULL);
+    char *json = NULL;
+    CHECK(net_mesh_capabilities_of(n[0], ids[2], &json, NULL) == NET_OK && strstr(json, "hardware.gpu.vram_gb=24") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_capabilities_of(n[0], 12345, &json, NULL) == NET_DONE && json == NULL);
+    uint32_t subnet = 0;
+    CHECK(net_mesh_subnet_of(n[0], ids[2], &subnet) == NET_OK && subnet == 0x04000000u);
+    CHECK(net_mesh_subnet_of(n[0], ids[0], &subnet) == NET_OK && subnet == 0x03070000u);
+    CHECK(net_mesh_subnet_of(n[0], 12345, &subnet) == NET_DONE);
+    CHECK(net_mesh_capability_stats(n[1], &json, NULL) == NET_OK && strstr(json, "\"forwarded\":1") != NULL);
+    net_string_free(json);
+    for (int i = 0; i < 3; i++) net_mesh_free(n[i]);
+}
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -1217,6 +1273,7 @@ int main(void) {
     test_handlers();
     test_tokens();
     test_capabilities();
+    test_mesh_capabilities();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

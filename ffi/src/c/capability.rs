@@ -334,3 +334,164 @@ pub unsafe extern "C" fn net_subnet_assign(
         out_arg(out, facade::subnet_assign(policy, set)?)
     })
 }
+
+use super::mesh::{mesh_arg, net_mesh_t};
+use crate::facade::capability::on_mesh;
+
+/// Announces what this node can do: the capability set `set` (JSON) is
+/// signed, indexed as this node's own at once and sent to every peer (at
+/// most once per `capabilities.min_announce_interval_ms`; the latest set
+/// goes out when it is up).
+///
+/// # Safety
+/// `mesh` a live handle; `set` valid for `len` bytes.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_announce_capabilities(
+    mesh: *mut net_mesh_t,
+    set: *const c_char,
+    len: usize,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        // SAFETY: forwarded contract.
+        let set = unsafe { str_arg(set, len, "set")? };
+        on_mesh::announce(&mesh, set)?;
+        Ok(NET_OK)
+    })
+}
+
+/// Writes the ids of the nodes whose announced capability sets satisfy
+/// `predicate` (JSON), this node's own included, in ascending order, as an
+/// array the caller frees with `net_node_ids_free(*out_ids, *out_count)`
+/// (NULL when there are none). `scope` NULL ignores providers' scope tags;
+/// otherwise it is `global`, `same_subnet`, `tenant:<id>` or
+/// `region:<name>` and filters by them.
+///
+/// # Safety
+/// `mesh` a live handle; `predicate` valid for `predicate_len` bytes;
+/// `scope` NULL or valid for `scope_len` bytes; outs writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_find_nodes(
+    mesh: *mut net_mesh_t,
+    predicate: *const c_char,
+    predicate_len: usize,
+    scope: *const c_char,
+    scope_len: usize,
+    out_ids: *mut *mut u64,
+    out_count: *mut usize,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        // SAFETY: forwarded contract.
+        let predicate = unsafe { str_arg(predicate, predicate_len, "predicate")? };
+        let scope = if scope.is_null() {
+            None
+        } else {
+            // SAFETY: forwarded contract.
+            Some(unsafe { str_arg(scope, scope_len, "scope")? })
+        };
+        if out_ids.is_null() || out_count.is_null() {
+            return Err(null_error("out"));
+        }
+        let ids = on_mesh::find_nodes(&mesh, predicate, scope)?;
+        let count = ids.len();
+        let ptr = if ids.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            Box::into_raw(ids.into_boxed_slice()).cast::<u64>()
+        };
+        // SAFETY: both checked non-null; ownership passes to the caller
+        // until net_node_ids_free.
+        unsafe {
+            *out_ids = ptr;
+            *out_count = count;
+        }
+        Ok(NET_OK)
+    })
+}
+
+/// Frees node ids returned by `net_mesh_find_nodes`. NULL is ignored.
+///
+/// # Safety
+/// `ids`/`count` as returned, not freed yet.
+#[no_mangle]
+pub unsafe extern "C" fn net_node_ids_free(ids: *mut u64, count: usize) {
+    if !ids.is_null() {
+        // SAFETY: created by Box::into_raw of a boxed slice of exactly `count` ids.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ids, count)) });
+    }
+}
+
+/// Writes the capability set node `node_id` announced (this node's own
+/// included) as canonical JSON; `NET_DONE` with `*out_json` NULL when it
+/// is not known or expired.
+///
+/// # Safety
+/// `mesh` a live handle; `out_json` writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_capabilities_of(
+    mesh: *mut net_mesh_t,
+    node_id: u64,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        if out_json.is_null() {
+            return Err(null_error("out_json"));
+        }
+        // SAFETY: checked non-null.
+        unsafe { *out_json = std::ptr::null_mut() };
+        match on_mesh::capabilities_of(&mesh, node_id) {
+            Some(json) => string_out(json, out_json, out_len),
+            None => Ok(NET_DONE),
+        }
+    })
+}
+
+/// Writes the subnet of node `node_id`: this node's configured one for
+/// itself, the one its subnet policy derives from a peer's announced tags;
+/// `NET_DONE` (nothing written) for a peer that has not announced.
+///
+/// # Safety
+/// `mesh` a live handle; `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_subnet_of(
+    mesh: *mut net_mesh_t,
+    node_id: u64,
+    out: *mut u32,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        if out.is_null() {
+            return Err(null_error("out"));
+        }
+        match on_mesh::subnet_of(&mesh, node_id) {
+            Some(subnet) => out_arg(out, subnet),
+            None => Ok(NET_DONE),
+        }
+    })
+}
+
+/// Writes the capability layer's counters as JSON: `announced`,
+/// `received`, `indexed`, `forwarded`, `duplicates`, `rejected`,
+/// `expired`.
+///
+/// # Safety
+/// `mesh` a live handle; `out_json` writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_mesh_capability_stats(
+    mesh: *mut net_mesh_t,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        let mesh = mesh_arg(mesh)?;
+        string_out(on_mesh::stats_json(&mesh), out_json, out_len)
+    })
+}

@@ -48,7 +48,9 @@ pub(super) fn mesh_arg(mesh: *mut net_mesh_t) -> Result<Arc<MeshHandle>, Error> 
 /// `beacon_interval_ms`,
 /// `max_hops`, `rekey_interval_ms` (default 120000), `session_timeout_ms`
 /// (default 30000, at least three beacon intervals), and the sections
-/// `trust`, `peer_store`, `audit_log` (see the README). Unknown keys or bad
+/// `trust`, `peer_store`, `audit_log` and `capabilities` (`subnet`,
+/// `subnet_policy`, `ttl_ms`, `min_announce_interval_ms`; see the README).
+/// Unknown keys or bad
 /// values: `NET_ERR_INVALID_MESH_CONFIG`.
 ///
 /// # Safety

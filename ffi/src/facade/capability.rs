@@ -74,3 +74,54 @@ pub fn subnet_assign(policy: &str, set: &str) -> Result<u32> {
     let policy = SubnetPolicy::from_json(policy)?;
     Ok(policy.assign(&CapabilitySet::from_json(set)?).to_u32())
 }
+
+/// Capabilities on a mesh node: announce, find, inspect.
+pub mod on_mesh {
+    use super::*;
+    use crate::facade::mesh::MeshHandle;
+    use net_core::capability::ScopeFilter;
+
+    /// Announces the set (JSON) as this node's capabilities.
+    pub fn announce(mesh: &MeshHandle, set: &str) -> Result<()> {
+        mesh.node()
+            .announce_capabilities(CapabilitySet::from_json(set)?)
+    }
+
+    /// The nodes whose announced sets satisfy `predicate` (JSON), by node
+    /// id; with `scope` (`global`, `same_subnet`, `tenant:<id>`,
+    /// `region:<name>`), only those whose scope admits this node.
+    pub fn find_nodes(mesh: &MeshHandle, predicate: &str, scope: Option<&str>) -> Result<Vec<u64>> {
+        let predicate = Predicate::from_json(predicate)?;
+        Ok(match scope {
+            None => mesh.node().find_nodes(&predicate),
+            Some(scope) => mesh
+                .node()
+                .find_nodes_scoped(&predicate, &ScopeFilter::parse(scope)?),
+        })
+    }
+
+    /// The set `node_id` announced, as canonical JSON (`None`: not known).
+    pub fn capabilities_of(mesh: &MeshHandle, node_id: u64) -> Option<String> {
+        mesh.node().capabilities_of(node_id).map(|c| c.to_json())
+    }
+
+    /// The subnet of `node_id` (`None`: a peer that has not announced).
+    pub fn subnet_of(mesh: &MeshHandle, node_id: u64) -> Option<u32> {
+        mesh.node().subnet_of(node_id).map(SubnetId::to_u32)
+    }
+
+    /// The capability layer's counters as JSON.
+    pub fn stats_json(mesh: &MeshHandle) -> String {
+        let s = mesh.node().capability_stats();
+        serde_json::json!({
+            "announced": s.announced,
+            "received": s.received,
+            "indexed": s.indexed,
+            "forwarded": s.forwarded,
+            "duplicates": s.duplicates,
+            "rejected": s.rejected,
+            "expired": s.expired,
+        })
+        .to_string()
+    }
+}
