@@ -62,6 +62,9 @@ type MeshConfig struct {
 	PeerStore *PeerStoreConfig
 	// AuditLog writes every trust decision to a hash-chained log (nil: none).
 	AuditLog *AuditLogConfig
+	// Capabilities sets this node's subnet, how peers' subnets are derived,
+	// and how announcements live and are paced (nil: the defaults).
+	Capabilities *CapabilityConfig
 }
 
 // TrustPolicy is how a node decides which peers' keys it accepts.
@@ -220,6 +223,9 @@ func (c MeshConfig) json() ([]byte, error) {
 	}
 	if c.AuditLog != nil {
 		m["audit_log"] = c.AuditLog.json()
+	}
+	if c.Capabilities != nil {
+		m["capabilities"] = c.Capabilities.json()
 	}
 	return json.Marshal(m)
 }
