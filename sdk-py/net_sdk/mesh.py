@@ -75,6 +75,7 @@ from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownErro
 
 from ._mesh_stats import MeshStats
 from ._time import config_ms, seconds_to_ms
+from .capability import CapabilitySet, Predicate, SubnetId, SubnetPolicy
 from .handler import Handler
 from .identity import Identity
 from .node import NetNode
@@ -421,6 +422,42 @@ class AuditLog:
         return _present(path=os.fsdecode(self.path), max_bytes=self.max_bytes, keep=self.keep)
 
 
+@dataclass(frozen=True)
+class CapabilityConfig:
+    """How a node announces and indexes capabilities: its own ``subnet``, the
+    ``subnet_policy`` that derives peers' subnets from their tags, how long its
+    announcement lives elsewhere without a refresh (``ttl``, seconds; refreshed
+    at half of it) and the shortest time between two announcements it sends
+    (``min_announce_interval``, seconds). None leaves the engine's default
+    (root subnet, no policy, 300 s, 10 s)."""
+
+    subnet: Optional[SubnetId] = None
+    subnet_policy: Optional[SubnetPolicy] = None
+    ttl: Optional[float] = None
+    min_announce_interval: Optional[float] = None
+
+    def _config(self) -> Dict[str, Any]:
+        return _present(
+            subnet=None if self.subnet is None else str(self.subnet),
+            subnet_policy=None if self.subnet_policy is None else json.loads(self.subnet_policy.to_json()),
+            ttl_ms=config_ms(self.ttl),
+            min_announce_interval_ms=config_ms(self.min_announce_interval),
+        )
+
+
+@dataclass(frozen=True)
+class CapabilityStats:
+    """A node's capability announcement counters."""
+
+    announced: int
+    received: int
+    indexed: int
+    forwarded: int
+    duplicates: int
+    rejected: int
+    expired: int
+
+
 def _present(**values: Any) -> Dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
@@ -524,6 +561,7 @@ class Mesh:
         trust: Union[Trust, Mapping[str, Any], str, None] = None,
         peer_store: Union[PeerStore, Mapping[str, Any], StrPath, None] = None,
         audit_log: Union[AuditLog, Mapping[str, Any], StrPath, None] = None,
+        capabilities: Union[CapabilityConfig, Mapping[str, Any], None] = None,
     ) -> None:
         config: Dict[str, Any] = {
             "network_key": _hex(network_key),
@@ -546,6 +584,9 @@ class Mesh:
         if audit_log is not None:
             log = _section("audit_log", AuditLog, audit_log, shorthand=(str, os.PathLike))
             config["audit_log"] = log._config()
+        if capabilities is not None:
+            caps = _section("capabilities", CapabilityConfig, capabilities, shorthand=())
+            config["capabilities"] = caps._config()
         self._native = _net.Mesh(json.dumps({k: v for k, v in config.items() if v is not None}))
 
     @classmethod
@@ -678,6 +719,37 @@ class Mesh:
     def stats(self) -> MeshStats:
         """The node's counters now."""
         return _from_json(MeshStats, json.loads(self._native.stats_json()))
+
+    def announce_capabilities(self, caps: CapabilitySet) -> None:
+        """Tells the mesh what this node can do: ``caps`` is signed, indexed as this
+        node's own at once and sent to every peer, which passes it on (up to 16
+        hops). Within ``min_announce_interval`` of the last one, the latest set
+        goes out when the interval is up."""
+        self._native.announce_capabilities(caps.to_json())
+
+    def find_nodes(self, predicate: Predicate, *, scope: Optional[str] = None) -> List[int]:
+        """The ids of the nodes whose announced sets satisfy ``predicate`` (this
+        node's own included), ascending. ``scope`` (``"global"``,
+        ``"same_subnet"``, ``"tenant:<id>"``, ``"region:<name>"``) filters by the
+        providers' scope tags; None ignores them."""
+        return self._native.find_nodes(predicate.to_json(), scope)
+
+    def capabilities_of(self, node_id: int) -> Optional[CapabilitySet]:
+        """The set a node announced (this node's own included); None when it is
+        not known or has expired."""
+        text = self._native.capabilities_of(node_id)
+        return None if text is None else CapabilitySet.from_json(text)
+
+    def subnet_of(self, node_id: int) -> Optional[SubnetId]:
+        """A node's subnet: this node's configured one for itself, the one the
+        subnet policy derives from a peer's announced tags (None before it
+        announced)."""
+        value = self._native.subnet_of(node_id)
+        return None if value is None else SubnetId(value)
+
+    def capability_stats(self) -> CapabilityStats:
+        """The capability announcement counters now."""
+        return CapabilityStats(**json.loads(self._native.capability_stats_json()))
 
     def stream_stats(self, peer: int, stream_id: int) -> Optional[StreamStats]:
         """One stream's counters, or None if nothing was ever sent or received on it."""

@@ -131,3 +131,44 @@ def test_threads_share_the_engine() -> None:
     for t in threads:
         t.join()
     assert not wrong
+
+
+def test_announcements_cross_a_line_of_three_meshes() -> None:
+    import time
+
+    from net_sdk import CapabilityConfig, InvalidMeshConfigError, Mesh
+
+    key = bytes([7]) * 32
+    policy = SubnetPolicy().add_rule(SubnetRule("region:", 0).map("eu", 4))
+    home = SubnetId.parse("3.7")
+    config = CapabilityConfig(subnet=home, subnet_policy=policy, min_announce_interval=0.05)
+    nodes = [Mesh(key, bind="127.0.0.1:0", capabilities=config) for _ in range(3)]
+    try:
+        for a, b in zip(nodes, nodes[1:]):
+            a.connect(b.local_addr, b.public_key)
+        origin = nodes[2]
+        origin.announce_capabilities(gpu_node().with_tags("region:eu"))
+        want = Predicate.exists("hardware.gpu") & Predicate.at_least("hardware.gpu.vram_gb", 16)
+        deadline = time.monotonic() + 5
+        while nodes[0].find_nodes(want) != [origin.node_id] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert nodes[0].find_nodes(want) == [origin.node_id]
+        assert origin.find_nodes(want) == [origin.node_id]
+        seen = nodes[0].capabilities_of(origin.node_id)
+        assert seen is not None and "region:eu" in seen
+        assert nodes[0].capabilities_of(12345) is None
+        assert nodes[0].subnet_of(origin.node_id) == SubnetId.parse("4")
+        assert nodes[0].subnet_of(nodes[0].node_id) == home
+        assert nodes[0].subnet_of(12345) is None
+        assert nodes[0].find_nodes(want, scope="global") == [origin.node_id]
+        stats = nodes[1].capability_stats()
+        assert stats.forwarded == 1 and stats.indexed == 1
+        with pytest.raises(InvalidPredicateError):
+            nodes[0].find_nodes(want, scope="planet")
+    finally:
+        for n in nodes:
+            n.close()
+    with pytest.raises(InvalidMeshConfigError):
+        Mesh(key, bind="127.0.0.1:0", capabilities={"ttl": 0.001})
+    with pytest.raises(InvalidMeshConfigError):
+        Mesh(key, bind="127.0.0.1:0", capabilities={"colour": 1})

@@ -15,6 +15,7 @@ use crate::blocking::{blocking_wait, count, timeout, unlocked};
 use crate::bus::Bus;
 use crate::errors::to_py;
 use net::facade::bus_link::BusLinkHandle;
+use net::facade::capability;
 use net::facade::mesh::{Connecting, MeshHandle};
 use net::facade::wait::WAIT_SLICE;
 use net::time::Deadline;
@@ -272,6 +273,33 @@ impl Mesh {
     /// The node's counters as a JSON object.
     fn stats_json(&self) -> String {
         self.inner.stats_json()
+    }
+
+    /// Announces the capability set (JSON) as this node's.
+    fn announce_capabilities(&self, set_json: &str) -> PyResult<()> {
+        capability::on_mesh::announce(&self.inner, set_json).map_err(to_py)
+    }
+
+    /// The ids of the nodes whose announced sets satisfy the predicate
+    /// (JSON), ascending; `scope` filters by the providers' scope tags.
+    #[pyo3(signature = (predicate_json, scope=None))]
+    fn find_nodes(&self, predicate_json: &str, scope: Option<&str>) -> PyResult<Vec<u64>> {
+        capability::on_mesh::find_nodes(&self.inner, predicate_json, scope).map_err(to_py)
+    }
+
+    /// The set a node announced, as JSON (None: not known or expired).
+    fn capabilities_of(&self, node_id: u64) -> Option<String> {
+        capability::on_mesh::capabilities_of(&self.inner, node_id)
+    }
+
+    /// A node's subnet (None: a peer that has not announced).
+    fn subnet_of(&self, node_id: u64) -> Option<u32> {
+        capability::on_mesh::subnet_of(&self.inner, node_id)
+    }
+
+    /// The capability layer's counters as a JSON object.
+    fn capability_stats_json(&self) -> String {
+        capability::on_mesh::stats_json(&self.inner)
     }
 
     /// The counters of a stream a handle was opened for: always a JSON
