@@ -236,6 +236,11 @@ export class Mesh {
   recv(max: number, remainingMs: number, cancel?: CancelToken | null): Promise<NativeMeshMessage[]>;
   onMessage(deliver: (messages: NativeMeshMessage[]) => void): Handler;
   peersJson(): string;
+  announceCapabilities(setJson: string): void;
+  findNodesJson(predicateJson: string, scope?: string | null): string;
+  capabilitiesOf(nodeId: bigint): string | null;
+  subnetOf(nodeId: bigint): number | null;
+  capabilityStatsJson(): string;
   knownPeersJson(): string;
   statsJson(): string;
   streamStatsJson(nodeId: bigint, streamId: bigint): string | null;

@@ -89,6 +89,8 @@ export {
   BusLinkDirection,
   BusLinkOptions,
   BusLinkStats,
+  CapabilityOptions,
+  CapabilityStats,
   ConnectOptions,
   KnownPeer,
   LinkBusOptions,

@@ -18,6 +18,7 @@ import * as native from '@netmesh/core';
 import { Handler, HandlerOptions, register } from './handler';
 import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError, MeshTimeoutError } from './errors';
 import type { MeshStats } from './mesh_stats';
+import { CapabilitySet, Predicate, SubnetId, SubnetPolicy } from './capability';
 export type { MeshStats } from './mesh_stats';
 import { NetNode } from './node';
 import { deadlineOf, engineJson, sliced } from './wait';
@@ -69,6 +70,31 @@ export interface MeshOptions {
   peerStore?: PeerStoreOptions;
   /** Write every trust decision as one hash-chained JSON line. */
   auditLog?: AuditLogOptions;
+  /** This node's subnet, how peers' subnets are derived, and how announcements live and are paced. */
+  capabilities?: CapabilityOptions;
+}
+
+/** The capability part of {@link MeshOptions}. */
+export interface CapabilityOptions {
+  /** This node's subnet (default: the root). */
+  subnet?: SubnetId | string;
+  /** Derives peers' subnets from their announced tags (default: none, every peer in the root). */
+  subnetPolicy?: SubnetPolicy;
+  /** How long this node's announcement stays in other indexes without a refresh (default 300000; refreshed at half). */
+  ttlMs?: number;
+  /** The shortest time between two announcements sent (default 10000). */
+  minAnnounceIntervalMs?: number;
+}
+
+/** A node's capability announcement counters. */
+export interface CapabilityStats {
+  announced: number;
+  received: number;
+  indexed: number;
+  forwarded: number;
+  duplicates: number;
+  rejected: number;
+  expired: number;
 }
 
 /** A public key in options: 32 bytes, or 64 hex characters. */
@@ -343,10 +369,17 @@ const TRUST: Converters = new Map([
   ],
 ]);
 
+/** The capabilities section: the subnet as text, the policy as its JSON. */
+const CAPABILITIES: Converters = new Map([
+  ['subnet', (subnet: unknown) => (subnet instanceof SubnetId ? subnet.toString() : subnet)],
+  ['subnetPolicy', (policy: unknown) => (policy instanceof SubnetPolicy ? policy.toJSON() : policy)],
+]);
+
 const OPTIONS: Converters = new Map([
   ['trust', nestedSection(TRUST)],
   ['peerStore', nestedSection()],
   ['auditLog', nestedSection()],
+  ['capabilities', nestedSection(CAPABILITIES)],
 ]);
 
 /** The engine's JSON config from options: camelCase keys become snake_case, bytes become hex. */
@@ -697,6 +730,46 @@ export class Mesh {
   /** The node's counters (also after close). */
   stats(): MeshStats {
     return parseIds(this.native.statsJson()) as MeshStats;
+  }
+
+  /**
+   * Tells the mesh what this node can do: `caps` is signed, indexed as this
+   * node's own at once and sent to every peer, which passes it on (up to 16
+   * hops). Within `capabilities.minAnnounceIntervalMs` of the last one, the
+   * latest set goes out when the interval is up.
+   */
+  announceCapabilities(caps: CapabilitySet): void {
+    call(() => this.native.announceCapabilities(JSON.stringify(caps)));
+  }
+
+  /**
+   * The ids of the nodes whose announced sets satisfy `predicate` (this
+   * node's own included), ascending. `scope` (`'global'`, `'same_subnet'`,
+   * `'tenant:<id>'`, `'region:<name>'`) filters by the providers' scope tags.
+   */
+  findNodes(predicate: Predicate, scope?: string): bigint[] {
+    const json = call(() => this.native.findNodesJson(JSON.stringify(predicate), scope ?? null));
+    return (JSON.parse(json) as string[]).map((id) => BigInt(id));
+  }
+
+  /** The set a node announced (this node's own included); null when unknown or expired. */
+  capabilitiesOf(node: MeshId): CapabilitySet | null {
+    const json = call(() => this.native.capabilitiesOf(u64(node, 'node')));
+    return json === null ? null : CapabilitySet.fromJSON(json);
+  }
+
+  /**
+   * A node's subnet: this node's configured one for itself, the one the
+   * subnet policy derives from a peer's announced tags (null before it announced).
+   */
+  subnetOf(node: MeshId): SubnetId | null {
+    const value = call(() => this.native.subnetOf(u64(node, 'node')));
+    return value === null ? null : new SubnetId(value);
+  }
+
+  /** The capability announcement counters now. */
+  capabilityStats(): CapabilityStats {
+    return JSON.parse(call(() => this.native.capabilityStatsJson())) as CapabilityStats;
   }
 
   /** One stream's counters, or null if nothing was ever sent or received on it. */

@@ -88,3 +88,41 @@ test('subnets and visibility', () => {
   assert.equal(big.value, 0xffffffff);
   assert.deepEqual(big.levels, [255, 255, 255, 255]);
 });
+
+test('announcements cross a line of three meshes', async () => {
+  const { Mesh, InvalidMeshConfigError } = await import('../src');
+  const policy = new SubnetPolicy().addRule({ prefix: 'region:', level: 0, values: { eu: 4 } });
+  const home = SubnetId.parse('3.7');
+  const options = {
+    networkKey: Buffer.alloc(32, 7),
+    bind: '127.0.0.1:0',
+    capabilities: { subnet: home, subnetPolicy: policy, minAnnounceIntervalMs: 50 },
+  };
+  const nodes = [await Mesh.bind(options), await Mesh.bind(options), await Mesh.bind(options)];
+  try {
+    for (let i = 0; i < 2; i++) await nodes[i].connect(nodes[i + 1].localAddr, nodes[i + 1].publicKey);
+    const origin = nodes[2];
+    origin.announceCapabilities(gpuNode().withTags('region:eu'));
+    const want = Predicate.exists('hardware.gpu').and(Predicate.atLeast('hardware.gpu.vram_gb', 16));
+    const deadline = Date.now() + 5000;
+    while (nodes[0].findNodes(want).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(nodes[0].findNodes(want), [origin.nodeId]);
+    assert.deepEqual(origin.findNodes(want), [origin.nodeId]);
+    assert.ok(nodes[0].capabilitiesOf(origin.nodeId)?.has('region:eu'));
+    assert.equal(nodes[0].capabilitiesOf(12345n), null);
+    assert.equal(nodes[0].subnetOf(origin.nodeId)?.toString(), '4.0.0.0');
+    assert.ok(nodes[0].subnetOf(nodes[0].nodeId)?.equals(home));
+    assert.equal(nodes[0].subnetOf(12345n), null);
+    assert.deepEqual(nodes[0].findNodes(want, 'global'), [origin.nodeId]);
+    const stats = nodes[1].capabilityStats();
+    assert.equal(stats.forwarded, 1);
+    assert.equal(stats.indexed, 1);
+    assert.throws(() => nodes[0].findNodes(want, 'planet'), InvalidPredicateError);
+  } finally {
+    for (const n of nodes) await n.close();
+  }
+  await assert.rejects(
+    Mesh.bind({ networkKey: Buffer.alloc(32, 7), bind: '127.0.0.1:0', capabilities: { ttlMs: 1 } }),
+    InvalidMeshConfigError,
+  );
+});

@@ -11,6 +11,7 @@ use napi::{Env, JsObject};
 use napi_derive::napi;
 use net::facade::bus::Bus as CoreBus;
 use net::facade::bus_link::BusLinkHandle;
+use net::facade::capability;
 use net::facade::mesh::{MeshHandle, MeshMessage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -443,6 +444,43 @@ impl Mesh {
     #[napi]
     pub fn peers_json(&self) -> String {
         self.inner.peers_json()
+    }
+
+    /// Announces the capability set (JSON) as this node's.
+    #[napi]
+    pub fn announce_capabilities(&self, set_json: String) -> Result<()> {
+        capability::on_mesh::announce(&self.inner, &set_json).map_err(to_js)
+    }
+
+    /// The ids (decimal strings, JSON array) of the nodes whose announced
+    /// sets satisfy the predicate (JSON), ascending; `scope` filters by the
+    /// providers' scope tags.
+    #[napi]
+    pub fn find_nodes_json(&self, predicate_json: String, scope: Option<String>) -> Result<String> {
+        let ids = capability::on_mesh::find_nodes(&self.inner, &predicate_json, scope.as_deref())
+            .map_err(to_js)?;
+        let ids: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
+        Ok(format!("[{}]", ids.join(",")))
+    }
+
+    /// The set a node announced, as JSON (null: not known or expired).
+    #[napi]
+    pub fn capabilities_of(&self, node_id: BigInt) -> Result<Option<String>> {
+        let node_id = id(node_id, "nodeId")?;
+        Ok(capability::on_mesh::capabilities_of(&self.inner, node_id))
+    }
+
+    /// A node's subnet (null: a peer that has not announced).
+    #[napi]
+    pub fn subnet_of(&self, node_id: BigInt) -> Result<Option<u32>> {
+        let node_id = id(node_id, "nodeId")?;
+        Ok(capability::on_mesh::subnet_of(&self.inner, node_id))
+    }
+
+    /// The capability layer's counters as JSON.
+    #[napi]
+    pub fn capability_stats_json(&self) -> String {
+        capability::on_mesh::stats_json(&self.inner)
     }
 
     /// The peer store's entries as JSON (`[{"addr", "node_id" (decimal
