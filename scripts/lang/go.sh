@@ -43,6 +43,7 @@ test)
   step "example bus_over_mesh" go run ./bus_over_mesh
   step "example handlers" go run ./handlers
   step "example tokens" go run ./tokens
+  step "example capabilities" go run ./capabilities
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -43,6 +43,7 @@ test)
   check "example bus over mesh" bash -c "cd examples/node && node bus_over_mesh.mjs"
   check "example handlers" bash -c "cd examples/node && node handlers.mjs"
   check "example tokens" bash -c "cd examples/node && node tokens.mjs"
+  check "example capabilities" bash -c "cd examples/node && node capabilities.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -66,6 +66,11 @@ test)
   else
     echo "  FAIL  example tokens"; tail -n 20 build/py-example-tokens.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/capabilities.py >build/py-example-capabilities.log 2>&1; then
+    echo "  ok    example capabilities"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example capabilities"; tail -n 20 build/py-example-capabilities.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

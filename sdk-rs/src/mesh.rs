@@ -18,16 +18,19 @@
 
 use crate::error::Result;
 use crate::Net;
+use net_core::capability::{CapabilitySet, Predicate, ScopeFilter};
 use net_core::identity::{Identity, PublicKey};
 use net_core::mesh::{MeshConfig, MeshNode};
+use net_core::subnet::SubnetId;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
-    BusLinkOptions, BusLinkStats, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey,
-    PeerHealth, PeerInfo, PeerStoreConfig, Reliability, RouteInfo, StreamConfig, StreamStats,
-    TrustConfig, TrustPolicy,
+    BusLinkOptions, BusLinkStats, CapabilityConfig, CapabilityStats, KnownPeer, LinkDirection,
+    MeshStats, Message, NetworkKey, PeerHealth, PeerInfo, PeerStoreConfig, Reliability, RouteInfo,
+    StreamConfig, StreamStats, TrustConfig, TrustPolicy,
 };
 
 /// Configures a [`Mesh`] node.
@@ -113,6 +116,13 @@ impl MeshBuilder {
     /// 30 s; at least three beacon intervals).
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
         self.config.session_timeout = timeout;
+        self
+    }
+
+    /// This node's subnet, the policy that derives peers' subnets, and how
+    /// its capability announcements live and are paced.
+    pub fn capabilities(mut self, config: CapabilityConfig) -> Self {
+        self.config.capabilities = config;
         self
     }
 
@@ -310,6 +320,41 @@ impl Mesh {
     /// The node's counters.
     pub fn stats(&self) -> MeshStats {
         self.node.stats()
+    }
+
+    /// Tells the mesh what this node can do: `caps` is signed, indexed as
+    /// this node's own at once and sent to every peer, which passes it on
+    /// (up to 16 hops). Within the configured minimum interval of the last
+    /// announcement, the latest set goes out when it is up.
+    pub fn announce_capabilities(&self, caps: CapabilitySet) -> Result<()> {
+        Ok(self.node.announce_capabilities(caps)?)
+    }
+
+    /// The nodes whose announced sets satisfy `predicate` (this node's own
+    /// included), ascending; scope tags ignored.
+    pub fn find_nodes(&self, predicate: &Predicate) -> Vec<u64> {
+        self.node.find_nodes(predicate)
+    }
+
+    /// [`find_nodes`](Self::find_nodes) filtered by the providers' scope
+    /// tags.
+    pub fn find_nodes_scoped(&self, predicate: &Predicate, scope: &ScopeFilter) -> Vec<u64> {
+        self.node.find_nodes_scoped(predicate, scope)
+    }
+
+    /// The set `node_id` announced (this node's own included), if known.
+    pub fn capabilities_of(&self, node_id: u64) -> Option<Arc<CapabilitySet>> {
+        self.node.capabilities_of(node_id)
+    }
+
+    /// The subnet of `node_id` (this node's configured one for itself).
+    pub fn subnet_of(&self, node_id: u64) -> Option<SubnetId> {
+        self.node.subnet_of(node_id)
+    }
+
+    /// The capability announcement counters.
+    pub fn capability_stats(&self) -> CapabilityStats {
+        self.node.capability_stats()
     }
 
     /// The peer store's entries, most recently successful first.
