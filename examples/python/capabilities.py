@@ -39,7 +39,8 @@ print("diff added:", gpu_node.with_tags("software.model=whisper").diff(gpu_node)
 # Subnets: the policy every node shares turns tags into a subnet.
 policy = SubnetPolicy().add_rule(SubnetRule("region:", 0).map("eu", 4))
 subnet = policy.assign(gpu_node)
-print("subnet:", subnet, "| subnet_local reaches 5.0.0.0:", Visibility.SUBNET_LOCAL.allows(subnet, SubnetId.parse("5")))
+reaches = Visibility.SUBNET_LOCAL.allows(subnet, SubnetId.parse("5"))
+print("subnet:", subnet, "| subnet_local reaches 5.0.0.0:", reaches)
 
 # Over the mesh: b announces, a finds it by what it can do.
 key = bytes([7]) * 32
