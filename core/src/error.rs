@@ -183,6 +183,21 @@ macro_rules! error_table {
             /// deep, a character other than letters, digits, '-', '_' and '.',
             /// an empty segment, or a wildcard anywhere but alone at the end.
             InvalidChannelName = -100, "channel", "invalid_name";
+            /// A channel the publisher has not registered: a subscribe it
+            /// refused, or a publish on this node.
+            UnknownChannel = -101, "channel", "unknown_channel";
+            /// Refused by a channel's rules: a capability predicate not met,
+            /// no token or a token that does not grant it (the detail says
+            /// which).
+            ChannelUnauthorized = -102, "channel", "unauthorized";
+            /// Too many refused attempts from this peer lately: refused before
+            /// any token was checked.
+            ChannelRateLimited = -103, "channel", "rate_limited";
+            /// The channel's visibility does not reach the subscriber's subnet.
+            ChannelSubnet = -104, "channel", "subnet";
+            /// A channel configuration was invalid, or the channel is already
+            /// registered.
+            InvalidChannelConfig = -105, "channel", "invalid_config";
             /// Bytes that should be a permission token are not one (length,
             /// version, reserved bits, channel kind).
             TokenMalformed = -110, "token", "malformed";

@@ -888,6 +888,9 @@ struct CacheState {
 #[derive(Default)]
 pub struct TokenCache {
     state: RwLock<CacheState>,
+    /// Bumped by every revocation: a holder of a verified chain re-checks
+    /// its ids only when this moved (the publish path's fast check).
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -920,6 +923,14 @@ impl TokenCache {
         for chains in state.held.values_mut() {
             chains.retain(|held| !held.ids.contains(&id));
         }
+        self.epoch
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+
+    /// How many revocations this cache has seen: a chain verified at one
+    /// epoch needs its ids re-checked only once this has moved.
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Whether `id` was revoked here.

@@ -34,9 +34,21 @@ impl Message {
     pub const FIELDS: [&'static str; 3] = ["from", "stream_id", "payload"];
 }
 
+/// What a [`Queue`] holds: anything with a payload to count.
+pub(crate) trait Queued {
+    /// The payload's length in bytes (for `bytes_received`).
+    fn payload_len(&self) -> usize;
+}
+
+impl Queued for Message {
+    fn payload_len(&self) -> usize {
+        self.payload.len()
+    }
+}
+
 /// A bounded queue of messages and the condition its readers wait on.
-pub(crate) struct Queue {
-    messages: Mutex<VecDeque<Message>>,
+pub(crate) struct Queue<T: Queued = Message> {
+    messages: Mutex<VecDeque<T>>,
     /// Set once the node shut down: readers of an empty queue get
     /// `mesh:shutdown`.
     closed: AtomicBool,
@@ -47,8 +59,8 @@ pub(crate) struct Queue {
     capacity: usize,
 }
 
-impl Queue {
-    pub(crate) fn new(capacity: usize) -> Queue {
+impl<T: Queued> Queue<T> {
+    pub(crate) fn new(capacity: usize) -> Queue<T> {
         Queue {
             messages: Mutex::new(VecDeque::new()),
             closed: AtomicBool::new(false),
@@ -66,7 +78,7 @@ impl Queue {
     /// stream's in-order run, already accepted and about to be acknowledged).
     pub(crate) fn push(
         &self,
-        messages: impl IntoIterator<Item = Message>,
+        messages: impl IntoIterator<Item = T>,
         force: bool,
         counters: Option<&Counters>,
     ) -> usize {
@@ -80,7 +92,7 @@ impl Queue {
                 continue;
             }
             if let Some(counters) = counters {
-                add(&counters.bytes_received, message.payload.len());
+                add(&counters.bytes_received, message.payload_len());
             }
             queue.push_back(message);
             pushed += 1;
@@ -96,7 +108,7 @@ impl Queue {
     /// The next message, waiting up to `timeout` (`None`: until one comes).
     /// `Ok(None)` on timeout; `mesh:shutdown` once the node is shut down and
     /// the queue is empty.
-    pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<Message>> {
+    pub(crate) fn pop(&self, timeout: Option<Duration>) -> Result<Option<T>> {
         self.pop_cancellable(timeout, None)
     }
 
@@ -106,7 +118,7 @@ impl Queue {
         &self,
         timeout: Option<Duration>,
         cancel: Option<&crate::cancel::CancelToken>,
-    ) -> Result<Option<Message>> {
+    ) -> Result<Option<T>> {
         let deadline = crate::time::Deadline::after(timeout).instant();
         let mut queue = self.messages.lock();
         loop {

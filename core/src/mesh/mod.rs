@@ -27,6 +27,8 @@ mod admission;
 pub mod bus_link;
 pub mod capabilities;
 mod capability_layer;
+mod channel_layer;
+pub mod channels;
 pub mod conditions;
 pub mod config;
 mod control;
@@ -71,6 +73,8 @@ pub use trust::{TrustConfig, TrustPolicy};
 
 #[cfg(test)]
 mod capability_tests;
+#[cfg(test)]
+mod channel_tests;
 #[cfg(test)]
 mod clock_tests;
 #[cfg(test)]

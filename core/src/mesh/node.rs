@@ -13,6 +13,7 @@
 
 use super::admission::{mac1, mac1_key, Admission, Refusal};
 use super::capabilities::CapabilityState;
+use super::channels::ChannelState;
 use super::conditions::Conditions;
 use super::config::MeshConfig;
 use super::control;
@@ -197,6 +198,8 @@ pub(super) struct Inner {
     pub(super) protocols: Protocols,
     /// Capability announcements heard and made (see `capabilities`).
     pub(super) capabilities: CapabilityState,
+    /// Channels registered, joined and subscribed to (see `channels`).
+    pub(super) channels: ChannelState,
     trust: Trust,
     peer_store: Option<PeerStore>,
     audit: Option<AuditLog>,
@@ -316,6 +319,7 @@ impl MeshNode {
             streams: Streams::default(),
             protocols: Protocols::default(),
             capabilities: CapabilityState::new(&config_caps),
+            channels: ChannelState::new(),
             trust,
             peer_store,
             audit,
@@ -330,6 +334,7 @@ impl MeshNode {
         let wake: Arc<dyn crate::time::Wake> = inner.clone();
         clock.on_advance(Arc::downgrade(&wake));
         inner.install_capabilities()?;
+        inner.install_channels()?;
         let node = MeshNode {
             inner,
             threads: Mutex::new(Vec::new()),
@@ -1086,6 +1091,9 @@ impl Inner {
             next = next.min(store_due);
         }
         if let Some(due) = self.capability_timers(now) {
+            next = next.min(due);
+        }
+        if let Some(due) = self.channel_timers(now) {
             next = next.min(due);
         }
         next

@@ -21,7 +21,8 @@
 //! | `0x0000` | the application: [`MeshNode::send`](super::MeshNode::send), [`MeshNode::recv`](super::MeshNode::recv), `open_stream` |
 //! | `0x0001` | the bus link ([`super::bus_link`]) |
 //! | `0x0002` | capability announcements ([`super::capabilities`]) |
-//! | `0x0003..=0x0FFF` | reserved for Net's own layers (channels, nRPC, MeshDB, daemons) |
+//! | `0x0003` | channels ([`super::channels`]) |
+//! | `0x0004..=0x0FFF` | reserved for Net's own layers (nRPC, MeshDB, daemons) |
 //! | `0x1000..=0xEFFF` | protocols of applications and vendors |
 //! | `0xF000..=0xFFFF` | experiments |
 //!
@@ -84,6 +85,8 @@ pub const APP: u16 = 0x0000;
 pub const BUS_LINK: u16 = 0x0001;
 /// Capability announcements.
 pub const CAPABILITIES: u16 = 0x0002;
+/// Channels: subscribe, acknowledge, publish.
+pub const CHANNELS: u16 = 0x0003;
 /// The last id reserved for Net's own layers.
 pub const LAST_RESERVED: u16 = 0x0FFF;
 /// The first id an application may register.

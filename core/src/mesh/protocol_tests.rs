@@ -1,7 +1,7 @@
 //! The protocol seam over real UDP on 127.0.0.1: registration, namespaced
 //! streams, unknown protocols, authorization, peer up and down.
 
-use super::protocol::{Op, Protocol, Remote, BUS_LINK, CAPABILITIES, FIRST_APPLICATION};
+use super::protocol::{Op, Protocol, Remote, BUS_LINK, CAPABILITIES, CHANNELS, FIRST_APPLICATION};
 use super::test_support::{eventually, node_with, recv, WAIT};
 use super::*;
 use crate::error::ErrorKind;
@@ -80,7 +80,7 @@ fn pair() -> (MeshNode, MeshNode) {
 #[test]
 fn ids_below_the_application_range_and_taken_ids_are_refused() {
     let node = node_with(70, |_| {});
-    for reserved in [0u16, BUS_LINK, CAPABILITIES, 0x0FFF] {
+    for reserved in [0u16, BUS_LINK, CAPABILITIES, CHANNELS, 0x0FFF] {
         let e = node
             .register_protocol(reserved, Arc::new(Recorder::default()))
             .unwrap_err();
@@ -93,17 +93,17 @@ fn ids_below_the_application_range_and_taken_ids_are_refused() {
         .register_protocol(ECHO, Arc::new(Recorder::default()))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidMeshConfig);
-    // Every node runs the capability protocol.
-    assert_eq!(node.protocols(), vec![CAPABILITIES, ECHO]);
+    // Every node runs the capability and channel protocols.
+    assert_eq!(node.protocols(), vec![CAPABILITIES, CHANNELS, ECHO]);
     // Dropping the registration frees the id.
     drop(first);
-    assert_eq!(node.protocols(), vec![CAPABILITIES]);
+    assert_eq!(node.protocols(), vec![CAPABILITIES, CHANNELS]);
     let mut again = node
         .register_protocol(ECHO, Arc::new(Recorder::default()))
         .unwrap();
     again.close();
     again.close();
-    assert_eq!(node.protocols(), vec![CAPABILITIES]);
+    assert_eq!(node.protocols(), vec![CAPABILITIES, CHANNELS]);
     node.shutdown();
     let e = node
         .register_protocol(ECHO, Arc::new(Recorder::default()))

@@ -227,7 +227,11 @@ fn a_link_stream_and_an_application_stream_with_the_same_id_are_two_streams() {
     assert_eq!((app.received, bus_link.received), (1, 1));
     assert_eq!(
         b.protocols(),
-        vec![BUS_LINK, crate::mesh::protocol::CAPABILITIES]
+        vec![
+            BUS_LINK,
+            crate::mesh::protocol::CAPABILITIES,
+            crate::mesh::protocol::CHANNELS
+        ]
     );
     // A second receive link on the same stream is refused.
     let again = BusLink::open(

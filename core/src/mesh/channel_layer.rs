@@ -1,0 +1,810 @@
+//! The channel layer on a node: registering, subscribing, the auth guard,
+//! publishing and receiving (see [`super::channels`] for the rules).
+
+use super::channels::{
+    add, bump, decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage,
+    ChannelStats, Grant, Member, PublishReport, Refusal, Registered, SkipReason, Standing, Sub,
+    CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
+};
+use super::inbox::Queue;
+use super::node::Inner;
+use super::protocol::{Protocol, Remote, CHANNELS};
+use super::stream::StreamConfig;
+use super::streaming::{self, StreamKey, Wait};
+use crate::channel::{ChannelName, ChannelPattern};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::token::{unix_now, Access, PermissionToken, TokenCache, TokenScope};
+use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+/// The protocol object registered under [`CHANNELS`].
+struct ChannelProtocol(Weak<Inner>);
+
+impl Protocol for ChannelProtocol {
+    fn on_message(&self, from: &Remote, stream_id: u64, payload: Vec<u8>) {
+        if let Some(inner) = self.0.upgrade() {
+            match stream_id {
+                CONTROL | REPLY => inner.channel_control(from, &payload),
+                DATA_RELIABLE | DATA_FAST => inner.channel_data(from.node_id, &payload),
+                _ => {}
+            }
+        }
+    }
+
+    fn has_room(&self, from: &Remote, stream_id: u64) -> bool {
+        if stream_id == CONTROL || stream_id == REPLY {
+            return true;
+        }
+        self.0.upgrade().is_none_or(|inner| {
+            inner
+                .channels
+                .subs
+                .read()
+                .values()
+                .filter(|s| s.publisher == from.node_id)
+                .all(|s| s.queue.has_room())
+        })
+    }
+
+    fn on_peer_down(&self, node_id: u64) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.channel_peer_down(node_id);
+        }
+    }
+
+    fn on_shutdown(&self) {
+        if let Some(inner) = self.0.upgrade() {
+            for sub in inner.channels.subs.read().values() {
+                sub.queue.close();
+            }
+            inner.channels.answered.notify_all();
+        }
+    }
+}
+
+/// A subscription to a channel (or a pattern of channels) of one
+/// publisher: the stream of what it publishes there. Dropping or closing it
+/// unsubscribes.
+pub struct ChannelSubscription {
+    id: u64,
+    publisher: u64,
+    pattern_text: String,
+    accepted: Vec<String>,
+    sub: Arc<Sub>,
+    node: Weak<Inner>,
+}
+
+impl std::fmt::Debug for ChannelSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelSubscription")
+            .field("publisher", &self.publisher)
+            .field("pattern", &self.pattern_text)
+            .field("accepted", &self.accepted)
+            .finish()
+    }
+}
+
+impl ChannelSubscription {
+    /// The publisher's node id.
+    pub fn publisher(&self) -> u64 {
+        self.publisher
+    }
+
+    /// The channel name or pattern subscribed to.
+    pub fn pattern(&self) -> &str {
+        &self.pattern_text
+    }
+
+    /// The channels the publisher admitted this node to.
+    pub fn accepted(&self) -> &[String] {
+        &self.accepted
+    }
+
+    /// The next message, waiting up to `timeout` (`None`: until one comes);
+    /// `Ok(None)` on timeout, `mesh:shutdown` once the node shut down.
+    pub fn next(&self, timeout: Option<Duration>) -> Result<Option<ChannelMessage>> {
+        self.sub.queue.pop(timeout)
+    }
+
+    /// [`next`](Self::next) that fails with `call:cancelled` as soon as
+    /// `cancel` is cancelled.
+    pub fn next_cancellable(
+        &self,
+        timeout: Option<Duration>,
+        cancel: &crate::cancel::CancelToken,
+    ) -> Result<Option<ChannelMessage>> {
+        let sub = Arc::clone(&self.sub);
+        let _wake = cancel.on_cancel(move || sub.queue.wake_all());
+        self.sub.queue.pop_cancellable(timeout, Some(cancel))
+    }
+
+    /// Unsubscribes (also on drop).
+    pub fn close(&self) {
+        let Some(inner) = self.node.upgrade() else {
+            return;
+        };
+        if inner.channels.subs.write().remove(&self.id).is_some() {
+            let message = json!({"op": "unsub", "pattern": self.pattern_text});
+            inner.channel_send_control(self.publisher, &message);
+            self.sub.queue.close();
+        }
+    }
+}
+
+impl Drop for ChannelSubscription {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+/// Channels: register, subscribe, publish.
+impl super::MeshNode {
+    /// Registers a channel this node publishes on. `channel:invalid_config`
+    /// when it is registered already. Peers holding a pattern subscription
+    /// that matches it join it if its rules admit them.
+    pub fn register_channel(&self, config: ChannelConfig) -> Result<()> {
+        self.inner.check_open()?;
+        let name = config.name.as_str().to_string();
+        {
+            let mut registered = self.inner.channels.registered.write();
+            if registered.contains_key(&name) {
+                return Err(Error::new(
+                    ErrorKind::InvalidChannelConfig,
+                    format!("channel {name:?} is already registered on this node"),
+                ));
+            }
+            registered.insert(
+                name.clone(),
+                Registered {
+                    config,
+                    members: Default::default(),
+                },
+            );
+        }
+        self.inner.channel_admit_standing(&name);
+        Ok(())
+    }
+
+    /// Unregisters a channel: its roster is dropped. Returns whether it was
+    /// registered.
+    pub fn unregister_channel(&self, name: &str) -> bool {
+        self.inner
+            .channels
+            .registered
+            .write()
+            .remove(name)
+            .is_some()
+    }
+
+    /// The channels this node has registered, by name.
+    pub fn channels(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .inner
+            .channels
+            .registered
+            .read()
+            .keys()
+            .cloned()
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The node ids subscribed to a registered channel, ascending.
+    pub fn channel_subscribers(&self, name: &str) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .inner
+            .channels
+            .registered
+            .read()
+            .get(name)
+            .map(|r| r.members.keys().copied().collect())
+            .unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// The token cache subscribers' chains are checked against: trust the
+    /// roots that may grant access here, revoke tokens (the next publish
+    /// drops members whose chains rest on them).
+    pub fn token_cache(&self) -> Arc<TokenCache> {
+        self.inner.channels.tokens.clone()
+    }
+
+    /// Subscribes to `pattern` (a channel name, or `prefix/*`,
+    /// `prefix/**`) at the publisher `publisher`, presenting `chain` (root
+    /// grant first; empty when the channels need no token), and waits up to
+    /// `timeout` for the acknowledgement. A refusal is its reason's error
+    /// (`channel:unknown_channel`, `channel:unauthorized`,
+    /// `channel:rate_limited`, `channel:subnet`); no answer in time is
+    /// `mesh:timeout`.
+    pub fn subscribe(
+        &self,
+        publisher: u64,
+        pattern: &str,
+        chain: &[PermissionToken],
+        timeout: Duration,
+    ) -> Result<ChannelSubscription> {
+        self.inner.check_open()?;
+        let pattern = ChannelPattern::new(pattern)?;
+        self.inner.peer(publisher)?;
+        let channels = &self.inner.channels;
+        let id = channels.next_id.fetch_add(1, Ordering::Relaxed);
+        let sub = Arc::new(Sub {
+            publisher,
+            pattern: pattern.clone(),
+            queue: Queue::new(self.inner.config.inbox_capacity),
+        });
+        channels.subs.write().insert(id, sub.clone());
+        channels.pending.lock().insert(id, None);
+        let tokens: Vec<String> = chain.iter().map(|t| hex::encode(t.as_bytes())).collect();
+        let pattern_text = pattern.to_string();
+        let request = json!({"op": "sub", "id": id, "pattern": pattern_text, "tokens": tokens});
+        let answer = if self.inner.channel_send_control(publisher, &request) {
+            self.inner.channel_wait_ack(id, timeout)
+        } else {
+            Err(Error::new(
+                ErrorKind::StreamBackpressure,
+                "the control stream to the publisher is full",
+            ))
+        };
+        channels.pending.lock().remove(&id);
+        let fail = |e: Error| {
+            channels.subs.write().remove(&id);
+            Err(e)
+        };
+        match answer {
+            Ok(ack) if !ack.accepted.is_empty() => Ok(ChannelSubscription {
+                id,
+                publisher,
+                pattern_text,
+                accepted: ack.accepted,
+                sub,
+                node: Arc::downgrade(&self.inner),
+            }),
+            Ok(ack) => fail(refusal_error(
+                ack.reason.as_deref().unwrap_or("unauthorized"),
+                &ack.detail,
+            )),
+            Err(e) => {
+                if e.kind() == ErrorKind::MeshTimeout {
+                    let undo = json!({"op": "unsub", "pattern": pattern_text});
+                    self.inner.channel_send_control(publisher, &undo);
+                }
+                fail(e)
+            }
+        }
+    }
+
+    /// Publishes `payload` on a registered channel to every subscriber the
+    /// guard admits (see [`super::channels`]). `channel:unknown_channel`
+    /// for a channel not registered here; `channel:unauthorized` when this
+    /// node's own announced capabilities miss the channel's
+    /// `publish_caps` (nothing is sent then).
+    pub fn publish(&self, channel: &str, payload: &[u8]) -> Result<PublishReport> {
+        self.publish_many(channel, &[payload])
+    }
+
+    /// [`publish`](Self::publish) for several messages in order: one guard
+    /// pass, each admitted subscriber sent every message.
+    pub fn publish_many(&self, channel: &str, payloads: &[&[u8]]) -> Result<PublishReport> {
+        self.inner.check_open()?;
+        self.inner.channel_publish(channel, payloads)
+    }
+
+    /// The channel layer's counters.
+    pub fn channel_stats(&self) -> ChannelStats {
+        self.inner.channels.counters.snapshot()
+    }
+}
+
+impl Inner {
+    /// Registers the channel protocol on a new node.
+    pub(super) fn install_channels(self: &Arc<Self>) -> Result<()> {
+        let weak: Weak<Inner> = Arc::downgrade(self);
+        self.protocols
+            .insert(CHANNELS, Arc::new(ChannelProtocol(weak)))
+    }
+
+    fn channel_stream(
+        &self,
+        peer: u64,
+        stream: u64,
+        reliable: bool,
+    ) -> Result<Arc<streaming::StreamState>> {
+        let key = StreamKey {
+            peer,
+            protocol: CHANNELS,
+            stream,
+        };
+        let config = if reliable {
+            StreamConfig::reliable().with_window(DATA_WINDOW)
+        } else {
+            StreamConfig::default()
+        };
+        self.streams.open(key, config)
+    }
+
+    /// Sends a control message on `stream`; whether it went out.
+    fn channel_send_on(&self, peer: u64, stream: u64, message: &serde_json::Value) -> bool {
+        match self.channel_stream(peer, stream, true) {
+            Ok(state) => {
+                let bytes = message.to_string().into_bytes();
+                streaming::send_on(self, &state, &bytes, Wait::Never, None).is_ok()
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Sends a request (subscribe, unsubscribe) to a publisher.
+    fn channel_send_control(&self, peer: u64, message: &serde_json::Value) -> bool {
+        self.channel_send_on(peer, CONTROL, message)
+    }
+
+    fn channel_wait_ack(&self, id: u64, timeout: Duration) -> Result<Ack> {
+        let deadline = Instant::now() + timeout;
+        let channels = &self.channels;
+        let mut pending = channels.pending.lock();
+        loop {
+            if let Some(Some(ack)) = pending.get(&id) {
+                return Ok(ack.clone());
+            }
+            self.check_open()?;
+            if channels
+                .answered
+                .wait_until(&mut pending, deadline)
+                .timed_out()
+            {
+                if let Some(Some(ack)) = pending.get(&id) {
+                    return Ok(ack.clone());
+                }
+                return Err(Error::new(
+                    ErrorKind::MeshTimeout,
+                    format!("no answer to the subscribe request within {timeout:?}"),
+                ));
+            }
+        }
+    }
+
+    fn channel_control(self: &Arc<Self>, from: &Remote, payload: &[u8]) {
+        let Ok(message) = serde_json::from_slice::<serde_json::Value>(payload) else {
+            return;
+        };
+        match message["op"].as_str() {
+            Some("sub") => self.channel_subscribe_request(from, &message),
+            Some("ack") => {
+                let Some(id) = message["id"].as_u64() else {
+                    return;
+                };
+                let accepted = message["accepted"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let ack = Ack {
+                    accepted,
+                    reason: message["reason"].as_str().map(str::to_string),
+                    detail: message["detail"].as_str().unwrap_or_default().to_string(),
+                };
+                let mut pending = self.channels.pending.lock();
+                if let Some(slot) = pending.get_mut(&id) {
+                    *slot = Some(ack);
+                    self.channels.answered.notify_all();
+                }
+            }
+            Some("unsub") => {
+                if let Some(Ok(pattern)) = message["pattern"].as_str().map(ChannelPattern::new) {
+                    self.channel_unsubscribe(from.node_id, &pattern);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn channel_unsubscribe(&self, peer: u64, pattern: &ChannelPattern) {
+        for (name, channel) in self.channels.registered.write().iter_mut() {
+            if ChannelName::new(name).is_ok_and(|n| pattern.matches(&n)) {
+                channel.members.remove(&peer);
+            }
+        }
+        self.channels
+            .standing
+            .lock()
+            .retain(|s| !(s.peer == peer && s.pattern == *pattern));
+    }
+
+    /// Refuses `peer` with `reason`: counted, audited, limited.
+    fn channel_refuse(&self, peer: u64, what: &str, reason: &str, detail: &str) {
+        bump(&self.channels.counters.subscribes_refused);
+        self.channels.failed(peer, self.clock.now());
+        self.record(
+            "channel_refused",
+            json!({"peer": peer.to_string(), "channel": what, "reason": reason, "detail": detail}),
+        );
+    }
+
+    /// Decides whether `peer` may join `channel`: the reason and detail of a
+    /// refusal, or the grant to hold.
+    fn channel_admission(
+        &self,
+        peer: &Remote,
+        channel: &Registered,
+        chain: &[PermissionToken],
+    ) -> std::result::Result<Option<Grant>, (&'static str, String)> {
+        let config = &channel.config;
+        let (peer_caps, peer_subnet) = {
+            let index = self.capabilities.index.lock();
+            match index.get(peer.node_id) {
+                Some(e) => (Some(e.caps.clone()), e.subnet),
+                None => (None, UNANNOUNCED),
+            }
+        };
+        let own_subnet = self.config.capabilities.subnet;
+        if !config.visibility.allows(own_subnet, peer_subnet) {
+            return Err((
+                "subnet",
+                format!(
+                    "{} is {} and the subscriber's subnet is {peer_subnet}",
+                    config.name,
+                    config.visibility.as_str()
+                ),
+            ));
+        }
+        if let Some(want) = &config.subscribe_caps {
+            if !peer_caps.as_ref().is_some_and(|caps| want.matches(caps)) {
+                return Err((
+                    "unauthorized",
+                    format!(
+                        "the subscriber's announced capabilities do not satisfy {}",
+                        want.describe()
+                    ),
+                ));
+            }
+        }
+        if !config.require_token {
+            return Ok(None);
+        }
+        if chain.is_empty() {
+            return Err((
+                "unauthorized",
+                format!("{} requires a token and none was presented", config.name),
+            ));
+        }
+        let access = Access {
+            subject: peer.public_key.as_bytes(),
+            scope: TokenScope::SUBSCRIBE,
+            channel: &config.name,
+        };
+        let now = unix_now();
+        let tokens = &self.channels.tokens;
+        match tokens.verify(chain, &access, now) {
+            Ok(_) => Ok(Some(Grant {
+                ids: chain.iter().map(PermissionToken::id).collect(),
+                expires: chain
+                    .iter()
+                    .map(PermissionToken::expires)
+                    .min()
+                    .unwrap_or(0),
+                epoch: AtomicU64::new(tokens.epoch()),
+            })),
+            Err(e) => Err(("unauthorized", e.to_string())),
+        }
+    }
+
+    fn channel_subscribe_request(self: &Arc<Self>, from: &Remote, message: &serde_json::Value) {
+        let Some(id) = message["id"].as_u64() else {
+            return;
+        };
+        let peer = from.node_id;
+        let pattern_text = message["pattern"].as_str().unwrap_or_default();
+        let answer = |accepted: Vec<String>, reason: Option<&str>, detail: &str| {
+            let ack = json!({"op": "ack", "id": id, "accepted": accepted, "reason": reason, "detail": detail});
+            self.channel_send_on(peer, REPLY, &ack);
+        };
+        // The failure limiter runs before anything costly.
+        if self.channels.limited(peer, self.clock.now()) {
+            bump(&self.channels.counters.rate_limited);
+            bump(&self.channels.counters.subscribes_refused);
+            self.record(
+                "channel_refused",
+                json!({"peer": peer.to_string(), "channel": pattern_text, "reason": "rate_limited"}),
+            );
+            answer(
+                Vec::new(),
+                Some("rate_limited"),
+                "too many refused requests lately",
+            );
+            return;
+        }
+        let Ok(pattern) = ChannelPattern::new(pattern_text) else {
+            self.channel_refuse(
+                peer,
+                pattern_text,
+                "unknown_channel",
+                "not a channel pattern",
+            );
+            answer(Vec::new(), Some("unknown_channel"), "not a channel pattern");
+            return;
+        };
+        let chain: Vec<PermissionToken> = message["tokens"]
+            .as_array()
+            .map(|tokens| {
+                tokens
+                    .iter()
+                    .filter_map(|t| hex::decode(t.as_str()?).ok())
+                    .filter_map(|b| PermissionToken::from_bytes(&b).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut accepted = Vec::new();
+        let mut refusal: Option<(&'static str, String)> = None;
+        let mut matched = false;
+        let mut next_expiry = None;
+        {
+            let mut registered = self.channels.registered.write();
+            for (name, channel) in registered.iter_mut() {
+                if !ChannelName::new(name).is_ok_and(|n| pattern.matches(&n)) {
+                    continue;
+                }
+                matched = true;
+                match self.channel_admission(from, channel, &chain) {
+                    Ok(grant) => {
+                        if let Some(g) = &grant {
+                            next_expiry =
+                                Some(next_expiry.map_or(g.expires, |e: u64| e.min(g.expires)));
+                        }
+                        channel.members.insert(peer, Member { grant });
+                        accepted.push(name.clone());
+                    }
+                    Err(why) => {
+                        refusal.get_or_insert(why);
+                    }
+                }
+            }
+        }
+        if pattern.kind() != crate::channel::PatternKind::Exact {
+            self.channels.standing.lock().push(Standing {
+                peer,
+                pattern: pattern.clone(),
+                chain: chain.clone(),
+            });
+        }
+        if let Some(expires) = next_expiry {
+            self.channel_expiry_due(expires);
+        }
+        accepted.sort();
+        if !accepted.is_empty() {
+            bump(&self.channels.counters.subscribes_accepted);
+            answer(accepted, None, "");
+            return;
+        }
+        let (reason, detail) = match (matched, refusal) {
+            (false, _) => (
+                "unknown_channel",
+                format!("no channel here matches {pattern_text:?}"),
+            ),
+            (true, Some(why)) => why,
+            (true, None) => ("unauthorized", String::new()),
+        };
+        self.channel_refuse(peer, pattern_text, reason, &detail);
+        answer(Vec::new(), Some(reason), &detail);
+    }
+
+    /// Admits standing pattern subscriptions to a newly registered channel.
+    fn channel_admit_standing(self: &Arc<Self>, name: &str) {
+        let Ok(channel_name) = ChannelName::new(name) else {
+            return;
+        };
+        let standing: Vec<(u64, Vec<PermissionToken>)> = self
+            .channels
+            .standing
+            .lock()
+            .iter()
+            .filter(|s| s.pattern.matches(&channel_name))
+            .map(|s| (s.peer, s.chain.clone()))
+            .collect();
+        for (peer, chain) in standing {
+            let Some(remote) = self.peers.read().by_node.get(&peer).map(|p| p.remote()) else {
+                continue;
+            };
+            let mut registered = self.channels.registered.write();
+            let Some(channel) = registered.get_mut(name) else {
+                return;
+            };
+            match self.channel_admission(&remote, channel, &chain) {
+                Ok(grant) => {
+                    let expires = grant.as_ref().map(|g| g.expires);
+                    channel.members.insert(peer, Member { grant });
+                    drop(registered);
+                    if let Some(expires) = expires {
+                        self.channel_expiry_due(expires);
+                    }
+                }
+                Err((reason, detail)) => {
+                    drop(registered);
+                    self.channel_refuse(peer, name, reason, &detail);
+                }
+            }
+        }
+    }
+
+    /// Notes a member's expiry for the sweep.
+    fn channel_expiry_due(&self, expires: u64) {
+        let mut next = self.channels.next_expiry.lock();
+        if next.is_none_or(|n| expires < n) {
+            *next = Some(expires);
+            let now = unix_now();
+            let wait = Duration::from_secs(expires.saturating_sub(now));
+            self.timer.due(self.clock.now() + wait);
+        }
+    }
+
+    /// The sweep: evicts members whose chains expired. Returns when it is
+    /// next due.
+    pub(super) fn channel_timers(&self, now: Instant) -> Option<Instant> {
+        let due = (*self.channels.next_expiry.lock())?;
+        let unix = unix_now();
+        if unix < due {
+            return Some(now + Duration::from_secs(due - unix));
+        }
+        let mut next: Option<u64> = None;
+        let mut evicted = Vec::new();
+        for (name, channel) in self.channels.registered.write().iter_mut() {
+            channel.members.retain(|peer, member| match &member.grant {
+                Some(g) if g.expires <= unix => {
+                    evicted.push((name.clone(), *peer));
+                    false
+                }
+                Some(g) => {
+                    next = Some(next.map_or(g.expires, |n| n.min(g.expires)));
+                    true
+                }
+                None => true,
+            });
+        }
+        for (name, peer) in evicted {
+            bump(&self.channels.counters.evicted_expired);
+            self.record(
+                "channel_evicted",
+                json!({"peer": peer.to_string(), "channel": name, "reason": "expired"}),
+            );
+        }
+        *self.channels.next_expiry.lock() = next;
+        next.map(|n| now + Duration::from_secs(n.saturating_sub(unix)))
+    }
+
+    fn channel_publish(&self, channel: &str, payloads: &[&[u8]]) -> Result<PublishReport> {
+        let counters = &self.channels.counters;
+        bump(&counters.published);
+        let now = unix_now();
+        let tokens = &self.channels.tokens;
+        let mut report = PublishReport::default();
+        let mut targets: Vec<u64> = Vec::new();
+        let mut evict: Vec<(u64, &'static str)> = Vec::new();
+        let reliable;
+        {
+            let registered = self.channels.registered.read();
+            let Some(entry) = registered.get(channel) else {
+                return Err(Error::new(
+                    ErrorKind::UnknownChannel,
+                    format!("channel {channel:?} is not registered on this node"),
+                ));
+            };
+            if let Some(want) = &entry.config.publish_caps {
+                let own = self
+                    .capabilities
+                    .index
+                    .lock()
+                    .get(self.node_id())
+                    .map(|e| e.caps.clone());
+                if !own.is_some_and(|caps| want.matches(&caps)) {
+                    return Err(Error::new(
+                        ErrorKind::ChannelUnauthorized,
+                        format!(
+                            "this node's announced capabilities do not satisfy {} (publish_caps of {channel})",
+                            want.describe()
+                        ),
+                    ));
+                }
+            }
+            reliable = entry.config.reliable;
+            report.attempted = entry.members.len() * payloads.len();
+            for (peer, member) in &entry.members {
+                match member.admit(tokens, now) {
+                    Ok(()) => targets.push(*peer),
+                    Err(Refusal::Expired) => {
+                        report.skipped.push((*peer, SkipReason::Expired));
+                        evict.push((*peer, "expired"));
+                    }
+                    Err(Refusal::Revoked) => {
+                        report.skipped.push((*peer, SkipReason::Revoked));
+                        evict.push((*peer, "revoked"));
+                    }
+                }
+            }
+        }
+        if !evict.is_empty() {
+            if let Some(entry) = self.channels.registered.write().get_mut(channel) {
+                for (peer, reason) in &evict {
+                    entry.members.remove(peer);
+                    if *reason == "revoked" {
+                        bump(&counters.evicted_revoked);
+                    } else {
+                        bump(&counters.evicted_expired);
+                    }
+                    self.record(
+                        "channel_evicted",
+                        json!({"peer": peer.to_string(), "channel": channel, "reason": reason}),
+                    );
+                }
+            }
+        }
+        let stream = if reliable { DATA_RELIABLE } else { DATA_FAST };
+        let encoded: Vec<Vec<u8>> = payloads.iter().map(|p| encode_data(channel, p)).collect();
+        for peer in targets {
+            let state = match self.channel_stream(peer, stream, reliable) {
+                Ok(state) => state,
+                Err(_) => {
+                    report.skipped.push((peer, SkipReason::NoSession));
+                    continue;
+                }
+            };
+            for bytes in &encoded {
+                match streaming::send_on(self, &state, bytes, Wait::Never, None) {
+                    Ok(()) => report.delivered += 1,
+                    Err(e) => {
+                        let reason = if e.kind() == ErrorKind::StreamBackpressure {
+                            SkipReason::Backpressure
+                        } else {
+                            SkipReason::NoSession
+                        };
+                        report.skipped.push((peer, reason));
+                        break;
+                    }
+                }
+            }
+        }
+        add(&counters.delivered, report.delivered);
+        add(&counters.skipped, report.skipped.len());
+        report.skipped.sort_by_key(|(peer, _)| *peer);
+        Ok(report)
+    }
+
+    fn channel_data(&self, publisher: u64, payload: &[u8]) {
+        let Some((name, body)) = decode_data(payload) else {
+            return;
+        };
+        let Ok(channel) = ChannelName::new(name) else {
+            return;
+        };
+        let name: Arc<str> = Arc::from(name);
+        let subs = self.channels.subs.read();
+        for sub in subs.values() {
+            if sub.publisher == publisher && sub.pattern.matches(&channel) {
+                bump(&self.channels.counters.received);
+                sub.queue.push(
+                    [ChannelMessage {
+                        publisher,
+                        channel: name.clone(),
+                        payload: body.to_vec(),
+                    }],
+                    true,
+                    None,
+                );
+            }
+        }
+    }
+
+    fn channel_peer_down(&self, node_id: u64) {
+        for channel in self.channels.registered.write().values_mut() {
+            channel.members.remove(&node_id);
+        }
+        self.channels.standing.lock().retain(|s| s.peer != node_id);
+        self.channels.failures.lock().remove(&node_id);
+    }
+}

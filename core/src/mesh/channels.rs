@@ -1,0 +1,521 @@
+//! Channels over the mesh: a publisher registers named channels with their
+//! rules, subscribers ask to join, and a publish reaches every subscriber
+//! the rules still admit.
+//!
+//! # Joining
+//!
+//! A subscriber sends the publisher a subscribe request for a channel name
+//! or a pattern (`sensors/*`, `sensors/**`), with a permission-token chain
+//! when the channel asks for one, and waits for the acknowledgement. The
+//! publisher checks, for each registered channel the request matches:
+//!
+//! | check | refusal |
+//! |---|---|
+//! | the peer has not been refused too often lately (checked first, before any signature) | `rate_limited` |
+//! | the channel is registered | `unknown_channel` |
+//! | the channel's [`Visibility`] reaches the peer's subnet | `subnet` |
+//! | the peer's announced capabilities satisfy `subscribe_caps` | `unauthorized` |
+//! | with `require_token`: a chain this node's [`TokenCache`] verifies, granting `subscribe` on the channel to the peer's key | `unauthorized` |
+//!
+//! The request is accepted when at least one channel admits the peer; it
+//! joins those channels' rosters (and, for a pattern, channels registered
+//! later that admit it). Every refusal is counted and written to the audit
+//! log.
+//!
+//! # Publishing
+//!
+//! [`publish`](super::MeshNode::publish) sends to each roster member the
+//! auth guard admits and returns a [`PublishReport`]: how many were
+//! attempted, how many were sent, and who was skipped and why. The guard's
+//! check on the publish path is an epoch compare and an expiry compare: a
+//! revocation in the token cache bumps its epoch, so the next publish
+//! re-checks the member's chain ids and drops a revoked one; an expired
+//! chain is skipped there and evicted by the sweep at its expiry. A
+//! subscriber whose session goes away leaves every roster.
+//!
+//! # Wire
+//!
+//! Control messages are JSON on the
+//! [`CHANNELS`](super::protocol::CHANNELS) protocol's reliable streams:
+//! subscribe and unsubscribe on stream 0, acknowledgements on stream 3.
+//! Data goes on stream 1 (reliable channels) or 2 (fire-and-forget): a
+//! 2-byte little-endian name length, the channel name, the payload.
+
+use super::inbox::{Queue, Queued};
+use crate::capability::Predicate;
+use crate::channel::{ChannelName, ChannelPattern};
+use crate::error::{Error, ErrorKind, Result};
+use crate::identity::token::{PermissionToken, TokenCache, TokenId};
+use crate::subnet::{SubnetId, Visibility};
+use parking_lot::{Condvar, Mutex, RwLock};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The control stream subscribers send on (subscribe, unsubscribe).
+pub(super) const CONTROL: u64 = 0;
+/// The control stream publishers answer on (acknowledgements). Apart from
+/// [`CONTROL`] so an answer, sent while the request's stream is delivering,
+/// never opens that same stream.
+pub(super) const REPLY: u64 = 3;
+/// Data of reliable channels.
+pub(super) const DATA_RELIABLE: u64 = 1;
+/// Data of fire-and-forget channels.
+pub(super) const DATA_FAST: u64 = 2;
+/// In flight per subscriber on a reliable data stream.
+pub(super) const DATA_WINDOW: u32 = 1024;
+/// Refusals from one peer within [`FAILURE_WINDOW`] before its requests are
+/// refused unchecked.
+pub const MAX_FAILURES: u32 = 8;
+/// How long refusals count against a peer.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(10);
+
+/// A channel a node publishes on, and its rules.
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    /// The channel.
+    pub name: ChannelName,
+    /// Which subnets may subscribe (default: all).
+    pub visibility: Visibility,
+    /// What this node's own announced capabilities must satisfy for it to
+    /// publish (default: nothing).
+    pub publish_caps: Option<Predicate>,
+    /// What a subscriber's announced capabilities must satisfy (default:
+    /// nothing).
+    pub subscribe_caps: Option<Predicate>,
+    /// Whether a subscriber must present a token chain granting
+    /// `subscribe` on the channel (default: no).
+    pub require_token: bool,
+    /// Reliable delivery (default) or fire-and-forget.
+    pub reliable: bool,
+}
+
+impl ChannelConfig {
+    /// A global, reliable channel with no rules.
+    pub fn new(name: ChannelName) -> ChannelConfig {
+        ChannelConfig {
+            name,
+            visibility: Visibility::Global,
+            publish_caps: None,
+            subscribe_caps: None,
+            require_token: false,
+            reliable: true,
+        }
+    }
+
+    /// Reads the JSON form: `{"name", "visibility", "publish_caps",
+    /// "subscribe_caps", "require_token", "reliable"}` (only `name`
+    /// required; the caps are predicates' JSON).
+    pub fn from_json(json: &str) -> Result<ChannelConfig> {
+        let bad = |why: String| Error::new(ErrorKind::InvalidChannelConfig, why);
+        let value: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| bad(format!("a channel config must be JSON: {e}")))?;
+        let object = value
+            .as_object()
+            .ok_or_else(|| bad("a channel config is a JSON object".into()))?;
+        let known = [
+            "name",
+            "visibility",
+            "publish_caps",
+            "subscribe_caps",
+            "require_token",
+            "reliable",
+        ];
+        if let Some(k) = object.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(bad(format!(
+                "unknown key {k:?} in a channel config ({})",
+                known.join(", ")
+            )));
+        }
+        let name = object
+            .get("name")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| bad("a channel config needs a \"name\"".into()))?;
+        let mut config = ChannelConfig::new(ChannelName::new(name)?);
+        if let Some(v) = object.get("visibility") {
+            let text = v
+                .as_str()
+                .ok_or_else(|| bad("\"visibility\" must be a string".into()))?;
+            config.visibility = Visibility::parse(text)?;
+        }
+        let predicate = |key: &str| -> Result<Option<Predicate>> {
+            match object.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(v) => Predicate::from_value(v).map(Some),
+            }
+        };
+        config.publish_caps = predicate("publish_caps")?;
+        config.subscribe_caps = predicate("subscribe_caps")?;
+        let flag = |key: &str, default: bool| -> Result<bool> {
+            match object.get(key) {
+                None => Ok(default),
+                Some(v) => v
+                    .as_bool()
+                    .ok_or_else(|| bad(format!("{key:?} must be true or false"))),
+            }
+        };
+        config.require_token = flag("require_token", false)?;
+        config.reliable = flag("reliable", true)?;
+        Ok(config)
+    }
+}
+
+/// Why a publish skipped a subscriber.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SkipReason {
+    /// Its token chain expired (it is evicted).
+    Expired,
+    /// A token of its chain was revoked (it is evicted).
+    Revoked,
+    /// Its reliable stream's window is full.
+    Backpressure,
+    /// It has no session with this node now.
+    NoSession,
+}
+
+impl SkipReason {
+    /// The stable name (`expired`, `revoked`, `backpressure`, `no_session`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Expired => "expired",
+            SkipReason::Revoked => "revoked",
+            SkipReason::Backpressure => "backpressure",
+            SkipReason::NoSession => "no_session",
+        }
+    }
+}
+
+/// What a publish did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublishReport {
+    /// Roster members considered (for `publish_many`: members × messages).
+    pub attempted: usize,
+    /// Messages handed to a subscriber's stream.
+    pub delivered: usize,
+    /// Who was skipped, and why.
+    pub skipped: Vec<(u64, SkipReason)>,
+}
+
+impl PublishReport {
+    /// The report as JSON: `{"attempted", "delivered", "skipped":
+    /// [{"node_id" (decimal string), "reason"}]}`.
+    pub fn to_json(&self) -> String {
+        let skipped: Vec<serde_json::Value> = self
+            .skipped
+            .iter()
+            .map(|(node, reason)| {
+                serde_json::json!({"node_id": node.to_string(), "reason": reason.as_str()})
+            })
+            .collect();
+        serde_json::json!({
+            "attempted": self.attempted,
+            "delivered": self.delivered,
+            "skipped": skipped,
+        })
+        .to_string()
+    }
+}
+
+/// A message received on a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelMessage {
+    /// The publisher's node id.
+    pub publisher: u64,
+    /// The channel it was published on.
+    pub channel: Arc<str>,
+    /// The bytes.
+    pub payload: Vec<u8>,
+}
+
+impl Queued for ChannelMessage {
+    fn payload_len(&self) -> usize {
+        self.payload.len()
+    }
+}
+
+/// Counters of the channel layer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChannelStats {
+    /// Publish calls on this node.
+    pub published: u64,
+    /// Messages handed to subscribers' streams.
+    pub delivered: u64,
+    /// Subscribers skipped by publishes.
+    pub skipped: u64,
+    /// Subscribe requests accepted here.
+    pub subscribes_accepted: u64,
+    /// Subscribe requests refused here (every reason).
+    pub subscribes_refused: u64,
+    /// Of those, refused by the failure limiter before any check.
+    pub rate_limited: u64,
+    /// Members evicted because a token of their chain was revoked.
+    pub evicted_revoked: u64,
+    /// Members evicted because their chain expired.
+    pub evicted_expired: u64,
+    /// Channel messages received for this node's subscriptions.
+    pub received: u64,
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub(super) published: AtomicU64,
+    pub(super) delivered: AtomicU64,
+    pub(super) skipped: AtomicU64,
+    pub(super) subscribes_accepted: AtomicU64,
+    pub(super) subscribes_refused: AtomicU64,
+    pub(super) rate_limited: AtomicU64,
+    pub(super) evicted_revoked: AtomicU64,
+    pub(super) evicted_expired: AtomicU64,
+    pub(super) received: AtomicU64,
+}
+
+impl Counters {
+    pub(super) fn snapshot(&self) -> ChannelStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ChannelStats {
+            published: get(&self.published),
+            delivered: get(&self.delivered),
+            skipped: get(&self.skipped),
+            subscribes_accepted: get(&self.subscribes_accepted),
+            subscribes_refused: get(&self.subscribes_refused),
+            rate_limited: get(&self.rate_limited),
+            evicted_revoked: get(&self.evicted_revoked),
+            evicted_expired: get(&self.evicted_expired),
+            received: get(&self.received),
+        }
+    }
+}
+
+pub(super) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(super) fn add(counter: &AtomicU64, n: usize) {
+    counter.fetch_add(n as u64, Ordering::Relaxed);
+}
+
+/// A subscriber's verified token chain, as the guard needs it.
+#[derive(Debug)]
+pub(super) struct Grant {
+    /// Every token id of the chain (a revoked one ends the membership).
+    pub(super) ids: Vec<TokenId>,
+    /// The chain's earliest expiry, seconds since the epoch.
+    pub(super) expires: u64,
+    /// The token cache's epoch when the ids were last checked.
+    pub(super) epoch: AtomicU64,
+}
+
+/// One subscriber of one channel.
+#[derive(Debug)]
+pub(super) struct Member {
+    pub(super) grant: Option<Grant>,
+}
+
+/// Why the guard refuses a member at publish time.
+pub(super) enum Refusal {
+    Expired,
+    Revoked,
+}
+
+/// The auth guard's check on the publish path: an expiry compare and, when
+/// the token cache's epoch moved, a look at the chain's ids.
+#[inline]
+pub fn guard_admits(
+    grant_expires: u64,
+    grant_epoch: &AtomicU64,
+    ids: &[TokenId],
+    cache: &TokenCache,
+    now: u64,
+) -> std::result::Result<(), GuardRefusal> {
+    if now >= grant_expires {
+        return Err(GuardRefusal::Expired);
+    }
+    let epoch = cache.epoch();
+    if grant_epoch.load(Ordering::Relaxed) != epoch {
+        if ids.iter().any(|id| cache.is_revoked(id)) {
+            return Err(GuardRefusal::Revoked);
+        }
+        grant_epoch.store(epoch, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// Why [`guard_admits`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardRefusal {
+    /// The chain expired.
+    Expired,
+    /// A token of the chain was revoked.
+    Revoked,
+}
+
+impl Member {
+    pub(super) fn admit(&self, cache: &TokenCache, now: u64) -> std::result::Result<(), Refusal> {
+        match &self.grant {
+            None => Ok(()),
+            Some(g) => guard_admits(g.expires, &g.epoch, &g.ids, cache, now).map_err(|r| match r {
+                GuardRefusal::Expired => Refusal::Expired,
+                GuardRefusal::Revoked => Refusal::Revoked,
+            }),
+        }
+    }
+}
+
+/// A registered channel and its roster.
+pub(super) struct Registered {
+    pub(super) config: ChannelConfig,
+    pub(super) members: HashMap<u64, Member>,
+}
+
+/// A pattern subscription kept for channels registered later.
+pub(super) struct Standing {
+    pub(super) peer: u64,
+    pub(super) pattern: ChannelPattern,
+    pub(super) chain: Vec<PermissionToken>,
+}
+
+/// One of this node's subscriptions.
+pub(super) struct Sub {
+    pub(super) publisher: u64,
+    pub(super) pattern: ChannelPattern,
+    pub(super) queue: Queue<ChannelMessage>,
+}
+
+/// The answer to a subscribe request.
+#[derive(Debug, Clone)]
+pub(super) struct Ack {
+    pub(super) accepted: Vec<String>,
+    pub(super) reason: Option<String>,
+    pub(super) detail: String,
+}
+
+/// The channel layer's state, a part of every node.
+pub(super) struct ChannelState {
+    /// Channels this node publishes, by name.
+    pub(super) registered: RwLock<HashMap<String, Registered>>,
+    pub(super) standing: Mutex<Vec<Standing>>,
+    /// This node's subscriptions, by id.
+    pub(super) subs: RwLock<HashMap<u64, Arc<Sub>>>,
+    pub(super) next_id: AtomicU64,
+    /// Subscribe requests waiting for their acknowledgement, by request id.
+    pub(super) pending: Mutex<HashMap<u64, Option<Ack>>>,
+    pub(super) answered: Condvar,
+    /// Recent refusals by peer: count and when the window started.
+    pub(super) failures: Mutex<HashMap<u64, (u32, Instant)>>,
+    /// The tokens this node accepts from subscribers.
+    pub(super) tokens: Arc<TokenCache>,
+    /// When the next member's chain expires (the sweep's deadline).
+    pub(super) next_expiry: Mutex<Option<u64>>,
+    pub(super) counters: Counters,
+}
+
+impl ChannelState {
+    pub(super) fn new() -> Self {
+        ChannelState {
+            registered: RwLock::new(HashMap::new()),
+            standing: Mutex::new(Vec::new()),
+            subs: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            pending: Mutex::new(HashMap::new()),
+            answered: Condvar::new(),
+            failures: Mutex::new(HashMap::new()),
+            tokens: Arc::new(TokenCache::new()),
+            next_expiry: Mutex::new(None),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Whether `peer` is over the failure limit now (and forgets old
+    /// windows).
+    pub(super) fn limited(&self, peer: u64, now: Instant) -> bool {
+        let mut failures = self.failures.lock();
+        match failures.get(&peer) {
+            Some((count, since)) if now.duration_since(*since) < FAILURE_WINDOW => {
+                *count >= MAX_FAILURES
+            }
+            Some(_) => {
+                failures.remove(&peer);
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Counts a refusal against `peer`.
+    pub(super) fn failed(&self, peer: u64, now: Instant) {
+        let mut failures = self.failures.lock();
+        let entry = failures.entry(peer).or_insert((0, now));
+        if now.duration_since(entry.1) >= FAILURE_WINDOW {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+    }
+}
+
+/// Encodes a data message.
+pub(super) fn encode_data(name: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + name.len() + payload.len());
+    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Decodes a data message into its channel name and payload.
+pub(super) fn decode_data(bytes: &[u8]) -> Option<(&str, &[u8])> {
+    let len = u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]) as usize;
+    let name = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?;
+    Some((name, &bytes[2 + len..]))
+}
+
+/// The error a refused subscribe returns, from the acknowledgement's reason.
+pub(super) fn refusal_error(reason: &str, detail: &str) -> Error {
+    let kind = match reason {
+        "unknown_channel" => ErrorKind::UnknownChannel,
+        "rate_limited" => ErrorKind::ChannelRateLimited,
+        "subnet" => ErrorKind::ChannelSubnet,
+        _ => ErrorKind::ChannelUnauthorized,
+    };
+    Error::new(kind, detail.to_string())
+}
+
+/// The subnet a peer is taken to be in when it has not announced.
+pub(super) const UNANNOUNCED: SubnetId = SubnetId::GLOBAL;
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn data_messages_round_trip_and_refuse_short_input() {
+        let bytes = encode_data("sensors/lidar", b"\x00\x01payload");
+        assert_eq!(
+            decode_data(&bytes),
+            Some(("sensors/lidar", &b"\x00\x01payload"[..]))
+        );
+        assert_eq!(decode_data(&[]), None);
+        assert_eq!(decode_data(&[5, 0, b'a']), None);
+        assert_eq!(decode_data(&[1, 0, 0xff]), None);
+    }
+
+    #[test]
+    fn configs_read_from_json() {
+        let c = ChannelConfig::from_json(
+            r#"{"name":"a/b","visibility":"subnet_local","subscribe_caps":{"exists":"gpu"},"require_token":true,"reliable":false}"#,
+        )
+        .unwrap();
+        assert_eq!(c.visibility, Visibility::SubnetLocal);
+        assert!(c.require_token && !c.reliable && c.subscribe_caps.is_some());
+        for bad in [
+            "{}",
+            r#"{"name":"a b"}"#,
+            r#"{"name":"a","colour":1}"#,
+            r#"{"name":"a","visibility":"public"}"#,
+            r#"{"name":"a","reliable":1}"#,
+            r#"{"name":"a","subscribe_caps":{"exist":"x"}}"#,
+        ] {
+            assert!(ChannelConfig::from_json(bad).is_err(), "{bad}");
+        }
+    }
+}
