@@ -56,6 +56,8 @@ pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use capabilities::{
     CapabilityConfig, CapabilityStats, MAX_ANNOUNCEMENT_LEN, MAX_CAPABILITY_HOPS,
 };
+pub use channel_layer::ChannelSubscription;
+pub use channels::{ChannelConfig, ChannelMessage, ChannelStats, PublishReport, SkipReason};
 pub use config::{parse_node_config, MeshConfig};
 pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
