@@ -96,6 +96,16 @@ var (
 	ErrAuditIO = &Error{Kind: "audit:io", Area: "audit", Reason: "io", Code: -90}
 	// ErrInvalidChannelName is the kind channel:invalid_name: a channel name or pattern is not valid: empty, too long, too deep, a character other than letters, digits, '-', '_' and '.', an empty segment, or a wildcard anywhere but alone at the end.
 	ErrInvalidChannelName = &Error{Kind: "channel:invalid_name", Area: "channel", Reason: "invalid_name", Code: -100}
+	// ErrUnknownChannel is the kind channel:unknown_channel: a channel the publisher has not registered: a subscribe it refused, or a publish on this node.
+	ErrUnknownChannel = &Error{Kind: "channel:unknown_channel", Area: "channel", Reason: "unknown_channel", Code: -101}
+	// ErrChannelUnauthorized is the kind channel:unauthorized: refused by a channel's rules: a capability predicate not met, no token or a token that does not grant it (the detail says which).
+	ErrChannelUnauthorized = &Error{Kind: "channel:unauthorized", Area: "channel", Reason: "unauthorized", Code: -102}
+	// ErrChannelRateLimited is the kind channel:rate_limited: too many refused attempts from this peer lately: refused before any token was checked.
+	ErrChannelRateLimited = &Error{Kind: "channel:rate_limited", Area: "channel", Reason: "rate_limited", Code: -103}
+	// ErrChannelSubnet is the kind channel:subnet: the channel's visibility does not reach the subscriber's subnet.
+	ErrChannelSubnet = &Error{Kind: "channel:subnet", Area: "channel", Reason: "subnet", Code: -104}
+	// ErrInvalidChannelConfig is the kind channel:invalid_config: a channel configuration was invalid, or the channel is already registered.
+	ErrInvalidChannelConfig = &Error{Kind: "channel:invalid_config", Area: "channel", Reason: "invalid_config", Code: -105}
 	// ErrTokenMalformed is the kind token:malformed: bytes that should be a permission token are not one (length, version, reserved bits, channel kind).
 	ErrTokenMalformed = &Error{Kind: "token:malformed", Area: "token", Reason: "malformed", Code: -110}
 	// ErrTokenBadSignature is the kind token:bad_signature: a permission token's signature does not verify against its issuer.
@@ -183,6 +193,11 @@ func Kinds() []*Error {
 		ErrInvalidMeshArgument,
 		ErrAuditIO,
 		ErrInvalidChannelName,
+		ErrUnknownChannel,
+		ErrChannelUnauthorized,
+		ErrChannelRateLimited,
+		ErrChannelSubnet,
+		ErrInvalidChannelConfig,
 		ErrTokenMalformed,
 		ErrTokenBadSignature,
 		ErrTokenExpired,

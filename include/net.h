@@ -293,6 +293,36 @@
 #define NET_ERR_INVALID_CHANNEL_NAME -100
 
 /**
+ * A channel the publisher has not registered: a subscribe it
+ * refused, or a publish on this node.
+ */
+#define NET_ERR_UNKNOWN_CHANNEL -101
+
+/**
+ * Refused by a channel's rules: a capability predicate not met,
+ * no token or a token that does not grant it (the detail says
+ * which).
+ */
+#define NET_ERR_CHANNEL_UNAUTHORIZED -102
+
+/**
+ * Too many refused attempts from this peer lately: refused before
+ * any token was checked.
+ */
+#define NET_ERR_CHANNEL_RATE_LIMITED -103
+
+/**
+ * The channel's visibility does not reach the subscriber's subnet.
+ */
+#define NET_ERR_CHANNEL_SUBNET -104
+
+/**
+ * A channel configuration was invalid, or the channel is already
+ * registered.
+ */
+#define NET_ERR_INVALID_CHANNEL_CONFIG -105
+
+/**
  * Bytes that should be a permission token are not one (length,
  * version, reserved bits, channel kind).
  */
@@ -475,6 +505,11 @@ typedef struct net_bus_t net_bus_t;
 typedef struct net_cancel_t net_cancel_t;
 
 /**
+ * A channel subscription. Opaque; always used by pointer.
+ */
+typedef struct net_channel_subscription_t net_channel_subscription_t;
+
+/**
  * A registered handler. Opaque; create with `net_bus_on_event` or
  * `net_mesh_on_message`, stop with `net_handler_close`, release with
  * `net_handler_free`.
@@ -618,6 +653,29 @@ typedef struct net_poll_result_t {
    */
   void *_owner;
 } net_poll_result_t;
+
+/**
+ * A message received on a channel; free its buffers with
+ * `net_channel_message_free`.
+ */
+typedef struct net_channel_message_t {
+  /**
+   * The publisher's node id.
+   */
+  uint64_t publisher;
+  /**
+   * The channel name (NUL-terminated).
+   */
+  char *channel;
+  /**
+   * The payload.
+   */
+  uint8_t *payload;
+  /**
+   * The payload's length.
+   */
+  size_t payload_len;
+} net_channel_message_t;
 
 /**
  * A message received from a peer. `payload` is owned by the caller: free it
@@ -1318,6 +1376,166 @@ NET_MUST_USE
 int32_t net_mesh_capability_stats(struct net_mesh_t *mesh,
                                   char **out_json,
                                   size_t *out_len);
+
+/**
+ * Registers a channel this node publishes on, from its JSON config:
+ * `{"name", "visibility" ("global", "subnet_local", "parent_visible"),
+ * "publish_caps", "subscribe_caps" (predicates), "require_token",
+ * "reliable"}` (only `name` required). `NET_ERR_INVALID_CHANNEL_CONFIG`
+ * when it is registered already or the config is not valid.
+ *
+ * # Safety
+ * `mesh` a live handle; `config` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_register_channel(struct net_mesh_t *mesh,
+                                  const char *config,
+                                  size_t len);
+
+/**
+ * Unregisters a channel (its roster is dropped); `NET_DONE` when it was
+ * not registered.
+ *
+ * # Safety
+ * `mesh` a live handle; `name` valid for `len` bytes.
+ */
+NET_MUST_USE
+int32_t net_mesh_unregister_channel(struct net_mesh_t *mesh,
+                                    const char *name,
+                                    size_t len);
+
+/**
+ * Writes the subscribers of a registered channel, ascending, as an array
+ * freed with `net_node_ids_free(*out_ids, *out_count)` (NULL when empty).
+ *
+ * # Safety
+ * `mesh` a live handle; `name` valid for `len` bytes; outs writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_channel_subscribers(struct net_mesh_t *mesh,
+                                     const char *name,
+                                     size_t len,
+                                     uint64_t **out_ids,
+                                     size_t *out_count);
+
+/**
+ * A handle on the node's token cache: trust roots and revoke tokens there
+ * (the next publish drops members whose chains rest on a revoked token).
+ * Release it with `net_token_cache_free` (the node keeps its cache).
+ *
+ * # Safety
+ * `mesh` a live handle; `out` writable.
+ */
+NET_MUST_USE int32_t net_mesh_token_cache(struct net_mesh_t *mesh, struct net_token_cache_t **out);
+
+/**
+ * Publishes `payload` on a registered channel to every subscriber the
+ * guard admits; writes the report as JSON (`{"attempted", "delivered",
+ * "skipped": [{"node_id", "reason"}]}`, free with `net_string_free`).
+ * `NET_ERR_UNKNOWN_CHANNEL` for a channel not registered here,
+ * `NET_ERR_CHANNEL_UNAUTHORIZED` when this node misses its `publish_caps`.
+ *
+ * # Safety
+ * `mesh` a live handle; `name` valid for `len` bytes, `payload` for
+ * `payload_len`; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_mesh_publish(struct net_mesh_t *mesh,
+                         const char *name,
+                         size_t len,
+                         const uint8_t *payload,
+                         size_t payload_len,
+                         char **out_json,
+                         size_t *out_len);
+
+/**
+ * Writes the channel layer's counters as JSON (`published`, `delivered`,
+ * `skipped`, `subscribes_accepted`, `subscribes_refused`, `rate_limited`,
+ * `evicted_revoked`, `evicted_expired`, `received`).
+ *
+ * # Safety
+ * `mesh` a live handle; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_mesh_channel_stats(struct net_mesh_t *mesh,
+                               char **out_json,
+                               size_t *out_len);
+
+/**
+ * Subscribes to `pattern` (a channel name, or a prefix and a last segment
+ * of one star or two stars) at the publisher `publisher`, presenting `chain` (tokens of
+ * `NET_TOKEN_LEN` bytes laid end to end, root grant first; empty for
+ * none), and waits up to `timeout_ms` for the acknowledgement. A refusal
+ * returns its reason: `NET_ERR_UNKNOWN_CHANNEL`,
+ * `NET_ERR_CHANNEL_UNAUTHORIZED`, `NET_ERR_CHANNEL_RATE_LIMITED`,
+ * `NET_ERR_CHANNEL_SUBNET`; no answer in time `NET_ERR_MESH_TIMEOUT`.
+ * Release the subscription with `net_channel_subscription_free`.
+ *
+ * # Safety
+ * `mesh` a live handle; `pattern` valid for `len` bytes, `chain` for
+ * `chain_len`; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_mesh_subscribe(struct net_mesh_t *mesh,
+                           uint64_t publisher,
+                           const char *pattern,
+                           size_t len,
+                           const uint8_t *chain,
+                           size_t chain_len,
+                           uint64_t timeout_ms,
+                           struct net_channel_subscription_t **out);
+
+/**
+ * Writes the next message of a subscription, waiting up to `timeout_ms`
+ * (negative: no limit): `NET_OK` with `*out` filled (free it with
+ * `net_channel_message_free`), `NET_TIMED_OUT` with nothing.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_channel_subscription_next(struct net_channel_subscription_t *sub,
+                                      int64_t timeout_ms,
+                                      struct net_channel_message_t *out);
+
+/**
+ * `net_channel_subscription_next` that returns `NET_ERR_CANCELLED` as soon
+ * as `cancel` (NULL: not cancellable) is cancelled.
+ *
+ * # Safety
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_channel_subscription_next_cancellable(struct net_channel_subscription_t *sub,
+                                                  int64_t timeout_ms,
+                                                  struct net_cancel_t *cancel,
+                                                  struct net_channel_message_t *out);
+
+/**
+ * Frees a message's buffers (and zeroes it). NULL is ignored.
+ *
+ * # Safety
+ * `message` NULL or filled by `net_channel_subscription_next`, not freed yet.
+ */
+void net_channel_message_free(struct net_channel_message_t *message);
+
+/**
+ * Writes the channels the publisher admitted a subscription to, as a JSON
+ * array of names.
+ *
+ * # Safety
+ * `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_channel_subscription_accepted(struct net_channel_subscription_t *sub,
+                                          char **out_json,
+                                          size_t *out_len);
+
+/**
+ * Unsubscribes and releases a subscription. NULL and freed handles are
+ * ignored.
+ */
+void net_channel_subscription_free(struct net_channel_subscription_t *sub);
 
 /**
  * Frees bytes returned by the library (with the length it returned). NULL is ignored.

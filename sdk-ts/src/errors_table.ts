@@ -93,6 +93,16 @@ export class InvalidMeshArgumentError extends kindClass('InvalidMeshArgumentErro
 export class AuditIoError extends kindClass('AuditIoError', 'audit:io', -90) {}
 /** `channel:invalid_name` (-100): A channel name or pattern is not valid: empty, too long, too deep, a character other than letters, digits, '-', '_' and '.', an empty segment, or a wildcard anywhere but alone at the end. */
 export class InvalidChannelNameError extends kindClass('InvalidChannelNameError', 'channel:invalid_name', -100) {}
+/** `channel:unknown_channel` (-101): A channel the publisher has not registered: a subscribe it refused, or a publish on this node. */
+export class UnknownChannelError extends kindClass('UnknownChannelError', 'channel:unknown_channel', -101) {}
+/** `channel:unauthorized` (-102): Refused by a channel's rules: a capability predicate not met, no token or a token that does not grant it (the detail says which). */
+export class ChannelUnauthorizedError extends kindClass('ChannelUnauthorizedError', 'channel:unauthorized', -102) {}
+/** `channel:rate_limited` (-103): Too many refused attempts from this peer lately: refused before any token was checked. */
+export class ChannelRateLimitedError extends kindClass('ChannelRateLimitedError', 'channel:rate_limited', -103) {}
+/** `channel:subnet` (-104): The channel's visibility does not reach the subscriber's subnet. */
+export class ChannelSubnetError extends kindClass('ChannelSubnetError', 'channel:subnet', -104) {}
+/** `channel:invalid_config` (-105): A channel configuration was invalid, or the channel is already registered. */
+export class InvalidChannelConfigError extends kindClass('InvalidChannelConfigError', 'channel:invalid_config', -105) {}
 /** `token:malformed` (-110): Bytes that should be a permission token are not one (length, version, reserved bits, channel kind). */
 export class TokenMalformedError extends kindClass('TokenMalformedError', 'token:malformed', -110) {}
 /** `token:bad_signature` (-111): A permission token's signature does not verify against its issuer. */
@@ -178,6 +188,11 @@ export const ERROR_CLASSES: readonly (typeof NetError)[] = [
   InvalidMeshArgumentError,
   AuditIoError,
   InvalidChannelNameError,
+  UnknownChannelError,
+  ChannelUnauthorizedError,
+  ChannelRateLimitedError,
+  ChannelSubnetError,
+  InvalidChannelConfigError,
   TokenMalformedError,
   TokenBadSignatureError,
   TokenExpiredError,

@@ -936,6 +936,79 @@ static void test_mesh_capabilities(void) {
     for (int i = 0; i < 3; i++) net_mesh_free(n[i]);
 }
 
+/* Channels between two nodes over UDP: a token-gated channel, subscribe, publish, receive,
+ * revoke on the next publish; refusals and bad input by kind. */
+static void test_mesh_channels(void) {
+    const char *config = "{\"network_key\":\"0707070707070707070707070707070707070707070707070707070707070707\","
+                         "\"bind\":\"127.0.0.1:0\"}";
+    net_mesh_t *p = NULL, *s = NULL;
+    uint64_t p_id = 0, s_id = 0, peer = 0;
+    uint8_t p_key[NET_PUBLIC_KEY_LEN], s_key[NET_PUBLIC_KEY_LEN];
+    char *addr = NULL;
+    CHECK(net_mesh_bind(config, strlen(config), &p) == NET_OK && net_mesh_bind(config, strlen(config), &s) == NET_OK);
+    CHECK(net_mesh_identity(p, p_key, &p_id) == NET_OK && net_mesh_identity(s, s_key, &s_id) == NET_OK);
+    CHECK(net_mesh_local_addr(p, &addr, NULL) == NET_OK && net_mesh_connect(s, addr, p_key, 32, &peer) == NET_OK);
+    net_string_free(addr);
+    const char *channel = "{\"name\":\"alerts/fire\",\"require_token\":true}";
+    CHECK(net_mesh_register_channel(p, channel, strlen(channel)) == NET_OK);
+    CHECK(net_mesh_register_channel(p, channel, strlen(channel)) == NET_ERR_INVALID_CHANNEL_CONFIG);
+    CHECK(net_mesh_register_channel(p, "{\"name\":\"a b\"}", 14) == NET_ERR_INVALID_CHANNEL_NAME);
+    CHECK(net_mesh_register_channel(p, "{\"nam\":\"a\"}", 11) == NET_ERR_INVALID_CHANNEL_CONFIG);
+    /* The root the publisher trusts grants s subscribe below alerts/ at any depth. */
+    uint8_t seed[32];
+    memset(seed, 42, sizeof seed);
+    net_identity_t *root = NULL;
+    uint8_t root_key[32], token[NET_TOKEN_LEN], token_id[NET_TOKEN_ID_LEN];
+    CHECK(net_identity_from_seed(seed, 32, &root) == NET_OK && net_identity_public_key(root, root_key) == NET_OK);
+    net_token_cache_t *cache = NULL;
+    CHECK(net_mesh_token_cache(p, &cache) == NET_OK && net_token_cache_trust(cache, root_key, 32) == NET_OK);
+    char request[256], hex[65];
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", s_key[i]);
+    snprintf(request, sizeof request, "{\"subject\":\"%s\",\"scope\":[\"subscribe\"],\"channel\":\"alerts/**\",\"ttl_ms\":600000}", hex);
+    CHECK(net_token_issue(root, request, strlen(request), token) == NET_OK && net_token_id(token, NET_TOKEN_LEN, token_id) == NET_OK);
+    net_channel_subscription_t *sub = NULL;
+    CHECK(net_mesh_subscribe(s, p_id, "alerts/fire", 11, NULL, 0, 5000, &sub) == NET_ERR_CHANNEL_UNAUTHORIZED && sub == NULL);
+    CHECK(net_mesh_subscribe(s, p_id, "alerts/none", 11, NULL, 0, 5000, &sub) == NET_ERR_UNKNOWN_CHANNEL);
+    CHECK(net_mesh_subscribe(s, p_id, "alerts/fire", 11, token, NET_TOKEN_LEN - 1, 5000, &sub) == NET_ERR_TOKEN_MALFORMED);
+    CHECK(net_mesh_subscribe(s, p_id, "bad name", 8, NULL, 0, 5000, &sub) == NET_ERR_INVALID_CHANNEL_NAME);
+    CHECK(net_mesh_subscribe(s, p_id, "alerts/fire", 11, token, NET_TOKEN_LEN, 5000, NULL) == NET_ERR_NULL_POINTER);
+    CHECK(net_mesh_subscribe(s, p_id, "alerts/fire", 11, token, NET_TOKEN_LEN, 5000, &sub) == NET_OK);
+    char *json = NULL;
+    CHECK(net_channel_subscription_accepted(sub, &json, NULL) == NET_OK && strcmp(json, "[\"alerts/fire\"]") == 0);
+    net_string_free(json);
+    uint64_t *ids = NULL;
+    size_t count = 0;
+    CHECK(net_mesh_channel_subscribers(p, "alerts/fire", 11, &ids, &count) == NET_OK && count == 1 && ids[0] == s_id);
+    net_node_ids_free(ids, count);
+    CHECK(net_mesh_publish(p, "alerts/fire", 11, (const uint8_t *)"smoke", 5, &json, NULL) == NET_OK);
+    CHECK(strstr(json, "\"delivered\":1") != NULL);
+    net_string_free(json);
+    net_channel_message_t m;
+    CHECK(net_channel_subscription_next(sub, 5000, &m) == NET_OK);
+    CHECK(m.publisher == p_id && strcmp(m.channel, "alerts/fire") == 0 && m.payload_len == 5 && memcmp(m.payload, "smoke", 5) == 0);
+    net_channel_message_free(&m);
+    net_channel_message_free(&m); /* idempotent */
+    CHECK(net_channel_subscription_next(sub, 50, &m) == NET_TIMED_OUT && m.payload == NULL);
+    CHECK(net_channel_subscription_next(sub, 50, NULL) == NET_ERR_NULL_POINTER);
+    /* Revoked: skipped on the next publish, and evicted. */
+    CHECK(net_token_cache_revoke(cache, token_id, NET_TOKEN_ID_LEN) == NET_OK);
+    CHECK(net_mesh_publish(p, "alerts/fire", 11, (const uint8_t *)"again", 5, &json, NULL) == NET_OK);
+    CHECK(strstr(json, "\"delivered\":0") != NULL && strstr(json, "\"revoked\"") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_publish(p, "alerts/none", 11, (const uint8_t *)"x", 1, &json, NULL) == NET_ERR_UNKNOWN_CHANNEL);
+    CHECK(net_mesh_channel_stats(p, &json, NULL) == NET_OK && strstr(json, "\"evicted_revoked\":1") != NULL);
+    net_string_free(json);
+    CHECK(net_mesh_unregister_channel(p, "alerts/fire", 11) == NET_OK);
+    CHECK(net_mesh_unregister_channel(p, "alerts/fire", 11) == NET_DONE);
+    net_channel_subscription_free(sub);
+    net_channel_subscription_free(sub); /* freed handles are ignored */
+    CHECK(net_channel_subscription_next(sub, 0, &m) == NET_ERR_INVALID_HANDLE);
+    net_token_cache_free(cache);
+    net_identity_free(root);
+    net_mesh_free(s);
+    net_mesh_free(p);
+}
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -1274,6 +1347,7 @@ int main(void) {
     test_tokens();
     test_capabilities();
     test_mesh_capabilities();
+    test_mesh_channels();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

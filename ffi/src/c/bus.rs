@@ -673,6 +673,7 @@ pub extern "C" fn net_runtime_shutdown() {
         // Handlers first: their calls may still use every other handle.
         super::push::drain_handlers();
         super::bus_link::drain_links();
+        super::channel::drain_subscriptions();
         for sub in SUBSCRIPTIONS.drain() {
             sub.close();
         }

@@ -395,21 +395,36 @@ pub unsafe extern "C" fn net_mesh_find_nodes(
         if out_ids.is_null() || out_count.is_null() {
             return Err(null_error("out"));
         }
-        let ids = on_mesh::find_nodes(&mesh, predicate, scope)?;
-        let count = ids.len();
-        let ptr = if ids.is_empty() {
-            std::ptr::null_mut()
-        } else {
-            Box::into_raw(ids.into_boxed_slice()).cast::<u64>()
-        };
-        // SAFETY: both checked non-null; ownership passes to the caller
-        // until net_node_ids_free.
-        unsafe {
-            *out_ids = ptr;
-            *out_count = count;
-        }
-        Ok(NET_OK)
+        ids_out(
+            on_mesh::find_nodes(&mesh, predicate, scope)?,
+            out_ids,
+            out_count,
+        )
     })
+}
+
+/// Hands node ids to C; free them with `net_node_ids_free`.
+pub(super) fn ids_out(
+    ids: Vec<u64>,
+    out_ids: *mut *mut u64,
+    out_count: *mut usize,
+) -> Result<i32, Error> {
+    if out_ids.is_null() || out_count.is_null() {
+        return Err(null_error("out"));
+    }
+    let count = ids.len();
+    let ptr = if ids.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        Box::into_raw(ids.into_boxed_slice()).cast::<u64>()
+    };
+    // SAFETY: both checked non-null; ownership passes to the caller until
+    // net_node_ids_free.
+    unsafe {
+        *out_ids = ptr;
+        *out_count = count;
+    }
+    Ok(NET_OK)
 }
 
 /// Frees node ids returned by `net_mesh_find_nodes`. NULL is ignored.

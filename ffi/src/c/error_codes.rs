@@ -151,6 +151,26 @@ pub const NET_ERR_AUDIT_IO: i32 = -90;
 /// an empty segment, or a wildcard anywhere but alone at the end.
 pub const NET_ERR_INVALID_CHANNEL_NAME: i32 = -100;
 
+/// A channel the publisher has not registered: a subscribe it
+/// refused, or a publish on this node.
+pub const NET_ERR_UNKNOWN_CHANNEL: i32 = -101;
+
+/// Refused by a channel's rules: a capability predicate not met,
+/// no token or a token that does not grant it (the detail says
+/// which).
+pub const NET_ERR_CHANNEL_UNAUTHORIZED: i32 = -102;
+
+/// Too many refused attempts from this peer lately: refused before
+/// any token was checked.
+pub const NET_ERR_CHANNEL_RATE_LIMITED: i32 = -103;
+
+/// The channel's visibility does not reach the subscriber's subnet.
+pub const NET_ERR_CHANNEL_SUBNET: i32 = -104;
+
+/// A channel configuration was invalid, or the channel is already
+/// registered.
+pub const NET_ERR_INVALID_CHANNEL_CONFIG: i32 = -105;
+
 /// Bytes that should be a permission token are not one (length,
 /// version, reserved bits, channel kind).
 pub const NET_ERR_TOKEN_MALFORMED: i32 = -110;

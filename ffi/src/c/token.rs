@@ -31,7 +31,7 @@ pub struct net_token_cache_t {
     _opaque: (),
 }
 
-static CACHES: HandleTable<facade::TokenCacheHandle> = HandleTable::new(0x4B);
+pub(super) static CACHES: HandleTable<facade::TokenCacheHandle> = HandleTable::new(0x4B);
 
 fn cache_arg(cache: *mut net_token_cache_t) -> Result<Arc<facade::TokenCacheHandle>, Error> {
     CACHES.arg(cache, "token cache")

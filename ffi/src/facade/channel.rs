@@ -17,3 +17,125 @@ pub fn channel_hash(name: &str) -> Result<u64> {
 pub fn channel_matches(pattern: &str, name: &str) -> Result<bool> {
     Ok(ChannelPattern::new(pattern)?.matches(&ChannelName::new(name)?))
 }
+
+/// Channels on a mesh node: register, subscribe, publish, receive.
+pub mod on_mesh {
+    use super::*;
+    use crate::facade::mesh::MeshHandle;
+    use crate::facade::token::TokenCacheHandle;
+    use net_core::identity::token::PermissionToken;
+    pub use net_core::mesh::ChannelMessage;
+    use net_core::mesh::{ChannelConfig, ChannelSubscription};
+    use std::time::Duration;
+
+    /// Registers a channel from its JSON config (`{"name", "visibility",
+    /// "publish_caps", "subscribe_caps", "require_token", "reliable"}`).
+    pub fn register(mesh: &MeshHandle, config: &str) -> Result<()> {
+        mesh.node()
+            .register_channel(ChannelConfig::from_json(config)?)
+    }
+
+    /// Unregisters a channel; whether it was registered.
+    pub fn unregister(mesh: &MeshHandle, name: &str) -> bool {
+        mesh.node().unregister_channel(name)
+    }
+
+    /// A registered channel's subscribers, ascending.
+    pub fn subscribers(mesh: &MeshHandle, name: &str) -> Vec<u64> {
+        mesh.node().channel_subscribers(name)
+    }
+
+    /// The node's token cache (subscribers' chains are checked against it).
+    pub fn token_cache(mesh: &MeshHandle) -> TokenCacheHandle {
+        TokenCacheHandle::shared(mesh.node().token_cache())
+    }
+
+    /// Publishes on a registered channel; the report as JSON.
+    pub fn publish(mesh: &MeshHandle, name: &str, payloads: &[&[u8]]) -> Result<String> {
+        Ok(mesh.node().publish_many(name, payloads)?.to_json())
+    }
+
+    /// The channel layer's counters as JSON.
+    pub fn stats_json(mesh: &MeshHandle) -> String {
+        let s = mesh.node().channel_stats();
+        serde_json::json!({
+            "published": s.published,
+            "delivered": s.delivered,
+            "skipped": s.skipped,
+            "subscribes_accepted": s.subscribes_accepted,
+            "subscribes_refused": s.subscribes_refused,
+            "rate_limited": s.rate_limited,
+            "evicted_revoked": s.evicted_revoked,
+            "evicted_expired": s.evicted_expired,
+            "received": s.received,
+        })
+        .to_string()
+    }
+
+    /// A subscription behind a handle.
+    #[derive(Debug)]
+    pub struct SubscriptionHandle {
+        inner: ChannelSubscription,
+    }
+
+    /// Subscribes to `pattern` at `publisher`, presenting `chain` (tokens
+    /// laid end to end, root grant first; empty for none), waiting up to
+    /// `timeout_ms` for the acknowledgement.
+    pub fn subscribe(
+        mesh: &MeshHandle,
+        publisher: u64,
+        pattern: &str,
+        chain: &[u8],
+        timeout_ms: u64,
+    ) -> Result<SubscriptionHandle> {
+        let chain = if chain.is_empty() {
+            Vec::new()
+        } else {
+            PermissionToken::chain_from_bytes(chain)?
+        };
+        let inner = mesh.node().subscribe(
+            publisher,
+            pattern,
+            &chain,
+            Duration::from_millis(timeout_ms),
+        )?;
+        Ok(SubscriptionHandle { inner })
+    }
+
+    impl SubscriptionHandle {
+        /// The publisher's node id.
+        pub fn publisher(&self) -> u64 {
+            self.inner.publisher()
+        }
+
+        /// The channels the publisher admitted this node to, as a JSON array.
+        pub fn accepted_json(&self) -> String {
+            serde_json::Value::from(self.inner.accepted().to_vec()).to_string()
+        }
+
+        /// The next message, waiting up to `timeout_ms` (negative: no
+        /// limit); `None` on timeout.
+        pub fn next(&self, timeout_ms: i64) -> Result<Option<ChannelMessage>> {
+            self.inner
+                .next(u64::try_from(timeout_ms).ok().map(Duration::from_millis))
+        }
+
+        /// [`next`](Self::next) that ends with `call:cancelled` when
+        /// `cancel` is cancelled.
+        pub fn next_cancellable(
+            &self,
+            timeout_ms: i64,
+            cancel: &net_core::cancel::CancelToken,
+        ) -> Result<Option<ChannelMessage>> {
+            self.inner.next_cancellable(
+                u64::try_from(timeout_ms).ok().map(Duration::from_millis),
+                cancel,
+            )
+        }
+
+        /// Unsubscribes (also when the handle is dropped).
+        pub fn close(&self) {
+            self.inner.close();
+        }
+    }
+}

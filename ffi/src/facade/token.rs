@@ -157,13 +157,19 @@ fn scope_of(bits: u8) -> Result<TokenScope> {
 /// bindings: chains cross as bytes laid end to end, scopes as bits.
 #[derive(Debug, Default)]
 pub struct TokenCacheHandle {
-    cache: TokenCache,
+    cache: std::sync::Arc<TokenCache>,
 }
 
 impl TokenCacheHandle {
     /// An empty cache that trusts no one.
     pub fn new() -> TokenCacheHandle {
         TokenCacheHandle::default()
+    }
+
+    /// A handle on a cache shared with the engine (a mesh node's, whose
+    /// channels check subscribers' chains against it).
+    pub fn shared(cache: std::sync::Arc<TokenCache>) -> TokenCacheHandle {
+        TokenCacheHandle { cache }
     }
 
     /// Trusts the root key `public_key` (32 bytes).

@@ -596,6 +596,71 @@ class InvalidChannelNameError(NetError):
     code = -100
 
 
+class UnknownChannelError(NetError):
+    """The kind ``channel:unknown_channel``.
+
+    A channel the publisher has not registered: a subscribe it
+    refused, or a publish on this node.
+    """
+
+    kind = "channel:unknown_channel"
+    area = "channel"
+    reason = "unknown_channel"
+    code = -101
+
+
+class ChannelUnauthorizedError(NetError):
+    """The kind ``channel:unauthorized``.
+
+    Refused by a channel's rules: a capability predicate not met,
+    no token or a token that does not grant it (the detail says
+    which).
+    """
+
+    kind = "channel:unauthorized"
+    area = "channel"
+    reason = "unauthorized"
+    code = -102
+
+
+class ChannelRateLimitedError(NetError):
+    """The kind ``channel:rate_limited``.
+
+    Too many refused attempts from this peer lately: refused before
+    any token was checked.
+    """
+
+    kind = "channel:rate_limited"
+    area = "channel"
+    reason = "rate_limited"
+    code = -103
+
+
+class ChannelSubnetError(NetError):
+    """The kind ``channel:subnet``.
+
+    The channel's visibility does not reach the subscriber's subnet.
+    """
+
+    kind = "channel:subnet"
+    area = "channel"
+    reason = "subnet"
+    code = -104
+
+
+class InvalidChannelConfigError(NetError, ValueError):
+    """The kind ``channel:invalid_config``.
+
+    A channel configuration was invalid, or the channel is already
+    registered.
+    """
+
+    kind = "channel:invalid_config"
+    area = "channel"
+    reason = "invalid_config"
+    code = -105
+
+
 class TokenMalformedError(NetError):
     """The kind ``token:malformed``.
 
@@ -873,6 +938,11 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "mesh:invalid_argument": InvalidMeshArgumentError,
     "audit:io": AuditIoError,
     "channel:invalid_name": InvalidChannelNameError,
+    "channel:unknown_channel": UnknownChannelError,
+    "channel:unauthorized": ChannelUnauthorizedError,
+    "channel:rate_limited": ChannelRateLimitedError,
+    "channel:subnet": ChannelSubnetError,
+    "channel:invalid_config": InvalidChannelConfigError,
     "token:malformed": TokenMalformedError,
     "token:bad_signature": TokenBadSignatureError,
     "token:expired": TokenExpiredError,
@@ -902,6 +972,9 @@ __all__ = [
     "BackpressureError",
     "BadSignatureError",
     "CancelledError",
+    "ChannelRateLimitedError",
+    "ChannelSubnetError",
+    "ChannelUnauthorizedError",
     "CorruptError",
     "DecodeError",
     "EntropyUnavailableError",
@@ -912,6 +985,7 @@ __all__ = [
     "InvalidCapabilityDiffError",
     "InvalidCapabilitySetError",
     "InvalidCapabilityTagError",
+    "InvalidChannelConfigError",
     "InvalidChannelNameError",
     "InvalidConfigError",
     "InvalidCursorError",
@@ -960,6 +1034,7 @@ __all__ = [
     "TokenUntrustedError",
     "TokenWidenedError",
     "TokenZeroTtlError",
+    "UnknownChannelError",
     "UnknownPeerError",
     "UntrustedPeerError",
 ]
