@@ -64,6 +64,7 @@ from typing import (
     Literal,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     Type,
     TypeVar,
@@ -75,10 +76,11 @@ from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownErro
 
 from ._mesh_stats import MeshStats
 from ._time import config_ms, seconds_to_ms
-from .capability import CapabilitySet, Predicate, SubnetId, SubnetPolicy
+from .capability import CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility
 from .handler import Handler
 from .identity import Identity
 from .node import NetNode
+from .token import PermissionToken, TokenCache
 
 #: Bytes or their hex spelling (network keys, seeds, public keys).
 BytesOrHex = Union[bytes, bytearray, str]
@@ -446,6 +448,109 @@ class CapabilityConfig:
 
 
 @dataclass(frozen=True)
+class ChannelConfig:
+    """A channel this node publishes on, and its rules: which subnets may subscribe
+    (``visibility``), what this node's own announced capabilities must satisfy to
+    publish (``publish_caps``) and what a subscriber's must (``subscribe_caps``),
+    whether subscribers present a token chain granting ``subscribe``
+    (``require_token``), and reliable or fire-and-forget delivery."""
+
+    name: str
+    visibility: Visibility = Visibility.GLOBAL
+    publish_caps: Optional[Predicate] = None
+    subscribe_caps: Optional[Predicate] = None
+    require_token: bool = False
+    reliable: bool = True
+
+    def _json(self) -> str:
+        return json.dumps(
+            _present(
+                name=self.name,
+                visibility=Visibility(self.visibility).value,
+                publish_caps=None if self.publish_caps is None else self.publish_caps.to_dict(),
+                subscribe_caps=None if self.subscribe_caps is None else self.subscribe_caps.to_dict(),
+                require_token=self.require_token,
+                reliable=self.reliable,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class PublishReport:
+    """What a publish did: members considered, messages sent, and who was skipped
+    (``(node_id, reason)``, reason one of ``expired``, ``revoked``,
+    ``backpressure``, ``no_session``)."""
+
+    attempted: int
+    delivered: int
+    skipped: Tuple[Tuple[int, str], ...]
+
+
+@dataclass(frozen=True)
+class ChannelStats:
+    """A node's channel counters."""
+
+    published: int
+    delivered: int
+    skipped: int
+    subscribes_accepted: int
+    subscribes_refused: int
+    rate_limited: int
+    evicted_revoked: int
+    evicted_expired: int
+    received: int
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    """A message received on a channel."""
+
+    publisher: int
+    channel: str
+    payload: bytes
+
+
+class ChannelSubscription:
+    """A subscription to one publisher's channel (or pattern of channels), as returned
+    by :meth:`Mesh.subscribe`. Iterate it (a generator that waits for each
+    message), or call :meth:`next`; closing it, or leaving its ``with`` block,
+    unsubscribes."""
+
+    def __init__(self, native: _net.ChannelSubscription) -> None:
+        self._native = native
+        self.accepted: Tuple[str, ...] = tuple(json.loads(native.accepted_json()))
+
+    @property
+    def publisher(self) -> int:
+        return self._native.publisher()
+
+    def next(
+        self, timeout: Optional[float] = None, *, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[ChannelMessage]:
+        """The next message, waiting up to ``timeout`` seconds (None: until one comes);
+        None on timeout."""
+        got = self._native.next(seconds_to_ms(timeout), cancel)
+        return None if got is None else ChannelMessage(*got)
+
+    def __iter__(self) -> Iterator[ChannelMessage]:
+        while True:
+            message = self.next()
+            if message is None:
+                return
+            yield message
+
+    def close(self) -> None:
+        """Unsubscribes (idempotent)."""
+        self._native.close()
+
+    def __enter__(self) -> ChannelSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
 class CapabilityStats:
     """A node's capability announcement counters."""
 
@@ -750,6 +855,59 @@ class Mesh:
     def capability_stats(self) -> CapabilityStats:
         """The capability announcement counters now."""
         return CapabilityStats(**json.loads(self._native.capability_stats_json()))
+
+    def register_channel(self, config: Union[ChannelConfig, str]) -> None:
+        """Registers a channel this node publishes on (a name registers a global,
+        reliable channel with no rules). ``InvalidChannelConfigError`` when it is
+        registered already."""
+        cfg = ChannelConfig(config) if isinstance(config, str) else config
+        self._native.register_channel(cfg._json())
+
+    def unregister_channel(self, name: str) -> bool:
+        """Drops a channel and its roster; False when it was not registered."""
+        return self._native.unregister_channel(name)
+
+    def channel_subscribers(self, name: str) -> List[int]:
+        """The node ids subscribed to a registered channel, ascending."""
+        return self._native.channel_subscribers(name)
+
+    @property
+    def token_cache(self) -> TokenCache:
+        """The token cache subscribers' chains are checked against: trust roots and
+        revoke tokens there (the next publish drops members whose chains rest on a
+        revoked one)."""
+        return TokenCache._wrap(self._native.token_cache())
+
+    def publish(self, channel: str, payload: Union[bytes, bytearray, memoryview, str]) -> PublishReport:
+        """Sends ``payload`` on a registered channel to every subscriber the auth guard
+        admits. ``UnknownChannelError`` for a channel not registered here,
+        ``ChannelUnauthorizedError`` when this node misses its ``publish_caps``."""
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        raw = json.loads(self._native.publish(channel, data))
+        skipped = tuple((int(s["node_id"]), s["reason"]) for s in raw["skipped"])
+        return PublishReport(raw["attempted"], raw["delivered"], skipped)
+
+    def subscribe(
+        self,
+        publisher: int,
+        pattern: str,
+        *,
+        tokens: Sequence[PermissionToken] = (),
+        timeout: float = 10.0,
+    ) -> ChannelSubscription:
+        """Asks ``publisher`` for ``pattern`` (a channel name, ``prefix/*`` or
+        ``prefix/**``), presenting ``tokens`` (root grant first), and waits up to
+        ``timeout`` seconds for the answer (GIL released). A refusal raises its
+        reason: ``UnknownChannelError``, ``ChannelUnauthorizedError``,
+        ``ChannelRateLimitedError``, ``ChannelSubnetError``; no answer
+        ``MeshTimeoutError``."""
+        chain = b"".join(bytes(t) for t in tokens)
+        ms = seconds_to_ms(timeout)
+        return ChannelSubscription(self._native.subscribe(publisher, pattern, chain, int(ms or 0)))
+
+    def channel_stats(self) -> ChannelStats:
+        """The channel counters now."""
+        return ChannelStats(**json.loads(self._native.channel_stats_json()))
 
     def stream_stats(self, peer: int, stream_id: int) -> Optional[StreamStats]:
         """One stream's counters, or None if nothing was ever sent or received on it."""

@@ -193,6 +193,12 @@ class TokenCache:
     def __init__(self) -> None:
         self._native = _net.TokenCache()
 
+    @classmethod
+    def _wrap(cls, native: _net.TokenCache) -> TokenCache:
+        cache = cls.__new__(cls)
+        cache._native = native
+        return cache
+
     def trust(self, public_key: bytes) -> None:
         """Trusts a root key to issue root grants."""
         self._native.trust(bytes(public_key))

@@ -172,3 +172,46 @@ def test_announcements_cross_a_line_of_three_meshes() -> None:
         Mesh(key, bind="127.0.0.1:0", capabilities={"ttl": 0.001})
     with pytest.raises(InvalidMeshConfigError):
         Mesh(key, bind="127.0.0.1:0", capabilities={"colour": 1})
+
+
+def test_channels_publish_subscribe_and_revoke() -> None:
+    from net_sdk import (
+        ChannelConfig,
+        ChannelUnauthorizedError,
+        Identity,
+        InvalidChannelConfigError,
+        Mesh,
+        TokenScope,
+        UnknownChannelError,
+    )
+
+    key = bytes([7]) * 32
+    with Mesh(key, bind="127.0.0.1:0") as p, Mesh(key, bind="127.0.0.1:0") as s:
+        s.connect(p.local_addr, p.public_key)
+        p.register_channel(ChannelConfig("alerts/fire", require_token=True))
+        with pytest.raises(InvalidChannelConfigError):
+            p.register_channel("alerts/fire")
+        root = Identity.from_seed(bytes([42]) * 32)
+        p.token_cache.trust(root.public_key)
+        token = root.issue_token(s.public_key, TokenScope.SUBSCRIBE, "alerts/**", ttl=600)
+        with pytest.raises(ChannelUnauthorizedError):
+            s.subscribe(p.node_id, "alerts/fire")
+        with pytest.raises(UnknownChannelError):
+            s.subscribe(p.node_id, "alerts/none", tokens=[token])
+        with s.subscribe(p.node_id, "alerts/*", tokens=[token]) as sub:
+            assert sub.accepted == ("alerts/fire",) and sub.publisher == p.node_id
+            assert p.channel_subscribers("alerts/fire") == [s.node_id]
+            for i in range(20):
+                report = p.publish("alerts/fire", bytes([i]))
+                assert (report.attempted, report.delivered, report.skipped) == (1, 1, ())
+            for i, message in zip(range(20), sub):
+                assert message.payload == bytes([i]) and message.channel == "alerts/fire"
+            p.token_cache.revoke(token.id)
+            report = p.publish("alerts/fire", "after")
+            assert report.delivered == 0 and report.skipped == ((s.node_id, "revoked"),)
+            assert sub.next(timeout=0.1) is None
+        with pytest.raises(UnknownChannelError):
+            p.publish("nope", b"")
+        stats = p.channel_stats()
+        assert stats.evicted_revoked == 1 and stats.subscribes_accepted == 1
+        assert p.unregister_channel("alerts/fire") and not p.unregister_channel("alerts/fire")

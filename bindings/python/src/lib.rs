@@ -7,6 +7,7 @@ mod blocking;
 mod bus;
 mod cancel;
 mod capability;
+mod channel;
 mod errors;
 mod handler;
 mod identity;
@@ -43,6 +44,7 @@ fn _net(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(redex::event_unframe, m)?)?;
     token::register(m)?;
     capability::register(m)?;
+    channel::register(m)?;
     m.add_function(wrap_pyfunction!(identity::verify, m)?)?;
     m.add_function(wrap_pyfunction!(identity::public_key_ids, m)?)?;
     m.add_function(wrap_pyfunction!(identity::header_encode, m)?)?;

@@ -16,6 +16,7 @@ use crate::bus::Bus;
 use crate::errors::to_py;
 use net::facade::bus_link::BusLinkHandle;
 use net::facade::capability;
+use net::facade::channel;
 use net::facade::mesh::{Connecting, MeshHandle};
 use net::facade::wait::WAIT_SLICE;
 use net::time::Deadline;
@@ -34,7 +35,7 @@ const RETRIES_PER_ROUND: u32 = 8;
 
 /// The next slice of a wait, in whole milliseconds (rounded up, so a wait
 /// never spins on a sub-millisecond remainder), and whether it is the last.
-fn slice_ms(deadline: Deadline) -> (i64, bool) {
+pub(crate) fn slice_ms(deadline: Deadline) -> (i64, bool) {
     let slice = deadline.slice(WAIT_SLICE);
     let last = deadline.remaining().is_some_and(|left| left <= WAIT_SLICE);
     let ms = slice.as_micros().div_ceil(1000);
@@ -47,7 +48,7 @@ fn id(value: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
 }
 
 /// A mesh timeout in milliseconds as a deadline (`None`: no limit).
-fn mesh_deadline(timeout_ms: Option<f64>) -> PyResult<Deadline> {
+pub(crate) fn mesh_deadline(timeout_ms: Option<f64>) -> PyResult<Deadline> {
     Ok(Deadline::after(timeout(
         timeout_ms,
         ErrorKind::InvalidMeshArgument,
@@ -300,6 +301,56 @@ impl Mesh {
     /// The capability layer's counters as a JSON object.
     fn capability_stats_json(&self) -> String {
         capability::on_mesh::stats_json(&self.inner)
+    }
+
+    /// Registers a channel from its JSON config.
+    fn register_channel(&self, config_json: &str) -> PyResult<()> {
+        channel::on_mesh::register(&self.inner, config_json).map_err(to_py)
+    }
+
+    /// Unregisters a channel; whether it was registered.
+    fn unregister_channel(&self, name: &str) -> bool {
+        channel::on_mesh::unregister(&self.inner, name)
+    }
+
+    /// A registered channel's subscribers, ascending.
+    fn channel_subscribers(&self, name: &str) -> Vec<u64> {
+        channel::on_mesh::subscribers(&self.inner, name)
+    }
+
+    /// The node's token cache (subscribers' chains are checked against it).
+    fn token_cache(&self) -> crate::token::TokenCache {
+        crate::token::TokenCache::from_handle(channel::on_mesh::token_cache(&self.inner))
+    }
+
+    /// Publishes on a registered channel; the report as JSON.
+    fn publish(&self, name: &str, payload: PyBackedBytes) -> PyResult<String> {
+        channel::on_mesh::publish(&self.inner, name, &[&payload]).map_err(to_py)
+    }
+
+    /// The channel layer's counters as a JSON object.
+    fn channel_stats_json(&self) -> String {
+        channel::on_mesh::stats_json(&self.inner)
+    }
+
+    /// Subscribes to `pattern` at `publisher` presenting `chain` (tokens
+    /// laid end to end), waiting up to `timeout_ms` for the answer (GIL
+    /// released).
+    fn subscribe(
+        &self,
+        py: Python<'_>,
+        publisher: u64,
+        pattern: String,
+        chain: PyBackedBytes,
+        timeout_ms: u64,
+    ) -> PyResult<crate::channel::ChannelSubscription> {
+        let handle = self.inner.clone();
+        let chain = chain.to_vec();
+        let sub = unlocked(py, move || {
+            channel::on_mesh::subscribe(&handle, publisher, &pattern, &chain, timeout_ms)
+        })
+        .map_err(to_py)?;
+        Ok(crate::channel::ChannelSubscription::new(sub))
     }
 
     /// The counters of a stream a handle was opened for: always a JSON

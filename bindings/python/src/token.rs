@@ -70,6 +70,13 @@ pub struct TokenCache {
     inner: facade::TokenCacheHandle,
 }
 
+impl TokenCache {
+    /// Wraps a handle (a mesh node's shared cache).
+    pub(crate) fn from_handle(inner: facade::TokenCacheHandle) -> Self {
+        TokenCache { inner }
+    }
+}
+
 #[pymethods]
 impl TokenCache {
     /// An empty cache that trusts no root.
