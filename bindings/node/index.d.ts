@@ -133,6 +133,17 @@ export function subnetFromLevels(levels: number[]): number;
 export function subnetFormat(value: number): string;
 export function subnetVisible(visibility: string, publisher: number, peer: number): boolean;
 export function subnetAssign(policyJson: string, setJson: string): number;
+export interface NativeChannelMessage {
+  publisher: bigint;
+  channel: string;
+  payload: Buffer;
+}
+export class ChannelSubscription {
+  publisher(): bigint;
+  acceptedJson(): string;
+  next(remainingMs: number, cancel?: CancelToken | null): Promise<NativeChannelMessage | null>;
+  close(): void;
+}
 export function channelCheckName(name: string): void;
 export function channelHash(name: string): bigint;
 export function channelMatches(pattern: string, name: string): boolean;
@@ -241,6 +252,13 @@ export class Mesh {
   capabilitiesOf(nodeId: bigint): string | null;
   subnetOf(nodeId: bigint): number | null;
   capabilityStatsJson(): string;
+  registerChannel(configJson: string): void;
+  unregisterChannel(name: string): boolean;
+  channelSubscribersJson(name: string): string;
+  tokenCache(): TokenCache;
+  publish(name: string, payload: Buffer): string;
+  channelStatsJson(): string;
+  subscribe(publisher: bigint, pattern: string, chain: Buffer, timeoutMs: number): Promise<ChannelSubscription>;
   knownPeersJson(): string;
   statsJson(): string;
   streamStatsJson(nodeId: bigint, streamId: bigint): string | null;

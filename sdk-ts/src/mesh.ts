@@ -18,7 +18,8 @@ import * as native from '@netmesh/core';
 import { Handler, HandlerOptions, register } from './handler';
 import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError, MeshTimeoutError } from './errors';
 import type { MeshStats } from './mesh_stats';
-import { CapabilitySet, Predicate, SubnetId, SubnetPolicy } from './capability';
+import { CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility } from './capability';
+import { PermissionToken, TokenCache } from './token';
 export type { MeshStats } from './mesh_stats';
 import { NetNode } from './node';
 import { deadlineOf, engineJson, sliced } from './wait';
@@ -84,6 +85,105 @@ export interface CapabilityOptions {
   ttlMs?: number;
   /** The shortest time between two announcements sent (default 10000). */
   minAnnounceIntervalMs?: number;
+}
+
+/** A channel's rules (see {@link Mesh.registerChannel}). */
+export interface ChannelOptions {
+  /** Which subnets may subscribe (default `'global'`). */
+  visibility?: Visibility;
+  /** What this node's own announced capabilities must satisfy to publish. */
+  publishCaps?: Predicate;
+  /** What a subscriber's announced capabilities must satisfy. */
+  subscribeCaps?: Predicate;
+  /** Subscribers present a token chain granting `subscribe` on the channel. */
+  requireToken?: boolean;
+  /** Reliable delivery (default) or fire-and-forget. */
+  reliable?: boolean;
+}
+
+/** Options of {@link Mesh.subscribe}. */
+export interface SubscribeChannelOptions {
+  /** The token chain, root grant first. */
+  tokens?: PermissionToken[];
+  /** How long to wait for the publisher's answer (default 10000). */
+  timeoutMs?: number;
+}
+
+/** Why a publish skipped a subscriber. */
+export type SkipReason = 'expired' | 'revoked' | 'backpressure' | 'no_session';
+
+/** What a publish did. */
+export interface PublishReport {
+  /** Roster members considered. */
+  attempted: number;
+  /** Messages handed to subscribers' streams. */
+  delivered: number;
+  /** Who was skipped, and why. */
+  skipped: Array<{ nodeId: bigint; reason: SkipReason }>;
+}
+
+/** A node's channel counters. */
+export interface ChannelStats {
+  published: number;
+  delivered: number;
+  skipped: number;
+  subscribes_accepted: number;
+  subscribes_refused: number;
+  rate_limited: number;
+  evicted_revoked: number;
+  evicted_expired: number;
+  received: number;
+}
+
+/** A message received on a channel. */
+export interface ChannelMessage {
+  publisher: bigint;
+  channel: string;
+  payload: Buffer;
+}
+
+/**
+ * A subscription to one publisher's channel (or pattern of channels), as
+ * returned by {@link Mesh.subscribe}: `for await (const m of sub)`, or
+ * `next()`. `close()` (or `break` out of the loop) unsubscribes.
+ */
+export class ChannelSubscription implements AsyncIterable<ChannelMessage> {
+  /** The channels the publisher admitted this node to. */
+  readonly accepted: string[];
+  /** The publisher's node id. */
+  readonly publisher: bigint;
+
+  constructor(private readonly native: native.ChannelSubscription) {
+    this.accepted = JSON.parse(native.acceptedJson()) as string[];
+    this.publisher = native.publisher();
+  }
+
+  /** The next message, waiting up to `timeoutMs` (default: until one comes); null on timeout. */
+  async next(options: WaitOptions = {}): Promise<ChannelMessage | null> {
+    return sliced<ChannelMessage | null>(
+      deadline(options),
+      async (remaining, cancel) => (await this.native.next(remaining, cancel)) ?? undefined,
+      () => null,
+      options.signal,
+    );
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<ChannelMessage, void, undefined> {
+    try {
+      for (;;) {
+        const message = await this.next();
+        if (message === null) return;
+        yield message;
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Unsubscribes (idempotent). */
+  close(): void {
+    this.native.close();
+  }
 }
 
 /** A node's capability announcement counters. */
@@ -770,6 +870,79 @@ export class Mesh {
   /** The capability announcement counters now. */
   capabilityStats(): CapabilityStats {
     return JSON.parse(call(() => this.native.capabilityStatsJson())) as CapabilityStats;
+  }
+
+  /**
+   * Registers a channel this node publishes on, with its rules
+   * (`channel:invalid_config` when it is registered already).
+   */
+  registerChannel(name: string, options: ChannelOptions = {}): void {
+    const config = {
+      name,
+      visibility: options.visibility,
+      publish_caps: options.publishCaps?.toJSON(),
+      subscribe_caps: options.subscribeCaps?.toJSON(),
+      require_token: options.requireToken ?? false,
+      reliable: options.reliable ?? true,
+    };
+    call(() => this.native.registerChannel(JSON.stringify(config)));
+  }
+
+  /** Drops a channel and its roster; false when it was not registered. */
+  unregisterChannel(name: string): boolean {
+    return call(() => this.native.unregisterChannel(name));
+  }
+
+  /** The node ids subscribed to a registered channel, ascending. */
+  channelSubscribers(name: string): bigint[] {
+    return (JSON.parse(call(() => this.native.channelSubscribersJson(name))) as string[]).map((id) => BigInt(id));
+  }
+
+  /**
+   * The token cache subscribers' chains are checked against: trust roots and
+   * revoke tokens there (the next publish drops members whose chains rest on
+   * a revoked one).
+   */
+  get tokenCache(): TokenCache {
+    return new TokenCache(call(() => this.native.tokenCache()));
+  }
+
+  /**
+   * Sends `payload` on a registered channel to every subscriber the auth
+   * guard admits. `channel:unknown_channel` for a channel not registered
+   * here, `channel:unauthorized` when this node misses its `publishCaps`.
+   */
+  publish(channel: string, payload: Uint8Array | string): PublishReport {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+    const raw = JSON.parse(call(() => this.native.publish(channel, bytes))) as {
+      attempted: number;
+      delivered: number;
+      skipped: Array<{ node_id: string; reason: SkipReason }>;
+    };
+    return {
+      attempted: raw.attempted,
+      delivered: raw.delivered,
+      skipped: raw.skipped.map((s) => ({ nodeId: BigInt(s.node_id), reason: s.reason })),
+    };
+  }
+
+  /**
+   * Asks `publisher` for `pattern` (a channel name, `prefix/*` or
+   * `prefix/**`), presenting `tokens` (root grant first), and resolves once
+   * it answers (within `timeoutMs`, default 10000). A refusal rejects with
+   * its reason: `UnknownChannelError`, `ChannelUnauthorizedError`,
+   * `ChannelRateLimitedError`, `ChannelSubnetError`.
+   */
+  async subscribe(publisher: MeshId, pattern: string, options: SubscribeChannelOptions = {}): Promise<ChannelSubscription> {
+    const chain = Buffer.concat((options.tokens ?? []).map((t) => Buffer.from(t.bytes)));
+    const node = u64(publisher, 'publisher');
+    const native = await settle(() => this.native.subscribe(node, pattern, chain, options.timeoutMs ?? 10_000));
+    return new ChannelSubscription(native);
+  }
+
+  /** The channel counters now. */
+  channelStats(): ChannelStats {
+    return JSON.parse(call(() => this.native.channelStatsJson())) as ChannelStats;
   }
 
   /** One stream's counters, or null if nothing was ever sent or received on it. */

@@ -164,7 +164,12 @@ function idBytes(id: string | Uint8Array): Buffer {
  * revoked; a revocation takes effect at the next check.
  */
 export class TokenCache {
-  private readonly native = new native.TokenCache();
+  private readonly native: native.TokenCache;
+
+  /** An empty cache that trusts no root (or, internally, a node's shared one). */
+  constructor(shared?: native.TokenCache) {
+    this.native = shared ?? new native.TokenCache();
+  }
 
   /** Trusts a root key to issue root grants. */
   trust(publicKey: Uint8Array): void {

@@ -126,3 +126,52 @@ test('announcements cross a line of three meshes', async () => {
     InvalidMeshConfigError,
   );
 });
+
+test('channels: token-gated subscribe, publish, receive, revoke', async () => {
+  const { Mesh, Identity, ChannelUnauthorizedError, UnknownChannelError, InvalidChannelConfigError } = await import('../src');
+  const options = { networkKey: Buffer.alloc(32, 7), bind: '127.0.0.1:0' };
+  const p = await Mesh.bind(options);
+  const s = await Mesh.bind(options);
+  try {
+    await s.connect(p.localAddr, p.publicKey);
+    p.registerChannel('alerts/fire', { requireToken: true });
+    assert.throws(() => p.registerChannel('alerts/fire'), InvalidChannelConfigError);
+    const root = Identity.fromSeed(Buffer.alloc(32, 42));
+    p.tokenCache.trust(root.publicKey);
+    const token = root.issueToken({ subject: s.publicKey, scope: ['subscribe'], channel: 'alerts/**', ttlMs: 600_000 });
+    await assert.rejects(s.subscribe(p.nodeId, 'alerts/fire'), ChannelUnauthorizedError);
+    await assert.rejects(s.subscribe(p.nodeId, 'alerts/none', { tokens: [token] }), UnknownChannelError);
+    const sub = await s.subscribe(p.nodeId, 'alerts/*', { tokens: [token] });
+    assert.deepEqual(sub.accepted, ['alerts/fire']);
+    assert.equal(sub.publisher, p.nodeId);
+    assert.deepEqual(p.channelSubscribers('alerts/fire'), [s.nodeId]);
+    for (let i = 0; i < 20; i++) {
+      const report = p.publish('alerts/fire', Buffer.from([i]));
+      assert.deepEqual([report.attempted, report.delivered, report.skipped.length], [1, 1, 0]);
+    }
+    let i = 0;
+    for await (const m of sub) {
+      assert.equal(m.channel, 'alerts/fire');
+      assert.deepEqual([...m.payload], [i]);
+      if (++i === 20) break;
+    }
+    // Leaving the loop unsubscribed.
+    const deadline = Date.now() + 5000;
+    while (p.channelSubscribers('alerts/fire').length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(p.channelSubscribers('alerts/fire'), []);
+    const again = await s.subscribe(p.nodeId, 'alerts/fire', { tokens: [token] });
+    p.tokenCache.revoke(token.id);
+    const report = p.publish('alerts/fire', 'after');
+    assert.equal(report.delivered, 0);
+    assert.deepEqual(report.skipped, [{ nodeId: s.nodeId, reason: 'revoked' }]);
+    assert.equal(await again.next({ timeoutMs: 100 }), null);
+    again.close();
+    assert.throws(() => p.publish('nope', ''), UnknownChannelError);
+    assert.equal(p.channelStats().evicted_revoked, 1);
+    assert.equal(p.unregisterChannel('alerts/fire'), true);
+    assert.equal(p.unregisterChannel('alerts/fire'), false);
+  } finally {
+    await s.close();
+    await p.close();
+  }
+});

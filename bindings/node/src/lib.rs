@@ -16,6 +16,7 @@ use std::time::Duration;
 
 pub mod args;
 pub mod capability;
+pub mod channel;
 pub mod handler;
 pub mod identity;
 pub mod mesh;

@@ -12,6 +12,7 @@ use napi_derive::napi;
 use net::facade::bus::Bus as CoreBus;
 use net::facade::bus_link::BusLinkHandle;
 use net::facade::capability;
+use net::facade::channel;
 use net::facade::mesh::{MeshHandle, MeshMessage};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -481,6 +482,61 @@ impl Mesh {
     #[napi]
     pub fn capability_stats_json(&self) -> String {
         capability::on_mesh::stats_json(&self.inner)
+    }
+
+    /// Registers a channel from its JSON config.
+    #[napi]
+    pub fn register_channel(&self, config_json: String) -> Result<()> {
+        channel::on_mesh::register(&self.inner, &config_json).map_err(to_js)
+    }
+
+    /// Unregisters a channel; whether it was registered.
+    #[napi]
+    pub fn unregister_channel(&self, name: String) -> bool {
+        channel::on_mesh::unregister(&self.inner, &name)
+    }
+
+    /// A registered channel's subscribers (decimal strings, JSON array).
+    #[napi]
+    pub fn channel_subscribers_json(&self, name: String) -> String {
+        let ids: Vec<String> = channel::on_mesh::subscribers(&self.inner, &name)
+            .iter()
+            .map(|id| format!("\"{id}\""))
+            .collect();
+        format!("[{}]", ids.join(","))
+    }
+
+    /// The node's token cache (subscribers' chains are checked against it).
+    #[napi]
+    pub fn token_cache(&self) -> crate::token::TokenCache {
+        crate::token::TokenCache::from_handle(channel::on_mesh::token_cache(&self.inner))
+    }
+
+    /// Publishes on a registered channel; the report as JSON.
+    #[napi]
+    pub fn publish(&self, name: String, payload: Buffer) -> Result<String> {
+        channel::on_mesh::publish(&self.inner, &name, &[&payload]).map_err(to_js)
+    }
+
+    /// The channel layer's counters as JSON.
+    #[napi]
+    pub fn channel_stats_json(&self) -> String {
+        channel::on_mesh::stats_json(&self.inner)
+    }
+
+    /// Subscribes to `pattern` at `publisher` presenting `chain` (tokens
+    /// laid end to end); resolves once the publisher answers (at most
+    /// `timeoutMs`).
+    #[napi(ts_return_type = "Promise<ChannelSubscription>")]
+    pub fn subscribe(
+        &self,
+        publisher: BigInt,
+        pattern: String,
+        chain: Buffer,
+        timeout_ms: f64,
+    ) -> Result<AsyncTask<Engine<crate::channel::SubscribeTask>>> {
+        let publisher = id(publisher, "publisher")?;
+        crate::channel::subscribe(&self.inner, publisher, pattern, chain.to_vec(), timeout_ms)
     }
 
     /// The peer store's entries as JSON (`[{"addr", "node_id" (decimal

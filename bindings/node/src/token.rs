@@ -61,6 +61,13 @@ pub struct TokenCache {
     inner: facade::TokenCacheHandle,
 }
 
+impl TokenCache {
+    /// Wraps a handle (a mesh node's shared cache).
+    pub(crate) fn from_handle(inner: facade::TokenCacheHandle) -> Self {
+        TokenCache { inner }
+    }
+}
+
 #[napi]
 impl TokenCache {
     /// An empty cache that trusts no root.

@@ -1,0 +1,147 @@
+//! Channels for Node: subscribe as a pool task bounded by its timeout,
+//! receive in ≤100 ms slices (like `Mesh.recv`), messages as objects.
+
+use crate::{args, spawn, Engine, EngineTask, Result};
+use napi::bindgen_prelude::*;
+use napi::Env;
+use napi_derive::napi;
+use net::facade::channel::on_mesh::{self, ChannelMessage, SubscriptionHandle};
+use net::facade::mesh::MeshHandle;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A message received on a channel.
+#[napi(object)]
+pub struct NativeChannelMessage {
+    pub publisher: BigInt,
+    pub channel: String,
+    pub payload: Buffer,
+}
+
+/// A subscription to one publisher's channel or pattern of channels.
+#[napi]
+pub struct ChannelSubscription {
+    inner: Arc<SubscriptionHandle>,
+}
+
+/// The subscribe request, run off the event loop (bounded by its timeout).
+pub struct SubscribeTask {
+    pub(crate) mesh: Arc<MeshHandle>,
+    pub(crate) publisher: u64,
+    pub(crate) pattern: String,
+    pub(crate) chain: Vec<u8>,
+    pub(crate) timeout_ms: u64,
+}
+
+impl EngineTask for SubscribeTask {
+    type Output = SubscriptionHandle;
+    type JsValue = ChannelSubscription;
+
+    fn run(&mut self) -> net::Result<SubscriptionHandle> {
+        on_mesh::subscribe(
+            &self.mesh,
+            self.publisher,
+            &self.pattern,
+            &self.chain,
+            self.timeout_ms,
+        )
+    }
+
+    fn resolve(
+        &mut self,
+        _env: Env,
+        output: SubscriptionHandle,
+    ) -> napi::Result<ChannelSubscription> {
+        Ok(ChannelSubscription {
+            inner: Arc::new(output),
+        })
+    }
+}
+
+/// One slice of a wait for the next message.
+pub struct ChannelNextTask {
+    sub: Arc<SubscriptionHandle>,
+    slice: Duration,
+    cancel: Option<net::cancel::CancelToken>,
+}
+
+impl EngineTask for ChannelNextTask {
+    type Output = Option<ChannelMessage>;
+    type JsValue = Option<NativeChannelMessage>;
+
+    fn run(&mut self) -> net::Result<Option<ChannelMessage>> {
+        let ms = i64::try_from(self.slice.as_micros().div_ceil(1000)).unwrap_or(i64::MAX);
+        match &self.cancel {
+            Some(cancel) => self.sub.next_cancellable(ms, cancel),
+            None => self.sub.next(ms),
+        }
+    }
+
+    fn resolve(
+        &mut self,
+        _env: Env,
+        output: Option<ChannelMessage>,
+    ) -> napi::Result<Option<NativeChannelMessage>> {
+        Ok(output.map(|m| NativeChannelMessage {
+            publisher: BigInt::from(m.publisher),
+            channel: m.channel.to_string(),
+            payload: m.payload.into(),
+        }))
+    }
+}
+
+#[napi]
+impl ChannelSubscription {
+    /// The publisher's node id.
+    #[napi]
+    pub fn publisher(&self) -> BigInt {
+        BigInt::from(self.inner.publisher())
+    }
+
+    /// The channels the publisher admitted this node to, as JSON.
+    #[napi]
+    pub fn accepted_json(&self) -> String {
+        self.inner.accepted_json()
+    }
+
+    /// One slice (≤100 ms) of a wait for the next message: resolves the
+    /// message, or null when none came in the slice.
+    #[napi(ts_return_type = "Promise<NativeChannelMessage | null>")]
+    pub fn next(
+        &self,
+        remaining_ms: f64,
+        cancel: Option<&crate::CancelToken>,
+    ) -> Result<AsyncTask<Engine<ChannelNextTask>>> {
+        let (slice, _) = args::slice_of(remaining_ms)?;
+        Ok(spawn(ChannelNextTask {
+            sub: Arc::clone(&self.inner),
+            slice,
+            cancel: crate::token_of(cancel),
+        }))
+    }
+
+    /// Unsubscribes (idempotent).
+    #[napi]
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
+
+/// Subscribes (see `Mesh.subscribe`).
+pub fn subscribe(
+    mesh: &Arc<MeshHandle>,
+    publisher: u64,
+    pattern: String,
+    chain: Vec<u8>,
+    timeout_ms: f64,
+) -> Result<AsyncTask<Engine<SubscribeTask>>> {
+    let timeout_ms: u64 =
+        args::whole(timeout_ms, net::ErrorKind::InvalidMeshArgument, "timeoutMs")?;
+    Ok(spawn(SubscribeTask {
+        mesh: Arc::clone(mesh),
+        publisher,
+        pattern,
+        chain,
+        timeout_ms,
+    }))
+}
