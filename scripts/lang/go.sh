@@ -44,6 +44,7 @@ test)
   step "example handlers" go run ./handlers
   step "example tokens" go run ./tokens
   step "example capabilities" go run ./capabilities
+  step "example channels" go run ./channels
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -44,6 +44,7 @@ test)
   check "example handlers" bash -c "cd examples/node && node handlers.mjs"
   check "example tokens" bash -c "cd examples/node && node tokens.mjs"
   check "example capabilities" bash -c "cd examples/node && node capabilities.mjs"
+  check "example channels" bash -c "cd examples/node && node channels.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -71,6 +71,11 @@ test)
   else
     echo "  FAIL  example capabilities"; tail -n 20 build/py-example-capabilities.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/channels.py >build/py-example-channels.log 2>&1; then
+    echo "  ok    example channels"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example channels"; tail -n 20 build/py-example-channels.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -19,6 +19,7 @@
 use crate::error::Result;
 use crate::Net;
 use net_core::capability::{CapabilitySet, Predicate, ScopeFilter};
+use net_core::identity::token::{PermissionToken, TokenCache};
 use net_core::identity::{Identity, PublicKey};
 use net_core::mesh::{MeshConfig, MeshNode};
 use net_core::subnet::SubnetId;
@@ -28,8 +29,9 @@ use std::time::Duration;
 
 pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
-    BusLinkOptions, BusLinkStats, CapabilityConfig, CapabilityStats, KnownPeer, LinkDirection,
-    MeshStats, Message, NetworkKey, PeerHealth, PeerInfo, PeerStoreConfig, Reliability, RouteInfo,
+    BusLinkOptions, BusLinkStats, CapabilityConfig, CapabilityStats, ChannelConfig, ChannelMessage,
+    ChannelStats, ChannelSubscription, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey,
+    PeerHealth, PeerInfo, PeerStoreConfig, PublishReport, Reliability, RouteInfo, SkipReason,
     StreamConfig, StreamStats, TrustConfig, TrustPolicy,
 };
 
@@ -355,6 +357,59 @@ impl Mesh {
     /// The capability announcement counters.
     pub fn capability_stats(&self) -> CapabilityStats {
         self.node.capability_stats()
+    }
+
+    /// Registers a channel this node publishes on, with its rules
+    /// (`InvalidChannelConfig` when it is registered already).
+    pub fn register_channel(&self, config: ChannelConfig) -> Result<()> {
+        Ok(self.node.register_channel(config)?)
+    }
+
+    /// Drops a channel and its roster; whether it was registered.
+    pub fn unregister_channel(&self, name: &str) -> bool {
+        self.node.unregister_channel(name)
+    }
+
+    /// The node ids subscribed to a registered channel, ascending.
+    pub fn channel_subscribers(&self, name: &str) -> Vec<u64> {
+        self.node.channel_subscribers(name)
+    }
+
+    /// The token cache subscribers' chains are checked against: trust
+    /// roots and revoke tokens there.
+    pub fn token_cache(&self) -> Arc<TokenCache> {
+        self.node.token_cache()
+    }
+
+    /// Asks `publisher` for `pattern` (a channel name, `prefix/*` or
+    /// `prefix/**`), presenting `chain` (root grant first), and waits up to
+    /// `timeout` for the answer. A refusal is its reason's error
+    /// (`UnknownChannel`, `ChannelUnauthorized`, `ChannelRateLimited`,
+    /// `ChannelSubnet`).
+    pub fn subscribe(
+        &self,
+        publisher: u64,
+        pattern: &str,
+        chain: &[PermissionToken],
+        timeout: Duration,
+    ) -> Result<ChannelSubscription> {
+        Ok(self.node.subscribe(publisher, pattern, chain, timeout)?)
+    }
+
+    /// Sends `payload` on a registered channel to every subscriber the
+    /// auth guard admits.
+    pub fn publish(&self, channel: &str, payload: &[u8]) -> Result<PublishReport> {
+        Ok(self.node.publish(channel, payload)?)
+    }
+
+    /// [`publish`](Self::publish) for several messages, in order.
+    pub fn publish_many(&self, channel: &str, payloads: &[&[u8]]) -> Result<PublishReport> {
+        Ok(self.node.publish_many(channel, payloads)?)
+    }
+
+    /// The channel counters.
+    pub fn channel_stats(&self) -> ChannelStats {
+        self.node.channel_stats()
     }
 
     /// The peer store's entries, most recently successful first.
