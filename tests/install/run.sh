@@ -186,9 +186,12 @@ GODIR="$TMP/go"
 mkdir -p "$GODIR"
 NO_CARGO_PATH=$(echo "$PATH" | tr ':' '\n' | grep -v -e '\.cargo' -e 'rustup' | paste -sd: -)
 go_env() {
-  # A module cache of its own: the module comes from dist/ every run.
+  # A module cache of its own: the module comes from dist/ every run. The
+  # version stays 0.1.0 while its files change, and Go's module index (kept in
+  # the shared build cache) treats a module-cache path and version as
+  # immutable, so it would list the files of an earlier run: goindex=0.
   env PATH="$NO_CARGO_PATH" GOPROXY="file://$DIST/go/proxy" GONOSUMDB="github.com/netmesh-dev" \
-    GOMODCACHE="$TMP/gomodcache" GOFLAGS="-mod=mod -modcacherw" GOTOOLCHAIN=local "$@"
+    GOMODCACHE="$TMP/gomodcache" GOFLAGS="-mod=mod -modcacherw" GOTOOLCHAIN=local GODEBUG=goindex=0 "$@"
 }
 go_get() {
   cd "$GODIR" && ! go_env bash -c 'command -v cargo' && go_env go mod init example.com/app &&
