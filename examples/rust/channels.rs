@@ -55,7 +55,7 @@ fn main() -> Result<(), net_sdk::SdkError> {
     }
     for _ in 0..3 {
         let message = stream
-            .next(Some(Duration::from_secs(5)))?
+            .next_blocking(Some(Duration::from_secs(5)))?
             .expect("a message");
         println!(
             "{} on {}",

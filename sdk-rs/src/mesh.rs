@@ -30,9 +30,9 @@ use std::time::Duration;
 pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
     BusLinkOptions, BusLinkStats, CapabilityConfig, CapabilityStats, ChannelConfig, ChannelMessage,
-    ChannelStats, ChannelSubscription, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey,
-    PeerHealth, PeerInfo, PeerStoreConfig, PublishReport, Reliability, RouteInfo, SkipReason,
-    StreamConfig, StreamStats, TrustConfig, TrustPolicy,
+    ChannelStats, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey, PeerHealth, PeerInfo,
+    PeerStoreConfig, PublishReport, Reliability, RouteInfo, SkipReason, StreamConfig, StreamStats,
+    TrustConfig, TrustPolicy,
 };
 
 /// Configures a [`Mesh`] node.
@@ -393,7 +393,8 @@ impl Mesh {
         chain: &[PermissionToken],
         timeout: Duration,
     ) -> Result<ChannelSubscription> {
-        Ok(self.node.subscribe(publisher, pattern, chain, timeout)?)
+        let inner = self.node.subscribe(publisher, pattern, chain, timeout)?;
+        Ok(ChannelSubscription { inner })
     }
 
     /// Sends `payload` on a registered channel to every subscriber the
@@ -466,5 +467,64 @@ impl BusLink {
     /// a receive link first emits what it already received. Idempotent.
     pub fn close(&self) {
         self.inner.close();
+    }
+}
+
+/// A subscription to one publisher's channel (or pattern of channels): a
+/// [`Stream`](futures_core::Stream) of [`ChannelMessage`]s (`while let
+/// Some(m) = sub.next().await` with `futures::StreamExt`), or
+/// [`next_blocking`](Self::next_blocking) from a thread. Dropping or
+/// closing it unsubscribes; the stream then ends.
+#[derive(Debug)]
+pub struct ChannelSubscription {
+    inner: net_core::mesh::ChannelSubscription,
+}
+
+impl ChannelSubscription {
+    /// The publisher's node id.
+    pub fn publisher(&self) -> u64 {
+        self.inner.publisher()
+    }
+
+    /// The channel name or pattern subscribed to.
+    pub fn pattern(&self) -> &str {
+        self.inner.pattern()
+    }
+
+    /// The channels the publisher admitted this node to.
+    pub fn accepted(&self) -> &[String] {
+        self.inner.accepted()
+    }
+
+    /// The next message, blocking the thread up to `timeout` (`None`: until
+    /// one comes); `Ok(None)` on timeout.
+    pub fn next_blocking(&self, timeout: Option<Duration>) -> Result<Option<ChannelMessage>> {
+        Ok(self.inner.next(timeout)?)
+    }
+
+    /// [`next_blocking`](Self::next_blocking) that fails with `Cancelled`
+    /// as soon as `cancel` is cancelled.
+    pub fn next_blocking_cancellable(
+        &self,
+        timeout: Option<Duration>,
+        cancel: &crate::CancelToken,
+    ) -> Result<Option<ChannelMessage>> {
+        Ok(self.inner.next_cancellable(timeout, cancel)?)
+    }
+
+    /// Unsubscribes (also on drop).
+    pub fn close(&self) {
+        self.inner.close();
+    }
+}
+
+impl futures_core::Stream for ChannelSubscription {
+    type Item = ChannelMessage;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ChannelMessage>> {
+        self.get_mut().inner.poll_next(cx)
     }
 }

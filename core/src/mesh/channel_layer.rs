@@ -74,6 +74,8 @@ pub struct ChannelSubscription {
     accepted: Vec<String>,
     sub: Arc<Sub>,
     node: Weak<Inner>,
+    /// The wake-up a pending [`poll_next`](Self::poll_next) waits on.
+    listener: Option<event_listener::EventListener>,
 }
 
 impl std::fmt::Debug for ChannelSubscription {
@@ -118,6 +120,17 @@ impl ChannelSubscription {
         let sub = Arc::clone(&self.sub);
         let _wake = cancel.on_cancel(move || sub.queue.wake_all());
         self.sub.queue.pop_cancellable(timeout, Some(cancel))
+    }
+
+    /// The next message without blocking: `Ready(Some)`, or `Pending` with
+    /// `cx`'s waker registered for the next one; `Ready(None)` once the
+    /// subscription is closed (or its node shut down) and drained. What an
+    /// async `Stream` is built on.
+    pub fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<ChannelMessage>> {
+        self.sub.queue.poll_pop(&mut self.listener, cx)
     }
 
     /// Unsubscribes (also on drop).
@@ -263,6 +276,7 @@ impl super::MeshNode {
                 accepted: ack.accepted,
                 sub,
                 node: Arc::downgrade(&self.inner),
+                listener: None,
             }),
             Ok(ack) => fail(refusal_error(
                 ack.reason.as_deref().unwrap_or("unauthorized"),

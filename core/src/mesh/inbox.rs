@@ -140,6 +140,36 @@ impl<T: Queued> Queue<T> {
         }
     }
 
+    /// Takes the next item, or registers `cx`'s waker (through `listener`,
+    /// which the caller keeps between polls) and returns `Pending`.
+    /// `Ready(None)` once the queue is closed and empty.
+    pub(crate) fn poll_pop(
+        &self,
+        listener: &mut Option<event_listener::EventListener>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<T>> {
+        use std::future::Future;
+        use std::task::Poll;
+        loop {
+            if let Some(waiting) = listener.as_mut() {
+                if std::pin::Pin::new(waiting).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                *listener = None;
+            }
+            // Listen before looking, so an item pushed in between wakes us.
+            let next = self.arrived.listen();
+            let closed = self.check_open().is_err();
+            if let Some(item) = self.messages.lock().pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            if closed {
+                return Poll::Ready(None);
+            }
+            *listener = Some(next);
+        }
+    }
+
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(shutdown_error());
