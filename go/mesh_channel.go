@@ -14,6 +14,7 @@ import "C"
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"runtime"
 	"strconv"
 	"sync"
@@ -231,7 +232,7 @@ func (m *Mesh) Subscribe(ctx context.Context, publisher uint64, pattern string, 
 	})
 	runtime.KeepAlive(joined)
 	if err != nil {
-		if errorsIsTimeout(err) && ctx.Err() != nil {
+		if errors.Is(err, ErrMeshTimeout) && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, err
@@ -245,11 +246,6 @@ func (m *Mesh) Subscribe(ctx context.Context, publisher uint64, pattern string, 
 	}
 	runtime.SetFinalizer(s, func(s *ChannelSubscription) { _ = s.Close() })
 	return s, nil
-}
-
-func errorsIsTimeout(err error) bool {
-	e, ok := err.(*Error)
-	return ok && e.Kind == ErrMeshTimeout.Kind
 }
 
 // Publisher is the publisher's node id.

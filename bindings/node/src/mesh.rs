@@ -460,8 +460,7 @@ impl Mesh {
     pub fn find_nodes_json(&self, predicate_json: String, scope: Option<String>) -> Result<String> {
         let ids = capability::on_mesh::find_nodes(&self.inner, &predicate_json, scope.as_deref())
             .map_err(to_js)?;
-        let ids: Vec<String> = ids.iter().map(|id| format!("\"{id}\"")).collect();
-        Ok(format!("[{}]", ids.join(",")))
+        Ok(net::facade::json::ids_as_strings(&ids))
     }
 
     /// The set a node announced, as JSON (null: not known or expired).
@@ -499,11 +498,7 @@ impl Mesh {
     /// A registered channel's subscribers (decimal strings, JSON array).
     #[napi]
     pub fn channel_subscribers_json(&self, name: String) -> String {
-        let ids: Vec<String> = channel::on_mesh::subscribers(&self.inner, &name)
-            .iter()
-            .map(|id| format!("\"{id}\""))
-            .collect();
-        format!("[{}]", ids.join(","))
+        net::facade::json::ids_as_strings(&channel::on_mesh::subscribers(&self.inner, &name))
     }
 
     /// The node's token cache (subscribers' chains are checked against it).

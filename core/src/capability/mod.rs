@@ -711,7 +711,8 @@ fn put_opt(object: &mut Map<String, Value>, name: &str, value: Option<Value>) {
     }
 }
 
-fn num_value(n: f64) -> Value {
+/// A number as JSON writes it: integral values as integers.
+pub(crate) fn num_value(n: f64) -> Value {
     if n.fract() == 0.0 && n.abs() < 1e15 {
         Value::from(n as i64)
     } else {

@@ -19,7 +19,7 @@
 //! [`MAX_PREDICATE_DEPTH`] levels and [`MAX_PREDICATE_NODES`] parts;
 //! anything else is `capability:invalid_predicate`.
 
-use super::{check_key, format_number, parse_number, CapabilitySet};
+use super::{check_key, format_number, num_value, parse_number, CapabilitySet};
 use crate::error::{Error, ErrorKind, Result};
 use serde_json::{Map, Value};
 
@@ -196,13 +196,7 @@ impl Predicate {
             outer.insert(op.into(), Value::Object(inner));
             Value::Object(outer)
         };
-        let number = |n: f64| -> Value {
-            if n.fract() == 0.0 && n.abs() < 1e15 {
-                Value::from(n as i64)
-            } else {
-                Value::from(n)
-            }
-        };
+        let number = num_value;
         match self {
             Predicate::Exists(key) => serde_json::json!({ "exists": key }),
             Predicate::Equals(key, Operand::Text(t)) => {

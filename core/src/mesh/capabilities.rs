@@ -51,6 +51,7 @@
 
 use crate::capability::{CapabilityIndex, CapabilitySet};
 use crate::error::{Error, ErrorKind, Result};
+use crate::identity::token::unix_now;
 use crate::identity::{Identity, PublicKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 use crate::subnet::{SubnetId, SubnetPolicy};
 use parking_lot::Mutex;
@@ -114,7 +115,7 @@ impl CapabilityConfig {
 }
 
 /// Counters of the capability layer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CapabilityStats {
     /// Announcements this node signed and sent (its own, each version once).
     pub announced: u64,
@@ -158,23 +159,12 @@ impl Counters {
     }
 }
 
-pub(super) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
 /// A verified announcement.
 pub(super) struct Announcement {
     pub(super) origin: PublicKey,
     pub(super) version: u64,
     pub(super) ttl: Duration,
     pub(super) caps: CapabilitySet,
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 pub(super) fn unix_millis() -> u64 {

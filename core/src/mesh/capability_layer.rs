@@ -2,11 +2,12 @@
 //! answering (see [`super::capabilities`] for the protocol).
 
 use super::capabilities::{
-    bump, decode, encode, unix_millis, CapabilityConfig, CapabilityStats, HEAD,
-    MAX_ANNOUNCEMENT_LEN, MAX_CAPABILITY_HOPS, STREAM, WINDOW,
+    decode, encode, unix_millis, CapabilityConfig, CapabilityStats, HEAD, MAX_ANNOUNCEMENT_LEN,
+    MAX_CAPABILITY_HOPS, STREAM, WINDOW,
 };
 use super::node::Inner;
 use super::protocol::{Protocol, Remote, CAPABILITIES};
+use super::stats::bump;
 use super::stream::StreamConfig;
 use super::streaming::{self, StreamKey, Wait};
 use crate::capability::{CapabilityIndex, CapabilitySet, Predicate, ScopeFilter};
@@ -131,20 +132,22 @@ impl Inner {
         let now = self.clock.now();
         let send_now = {
             let mut own = self.capabilities.own.lock();
-            own.version = (own.version + 1).max(unix_millis());
-            self.capabilities.index.lock().upsert(
-                self.node_id(),
-                caps.clone(),
-                self.caps_config().subnet,
-                own.version,
-                None,
-            );
-            own.caps = Some(caps);
+            own.caps = Some(caps.clone());
             let due = own
                 .last_sent
                 .map(|at| at + self.caps_config().min_announce_interval);
             match due {
                 Some(due) if due > now => {
+                    // Not sent yet: this node's own entry is the latest now
+                    // (send_own signs and indexes it otherwise).
+                    own.version = (own.version + 1).max(unix_millis());
+                    self.capabilities.index.lock().upsert(
+                        self.node_id(),
+                        caps,
+                        self.caps_config().subnet,
+                        own.version,
+                        None,
+                    );
                     own.pending = true;
                     self.timer.due(due);
                     false

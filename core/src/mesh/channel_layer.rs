@@ -2,13 +2,14 @@
 //! publishing and receiving (see [`super::channels`] for the rules).
 
 use super::channels::{
-    add, bump, decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage,
-    ChannelStats, Grant, Member, PublishReport, Refusal, Registered, SkipReason, Standing, Sub,
-    CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
+    decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
+    Grant, GuardRefusal, Member, PublishReport, Registered, SkipReason, Standing, Sub, CONTROL,
+    DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
 use super::protocol::{Protocol, Remote, CHANNELS};
+use super::stats::{add, bump};
 use super::stream::StreamConfig;
 use super::streaming::{self, StreamKey, Wait};
 use crate::channel::{ChannelName, ChannelPattern};
@@ -731,11 +732,11 @@ impl Inner {
             for (peer, member) in &entry.members {
                 match member.admit(tokens, now) {
                     Ok(()) => targets.push(*peer),
-                    Err(Refusal::Expired) => {
+                    Err(GuardRefusal::Expired) => {
                         report.skipped.push((*peer, SkipReason::Expired));
                         evict.push((*peer, "expired"));
                     }
-                    Err(Refusal::Revoked) => {
+                    Err(GuardRefusal::Revoked) => {
                         report.skipped.push((*peer, SkipReason::Revoked));
                         evict.push((*peer, "revoked"));
                     }

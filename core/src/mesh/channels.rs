@@ -235,7 +235,7 @@ impl Queued for ChannelMessage {
 }
 
 /// Counters of the channel layer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ChannelStats {
     /// Publish calls on this node.
     pub published: u64,
@@ -287,14 +287,6 @@ impl Counters {
     }
 }
 
-pub(super) fn bump(counter: &AtomicU64) {
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-pub(super) fn add(counter: &AtomicU64, n: usize) {
-    counter.fetch_add(n as u64, Ordering::Relaxed);
-}
-
 /// A subscriber's verified token chain, as the guard needs it.
 #[derive(Debug)]
 pub(super) struct Grant {
@@ -310,12 +302,6 @@ pub(super) struct Grant {
 #[derive(Debug)]
 pub(super) struct Member {
     pub(super) grant: Option<Grant>,
-}
-
-/// Why the guard refuses a member at publish time.
-pub(super) enum Refusal {
-    Expired,
-    Revoked,
 }
 
 /// The auth guard's check on the publish path: an expiry compare and, when
@@ -351,13 +337,14 @@ pub enum GuardRefusal {
 }
 
 impl Member {
-    pub(super) fn admit(&self, cache: &TokenCache, now: u64) -> std::result::Result<(), Refusal> {
+    pub(super) fn admit(
+        &self,
+        cache: &TokenCache,
+        now: u64,
+    ) -> std::result::Result<(), GuardRefusal> {
         match &self.grant {
             None => Ok(()),
-            Some(g) => guard_admits(g.expires, &g.epoch, &g.ids, cache, now).map_err(|r| match r {
-                GuardRefusal::Expired => Refusal::Expired,
-                GuardRefusal::Revoked => Refusal::Revoked,
-            }),
+            Some(g) => guard_admits(g.expires, &g.epoch, &g.ids, cache, now),
         }
     }
 }

@@ -42,14 +42,6 @@ unsafe fn two_to_json(
     })
 }
 
-fn out_arg<T>(out: *mut T, value: T) -> Result<i32, Error> {
-    if out.is_null() {
-        return Err(null_error("out"));
-    }
-    write_opt(out, value);
-    Ok(NET_OK)
-}
-
 /// Writes a capability set's canonical JSON (`{"tags": [...], "metadata":
 /// {...}}`, typed `hardware` / `software` / `limits` sections written out
 /// as tags). Free it with `net_string_free`.
@@ -234,7 +226,7 @@ pub unsafe extern "C" fn net_predicate_evaluate(
                 str_arg(set, set_len, "set")?,
             )
         };
-        out_arg(out, facade::predicate_evaluate(predicate, set)?)
+        value_out(out, facade::predicate_evaluate(predicate, set)?)
     })
 }
 
@@ -249,7 +241,7 @@ pub unsafe extern "C" fn net_subnet_parse(text: *const c_char, len: usize, out: 
     guard(|| {
         // SAFETY: forwarded contract.
         let text = unsafe { str_arg(text, len, "text")? };
-        out_arg(out, facade::subnet_parse(text)?)
+        value_out(out, facade::subnet_parse(text)?)
     })
 }
 
@@ -268,7 +260,7 @@ pub unsafe extern "C" fn net_subnet_from_levels(
     guard(|| {
         // SAFETY: forwarded contract.
         let levels = unsafe { bytes_arg(levels, count, "levels")? };
-        out_arg(out, facade::subnet_from_levels(levels)?)
+        value_out(out, facade::subnet_from_levels(levels)?)
     })
 }
 
@@ -305,7 +297,7 @@ pub unsafe extern "C" fn net_subnet_visible(
     guard(|| {
         // SAFETY: forwarded contract.
         let visibility = unsafe { str_arg(visibility, len, "visibility")? };
-        out_arg(out, facade::subnet_visible(visibility, publisher, peer)?)
+        value_out(out, facade::subnet_visible(visibility, publisher, peer)?)
     })
 }
 
@@ -331,7 +323,7 @@ pub unsafe extern "C" fn net_subnet_assign(
                 str_arg(set, set_len, "set")?,
             )
         };
-        out_arg(out, facade::subnet_assign(policy, set)?)
+        value_out(out, facade::subnet_assign(policy, set)?)
     })
 }
 
@@ -403,30 +395,6 @@ pub unsafe extern "C" fn net_mesh_find_nodes(
     })
 }
 
-/// Hands node ids to C; free them with `net_node_ids_free`.
-pub(super) fn ids_out(
-    ids: Vec<u64>,
-    out_ids: *mut *mut u64,
-    out_count: *mut usize,
-) -> Result<i32, Error> {
-    if out_ids.is_null() || out_count.is_null() {
-        return Err(null_error("out"));
-    }
-    let count = ids.len();
-    let ptr = if ids.is_empty() {
-        std::ptr::null_mut()
-    } else {
-        Box::into_raw(ids.into_boxed_slice()).cast::<u64>()
-    };
-    // SAFETY: both checked non-null; ownership passes to the caller until
-    // net_node_ids_free.
-    unsafe {
-        *out_ids = ptr;
-        *out_count = count;
-    }
-    Ok(NET_OK)
-}
-
 /// Frees node ids returned by `net_mesh_find_nodes`. NULL is ignored.
 ///
 /// # Safety
@@ -486,7 +454,7 @@ pub unsafe extern "C" fn net_mesh_subnet_of(
             return Err(null_error("out"));
         }
         match on_mesh::subnet_of(&mesh, node_id) {
-            Some(subnet) => out_arg(out, subnet),
+            Some(subnet) => value_out(out, subnet),
             None => Ok(NET_DONE),
         }
     })

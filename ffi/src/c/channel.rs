@@ -103,7 +103,7 @@ pub unsafe extern "C" fn net_mesh_channel_subscribers(
         let mesh = mesh_arg(mesh)?;
         // SAFETY: forwarded contract.
         let name = unsafe { str_arg(name, len, "name")? };
-        super::capability::ids_out(on_mesh::subscribers(&mesh, name), out_ids, out_count)
+        ids_out(on_mesh::subscribers(&mesh, name), out_ids, out_count)
     })
 }
 

@@ -180,6 +180,40 @@ pub(crate) fn write_fixed(out: *mut u8, bytes: &[u8]) -> Result<i32, Error> {
     Ok(NET_OK)
 }
 
+/// Writes `value` through a required out-parameter (NULL is
+/// `NET_ERR_NULL_POINTER`).
+pub(crate) fn value_out<T>(out: *mut T, value: T) -> Result<i32, Error> {
+    if out.is_null() {
+        return Err(null_error("out"));
+    }
+    write_opt(out, value);
+    Ok(NET_OK)
+}
+
+/// Hands node ids to C; free them with `net_node_ids_free`.
+pub(crate) fn ids_out(
+    ids: Vec<u64>,
+    out_ids: *mut *mut u64,
+    out_count: *mut usize,
+) -> Result<i32, Error> {
+    if out_ids.is_null() || out_count.is_null() {
+        return Err(null_error("out"));
+    }
+    let count = ids.len();
+    let ptr = if ids.is_empty() {
+        std::ptr::null_mut()
+    } else {
+        Box::into_raw(ids.into_boxed_slice()).cast::<u64>()
+    };
+    // SAFETY: both checked non-null; ownership passes to the caller until
+    // net_node_ids_free.
+    unsafe {
+        *out_ids = ptr;
+        *out_count = count;
+    }
+    Ok(NET_OK)
+}
+
 /// Writes `value` through an optional out-parameter (NULL is skipped).
 pub(crate) fn write_opt<T>(out: *mut T, value: T) {
     if !out.is_null() {

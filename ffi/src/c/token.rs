@@ -539,12 +539,7 @@ pub unsafe extern "C" fn net_channel_hash(name: *const c_char, len: usize, out: 
     guard(|| {
         // SAFETY: forwarded contract.
         let name = unsafe { str_arg(name, len, "name")? };
-        let hash = channel_facade::channel_hash(name)?;
-        if out.is_null() {
-            return Err(null_error("out"));
-        }
-        write_opt(out, hash);
-        Ok(NET_OK)
+        value_out(out, channel_facade::channel_hash(name)?)
     })
 }
 
@@ -571,11 +566,6 @@ pub unsafe extern "C" fn net_channel_matches(
                 str_arg(name, name_len, "name")?,
             )
         };
-        let matches = channel_facade::channel_matches(pattern, name)?;
-        if out.is_null() {
-            return Err(null_error("out"));
-        }
-        write_opt(out, matches);
-        Ok(NET_OK)
+        value_out(out, channel_facade::channel_matches(pattern, name)?)
     })
 }

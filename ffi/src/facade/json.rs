@@ -72,6 +72,12 @@ pub fn u64s_as_strings(value: Value) -> Value {
     }
 }
 
+/// Node ids as a JSON array of decimal strings (64-bit ids do not fit a
+/// JavaScript number).
+pub fn ids_as_strings(ids: &[u64]) -> String {
+    Value::from(ids.iter().map(u64::to_string).collect::<Vec<_>>()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
