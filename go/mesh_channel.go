@@ -39,7 +39,27 @@ type ChannelConfig struct {
 	RequireToken bool
 	// FireAndForget sends without acknowledgements (default: reliable).
 	FireAndForget bool
+	// Congestion is what a publish on a reliable channel does when a
+	// subscriber's window is full ("" keeps the engine's default,
+	// CongestionBlock).
+	Congestion Congestion
+	// BlockTimeout bounds how long CongestionBlock waits for one
+	// subscriber within one publish (0 keeps the engine's default, 1 s).
+	BlockTimeout time.Duration
 }
+
+// Congestion is what a publish does when a reliable subscriber's window is
+// full.
+type Congestion string
+
+const (
+	// CongestionBlock waits for room, up to the channel's BlockTimeout;
+	// nothing is lost while the subscriber keeps up within it.
+	CongestionBlock Congestion = "block"
+	// CongestionDrop skips the subscriber for that publish ("backpressure"
+	// in the report).
+	CongestionDrop Congestion = "drop"
+)
 
 func (c ChannelConfig) json() string {
 	m := map[string]any{"name": c.Name, "require_token": c.RequireToken, "reliable": !c.FireAndForget}
@@ -51,6 +71,12 @@ func (c ChannelConfig) json() string {
 	}
 	if c.SubscribeCaps != nil {
 		m["subscribe_caps"] = c.SubscribeCaps.node
+	}
+	if c.Congestion != "" {
+		m["congestion"] = string(c.Congestion)
+	}
+	if c.BlockTimeout != 0 {
+		m["block_timeout_ms"] = millis(c.BlockTimeout)
 	}
 	data, _ := json.Marshal(m)
 	return string(data)

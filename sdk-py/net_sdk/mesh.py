@@ -453,7 +453,13 @@ class ChannelConfig:
     (``visibility``), what this node's own announced capabilities must satisfy to
     publish (``publish_caps``) and what a subscriber's must (``subscribe_caps``),
     whether subscribers present a token chain granting ``subscribe``
-    (``require_token``), and reliable or fire-and-forget delivery."""
+    (``require_token``), and reliable or fire-and-forget delivery.
+
+    ``congestion`` is what a publish on a reliable channel does when a
+    subscriber's window is full: ``"block"`` (the engine's default) waits for room
+    up to ``block_timeout`` seconds (default 1), ``"drop"`` skips it for that
+    publish (``backpressure`` in the report). ``None`` keeps the engine's
+    default."""
 
     name: str
     visibility: Visibility = Visibility.GLOBAL
@@ -461,6 +467,8 @@ class ChannelConfig:
     subscribe_caps: Optional[Predicate] = None
     require_token: bool = False
     reliable: bool = True
+    congestion: Optional[Literal["block", "drop"]] = None
+    block_timeout: Optional[float] = None
 
     def _json(self) -> str:
         return json.dumps(
@@ -471,6 +479,8 @@ class ChannelConfig:
                 subscribe_caps=None if self.subscribe_caps is None else self.subscribe_caps.to_dict(),
                 require_token=self.require_token,
                 reliable=self.reliable,
+                congestion=self.congestion,
+                block_timeout_ms=config_ms(self.block_timeout),
             )
         )
 

@@ -93,6 +93,7 @@ export {
   CapabilityStats,
   ChannelMessage,
   ChannelOptions,
+  Congestion,
   ChannelStats,
   ChannelSubscription,
   ConnectOptions,

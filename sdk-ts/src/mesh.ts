@@ -99,7 +99,18 @@ export interface ChannelOptions {
   requireToken?: boolean;
   /** Reliable delivery (default) or fire-and-forget. */
   reliable?: boolean;
+  /**
+   * A reliable channel's answer to a subscriber whose window is full:
+   * `'block'` (default) waits for room up to `blockTimeoutMs`, `'drop'` skips
+   * it for that publish (`backpressure` in the report).
+   */
+  congestion?: Congestion;
+  /** How long `'block'` waits for one subscriber in one publish (default 1000). */
+  blockTimeoutMs?: number;
 }
+
+/** What a publish does when a reliable subscriber's window is full. */
+export type Congestion = 'block' | 'drop';
 
 /** Options of {@link Mesh.subscribe}. */
 export interface SubscribeChannelOptions {
@@ -882,8 +893,10 @@ export class Mesh {
       visibility: options.visibility,
       publish_caps: options.publishCaps?.toJSON(),
       subscribe_caps: options.subscribeCaps?.toJSON(),
-      require_token: options.requireToken ?? false,
-      reliable: options.reliable ?? true,
+      require_token: options.requireToken,
+      reliable: options.reliable,
+      congestion: options.congestion,
+      block_timeout_ms: options.blockTimeoutMs,
     };
     call(() => this.native.registerChannel(JSON.stringify(config)));
   }

@@ -2,7 +2,7 @@
 //! publishing and receiving (see [`super::channels`] for the rules).
 
 use super::channels::{
-    decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
+    decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats, Congestion,
     Grant, GuardRefusal, Member, PublishReport, Registered, SkipReason, Standing, Sub, CONTROL,
     DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
 };
@@ -11,7 +11,7 @@ use super::node::Inner;
 use super::protocol::{Protocol, Remote, CHANNELS};
 use super::stats::{add, bump};
 use super::stream::StreamConfig;
-use super::streaming::{self, StreamKey, Wait};
+use super::streaming::{self, StreamKey, StreamState, Wait};
 use crate::channel::{ChannelName, ChannelPattern};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::token::{unix_now, Access, PermissionToken, TokenCache, TokenScope};
@@ -702,6 +702,8 @@ impl Inner {
         let mut targets: Vec<u64> = Vec::new();
         let mut evict: Vec<(u64, &'static str)> = Vec::new();
         let reliable;
+        let block;
+        let block_timeout;
         {
             let registered = self.channels.registered.read();
             let Some(entry) = registered.get(channel) else {
@@ -728,6 +730,8 @@ impl Inner {
                 }
             }
             reliable = entry.config.reliable;
+            block = reliable && entry.config.congestion == Congestion::Block;
+            block_timeout = entry.config.block_timeout;
             report.attempted = entry.members.len() * payloads.len();
             for (peer, member) in &entry.members {
                 match member.admit(tokens, now) {
@@ -761,6 +765,10 @@ impl Inner {
         }
         let stream = if reliable { DATA_RELIABLE } else { DATA_FAST };
         let encoded: Vec<Vec<u8>> = payloads.iter().map(|p| encode_data(channel, p)).collect();
+        // First pass: every subscriber gets what fits in its window now.
+        // Second pass (Block only): wait for the ones that were full, each up
+        // to the block timeout, so a slow subscriber delays no other's copy.
+        let mut full: Vec<(u64, Arc<StreamState>, usize)> = Vec::new();
         for peer in targets {
             let state = match self.channel_stream(peer, stream, reliable) {
                 Ok(state) => state,
@@ -769,16 +777,27 @@ impl Inner {
                     continue;
                 }
             };
-            for bytes in &encoded {
+            for (i, bytes) in encoded.iter().enumerate() {
                 match streaming::send_on(self, &state, bytes, Wait::Never, None) {
                     Ok(()) => report.delivered += 1,
+                    Err(e) if e.kind() == ErrorKind::StreamBackpressure && block => {
+                        full.push((peer, state.clone(), i));
+                        break;
+                    }
                     Err(e) => {
-                        let reason = if e.kind() == ErrorKind::StreamBackpressure {
-                            SkipReason::Backpressure
-                        } else {
-                            SkipReason::NoSession
-                        };
-                        report.skipped.push((peer, reason));
+                        report.skipped.push((peer, skip_reason(&e)));
+                        break;
+                    }
+                }
+            }
+        }
+        for (peer, state, from) in full {
+            let deadline = Instant::now() + block_timeout;
+            for bytes in &encoded[from..] {
+                match streaming::send_on(self, &state, bytes, Wait::Until(Some(deadline)), None) {
+                    Ok(()) => report.delivered += 1,
+                    Err(e) => {
+                        report.skipped.push((peer, skip_reason(&e)));
                         break;
                     }
                 }
@@ -821,5 +840,13 @@ impl Inner {
         }
         self.channels.standing.lock().retain(|s| s.peer != node_id);
         self.channels.failures.lock().remove(&node_id);
+    }
+}
+
+/// Why a failed send skips a subscriber.
+fn skip_reason(e: &Error) -> SkipReason {
+    match e.kind() {
+        ErrorKind::StreamBackpressure | ErrorKind::MeshTimeout => SkipReason::Backpressure,
+        _ => SkipReason::NoSession,
     }
 }

@@ -3,7 +3,7 @@
 //! publish, the expiry sweep, subnets (also through a relay), the failure
 //! limiter, wildcards, unsubscribing and peers going away.
 
-use super::channels::{ChannelConfig, SkipReason, MAX_FAILURES};
+use super::channels::{ChannelConfig, Congestion, SkipReason, DEFAULT_BLOCK_TIMEOUT, MAX_FAILURES};
 use super::test_support::{addr, eventually, node_with};
 use super::*;
 use crate::capability::{CapabilitySet, Predicate};
@@ -466,4 +466,102 @@ fn a_subscribe_without_an_answer_times_out_and_bad_input_is_refused() {
         .subscribe(p.node_id(), "a", &[], Duration::from_millis(300))
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::MeshTimeout);
+}
+
+#[test]
+fn a_blocking_channel_loses_nothing_and_a_dropping_one_says_who_missed_out() {
+    let p = node_with(190, quick);
+    // A short queue: a subscriber that stops reading fills it quickly.
+    let s = node_with(191, |c| {
+        quick(c);
+        c.inbox_capacity = 64;
+    });
+    link(&s, &p);
+    p.register_channel(channel("bulk/block")).unwrap();
+    let stream = s.subscribe(p.node_id(), "bulk/block", &[], ACK).unwrap();
+    // Far more than the window: the publisher waits for room, nothing is lost.
+    const N: u32 = 6000;
+    let reader = std::thread::spawn(move || {
+        (0..N)
+            .map(|_| stream.next(NEXT).unwrap().expect("a message").payload)
+            .collect::<Vec<_>>()
+    });
+    for i in 0..N {
+        let report = p.publish("bulk/block", &i.to_le_bytes()).unwrap();
+        assert_eq!((report.delivered, report.skipped.len()), (1, 0), "{i}");
+    }
+    let got = reader.join().unwrap();
+    assert!(got.iter().enumerate().all(|(i, m)| *m == (i as u32).to_le_bytes()));
+
+    // A subscriber that reads nothing: `drop` skips it at once once its
+    // window and queue are full; `block` waits the block timeout first.
+    let mut drop = channel("bulk/drop");
+    drop.congestion = Congestion::Drop;
+    p.register_channel(drop).unwrap();
+    let mut short = channel("bulk/short");
+    short.block_timeout = Duration::from_millis(50);
+    p.register_channel(short).unwrap();
+    let _idle = s.subscribe(p.node_id(), "bulk/*", &[], ACK).unwrap();
+    let mut skipped = None;
+    for i in 0..200_000u32 {
+        let report = p.publish("bulk/drop", &i.to_le_bytes()).unwrap();
+        if let Some(first) = report.skipped.first() {
+            skipped = Some((i, *first));
+            break;
+        }
+    }
+    let (at, (who, why)) = skipped.expect("a full subscriber is skipped");
+    assert!(at > 0, "the first publish found room");
+    assert_eq!((who, why), (s.node_id(), SkipReason::Backpressure));
+    // Acks still in flight may open the window a little; once the
+    // subscriber's queue is full no more come, and a publish waits 50 ms.
+    let mut waited = None;
+    for _ in 0..10_000 {
+        let started = std::time::Instant::now();
+        let report = p.publish("bulk/short", b"late").unwrap();
+        if !report.skipped.is_empty() {
+            waited = Some((report.skipped, started.elapsed()));
+            break;
+        }
+    }
+    let (skipped, took) = waited.expect("the blocking publish gives up");
+    assert_eq!(skipped, [(s.node_id(), SkipReason::Backpressure)]);
+    assert!(took >= Duration::from_millis(50), "{took:?}");
+    assert!(p.channel_stats().skipped >= 2);
+}
+
+#[test]
+fn channel_configs_read_their_json_and_fill_in_defaults() {
+    let config = ChannelConfig::from_json(r#"{"name":"a/b"}"#).unwrap();
+    assert_eq!(config.congestion, Congestion::Block);
+    assert_eq!(config.block_timeout, DEFAULT_BLOCK_TIMEOUT);
+    assert_eq!(
+        config.to_json(),
+        serde_json::json!({
+            "name": "a/b", "visibility": "global", "publish_caps": null,
+            "subscribe_caps": null, "require_token": false, "reliable": true,
+            "congestion": "block", "block_timeout_ms": 1000,
+        })
+    );
+    let config =
+        ChannelConfig::from_json(r#"{"name":"a","congestion":"drop","block_timeout_ms":5}"#)
+            .unwrap();
+    assert_eq!(
+        (config.congestion, config.block_timeout),
+        (Congestion::Drop, Duration::from_millis(5))
+    );
+    for bad in [
+        r#"{"name":"a","congestion":"wait"}"#,
+        r#"{"name":"a","congestion":1}"#,
+        r#"{"name":"a","block_timeout_ms":0}"#,
+        r#"{"name":"a","block_timeout_ms":-1}"#,
+        r#"{"name":"a","block_timeout_ms":1.5}"#,
+        r#"{"name":"a","block_timeout_ms":3600001}"#,
+    ] {
+        assert_eq!(
+            ChannelConfig::from_json(bad).unwrap_err().kind(),
+            ErrorKind::InvalidChannelConfig,
+            "{bad}"
+        );
+    }
 }

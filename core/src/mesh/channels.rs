@@ -89,6 +89,57 @@ pub struct ChannelConfig {
     pub require_token: bool,
     /// Reliable delivery (default) or fire-and-forget.
     pub reliable: bool,
+    /// What a publish on a reliable channel does when a subscriber's window
+    /// is full (default [`Congestion::Block`]).
+    pub congestion: Congestion,
+    /// How long [`Congestion::Block`] waits for one subscriber's window
+    /// within one publish before skipping it as `backpressure` (default
+    /// [`DEFAULT_BLOCK_TIMEOUT`]).
+    pub block_timeout: Duration,
+}
+
+/// How long a blocking publish waits for a full subscriber by default.
+pub const DEFAULT_BLOCK_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What a publish on a reliable channel does when a subscriber's stream
+/// window is full (it has [`DATA_WINDOW`] messages unacknowledged).
+///
+/// | | a slow subscriber | a gone subscriber (until its session expires) |
+/// |---|---|---|
+/// | `Block` | slows the publisher; nothing lost | each publish waits up to `block_timeout` for it, then skips it |
+/// | `Drop` | misses messages (`backpressure` in the report) | skipped at once |
+///
+/// Either way a publish first sends to every subscriber with room and only
+/// then waits, so one slow subscriber does not delay the others' copies of
+/// the same publish. Fire-and-forget channels never wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Congestion {
+    /// Wait for room (up to the channel's `block_timeout`).
+    Block,
+    /// Skip the subscriber for this publish.
+    Drop,
+}
+
+impl Congestion {
+    /// The stable name (`block`, `drop`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Congestion::Block => "block",
+            Congestion::Drop => "drop",
+        }
+    }
+
+    /// Reads a stable name; `channel:invalid_config` otherwise.
+    pub fn parse(text: &str) -> Result<Congestion> {
+        match text {
+            "block" => Ok(Congestion::Block),
+            "drop" => Ok(Congestion::Drop),
+            other => Err(Error::new(
+                ErrorKind::InvalidChannelConfig,
+                format!("\"congestion\" is \"block\" or \"drop\", got {other:?}"),
+            )),
+        }
+    }
 }
 
 impl ChannelConfig {
@@ -101,12 +152,15 @@ impl ChannelConfig {
             subscribe_caps: None,
             require_token: false,
             reliable: true,
+            congestion: Congestion::Block,
+            block_timeout: DEFAULT_BLOCK_TIMEOUT,
         }
     }
 
     /// Reads the JSON form: `{"name", "visibility", "publish_caps",
-    /// "subscribe_caps", "require_token", "reliable"}` (only `name`
-    /// required; the caps are predicates' JSON).
+    /// "subscribe_caps", "require_token", "reliable", "congestion",
+    /// "block_timeout_ms"}` (only `name` required; the caps are predicates'
+    /// JSON; `block_timeout_ms` from 1 to 3 600 000).
     pub fn from_json(json: &str) -> Result<ChannelConfig> {
         let bad = |why: String| Error::new(ErrorKind::InvalidChannelConfig, why);
         let value: serde_json::Value = serde_json::from_str(json)
@@ -121,6 +175,8 @@ impl ChannelConfig {
             "subscribe_caps",
             "require_token",
             "reliable",
+            "congestion",
+            "block_timeout_ms",
         ];
         if let Some(k) = object.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(bad(format!(
@@ -157,9 +213,43 @@ impl ChannelConfig {
         };
         config.require_token = flag("require_token", false)?;
         config.reliable = flag("reliable", true)?;
+        if let Some(v) = object.get("congestion") {
+            let text = v
+                .as_str()
+                .ok_or_else(|| bad("\"congestion\" must be a string".into()))?;
+            config.congestion = Congestion::parse(text)?;
+        }
+        if let Some(v) = object.get("block_timeout_ms") {
+            let ms = v
+                .as_u64()
+                .filter(|ms| (1..=MAX_BLOCK_TIMEOUT_MS).contains(ms))
+                .ok_or_else(|| {
+                    bad(format!(
+                        "\"block_timeout_ms\" must be a whole number from 1 to {MAX_BLOCK_TIMEOUT_MS}, got {v}"
+                    ))
+                })?;
+            config.block_timeout = Duration::from_millis(ms);
+        }
         Ok(config)
     }
+
+    /// The JSON form with every default filled in: what this node enforces.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "name": self.name.as_str(),
+            "visibility": self.visibility.as_str(),
+            "publish_caps": self.publish_caps.as_ref().map(Predicate::to_value),
+            "subscribe_caps": self.subscribe_caps.as_ref().map(Predicate::to_value),
+            "require_token": self.require_token,
+            "reliable": self.reliable,
+            "congestion": self.congestion.as_str(),
+            "block_timeout_ms": self.block_timeout.as_millis() as u64,
+        })
+    }
 }
+
+/// The longest `block_timeout` a channel accepts (one hour).
+pub const MAX_BLOCK_TIMEOUT_MS: u64 = 3_600_000;
 
 /// Why a publish skipped a subscriber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -57,7 +57,10 @@ pub use capabilities::{
     CapabilityConfig, CapabilityStats, MAX_ANNOUNCEMENT_LEN, MAX_CAPABILITY_HOPS,
 };
 pub use channel_layer::ChannelSubscription;
-pub use channels::{ChannelConfig, ChannelMessage, ChannelStats, PublishReport, SkipReason};
+pub use channels::{
+    ChannelConfig, ChannelMessage, ChannelStats, Congestion, PublishReport, SkipReason,
+    DEFAULT_BLOCK_TIMEOUT, MAX_BLOCK_TIMEOUT_MS,
+};
 pub use config::{parse_node_config, MeshConfig};
 pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
