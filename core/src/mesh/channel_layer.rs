@@ -2,9 +2,9 @@
 //! publishing and receiving (see [`super::channels`] for the rules).
 
 use super::channels::{
-    decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats, Congestion,
-    Grant, GuardRefusal, Member, PublishReport, Registered, SkipReason, Standing, Sub, CONTROL,
-    DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
+    decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
+    Congestion, Grant, GuardRefusal, Member, PublishReport, Registered, SkipReason, Standing, Sub,
+    CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;

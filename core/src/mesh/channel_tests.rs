@@ -491,7 +491,10 @@ fn a_blocking_channel_loses_nothing_and_a_dropping_one_says_who_missed_out() {
         assert_eq!((report.delivered, report.skipped.len()), (1, 0), "{i}");
     }
     let got = reader.join().unwrap();
-    assert!(got.iter().enumerate().all(|(i, m)| *m == (i as u32).to_le_bytes()));
+    assert!(got
+        .iter()
+        .enumerate()
+        .all(|(i, m)| *m == (i as u32).to_le_bytes()));
 
     // A subscriber that reads nothing: `drop` skips it at once once its
     // window and queue are full; `block` waits the block timeout first.
