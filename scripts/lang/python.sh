@@ -18,8 +18,8 @@ PY="$VENV/bin/python"
 case "${1:-test}" in
 test)
   passed=0; failed=0
-  if "$VENV/bin/ruff" check --config sdk-py/pyproject.toml sdk-py bindings/python/python examples/python >build/py-ruff.log 2>&1 \
-     && "$VENV/bin/ruff" format --check --config sdk-py/pyproject.toml sdk-py bindings/python/python examples/python >>build/py-ruff.log 2>&1; then
+  if "$VENV/bin/ruff" check --config sdk-py/pyproject.toml sdk-py bindings/python/python examples/python tests/cross_proc >build/py-ruff.log 2>&1 \
+     && "$VENV/bin/ruff" format --check --config sdk-py/pyproject.toml sdk-py bindings/python/python examples/python tests/cross_proc >>build/py-ruff.log 2>&1; then
     echo "  ok    ruff"; passed=$((passed + 1))
   else
     echo "  FAIL  ruff"; cat build/py-ruff.log | tail -n 30; failed=$((failed + 1))
