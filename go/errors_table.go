@@ -106,6 +106,8 @@ var (
 	ErrChannelSubnet = &Error{Kind: "channel:subnet", Area: "channel", Reason: "subnet", Code: -104}
 	// ErrInvalidChannelConfig is the kind channel:invalid_config: a channel configuration was invalid, or the channel is already registered.
 	ErrInvalidChannelConfig = &Error{Kind: "channel:invalid_config", Area: "channel", Reason: "invalid_config", Code: -105}
+	// ErrInvalidChannelMessage is the kind channel:invalid_message: a typed channel's message did not encode as its type, or a received one did not decode or validate as it (the detail says where).
+	ErrInvalidChannelMessage = &Error{Kind: "channel:invalid_message", Area: "channel", Reason: "invalid_message", Code: -106}
 	// ErrTokenMalformed is the kind token:malformed: bytes that should be a permission token are not one (length, version, reserved bits, channel kind).
 	ErrTokenMalformed = &Error{Kind: "token:malformed", Area: "token", Reason: "malformed", Code: -110}
 	// ErrTokenBadSignature is the kind token:bad_signature: a permission token's signature does not verify against its issuer.
@@ -198,6 +200,7 @@ func Kinds() []*Error {
 		ErrChannelRateLimited,
 		ErrChannelSubnet,
 		ErrInvalidChannelConfig,
+		ErrInvalidChannelMessage,
 		ErrTokenMalformed,
 		ErrTokenBadSignature,
 		ErrTokenExpired,

@@ -1462,6 +1462,50 @@ int32_t net_mesh_channel_stats(struct net_mesh_t *mesh,
                                size_t *out_len);
 
 /**
+ * Publishes `payload` on the bus's local channel `name` (no registration:
+ * any valid name) and writes to `*delivered` (may be NULL) how many local
+ * subscriptions took a copy; a subscription whose queue is full misses it
+ * (counted in `net_bus_channel_stats`). `NET_ERR_INVALID_CHANNEL_NAME`,
+ * `NET_ERR_SHUTDOWN` after `net_shutdown`.
+ *
+ * # Safety
+ * `bus` a live handle; `name` valid for `len` bytes, `payload` for
+ * `payload_len`; `delivered` writable or NULL.
+ */
+NET_MUST_USE
+int32_t net_bus_channel_publish(struct net_bus_t *bus,
+                                const char *name,
+                                size_t len,
+                                const uint8_t *payload,
+                                size_t payload_len,
+                                size_t *delivered);
+
+/**
+ * Subscribes to the bus's local channel `pattern` (a name, or a prefix and
+ * a last segment of one star or two stars): every later
+ * `net_bus_channel_publish` that matches. The subscription is read like a
+ * mesh one (`net_channel_subscription_next`, its publisher is 0) and
+ * released with `net_channel_subscription_free`; `net_shutdown` ends it.
+ *
+ * # Safety
+ * `bus` a live handle; `pattern` valid for `len` bytes; `out` writable.
+ */
+NET_MUST_USE
+int32_t net_bus_channel_subscribe(struct net_bus_t *bus,
+                                  const char *pattern,
+                                  size_t len,
+                                  struct net_channel_subscription_t **out);
+
+/**
+ * The bus's local channel counters as JSON (`{"published", "delivered",
+ * "dropped", "subscriptions"}`); free with `net_string_free`.
+ *
+ * # Safety
+ * `bus` a live handle; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE int32_t net_bus_channel_stats(struct net_bus_t *bus, char **out_json, size_t *out_len);
+
+/**
  * Subscribes to `pattern` (a channel name, or a prefix and a last segment
  * of one star or two stars) at the publisher `publisher`, presenting `chain` (tokens of
  * `NET_TOKEN_LEN` bytes laid end to end, root grant first; empty for

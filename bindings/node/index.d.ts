@@ -55,6 +55,9 @@ export class Bus {
   onEvent(deliver: (events: NativeEvent[]) => void, cursor?: string | null, filterJson?: string | null): Handler;
   flush(): void;
   stats(): string;
+  channelPublish(name: string, payload: Buffer): number;
+  channelSubscribe(pattern: string): ChannelSubscription;
+  channelStatsJson(): string;
   health(): string;
   shutdown(): void;
 }

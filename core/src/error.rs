@@ -198,6 +198,10 @@ macro_rules! error_table {
             /// A channel configuration was invalid, or the channel is already
             /// registered.
             InvalidChannelConfig = -105, "channel", "invalid_config";
+            /// A typed channel's message did not encode as its type, or a
+            /// received one did not decode or validate as it (the detail
+            /// says where).
+            InvalidChannelMessage = -106, "channel", "invalid_message";
             /// Bytes that should be a permission token are not one (length,
             /// version, reserved bits, channel kind).
             TokenMalformed = -110, "token", "malformed";

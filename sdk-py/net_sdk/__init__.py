@@ -27,7 +27,8 @@ from .capability import (
     ValidationReport,
     Visibility,
 )
-from .events import Event, HealthInfo, PollResponse, Receipt, Stats
+from .channels import Channel, ChannelMessage, ChannelSubscription, MeshChannel, TypedChannelSubscription
+from .events import Event, HealthInfo, LocalChannelStats, PollResponse, Receipt, Stats
 from .handler import Handler, HandlerStats
 from .identity import Identity, public_key_ids, verify
 from .mesh import (
@@ -37,9 +38,7 @@ from .mesh import (
     CapabilityConfig,
     CapabilityStats,
     ChannelConfig,
-    ChannelMessage,
     ChannelStats,
-    ChannelSubscription,
     KnownPeer,
     LinkDirection,
     Mesh,
@@ -79,6 +78,7 @@ __all__ = [
     "CapabilitySet",
     "CapabilityStats",
     "CapabilityViews",
+    "Channel",
     "ChannelConfig",
     "ChannelMessage",
     "ChannelStats",
@@ -94,9 +94,11 @@ __all__ = [
     "KnownPeer",
     "Limits",
     "LinkDirection",
+    "LocalChannelStats",
     "Log",
     "Memory",
     "Mesh",
+    "MeshChannel",
     "MeshStats",
     "Message",
     "NetDb",
@@ -126,6 +128,7 @@ __all__ = [
     "TokenInfo",
     "TokenScope",
     "Trust",
+    "TypedChannelSubscription",
     "ValidationReport",
     "Visibility",
     "WriteToken",

@@ -77,6 +77,7 @@ from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownErro
 from ._mesh_stats import MeshStats
 from ._time import config_ms, seconds_to_ms
 from .capability import CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility
+from .channels import ChannelSubscription, MeshChannel
 from .handler import Handler
 from .identity import Identity
 from .node import NetNode
@@ -512,55 +513,6 @@ class ChannelStats:
 
 
 @dataclass(frozen=True)
-class ChannelMessage:
-    """A message received on a channel."""
-
-    publisher: int
-    channel: str
-    payload: bytes
-
-
-class ChannelSubscription:
-    """A subscription to one publisher's channel (or pattern of channels), as returned
-    by :meth:`Mesh.subscribe`. Iterate it (a generator that waits for each
-    message), or call :meth:`next`; closing it, or leaving its ``with`` block,
-    unsubscribes."""
-
-    def __init__(self, native: _net.ChannelSubscription) -> None:
-        self._native = native
-        self.accepted: Tuple[str, ...] = tuple(json.loads(native.accepted_json()))
-
-    @property
-    def publisher(self) -> int:
-        return self._native.publisher()
-
-    def next(
-        self, timeout: Optional[float] = None, *, cancel: Optional[_net.CancelToken] = None
-    ) -> Optional[ChannelMessage]:
-        """The next message, waiting up to ``timeout`` seconds (None: until one comes);
-        None on timeout."""
-        got = self._native.next(seconds_to_ms(timeout), cancel)
-        return None if got is None else ChannelMessage(*got)
-
-    def __iter__(self) -> Iterator[ChannelMessage]:
-        while True:
-            message = self.next()
-            if message is None:
-                return
-            yield message
-
-    def close(self) -> None:
-        """Unsubscribes (idempotent)."""
-        self._native.close()
-
-    def __enter__(self) -> ChannelSubscription:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-@dataclass(frozen=True)
 class CapabilityStats:
     """A node's capability announcement counters."""
 
@@ -896,6 +848,13 @@ class Mesh:
         raw = json.loads(self._native.publish(channel, data))
         skipped = tuple((int(s["node_id"]), s["reason"]) for s in raw["skipped"])
         return PublishReport(raw["attempted"], raw["delivered"], skipped)
+
+    def channel(self, name: str, model: Optional[Type[_T]] = None) -> MeshChannel[_T]:
+        """A typed channel over the mesh: ``publish(value)`` (on a channel this node
+        registered) and ``subscribe(publisher, tokens=...)`` with values of ``model``
+        (a Pydantic model, a dataclass, or None for plain JSON); see
+        :mod:`net_sdk.channels`."""
+        return MeshChannel(self, name, model)
 
     def subscribe(
         self,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Type, TypeVar, Union
 
 from net import Bus
 
-from .events import Event, HealthInfo, PollResponse, Receipt, Stats
+from .channels import Channel, ChannelSubscription
+from .events import Event, HealthInfo, LocalChannelStats, PollResponse, Receipt, Stats
 from .handler import Handler
 from .subscription import Subscription, TypedSubscription, decoder_for
 
@@ -148,6 +149,33 @@ class NetNode:
     def stats(self) -> Stats:
         """Counters (also after shutdown)."""
         return Stats(**json.loads(self._bus.stats()))
+
+    # -- channels ---------------------------------------------------------------
+
+    def publish(self, channel: str, payload: Union[bytes, bytearray, memoryview, str]) -> int:
+        """Publishes ``payload`` on this node's local channel ``channel`` (no
+        registration: any valid name); how many subscriptions took a copy. Where
+        :meth:`emit` hands each event to one consumer, a channel fans out: every
+        matching subscription gets every message (one whose queue is full misses
+        it; see :meth:`channel_stats`)."""
+        data = payload.encode() if isinstance(payload, str) else bytes(payload)
+        return self._bus.channel_publish(channel, data)
+
+    def subscribe_channel(self, pattern: str) -> ChannelSubscription:
+        """Every later :meth:`publish` on ``pattern`` (a name, ``prefix/*`` or
+        ``prefix/**``), read like a mesh subscription (its publisher is 0).
+        :meth:`shutdown` ends it."""
+        return ChannelSubscription(self._bus.channel_subscribe(pattern))
+
+    def channel(self, name: str, model: Optional[Type[T]] = None) -> Channel[T]:
+        """A typed channel: ``publish(value)`` and ``subscribe()`` with values of
+        ``model`` (a Pydantic model, a dataclass, or None for plain JSON); see
+        :mod:`net_sdk.channels`."""
+        return Channel(self, name, model)
+
+    def channel_stats(self) -> LocalChannelStats:
+        """The local channels' counters."""
+        return LocalChannelStats(**json.loads(self._bus.channel_stats_json()))
 
     def health(self) -> HealthInfo:
         """Health (also after shutdown)."""

@@ -28,6 +28,7 @@ pub mod handler;
 pub mod mesh;
 mod node;
 mod stream;
+pub mod typed_channel;
 
 pub use error::{Result, SdkError};
 pub use handler::{Handler, HandlerStats};

@@ -403,6 +403,17 @@ impl Mesh {
         Ok(self.node.publish(channel, payload)?)
     }
 
+    /// A typed channel over the mesh: `publish(&value)` on a channel this
+    /// node registered, `subscribe(publisher, chain, timeout)` at another
+    /// node; values are `T`'s JSON (see [`crate::typed_channel`]).
+    /// `InvalidChannelName` for a bad name.
+    pub fn channel<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<crate::typed_channel::MeshChannel<'_, T>> {
+        crate::typed_channel::MeshChannel::new(self, name)
+    }
+
     /// [`publish`](Self::publish) for several messages, in order.
     pub fn publish_many(&self, channel: &str, payloads: &[&[u8]]) -> Result<PublishReport> {
         Ok(self.node.publish_many(channel, payloads)?)
@@ -481,7 +492,11 @@ pub struct ChannelSubscription {
 }
 
 impl ChannelSubscription {
-    /// The publisher's node id.
+    pub(crate) fn from_core(inner: net_core::mesh::ChannelSubscription) -> Self {
+        ChannelSubscription { inner }
+    }
+
+    /// The publisher's node id (0 for a node's local channels).
     pub fn publisher(&self) -> u64 {
         self.inner.publisher()
     }

@@ -153,6 +153,39 @@ impl Net {
         TypedEventStream::new(self.subscribe(options))
     }
 
+    /// Publishes `payload` on this node's local channel `channel` (no
+    /// registration: any valid name) and returns how many subscriptions took
+    /// a copy. Where [`emit`](Self::emit) hands each event to one consumer,
+    /// a channel fans out: every matching subscription gets every message
+    /// (one whose queue is full misses it; see
+    /// [`channel_stats`](Self::channel_stats)).
+    pub fn publish(&self, channel: &str, payload: &[u8]) -> Result<usize> {
+        Ok(self.bus.channels().publish(channel, payload)?)
+    }
+
+    /// Every later [`publish`](Self::publish) on `pattern` (a name,
+    /// `prefix/*` or `prefix/**`), read like a mesh subscription (its
+    /// publisher is 0); [`shutdown`](Self::shutdown) ends it.
+    pub fn subscribe_channel(&self, pattern: &str) -> Result<crate::mesh::ChannelSubscription> {
+        Ok(crate::mesh::ChannelSubscription::from_core(
+            self.bus.channels().subscribe(pattern)?,
+        ))
+    }
+
+    /// A typed channel on this node's local channels (see
+    /// [`crate::typed_channel`]). `InvalidChannelName` for a bad name.
+    pub fn channel<T: Serialize + DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<crate::typed_channel::Channel<T>> {
+        crate::typed_channel::Channel::new(self.bus.clone(), name)
+    }
+
+    /// The local channels' counters.
+    pub fn channel_stats(&self) -> net_core::mesh::LocalChannelStats {
+        self.bus.channels().stats()
+    }
+
     /// Counters: ingested, dropped, buffered, per-shard depth.
     pub fn stats(&self) -> Stats {
         self.bus.stats()

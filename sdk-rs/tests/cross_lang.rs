@@ -567,6 +567,24 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("local").is_some() {
+            tally(
+                check_local_channels(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
+        if doc.get("typed").is_some() {
+            tally(
+                check_typed_channels(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("capability").is_some() {
             tally(
                 check_capability(&doc),
@@ -1373,6 +1391,136 @@ fn check_tokens(doc: &Value) -> Vec<Result<(), String>> {
             .into()),
         })();
         out.push(outcome(case, got));
+    }
+    out
+}
+
+/// channel/local.json: a node's local channels, step by step.
+fn check_local_channels(doc: &Value) -> Vec<Result<(), String>> {
+    use std::collections::HashMap;
+    let mut out = Vec::new();
+    for case in doc["local"].as_array().expect("local") {
+        let name = case["name"].as_str().unwrap_or_default();
+        let result = (|| -> Result<(), String> {
+            let config = case.get("config").cloned().unwrap_or(json!({}));
+            let net = Net::builder()
+                .config_json(config.to_string())
+                .build_blocking()
+                .map_err(|e| e.to_string())?;
+            let mut subs: HashMap<String, net_sdk::mesh::ChannelSubscription> = HashMap::new();
+            for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
+                let what = format!("step {i} ({})", step["op"]);
+                let id = step["id"].as_str().unwrap_or_default().to_string();
+                let got: Result<Value, SdkError> = match step["op"].as_str().unwrap_or_default() {
+                    "subscribe" => net
+                        .subscribe_channel(step["pattern"].as_str().unwrap_or_default())
+                        .map(|sub| {
+                            subs.insert(id, sub);
+                            Value::Null
+                        }),
+                    "publish" => {
+                        let payload = match step.get("hex").and_then(Value::as_str) {
+                            Some(h) => hex::decode(h).map_err(|e| e.to_string())?,
+                            None => step["text"]
+                                .as_str()
+                                .unwrap_or_default()
+                                .as_bytes()
+                                .to_vec(),
+                        };
+                        net.publish(step["channel"].as_str().unwrap_or_default(), &payload)
+                            .map(|n| json!({"delivered": n}))
+                    }
+                    "next" => {
+                        let sub = subs
+                            .get(&id)
+                            .ok_or(format!("{what}: no subscription {id}"))?;
+                        sub.next_blocking(Some(Duration::from_millis(20))).map(|m| match m {
+                            None => Value::Null,
+                            Some(m) => {
+                                let mut v = json!({"channel": &*m.channel, "publisher": m.publisher.to_string()});
+                                match String::from_utf8(m.payload.clone()) {
+                                    Ok(text) if step["expect"].get("hex").is_none() => v["text"] = json!(text),
+                                    _ => v["hex"] = json!(hex::encode(&m.payload)),
+                                }
+                                v
+                            }
+                        })
+                    }
+                    "close" => {
+                        if let Some(sub) = subs.get(&id) {
+                            sub.close();
+                        }
+                        Ok(Value::Null)
+                    }
+                    "stats" => Ok(serde_json::to_value(net.channel_stats()).expect("stats")),
+                    "shutdown" => {
+                        net.bus().shutdown();
+                        Ok(Value::Null)
+                    }
+                    other => return Err(format!("{what}: unknown op {other}")),
+                };
+                match (step.get("error").and_then(Value::as_str), got) {
+                    (Some(kind), got) => expect_kind(&what, got, kind)?,
+                    (None, Err(e)) => return Err(format!("{what}: {e}")),
+                    (None, Ok(got)) => {
+                        if let Some(want) = step.get("expect") {
+                            if &got != want {
+                                return Err(format!("{what}: got {got}, expected {want}"));
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        })();
+        out.push(result.map_err(|e| format!("{name}: {e}")));
+    }
+    out
+}
+
+/// channel/typed.json: how payloads decode as the `Reading` type, and that
+/// every decoded value encodes and decodes back to itself.
+fn check_typed_channels(doc: &Value) -> Vec<Result<(), String>> {
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Reading {
+        sensor_id: String,
+        celsius: f64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    }
+    let net = Net::builder().build_blocking().expect("a node");
+    let channel = net.channel::<Reading>("fixtures/typed").expect("a channel");
+    let sub = channel.subscribe().expect("a subscription");
+    let mut out = Vec::new();
+    for case in doc["typed"].as_array().expect("typed") {
+        let name = case["name"].as_str().unwrap_or_default();
+        let payload = case["payload"].as_str().unwrap_or_default();
+        let result = (|| -> Result<(), String> {
+            net.publish("fixtures/typed", payload.as_bytes())
+                .map_err(|e| e.to_string())?;
+            let got = sub
+                .next_blocking(Some(Duration::from_secs(1)))
+                .and_then(|v| v.ok_or_else(|| SdkError::Timeout("no message".into())));
+            if let Some(kind) = case.get("error").and_then(Value::as_str) {
+                return expect_kind(name, got, kind);
+            }
+            let got = got.map_err(|e| e.to_string())?;
+            let want: Reading =
+                serde_json::from_value(case["value"].clone()).map_err(|e| e.to_string())?;
+            if got != want {
+                return Err(format!("decoded {got:?}, expected {want:?}"));
+            }
+            // And back: publish the value, receive it equal.
+            channel.publish(&got).map_err(|e| e.to_string())?;
+            let again = sub
+                .next_blocking(Some(Duration::from_secs(1)))
+                .map_err(|e| e.to_string())?;
+            if again.as_ref() != Some(&want) {
+                return Err(format!("round trip gave {again:?}"));
+            }
+            Ok(())
+        })();
+        out.push(result.map_err(|e| format!("{name}: {e}")));
     }
     out
 }

@@ -103,6 +103,8 @@ export class ChannelRateLimitedError extends kindClass('ChannelRateLimitedError'
 export class ChannelSubnetError extends kindClass('ChannelSubnetError', 'channel:subnet', -104) {}
 /** `channel:invalid_config` (-105): A channel configuration was invalid, or the channel is already registered. */
 export class InvalidChannelConfigError extends kindClass('InvalidChannelConfigError', 'channel:invalid_config', -105) {}
+/** `channel:invalid_message` (-106): A typed channel's message did not encode as its type, or a received one did not decode or validate as it (the detail says where). */
+export class InvalidChannelMessageError extends kindClass('InvalidChannelMessageError', 'channel:invalid_message', -106) {}
 /** `token:malformed` (-110): Bytes that should be a permission token are not one (length, version, reserved bits, channel kind). */
 export class TokenMalformedError extends kindClass('TokenMalformedError', 'token:malformed', -110) {}
 /** `token:bad_signature` (-111): A permission token's signature does not verify against its issuer. */
@@ -193,6 +195,7 @@ export const ERROR_CLASSES: readonly (typeof NetError)[] = [
   ChannelRateLimitedError,
   ChannelSubnetError,
   InvalidChannelConfigError,
+  InvalidChannelMessageError,
   TokenMalformedError,
   TokenBadSignatureError,
   TokenExpiredError,

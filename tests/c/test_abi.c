@@ -1009,6 +1009,41 @@ static void test_mesh_channels(void) {
     net_mesh_free(p);
 }
 
+static void test_bus_channels(void) {
+    net_bus_t *bus = NULL;
+    CHECK(net_bus_new("{}", 2, &bus) == NET_OK);
+    net_channel_subscription_t *temps = NULL, *all = NULL, *bad = NULL;
+    CHECK(net_bus_channel_subscribe(bus, "sensors/temp", 12, &temps) == NET_OK);
+    CHECK(net_bus_channel_subscribe(bus, "sensors/**", 10, &all) == NET_OK);
+    CHECK(net_bus_channel_subscribe(bus, "a//b", 4, &bad) == NET_ERR_INVALID_CHANNEL_NAME && bad == NULL);
+    CHECK(net_bus_channel_subscribe(bus, "a", 1, NULL) == NET_ERR_NULL_POINTER);
+    size_t delivered = 99;
+    CHECK(net_bus_channel_publish(bus, "sensors/temp", 12, (const uint8_t *)"{\"c\":21}", 8, &delivered) == NET_OK);
+    CHECK(delivered == 2);
+    CHECK(net_bus_channel_publish(bus, "sensors/hum", 11, (const uint8_t *)"55", 2, NULL) == NET_OK);
+    CHECK(net_bus_channel_publish(bus, "", 0, (const uint8_t *)"x", 1, &delivered) == NET_ERR_INVALID_CHANNEL_NAME);
+    net_channel_message_t m;
+    CHECK(net_channel_subscription_next(temps, 1000, &m) == NET_OK);
+    CHECK(m.publisher == 0 && strcmp(m.channel, "sensors/temp") == 0 && m.payload_len == 8);
+    net_channel_message_free(&m);
+    CHECK(net_channel_subscription_next(temps, 10, &m) == NET_TIMED_OUT);
+    CHECK(net_channel_subscription_next(all, 1000, &m) == NET_OK && strcmp(m.channel, "sensors/temp") == 0);
+    net_channel_message_free(&m);
+    CHECK(net_channel_subscription_next(all, 1000, &m) == NET_OK && strcmp(m.channel, "sensors/hum") == 0);
+    net_channel_message_free(&m);
+    char *json = NULL;
+    CHECK(net_bus_channel_stats(bus, &json, NULL) == NET_OK);
+    CHECK(json != NULL && strstr(json, "\"published\":2") != NULL && strstr(json, "\"delivered\":3") != NULL);
+    net_string_free(json);
+    /* Shutdown ends the subscriptions and refuses publishing. */
+    CHECK(net_shutdown(bus) == NET_OK);
+    CHECK(net_channel_subscription_next(temps, 1000, &m) == NET_ERR_SHUTDOWN);
+    CHECK(net_bus_channel_publish(bus, "sensors/temp", 12, (const uint8_t *)"1", 1, NULL) == NET_ERR_SHUTDOWN);
+    net_channel_subscription_free(temps);
+    net_channel_subscription_free(all);
+    net_bus_free(bus);
+}
+
 int main(void) {
     CHECK(net_abi_version() == NET_ABI_VERSION);
 
@@ -1348,6 +1383,7 @@ int main(void) {
     test_capabilities();
     test_mesh_capabilities();
     test_mesh_channels();
+    test_bus_channels();
 
     char *kinds = NULL;
     CHECK(net_error_kinds_json(&kinds, NULL) == NET_OK);

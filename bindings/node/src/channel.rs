@@ -90,6 +90,15 @@ impl EngineTask for ChannelNextTask {
     }
 }
 
+impl ChannelSubscription {
+    /// Wraps a subscription (a bus's local one).
+    pub(crate) fn new(inner: SubscriptionHandle) -> ChannelSubscription {
+        ChannelSubscription {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
 #[napi]
 impl ChannelSubscription {
     /// The publisher's node id.

@@ -346,6 +346,27 @@ impl Bus {
         facade::stats_json(&self.bus)
     }
 
+    /// Publishes on a local channel; how many subscriptions took a copy.
+    #[napi]
+    pub fn channel_publish(&self, name: String, payload: Buffer) -> Result<u32> {
+        let n = net::facade::channel::on_bus::publish(&self.bus, &name, &payload).map_err(to_js)?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// Subscribes to a local channel name or pattern.
+    #[napi]
+    pub fn channel_subscribe(&self, pattern: String) -> Result<channel::ChannelSubscription> {
+        net::facade::channel::on_bus::subscribe(&self.bus, &pattern)
+            .map(channel::ChannelSubscription::new)
+            .map_err(to_js)
+    }
+
+    /// The local channels' counters as JSON.
+    #[napi]
+    pub fn channel_stats_json(&self) -> String {
+        net::facade::channel::on_bus::stats_json(&self.bus)
+    }
+
     /// Health as JSON.
     #[napi]
     pub fn health(&self) -> String {

@@ -146,6 +146,23 @@ impl Bus {
         facade::stats_json(&self.bus)
     }
 
+    /// Publishes on a local channel; how many subscriptions took a copy.
+    fn channel_publish(&self, name: &str, payload: PyBackedBytes) -> PyResult<usize> {
+        net::facade::channel::on_bus::publish(&self.bus, name, &payload).map_err(to_py)
+    }
+
+    /// Subscribes to a local channel name or pattern.
+    fn channel_subscribe(&self, pattern: &str) -> PyResult<crate::channel::ChannelSubscription> {
+        net::facade::channel::on_bus::subscribe(&self.bus, pattern)
+            .map(crate::channel::ChannelSubscription::new)
+            .map_err(to_py)
+    }
+
+    /// The local channels' counters as JSON.
+    fn channel_stats_json(&self) -> String {
+        net::facade::channel::on_bus::stats_json(&self.bus)
+    }
+
     /// Health as JSON.
     fn health(&self) -> String {
         facade::health_json(&self.bus)

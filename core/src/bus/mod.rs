@@ -53,6 +53,8 @@ struct Inner {
     /// Live subscriptions; emits skip the wake-up when there are none.
     listeners: AtomicUsize,
     new_data: event_listener::Event,
+    /// This bus's local channels (see [`Bus::channels`]).
+    channels: Arc<crate::mesh::LocalChannels>,
 }
 
 /// The event bus. Cheap to clone: clones share one bus.
@@ -147,9 +149,11 @@ impl Bus {
         let shards = (0..config.num_shards)
             .map(|_| PaddedShard(Mutex::new(ShardState::new())))
             .collect();
+        let channels = crate::mesh::LocalChannels::new(config.ring_buffer_capacity, shutdown_error);
         Ok(Bus {
             inner: Arc::new(Inner {
                 config,
+                channels,
                 shards,
                 closing: AtomicBool::new(false),
                 sealed: AtomicBool::new(false),
@@ -162,6 +166,15 @@ impl Bus {
     /// Creates a bus from a JSON configuration (see [`BusConfig::from_json`]).
     pub fn from_json(config: &str) -> Result<Bus> {
         Bus::new(BusConfig::from_json(config)?)
+    }
+
+    /// This bus's channels: publish on a name and every matching
+    /// subscription gets a copy, where the bus itself hands each event to
+    /// one consumer (see [`crate::mesh::local_channels`]). Closed by
+    /// [`Bus::shutdown`] (`bus:shutdown` from then on); a subscription holds
+    /// up to `ring_buffer_capacity` messages.
+    pub fn channels(&self) -> &Arc<crate::mesh::LocalChannels> {
+        &self.inner.channels
     }
 
     /// The configuration this bus runs with.
@@ -477,6 +490,7 @@ impl Bus {
         }
         self.inner.sealed.store(true, Ordering::Release);
         self.inner.new_data.notify(usize::MAX);
+        self.inner.channels.close();
     }
 }
 

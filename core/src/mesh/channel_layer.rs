@@ -65,16 +65,35 @@ impl Protocol for ChannelProtocol {
     }
 }
 
+/// Where a local subscription is listed, so closing it can leave.
+pub(super) trait Roster: Send + Sync {
+    /// Forgets subscription `id`.
+    fn remove(&self, id: u64);
+}
+
+/// Who holds a subscription's roster entry.
+pub(super) enum Owner {
+    /// A mesh node: closing tells the publisher.
+    Mesh(Weak<Inner>),
+    /// One process's local channels.
+    Local(Weak<dyn Roster>),
+}
+
 /// A subscription to a channel (or a pattern of channels) of one
 /// publisher: the stream of what it publishes there. Dropping or closing it
 /// unsubscribes.
+///
+/// The same type serves subscriptions to a remote publisher
+/// ([`MeshNode::subscribe`](super::MeshNode::subscribe)) and to this
+/// process's own channels ([`LocalChannels::subscribe`](super::LocalChannels::subscribe)),
+/// so every language reads both the same way.
 pub struct ChannelSubscription {
     id: u64,
     publisher: u64,
     pattern_text: String,
     accepted: Vec<String>,
     sub: Arc<Sub>,
-    node: Weak<Inner>,
+    owner: Owner,
     /// The wake-up a pending [`poll_next`](Self::poll_next) waits on.
     listener: Option<event_listener::EventListener>,
 }
@@ -134,9 +153,37 @@ impl ChannelSubscription {
         self.sub.queue.poll_pop(&mut self.listener, cx)
     }
 
+    /// A subscription to local channels.
+    pub(super) fn local(
+        id: u64,
+        pattern_text: String,
+        sub: Arc<Sub>,
+        owner: Weak<dyn Roster>,
+    ) -> ChannelSubscription {
+        ChannelSubscription {
+            id,
+            publisher: 0,
+            accepted: vec![pattern_text.clone()],
+            pattern_text,
+            sub,
+            owner: Owner::Local(owner),
+            listener: None,
+        }
+    }
+
     /// Unsubscribes (also on drop).
     pub fn close(&self) {
-        let Some(inner) = self.node.upgrade() else {
+        let node = match &self.owner {
+            Owner::Mesh(node) => node,
+            Owner::Local(hub) => {
+                if let Some(hub) = hub.upgrade() {
+                    hub.remove(self.id);
+                }
+                self.sub.queue.close();
+                return;
+            }
+        };
+        let Some(inner) = node.upgrade() else {
             return;
         };
         if inner.channels.subs.write().remove(&self.id).is_some() {
@@ -276,7 +323,7 @@ impl super::MeshNode {
                 pattern_text,
                 accepted: ack.accepted,
                 sub,
-                node: Arc::downgrade(&self.inner),
+                owner: Owner::Mesh(Arc::downgrade(&self.inner)),
                 listener: None,
             }),
             Ok(ack) => fail(refusal_error(

@@ -57,16 +57,29 @@ pub(crate) struct Queue<T: Queued = Message> {
     /// variable serves blocked threads, this serves registered wakers.
     arrived: event_listener::Event,
     capacity: usize,
+    /// What readers of a closed, empty queue get (`mesh:shutdown` unless
+    /// the queue belongs to something else).
+    closed_error: fn() -> crate::error::Error,
 }
 
 impl<T: Queued> Queue<T> {
     pub(crate) fn new(capacity: usize) -> Queue<T> {
+        Queue::closing_with(capacity, shutdown_error)
+    }
+
+    /// A queue whose readers get `closed_error()` once it is closed and
+    /// empty.
+    pub(crate) fn closing_with(
+        capacity: usize,
+        closed_error: fn() -> crate::error::Error,
+    ) -> Queue<T> {
         Queue {
             messages: Mutex::new(VecDeque::new()),
             closed: AtomicBool::new(false),
             ready: Condvar::new(),
             arrived: event_listener::Event::new(),
             capacity,
+            closed_error,
         }
     }
 
@@ -172,7 +185,7 @@ impl<T: Queued> Queue<T> {
 
     fn check_open(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
-            return Err(shutdown_error());
+            return Err((self.closed_error)());
         }
         Ok(())
     }

@@ -37,6 +37,7 @@ pub mod handshake;
 mod inbox;
 pub mod keys;
 mod lifetime;
+pub mod local_channels;
 pub mod node;
 pub mod peer_store;
 mod peers;
@@ -64,6 +65,7 @@ pub use channels::{
 pub use config::{parse_node_config, MeshConfig};
 pub use inbox::{Message, MessageSource};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
+pub use local_channels::{LocalChannelStats, LocalChannels};
 #[cfg(any(test, feature = "test-seams"))]
 pub use node::TestSeams;
 pub use node::{Connecting, MeshNode};

@@ -1,10 +1,11 @@
 //! `net_mesh_*` channel calls and `net_channel_subscription_*`: register
 //! channels, subscribe, publish, receive.
 
+use super::bus::{bus_arg, net_bus_t};
 use super::common::*;
 use super::mesh::{mesh_arg, net_mesh_t};
 use super::token::{net_token_cache_t, CACHES};
-use crate::facade::channel::on_mesh;
+use crate::facade::channel::{on_bus, on_mesh};
 use crate::handles::HandleTable;
 use net_core::Error;
 use std::os::raw::c_char;
@@ -178,6 +179,88 @@ pub unsafe extern "C" fn net_mesh_channel_stats(
     guard(|| {
         let mesh = mesh_arg(mesh)?;
         string_out(on_mesh::stats_json(&mesh), out_json, out_len)
+    })
+}
+
+/// Publishes `payload` on the bus's local channel `name` (no registration:
+/// any valid name) and writes to `*delivered` (may be NULL) how many local
+/// subscriptions took a copy; a subscription whose queue is full misses it
+/// (counted in `net_bus_channel_stats`). `NET_ERR_INVALID_CHANNEL_NAME`,
+/// `NET_ERR_SHUTDOWN` after `net_shutdown`.
+///
+/// # Safety
+/// `bus` a live handle; `name` valid for `len` bytes, `payload` for
+/// `payload_len`; `delivered` writable or NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_bus_channel_publish(
+    bus: *mut net_bus_t,
+    name: *const c_char,
+    len: usize,
+    payload: *const u8,
+    payload_len: usize,
+    delivered: *mut usize,
+) -> i32 {
+    guard(|| {
+        let bus = bus_arg(bus)?;
+        // SAFETY: forwarded contract.
+        let (name, payload) = unsafe {
+            (
+                str_arg(name, len, "name")?,
+                bytes_arg(payload, payload_len, "payload")?,
+            )
+        };
+        let n = on_bus::publish(&bus, name, payload)?;
+        if !delivered.is_null() {
+            // SAFETY: non-null and writable per the contract.
+            unsafe { delivered.write(n) };
+        }
+        Ok(NET_OK)
+    })
+}
+
+/// Subscribes to the bus's local channel `pattern` (a name, or a prefix and
+/// a last segment of one star or two stars): every later
+/// `net_bus_channel_publish` that matches. The subscription is read like a
+/// mesh one (`net_channel_subscription_next`, its publisher is 0) and
+/// released with `net_channel_subscription_free`; `net_shutdown` ends it.
+///
+/// # Safety
+/// `bus` a live handle; `pattern` valid for `len` bytes; `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_bus_channel_subscribe(
+    bus: *mut net_bus_t,
+    pattern: *const c_char,
+    len: usize,
+    out: *mut *mut net_channel_subscription_t,
+) -> i32 {
+    guard(|| {
+        let bus = bus_arg(bus)?;
+        if out.is_null() {
+            return Err(null_error("out"));
+        }
+        // SAFETY: forwarded contract.
+        let pattern = unsafe { str_arg(pattern, len, "pattern")? };
+        SUBS.store(out, on_bus::subscribe(&bus, pattern)?)
+    })
+}
+
+/// The bus's local channel counters as JSON (`{"published", "delivered",
+/// "dropped", "subscriptions"}`); free with `net_string_free`.
+///
+/// # Safety
+/// `bus` a live handle; `out_json` writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_bus_channel_stats(
+    bus: *mut net_bus_t,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        let bus = bus_arg(bus)?;
+        string_out(on_bus::stats_json(&bus), out_json, out_len)
     })
 }
 

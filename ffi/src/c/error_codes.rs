@@ -171,6 +171,11 @@ pub const NET_ERR_CHANNEL_SUBNET: i32 = -104;
 /// registered.
 pub const NET_ERR_INVALID_CHANNEL_CONFIG: i32 = -105;
 
+/// A typed channel's message did not encode as its type, or a
+/// received one did not decode or validate as it (the detail
+/// says where).
+pub const NET_ERR_INVALID_CHANNEL_MESSAGE: i32 = -106;
+
 /// Bytes that should be a permission token are not one (length,
 /// version, reserved bits, channel kind).
 pub const NET_ERR_TOKEN_MALFORMED: i32 = -110;

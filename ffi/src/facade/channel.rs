@@ -18,6 +18,30 @@ pub fn channel_matches(pattern: &str, name: &str) -> Result<bool> {
     Ok(ChannelPattern::new(pattern)?.matches(&ChannelName::new(name)?))
 }
 
+/// A bus's local channels: publish, subscribe (the subscription is the
+/// mesh's [`on_mesh::SubscriptionHandle`], read the same way).
+pub mod on_bus {
+    use super::on_mesh::SubscriptionHandle;
+    use net_core::bus::Bus;
+    use net_core::Result;
+
+    /// Publishes on a local channel; how many subscriptions took a copy.
+    pub fn publish(bus: &Bus, name: &str, payload: &[u8]) -> Result<usize> {
+        bus.channels().publish(name, payload)
+    }
+
+    /// Subscribes to a local channel name or pattern.
+    pub fn subscribe(bus: &Bus, pattern: &str) -> Result<SubscriptionHandle> {
+        Ok(SubscriptionHandle::new(bus.channels().subscribe(pattern)?))
+    }
+
+    /// The local channels' counters as JSON (`{"published", "delivered",
+    /// "dropped", "subscriptions"}`).
+    pub fn stats_json(bus: &Bus) -> String {
+        serde_json::to_string(&bus.channels().stats()).unwrap_or_default()
+    }
+}
+
 /// Channels on a mesh node: register, subscribe, publish, receive.
 pub mod on_mesh {
     use super::*;
@@ -91,6 +115,11 @@ pub mod on_mesh {
     }
 
     impl SubscriptionHandle {
+        /// Wraps a subscription (a mesh one, or a bus's local one).
+        pub(crate) fn new(inner: ChannelSubscription) -> SubscriptionHandle {
+            SubscriptionHandle { inner }
+        }
+
         /// The publisher's node id.
         pub fn publisher(&self) -> u64 {
             self.inner.publisher()

@@ -661,6 +661,20 @@ class InvalidChannelConfigError(NetError, ValueError):
     code = -105
 
 
+class InvalidChannelMessageError(NetError):
+    """The kind ``channel:invalid_message``.
+
+    A typed channel's message did not encode as its type, or a
+    received one did not decode or validate as it (the detail
+    says where).
+    """
+
+    kind = "channel:invalid_message"
+    area = "channel"
+    reason = "invalid_message"
+    code = -106
+
+
 class TokenMalformedError(NetError):
     """The kind ``token:malformed``.
 
@@ -943,6 +957,7 @@ ERRORS_BY_KIND: dict[str, type[NetError]] = {
     "channel:rate_limited": ChannelRateLimitedError,
     "channel:subnet": ChannelSubnetError,
     "channel:invalid_config": InvalidChannelConfigError,
+    "channel:invalid_message": InvalidChannelMessageError,
     "token:malformed": TokenMalformedError,
     "token:bad_signature": TokenBadSignatureError,
     "token:expired": TokenExpiredError,
@@ -986,6 +1001,7 @@ __all__ = [
     "InvalidCapabilitySetError",
     "InvalidCapabilityTagError",
     "InvalidChannelConfigError",
+    "InvalidChannelMessageError",
     "InvalidChannelNameError",
     "InvalidConfigError",
     "InvalidCursorError",

@@ -1,0 +1,263 @@
+"""Channel messages and subscriptions, and typed channels.
+
+A typed channel carries JSON values of one type: ``node.channel(name, Model)`` on
+a :class:`~net_sdk.NetNode` (this process's local channels: every subscriber gets
+every message) or ``mesh.channel(name, Model)`` on a :class:`~net_sdk.Mesh`
+(channels over the mesh, with their rules). ``Model`` is a Pydantic model, a
+dataclass, or ``None`` for plain JSON values. Publishing checks the value's type
+and serializes it; receiving parses and validates each message. A value or a
+message that does not fit raises :class:`~net.errors.InvalidChannelMessageError`
+(``channel:invalid_message``), chained to the model's own error; the subscription
+stays open, so the next call reads the next message.
+
+>>> from dataclasses import dataclass
+>>> from net_sdk import NetNode
+>>> @dataclass
+... class Reading:
+...     sensor_id: str
+...     celsius: float
+>>> with NetNode() as node:
+...     temps = node.channel("sensors/temperature", Reading)
+...     with temps.subscribe() as sub:
+...         temps.publish(Reading("A1", 22.5))
+...         print(sub.next(timeout=1))
+1
+Reading(sensor_id='A1', celsius=22.5)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Generic,
+    Iterator,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    cast,
+)
+
+from net import _net
+from net.errors import InvalidChannelMessageError
+
+from ._time import seconds_to_ms
+
+if TYPE_CHECKING:
+    from .mesh import Mesh, PublishReport
+    from .node import NetNode
+    from .token import PermissionToken
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ChannelMessage:
+    """A message received on a channel."""
+
+    publisher: int
+    channel: str
+    payload: bytes
+
+
+class ChannelSubscription:
+    """A subscription to one publisher's channel (or pattern of channels), as returned
+    by :meth:`Mesh.subscribe` (or to this process's local channels, by
+    :meth:`NetNode.subscribe_channel`: its publisher is 0). Iterate it (a generator
+    that waits for each message), or call :meth:`next`; closing it, or leaving its
+    ``with`` block, unsubscribes."""
+
+    def __init__(self, native: _net.ChannelSubscription) -> None:
+        self._native = native
+        self.accepted: Tuple[str, ...] = tuple(json.loads(native.accepted_json()))
+
+    @property
+    def publisher(self) -> int:
+        return self._native.publisher()
+
+    def next(
+        self, timeout: Optional[float] = None, *, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[ChannelMessage]:
+        """The next message, waiting up to ``timeout`` seconds (None: until one comes);
+        None on timeout."""
+        got = self._native.next(seconds_to_ms(timeout), cancel)
+        return None if got is None else ChannelMessage(*got)
+
+    def __iter__(self) -> Iterator[ChannelMessage]:
+        while True:
+            message = self.next()
+            if message is None:
+                return
+            yield message
+
+    def close(self) -> None:
+        """Unsubscribes (idempotent)."""
+        self._native.close()
+
+    def __enter__(self) -> ChannelSubscription:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Codec(Generic[T]):
+    """Encodes values of a channel's type to JSON bytes and back, validating."""
+
+    def __init__(self, name: str, model: Optional[Type[T]]) -> None:
+        self.name = name
+        self.model = model
+
+    def encode(self, value: T) -> bytes:
+        model = self.model
+        try:
+            if model is not None and not isinstance(value, model):
+                raise TypeError(f"expected {model.__name__}, got {type(value).__name__}")
+            dump = getattr(value, "model_dump_json", None)
+            if callable(dump):
+                return cast(str, dump()).encode()
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                value = cast(Any, dataclasses.asdict(value))
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+        except (TypeError, ValueError) as e:
+            raise InvalidChannelMessageError(
+                f"channel:invalid_message: a value for {self.name} does not encode: {e}"
+            ) from e
+
+    def decode(self, message: ChannelMessage) -> T:
+        model = self.model
+        try:
+            if model is None:
+                return cast(T, json.loads(message.payload))
+            validate = getattr(model, "model_validate_json", None)
+            if callable(validate):
+                return cast(T, validate(message.payload))
+            data: Any = json.loads(message.payload)
+            if dataclasses.is_dataclass(model):
+                if not isinstance(data, dict):
+                    raise TypeError(f"a {model.__name__} is a JSON object, got {type(data).__name__}")
+                _check_fields(model, data)
+                return model(**data)
+            return model(data)  # type: ignore[call-arg]
+        except Exception as e:  # the model's own validation error, or bad JSON
+            raise InvalidChannelMessageError(
+                f"channel:invalid_message: a message on {message.channel} does not decode "
+                f"as {getattr(model, '__name__', 'JSON')}: {e}"
+            ) from e
+
+
+_SIMPLE = {"str": str, "int": int, "float": (int, float), "bool": bool}
+
+
+def _check_fields(model: Any, data: dict) -> None:
+    """A dataclass's fields against a JSON object: no unknown keys, every
+    field without a default present, and simple annotations (str, int, float,
+    bool) matched."""
+    known = {f.name: f for f in dataclasses.fields(model)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise TypeError(f"unknown field {unknown[0]!r}")
+    for name, field in known.items():
+        if name not in data:
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                raise TypeError(f"missing field {name!r}")
+            continue
+        annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+        want = _SIMPLE.get(annotation)
+        value = data[name]
+        if want is not None and (
+            not isinstance(value, want) or (isinstance(value, bool) and want is not bool)
+        ):
+            raise TypeError(f"field {name!r} must be {annotation}, got {type(value).__name__}")
+
+
+class TypedChannelSubscription(Generic[T]):
+    """A channel subscription that yields values of the channel's type. Iterate it
+    or call :meth:`next`; a message that does not decode raises
+    ``InvalidChannelMessageError`` and the subscription goes on."""
+
+    def __init__(self, inner: ChannelSubscription, codec: _Codec[T]) -> None:
+        self._inner = inner
+        self._codec = codec
+
+    @property
+    def publisher(self) -> int:
+        """The publisher's node id (0 for local channels)."""
+        return self._inner.publisher
+
+    @property
+    def accepted(self) -> Sequence[str]:
+        """The channels the publisher admitted this subscription to."""
+        return self._inner.accepted
+
+    def next(
+        self, timeout: Optional[float] = None, *, cancel: Optional[_net.CancelToken] = None
+    ) -> Optional[T]:
+        """The next value, waiting up to ``timeout`` seconds (None: until one comes);
+        None on timeout."""
+        message = self._inner.next(timeout, cancel=cancel)
+        return None if message is None else self._codec.decode(message)
+
+    def __iter__(self) -> Iterator[T]:
+        for message in self._inner:
+            yield self._codec.decode(message)
+
+    def close(self) -> None:
+        """Unsubscribes (idempotent)."""
+        self._inner.close()
+
+    def __enter__(self) -> TypedChannelSubscription[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Channel(Generic[T]):
+    """A typed channel on this process's local channels (see
+    :meth:`NetNode.channel`): every subscriber gets every value published."""
+
+    def __init__(self, node: NetNode, name: str, model: Optional[Type[T]]) -> None:
+        _net.channel_check_name(name)
+        self.name = name
+        self._node = node
+        self._codec: _Codec[T] = _Codec(name, model)
+
+    def publish(self, value: T) -> int:
+        """Publishes ``value``; how many local subscriptions took it."""
+        return self._node.publish(self.name, self._codec.encode(value))
+
+    def subscribe(self) -> TypedChannelSubscription[T]:
+        """Every value published from now on."""
+        return TypedChannelSubscription(self._node.subscribe_channel(self.name), self._codec)
+
+
+class MeshChannel(Generic[T]):
+    """A typed channel over the mesh (see :meth:`Mesh.channel`). The publisher
+    registers the channel (:meth:`Mesh.register_channel`) with its rules first."""
+
+    def __init__(self, mesh: Mesh, name: str, model: Optional[Type[T]]) -> None:
+        _net.channel_check_name(name)
+        self.name = name
+        self._mesh = mesh
+        self._codec: _Codec[T] = _Codec(name, model)
+
+    def publish(self, value: T) -> PublishReport:
+        """Publishes ``value`` to every subscriber the channel's rules admit."""
+        return self._mesh.publish(self.name, self._codec.encode(value))
+
+    def subscribe(
+        self,
+        publisher: int,
+        *,
+        tokens: Sequence[PermissionToken] = (),
+        timeout: float = 10.0,
+    ) -> TypedChannelSubscription[T]:
+        """Asks ``publisher`` for the channel (see :meth:`Mesh.subscribe`)."""
+        sub = self._mesh.subscribe(publisher, self.name, tokens=tokens, timeout=timeout)
+        return TypedChannelSubscription(sub, self._codec)
