@@ -323,6 +323,13 @@
 #define NET_ERR_INVALID_CHANNEL_CONFIG -105
 
 /**
+ * A typed channel's message did not encode as its type, or a
+ * received one did not decode or validate as it (the detail
+ * says where).
+ */
+#define NET_ERR_INVALID_CHANNEL_MESSAGE -106
+
+/**
  * Bytes that should be a permission token are not one (length,
  * version, reserved bits, channel kind).
  */
