@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
+    Dict,
     Generic,
     Iterator,
     Optional,
@@ -40,7 +41,10 @@ from typing import (
     Tuple,
     Type,
     TypeVar,
+    Union,
     cast,
+    get_args,
+    get_origin,
 )
 
 from net import _net
@@ -141,8 +145,7 @@ class _Codec(Generic[T]):
             if dataclasses.is_dataclass(model):
                 if not isinstance(data, dict):
                     raise TypeError(f"a {model.__name__} is a JSON object, got {type(data).__name__}")
-                _check_fields(model, data)
-                return model(**data)
+                return model(**_check_fields(model, data))
             return model(data)  # type: ignore[call-arg]
         except Exception as e:  # the model's own validation error, or bad JSON
             raise InvalidChannelMessageError(
@@ -151,29 +154,49 @@ class _Codec(Generic[T]):
             ) from e
 
 
-_SIMPLE = {"str": str, "int": int, "float": (int, float), "bool": bool}
+_SIMPLE: Dict[str, Any] = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
 
-def _check_fields(model: Any, data: dict) -> None:
-    """A dataclass's fields against a JSON object: no unknown keys, every
-    field without a default present, and simple annotations (str, int, float,
-    bool) matched."""
+def _simple_type(annotation: Any) -> Tuple[Any, bool]:
+    """The Python types a JSON value must have for a simple field annotation
+    (str, int, float, bool, optionally ``Optional``/``| None``), and whether
+    null is allowed; ``(None, True)`` for anything else (not checked)."""
+    nullable = False
+    if isinstance(annotation, str):
+        text = annotation.replace(" ", "")
+        if text.startswith("Optional[") and text.endswith("]"):
+            text, nullable = text[len("Optional[") : -1], True
+        elif text.endswith("|None"):
+            text, nullable = text[: -len("|None")], True
+        elif text.startswith("None|"):
+            text, nullable = text[len("None|") :], True
+        want = _SIMPLE.get(text)
+    else:
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if get_origin(annotation) is Union and len(args) == 1:
+            annotation, nullable = args[0], True
+        want = _SIMPLE.get(getattr(annotation, "__name__", ""))
+    return (want, nullable) if want is not None else (None, True)
+
+
+def _check_fields(model: Any, data: Dict[str, Any]) -> Dict[str, Any]:
+    """A dataclass's fields against a JSON object: every field without a default
+    present, simple annotations (str, int, float, bool, optional ones) matched;
+    unknown keys are dropped (as Pydantic, Zod, serde and Go do by default)."""
     known = {f.name: f for f in dataclasses.fields(model)}
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise TypeError(f"unknown field {unknown[0]!r}")
     for name, field in known.items():
         if name not in data:
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
                 raise TypeError(f"missing field {name!r}")
             continue
-        annotation = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
-        want = _SIMPLE.get(annotation)
+        want, nullable = _simple_type(field.type)
         value = data[name]
-        if want is not None and (
-            not isinstance(value, want) or (isinstance(value, bool) and want is not bool)
-        ):
-            raise TypeError(f"field {name!r} must be {annotation}, got {type(value).__name__}")
+        if want is None or (value is None and nullable):
+            continue
+        if not isinstance(value, want) or (isinstance(value, bool) and want is not bool):
+            wanted = getattr(field.type, "__name__", field.type)
+            raise TypeError(f"field {name!r} must be {wanted}, got {type(value).__name__}")
+    return {k: v for k, v in data.items() if k in known}
 
 
 class TypedChannelSubscription(Generic[T]):

@@ -6,13 +6,14 @@ reported as gaps, not run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import pytest
 from net import _net
@@ -45,6 +46,7 @@ from net_sdk.capability import (
 )
 from net_sdk.node import _compact
 from net_sdk.wire import NetHeader, RoutingHeader
+from pydantic import BaseModel, ConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "cross_lang"
@@ -477,6 +479,93 @@ def channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(c["name"], lambda c=c: case(c)) for c in doc.get("names", [])]
 
 
+def local_channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def case(c: dict[str, Any]) -> None:
+        node = NetNode(config_json=json.dumps(c.get("config", {})))
+        subs: dict[str, Any] = {}
+        for i, step in enumerate(c["steps"]):
+            op = step["op"]
+
+            def run(step: dict[str, Any] = step, op: str = op) -> Any:
+                if op == "subscribe":
+                    subs[step["id"]] = node.subscribe_channel(step["pattern"])
+                    return None
+                if op == "publish":
+                    data = bytes.fromhex(step["hex"]) if "hex" in step else step["text"].encode()
+                    return {"delivered": node.publish(step["channel"], data)}
+                if op == "next":
+                    m = subs[step["id"]].next(timeout=0.02)
+                    if m is None:
+                        return None
+                    got = {"channel": m.channel, "publisher": str(m.publisher)}
+                    if "hex" in (step.get("expect") or {}):
+                        got["hex"] = m.payload.hex()
+                    else:
+                        got["text"] = m.payload.decode()
+                    return got
+                if op == "close":
+                    subs[step["id"]].close()
+                    return None
+                if op == "stats":
+                    return dataclasses.asdict(node.channel_stats())
+                if op == "shutdown":
+                    node.shutdown()
+                    return None
+                raise AssertionError(f"unknown op {op}")
+
+            if "error" in step:
+                expect_kind(step["error"], run)
+            else:
+                got = run()
+                if "expect" in step:
+                    assert got == step["expect"], f"step {i} ({op}): {got} != {step['expect']}"
+        node.shutdown()
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("local", [])]
+
+
+class StrictReading(BaseModel):
+    """The fixture's Reading as a strict Pydantic model."""
+
+    model_config = ConfigDict(strict=True)
+    sensor_id: str
+    celsius: float
+    note: Optional[str] = None
+
+
+@dataclasses.dataclass
+class ReadingRecord:
+    """The fixture's Reading as a dataclass."""
+
+    sensor_id: str
+    celsius: float
+    note: Optional[str] = None
+
+
+def typed_channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    if "typed" not in doc:
+        return []
+    node = NetNode()
+
+    def case(c: dict[str, Any]) -> None:
+        for model in (StrictReading, ReadingRecord):
+            channel = node.channel("fixtures/typed", model)
+            with channel.subscribe() as sub:
+                node.publish("fixtures/typed", c["payload"].encode())
+                if "error" in c:
+                    expect_kind(c["error"], lambda sub=sub: sub.next(timeout=1))
+                    continue
+                got = sub.next(timeout=1)
+                plain = got.model_dump() if isinstance(got, BaseModel) else dataclasses.asdict(got)
+                want = dict(c["value"])
+                want.setdefault("note", None)
+                assert plain == want, f"{model.__name__}: {plain} != {want}"
+                channel.publish(got)  # and back
+                assert sub.next(timeout=1) == got
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc["typed"]]
+
+
 def capability_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     def pairs(issues: Any) -> list[list[str]]:
         return [[i.code, i.key] for i in issues]
@@ -762,6 +851,8 @@ def test_fixture_file(path: Path) -> None:
         + records_units(doc)
         + token_units(doc)
         + channel_units(doc)
+        + local_channel_units(doc)
+        + typed_channel_units(doc)
         + capability_units(doc)
         + subnet_units(doc)
         + [(c["name"], lambda c=c: run_case(c)) for c in doc.get("cases", [])]
