@@ -23,6 +23,9 @@ import { PermissionToken, TokenCache } from './token';
 export type { MeshStats } from './mesh_stats';
 import { NetNode } from './node';
 import { deadlineOf, engineJson, sliced } from './wait';
+import { ChannelSubscription, MeshChannel, Schema } from './channels';
+export { ChannelSubscription } from './channels';
+export type { ChannelMessage } from './channels';
 
 /** Bytes to send: a Buffer or Uint8Array, or a string (UTF-8 encoded). */
 export type MeshPayload = Uint8Array | string;
@@ -144,57 +147,6 @@ export interface ChannelStats {
   evicted_revoked: number;
   evicted_expired: number;
   received: number;
-}
-
-/** A message received on a channel. */
-export interface ChannelMessage {
-  publisher: bigint;
-  channel: string;
-  payload: Buffer;
-}
-
-/**
- * A subscription to one publisher's channel (or pattern of channels), as
- * returned by {@link Mesh.subscribe}: `for await (const m of sub)`, or
- * `next()`. `close()` (or `break` out of the loop) unsubscribes.
- */
-export class ChannelSubscription implements AsyncIterable<ChannelMessage> {
-  /** The channels the publisher admitted this node to. */
-  readonly accepted: string[];
-  /** The publisher's node id. */
-  readonly publisher: bigint;
-
-  constructor(private readonly native: native.ChannelSubscription) {
-    this.accepted = JSON.parse(native.acceptedJson()) as string[];
-    this.publisher = native.publisher();
-  }
-
-  /** The next message, waiting up to `timeoutMs` (default: until one comes); null on timeout. */
-  async next(options: WaitOptions = {}): Promise<ChannelMessage | null> {
-    return sliced<ChannelMessage | null>(
-      deadline(options),
-      async (remaining, cancel) => (await this.native.next(remaining, cancel)) ?? undefined,
-      () => null,
-      options.signal,
-    );
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<ChannelMessage, void, undefined> {
-    try {
-      for (;;) {
-        const message = await this.next();
-        if (message === null) return;
-        yield message;
-      }
-    } finally {
-      this.close();
-    }
-  }
-
-  /** Unsubscribes (idempotent). */
-  close(): void {
-    this.native.close();
-  }
 }
 
 /** A node's capability announcement counters. */
@@ -951,6 +903,16 @@ export class Mesh {
     const node = u64(publisher, 'publisher');
     const native = await settle(() => this.native.subscribe(node, pattern, chain, options.timeoutMs ?? 10_000));
     return new ChannelSubscription(native);
+  }
+
+  /**
+   * A typed channel over the mesh: `publish(value)` on a channel this node
+   * registered, `subscribe(publisher, {tokens})` at another node; values are
+   * JSON, checked by `schema` (anything with `parse(data): T`, such as a Zod
+   * schema) when given. `channel:invalid_name` for a bad name.
+   */
+  channel<T = unknown>(name: string, schema?: Schema<T>): MeshChannel<T> {
+    return new MeshChannel<T>(this, name, schema);
   }
 
   /** The channel counters now. */

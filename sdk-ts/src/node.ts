@@ -5,6 +5,7 @@ import { Event, Health, PollResponse, Receipt, Stats, toEvent } from './event';
 import { Handler, HandlerOptions, register } from './handler';
 import { Subscription } from './subscription';
 import { engineJson } from './wait';
+import { Channel, ChannelSubscription, LocalChannelStats, Schema } from './channels';
 
 /** Options for {@link NetNode.create}; unset options keep the engine's defaults. */
 export interface NetOptions {
@@ -158,6 +159,40 @@ export class NetNode {
   }
 
   /** Counters (also after shutdown). */
+  /**
+   * Publishes `payload` on this node's local channel `channel` (no
+   * registration: any valid name); how many subscriptions took a copy. Where
+   * {@link emit} hands each event to one consumer, a channel fans out: every
+   * matching subscription gets every message (one whose queue is full misses
+   * it; see {@link channelStats}).
+   */
+  publish(channel: string, payload: Payload): number {
+    return call(() => this.bus.channelPublish(channel, toBuffer(payload)));
+  }
+
+  /**
+   * Every later {@link publish} on `pattern` (a name, `prefix/*` or
+   * `prefix/**`), read like a mesh subscription (its publisher is 0n);
+   * {@link shutdown} ends it.
+   */
+  subscribeChannel(pattern: string): ChannelSubscription {
+    return new ChannelSubscription(call(() => this.bus.channelSubscribe(pattern)));
+  }
+
+  /**
+   * A typed channel: `publish(value)` and `subscribe()` with JSON values,
+   * checked by `schema` (anything with `parse(data): T`, such as a Zod
+   * schema) when given. `channel:invalid_name` for a bad name.
+   */
+  channel<T = unknown>(name: string, schema?: Schema<T>): Channel<T> {
+    return new Channel<T>(this, name, schema);
+  }
+
+  /** The local channels' counters. */
+  channelStats(): LocalChannelStats {
+    return JSON.parse(this.bus.channelStatsJson()) as LocalChannelStats;
+  }
+
   stats(): Stats {
     return JSON.parse(this.bus.stats()) as Stats;
   }

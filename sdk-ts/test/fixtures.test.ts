@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { z } from 'zod';
 import {
   CapabilitySet,
   ERRORS_BY_KIND,
@@ -17,6 +18,7 @@ import {
   NetDb,
   NetError,
   NetNode,
+  ChannelSubscription,
   Redex,
   Subscription,
   PermissionToken,
@@ -618,6 +620,79 @@ function channelUnits(doc: Json): Unit[] {
   ]);
 }
 
+/** channel/local.json: a node's local channels, step by step. */
+function localChannelUnits(doc: Json): Unit[] {
+  return (doc.local ?? []).map((c: Json): Unit => [
+    c.name,
+    async () => {
+      const node = NetNode.fromConfig(JSON.stringify(c.config ?? {}));
+      const subs = new Map<string, ChannelSubscription>();
+      for (const [i, step] of (c.steps as Json[]).entries()) {
+        const run = async (): Promise<unknown> => {
+          switch (step.op) {
+            case 'subscribe':
+              subs.set(step.id, node.subscribeChannel(step.pattern));
+              return null;
+            case 'publish': {
+              const payload = step.hex !== undefined ? Buffer.from(step.hex, 'hex') : step.text;
+              return { delivered: node.publish(step.channel, payload) };
+            }
+            case 'next': {
+              const m = await (subs.get(step.id) as ChannelSubscription).next({ timeoutMs: 20 });
+              if (m === null) return null;
+              const got: Json = { channel: m.channel, publisher: m.publisher.toString() };
+              if (step.expect && step.expect.hex !== undefined) got.hex = m.payload.toString('hex');
+              else got.text = m.payload.toString('utf8');
+              return got;
+            }
+            case 'close':
+              subs.get(step.id)?.close();
+              return null;
+            case 'stats':
+              return node.channelStats();
+            case 'shutdown':
+              await node.shutdown();
+              return null;
+            default:
+              throw new Error(`unknown op ${step.op}`);
+          }
+        };
+        if (step.error) {
+          await assert.rejects(run(), (e: unknown) => e instanceof NetError && e.kind === step.error, `step ${i}`);
+        } else {
+          const got = await run();
+          if ('expect' in step) assert.deepEqual(got, step.expect, `step ${i} (${step.op})`);
+        }
+      }
+      await node.shutdown();
+    },
+  ]);
+}
+
+/** channel/typed.json: payloads decoded as the Reading type (a Zod schema). */
+function typedChannelUnits(doc: Json): Unit[] {
+  if (!doc.typed) return [];
+  const Reading = z.object({ sensor_id: z.string(), celsius: z.number(), note: z.string().optional() });
+  return (doc.typed as Json[]).map((c: Json): Unit => [
+    c.name,
+    async () => {
+      const node = await NetNode.create();
+      const channel = node.channel('fixtures/typed', Reading);
+      const sub = channel.subscribe();
+      node.publish('fixtures/typed', c.payload);
+      if (c.error) {
+        await assert.rejects(sub.next({ timeoutMs: 1000 }), (e: unknown) => e instanceof NetError && e.kind === c.error);
+      } else {
+        const got = await sub.next({ timeoutMs: 1000 });
+        assert.deepEqual(got, c.value);
+        channel.publish(got as z.infer<typeof Reading>);
+        assert.deepEqual(await sub.next({ timeoutMs: 1000 }), c.value);
+      }
+      await node.shutdown();
+    },
+  ]);
+}
+
 /** capability/capability.json: sets, views, predicates, validation, diffs. */
 function capabilityUnits(doc: Json): Unit[] {
   const set = (v: Json): CapabilitySet => CapabilitySet.fromJSON(v);
@@ -711,7 +786,7 @@ test('golden fixtures', async () => {
     let failed = 0;
     const links = doc.transfers ? busLinkUnits(doc) : null;
     const records = doc.records ? sharedRecordUnits(doc) : [];
-    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc), ...capabilityUnits(doc), ...subnetUnits(doc)]) {
+    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc), ...localChannelUnits(doc), ...typedChannelUnits(doc), ...capabilityUnits(doc), ...subnetUnits(doc)]) {
       try {
         await unit();
         passed++;

@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { z } from 'zod';
+import { InvalidChannelMessageError, InvalidChannelNameError, Mesh, NetNode, ShutdownError } from '../src';
+
+const Reading = z.object({ sensorId: z.string(), celsius: z.number() });
+type Reading = z.infer<typeof Reading>;
+
+test('seed quick start: typed channel lines', async () => {
+  // The typed-channel lines of the seed README's TypeScript quick start, as written.
+  const node = await NetNode.create({ shards: 4 });
+  const watcher = node.subscribeChannel('sensors/temperature');
+  const temps = node.channel<{ celsius: number }>('sensors/temperature');
+  temps.publish({ celsius: 22.5 });
+  const m = await watcher.next({ timeoutMs: 1000 });
+  assert.equal(m?.payload.toString(), '{"celsius":22.5}');
+  await node.shutdown();
+});
+
+test('raw local channels fan out, in order', async () => {
+  const node = await NetNode.create();
+  const exact = node.subscribeChannel('sensors/temp');
+  const every = node.subscribeChannel('sensors/**');
+  assert.equal(exact.publisher, 0n);
+  assert.deepEqual(every.accepted, ['sensors/**']);
+  assert.equal(node.publish('sensors/temp', '21'), 2);
+  assert.equal(node.publish('sensors/a/b', Buffer.from([0, 255])), 1);
+  assert.equal(node.publish('alerts/fire', 'x'), 0);
+  const first = await exact.next({ timeoutMs: 1000 });
+  assert.deepEqual([first?.channel, first?.payload.toString(), first?.publisher], ['sensors/temp', '21', 0n]);
+  assert.equal(await exact.next({ timeoutMs: 20 }), null);
+  assert.equal((await every.next({ timeoutMs: 1000 }))?.payload.toString(), '21');
+  assert.deepEqual([...((await every.next({ timeoutMs: 1000 }))?.payload ?? [])], [0, 255]);
+  assert.deepEqual(node.channelStats(), { published: 3, delivered: 3, dropped: 0, subscriptions: 2 });
+  assert.throws(() => node.publish('a//b', 'x'), InvalidChannelNameError);
+  assert.throws(() => node.subscribeChannel('a/**/b'), InvalidChannelNameError);
+  exact.close();
+  assert.equal(node.channelStats().subscriptions, 1);
+  await node.shutdown();
+});
+
+test('typed channels with a Zod schema, and unchecked', async () => {
+  const node = await NetNode.create();
+  const temps = node.channel('t/zod', Reading);
+  const loose = node.channel<{ any: unknown[] }>('t/plain');
+  const a = temps.subscribe();
+  const b = loose.subscribe();
+  assert.equal(temps.publish({ sensorId: 'A1', celsius: 22.5 }), 1);
+  assert.equal(loose.publish({ any: ['json', 1, null] }), 1);
+  const got: Reading | null = await a.next({ timeoutMs: 1000 });
+  assert.deepEqual(got, { sensorId: 'A1', celsius: 22.5 });
+  assert.deepEqual(await b.next({ timeoutMs: 1000 }), { any: ['json', 1, null] });
+  assert.equal(a.publisher, 0n);
+  await node.shutdown();
+});
+
+test('a bad message throws and the subscription goes on', async () => {
+  const node = await NetNode.create();
+  const temps = node.channel('t', Reading);
+  const sub = temps.subscribe();
+  for (const bad of ['{"sensorId": 1, "celsius": 2}', 'not json', '{"sensorId": "A"}', '[]']) node.publish('t', bad);
+  temps.publish({ sensorId: 'ok', celsius: 1.5 });
+  for (let i = 0; i < 4; i++) {
+    await assert.rejects(sub.next({ timeoutMs: 1000 }), (e: unknown) => {
+      assert.ok(e instanceof InvalidChannelMessageError);
+      assert.equal(e.kind, 'channel:invalid_message');
+      assert.ok((e as Error & { cause?: unknown }).cause !== undefined);
+      return true;
+    });
+  }
+  assert.deepEqual(await sub.next({ timeoutMs: 1000 }), { sensorId: 'ok', celsius: 1.5 });
+  // The loop throws on a bad one; a new loop over the same subscription goes on.
+  node.publish('t', '{}');
+  temps.publish({ sensorId: 'after', celsius: 2 });
+  await assert.rejects(
+    (async () => {
+      for await (const _ of sub) void _;
+    })(),
+    InvalidChannelMessageError,
+  );
+  for await (const r of sub) {
+    assert.deepEqual(r, { sensorId: 'after', celsius: 2 });
+    break;
+  }
+  await node.shutdown();
+});
+
+test('a value the schema refuses, or with no JSON form, is not published', async () => {
+  const node = await NetNode.create();
+  const watcher = node.subscribeChannel('t');
+  const temps = node.channel('t', Reading);
+  assert.throws(() => temps.publish({ sensorId: 'A', celsius: 'hot' } as unknown as Reading), InvalidChannelMessageError);
+  assert.throws(() => node.channel('t').publish(undefined), InvalidChannelMessageError);
+  assert.throws(() => node.channel('t').publish({ big: 1n }), InvalidChannelMessageError);
+  assert.throws(() => node.channel('bad name', Reading), InvalidChannelNameError);
+  assert.equal(await watcher.next({ timeoutMs: 20 }), null);
+  await node.shutdown();
+});
+
+test('shutdown ends typed subscriptions after what is queued', async () => {
+  const node = await NetNode.create();
+  const temps = node.channel('t', Reading);
+  const sub = temps.subscribe();
+  temps.publish({ sensorId: 'last', celsius: 0 });
+  await node.shutdown();
+  assert.deepEqual(await sub.next({ timeoutMs: 1000 }), { sensorId: 'last', celsius: 0 });
+  await assert.rejects(sub.next({ timeoutMs: 1000 }), ShutdownError);
+  assert.throws(() => temps.publish({ sensorId: 'late', celsius: 0 }), ShutdownError);
+});
+
+test('a typed channel over the mesh', async () => {
+  const options = { networkKey: Buffer.alloc(32, 3), bind: '127.0.0.1:0' };
+  const publisher = await Mesh.bind(options);
+  const subscriber = await Mesh.bind(options);
+  await subscriber.connect(publisher.localAddr, publisher.publicKey);
+  publisher.registerChannel('plant/temps');
+  const out = publisher.channel('plant/temps', Reading);
+  const sub = await subscriber.channel('plant/temps', Reading).subscribe(publisher.nodeId);
+  assert.deepEqual(sub.accepted, ['plant/temps']);
+  for (let i = 0; i < 10; i++) assert.equal(out.publish({ sensorId: `s${i}`, celsius: i / 2 }).delivered, 1);
+  for (let i = 0; i < 10; i++) assert.deepEqual(await sub.next({ timeoutMs: 5000 }), { sensorId: `s${i}`, celsius: i / 2 });
+  publisher.publish('plant/temps', '{"celsius": "hot"}');
+  await assert.rejects(sub.next({ timeoutMs: 5000 }), InvalidChannelMessageError);
+  sub.close();
+  await subscriber.close();
+  await publisher.close();
+});
