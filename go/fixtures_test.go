@@ -48,6 +48,8 @@ type fixtureFile struct {
 	Names          []map[string]any  `json:"names"`
 	Capability     []map[string]any  `json:"capability"`
 	Subnet         []map[string]any  `json:"subnet"`
+	Local          []localCase       `json:"local"`
+	Typed          []typedCase       `json:"typed"`
 	Configs        []struct {
 		Name      string          `json:"name"`
 		Config    json.RawMessage `json:"config"`
@@ -1032,6 +1034,12 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Names != nil {
 			units = append(units, channelNameUnits(doc)...)
+		}
+		if doc.Local != nil {
+			units = append(units, localChannelUnits(doc)...)
+		}
+		if doc.Typed != nil {
+			units = append(units, typedChannelUnits(doc)...)
 		}
 		if doc.Capability != nil {
 			units = append(units, capabilityUnits(doc)...)

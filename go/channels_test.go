@@ -1,0 +1,191 @@
+package net
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+type reading struct {
+	SensorID string  `json:"sensor_id"`
+	Celsius  float64 `json:"celsius"`
+}
+
+func (r reading) Validate() error {
+	if r.SensorID == "" {
+		return errors.New("sensor_id is required")
+	}
+	return nil
+}
+
+func within(d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	_ = cancel // released when the deadline passes
+	return ctx
+}
+
+func TestLocalChannelsFanOutInOrder(t *testing.T) {
+	node, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Shutdown()
+	exact, _ := node.SubscribeChannel("sensors/temp")
+	every, _ := node.SubscribeChannel("sensors/**")
+	defer exact.Close()
+	defer every.Close()
+	if n, err := node.Publish("sensors/temp", []byte("21")); n != 2 || err != nil {
+		t.Fatalf("publish: %d %v", n, err)
+	}
+	if n, _ := node.Publish("sensors/a/b", []byte{0, 255}); n != 1 {
+		t.Fatalf("deep: %d", n)
+	}
+	m, err := exact.Next(within(time.Second))
+	if err != nil || m.Channel != "sensors/temp" || string(m.Payload) != "21" || m.Publisher != 0 {
+		t.Fatalf("exact: %+v %v", m, err)
+	}
+	if _, err := exact.Next(within(20 * time.Millisecond)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("nothing more: %v", err)
+	}
+	first, _ := every.Next(within(time.Second))
+	second, _ := every.Next(within(time.Second))
+	if string(first.Payload) != "21" || !bytes.Equal(second.Payload, []byte{0, 255}) {
+		t.Fatalf("every: %q %q", first.Payload, second.Payload)
+	}
+	stats, _ := node.ChannelStats()
+	if stats != (LocalChannelStats{Published: 2, Delivered: 3, Subscriptions: 2}) {
+		t.Fatalf("stats: %+v", stats)
+	}
+	if _, err := node.Publish("a//b", nil); !errors.Is(err, ErrInvalidChannelName) {
+		t.Fatalf("bad name: %v", err)
+	}
+	if _, err := node.SubscribeChannel("a/**/b"); !errors.Is(err, ErrInvalidChannelName) {
+		t.Fatalf("bad pattern: %v", err)
+	}
+}
+
+func TestTypedChannelValidatesAndGoesOn(t *testing.T) {
+	node, _ := New(nil)
+	defer node.Shutdown()
+	temps, err := NewChannel[reading](node, "sensors/temperature")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := temps.Subscribe()
+	defer sub.Close()
+	if n, err := temps.Publish(reading{"A1", 22.5}); n != 1 || err != nil {
+		t.Fatalf("publish: %d %v", n, err)
+	}
+	for _, bad := range []string{`{"sensor_id": 1}`, `not json`, `{"celsius": 2}`, `[]`, `null`} {
+		_, _ = node.Publish("sensors/temperature", []byte(bad))
+	}
+	_, _ = temps.Publish(reading{"B2", -1})
+	if got, err := sub.Next(within(time.Second)); err != nil || got != (reading{"A1", 22.5}) {
+		t.Fatalf("first: %+v %v", got, err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := sub.Next(within(time.Second)); !errors.Is(err, ErrInvalidChannelMessage) {
+			t.Fatalf("bad message %d: %v", i, err)
+		}
+	}
+	if got, err := sub.Next(within(time.Second)); err != nil || got != (reading{"B2", -1}) {
+		t.Fatalf("after the bad ones: %+v %v", got, err)
+	}
+	// A value that fails Validate, or has no JSON form, is not published.
+	if _, err := temps.Publish(reading{}); !errors.Is(err, ErrInvalidChannelMessage) {
+		t.Fatalf("invalid value: %v", err)
+	}
+	funcs, _ := NewChannel[func()](node, "funcs")
+	if _, err := funcs.Publish(func() {}); !errors.Is(err, ErrInvalidChannelMessage) {
+		t.Fatalf("no JSON form: %v", err)
+	}
+	if _, err := NewChannel[reading](node, "bad name"); !errors.Is(err, ErrInvalidChannelName) {
+		t.Fatalf("bad name: %v", err)
+	}
+	_ = node.Shutdown()
+	if _, err := sub.Next(within(time.Second)); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("after shutdown: %v", err)
+	}
+	if _, err := temps.Publish(reading{"C", 0}); !errors.Is(err, ErrShutdown) {
+		t.Fatalf("publish after shutdown: %v", err)
+	}
+}
+
+func TestTypedChannelManyGoroutines(t *testing.T) {
+	node, _ := New(nil)
+	defer node.Shutdown()
+	ch, _ := NewChannel[[2]int](node, "load/typed")
+	subs := make([]*TypedSubscription[[2]int], 3)
+	for i := range subs {
+		subs[i], _ = ch.Subscribe()
+		defer subs[i].Close()
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 300; i++ {
+				if n, err := ch.Publish([2]int{w, i}); n != 3 || err != nil {
+					t.Errorf("publish: %d %v", n, err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	for _, sub := range subs {
+		next := [4]int{}
+		for k := 0; k < 1200; k++ {
+			v, err := sub.Next(within(5 * time.Second))
+			if err != nil || v[1] != next[v[0]] {
+				t.Fatalf("value %v (want %d from writer %d): %v", v, next[v[0]], v[0], err)
+			}
+			next[v[0]]++
+		}
+	}
+}
+
+func TestTypedChannelOverTheMesh(t *testing.T) {
+	ctx := within(10 * time.Second)
+	key := bytes.Repeat([]byte{3}, 32)
+	publisher, err := OpenMesh(MeshConfig{NetworkKey: key, Bind: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer publisher.Close()
+	subscriber, _ := OpenMesh(MeshConfig{NetworkKey: key, Bind: "127.0.0.1:0"})
+	defer subscriber.Close()
+	addr, _ := publisher.LocalAddr()
+	if _, err := subscriber.Connect(ctx, addr, publisher.PublicKey()); err != nil {
+		t.Fatal(err)
+	}
+	if err := publisher.RegisterChannel(ChannelConfig{Name: "plant/temps"}); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := NewMeshChannel[reading](publisher, "plant/temps")
+	in, _ := NewMeshChannel[reading](subscriber, "plant/temps")
+	sub, err := in.Subscribe(ctx, publisher.NodeID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := 0; i < 10; i++ {
+		if r, err := out.Publish(reading{fmt.Sprint("s", i), float64(i) / 2}); err != nil || r.Delivered != 1 {
+			t.Fatalf("publish %d: %+v %v", i, r, err)
+		}
+	}
+	for i := 0; i < 10; i++ {
+		if got, err := sub.Next(ctx); err != nil || got != (reading{fmt.Sprint("s", i), float64(i) / 2}) {
+			t.Fatalf("value %d: %+v %v", i, got, err)
+		}
+	}
+	_, _ = publisher.Publish("plant/temps", []byte(`{"celsius":"hot"}`))
+	if _, err := sub.Next(ctx); !errors.Is(err, ErrInvalidChannelMessage) {
+		t.Fatalf("bad message: %v", err)
+	}
+}
