@@ -1068,6 +1068,172 @@ static void check_channel_names(const cJSON *doc, int *pass, int *fail, const ch
     }
 }
 
+/* A received channel message as the fixture spells it. */
+static cJSON *message_json(const net_channel_message_t *m, int as_hex) {
+    cJSON *o = cJSON_CreateObject();
+    char publisher[32];
+    snprintf(publisher, sizeof publisher, "%llu", (unsigned long long)m->publisher);
+    cJSON_AddStringToObject(o, "channel", m->channel);
+    cJSON_AddStringToObject(o, "publisher", publisher);
+    char *text = malloc(m->payload_len * 2 + 1);
+    if (as_hex) {
+        for (size_t i = 0; i < m->payload_len; i++) sprintf(text + 2 * i, "%02x", m->payload[i]);
+        text[m->payload_len * 2] = 0;
+        cJSON_AddStringToObject(o, "hex", text);
+    } else {
+        memcpy(text, m->payload, m->payload_len);
+        text[m->payload_len] = 0;
+        cJSON_AddStringToObject(o, "text", text);
+    }
+    free(text);
+    return o;
+}
+
+/* channel/local.json: one case of a node's local channels. */
+static int run_local_case(const cJSON *c) {
+    enum { MAX_SUBS = 16 };
+    struct { const char *id; net_channel_subscription_t *sub; } subs[MAX_SUBS];
+    int nsubs = 0;
+    const cJSON *config = cJSON_GetObjectItem(c, "config");
+    char *config_text = config ? cJSON_PrintUnformatted(config) : NULL;
+    net_bus_t *bus = NULL;
+    int rc = net_bus_new(config_text ? config_text : "{}", config_text ? strlen(config_text) : 2, &bus);
+    free(config_text);
+    if (rc != NET_OK) { snprintf(errbuf, sizeof errbuf, "net_bus_new: %d", rc); return -1; }
+    int result = 0, i = 0;
+    const cJSON *step;
+    cJSON_ArrayForEach(step, cJSON_GetObjectItem(c, "steps")) {
+        const char *op = cJSON_GetObjectItem(step, "op")->valuestring;
+        const cJSON *id = cJSON_GetObjectItem(step, "id");
+        const cJSON *expect = cJSON_GetObjectItem(step, "expect");
+        const cJSON *want_error = cJSON_GetObjectItem(step, "error");
+        net_channel_subscription_t **slot = NULL;
+        for (int k = 0; id && k < nsubs; k++)
+            if (strcmp(subs[k].id, id->valuestring) == 0) slot = &subs[k].sub;
+        cJSON *got = NULL;
+        if (strcmp(op, "subscribe") == 0) {
+            const char *pattern = cJSON_GetObjectItem(step, "pattern")->valuestring;
+            net_channel_subscription_t *sub = NULL;
+            rc = net_bus_channel_subscribe(bus, pattern, strlen(pattern), &sub);
+            if (rc == NET_OK && nsubs < MAX_SUBS) { subs[nsubs].id = id->valuestring; subs[nsubs].sub = sub; nsubs++; }
+        } else if (strcmp(op, "publish") == 0) {
+            const char *channel = cJSON_GetObjectItem(step, "channel")->valuestring;
+            const cJSON *hex = cJSON_GetObjectItem(step, "hex");
+            uint8_t buf[256];
+            size_t len = 0;
+            if (hex) {
+                for (const char *h = hex->valuestring; h[0] && h[1] && len < sizeof buf; h += 2) {
+                    unsigned int b; sscanf(h, "%2x", &b); buf[len++] = (uint8_t)b;
+                }
+            } else {
+                const char *text = cJSON_GetObjectItem(step, "text")->valuestring;
+                len = strlen(text);
+                memcpy(buf, text, len < sizeof buf ? len : sizeof buf);
+            }
+            size_t delivered = 0;
+            rc = net_bus_channel_publish(bus, channel, strlen(channel), buf, len, &delivered);
+            got = cJSON_CreateObject();
+            cJSON_AddNumberToObject(got, "delivered", (double)delivered);
+        } else if (strcmp(op, "next") == 0) {
+            net_channel_message_t m;
+            rc = slot ? net_channel_subscription_next(*slot, 20, &m) : NET_ERR_INVALID_HANDLE;
+            if (rc == NET_TIMED_OUT) { rc = NET_OK; got = cJSON_CreateNull(); }
+            else if (rc == NET_OK) {
+                got = message_json(&m, expect && cJSON_GetObjectItem(expect, "hex") != NULL);
+                net_channel_message_free(&m);
+            }
+        } else if (strcmp(op, "close") == 0) {
+            if (slot) { net_channel_subscription_free(*slot); *slot = NULL; }
+            rc = NET_OK;
+        } else if (strcmp(op, "stats") == 0) {
+            char *json = NULL;
+            rc = net_bus_channel_stats(bus, &json, NULL);
+            if (rc == NET_OK) { got = cJSON_Parse(json); net_string_free(json); }
+        } else if (strcmp(op, "shutdown") == 0) {
+            rc = net_shutdown(bus);
+        } else {
+            rc = NET_ERR_INVALID_ARGUMENT;
+        }
+        int ok = want_error ? kind_matches(rc, want_error)
+                            : rc == NET_OK && (!expect || (got && cJSON_Compare(got, expect, true)));
+        if (!ok && result == 0) {
+            char *text = got ? cJSON_PrintUnformatted(got) : NULL;
+            snprintf(errbuf, sizeof errbuf, "step %d (%s): rc %d, got %s", i, op, rc, text ? text : "-");
+            free(text);
+            result = -1;
+        }
+        cJSON_Delete(got);
+        i++;
+    }
+    for (int k = 0; k < nsubs; k++) net_channel_subscription_free(subs[k].sub);
+    (void)net_shutdown(bus);
+    net_bus_free(bus);
+    return result;
+}
+
+/* The fixture's Reading type, checked the C way (cJSON): an object with a
+ * string sensor_id, a number celsius and an optional string note. Returns the
+ * decoded value without unknown fields, or NULL. */
+static cJSON *reading_of(const uint8_t *payload, size_t len) {
+    char *text = malloc(len + 1);
+    memcpy(text, payload, len);
+    text[len] = 0;
+    cJSON *doc = cJSON_ParseWithOpts(text, NULL, true);
+    free(text);
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "sensor_id");
+    const cJSON *celsius = cJSON_GetObjectItemCaseSensitive(doc, "celsius");
+    const cJSON *note = cJSON_GetObjectItemCaseSensitive(doc, "note");
+    cJSON *out = NULL;
+    if (cJSON_IsObject(doc) && cJSON_IsString(id) && cJSON_IsNumber(celsius) && (!note || cJSON_IsString(note))) {
+        out = cJSON_CreateObject();
+        cJSON_AddStringToObject(out, "sensor_id", id->valuestring);
+        cJSON_AddNumberToObject(out, "celsius", celsius->valuedouble);
+        if (note) cJSON_AddStringToObject(out, "note", note->valuestring);
+    }
+    cJSON_Delete(doc);
+    return out;
+}
+
+/* channel/typed.json: payloads over a local channel, checked as Readings. */
+static void check_typed_channels(const cJSON *doc, int *pass, int *fail, const char *file) {
+    net_bus_t *bus = NULL;
+    net_channel_subscription_t *sub = NULL;
+    if (net_bus_new("{}", 2, &bus) != NET_OK || net_bus_channel_subscribe(bus, "fixtures/typed", 14, &sub) != NET_OK) {
+        (*fail)++;
+        fprintf(stderr, "%s: no bus\n", file);
+        return;
+    }
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "typed")) {
+        const char *payload = cJSON_GetObjectItem(c, "payload")->valuestring;
+        const cJSON *want = cJSON_GetObjectItem(c, "value");
+        net_channel_message_t m;
+        int ok = net_bus_channel_publish(bus, "fixtures/typed", 14, (const uint8_t *)payload, strlen(payload), NULL) == NET_OK
+                 && net_channel_subscription_next(sub, 1000, &m) == NET_OK;
+        if (ok) {
+            cJSON *got = reading_of(m.payload, m.payload_len);
+            net_channel_message_free(&m);
+            ok = want ? got != NULL && cJSON_Compare(got, want, true) : got == NULL;
+            cJSON_Delete(got);
+        }
+        if (!ok) snprintf(errbuf, sizeof errbuf, "payload %s", payload);
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+    net_channel_subscription_free(sub);
+    (void)net_shutdown(bus);
+    net_bus_free(bus);
+}
+
+/* channel/local.json */
+static void check_local_channels(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "local")) {
+        int ok = run_local_case(c) == 0;
+        if (!ok) fprintf(stderr, "%s: %s\n", cJSON_GetObjectItem(c, "name")->valuestring, errbuf);
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+}
+
 /* Compares engine JSON `got` (freed here) with the fixture's `want`. */
 static int json_equals(char *got, const cJSON *want) {
     cJSON *g = got ? cJSON_Parse(got) : NULL;
@@ -1266,6 +1432,8 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "tokens")) check_tokens(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "names")) check_channel_names(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "local")) check_local_channels(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "typed")) check_typed_channels(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "capability")) check_capability(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "subnet")) check_subnets(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "kinds")) {
