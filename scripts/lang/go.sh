@@ -45,6 +45,7 @@ test)
   step "example tokens" go run ./tokens
   step "example capabilities" go run ./capabilities
   step "example channels" go run ./channels
+  step "example typed channels" go run ./typed_channels
   echo "go: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -45,6 +45,7 @@ test)
   check "example tokens" bash -c "cd examples/node && node tokens.mjs"
   check "example capabilities" bash -c "cd examples/node && node capabilities.mjs"
   check "example channels" bash -c "cd examples/node && node channels.mjs"
+  check "example typed channels" bash -c "cd examples/node && node typed_channels.mjs"
   echo "node: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;

@@ -76,6 +76,11 @@ test)
   else
     echo "  FAIL  example channels"; tail -n 20 build/py-example-channels.log; failed=$((failed + 1))
   fi
+  if "$PY" examples/python/typed_channels.py >build/py-example-typed-channels.log 2>&1; then
+    echo "  ok    example typed channels"; passed=$((passed + 1))
+  else
+    echo "  FAIL  example typed channels"; tail -n 20 build/py-example-typed-channels.log; failed=$((failed + 1))
+  fi
   echo "python: $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   ;;
