@@ -5,9 +5,8 @@ the mesh.
 Run: PYTHONPATH=bindings/python/python:sdk-py python3 examples/python/typed_channels.py
 """
 
-from pydantic import BaseModel
-
 from net_sdk import InvalidChannelMessageError, Mesh, NetNode
+from pydantic import BaseModel
 
 
 class TemperatureReading(BaseModel):
