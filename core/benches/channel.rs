@@ -1,8 +1,10 @@
 //! Channels: the auth guard's check on the publish path, and publish
-//! fan-out on loopback — one publisher, 1 and 8 subscribers, 64 B and
-//! 1 KiB, reliable and fire-and-forget (messages delivered per second and
-//! MB/s, counted at the subscribers) — and publish-to-receive latency (p50,
-//! p99). Prints one JSON line per row.
+//! fan-out on loopback — one publisher, 1, 8 and 64 subscribers, 64 B and
+//! 1 KiB, reliable and fire-and-forget, one message per `publish` and 64
+//! per `publish_many` (packed into shared datagrams) — counted at the
+//! subscribers (messages/s and MB/s); publish-to-receive latency (p50,
+//! p99); and local channels (fan-out inside one process). Prints one JSON
+//! line per row.
 
 use criterion::black_box;
 use net_core::channel::ChannelName;
@@ -36,7 +38,7 @@ fn guard() {
     println!("{{\"bench\":\"channel/auth_guard\",\"ns_per_check\":{ns:.2}}}");
 }
 
-fn fan_out(subscribers: usize, size: usize, reliable: bool) {
+fn fan_out(subscribers: usize, size: usize, reliable: bool, batch: usize) {
     let publisher = node(1);
     let subs: Vec<MeshNode> = (0..subscribers).map(|i| node(10 + i as u8)).collect();
     let mut config = ChannelConfig::new(ChannelName::new("bench/fan").expect("name"));
@@ -61,6 +63,8 @@ fn fan_out(subscribers: usize, size: usize, reliable: bool) {
         .collect();
     let payload = vec![0xA5u8; size];
     let messages = if size <= 64 { 40_000 } else { 20_000 };
+    let messages = messages / batch * batch;
+    let group: Vec<&[u8]> = vec![payload.as_slice(); batch];
     let readers: Vec<_> = streams
         .into_iter()
         .map(|stream| {
@@ -79,14 +83,19 @@ fn fan_out(subscribers: usize, size: usize, reliable: bool) {
     let started = Instant::now();
     let mut sent = 0;
     while sent < messages {
-        let report = publisher.publish("bench/fan", &payload).expect("publish");
-        if report.skipped.is_empty() {
-            sent += 1;
+        // Reliable channels block on a full subscriber (the default
+        // congestion policy): nothing is skipped.
+        let report = if batch == 1 {
+            publisher.publish("bench/fan", &payload)
         } else {
-            // A full window: let the subscribers catch up.
-            std::thread::yield_now();
+            publisher.publish_many("bench/fan", &group)
         }
-        if !reliable && sent % 256 == 0 {
+        .expect("publish");
+        assert!(!reliable || report.skipped.is_empty(), "{report:?}");
+        sent += batch;
+        if !reliable && sent % 256 < batch {
+            // Fire-and-forget has no flow control: pace it so the
+            // subscribers' sockets keep up.
             std::thread::sleep(Duration::from_micros(200));
         }
     }
@@ -94,7 +103,7 @@ fn fan_out(subscribers: usize, size: usize, reliable: bool) {
     let secs = started.elapsed().as_secs_f64();
     let rate = received as f64 / secs;
     println!(
-        "{{\"bench\":\"channel/fan_out\",\"subscribers\":{subscribers},\"bytes\":{size},\"reliable\":{reliable},\"published\":{messages},\"delivered\":{received},\"msgs_per_s\":{rate:.0},\"mb_per_s\":{:.1}}}",
+        "{{\"bench\":\"channel/fan_out\",\"subscribers\":{subscribers},\"bytes\":{size},\"reliable\":{reliable},\"per_publish\":{batch},\"published\":{messages},\"delivered\":{received},\"msgs_per_s\":{rate:.0},\"mb_per_s\":{:.1}}}",
         rate * size as f64 / 1e6
     );
 }
@@ -139,20 +148,63 @@ fn latency() {
     );
 }
 
+fn local(subscribers: usize, size: usize) {
+    let bus = net_core::bus::Bus::new(net_core::bus::BusConfig::default()).expect("bus");
+    let subs: Vec<ChannelSubscription> = (0..subscribers)
+        .map(|_| bus.channels().subscribe("bench/local").expect("subscribe"))
+        .collect();
+    let payload = vec![0xA5u8; size];
+    let rounds = 2_000usize;
+    let per_round = 500usize;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        for _ in 0..per_round {
+            let n = bus
+                .channels()
+                .publish("bench/local", &payload)
+                .expect("publish");
+            black_box(n);
+        }
+        for sub in &subs {
+            for _ in 0..per_round {
+                black_box(sub.next(Some(Duration::ZERO)).expect("next"));
+            }
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let delivered = (rounds * per_round * subscribers) as f64;
+    assert_eq!(bus.channels().stats().dropped, 0);
+    println!(
+        "{{\"bench\":\"channel/local\",\"subscribers\":{subscribers},\"bytes\":{size},\"msgs_per_s\":{:.0},\"mb_per_s\":{:.1}}}",
+        delivered / secs,
+        delivered * size as f64 / secs / 1e6
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
     }
     guard();
-    for &(subscribers, size, reliable) in &[
-        (1, 64, true),
-        (1, 1024, true),
-        (8, 64, true),
-        (8, 1024, true),
-        (1, 64, false),
-        (8, 64, false),
+    for &(subscribers, size, reliable, batch) in &[
+        (1, 64, true, 1),
+        (1, 64, true, 64),
+        (1, 1024, true, 1),
+        (1, 1024, true, 64),
+        (8, 64, true, 1),
+        (8, 64, true, 64),
+        (8, 1024, true, 1),
+        (8, 1024, true, 64),
+        (64, 64, true, 64),
+        (64, 1024, true, 64),
+        (1, 64, false, 1),
+        (1, 64, false, 64),
+        (8, 64, false, 64),
     ] {
-        fan_out(subscribers, size, reliable);
+        fan_out(subscribers, size, reliable, batch);
     }
     latency();
+    for &(subscribers, size) in &[(1, 64), (8, 64), (8, 1024)] {
+        local(subscribers, size);
+    }
 }

@@ -2,16 +2,17 @@
 //! publishing and receiving (see [`super::channels`] for the rules).
 
 use super::channels::{
-    decode_data, encode_data, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
-    Congestion, Grant, GuardRefusal, Member, PublishReport, Registered, SkipReason, Standing, Sub,
-    CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, REPLY, UNANNOUNCED,
+    decode_data, encode_batch, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
+    Congestion, Frames, Grant, GuardRefusal, Member, Pack, PublishReport, Registered, SkipReason,
+    Standing, Sub, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, PACK_AFTER, PACK_LIMIT,
+    PACK_LINGER, PACK_MESSAGE_LIMIT, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
 use super::protocol::{Protocol, Remote, CHANNELS};
 use super::stats::{add, bump};
 use super::stream::StreamConfig;
-use super::streaming::{self, StreamKey, StreamState, Wait};
+use super::streaming::{self, StreamKey, Wait};
 use crate::channel::{ChannelName, ChannelPattern};
 use crate::error::{Error, ErrorKind, Result};
 use crate::identity::token::{unix_now, Access, PermissionToken, TokenCache, TokenScope};
@@ -709,6 +710,66 @@ impl Inner {
     /// The sweep: evicts members whose chains expired. Returns when it is
     /// next due.
     pub(super) fn channel_timers(&self, now: Instant) -> Option<Instant> {
+        let packs = self.flush_packs(now);
+        let sweep = self.channel_sweep(now);
+        match (packs, sweep) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Sends every pack that has waited [`PACK_LINGER`], without waiting
+    /// for a full window (a pack that does not fit stays for the next round
+    /// or the next publish). When a pack is next due.
+    fn flush_packs(&self, now: Instant) -> Option<Instant> {
+        let lanes: Vec<_> = self
+            .channels
+            .lanes
+            .lock()
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect();
+        let mut next: Option<Instant> = None;
+        for ((peer, stream), lane) in lanes {
+            // A publish holding the lane sends the pack itself.
+            let Some(mut pending) = lane.try_lock() else {
+                next = Some(next.map_or(now + PACK_LINGER, |n| n.min(now + PACK_LINGER)));
+                continue;
+            };
+            let Some(pack) = pending.take() else {
+                continue;
+            };
+            if now < pack.since + PACK_LINGER {
+                let due = pack.since + PACK_LINGER;
+                next = Some(next.map_or(due, |n| n.min(due)));
+                *pending = Some(pack);
+                continue;
+            }
+            let Ok(state) = self.channel_stream(peer, stream, true) else {
+                continue; // the subscriber is gone
+            };
+            let frames = pack.frames();
+            let mut sent = 0;
+            for (bytes, count) in &frames {
+                if streaming::send_on(self, &state, bytes, Wait::Never, None).is_err() {
+                    break;
+                }
+                sent += count;
+            }
+            if sent < pack.payloads.len() {
+                let mut rest = pack;
+                rest.payloads.drain(..sent);
+                rest.bytes = rest.payloads.iter().map(Vec::len).sum();
+                *pending = Some(rest);
+                next = Some(next.map_or(now + PACK_LINGER, |n| n.min(now + PACK_LINGER)));
+            }
+        }
+        next
+    }
+
+    /// The sweep: evicts members whose chains expired. Returns when it is
+    /// next due.
+    fn channel_sweep(&self, now: Instant) -> Option<Instant> {
         let due = (*self.channels.next_expiry.lock())?;
         let unix = unix_now();
         if unix < due {
@@ -811,44 +872,92 @@ impl Inner {
             }
         }
         let stream = if reliable { DATA_RELIABLE } else { DATA_FAST };
-        let encoded: Vec<Vec<u8>> = payloads.iter().map(|p| encode_data(channel, p)).collect();
+        // Small messages of one publish share sealed datagrams.
+        let encoded = encode_batch(channel, payloads);
+        let single = match payloads {
+            [one] if reliable && one.len() <= PACK_MESSAGE_LIMIT => Some(*one),
+            _ => None,
+        };
+        // Each subscriber's lane (its pending pack) is held while its
+        // frames go out, so a flush by the timer never overtakes them.
+        let mut lanes = Vec::with_capacity(targets.len());
+        for peer in targets {
+            match self.channel_stream(peer, stream, reliable) {
+                Ok(state) => lanes.push((peer, state, self.channels.lane(peer, stream))),
+                Err(_) => report.skipped.push((peer, SkipReason::NoSession)),
+            }
+        }
+        let mut guards: Vec<_> = lanes.iter().map(|(_, _, lane)| lane.lock()).collect();
         // First pass: every subscriber gets what fits in its window now.
         // Second pass (Block only): wait for the ones that were full, each up
         // to the block timeout, so a slow subscriber delays no other's copy.
-        let mut full: Vec<(u64, Arc<StreamState>, usize)> = Vec::new();
-        for peer in targets {
-            let state = match self.channel_stream(peer, stream, reliable) {
-                Ok(state) => state,
-                Err(_) => {
-                    report.skipped.push((peer, SkipReason::NoSession));
-                    continue;
+        let mut full: Vec<(usize, Frames, usize)> = Vec::new();
+        let mut linger = false;
+        for (at, ((peer, state, _), pending)) in lanes.iter().zip(guards.iter_mut()).enumerate() {
+            // A busy stream (many messages unacknowledged) takes a lone small
+            // message into its pack, sent when full or by the timer soon
+            // after; an idle one sends at once, so light traffic waits for
+            // nothing.
+            if let Some(payload) = single {
+                match pending.as_mut() {
+                    Some(pack)
+                        if pack.channel == channel && pack.bytes + payload.len() < PACK_LIMIT =>
+                    {
+                        pack.push(payload);
+                        report.delivered += 1;
+                        continue;
+                    }
+                    None if streaming::in_flight(state) >= PACK_AFTER => {
+                        **pending = Some(Pack::new(channel, payload));
+                        report.delivered += 1;
+                        linger = true;
+                        continue;
+                    }
+                    _ => {}
                 }
+            }
+            let mut frames = match pending.take() {
+                Some(pack) => {
+                    // Already counted as delivered when packed.
+                    let mut frames = pack.frames();
+                    for frame in &mut frames {
+                        frame.1 = 0;
+                    }
+                    frames
+                }
+                None => Vec::new(),
             };
-            for (i, bytes) in encoded.iter().enumerate() {
-                match streaming::send_on(self, &state, bytes, Wait::Never, None) {
-                    Ok(()) => report.delivered += 1,
+            frames.extend(encoded.iter().cloned());
+            for (i, (bytes, count)) in frames.iter().enumerate() {
+                match streaming::send_on(self, state, bytes, Wait::Never, None) {
+                    Ok(()) => report.delivered += count,
                     Err(e) if e.kind() == ErrorKind::StreamBackpressure && block => {
-                        full.push((peer, state.clone(), i));
+                        full.push((at, frames.clone(), i));
                         break;
                     }
                     Err(e) => {
-                        report.skipped.push((peer, skip_reason(&e)));
+                        report.skipped.push((*peer, skip_reason(&e)));
                         break;
                     }
                 }
             }
         }
-        for (peer, state, from) in full {
+        for (at, frames, from) in full {
+            let (peer, state, _) = &lanes[at];
             let deadline = Instant::now() + block_timeout;
-            for bytes in &encoded[from..] {
-                match streaming::send_on(self, &state, bytes, Wait::Until(Some(deadline)), None) {
-                    Ok(()) => report.delivered += 1,
+            for (bytes, count) in &frames[from..] {
+                match streaming::send_on(self, state, bytes, Wait::Until(Some(deadline)), None) {
+                    Ok(()) => report.delivered += count,
                     Err(e) => {
-                        report.skipped.push((peer, skip_reason(&e)));
+                        report.skipped.push((*peer, skip_reason(&e)));
                         break;
                     }
                 }
             }
+        }
+        drop(guards);
+        if linger {
+            self.timer.due(Instant::now() + PACK_LINGER);
         }
         add(&counters.delivered, report.delivered);
         add(&counters.skipped, report.skipped.len());
@@ -857,7 +966,7 @@ impl Inner {
     }
 
     fn channel_data(&self, publisher: u64, payload: &[u8]) {
-        let Some((name, body)) = decode_data(payload) else {
+        let Some((name, bodies)) = decode_data(payload) else {
             return;
         };
         let Ok(channel) = ChannelName::new(name) else {
@@ -867,13 +976,13 @@ impl Inner {
         let subs = self.channels.subs.read();
         for sub in subs.values() {
             if sub.publisher == publisher && sub.pattern.matches(&channel) {
-                bump(&self.channels.counters.received);
+                add(&self.channels.counters.received, bodies.len());
                 sub.queue.push(
-                    [ChannelMessage {
+                    bodies.iter().map(|body| ChannelMessage {
                         publisher,
                         channel: name.clone(),
                         payload: body.to_vec(),
-                    }],
+                    }),
                     true,
                     None,
                 );
@@ -882,6 +991,10 @@ impl Inner {
     }
 
     fn channel_peer_down(&self, node_id: u64) {
+        self.channels
+            .lanes
+            .lock()
+            .retain(|(peer, _), _| *peer != node_id);
         for channel in self.channels.registered.write().values_mut() {
             channel.members.remove(&node_id);
         }

@@ -506,7 +506,9 @@ fn a_blocking_channel_loses_nothing_and_a_dropping_one_says_who_missed_out() {
     p.register_channel(short).unwrap();
     let _idle = s.subscribe(p.node_id(), "bulk/*", &[], ACK).unwrap();
     let mut skipped = None;
-    for i in 0..200_000u32 {
+    // Small messages are packed while the stream is busy: the window holds
+    // many of them before it is full.
+    for i in 0..5_000_000u32 {
         let report = p.publish("bulk/drop", &i.to_le_bytes()).unwrap();
         if let Some(first) = report.skipped.first() {
             skipped = Some((i, *first));
@@ -519,7 +521,7 @@ fn a_blocking_channel_loses_nothing_and_a_dropping_one_says_who_missed_out() {
     // Acks still in flight may open the window a little; once the
     // subscriber's queue is full no more come, and a publish waits 50 ms.
     let mut waited = None;
-    for _ in 0..10_000 {
+    for _ in 0..5_000_000 {
         let started = std::time::Instant::now();
         let report = p.publish("bulk/short", b"late").unwrap();
         if !report.skipped.is_empty() {
@@ -567,4 +569,47 @@ fn channel_configs_read_their_json_and_fill_in_defaults() {
             "{bad}"
         );
     }
+}
+
+#[test]
+fn a_busy_stream_packs_small_messages_and_the_timer_sends_the_last_pack() {
+    let p = node_with(192, quick);
+    let subs: Vec<MeshNode> = (0..2).map(|i| node_with(193 + i, quick)).collect();
+    for s in &subs {
+        link(s, &p);
+    }
+    p.register_channel(channel("pack/me")).unwrap();
+    let streams: Vec<_> = subs
+        .iter()
+        .map(|s| s.subscribe(p.node_id(), "pack/me", &[], ACK).unwrap())
+        .collect();
+    let sent_before = p.stats().packets_sent;
+    // A tight loop outruns the acknowledgements: most messages are packed.
+    const N: u32 = 20_000;
+    for i in 0..N {
+        let report = p.publish("pack/me", &i.to_le_bytes()).unwrap();
+        assert_eq!((report.delivered, report.skipped.len()), (2, 0));
+    }
+    // Interleaved with another channel and publish_many, order holds.
+    p.register_channel(channel("pack/other")).unwrap();
+    p.publish_many(
+        "pack/me",
+        &[&N.to_le_bytes()[..], &(N + 1).to_le_bytes()[..]],
+    )
+    .unwrap();
+    p.publish("pack/other", b"x").unwrap();
+    p.publish("pack/me", &(N + 2).to_le_bytes()).unwrap();
+    for stream in &streams {
+        for i in 0..N + 3 {
+            let m = stream.next(NEXT).unwrap().expect("a message");
+            assert_eq!(m.payload, i.to_le_bytes(), "message {i}");
+        }
+        assert_eq!(stream.next(Some(Duration::from_millis(50))).unwrap(), None);
+    }
+    let datagrams = p.stats().packets_sent - sent_before;
+    assert!(
+        datagrams < u64::from(N),
+        "{datagrams} datagrams for {} messages: nothing was packed",
+        2 * N
+    );
 }

@@ -485,9 +485,21 @@ pub(super) struct ChannelState {
     /// When the next member's chain expires (the sweep's deadline).
     pub(super) next_expiry: Mutex<Option<u64>>,
     pub(super) counters: Counters,
+    /// Each subscriber's data stream lane: messages packed while the stream
+    /// is busy, by (peer, stream).
+    pub(super) lanes: Mutex<HashMap<(u64, u64), Lane>>,
 }
 
 impl ChannelState {
+    /// The lane of `peer`'s data stream `stream`.
+    pub(super) fn lane(&self, peer: u64, stream: u64) -> Lane {
+        self.lanes
+            .lock()
+            .entry((peer, stream))
+            .or_insert_with(|| Arc::new(Mutex::new(None)))
+            .clone()
+    }
+
     pub(super) fn new() -> Self {
         ChannelState {
             registered: RwLock::new(HashMap::new()),
@@ -499,6 +511,7 @@ impl ChannelState {
             failures: Mutex::new(HashMap::new()),
             tokens: Arc::new(TokenCache::new()),
             next_expiry: Mutex::new(None),
+            lanes: Mutex::new(HashMap::new()),
             counters: Counters::default(),
         }
     }
@@ -539,11 +552,121 @@ pub(super) fn encode_data(name: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decodes a data message into its channel name and payload.
-pub(super) fn decode_data(bytes: &[u8]) -> Option<(&str, &[u8])> {
-    let len = u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]) as usize;
-    let name = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?;
-    Some((name, &bytes[2 + len..]))
+/// Unacknowledged messages on a subscriber's reliable stream from which a
+/// lone small message is packed instead of sent at once: well above what a
+/// publisher waiting for each answer ever has in flight (a receiver
+/// acknowledges every [`ACK_EVERY`](super::stream::ACK_EVERY) messages), so
+/// only a publisher that outruns its subscriber packs.
+pub(super) const PACK_AFTER: usize = 2 * super::stream::ACK_EVERY as usize;
+
+/// How long a pack waits for more messages before the timer sends it.
+pub(super) const PACK_LINGER: Duration = Duration::from_millis(1);
+
+/// The largest message that is packed with others.
+pub(super) const PACK_MESSAGE_LIMIT: usize = 4 * 1024;
+
+/// One subscriber data stream's pending pack.
+pub(super) type Lane = Arc<Mutex<Option<Pack>>>;
+
+/// Data messages and how many payloads each carries.
+pub(super) type Frames = Vec<(Vec<u8>, usize)>;
+
+/// Messages of one channel waiting to share a datagram to one subscriber.
+pub(super) struct Pack {
+    pub(super) channel: String,
+    pub(super) payloads: Vec<Vec<u8>>,
+    pub(super) bytes: usize,
+    pub(super) since: Instant,
+}
+
+impl Pack {
+    pub(super) fn new(channel: &str, payload: &[u8]) -> Pack {
+        Pack {
+            channel: channel.to_string(),
+            payloads: vec![payload.to_vec()],
+            bytes: payload.len(),
+            since: Instant::now(),
+        }
+    }
+
+    pub(super) fn push(&mut self, payload: &[u8]) {
+        self.bytes += payload.len() + 4;
+        self.payloads.push(payload.to_vec());
+    }
+
+    /// The data messages that carry it.
+    pub(super) fn frames(&self) -> Frames {
+        let refs: Vec<&[u8]> = self.payloads.iter().map(Vec::as_slice).collect();
+        encode_batch(&self.channel, &refs)
+    }
+}
+
+/// The first two bytes of a packed data message (no channel name is this
+/// long).
+const PACKED: u16 = 0xFFFF;
+
+/// The most bytes one packed data message carries: small messages of one
+/// publish share a sealed datagram up to this size.
+pub(super) const PACK_LIMIT: usize = 16 * 1024;
+
+/// Encodes `payloads` of one channel into data messages, each with how many
+/// payloads it carries: consecutive payloads that fit together in
+/// [`PACK_LIMIT`] bytes share one packed message (`0xFFFF`, a `u16` count,
+/// the name, then each payload behind its `u32` length); a lone payload is a
+/// plain message.
+pub(super) fn encode_batch(name: &str, payloads: &[&[u8]]) -> Frames {
+    let head = 2 + 2 + 2 + name.len();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < payloads.len() {
+        let mut end = start;
+        let mut size = head;
+        while end < payloads.len()
+            && end - start < usize::from(u16::MAX)
+            && (end == start || size + 4 + payloads[end].len() <= PACK_LIMIT)
+        {
+            size += 4 + payloads[end].len();
+            end += 1;
+        }
+        if end - start == 1 {
+            out.push((encode_data(name, payloads[start]), 1));
+        } else {
+            let mut frame = Vec::with_capacity(size);
+            frame.extend_from_slice(&PACKED.to_le_bytes());
+            frame.extend_from_slice(&((end - start) as u16).to_le_bytes());
+            frame.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            frame.extend_from_slice(name.as_bytes());
+            for p in &payloads[start..end] {
+                frame.extend_from_slice(&(p.len() as u32).to_le_bytes());
+                frame.extend_from_slice(p);
+            }
+            out.push((frame, end - start));
+        }
+        start = end;
+    }
+    out
+}
+
+/// Decodes a data message, plain or packed, into its channel name and
+/// payloads; `None` for a malformed one (nothing of it is delivered).
+pub(super) fn decode_data(bytes: &[u8]) -> Option<(&str, Vec<&[u8]>)> {
+    let len = u16::from_le_bytes([*bytes.first()?, *bytes.get(1)?]);
+    if len != PACKED {
+        let len = usize::from(len);
+        let name = std::str::from_utf8(bytes.get(2..2 + len)?).ok()?;
+        return Some((name, vec![&bytes[2 + len..]]));
+    }
+    let count = usize::from(u16::from_le_bytes([*bytes.get(2)?, *bytes.get(3)?]));
+    let name_len = usize::from(u16::from_le_bytes([*bytes.get(4)?, *bytes.get(5)?]));
+    let name = std::str::from_utf8(bytes.get(6..6 + name_len)?).ok()?;
+    let mut at = 6 + name_len;
+    let mut payloads = Vec::with_capacity(count);
+    for _ in 0..count {
+        let n = u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize;
+        payloads.push(bytes.get(at + 4..(at + 4).checked_add(n)?)?);
+        at += 4 + n;
+    }
+    (at == bytes.len()).then_some((name, payloads))
 }
 
 /// The error a refused subscribe returns, from the acknowledgement's reason.
@@ -569,11 +692,49 @@ mod wire_tests {
         let bytes = encode_data("sensors/lidar", b"\x00\x01payload");
         assert_eq!(
             decode_data(&bytes),
-            Some(("sensors/lidar", &b"\x00\x01payload"[..]))
+            Some(("sensors/lidar", vec![&b"\x00\x01payload"[..]]))
         );
         assert_eq!(decode_data(&[]), None);
         assert_eq!(decode_data(&[5, 0, b'a']), None);
         assert_eq!(decode_data(&[1, 0, 0xff]), None);
+    }
+
+    #[test]
+    fn small_payloads_pack_and_large_ones_go_alone() {
+        let small: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_le_bytes().repeat(16)).collect();
+        let refs: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
+        let frames = encode_batch("a/b", &refs);
+        assert!(frames.len() < 10, "{} frames", frames.len());
+        assert!(frames.iter().all(|(f, _)| f.len() <= PACK_LIMIT));
+        assert_eq!(frames.iter().map(|(_, n)| n).sum::<usize>(), 300);
+        let mut back = Vec::new();
+        for (frame, n) in &frames {
+            let (name, payloads) = decode_data(frame).unwrap();
+            assert_eq!((name, payloads.len()), ("a/b", *n));
+            back.extend(payloads.into_iter().map(<[u8]>::to_vec));
+        }
+        assert_eq!(back, small);
+        // One payload, or one too big to share: a plain message.
+        let big = vec![7u8; PACK_LIMIT];
+        let frames = encode_batch("a", &[&big, b"x", b""]);
+        assert_eq!(frames.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(frames[0].0, encode_data("a", &big));
+        assert_eq!(decode_data(&frames[1].0).unwrap().1, [&b"x"[..], &b""[..]]);
+        assert_eq!(
+            encode_batch("a", &[b"solo"]),
+            [(encode_data("a", b"solo"), 1)]
+        );
+        // Malformed packed messages deliver nothing.
+        let good = &frames[1].0;
+        for cut in 0..good.len() {
+            assert_eq!(decode_data(&good[..cut]), None, "cut at {cut}");
+        }
+        let mut longer = good.clone();
+        longer.push(0);
+        assert_eq!(decode_data(&longer), None);
+        let mut lying = good.clone();
+        lying[2] = 200; // the count says 200
+        assert_eq!(decode_data(&lying), None);
     }
 
     #[test]

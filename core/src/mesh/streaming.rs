@@ -774,6 +774,15 @@ pub(super) fn wake_senders(state: &StreamState) {
 }
 
 /// Sends one message on `state`, waiting for window room as `wait` says.
+/// How many messages sent on a reliable stream are not acknowledged yet.
+pub(super) fn in_flight(state: &StreamState) -> usize {
+    state
+        .send
+        .lock()
+        .as_ref()
+        .map_or(0, |half| half.unacked.len())
+}
+
 pub(super) fn send_on(
     host: &dyn StreamHost,
     state: &Arc<StreamState>,
