@@ -27,6 +27,36 @@ type localCase struct {
 	} `json:"steps"`
 }
 
+type channelConfigCase struct {
+	Name       string          `json:"name"`
+	Config     json.RawMessage `json:"config"`
+	Normalized json.RawMessage `json:"normalized"`
+	Error      string          `json:"error"`
+}
+
+func channelConfigUnits(doc fixtureFile) []error {
+	var out []error
+	for _, c := range doc.ChannelConfigs {
+		got, err := NormalizeChannelConfig(string(c.Config))
+		switch {
+		case c.Error != "":
+			err = expectKind(err, c.Error)
+		case err == nil:
+			var a, b any
+			_ = json.Unmarshal([]byte(got), &a)
+			_ = json.Unmarshal(c.Normalized, &b)
+			if !reflect.DeepEqual(a, b) {
+				err = fmt.Errorf("got %s, want %s", got, c.Normalized)
+			}
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: %w", c.Name, err)
+		}
+		out = append(out, err)
+	}
+	return out
+}
+
 type typedCase struct {
 	Name    string         `json:"name"`
 	Payload string         `json:"payload"`

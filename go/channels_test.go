@@ -189,3 +189,18 @@ func TestTypedChannelOverTheMesh(t *testing.T) {
 		t.Fatalf("bad message: %v", err)
 	}
 }
+
+func TestChannelConfigDefaultsComeFromTheEngine(t *testing.T) {
+	got, err := ChannelConfig{Name: "a"}.Normalized()
+	want := `{"block_timeout_ms":1000,"congestion":"block","name":"a","publish_caps":null,"reliable":true,"require_token":false,"subscribe_caps":null,"visibility":"global"}`
+	if err != nil || got != want {
+		t.Fatalf("defaults: %s %v", got, err)
+	}
+	got, _ = ChannelConfig{Name: "a", FireAndForget: true, Congestion: CongestionDrop, BlockTimeout: 1500 * time.Microsecond}.Normalized()
+	if want := `"block_timeout_ms":2`; !bytes.Contains([]byte(got), []byte(want)) || !bytes.Contains([]byte(got), []byte(`"reliable":false`)) {
+		t.Fatalf("options: %s", got)
+	}
+	if _, err := (ChannelConfig{Name: "a", BlockTimeout: -time.Second}).Normalized(); !errors.Is(err, ErrInvalidChannelConfig) {
+		t.Fatalf("negative timeout: %v", err)
+	}
+}

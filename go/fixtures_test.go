@@ -33,23 +33,24 @@ type fixtureFile struct {
 		Reason string `json:"reason"`
 		Code   int    `json:"code"`
 	} `json:"kinds"`
-	Vectors        []map[string]any  `json:"vectors"`
-	Errors         []map[string]any  `json:"errors"`
-	Headers        []map[string]any  `json:"headers"`
-	RoutingHeaders []map[string]any  `json:"routing_headers"`
-	Malformed      []map[string]any  `json:"malformed"`
-	Snapshots      []map[string]any  `json:"snapshots"`
-	Opens          []map[string]any  `json:"opens"`
-	Heap           []map[string]any  `json:"heap"`
-	Inline         []map[string]any  `json:"inline"`
-	Frames         []map[string]any  `json:"frames"`
-	Tokens         []map[string]any  `json:"tokens"`
-	Identities     map[string]string `json:"identities"`
-	Names          []map[string]any  `json:"names"`
-	Capability     []map[string]any  `json:"capability"`
-	Subnet         []map[string]any  `json:"subnet"`
-	Local          []localCase       `json:"local"`
-	Typed          []typedCase       `json:"typed"`
+	Vectors        []map[string]any    `json:"vectors"`
+	Errors         []map[string]any    `json:"errors"`
+	Headers        []map[string]any    `json:"headers"`
+	RoutingHeaders []map[string]any    `json:"routing_headers"`
+	Malformed      []map[string]any    `json:"malformed"`
+	Snapshots      []map[string]any    `json:"snapshots"`
+	Opens          []map[string]any    `json:"opens"`
+	Heap           []map[string]any    `json:"heap"`
+	Inline         []map[string]any    `json:"inline"`
+	Frames         []map[string]any    `json:"frames"`
+	Tokens         []map[string]any    `json:"tokens"`
+	Identities     map[string]string   `json:"identities"`
+	Names          []map[string]any    `json:"names"`
+	Capability     []map[string]any    `json:"capability"`
+	Subnet         []map[string]any    `json:"subnet"`
+	Local          []localCase         `json:"local"`
+	ChannelConfigs []channelConfigCase `json:"channel_configs"`
+	Typed          []typedCase         `json:"typed"`
 	Configs        []struct {
 		Name      string          `json:"name"`
 		Config    json.RawMessage `json:"config"`
@@ -1034,6 +1035,9 @@ func TestCrossLangFixtures(t *testing.T) {
 		}
 		if doc.Names != nil {
 			units = append(units, channelNameUnits(doc)...)
+		}
+		if doc.ChannelConfigs != nil {
+			units = append(units, channelConfigUnits(doc)...)
 		}
 		if doc.Local != nil {
 			units = append(units, localChannelUnits(doc)...)

@@ -82,6 +82,30 @@ func (c ChannelConfig) json() string {
 	return string(data)
 }
 
+// NormalizeChannelConfig reads a channel config in the engine's JSON form and
+// returns it with every default filled in, as a node registering it enforces
+// it (ErrInvalidChannelConfig, ErrInvalidChannelName, ErrInvalidPredicate).
+func NormalizeChannelConfig(configJSON string) (string, error) {
+	text := []byte(configJSON)
+	var out *C.char
+	var n C.size_t
+	err := cCall(func() C.int32_t {
+		return C.net_channel_config_normalize(bytesPtr(text), C.size_t(len(text)), &out, &n)
+	})
+	runtime.KeepAlive(text)
+	if err != nil {
+		return "", err
+	}
+	defer C.net_string_free(out)
+	return C.GoStringN(out, C.int(n)), nil
+}
+
+// Normalized returns the config as the engine enforces it (every default
+// filled in), in the engine's JSON form.
+func (c ChannelConfig) Normalized() (string, error) {
+	return NormalizeChannelConfig(c.json())
+}
+
 // SkippedSubscriber is a subscriber a publish did not send to, and why
 // ("expired", "revoked", "backpressure", "no_session").
 type SkippedSubscriber struct {

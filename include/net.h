@@ -1469,6 +1469,22 @@ int32_t net_mesh_channel_stats(struct net_mesh_t *mesh,
                                size_t *out_len);
 
 /**
+ * Reads a channel config (the JSON `net_mesh_register_channel` takes) and
+ * writes it back with every default filled in, as a node registering it
+ * would enforce it (free with `net_string_free`):
+ * `NET_ERR_INVALID_CHANNEL_CONFIG`, `NET_ERR_INVALID_CHANNEL_NAME` or
+ * `NET_ERR_INVALID_PREDICATE` for a bad one.
+ *
+ * # Safety
+ * `config` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+ */
+NET_MUST_USE
+int32_t net_channel_config_normalize(const char *config,
+                                     size_t len,
+                                     char **out_json,
+                                     size_t *out_len);
+
+/**
  * Publishes `payload` on the bus's local channel `name` (no registration:
  * any valid name) and writes to `*delivered` (may be NULL) how many local
  * subscriptions took a copy; a subscription whose queue is full misses it

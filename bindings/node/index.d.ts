@@ -149,6 +149,7 @@ export class ChannelSubscription {
 }
 export function channelCheckName(name: string): void;
 export function channelHash(name: string): bigint;
+export function channelConfigNormalize(config: string): string;
 export function channelMatches(pattern: string, name: string): boolean;
 
 export class NetDb {

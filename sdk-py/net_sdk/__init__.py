@@ -52,6 +52,7 @@ from .mesh import (
     Stream,
     StreamStats,
     Trust,
+    normalize_channel_config,
 )
 from .netdb import Memory, NetDb, Task, WriteToken
 from .node import NetNode
@@ -137,6 +138,7 @@ __all__ = [
     "channel_matches",
     "check_channel_name",
     "mesh",
+    "normalize_channel_config",
     "public_key_ids",
     "redex",
     "token",

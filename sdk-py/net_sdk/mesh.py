@@ -485,6 +485,20 @@ class ChannelConfig:
             )
         )
 
+    def normalized(self) -> Dict[str, Any]:
+        """This config as the engine enforces it: every default filled in."""
+        return normalize_channel_config(self._json())
+
+
+def normalize_channel_config(config: Union[str, Mapping[str, Any]]) -> Dict[str, Any]:
+    """A channel config in the engine's JSON form (text or a mapping) with every
+    default filled in, as a node registering it enforces it.
+    ``InvalidChannelConfigError`` (or ``InvalidChannelNameError``,
+    ``InvalidPredicateError``) for a bad one."""
+    text = config if isinstance(config, str) else json.dumps(dict(config))
+    result: Dict[str, Any] = json.loads(_net.channel_config_normalize(text))
+    return result
+
 
 @dataclass(frozen=True)
 class PublishReport:

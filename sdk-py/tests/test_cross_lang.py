@@ -32,6 +32,7 @@ from net_sdk import (
     channel_hash,
     channel_matches,
     check_channel_name,
+    normalize_channel_config,
     public_key_ids,
     redex,
     verify,
@@ -479,6 +480,17 @@ def channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(c["name"], lambda c=c: case(c)) for c in doc.get("names", [])]
 
 
+def channel_config_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    def case(c: dict[str, Any]) -> None:
+        text = json.dumps(c["config"])
+        if "error" in c:
+            expect_kind(c["error"], lambda: normalize_channel_config(text))
+        else:
+            assert normalize_channel_config(text) == c["normalized"]
+
+    return [(c["name"], lambda c=c: case(c)) for c in doc.get("channel_configs", [])]
+
+
 def local_channel_units(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     def case(c: dict[str, Any]) -> None:
         node = NetNode(config_json=json.dumps(c.get("config", {})))
@@ -851,6 +863,7 @@ def test_fixture_file(path: Path) -> None:
         + records_units(doc)
         + token_units(doc)
         + channel_units(doc)
+        + channel_config_units(doc)
         + local_channel_units(doc)
         + typed_channel_units(doc)
         + capability_units(doc)

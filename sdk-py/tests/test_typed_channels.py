@@ -9,6 +9,8 @@ from typing import Any, List, Optional
 
 import pytest
 from net_sdk import (
+    ChannelConfig,
+    InvalidChannelConfigError,
     InvalidChannelMessageError,
     InvalidChannelNameError,
     Mesh,
@@ -169,3 +171,20 @@ def test_a_typed_channel_over_the_mesh() -> None:
             publisher.publish("plant/temps", b'{"celsius": "hot"}')
             with pytest.raises(InvalidChannelMessageError):
                 sub.next(timeout=5)
+
+
+def test_channel_config_defaults_come_from_the_engine() -> None:
+    assert ChannelConfig("a").normalized() == {
+        "name": "a",
+        "visibility": "global",
+        "publish_caps": None,
+        "subscribe_caps": None,
+        "require_token": False,
+        "reliable": True,
+        "congestion": "block",
+        "block_timeout_ms": 1000,
+    }
+    got = ChannelConfig("a", reliable=False, congestion="drop", block_timeout=0.0015).normalized()
+    assert (got["reliable"], got["congestion"], got["block_timeout_ms"]) == (False, "drop", 2)
+    with pytest.raises(InvalidChannelConfigError):
+        ChannelConfig("a", block_timeout=-1).normalized()

@@ -567,6 +567,15 @@ async fn golden_fixtures() {
                 &mut failures,
             );
         }
+        if doc.get("channel_configs").is_some() {
+            tally(
+                check_channel_configs(&doc),
+                &rel,
+                &mut passed,
+                &mut failed,
+                &mut failures,
+            );
+        }
         if doc.get("local").is_some() {
             tally(
                 check_local_channels(&doc),
@@ -1393,6 +1402,31 @@ fn check_tokens(doc: &Value) -> Vec<Result<(), String>> {
         out.push(outcome(case, got));
     }
     out
+}
+
+/// channel/configs.json: configs with their defaults filled in.
+fn check_channel_configs(doc: &Value) -> Vec<Result<(), String>> {
+    use net_sdk::mesh::ChannelConfig;
+    doc["channel_configs"]
+        .as_array()
+        .expect("channel_configs")
+        .iter()
+        .map(|case| {
+            let got = ChannelConfig::from_json(&case["config"].to_string())
+                .map(|c| c.to_json())
+                .map_err(SdkError::from);
+            let name = case["name"].as_str().unwrap_or_default();
+            match (case.get("error").and_then(Value::as_str), got) {
+                (Some(kind), got) => expect_kind(name, got, kind),
+                (None, Err(e)) => Err(format!("{name}: {e}")),
+                (None, Ok(got)) if got == case["normalized"] => Ok(()),
+                (None, Ok(got)) => Err(format!(
+                    "{name}: got {got}, expected {}",
+                    case["normalized"]
+                )),
+            }
+        })
+        .collect()
 }
 
 /// channel/local.json: a node's local channels, step by step.

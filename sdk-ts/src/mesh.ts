@@ -115,6 +115,31 @@ export interface ChannelOptions {
 /** What a publish does when a reliable subscriber's window is full. */
 export type Congestion = 'block' | 'drop';
 
+/**
+ * A channel config in the engine's JSON form (text or an object) with every
+ * default filled in, as a node registering it enforces it.
+ * `InvalidChannelConfigError` (or `InvalidChannelNameError`,
+ * `InvalidPredicateError`) for a bad one.
+ */
+export function normalizeChannelConfig(config: string | Record<string, unknown>): Record<string, unknown> {
+  const text = typeof config === 'string' ? config : JSON.stringify(config);
+  return JSON.parse(call(() => native.channelConfigNormalize(text))) as Record<string, unknown>;
+}
+
+/** The engine's JSON form of a channel's name and options. */
+export function channelConfigJson(name: string, options: ChannelOptions = {}): Record<string, unknown> {
+  return {
+    name,
+    visibility: options.visibility,
+    publish_caps: options.publishCaps?.toJSON(),
+    subscribe_caps: options.subscribeCaps?.toJSON(),
+    require_token: options.requireToken,
+    reliable: options.reliable,
+    congestion: options.congestion,
+    block_timeout_ms: options.blockTimeoutMs,
+  };
+}
+
 /** Options of {@link Mesh.subscribe}. */
 export interface SubscribeChannelOptions {
   /** The token chain, root grant first. */
@@ -840,16 +865,7 @@ export class Mesh {
    * (`channel:invalid_config` when it is registered already).
    */
   registerChannel(name: string, options: ChannelOptions = {}): void {
-    const config = {
-      name,
-      visibility: options.visibility,
-      publish_caps: options.publishCaps?.toJSON(),
-      subscribe_caps: options.subscribeCaps?.toJSON(),
-      require_token: options.requireToken,
-      reliable: options.reliable,
-      congestion: options.congestion,
-      block_timeout_ms: options.blockTimeoutMs,
-    };
+    const config = channelConfigJson(name, options);
     call(() => this.native.registerChannel(JSON.stringify(config)));
   }
 

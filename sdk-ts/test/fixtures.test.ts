@@ -19,6 +19,7 @@ import {
   NetError,
   NetNode,
   ChannelSubscription,
+  normalizeChannelConfig,
   Redex,
   Subscription,
   PermissionToken,
@@ -620,6 +621,18 @@ function channelUnits(doc: Json): Unit[] {
   ]);
 }
 
+/** channel/configs.json: configs with their defaults filled in. */
+function channelConfigUnits(doc: Json): Unit[] {
+  return (doc.channel_configs ?? []).map((c: Json): Unit => [
+    c.name,
+    () => {
+      const text = JSON.stringify(c.config);
+      if (c.error) expectKind(c.error, () => normalizeChannelConfig(text));
+      else assert.deepEqual(normalizeChannelConfig(text), c.normalized);
+    },
+  ]);
+}
+
 /** channel/local.json: a node's local channels, step by step. */
 function localChannelUnits(doc: Json): Unit[] {
   return (doc.local ?? []).map((c: Json): Unit => [
@@ -786,7 +799,7 @@ test('golden fixtures', async () => {
     let failed = 0;
     const links = doc.transfers ? busLinkUnits(doc) : null;
     const records = doc.records ? sharedRecordUnits(doc) : [];
-    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc), ...localChannelUnits(doc), ...typedChannelUnits(doc), ...capabilityUnits(doc), ...subnetUnits(doc)]) {
+    for (const [name, unit] of [...codecUnits(doc), ...(links?.units ?? []), ...records, ...tokenUnits(doc), ...channelUnits(doc), ...channelConfigUnits(doc), ...localChannelUnits(doc), ...typedChannelUnits(doc), ...capabilityUnits(doc), ...subnetUnits(doc)]) {
       try {
         await unit();
         passed++;

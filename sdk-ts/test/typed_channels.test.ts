@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { z } from 'zod';
-import { InvalidChannelMessageError, InvalidChannelNameError, Mesh, NetNode, ShutdownError } from '../src';
+import {
+  channelConfigJson,
+  InvalidChannelConfigError,
+  InvalidChannelMessageError,
+  InvalidChannelNameError,
+  Mesh,
+  NetNode,
+  normalizeChannelConfig,
+  ShutdownError,
+} from '../src';
 
 const Reading = z.object({ sensorId: z.string(), celsius: z.number() });
 type Reading = z.infer<typeof Reading>;
@@ -124,4 +133,20 @@ test('a typed channel over the mesh', async () => {
   sub.close();
   await subscriber.close();
   await publisher.close();
+});
+
+test('channel config defaults come from the engine', () => {
+  assert.deepEqual(normalizeChannelConfig(channelConfigJson('a')), {
+    name: 'a',
+    visibility: 'global',
+    publish_caps: null,
+    subscribe_caps: null,
+    require_token: false,
+    reliable: true,
+    congestion: 'block',
+    block_timeout_ms: 1000,
+  });
+  const got = normalizeChannelConfig(channelConfigJson('a', { reliable: false, congestion: 'drop', blockTimeoutMs: 2 }));
+  assert.deepEqual([got.reliable, got.congestion, got.block_timeout_ms], [false, 'drop', 2]);
+  assert.throws(() => normalizeChannelConfig(channelConfigJson('a', { blockTimeoutMs: -1 })), InvalidChannelConfigError);
 });

@@ -1224,6 +1224,30 @@ static void check_typed_channels(const cJSON *doc, int *pass, int *fail, const c
     net_bus_free(bus);
 }
 
+static int json_equals(char *got, const cJSON *want);
+
+/* channel/configs.json: configs with their defaults filled in. */
+static void check_channel_configs(const cJSON *doc, int *pass, int *fail, const char *file) {
+    const cJSON *c;
+    cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "channel_configs")) {
+        char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(c, "config"));
+        char *out = NULL;
+        int rc = net_channel_config_normalize(text, strlen(text), &out, NULL);
+        const cJSON *want_error = cJSON_GetObjectItem(c, "error");
+        int ok;
+        if (want_error) {
+            ok = kind_matches(rc, want_error);
+            if (!ok) snprintf(errbuf, sizeof errbuf, "rc %d", rc);
+            net_string_free(out);
+        } else {
+            ok = rc == NET_OK && json_equals(out, cJSON_GetObjectItem(c, "normalized"));
+            if (rc != NET_OK) snprintf(errbuf, sizeof errbuf, "rc %d", rc);
+        }
+        free(text);
+        tally(ok, pass, fail, file, cJSON_GetObjectItem(c, "name")->valuestring);
+    }
+}
+
 /* channel/local.json */
 static void check_local_channels(const cJSON *doc, int *pass, int *fail, const char *file) {
     const cJSON *c;
@@ -1432,6 +1456,7 @@ int main(int argc, char **argv) {
                 if (cJSON_GetObjectItem(doc, "frames")) check_frames(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "tokens")) check_tokens(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "names")) check_channel_names(doc, &pass, &fail, rel);
+                if (cJSON_GetObjectItem(doc, "channel_configs")) check_channel_configs(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "local")) check_local_channels(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "typed")) check_typed_channels(doc, &pass, &fail, rel);
                 if (cJSON_GetObjectItem(doc, "capability")) check_capability(doc, &pass, &fail, rel);

@@ -184,6 +184,12 @@ pub fn channel_hash(name: String) -> Result<BigInt> {
     Ok(BigInt::from(channel::channel_hash(&name).map_err(to_js)?))
 }
 
+/// A channel config's JSON with every default filled in.
+#[napi]
+pub fn channel_config_normalize(config: String) -> Result<String> {
+    channel::normalize_config(&config).map_err(to_js)
+}
+
 /// Whether the channel pattern matches the channel name.
 #[napi]
 pub fn channel_matches(pattern: String, name: String) -> Result<bool> {

@@ -179,6 +179,12 @@ pub fn channel_hash(name: &str) -> PyResult<u64> {
     channel::channel_hash(name).map_err(to_py)
 }
 
+/// A channel config's JSON with every default filled in.
+#[pyfunction]
+pub fn channel_config_normalize(config: &str) -> PyResult<String> {
+    channel::normalize_config(config).map_err(to_py)
+}
+
 /// Whether the channel pattern matches the channel name.
 #[pyfunction]
 pub fn channel_matches(pattern: &str, name: &str) -> PyResult<bool> {
@@ -196,6 +202,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(token_scope_bits, m)?)?;
     m.add_function(wrap_pyfunction!(channel_check_name, m)?)?;
     m.add_function(wrap_pyfunction!(channel_hash, m)?)?;
+    m.add_function(wrap_pyfunction!(channel_config_normalize, m)?)?;
     m.add_function(wrap_pyfunction!(channel_matches, m)?)?;
     m.add_class::<TokenCache>()?;
     m.add("TOKEN_LEN", facade::TOKEN_LEN)?;

@@ -182,6 +182,33 @@ pub unsafe extern "C" fn net_mesh_channel_stats(
     })
 }
 
+/// Reads a channel config (the JSON `net_mesh_register_channel` takes) and
+/// writes it back with every default filled in, as a node registering it
+/// would enforce it (free with `net_string_free`):
+/// `NET_ERR_INVALID_CHANNEL_CONFIG`, `NET_ERR_INVALID_CHANNEL_NAME` or
+/// `NET_ERR_INVALID_PREDICATE` for a bad one.
+///
+/// # Safety
+/// `config` valid for `len` bytes; `out_json` writable; `out_len` may be NULL.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_channel_config_normalize(
+    config: *const c_char,
+    len: usize,
+    out_json: *mut *mut c_char,
+    out_len: *mut usize,
+) -> i32 {
+    guard(|| {
+        // SAFETY: forwarded contract.
+        let config = unsafe { str_arg(config, len, "config")? };
+        string_out(
+            crate::facade::channel::normalize_config(config)?,
+            out_json,
+            out_len,
+        )
+    })
+}
+
 /// Publishes `payload` on the bus's local channel `name` (no registration:
 /// any valid name) and writes to `*delivered` (may be NULL) how many local
 /// subscriptions took a copy; a subscription whose queue is full misses it

@@ -18,6 +18,15 @@ pub fn channel_matches(pattern: &str, name: &str) -> Result<bool> {
     Ok(ChannelPattern::new(pattern)?.matches(&ChannelName::new(name)?))
 }
 
+/// A channel config (JSON) with every default filled in: what a node
+/// registering it enforces. `channel:invalid_config` /
+/// `channel:invalid_name` / `capability:invalid_predicate` otherwise.
+pub fn normalize_config(config: &str) -> Result<String> {
+    Ok(net_core::mesh::ChannelConfig::from_json(config)?
+        .to_json()
+        .to_string())
+}
+
 /// A bus's local channels: publish, subscribe (the subscription is the
 /// mesh's [`on_mesh::SubscriptionHandle`], read the same way).
 pub mod on_bus {
