@@ -4,7 +4,7 @@
 //! own session connected to the publisher's); Net runs its encrypted mesh
 //! over UDP loopback (each subscriber its own node). Both publish one message
 //! per call in a loop (`put` / `publish`). Prints one JSON line per row;
-//! `-- --quick` runs fewer messages.
+//! `--quick` runs fewer messages, `--only net|zenoh` one side.
 
 use net_core::channel::ChannelName;
 use net_core::identity::Identity;
@@ -28,24 +28,36 @@ fn zenoh_config(listen: Option<u16>, connect: Option<u16>) -> zenoh::Config {
     set(&mut config, "mode", "\"peer\"".into());
     set(&mut config, "scouting/multicast/enabled", "false".into());
     if let Some(port) = listen {
-        set(&mut config, "listen/endpoints", format!("[\"tcp/127.0.0.1:{port}\"]"));
+        set(
+            &mut config,
+            "listen/endpoints",
+            format!("[\"tcp/127.0.0.1:{port}\"]"),
+        );
     } else {
         set(&mut config, "listen/endpoints", "[]".into());
     }
     if let Some(port) = connect {
-        set(&mut config, "connect/endpoints", format!("[\"tcp/127.0.0.1:{port}\"]"));
+        set(
+            &mut config,
+            "connect/endpoints",
+            format!("[\"tcp/127.0.0.1:{port}\"]"),
+        );
     }
     config
 }
 
 fn zenoh_row(subscribers: usize, size: usize, messages: usize) {
     let port = free_port();
-    let publisher_session = zenoh::open(zenoh_config(Some(port), None)).wait().expect("open");
+    let publisher_session = zenoh::open(zenoh_config(Some(port), None))
+        .wait()
+        .expect("open");
     let received = Arc::new(AtomicUsize::new(0));
     let mut sessions = Vec::new();
     let mut subs = Vec::new();
     for _ in 0..subscribers {
-        let session = zenoh::open(zenoh_config(None, Some(port))).wait().expect("open");
+        let session = zenoh::open(zenoh_config(None, Some(port)))
+            .wait()
+            .expect("open");
         let count = received.clone();
         let sub = session
             .declare_subscriber("bench/fan")
@@ -96,8 +108,12 @@ fn zenoh_row(subscribers: usize, size: usize, messages: usize) {
 
 fn zenoh_latency() {
     let port = free_port();
-    let a = zenoh::open(zenoh_config(Some(port), None)).wait().expect("open");
-    let b = zenoh::open(zenoh_config(None, Some(port))).wait().expect("open");
+    let a = zenoh::open(zenoh_config(Some(port), None))
+        .wait()
+        .expect("open");
+    let b = zenoh::open(zenoh_config(None, Some(port)))
+        .wait()
+        .expect("open");
     let (tx, rx) = std::sync::mpsc::channel::<Instant>();
     let _sub = b
         .declare_subscriber("bench/rtt")
@@ -134,23 +150,36 @@ fn report_latency(name: &str, mut samples: Vec<f64>) {
 }
 
 fn node(seed: u8) -> MeshNode {
-    let config = MeshConfig::new("127.0.0.1:0".parse().expect("addr"), NetworkKey::from_bytes([7; 32]));
+    let config = MeshConfig::new(
+        "127.0.0.1:0".parse().expect("addr"),
+        NetworkKey::from_bytes([7; 32]),
+    );
     MeshNode::bind(Identity::from_seed(&[seed; 32]), config).expect("bind")
 }
 
 fn net_row(subscribers: usize, size: usize, messages: usize) {
     let publisher = node(1);
     publisher
-        .register_channel(ChannelConfig::new(ChannelName::new("bench/fan").expect("name")))
+        .register_channel(ChannelConfig::new(
+            ChannelName::new("bench/fan").expect("name"),
+        ))
         .expect("register");
     let nodes: Vec<MeshNode> = (0..subscribers).map(|i| node(10 + i as u8)).collect();
     let received = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
     for n in &nodes {
-        n.connect(publisher.local_addr().expect("addr"), &publisher.public_key())
-            .expect("connect");
+        n.connect(
+            publisher.local_addr().expect("addr"),
+            &publisher.public_key(),
+        )
+        .expect("connect");
         let sub = n
-            .subscribe(publisher.node_id(), "bench/fan", &[], Duration::from_secs(5))
+            .subscribe(
+                publisher.node_id(),
+                "bench/fan",
+                &[],
+                Duration::from_secs(5),
+            )
             .expect("subscribe");
         let count = received.clone();
         readers.push(std::thread::spawn(move || {
@@ -187,13 +216,23 @@ fn net_latency() {
     let publisher = node(1);
     let sub_node = node(2);
     publisher
-        .register_channel(ChannelConfig::new(ChannelName::new("bench/rtt").expect("name")))
+        .register_channel(ChannelConfig::new(
+            ChannelName::new("bench/rtt").expect("name"),
+        ))
         .expect("register");
     sub_node
-        .connect(publisher.local_addr().expect("addr"), &publisher.public_key())
+        .connect(
+            publisher.local_addr().expect("addr"),
+            &publisher.public_key(),
+        )
         .expect("connect");
     let sub = sub_node
-        .subscribe(publisher.node_id(), "bench/rtt", &[], Duration::from_secs(5))
+        .subscribe(
+            publisher.node_id(),
+            "bench/rtt",
+            &[],
+            Duration::from_secs(5),
+        )
         .expect("subscribe");
     let mut samples = Vec::new();
     for _ in 0..2000 {
@@ -207,17 +246,39 @@ fn net_latency() {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    // `--only net` / `--only zenoh`: one side per process, so neither runs
+    // beside the other's idle threads (scripts/bench runs both, one after
+    // the other).
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    let zenoh_side = only.as_deref() != Some("net");
+    let net_side = only.as_deref() != Some("zenoh");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let _guard = rt.enter();
     for &(subscribers, size) in &[(1, 64), (1, 1024), (8, 64), (8, 1024), (64, 64), (64, 1024)] {
         let messages = match (subscribers, quick) {
             (64, _) | (_, true) => 5_000,
             _ => 50_000,
         };
-        zenoh_row(subscribers, size, messages);
-        net_row(subscribers, size, messages);
+        if zenoh_side {
+            zenoh_row(subscribers, size, messages);
+        }
+        if net_side {
+            net_row(subscribers, size, messages);
+        }
     }
-    zenoh_latency();
-    net_latency();
+    if zenoh_side {
+        zenoh_latency();
+    }
+    if net_side {
+        net_latency();
+    }
 }
