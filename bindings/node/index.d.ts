@@ -261,6 +261,7 @@ export class Mesh {
   channelSubscribersJson(name: string): string;
   tokenCache(): TokenCache;
   publish(name: string, payload: Buffer): string;
+  publishAsync(name: string, payload: Buffer): Promise<string>;
   channelStatsJson(): string;
   subscribe(publisher: bigint, pattern: string, chain: Buffer, timeoutMs: number): Promise<ChannelSubscription>;
   knownPeersJson(): string;

@@ -219,6 +219,11 @@ export class MeshChannel<T> {
     return this.mesh.publish(this.name, this.codec.encode(value));
   }
 
+  /** {@link publish} off the event loop (see {@link Mesh.publishAsync}). */
+  async publishAsync(value: T): Promise<PublishReport> {
+    return this.mesh.publishAsync(this.name, this.codec.encode(value));
+  }
+
   /** Asks `publisher` for the channel (see {@link Mesh.subscribe}). */
   async subscribe(publisher: MeshId, options: SubscribeChannelOptions = {}): Promise<TypedChannelSubscription<T>> {
     return new TypedChannelSubscription(await this.mesh.subscribe(publisher, this.name, options), this.codec);

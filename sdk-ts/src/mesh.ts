@@ -500,6 +500,23 @@ async function retrying(maxRetries: number, slice: (left: number) => Promise<num
   }
 }
 
+function payloadBuffer(payload: Uint8Array | string): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}
+
+function publishReport(json: string): PublishReport {
+  const raw = JSON.parse(json) as {
+    attempted: number;
+    delivered: number;
+    skipped: Array<{ node_id: string; reason: SkipReason }>;
+  };
+  return {
+    attempted: raw.attempted,
+    delivered: raw.delivered,
+    skipped: raw.skipped.map((s) => ({ nodeId: BigInt(s.node_id), reason: s.reason })),
+  };
+}
+
 async function settle<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
@@ -894,17 +911,18 @@ export class Mesh {
    * here, `channel:unauthorized` when this node misses its `publishCaps`.
    */
   publish(channel: string, payload: Uint8Array | string): PublishReport {
-    const bytes = typeof payload === 'string' ? Buffer.from(payload) : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    const raw = JSON.parse(call(() => this.native.publish(channel, bytes))) as {
-      attempted: number;
-      delivered: number;
-      skipped: Array<{ node_id: string; reason: SkipReason }>;
-    };
-    return {
-      attempted: raw.attempted,
-      delivered: raw.delivered,
-      skipped: raw.skipped.map((s) => ({ nodeId: BigInt(s.node_id), reason: s.reason })),
-    };
+    return publishReport(call(() => this.native.publish(channel, payloadBuffer(payload))));
+  }
+
+  /**
+   * {@link publish} on the libuv thread pool: the event loop never waits. A
+   * reliable channel's `block` congestion policy makes `publish` wait (up to
+   * `blockTimeoutMs` per subscriber) while a subscriber's window is full; a
+   * server that must not stall its event loop publishes with this.
+   */
+  async publishAsync(channel: string, payload: Uint8Array | string): Promise<PublishReport> {
+    const bytes = payloadBuffer(payload);
+    return publishReport(await settle(() => this.native.publishAsync(channel, bytes)));
   }
 
   /**

@@ -126,7 +126,11 @@ test('a typed channel over the mesh', async () => {
   const out = publisher.channel('plant/temps', Reading);
   const sub = await subscriber.channel('plant/temps', Reading).subscribe(publisher.nodeId);
   assert.deepEqual(sub.accepted, ['plant/temps']);
-  for (let i = 0; i < 10; i++) assert.equal(out.publish({ sensorId: `s${i}`, celsius: i / 2 }).delivered, 1);
+  for (let i = 0; i < 10; i++) {
+    const report = i % 2 ? out.publish({ sensorId: `s${i}`, celsius: i / 2 }) : await out.publishAsync({ sensorId: `s${i}`, celsius: i / 2 });
+    assert.equal(report.delivered, 1);
+  }
+  await assert.rejects(publisher.publishAsync('not/registered', 'x'), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'channel:unknown_channel');
   for (let i = 0; i < 10; i++) assert.deepEqual(await sub.next({ timeoutMs: 5000 }), { sensorId: `s${i}`, celsius: i / 2 });
   publisher.publish('plant/temps', '{"celsius": "hot"}');
   await assert.rejects(sub.next({ timeoutMs: 5000 }), InvalidChannelMessageError);

@@ -154,3 +154,37 @@ pub fn subscribe(
         timeout_ms,
     }))
 }
+
+/// A publish run off the event loop: a reliable channel's `block`
+/// congestion policy may wait for a full subscriber.
+pub struct PublishTask {
+    pub(crate) mesh: Arc<MeshHandle>,
+    pub(crate) name: String,
+    pub(crate) payload: Vec<u8>,
+}
+
+impl EngineTask for PublishTask {
+    type Output = String;
+    type JsValue = String;
+
+    fn run(&mut self) -> net::Result<String> {
+        on_mesh::publish(&self.mesh, &self.name, &[&self.payload])
+    }
+
+    fn resolve(&mut self, _env: Env, output: String) -> napi::Result<String> {
+        Ok(output)
+    }
+}
+
+/// Publishes on the pool (see `Mesh.publishAsync`).
+pub fn publish_async(
+    mesh: &Arc<MeshHandle>,
+    name: String,
+    payload: Vec<u8>,
+) -> AsyncTask<Engine<PublishTask>> {
+    spawn(PublishTask {
+        mesh: Arc::clone(mesh),
+        name,
+        payload,
+    })
+}

@@ -513,6 +513,16 @@ impl Mesh {
         channel::on_mesh::publish(&self.inner, &name, &[&payload]).map_err(to_js)
     }
 
+    /// Publishes on the libuv pool; resolves the report as JSON.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn publish_async(
+        &self,
+        name: String,
+        payload: Buffer,
+    ) -> AsyncTask<Engine<crate::channel::PublishTask>> {
+        crate::channel::publish_async(&self.inner, name, payload.to_vec())
+    }
+
     /// The channel layer's counters as JSON.
     #[napi]
     pub fn channel_stats_json(&self) -> String {
