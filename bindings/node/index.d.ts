@@ -145,6 +145,7 @@ export class ChannelSubscription {
   publisher(): bigint;
   acceptedJson(): string;
   next(remainingMs: number, cancel?: CancelToken | null): Promise<NativeChannelMessage | null>;
+  onMessage(deliver: (messages: NativeChannelMessage[]) => void): Handler;
   close(): void;
 }
 export function channelCheckName(name: string): void;

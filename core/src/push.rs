@@ -44,7 +44,7 @@
 //!   stderr for the 1st, 2nd, 4th, 8th ... failure of a delivery.
 
 use crate::bus::Subscription;
-use crate::mesh::MessageSource;
+use crate::mesh::{QueueSource, Queued};
 use parking_lot::{Condvar, Mutex};
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -88,15 +88,15 @@ impl Source for Subscription {
     }
 }
 
-impl Source for MessageSource {
-    type Item = crate::mesh::Message;
+impl<T: Queued + Send + 'static> Source for QueueSource<T> {
+    type Item = T;
 
     fn poll_take(&mut self, cx: &mut Context<'_>, max: usize) -> Poll<Option<Vec<Self::Item>>> {
         self.poll_next_batch(cx, max)
     }
 
     fn give_back(&mut self, items: Vec<Self::Item>) {
-        MessageSource::give_back(self, items);
+        QueueSource::give_back(self, items);
     }
 }
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
+    Callable,
     Dict,
     Generic,
     Iterator,
@@ -51,6 +52,7 @@ from net import _net
 from net.errors import InvalidChannelMessageError
 
 from ._time import seconds_to_ms
+from .handler import Handler
 
 if TYPE_CHECKING:
     from .mesh import Mesh, PublishReport
@@ -98,6 +100,18 @@ class ChannelSubscription:
             if message is None:
                 return
             yield message
+
+    def on_message(self, handler: Callable[[ChannelMessage], Any]) -> Handler:
+        """Calls ``handler(message)`` for each message on the ``net-callbacks``
+        thread, in order, until the subscription closes (the queued messages
+        first) or the returned :class:`~net_sdk.Handler` is closed; see
+        :mod:`net_sdk.handler`. A handler and :meth:`next` on one subscription
+        share its messages."""
+
+        def deliver(raw: Any) -> None:
+            handler(ChannelMessage(*raw))
+
+        return Handler(self._native.on_message(deliver))
 
     def close(self) -> None:
         """Unsubscribes (idempotent)."""
@@ -229,6 +243,29 @@ class TypedChannelSubscription(Generic[T]):
     def __iter__(self) -> Iterator[T]:
         for message in self._inner:
             yield self._codec.decode(message)
+
+    def on_message(
+        self,
+        handler: Callable[[T], Any],
+        *,
+        on_invalid: Optional[Callable[[InvalidChannelMessageError], Any]] = None,
+    ) -> Handler:
+        """Calls ``handler(value)`` for each message that decodes, on the
+        ``net-callbacks`` thread; a message that does not goes to
+        ``on_invalid(error)`` (without one, it counts as the handler's failure)."""
+        codec = self._codec
+
+        def deliver(message: ChannelMessage) -> None:
+            try:
+                value = codec.decode(message)
+            except InvalidChannelMessageError as e:
+                if on_invalid is None:
+                    raise
+                on_invalid(e)
+                return
+            handler(value)
+
+        return self._inner.on_message(deliver)
 
     def close(self) -> None:
         """Unsubscribes (idempotent)."""

@@ -3,7 +3,9 @@ dataclasses and plain JSON, bad messages and values, threads, and over the mesh.
 
 from __future__ import annotations
 
+import queue
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, List, Optional
 
@@ -188,3 +190,34 @@ def test_channel_config_defaults_come_from_the_engine() -> None:
     assert (got["reliable"], got["congestion"], got["block_timeout_ms"]) == (False, "drop", 2)
     with pytest.raises(InvalidChannelConfigError):
         ChannelConfig("a", block_timeout=-1).normalized()
+
+
+def test_push_handlers_on_channel_subscriptions() -> None:
+    with NetNode() as node:
+        records = node.channel("push/t", Reading)
+        sub = records.subscribe()
+        got: queue.Queue[Any] = queue.Queue()
+        handler = sub.on_message(got.put, on_invalid=lambda e: got.put(e.kind))
+        for i in range(50):
+            records.publish(Reading(f"s{i}", i))
+        node.publish("push/t", b"{}")
+        assert [got.get(timeout=5) for _ in range(50)] == [Reading(f"s{i}", i) for i in range(50)]
+        assert got.get(timeout=5) == "channel:invalid_message"
+        # Closing the subscription ends the handler after what was queued.
+        records.publish(Reading("last", 0))
+        sub.close()
+        assert got.get(timeout=5) == Reading("last", 0)
+        deadline = time.monotonic() + 5
+        while not handler.stats.closed:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert handler.stats.delivered == 52
+
+        raw = node.subscribe_channel("push/**")
+        seen: queue.Queue[Any] = queue.Queue()
+        with raw.on_message(seen.put):
+            node.publish("push/a/b", b"x")
+            message = seen.get(timeout=5)
+            assert (message.channel, message.payload, message.publisher) == ("push/a/b", b"x", 0)
+        node.publish("push/a/b", b"y")  # the handler is closed: pull gets it
+        assert raw.next(timeout=1).payload == b"y"

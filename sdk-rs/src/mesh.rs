@@ -527,6 +527,15 @@ impl ChannelSubscription {
         Ok(self.inner.next_cancellable(timeout, cancel)?)
     }
 
+    /// Calls `f` for each message on the engine's callback threads, in
+    /// order, until the subscription is closed (or dropped; what was queued
+    /// is handed out first) or the [`Handler`](crate::Handler) is closed; see
+    /// [`crate::handler`]. A handler and `next` on one subscription share
+    /// its messages.
+    pub fn on_message(&self, f: impl FnMut(ChannelMessage) + Send + 'static) -> crate::Handler {
+        crate::handler::spawn(self.inner.source(), "channel message handler", f)
+    }
+
     /// Unsubscribes (also on drop).
     pub fn close(&self) {
         self.inner.close();

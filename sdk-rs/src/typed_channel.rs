@@ -206,6 +206,17 @@ impl<T: DeserializeOwned> TypedChannelSubscription<T> {
         }
     }
 
+    /// Calls `f` with each decoded value (or the decode error) on the
+    /// engine's callback threads, in order; see
+    /// [`ChannelSubscription::on_message`].
+    pub fn on_message(&self, mut f: impl FnMut(Result<T>) + Send + 'static) -> crate::Handler
+    where
+        T: 'static,
+    {
+        self.inner
+            .on_message(move |m| f(decode(&m.channel, &m.payload)))
+    }
+
     /// Unsubscribes (also on drop).
     pub fn close(&self) {
         self.inner.close();

@@ -170,3 +170,53 @@ fn a_typed_channel_over_the_mesh() {
         "channel:invalid_message"
     );
 }
+
+#[test]
+fn push_handlers_on_channel_subscriptions() {
+    let net = Net::builder().build_blocking().unwrap();
+    let temps = net.channel::<Reading>("push/temps").unwrap();
+    let sub = temps.subscribe().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let handler = sub.on_message(move |r| {
+        tx.send(r.map_err(|e| e.kind())).unwrap();
+    });
+    for i in 0..100 {
+        temps.publish(&reading(i)).unwrap();
+    }
+    net.publish("push/temps", b"{}").unwrap();
+    for i in 0..100 {
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+            Ok(reading(i))
+        );
+    }
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        Err("channel:invalid_message")
+    );
+    // Closing the subscription ends the handler after what was queued.
+    temps.publish(&reading(7)).unwrap();
+    sub.close();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(5)).unwrap(),
+        Ok(reading(7))
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !handler.is_closed() {
+        assert!(std::time::Instant::now() < deadline, "the handler ends");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(handler.stats().delivered, 102);
+
+    // A raw handler on a local subscription, closed from outside.
+    let raw = net.subscribe_channel("push/**").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = raw.on_message(move |m| tx.send(m.payload).unwrap());
+    net.publish("push/a/b", b"x").unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), b"x");
+    h.close();
+    net.publish("push/a/b", b"y").unwrap();
+    // After close the handler gets nothing; the message stays for pull.
+    assert!(rx.recv_timeout(Duration::from_millis(50)).is_err());
+    assert_eq!(raw.next_blocking(WAIT).unwrap().unwrap().payload, b"y");
+}

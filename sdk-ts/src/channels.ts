@@ -21,6 +21,7 @@
  * ```
  */
 import type * as native from '@netmesh/core';
+import { Handler, HandlerOptions, register } from './handler';
 import { InvalidChannelMessageError } from './errors';
 import type { Mesh, PublishReport, SubscribeChannelOptions, WaitOptions } from './mesh';
 import type { MeshId } from './mesh';
@@ -73,6 +74,21 @@ export class ChannelSubscription implements AsyncIterable<ChannelMessage> {
     } finally {
       this.close();
     }
+  }
+
+  /**
+   * Calls `fn(message)` for each message on the event loop, in order, until
+   * the subscription closes (the queued messages first) or the returned
+   * {@link Handler} is closed. A handler and `next()` on one subscription
+   * share its messages.
+   */
+  onMessage(fn: (message: ChannelMessage) => unknown, options: HandlerOptions = {}): Handler {
+    return register(
+      (deliver) => this.native.onMessage(deliver),
+      (m: native.NativeChannelMessage): ChannelMessage => m,
+      fn,
+      options,
+    );
   }
 
   /** Unsubscribes (idempotent). */
@@ -157,6 +173,29 @@ export class TypedChannelSubscription<T> implements AsyncIterable<T> {
       if (message === null) return;
       yield this.codec.decode(message);
     }
+  }
+
+  /**
+   * Calls `fn(value)` for each message that decodes, on the event loop; one
+   * that does not goes to `options.onInvalid` (without it, it counts as the
+   * handler's failure and goes to `onError`). See
+   * {@link ChannelSubscription.onMessage}.
+   */
+  onMessage(
+    fn: (value: T) => unknown,
+    options: HandlerOptions & { onInvalid?: (error: InvalidChannelMessageError) => unknown } = {},
+  ): Handler {
+    const { onInvalid, ...rest } = options;
+    return this.inner.onMessage((message) => {
+      let value: T;
+      try {
+        value = this.codec.decode(message);
+      } catch (e) {
+        if (onInvalid && e instanceof InvalidChannelMessageError) return onInvalid(e);
+        throw e;
+      }
+      return fn(value);
+    }, rest);
   }
 
   /** Unsubscribes (idempotent). */

@@ -154,3 +154,39 @@ test('channel config defaults come from the engine', () => {
   assert.deepEqual([got.reliable, got.congestion, got.block_timeout_ms], [false, 'drop', 2]);
   assert.throws(() => normalizeChannelConfig(channelConfigJson('a', { blockTimeoutMs: -1 })), InvalidChannelConfigError);
 });
+
+test('push handlers on channel subscriptions', async () => {
+  const node = await NetNode.create();
+  const temps = node.channel('push/t', Reading);
+  const sub = temps.subscribe();
+  const got: unknown[] = [];
+  const handler = sub.onMessage((r) => got.push(r), { onInvalid: (e) => got.push(e.kind) });
+  for (let i = 0; i < 50; i++) temps.publish({ sensorId: `s${i}`, celsius: i });
+  node.publish('push/t', '{}');
+  const until = async (n: number) => {
+    const deadline = Date.now() + 5000;
+    while (got.length < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  };
+  await until(51);
+  assert.deepEqual(got.slice(0, 50), Array.from({ length: 50 }, (_, i) => ({ sensorId: `s${i}`, celsius: i })));
+  assert.equal(got[50], 'channel:invalid_message');
+  // Closing the subscription ends the handler after what was queued.
+  temps.publish({ sensorId: 'last', celsius: 0 });
+  sub.close();
+  await until(52);
+  assert.deepEqual(got[51], { sensorId: 'last', celsius: 0 });
+  const deadline = Date.now() + 5000;
+  while (!handler.stats().closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(handler.stats().closed, true);
+
+  const raw = node.subscribeChannel('push/**');
+  const seen: Array<[string, string, bigint]> = [];
+  const h = raw.onMessage((m) => seen.push([m.channel, m.payload.toString(), m.publisher]));
+  node.publish('push/a/b', 'x');
+  while (seen.length < 1) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(seen, [['push/a/b', 'x', 0n]]);
+  h.close();
+  node.publish('push/a/b', 'y');
+  assert.equal((await raw.next({ timeoutMs: 1000 }))?.payload.toString(), 'y');
+  await node.shutdown();
+});

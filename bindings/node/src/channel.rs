@@ -129,6 +129,28 @@ impl ChannelSubscription {
         }))
     }
 
+    /// Calls `deliver(messages)` on the event loop with each batch of
+    /// messages until the subscription closes (the queued ones first) or
+    /// the handler is closed.
+    #[napi(ts_args_type = "deliver: (messages: NativeChannelMessage[]) => void")]
+    pub fn on_message(&self, deliver: napi::JsFunction) -> Result<crate::handler::Handler> {
+        crate::handler::spawn(
+            self.inner.source(),
+            deliver,
+            "channel message handler",
+            |messages: &[ChannelMessage]| {
+                messages
+                    .iter()
+                    .map(|m| NativeChannelMessage {
+                        publisher: BigInt::from(m.publisher),
+                        channel: m.channel.to_string(),
+                        payload: m.payload.clone().into(),
+                    })
+                    .collect::<Vec<_>>()
+            },
+        )
+    }
+
     /// Unsubscribes (idempotent).
     #[napi]
     pub fn close(&self) {

@@ -71,6 +71,28 @@ impl ChannelSubscription {
         }))
     }
 
+    /// Calls `handler((publisher, channel, payload))` for each message on
+    /// the `net-callbacks` thread until the subscription closes (what was
+    /// queued first) or the handler is closed. Returns the `Handler`.
+    fn on_message(&self, py: Python<'_>, handler: Py<PyAny>) -> PyResult<crate::handler::Handler> {
+        crate::handler::spawn(
+            py,
+            self.inner.source(),
+            handler,
+            "channel message handler",
+            |py, m: net::facade::channel::on_mesh::ChannelMessage| {
+                Ok((
+                    m.publisher,
+                    m.channel.to_string(),
+                    PyBytes::new(py, &m.payload),
+                )
+                    .into_pyobject(py)?
+                    .into_any()
+                    .unbind())
+            },
+        )
+    }
+
     /// Unsubscribes (idempotent).
     fn close(&self) {
         self.inner.close();

@@ -172,6 +172,16 @@ impl ChannelSubscription {
         }
     }
 
+    /// The subscription's queue as a push source: a
+    /// [`push`](crate::push) handler over it is called for each message
+    /// (`on_message` in every SDK). The subscription stays the caller's:
+    /// closing or dropping it unsubscribes and ends the source (the handler
+    /// gets what was queued first). A handler and a pull loop on one
+    /// subscription share its messages, each getting some.
+    pub fn source(&self) -> super::QueueSource<ChannelMessage> {
+        super::QueueSource::new(Arc::clone(&self.sub.queue))
+    }
+
     /// Unsubscribes (also on drop).
     pub fn close(&self) {
         let node = match &self.owner {
@@ -297,7 +307,7 @@ impl super::MeshNode {
         let sub = Arc::new(Sub {
             publisher,
             pattern: pattern.clone(),
-            queue: Queue::new(self.inner.config.inbox_capacity),
+            queue: Arc::new(Queue::new(self.inner.config.inbox_capacity)),
         });
         channels.subs.write().insert(id, sub.clone());
         channels.pending.lock().insert(id, None);

@@ -456,7 +456,7 @@ pub(super) struct Standing {
 pub(super) struct Sub {
     pub(super) publisher: u64,
     pub(super) pattern: ChannelPattern,
-    pub(super) queue: Queue<ChannelMessage>,
+    pub(super) queue: Arc<Queue<ChannelMessage>>,
 }
 
 /// The answer to a subscribe request.

@@ -35,7 +35,7 @@ impl Message {
 }
 
 /// What a [`Queue`] holds: anything with a payload to count.
-pub(crate) trait Queued {
+pub trait Queued {
     /// The payload's length in bytes (for `bytes_received`).
     fn payload_len(&self) -> usize;
 }
@@ -205,22 +205,27 @@ impl<T: Queued> Queue<T> {
     }
 }
 
-/// The node's inbox as a push source ([`crate::push::Source`]): what
-/// `on_message` handlers drain. Messages it takes are taken from the inbox,
-/// as [`MeshNode::recv`] takes them (a handler and a `recv` loop on one node
-/// share the messages, each getting some).
-pub struct MessageSource {
-    queue: Arc<Queue>,
+/// A queue as a push source ([`crate::push::Source`]): the node's inbox is
+/// one ([`MessageSource`], what `on_message` handlers drain) and a channel
+/// subscription's queue another
+/// ([`ChannelSubscription::source`](super::ChannelSubscription::source)).
+/// Items it takes are taken from the queue, as a pull reader takes them (a
+/// handler and a pull loop on one queue share the items, each getting some).
+pub struct QueueSource<T: Queued> {
+    queue: Arc<Queue<T>>,
     listener: Option<event_listener::EventListener>,
 }
 
-impl std::fmt::Debug for MessageSource {
+/// The node's inbox as a push source.
+pub type MessageSource = QueueSource<Message>;
+
+impl<T: Queued> std::fmt::Debug for QueueSource<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MessageSource").finish_non_exhaustive()
+        f.debug_struct("QueueSource").finish_non_exhaustive()
     }
 }
 
-impl MessageSource {
+impl<T: Queued> QueueSource<T> {
     /// Takes up to `max` messages, or registers `cx`'s waker for the next
     /// one (or shutdown) and returns `Pending`. `Ready(None)` once the node
     /// has shut down and the inbox is empty.
@@ -228,7 +233,7 @@ impl MessageSource {
         &mut self,
         cx: &mut std::task::Context<'_>,
         max: usize,
-    ) -> std::task::Poll<Option<Vec<Message>>> {
+    ) -> std::task::Poll<Option<Vec<T>>> {
         use std::future::Future;
         use std::task::Poll;
         let inbox = &self.queue;
@@ -257,7 +262,7 @@ impl MessageSource {
 
     /// Puts messages taken but not handed out back at the front of the
     /// inbox, in their order (a handler closed mid-batch).
-    pub fn give_back(&mut self, messages: Vec<Message>) {
+    pub fn give_back(&mut self, messages: Vec<T>) {
         let inbox = &self.queue;
         let mut queue = inbox.messages.lock();
         for message in messages.into_iter().rev() {
@@ -269,9 +274,9 @@ impl MessageSource {
     }
 }
 
-impl MessageSource {
-    pub(crate) fn new(queue: Arc<Queue>) -> MessageSource {
-        MessageSource {
+impl<T: Queued> QueueSource<T> {
+    pub(crate) fn new(queue: Arc<Queue<T>>) -> QueueSource<T> {
+        QueueSource {
             queue,
             listener: None,
         }

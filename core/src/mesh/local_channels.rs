@@ -127,7 +127,7 @@ impl LocalChannels {
         let sub = Arc::new(Sub {
             publisher: 0,
             pattern: pattern.clone(),
-            queue: Queue::closing_with(self.capacity, self.closed_error),
+            queue: Arc::new(Queue::closing_with(self.capacity, self.closed_error)),
         });
         self.subs.write().insert(id, sub.clone());
         let roster: Arc<dyn Roster> = self.clone();

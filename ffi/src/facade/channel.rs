@@ -124,6 +124,12 @@ pub mod on_mesh {
     }
 
     impl SubscriptionHandle {
+        /// The subscription's queue as a push source (what `on_message`
+        /// handlers drain); the subscription stays open until closed.
+        pub fn source(&self) -> net_core::mesh::QueueSource<ChannelMessage> {
+            self.inner.source()
+        }
+
         /// Wraps a subscription (a mesh one, or a bus's local one).
         pub(crate) fn new(inner: ChannelSubscription) -> SubscriptionHandle {
             SubscriptionHandle { inner }
