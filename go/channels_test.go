@@ -204,3 +204,61 @@ func TestChannelConfigDefaultsComeFromTheEngine(t *testing.T) {
 		t.Fatalf("negative timeout: %v", err)
 	}
 }
+
+func TestChannelPushHandlers(t *testing.T) {
+	node, _ := New(nil)
+	defer node.Shutdown()
+	ch, _ := NewChannel[reading](node, "push/t")
+	sub, _ := ch.Subscribe()
+	got := make(chan any, 100)
+	h, err := sub.OnMessage(context.Background(), func(r reading) { got <- r }, func(err error) { got <- err })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 50; i++ {
+		_, _ = ch.Publish(reading{fmt.Sprint("s", i), float64(i)})
+	}
+	_, _ = node.Publish("push/t", []byte(`{}`))
+	for i := 0; i < 50; i++ {
+		if v := <-got; v != (reading{fmt.Sprint("s", i), float64(i)}) {
+			t.Fatalf("value %d: %v", i, v)
+		}
+	}
+	if v := <-got; !errors.Is(v.(error), ErrInvalidChannelMessage) {
+		t.Fatalf("bad message: %v", v)
+	}
+	// Closing the subscription ends the handler after what was queued.
+	_, _ = ch.Publish(reading{"last", 0})
+	_ = sub.Close()
+	if v := <-got; v != (reading{"last", 0}) {
+		t.Fatalf("last: %v", v)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !h.Stats().Closed && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := h.Stats(); !s.Closed || s.Delivered != 52 {
+		t.Fatalf("stats: %+v", s)
+	}
+
+	raw, _ := node.SubscribeChannel("push/**")
+	defer raw.Close()
+	seen := make(chan ChannelMessage, 4)
+	ctx, cancel := context.WithCancel(context.Background())
+	rh, err := raw.OnMessage(ctx, func(m ChannelMessage) { seen <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = node.Publish("push/a/b", []byte("x"))
+	if m := <-seen; m.Channel != "push/a/b" || string(m.Payload) != "x" || m.Publisher != 0 {
+		t.Fatalf("raw: %+v", m)
+	}
+	cancel() // the context's end closes the handler
+	for !rh.Stats().Closed && time.Now().Before(deadline.Add(5*time.Second)) {
+		time.Sleep(time.Millisecond)
+	}
+	_, _ = node.Publish("push/a/b", []byte("y"))
+	if m, err := raw.Next(within(time.Second)); err != nil || string(m.Payload) != "y" {
+		t.Fatalf("pull after the handler: %+v %v", m, err)
+	}
+}

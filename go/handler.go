@@ -47,6 +47,7 @@ type HandlerStats struct {
 type callback struct {
 	onEvent   func(Event)
 	onMessage func(Message)
+	onChannel func(ChannelMessage)
 }
 
 // run calls f, turning a panic into a failure the engine counts.
@@ -82,6 +83,16 @@ func netGoOnMessage(message *C.net_mesh_message_t, ref unsafe.Pointer) C.int32_t
 		msg.Payload = C.GoBytes(unsafe.Pointer(message.payload), C.int(message.len))
 	}
 	return cb.run(func() { cb.onMessage(msg) })
+}
+
+//export netGoOnChannelMessage
+func netGoOnChannelMessage(message *C.net_channel_message_t, ref unsafe.Pointer) C.int32_t {
+	cb := cgo.Handle(uintptr(ref)).Value().(*callback)
+	msg := ChannelMessage{Publisher: uint64(message.publisher), Channel: C.GoString(message.channel), Payload: []byte{}}
+	if message.payload_len > 0 {
+		msg.Payload = C.GoBytes(unsafe.Pointer(message.payload), C.int(message.payload_len))
+	}
+	return cb.run(func() { cb.onChannel(msg) })
 }
 
 //export netGoDropHandler
@@ -143,6 +154,34 @@ func (m *Mesh) OnMessage(ctx context.Context, fn func(Message)) (*Handler, error
 	})
 	runtime.KeepAlive(m)
 	return h, m.fixClosed(err)
+}
+
+// OnMessage calls fn for each message of the subscription on the engine's
+// callback threads, in order, until the handler's Close, ctx's end, or the
+// subscription's Close (what was queued is handed out first). A handler and
+// Next on one subscription share its messages.
+func (s *ChannelSubscription) OnMessage(ctx context.Context, fn func(ChannelMessage)) (*Handler, error) {
+	h, err := register(ctx, &callback{onChannel: fn}, func(ref C.uintptr_t, out **C.net_handler_t) C.int32_t {
+		return C.net_channel_subscription_on_message(s.handle, channelClosure(ref), out)
+	})
+	runtime.KeepAlive(s)
+	return h, err
+}
+
+// OnMessage calls fn with each message that decodes as T, and onInvalid (if
+// not nil) with the ErrInvalidChannelMessage of each one that does not.
+func (s *TypedSubscription[T]) OnMessage(ctx context.Context, fn func(T), onInvalid func(error)) (*Handler, error) {
+	return s.inner.OnMessage(ctx, func(m ChannelMessage) {
+		value, err := decodeValue[T](m)
+		if err != nil {
+			if onInvalid == nil {
+				panic(err)
+			}
+			onInvalid(err)
+			return
+		}
+		fn(value)
+	})
 }
 
 // Close stops the calls. From outside the function it waits for a call in

@@ -748,6 +748,27 @@ typedef struct net_message_closure_t {
 } net_message_closure_t;
 
 /**
+ * A handler for channel messages: `call(message, context)` for each
+ * message of a subscription (borrowed for the call: do NOT pass it to
+ * `net_channel_message_free`), returning 0 or non-zero for a failure;
+ * `drop(context)` once at the end (may be NULL).
+ */
+typedef struct net_channel_message_closure_t {
+  /**
+   * Passed to `call` and `drop` as is.
+   */
+  void *context;
+  /**
+   * Called for each message. Required.
+   */
+  int32_t (*call)(const struct net_channel_message_t *message, void *context);
+  /**
+   * Called once after the last call. Optional.
+   */
+  void (*drop)(void *context);
+} net_channel_message_closure_t;
+
+/**
  * A handler's counters.
  */
 typedef struct net_handler_stats_t {
@@ -2205,6 +2226,23 @@ NET_MUST_USE
 int32_t net_mesh_on_message(struct net_mesh_t *mesh,
                             struct net_message_closure_t closure,
                             struct net_handler_t **out);
+
+/**
+ * Calls `closure.call(message, context)` for each message of the channel
+ * subscription `sub`, on the engine's callback threads, in order, until the
+ * subscription is freed (`net_channel_subscription_free` unsubscribes; what
+ * was queued is handed out first) or the handler is closed. The message is
+ * borrowed for the call. A handler and `net_channel_subscription_next` on
+ * one subscription share its messages. See `net_handler_t`.
+ *
+ * # Safety
+ * `closure.context` must be usable from the engine's callback threads;
+ * `out` writable.
+ */
+NET_MUST_USE
+int32_t net_channel_subscription_on_message(struct net_channel_subscription_t *sub,
+                                            struct net_channel_message_closure_t closure,
+                                            struct net_handler_t **out);
 
 /**
  * Stops a handler: no call starts after this returns. From outside any

@@ -124,6 +124,18 @@ static int on_message(const net_mesh_message_t *message, void *context) {
     return net_mesh_send(st->mesh, message->from, message->stream_id, reply, len + 3) == NET_OK ? 0 : 1;
 }
 
+static int on_channel_message(const net_channel_message_t *message, void *context) {
+    handler_state *st = context;
+    int n = atomic_fetch_add(&st->calls, 1);
+    /* Payloads are the decimal numbers 0, 1, ... in order. */
+    char want[16];
+    int len = snprintf(want, sizeof want, "%d", n);
+    if (message->publisher != 0 || strcmp(message->channel, "push/c") != 0 || message->payload_len != (size_t)len
+        || memcmp(message->payload, want, (size_t)len) != 0)
+        atomic_fetch_add(&st->out_of_order, 1);
+    return 0;
+}
+
 static net_event_closure_t event_closure(handler_state *st) {
     net_event_closure_t c = {st, on_event, count_drop};
     return c;
@@ -1035,6 +1047,29 @@ static void test_bus_channels(void) {
     CHECK(net_bus_channel_stats(bus, &json, NULL) == NET_OK);
     CHECK(json != NULL && strstr(json, "\"published\":2") != NULL && strstr(json, "\"delivered\":3") != NULL);
     net_string_free(json);
+    /* A push handler on a subscription: every message, in order; freeing
+     * the subscription ends it (what was queued first), drop runs once. */
+    net_channel_subscription_t *pushed = NULL;
+    CHECK(net_bus_channel_subscribe(bus, "push/c", 6, &pushed) == NET_OK);
+    handler_state chst = {0};
+    net_channel_message_closure_t cc = {&chst, on_channel_message, count_drop};
+    net_handler_t *ch = NULL;
+    CHECK(net_channel_subscription_on_message(pushed, cc, &ch) == NET_OK);
+    for (int i = 0; i < 200; i++) {
+        char text[16];
+        int len = snprintf(text, sizeof text, "%d", i);
+        CHECK(net_bus_channel_publish(bus, "push/c", 6, (const uint8_t *)text, (size_t)len, NULL) == NET_OK);
+    }
+    net_channel_subscription_free(pushed);
+    for (int i = 0; i < 5000 && atomic_load(&chst.drops) == 0; i++) sleep_ms(1);
+    net_handler_stats_t hs;
+    CHECK(net_handler_stats(ch, &hs) == NET_OK && hs.closed && hs.delivered == 200 && hs.failed == 0);
+    CHECK(atomic_load(&chst.calls) == 200 && atomic_load(&chst.out_of_order) == 0 && atomic_load(&chst.drops) == 1);
+    net_handler_free(ch);
+    net_channel_message_closure_t no_call = {&chst, NULL, count_drop};
+    CHECK(net_channel_subscription_on_message(pushed, no_call, &ch) == NET_ERR_NULL_POINTER);
+    CHECK(atomic_load(&chst.drops) == 2); /* dropped at once when registering fails */
+    CHECK(net_channel_subscription_on_message(pushed, cc, &ch) == NET_ERR_INVALID_HANDLE);
     /* Shutdown ends the subscriptions and refuses publishing. */
     CHECK(net_shutdown(bus) == NET_OK);
     CHECK(net_channel_subscription_next(temps, 1000, &m) == NET_ERR_SHUTDOWN);

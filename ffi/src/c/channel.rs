@@ -32,7 +32,7 @@ pub struct net_channel_message_t {
 
 static SUBS: HandleTable<on_mesh::SubscriptionHandle> = HandleTable::new(0x46);
 
-fn sub_arg(
+pub(super) fn sub_arg(
     sub: *mut net_channel_subscription_t,
 ) -> Result<Arc<on_mesh::SubscriptionHandle>, Error> {
     SUBS.arg(sub, "channel subscription")

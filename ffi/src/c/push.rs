@@ -19,6 +19,7 @@
 
 use super::bus::{net_bus_t, net_event_t};
 use super::common::*;
+use super::channel::{net_channel_message_t, net_channel_subscription_t, sub_arg};
 use super::mesh::{mesh_arg, net_mesh_message_t, net_mesh_t};
 use crate::handles::HandleTable;
 use net_core::push::{self, Handle};
@@ -73,6 +74,22 @@ pub struct net_message_closure_t {
     pub drop: Option<unsafe extern "C" fn(context: *mut c_void)>,
 }
 
+/// A handler for channel messages: `call(message, context)` for each
+/// message of a subscription (borrowed for the call: do NOT pass it to
+/// `net_channel_message_free`), returning 0 or non-zero for a failure;
+/// `drop(context)` once at the end (may be NULL).
+#[repr(C)]
+pub struct net_channel_message_closure_t {
+    /// Passed to `call` and `drop` as is.
+    pub context: *mut c_void,
+    /// Called for each message. Required.
+    pub call: Option<
+        unsafe extern "C" fn(message: *const net_channel_message_t, context: *mut c_void) -> i32,
+    >,
+    /// Called once after the last call. Optional.
+    pub drop: Option<unsafe extern "C" fn(context: *mut c_void)>,
+}
+
 /// A handler's counters.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,6 +128,7 @@ impl<F: Copy> Drop for Closure<F> {
 
 type EventCall = unsafe extern "C" fn(*const net_event_t, *mut c_void) -> i32;
 type MessageCall = unsafe extern "C" fn(*const net_mesh_message_t, *mut c_void) -> i32;
+type ChannelCall = unsafe extern "C" fn(*const net_channel_message_t, *mut c_void) -> i32;
 
 fn failure(code: i32) -> Result<(), String> {
     if code == 0 {
@@ -250,6 +268,62 @@ pub unsafe extern "C" fn net_mesh_on_message(
                 failure(unsafe { (closure.call)(&c_message, closure.context) })
             },
             "mesh message handler",
+        );
+        HANDLERS.store(out, handle)
+    })
+}
+
+/// Calls `closure.call(message, context)` for each message of the channel
+/// subscription `sub`, on the engine's callback threads, in order, until the
+/// subscription is freed (`net_channel_subscription_free` unsubscribes; what
+/// was queued is handed out first) or the handler is closed. The message is
+/// borrowed for the call. A handler and `net_channel_subscription_next` on
+/// one subscription share its messages. See `net_handler_t`.
+///
+/// # Safety
+/// `closure.context` must be usable from the engine's callback threads;
+/// `out` writable.
+#[no_mangle]
+#[must_use]
+pub unsafe extern "C" fn net_channel_subscription_on_message(
+    sub: *mut net_channel_subscription_t,
+    closure: net_channel_message_closure_t,
+    out: *mut *mut net_handler_t,
+) -> i32 {
+    let net_channel_message_closure_t {
+        context,
+        call,
+        drop,
+    } = closure;
+    guard(|| {
+        let closure = own::<ChannelCall>(context, call, drop)?;
+        if out.is_null() {
+            return Err(null_error("out"));
+        }
+        let sub = sub_arg(sub)?;
+        let handle = push::spawn(
+            sub.source(),
+            move |message: net_core::mesh::ChannelMessage| {
+                // A channel name has no NUL (names are validated).
+                let channel = std::ffi::CString::new(message.channel.as_bytes())
+                    .map_err(|e| e.to_string())?;
+                let c_message = net_channel_message_t {
+                    publisher: message.publisher,
+                    channel: channel.as_ptr().cast_mut(),
+                    // Borrowed for the call: the header says not to free it.
+                    payload: if message.payload.is_empty() {
+                        std::ptr::null_mut()
+                    } else {
+                        message.payload.as_ptr().cast_mut()
+                    },
+                    payload_len: message.payload.len(),
+                };
+                let closure = &closure;
+                // SAFETY: the caller's function with its own context; the
+                // message and its strings outlive the call.
+                failure(unsafe { (closure.call)(&c_message, closure.context) })
+            },
+            "channel message handler",
         );
         HANDLERS.store(out, handle)
     })
