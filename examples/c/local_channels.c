@@ -6,6 +6,15 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+/* A push handler: the engine calls this for each message (borrowed). */
+static int on_message(const net_channel_message_t *m, void *context) {
+    int *seen = context;
+    printf("pushed %s: %.*s\n", m->channel, (int)m->payload_len, (const char *)m->payload);
+    (*seen)++;
+    return 0;
+}
 
 static int check(int32_t rc, const char *what) {
     if (rc != NET_OK) fprintf(stderr, "%s: %s\n", what, net_last_error_message());
@@ -45,6 +54,21 @@ int main(void) {
         printf("stats: %s\n", stats);
         net_string_free(stats);
     }
+    /* Or pushed: a {context, call, drop} closure on a subscription. */
+    net_channel_subscription_t *pushed = NULL;
+    net_handler_t *handler = NULL;
+    int seen = 0;
+    net_channel_message_closure_t closure = {&seen, on_message, NULL};
+    ok = ok && check(net_bus_channel_subscribe(bus, "alerts/*", 8, &pushed), "subscribe")
+         && check(net_channel_subscription_on_message(pushed, closure, &handler), "on_message")
+         && check(net_bus_channel_publish(bus, "alerts/fire", 11, (const uint8_t *)"smoke", 5, NULL), "publish");
+    for (int i = 0; ok && i < 500 && seen == 0; i++) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    net_handler_close(handler); /* waits for a call in progress */
+    net_handler_free(handler);
+    net_channel_subscription_free(pushed);
     net_channel_subscription_free(temps);
     net_channel_subscription_free(everything);
     (void)net_shutdown(bus);

@@ -21,6 +21,13 @@ try {
   console.log('a bad message:', e instanceof InvalidChannelMessageError, e.code);
 }
 sub.close();
+
+// Or pushed: the engine calls a function for each value (on the event loop).
+const pushed = temps.subscribe();
+const value = new Promise((resolve) => pushed.onMessage(resolve));
+temps.publish({ sensorId: 'A2', celsius: 19 });
+console.log('pushed:', await value);
+pushed.close();
 await node.shutdown();
 
 // Over the mesh: the publisher registers the channel, a peer subscribes.

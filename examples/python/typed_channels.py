@@ -5,6 +5,8 @@ the mesh.
 Run: PYTHONPATH=bindings/python/python:sdk-py python3 examples/python/typed_channels.py
 """
 
+import queue
+
 from net_sdk import InvalidChannelMessageError, Mesh, NetNode
 from pydantic import BaseModel
 
@@ -27,6 +29,12 @@ with temps.subscribe() as sub:
         sub.next(timeout=5)
     except InvalidChannelMessageError as e:
         print("a bad message:", e.kind)
+
+# Or pushed: the engine calls a function for each value (on the net-callbacks thread).
+values: "queue.Queue[TemperatureReading]" = queue.Queue()
+with temps.subscribe() as pushed, pushed.on_message(values.put):
+    temps.publish(TemperatureReading(sensor_id="A2", celsius=19))
+    print("pushed:", values.get(timeout=5))
 node.shutdown()
 
 # Over the mesh: the publisher registers the channel, a peer subscribes.

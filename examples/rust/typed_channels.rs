@@ -34,6 +34,20 @@ async fn main() -> Result<(), SdkError> {
         Err(e) => println!("a bad message: {}", e.kind()),
         Ok(v) => println!("unexpected: {v:?}"),
     }
+    // Or pushed: the engine calls a closure for each value.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pushed = temps.subscribe()?;
+    let _handler = pushed.on_message(move |r| {
+        let _ = tx.send(r.map(|v| v.celsius));
+    });
+    temps.publish(&Reading {
+        sensor_id: "A2".into(),
+        celsius: 19.0,
+    })?;
+    let celsius = rx
+        .recv_timeout(Duration::from_secs(5))
+        .map_err(|e| SdkError::Timeout(e.to_string()))??;
+    println!("pushed: {celsius}");
     node.shutdown().await?;
 
     // Over the mesh: the publisher registers the channel, a peer subscribes.

@@ -62,6 +62,23 @@ func main() {
 	_, err = sub.Next(ctx)
 	fmt.Println("a bad message:", errors.Is(err, net.ErrInvalidChannelMessage))
 
+	// Or pushed: the engine calls a function for each value.
+	pushed, err := temps.Subscribe()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pushed.Close()
+	values := make(chan Reading, 1)
+	handler, err := pushed.OnMessage(ctx, func(r Reading) { values <- r }, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer handler.Close()
+	if _, err := temps.Publish(Reading{SensorID: "A2", Celsius: 19}); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("pushed: %+v\n", <-values)
+
 	// Over the mesh: the publisher registers the channel, a peer subscribes.
 	key := bytes.Repeat([]byte{7}, 32)
 	publisher, err := net.OpenMesh(net.MeshConfig{NetworkKey: key, Bind: "127.0.0.1:0"})

@@ -18,8 +18,8 @@
 //! `net_mesh_recv` read the same items by waiting.
 
 use super::bus::{net_bus_t, net_event_t};
-use super::common::*;
 use super::channel::{net_channel_message_t, net_channel_subscription_t, sub_arg};
+use super::common::*;
 use super::mesh::{mesh_arg, net_mesh_message_t, net_mesh_t};
 use crate::handles::HandleTable;
 use net_core::push::{self, Handle};
