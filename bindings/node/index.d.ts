@@ -141,6 +141,10 @@ export interface NativeChannelMessage {
   channel: string;
   payload: Buffer;
 }
+export class PendingSubscribe {
+  poll(remainingMs: number): Promise<ChannelSubscription | null>;
+  abandon(): void;
+}
 export class ChannelSubscription {
   publisher(): bigint;
   acceptedJson(): string;
@@ -264,7 +268,7 @@ export class Mesh {
   publish(name: string, payload: Buffer): string;
   publishAsync(name: string, payload: Buffer): Promise<string>;
   channelStatsJson(): string;
-  subscribe(publisher: bigint, pattern: string, chain: Buffer, timeoutMs: number): Promise<ChannelSubscription>;
+  startSubscribe(publisher: bigint, pattern: string, chain: Buffer): PendingSubscribe;
   knownPeersJson(): string;
   statsJson(): string;
   streamStatsJson(nodeId: bigint, streamId: bigint): string | null;

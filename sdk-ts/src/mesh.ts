@@ -146,6 +146,8 @@ export interface SubscribeChannelOptions {
   tokens?: PermissionToken[];
   /** How long to wait for the publisher's answer (default 10000). */
   timeoutMs?: number;
+  /** Aborting it ends the wait at once with the signal's reason (the request is withdrawn). */
+  signal?: AbortSignal;
 }
 
 /** Why a publish skipped a subscriber. */
@@ -935,8 +937,23 @@ export class Mesh {
   async subscribe(publisher: MeshId, pattern: string, options: SubscribeChannelOptions = {}): Promise<ChannelSubscription> {
     const chain = Buffer.concat((options.tokens ?? []).map((t) => Buffer.from(t.bytes)));
     const node = u64(publisher, 'publisher');
-    const native = await settle(() => this.native.subscribe(node, pattern, chain, options.timeoutMs ?? 10_000));
-    return new ChannelSubscription(native);
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const pending = call(() => this.native.startSubscribe(node, pattern, chain));
+    try {
+      // In slices of at most 100 ms: no libuv thread waits longer, and the
+      // signal ends the wait between slices.
+      const subscription = await sliced<native.ChannelSubscription>(
+        deadlineOf(timeoutMs, 'mesh'),
+        async (remaining) => (await pending.poll(remaining)) ?? undefined,
+        () => {
+          throw new MeshTimeoutError(`mesh:timeout: no answer to the subscribe request within ${timeoutMs} ms`);
+        },
+        options.signal,
+      );
+      return new ChannelSubscription(subscription);
+    } finally {
+      pending.abandon(); // nothing once answered; otherwise the publisher forgets the request
+    }
   }
 
   /**

@@ -123,6 +123,11 @@ test('a typed channel over the mesh', async () => {
   const subscriber = await Mesh.bind(options);
   await subscriber.connect(publisher.localAddr, publisher.publicKey);
   publisher.registerChannel('plant/temps');
+  // The answer is waited for in slices: a signal ends the wait.
+  const stop = new AbortController();
+  stop.abort(new Error('stopped'));
+  await assert.rejects(subscriber.subscribe(publisher.nodeId, 'plant/temps', { signal: stop.signal }), /stopped/);
+  await assert.rejects(subscriber.subscribe(publisher.nodeId, 'plant/none'), (e: unknown) => (e as { code?: string }).code === 'channel:unknown_channel');
   const out = publisher.channel('plant/temps', Reading);
   const sub = await subscriber.channel('plant/temps', Reading).subscribe(publisher.nodeId);
   assert.deepEqual(sub.accepted, ['plant/temps']);

@@ -24,40 +24,6 @@ pub struct ChannelSubscription {
     inner: Arc<SubscriptionHandle>,
 }
 
-/// The subscribe request, run off the event loop (bounded by its timeout).
-pub struct SubscribeTask {
-    pub(crate) mesh: Arc<MeshHandle>,
-    pub(crate) publisher: u64,
-    pub(crate) pattern: String,
-    pub(crate) chain: Vec<u8>,
-    pub(crate) timeout_ms: u64,
-}
-
-impl EngineTask for SubscribeTask {
-    type Output = SubscriptionHandle;
-    type JsValue = ChannelSubscription;
-
-    fn run(&mut self) -> net::Result<SubscriptionHandle> {
-        on_mesh::subscribe(
-            &self.mesh,
-            self.publisher,
-            &self.pattern,
-            &self.chain,
-            self.timeout_ms,
-        )
-    }
-
-    fn resolve(
-        &mut self,
-        _env: Env,
-        output: SubscriptionHandle,
-    ) -> napi::Result<ChannelSubscription> {
-        Ok(ChannelSubscription {
-            inner: Arc::new(output),
-        })
-    }
-}
-
 /// One slice of a wait for the next message.
 pub struct ChannelNextTask {
     sub: Arc<SubscriptionHandle>,
@@ -158,25 +124,6 @@ impl ChannelSubscription {
     }
 }
 
-/// Subscribes (see `Mesh.subscribe`).
-pub fn subscribe(
-    mesh: &Arc<MeshHandle>,
-    publisher: u64,
-    pattern: String,
-    chain: Vec<u8>,
-    timeout_ms: f64,
-) -> Result<AsyncTask<Engine<SubscribeTask>>> {
-    let timeout_ms: u64 =
-        args::whole(timeout_ms, net::ErrorKind::InvalidMeshArgument, "timeoutMs")?;
-    Ok(spawn(SubscribeTask {
-        mesh: Arc::clone(mesh),
-        publisher,
-        pattern,
-        chain,
-        timeout_ms,
-    }))
-}
-
 /// A publish run off the event loop: a reliable channel's `block`
 /// congestion policy may wait for a full subscriber.
 pub struct PublishTask {
@@ -209,4 +156,63 @@ pub fn publish_async(
         name,
         payload,
     })
+}
+
+/// A subscribe request waiting for the publisher's answer.
+#[napi]
+pub struct PendingSubscribe {
+    inner: Arc<on_mesh::PendingHandle>,
+}
+
+impl PendingSubscribe {
+    pub(crate) fn new(inner: on_mesh::PendingHandle) -> PendingSubscribe {
+        PendingSubscribe {
+            inner: Arc::new(inner),
+        }
+    }
+}
+
+/// One slice (≤100 ms) of a wait for the answer.
+pub struct PollSubscribeTask {
+    pending: Arc<on_mesh::PendingHandle>,
+    slice: Duration,
+}
+
+impl EngineTask for PollSubscribeTask {
+    type Output = Option<SubscriptionHandle>;
+    type JsValue = Option<ChannelSubscription>;
+
+    fn run(&mut self) -> net::Result<Option<SubscriptionHandle>> {
+        let ms = u64::try_from(self.slice.as_millis()).unwrap_or(u64::MAX);
+        self.pending.poll(ms)
+    }
+
+    fn resolve(
+        &mut self,
+        _env: Env,
+        output: Option<SubscriptionHandle>,
+    ) -> napi::Result<Option<ChannelSubscription>> {
+        Ok(output.map(ChannelSubscription::new))
+    }
+}
+
+#[napi]
+impl PendingSubscribe {
+    /// One slice (≤100 ms) of a wait for the answer: resolves the
+    /// subscription, or null when none came in the slice; rejects with the
+    /// refusal.
+    #[napi(ts_return_type = "Promise<ChannelSubscription | null>")]
+    pub fn poll(&self, remaining_ms: f64) -> Result<AsyncTask<Engine<PollSubscribeTask>>> {
+        let (slice, _) = args::slice_of(remaining_ms)?;
+        Ok(spawn(PollSubscribeTask {
+            pending: Arc::clone(&self.inner),
+            slice,
+        }))
+    }
+
+    /// Gives up (idempotent; nothing after an answer).
+    #[napi]
+    pub fn abandon(&self) {
+        self.inner.abandon();
+    }
 }

@@ -529,19 +529,20 @@ impl Mesh {
         channel::on_mesh::stats_json(&self.inner)
     }
 
-    /// Subscribes to `pattern` at `publisher` presenting `chain` (tokens
-    /// laid end to end); resolves once the publisher answers (at most
-    /// `timeoutMs`).
-    #[napi(ts_return_type = "Promise<ChannelSubscription>")]
-    pub fn subscribe(
+    /// Sends a subscribe request for `pattern` at `publisher` presenting
+    /// `chain` (tokens laid end to end) and returns at once; the answer
+    /// comes through `PendingSubscribe.poll` slices.
+    #[napi]
+    pub fn start_subscribe(
         &self,
         publisher: BigInt,
         pattern: String,
         chain: Buffer,
-        timeout_ms: f64,
-    ) -> Result<AsyncTask<Engine<crate::channel::SubscribeTask>>> {
+    ) -> Result<crate::channel::PendingSubscribe> {
         let publisher = id(publisher, "publisher")?;
-        crate::channel::subscribe(&self.inner, publisher, pattern, chain.to_vec(), timeout_ms)
+        channel::on_mesh::start_subscribe(&self.inner, publisher, &pattern, &chain)
+            .map(crate::channel::PendingSubscribe::new)
+            .map_err(to_js)
     }
 
     /// The peer store's entries as JSON (`[{"addr", "node_id" (decimal

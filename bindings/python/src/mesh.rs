@@ -344,12 +344,32 @@ impl Mesh {
         chain: PyBackedBytes,
         timeout_ms: u64,
     ) -> PyResult<crate::channel::ChannelSubscription> {
-        let handle = self.inner.clone();
-        let chain = chain.to_vec();
-        let sub = unlocked(py, move || {
-            channel::on_mesh::subscribe(&handle, publisher, &pattern, &chain, timeout_ms)
-        })
-        .map_err(to_py)?;
+        let pending = channel::on_mesh::start_subscribe(&self.inner, publisher, &pattern, &chain)
+            .map_err(to_py)?;
+        // In slices, GIL released, so Ctrl-C is honoured between them (an
+        // interrupted subscribe is withdrawn).
+        let deadline = Deadline::after(Some(std::time::Duration::from_millis(timeout_ms)));
+        let sub = blocking_wait(py, move |check| {
+            let outcome = loop {
+                let (slice, last) = slice_ms(deadline);
+                match pending.poll(u64::try_from(slice).unwrap_or(0)) {
+                    Ok(Some(sub)) => break Ok(sub),
+                    Ok(None) if last => {
+                        break Err(net::Error::new(
+                            ErrorKind::MeshTimeout,
+                            format!("no answer to the subscribe request within {timeout_ms} ms"),
+                        ))
+                    }
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
+                }
+                if let Err(e) = check() {
+                    break Err(e);
+                }
+            };
+            pending.abandon();
+            outcome
+        })?;
         Ok(crate::channel::ChannelSubscription::new(sub))
     }
 

@@ -211,6 +211,102 @@ impl Drop for ChannelSubscription {
     }
 }
 
+/// A subscribe request waiting for the publisher's answer (see
+/// [`MeshNode::start_subscribe`](super::MeshNode::start_subscribe)).
+/// Dropping it unanswered gives up, as [`abandon`](Self::abandon) does.
+pub struct PendingSubscribe {
+    id: u64,
+    publisher: u64,
+    pattern_text: String,
+    sub: Arc<Sub>,
+    node: Weak<Inner>,
+    done: bool,
+}
+
+impl std::fmt::Debug for PendingSubscribe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSubscribe")
+            .field("publisher", &self.publisher)
+            .field("pattern", &self.pattern_text)
+            .finish()
+    }
+}
+
+impl PendingSubscribe {
+    /// Waits up to `slice` for the answer: `Ok(Some(subscription))` when
+    /// accepted, the refusal's error (`channel:unknown_channel`,
+    /// `channel:unauthorized`, `channel:rate_limited`, `channel:subnet`), or
+    /// `Ok(None)` when none came yet (call again, or give up). After an
+    /// answer it returns `Ok(None)`.
+    pub fn poll(&mut self, slice: Duration) -> Result<Option<ChannelSubscription>> {
+        if self.done {
+            return Ok(None);
+        }
+        let Some(inner) = self.node.upgrade() else {
+            self.done = true;
+            return Err(super::transport::shutdown_error());
+        };
+        let ack = match inner.channel_wait_ack(self.id, slice) {
+            Ok(ack) => ack,
+            Err(e) if e.kind() == ErrorKind::MeshTimeout => return Ok(None),
+            Err(e) => {
+                self.forget();
+                return Err(e);
+            }
+        };
+        self.done = true;
+        inner.channels.pending.lock().remove(&self.id);
+        if ack.accepted.is_empty() {
+            inner.channels.subs.write().remove(&self.id);
+            return Err(refusal_error(
+                ack.reason.as_deref().unwrap_or("unauthorized"),
+                &ack.detail,
+            ));
+        }
+        Ok(Some(ChannelSubscription {
+            id: self.id,
+            publisher: self.publisher,
+            pattern_text: std::mem::take(&mut self.pattern_text),
+            accepted: ack.accepted,
+            sub: self.sub.clone(),
+            owner: Owner::Mesh(self.node.clone()),
+            listener: None,
+        }))
+    }
+
+    /// Gives up waiting: tells the publisher to drop the request (in case
+    /// it accepts later) and forgets it.
+    pub fn abandon(mut self) {
+        self.give_up();
+    }
+
+    fn give_up(&mut self) {
+        if self.done {
+            return;
+        }
+        if let Some(inner) = self.node.upgrade() {
+            let undo = json!({"op": "unsub", "pattern": self.pattern_text});
+            inner.channel_send_control(self.publisher, &undo);
+        }
+        self.forget();
+    }
+
+    /// Forgets the request without telling the publisher.
+    fn forget(&mut self) {
+        self.done = true;
+        if let Some(inner) = self.node.upgrade() {
+            inner.channels.pending.lock().remove(&self.id);
+            inner.channels.subs.write().remove(&self.id);
+        }
+    }
+}
+
+impl Drop for PendingSubscribe {
+    fn drop(&mut self) {
+        self.give_up();
+    }
+}
+
 /// Channels: register, subscribe, publish.
 impl super::MeshNode {
     /// Registers a channel this node publishes on. `channel:invalid_config`
@@ -299,6 +395,33 @@ impl super::MeshNode {
         chain: &[PermissionToken],
         timeout: Duration,
     ) -> Result<ChannelSubscription> {
+        let mut pending = self.start_subscribe(publisher, pattern, chain)?;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(sub) = pending.poll(left)? {
+                return Ok(sub);
+            }
+            if left.is_zero() {
+                pending.abandon();
+                return Err(Error::new(
+                    ErrorKind::MeshTimeout,
+                    format!("no answer to the subscribe request within {timeout:?}"),
+                ));
+            }
+        }
+    }
+
+    /// Sends a subscribe request and returns at once: the publisher's answer
+    /// comes through [`PendingSubscribe::poll`], which callers that must not
+    /// block long (an event loop, a thread that checks for Ctrl-C) call in
+    /// slices. [`subscribe`](Self::subscribe) is this plus a loop.
+    pub fn start_subscribe(
+        &self,
+        publisher: u64,
+        pattern: &str,
+        chain: &[PermissionToken],
+    ) -> Result<PendingSubscribe> {
         self.inner.check_open()?;
         let pattern = ChannelPattern::new(pattern)?;
         self.inner.peer(publisher)?;
@@ -314,41 +437,22 @@ impl super::MeshNode {
         let tokens: Vec<String> = chain.iter().map(|t| hex::encode(t.as_bytes())).collect();
         let pattern_text = pattern.to_string();
         let request = json!({"op": "sub", "id": id, "pattern": pattern_text, "tokens": tokens});
-        let answer = if self.inner.channel_send_control(publisher, &request) {
-            self.inner.channel_wait_ack(id, timeout)
-        } else {
-            Err(Error::new(
+        let mut pending = PendingSubscribe {
+            id,
+            publisher,
+            pattern_text,
+            sub,
+            node: Arc::downgrade(&self.inner),
+            done: false,
+        };
+        if !self.inner.channel_send_control(publisher, &request) {
+            pending.forget();
+            return Err(Error::new(
                 ErrorKind::StreamBackpressure,
                 "the control stream to the publisher is full",
-            ))
-        };
-        channels.pending.lock().remove(&id);
-        let fail = |e: Error| {
-            channels.subs.write().remove(&id);
-            Err(e)
-        };
-        match answer {
-            Ok(ack) if !ack.accepted.is_empty() => Ok(ChannelSubscription {
-                id,
-                publisher,
-                pattern_text,
-                accepted: ack.accepted,
-                sub,
-                owner: Owner::Mesh(Arc::downgrade(&self.inner)),
-                listener: None,
-            }),
-            Ok(ack) => fail(refusal_error(
-                ack.reason.as_deref().unwrap_or("unauthorized"),
-                &ack.detail,
-            )),
-            Err(e) => {
-                if e.kind() == ErrorKind::MeshTimeout {
-                    let undo = json!({"op": "unsub", "pattern": pattern_text});
-                    self.inner.channel_send_control(publisher, &undo);
-                }
-                fail(e)
-            }
+            ));
         }
+        Ok(pending)
     }
 
     /// Publishes `payload` on a registered channel to every subscriber the

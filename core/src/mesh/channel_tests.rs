@@ -613,3 +613,46 @@ fn a_busy_stream_packs_small_messages_and_the_timer_sends_the_last_pack() {
         2 * N
     );
 }
+
+#[test]
+fn a_subscribe_can_be_waited_for_in_slices_or_withdrawn() {
+    let p = node_with(196, quick);
+    let s = node_with(197, quick);
+    link(&s, &p);
+    p.register_channel(channel("slices/a")).unwrap();
+    let mut pending = s.start_subscribe(p.node_id(), "slices/a", &[]).unwrap();
+    let mut slices = 0;
+    let sub = loop {
+        slices += 1;
+        assert!(slices < 5_000, "an answer in time");
+        if let Some(sub) = pending.poll(Duration::from_millis(1)).unwrap() {
+            break sub;
+        }
+    };
+    assert_eq!(sub.accepted(), ["slices/a"]);
+    assert_eq!(pending.poll(Duration::ZERO).unwrap().map(|_| ()), None);
+    p.publish("slices/a", b"x").unwrap();
+    assert_eq!(sub.next(NEXT).unwrap().unwrap().payload, b"x");
+    drop(sub);
+    eventually("the subscriber left", || {
+        p.channel_subscribers("slices/a").is_empty()
+    });
+
+    // Withdrawn before the answer: the publisher forgets it again.
+    let pending = s.start_subscribe(p.node_id(), "slices/a", &[]).unwrap();
+    pending.abandon();
+    std::thread::sleep(Duration::from_millis(100));
+    eventually("the withdrawn request leaves no member", || {
+        p.channel_subscribers("slices/a").is_empty()
+    });
+    // A refusal comes through poll too.
+    let mut refused = s.start_subscribe(p.node_id(), "slices/none", &[]).unwrap();
+    let err = loop {
+        match refused.poll(Duration::from_millis(10)) {
+            Ok(None) => continue,
+            Ok(Some(_)) => panic!("accepted"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::UnknownChannel);
+}

@@ -57,7 +57,7 @@ pub use bus_link::{BusLink, BusLinkOptions, BusLinkStats, LinkDirection};
 pub use capabilities::{
     CapabilityConfig, CapabilityStats, MAX_ANNOUNCEMENT_LEN, MAX_CAPABILITY_HOPS,
 };
-pub use channel_layer::ChannelSubscription;
+pub use channel_layer::{ChannelSubscription, PendingSubscribe};
 pub use channels::{
     ChannelConfig, ChannelMessage, ChannelStats, Congestion, PublishReport, SkipReason,
     DEFAULT_BLOCK_TIMEOUT, MAX_BLOCK_TIMEOUT_MS,

@@ -93,6 +93,60 @@ pub mod on_mesh {
         serde_json::to_string(&mesh.node().channel_stats()).unwrap_or_default()
     }
 
+    /// A subscribe request waiting for its answer, behind a handle (for
+    /// bindings that wait in slices).
+    #[derive(Debug)]
+    pub struct PendingHandle {
+        inner: parking_lot::Mutex<Option<net_core::mesh::PendingSubscribe>>,
+    }
+
+    /// Sends a subscribe request (see `subscribe`) and returns at once.
+    pub fn start_subscribe(
+        mesh: &MeshHandle,
+        publisher: u64,
+        pattern: &str,
+        chain: &[u8],
+    ) -> Result<PendingHandle> {
+        let chain = if chain.is_empty() {
+            Vec::new()
+        } else {
+            PermissionToken::chain_from_bytes(chain)?
+        };
+        let pending = mesh.node().start_subscribe(publisher, pattern, &chain)?;
+        Ok(PendingHandle {
+            inner: parking_lot::Mutex::new(Some(pending)),
+        })
+    }
+
+    impl PendingHandle {
+        /// Waits up to `slice_ms` for the answer: the subscription, the
+        /// refusal, or `None` (not yet, or already answered or abandoned).
+        pub fn poll(&self, slice_ms: u64) -> Result<Option<SubscriptionHandle>> {
+            let mut guard = self.inner.lock();
+            let Some(pending) = guard.as_mut() else {
+                return Ok(None);
+            };
+            match pending.poll(Duration::from_millis(slice_ms)) {
+                Ok(Some(sub)) => {
+                    *guard = None;
+                    Ok(Some(SubscriptionHandle { inner: sub }))
+                }
+                Ok(None) => Ok(None),
+                Err(e) => {
+                    *guard = None;
+                    Err(e)
+                }
+            }
+        }
+
+        /// Gives up (idempotent; nothing after an answer).
+        pub fn abandon(&self) {
+            if let Some(pending) = self.inner.lock().take() {
+                pending.abandon();
+            }
+        }
+    }
+
     /// A subscription behind a handle.
     #[derive(Debug)]
     pub struct SubscriptionHandle {
