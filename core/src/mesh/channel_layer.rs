@@ -1002,6 +1002,9 @@ impl Inner {
             }
         }
         let mut guards: Vec<_> = lanes.iter().map(|(_, _, lane)| lane.lock()).collect();
+        // The first pass's datagrams leave together (one `sendmmsg` for many
+        // subscribers) when it ends, before anything waits for an answer.
+        let cork = self.cork();
         // First pass: every subscriber gets what fits in its window now.
         // Second pass (Block only): wait for the ones that were full, each up
         // to the block timeout, so a slow subscriber delays no other's copy.
@@ -1056,6 +1059,7 @@ impl Inner {
                 }
             }
         }
+        drop(cork);
         for (at, frames, from) in full {
             let (peer, state, _) = &lanes[at];
             let deadline = Instant::now() + block_timeout;

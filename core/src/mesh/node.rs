@@ -990,6 +990,12 @@ impl Inner {
 
     /// Seals and sends one packet to `peer` under `protocol`. `sequence` is
     /// the stream sequence of a reliable message (0 otherwise).
+    /// Holds this thread's sends until the guard drops, then sends them
+    /// together (see [`Transport::cork`]).
+    pub(super) fn cork(&self) -> super::transport::Cork<'_> {
+        self.transport.cork(&self.counters)
+    }
+
     pub(super) fn send_sealed(
         &self,
         peer: &Peer,

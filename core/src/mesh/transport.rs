@@ -11,9 +11,49 @@ use super::datagrams::RecvBatch;
 use super::stats::{bump, Counters};
 use crate::error::{Error, ErrorKind, Result};
 use parking_lot::RwLock;
+use std::cell::RefCell;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// Datagrams to send: bytes and destination.
+type Held = Vec<(Vec<u8>, SocketAddr)>;
+
+thread_local! {
+    /// This thread's held sends: the transport they belong to (its address)
+    /// and the datagrams (see [`Transport::cork`]).
+    static CORK: RefCell<Option<(usize, Held)>> = const { RefCell::new(None) };
+}
+
+/// Sends held by [`Transport::cork`]; dropping it sends them.
+pub(super) struct Cork<'a> {
+    transport: &'a Transport,
+    counters: &'a Counters,
+    started: bool,
+}
+
+impl Drop for Cork<'_> {
+    fn drop(&mut self) {
+        if !self.started {
+            return;
+        }
+        let Some((_, batch)) = CORK.with(|cork| cork.borrow_mut().take()) else {
+            return;
+        };
+        if batch.is_empty() {
+            return;
+        }
+        let guard = self.transport.socket.read();
+        let Some(socket) = guard.as_ref() else {
+            return;
+        };
+        // A datagram the kernel refused is like one lost on the way: a
+        // reliable stream resends it.
+        if let Ok(sent) = super::datagrams::send_all(socket, &batch) {
+            super::stats::add(&self.counters.packets_sent, sent);
+        }
+    }
+}
 
 /// Socket buffers asked for (the kernel caps them at its own maximum,
 /// `net.core.rmem_max` / `wmem_max` on Linux). The default of a few hundred
@@ -94,6 +134,17 @@ impl Transport {
         to: SocketAddr,
         counters: &Counters,
     ) -> Result<()> {
+        let me = self as *const Transport as usize;
+        let corked = CORK.with(|cork| match cork.borrow_mut().as_mut() {
+            Some((owner, batch)) if *owner == me => {
+                batch.push((packet.to_vec(), to));
+                true
+            }
+            _ => false,
+        });
+        if corked {
+            return Ok(());
+        }
         self.socket
             .read()
             .as_ref()
@@ -102,6 +153,27 @@ impl Transport {
             .map_err(|e| io_error("send", e))?;
         bump(&counters.packets_sent);
         Ok(())
+    }
+
+    /// Holds this thread's sends on this transport until the returned guard
+    /// is dropped, then sends them together (`sendmmsg`): for a caller about
+    /// to send many datagrams at once (a publish to many subscribers) that
+    /// waits for nothing in between. Nested corks join the outer one.
+    pub(super) fn cork<'a>(&'a self, counters: &'a Counters) -> Cork<'a> {
+        let me = self as *const Transport as usize;
+        let started = CORK.with(|cork| {
+            let mut cork = cork.borrow_mut();
+            if cork.is_some() {
+                return false;
+            }
+            *cork = Some((me, Vec::new()));
+            true
+        });
+        Cork {
+            transport: self,
+            counters,
+            started,
+        }
     }
 
     /// Sends a sealed packet, through the test conditions if there are any.
