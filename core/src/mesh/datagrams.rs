@@ -102,6 +102,65 @@ fn socket_addr(address: &nix::sys::socket::SockaddrStorage) -> Option<SocketAddr
         .map(|v6| SocketAddr::V6((*v6).into()))
 }
 
+/// Sends `datagrams` (bytes, destination) with as few system calls as the
+/// platform allows (`sendmmsg` on Linux, in chunks of [`SEND_CHUNK`]).
+/// Returns how many went out; the first error stops the rest.
+#[cfg(target_os = "linux")]
+pub(super) fn send_all(
+    socket: &UdpSocket,
+    datagrams: &[(Vec<u8>, SocketAddr)],
+) -> io::Result<usize> {
+    use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+    use std::io::IoSlice;
+    use std::os::fd::AsRawFd;
+
+    let mut sent = 0;
+    for chunk in datagrams.chunks(SEND_CHUNK) {
+        let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(b, _)| [IoSlice::new(b)]).collect();
+        let addrs: Vec<Option<SockaddrStorage>> = chunk
+            .iter()
+            .map(|(_, to)| Some(SockaddrStorage::from(*to)))
+            .collect();
+        let mut headers: MultiHeaders<SockaddrStorage> =
+            MultiHeaders::preallocate(chunk.len(), None);
+        let cmsgs: [nix::sys::socket::ControlMessage<'_>; 0] = [];
+        let results = sendmmsg(
+            socket.as_raw_fd(),
+            &mut headers,
+            &slices,
+            &addrs,
+            cmsgs,
+            MsgFlags::empty(),
+        )
+        .map_err(io::Error::from)?;
+        let n = results.count();
+        sent += n;
+        if n < chunk.len() {
+            // The kernel took part of the chunk: send the rest one by one.
+            for (bytes, to) in &chunk[n..] {
+                socket.send_to(bytes, to)?;
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// Sends `datagrams` one `send_to` each (platforms without `sendmmsg`).
+#[cfg(not(target_os = "linux"))]
+pub(super) fn send_all(
+    socket: &UdpSocket,
+    datagrams: &[(Vec<u8>, SocketAddr)],
+) -> io::Result<usize> {
+    for (bytes, to) in datagrams {
+        socket.send_to(bytes, to)?;
+    }
+    Ok(datagrams.len())
+}
+
+/// Datagrams per `sendmmsg` call.
+const SEND_CHUNK: usize = 64;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,62 +233,3 @@ mod tests {
         assert!(started.elapsed() < Duration::from_millis(20));
     }
 }
-
-/// Sends `datagrams` (bytes, destination) with as few system calls as the
-/// platform allows (`sendmmsg` on Linux, in chunks of [`SEND_CHUNK`]).
-/// Returns how many went out; the first error stops the rest.
-#[cfg(target_os = "linux")]
-pub(super) fn send_all(
-    socket: &UdpSocket,
-    datagrams: &[(Vec<u8>, SocketAddr)],
-) -> io::Result<usize> {
-    use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
-    use std::io::IoSlice;
-    use std::os::fd::AsRawFd;
-
-    let mut sent = 0;
-    for chunk in datagrams.chunks(SEND_CHUNK) {
-        let slices: Vec<[IoSlice<'_>; 1]> = chunk.iter().map(|(b, _)| [IoSlice::new(b)]).collect();
-        let addrs: Vec<Option<SockaddrStorage>> = chunk
-            .iter()
-            .map(|(_, to)| Some(SockaddrStorage::from(*to)))
-            .collect();
-        let mut headers: MultiHeaders<SockaddrStorage> =
-            MultiHeaders::preallocate(chunk.len(), None);
-        let cmsgs: [nix::sys::socket::ControlMessage<'_>; 0] = [];
-        let results = sendmmsg(
-            socket.as_raw_fd(),
-            &mut headers,
-            &slices,
-            &addrs,
-            cmsgs,
-            MsgFlags::empty(),
-        )
-        .map_err(io::Error::from)?;
-        let n = results.count();
-        sent += n;
-        if n < chunk.len() {
-            // The kernel took part of the chunk: send the rest one by one.
-            for (bytes, to) in &chunk[n..] {
-                socket.send_to(bytes, to)?;
-                sent += 1;
-            }
-        }
-    }
-    Ok(sent)
-}
-
-/// Sends `datagrams` one `send_to` each (platforms without `sendmmsg`).
-#[cfg(not(target_os = "linux"))]
-pub(super) fn send_all(
-    socket: &UdpSocket,
-    datagrams: &[(Vec<u8>, SocketAddr)],
-) -> io::Result<usize> {
-    for (bytes, to) in datagrams {
-        socket.send_to(bytes, to)?;
-    }
-    Ok(datagrams.len())
-}
-
-/// Datagrams per `sendmmsg` call.
-const SEND_CHUNK: usize = 64;
