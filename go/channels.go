@@ -19,18 +19,6 @@ import (
 	"unsafe"
 )
 
-// LocalChannelStats are the counters of a node's local channels.
-type LocalChannelStats struct {
-	// Published counts Publish calls.
-	Published uint64 `json:"published"`
-	// Delivered counts copies queued for subscribers.
-	Delivered uint64 `json:"delivered"`
-	// Dropped counts copies a full subscriber queue refused.
-	Dropped uint64 `json:"dropped"`
-	// Subscriptions counts open subscriptions.
-	Subscriptions uint64 `json:"subscriptions"`
-}
-
 // Publish publishes payload on the node's local channel (no registration: any
 // valid name) and returns how many subscriptions took a copy. Where Ingest
 // hands each event to one consumer, a channel fans out: every matching

@@ -55,17 +55,6 @@ func (c *CapabilityConfig) json() map[string]any {
 	return m
 }
 
-// CapabilityStats counts a node's capability announcements.
-type CapabilityStats struct {
-	Announced  uint64 `json:"announced"`
-	Received   uint64 `json:"received"`
-	Indexed    uint64 `json:"indexed"`
-	Forwarded  uint64 `json:"forwarded"`
-	Duplicates uint64 `json:"duplicates"`
-	Rejected   uint64 `json:"rejected"`
-	Expired    uint64 `json:"expired"`
-}
-
 // AnnounceCapabilities tells the mesh what this node can do: the set is
 // signed, indexed as this node's own at once and sent to every peer, which
 // passes it on (up to 16 hops). Announcing again within the configured

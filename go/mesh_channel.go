@@ -123,19 +123,6 @@ type PublishReport struct {
 	Skipped []SkippedSubscriber
 }
 
-// ChannelStats counts a node's channel activity.
-type ChannelStats struct {
-	Published          uint64 `json:"published"`
-	Delivered          uint64 `json:"delivered"`
-	Skipped            uint64 `json:"skipped"`
-	SubscribesAccepted uint64 `json:"subscribes_accepted"`
-	SubscribesRefused  uint64 `json:"subscribes_refused"`
-	RateLimited        uint64 `json:"rate_limited"`
-	EvictedRevoked     uint64 `json:"evicted_revoked"`
-	EvictedExpired     uint64 `json:"evicted_expired"`
-	Received           uint64 `json:"received"`
-}
-
 // RegisterChannel registers a channel this node publishes on.
 // ErrInvalidChannelConfig when it is registered already.
 func (m *Mesh) RegisterChannel(cfg ChannelConfig) error {

@@ -12,6 +12,7 @@ from net.errors import *  # noqa: F403 - the exception classes are part of this 
 from net.errors import ERRORS_BY_KIND, NetError
 
 from . import capability, mesh, redex, token, wire
+from ._mesh_stats import CapabilityStats, ChannelStats, LocalChannelStats
 from .capability import (
     CapabilityDiff,
     CapabilitySet,
@@ -28,7 +29,7 @@ from .capability import (
     Visibility,
 )
 from .channels import Channel, ChannelMessage, ChannelSubscription, MeshChannel, TypedChannelSubscription
-from .events import Event, HealthInfo, LocalChannelStats, PollResponse, Receipt, Stats
+from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .handler import Handler, HandlerStats
 from .identity import Identity, public_key_ids, verify
 from .mesh import (
@@ -36,9 +37,7 @@ from .mesh import (
     BusLink,
     BusLinkStats,
     CapabilityConfig,
-    CapabilityStats,
     ChannelConfig,
-    ChannelStats,
     KnownPeer,
     LinkDirection,
     Mesh,

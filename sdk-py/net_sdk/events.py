@@ -54,17 +54,6 @@ class Stats:
 
 
 @dataclass(frozen=True)
-class LocalChannelStats:
-    """Counters of a node's local channels: publish calls, copies queued for
-    subscribers, copies a full subscriber refused, open subscriptions."""
-
-    published: int
-    delivered: int
-    dropped: int
-    subscriptions: int
-
-
-@dataclass(frozen=True)
 class HealthInfo:
     """Health of a node: ``status`` is healthy, saturated or shutdown."""
 

@@ -74,7 +74,7 @@ from typing import (
 from net import _net
 from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownError
 
-from ._mesh_stats import MeshStats
+from ._mesh_stats import CapabilityStats, ChannelStats, MeshStats
 from ._time import config_ms, seconds_to_ms
 from .capability import CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility
 from .channels import ChannelSubscription, MeshChannel
@@ -509,34 +509,6 @@ class PublishReport:
     attempted: int
     delivered: int
     skipped: Tuple[Tuple[int, str], ...]
-
-
-@dataclass(frozen=True)
-class ChannelStats:
-    """A node's channel counters."""
-
-    published: int
-    delivered: int
-    skipped: int
-    subscribes_accepted: int
-    subscribes_refused: int
-    rate_limited: int
-    evicted_revoked: int
-    evicted_expired: int
-    received: int
-
-
-@dataclass(frozen=True)
-class CapabilityStats:
-    """A node's capability announcement counters."""
-
-    announced: int
-    received: int
-    indexed: int
-    forwarded: int
-    duplicates: int
-    rejected: int
-    expired: int
 
 
 def _present(**values: Any) -> Dict[str, Any]:

@@ -7,8 +7,9 @@ from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, T
 
 from net import Bus
 
+from ._mesh_stats import LocalChannelStats
 from .channels import Channel, ChannelSubscription
-from .events import Event, HealthInfo, LocalChannelStats, PollResponse, Receipt, Stats
+from .events import Event, HealthInfo, PollResponse, Receipt, Stats
 from .handler import Handler
 from .subscription import Subscription, TypedSubscription, decoder_for
 

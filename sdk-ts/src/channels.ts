@@ -269,14 +269,3 @@ export class MeshChannel<T> {
   }
 }
 
-/** A node's local channel counters. */
-export interface LocalChannelStats {
-  /** Publish calls. */
-  published: number;
-  /** Copies queued for subscribers. */
-  delivered: number;
-  /** Copies a full subscriber queue refused. */
-  dropped: number;
-  /** Open subscriptions. */
-  subscriptions: number;
-}

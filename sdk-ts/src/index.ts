@@ -13,7 +13,7 @@ export * from './errors';
 export { Event, Health, PollResponse, Receipt, Stats } from './event';
 export { Filter, NetNode, NetOptions, PollOptions, SubscribeOptions } from './node';
 export { Subscription } from './subscription';
-export { Channel, LocalChannelHost, LocalChannelStats, MeshChannel, Schema, TypedChannelSubscription } from './channels';
+export { Channel, LocalChannelHost, MeshChannel, Schema, TypedChannelSubscription } from './channels';
 export { Handler, HandlerOptions, HandlerStats } from './handler';
 export { Identity, publicKeyIds, verify } from './identity';
 export {
@@ -98,6 +98,7 @@ export {
   Congestion,
   normalizeChannelConfig,
   ChannelStats,
+  LocalChannelStats,
   ChannelSubscription,
   ConnectOptions,
   KnownPeer,

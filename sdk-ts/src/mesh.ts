@@ -17,10 +17,10 @@
 import * as native from '@netmesh/core';
 import { Handler, HandlerOptions, register } from './handler';
 import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError, MeshTimeoutError } from './errors';
-import type { MeshStats } from './mesh_stats';
+import type { CapabilityStats, ChannelStats, MeshStats } from './mesh_stats';
 import { CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility } from './capability';
 import { PermissionToken, TokenCache } from './token';
-export type { MeshStats } from './mesh_stats';
+export type { CapabilityStats, ChannelStats, LocalChannelStats, MeshStats } from './mesh_stats';
 import { NetNode } from './node';
 import { deadlineOf, engineJson, sliced } from './wait';
 import { ChannelSubscription, MeshChannel, Schema } from './channels';
@@ -161,30 +161,6 @@ export interface PublishReport {
   delivered: number;
   /** Who was skipped, and why. */
   skipped: Array<{ nodeId: bigint; reason: SkipReason }>;
-}
-
-/** A node's channel counters. */
-export interface ChannelStats {
-  published: number;
-  delivered: number;
-  skipped: number;
-  subscribes_accepted: number;
-  subscribes_refused: number;
-  rate_limited: number;
-  evicted_revoked: number;
-  evicted_expired: number;
-  received: number;
-}
-
-/** A node's capability announcement counters. */
-export interface CapabilityStats {
-  announced: number;
-  received: number;
-  indexed: number;
-  forwarded: number;
-  duplicates: number;
-  rejected: number;
-  expired: number;
 }
 
 /** A public key in options: 32 bytes, or 64 hex characters. */
@@ -876,7 +852,7 @@ export class Mesh {
 
   /** The capability announcement counters now. */
   capabilityStats(): CapabilityStats {
-    return JSON.parse(call(() => this.native.capabilityStatsJson())) as CapabilityStats;
+    return parseIds(call(() => this.native.capabilityStatsJson())) as CapabilityStats;
   }
 
   /**
@@ -968,7 +944,7 @@ export class Mesh {
 
   /** The channel counters now. */
   channelStats(): ChannelStats {
-    return JSON.parse(call(() => this.native.channelStatsJson())) as ChannelStats;
+    return parseIds(call(() => this.native.channelStatsJson())) as ChannelStats;
   }
 
   /** One stream's counters, or null if nothing was ever sent or received on it. */

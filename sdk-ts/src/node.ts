@@ -5,7 +5,8 @@ import { Event, Health, PollResponse, Receipt, Stats, toEvent } from './event';
 import { Handler, HandlerOptions, register } from './handler';
 import { Subscription } from './subscription';
 import { engineJson } from './wait';
-import { Channel, ChannelSubscription, LocalChannelStats, Schema } from './channels';
+import { Channel, ChannelSubscription, Schema } from './channels';
+import type { LocalChannelStats } from './mesh_stats';
 
 /** Options for {@link NetNode.create}; unset options keep the engine's defaults. */
 export interface NetOptions {

@@ -167,7 +167,7 @@ test('channels: token-gated subscribe, publish, receive, revoke', async () => {
     assert.equal(await again.next({ timeoutMs: 100 }), null);
     again.close();
     assert.throws(() => p.publish('nope', ''), UnknownChannelError);
-    assert.equal(p.channelStats().evicted_revoked, 1);
+    assert.equal(p.channelStats().evictedRevoked, 1);
     assert.equal(p.unregisterChannel('alerts/fire'), true);
     assert.equal(p.unregisterChannel('alerts/fire'), false);
   } finally {

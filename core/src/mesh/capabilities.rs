@@ -114,23 +114,25 @@ impl CapabilityConfig {
     }
 }
 
-/// Counters of the capability layer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct CapabilityStats {
-    /// Announcements this node signed and sent (its own, each version once).
-    pub announced: u64,
-    /// Announcements received from peers, before any check.
-    pub received: u64,
-    /// New announcements indexed.
-    pub indexed: u64,
-    /// Announcements passed on to other peers (one per peer sent to).
-    pub forwarded: u64,
-    /// Announcements already seen (same or older version), dropped.
-    pub duplicates: u64,
-    /// Announcements refused: malformed, a bad signature, too many hops.
-    pub rejected: u64,
-    /// Entries dropped from the index because their time ran out.
-    pub expired: u64,
+super::stats::stats_record! {
+    /// Counters of the capability layer.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+    pub struct CapabilityStats {
+        /// Announcements this node signed and sent (its own, each version once).
+        pub announced: u64,
+        /// Announcements received from peers, before any check.
+        pub received: u64,
+        /// New announcements indexed.
+        pub indexed: u64,
+        /// Announcements passed on to other peers (one per peer sent to).
+        pub forwarded: u64,
+        /// Announcements already seen (same or older version), dropped.
+        pub duplicates: u64,
+        /// Announcements refused: malformed, a bad signature, too many hops.
+        pub rejected: u64,
+        /// Entries dropped from the index because their time ran out.
+        pub expired: u64,
+    }
 }
 
 #[derive(Default)]

@@ -324,27 +324,29 @@ impl Queued for ChannelMessage {
     }
 }
 
-/// Counters of the channel layer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ChannelStats {
-    /// Publish calls on this node.
-    pub published: u64,
-    /// Messages handed to subscribers' streams.
-    pub delivered: u64,
-    /// Subscribers skipped by publishes.
-    pub skipped: u64,
-    /// Subscribe requests accepted here.
-    pub subscribes_accepted: u64,
-    /// Subscribe requests refused here (every reason).
-    pub subscribes_refused: u64,
-    /// Of those, refused by the failure limiter before any check.
-    pub rate_limited: u64,
-    /// Members evicted because a token of their chain was revoked.
-    pub evicted_revoked: u64,
-    /// Members evicted because their chain expired.
-    pub evicted_expired: u64,
-    /// Channel messages received for this node's subscriptions.
-    pub received: u64,
+super::stats::stats_record! {
+    /// Counters of the channel layer.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+    pub struct ChannelStats {
+        /// Publish calls on this node.
+        pub published: u64,
+        /// Messages handed to subscribers' streams.
+        pub delivered: u64,
+        /// Subscribers skipped by publishes.
+        pub skipped: u64,
+        /// Subscribe requests accepted here.
+        pub subscribes_accepted: u64,
+        /// Subscribe requests refused here (every reason).
+        pub subscribes_refused: u64,
+        /// Of those, refused by the failure limiter before any check.
+        pub rate_limited: u64,
+        /// Members evicted because a token of their chain was revoked.
+        pub evicted_revoked: u64,
+        /// Members evicted because their chain expired.
+        pub evicted_expired: u64,
+        /// Channel messages received for this node's subscriptions.
+        pub received: u64,
+    }
 }
 
 #[derive(Default)]

@@ -43,17 +43,19 @@ pub struct LocalChannels {
     dropped: AtomicU64,
 }
 
-/// Counters of a [`LocalChannels`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct LocalChannelStats {
-    /// Publish calls.
-    pub published: u64,
-    /// Copies queued for subscribers.
-    pub delivered: u64,
-    /// Copies a full subscriber queue refused.
-    pub dropped: u64,
-    /// Open subscriptions.
-    pub subscriptions: u64,
+super::stats::stats_record! {
+    /// Counters of a [`LocalChannels`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+    pub struct LocalChannelStats {
+        /// Publish calls.
+        pub published: u64,
+        /// Copies queued for subscribers.
+        pub delivered: u64,
+        /// Copies a full subscriber queue refused.
+        pub dropped: u64,
+        /// Open subscriptions.
+        pub subscriptions: u64,
+    }
 }
 
 impl std::fmt::Debug for LocalChannels {
@@ -276,6 +278,42 @@ mod tests {
                 next[w] += 1;
             }
             assert_eq!(sub.next(WAIT).unwrap(), None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod fields_tests {
+    use crate::mesh::{CapabilityStats, ChannelStats, LocalChannelStats, MeshStats};
+
+    fn keys<T: serde::Serialize + Default>() -> Vec<String> {
+        match serde_json::to_value(T::default()) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            other => panic!("not an object: {other:?}"),
+        }
+    }
+
+    fn names(fields: &[(&str, &str)]) -> Vec<String> {
+        let mut names: Vec<String> = fields.iter().map(|(n, _)| (*n).to_string()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn every_stats_record_lists_exactly_its_json_fields_with_a_description() {
+        assert_eq!(keys::<MeshStats>(), names(MeshStats::FIELDS));
+        assert_eq!(keys::<ChannelStats>(), names(ChannelStats::FIELDS));
+        assert_eq!(keys::<CapabilityStats>(), names(CapabilityStats::FIELDS));
+        assert_eq!(
+            keys::<LocalChannelStats>(),
+            names(LocalChannelStats::FIELDS)
+        );
+        for (name, doc) in ChannelStats::FIELDS
+            .iter()
+            .chain(CapabilityStats::FIELDS)
+            .chain(LocalChannelStats::FIELDS)
+        {
+            assert!(!doc.trim().is_empty(), "{name} has no description");
         }
     }
 }

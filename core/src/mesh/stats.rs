@@ -4,6 +4,31 @@
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Declares a record of `u64` counters and its `FIELDS` (each counter's
+/// name and description, in order) from one list, so `tools/gen-tables`
+/// writes the Go, TypeScript and Python records from the engine's.
+macro_rules! stats_record {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $( $(#[doc = $doc:literal])* pub $field:ident: u64, )*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $( $(#[doc = $doc])* pub $field: u64, )*
+        }
+
+        impl $name {
+            /// Every counter: its name (as in the JSON and the Rust field)
+            /// and its description, in declaration order.
+            pub const FIELDS: &'static [(&'static str, &'static str)] =
+                &[ $( (stringify!($field), concat!($($doc, "\n",)*)), )* ];
+        }
+    };
+}
+pub(crate) use stats_record;
+
 /// Declares [`MeshStats`], its live [`Counters`] and [`MeshStats::FIELDS`]
 /// from one list, so a counter is named once (`tools/gen-tables` writes the
 /// Go, TypeScript and Python records from `FIELDS`).
