@@ -993,7 +993,11 @@ impl Inner {
             _ => None,
         };
         // Each subscriber's lane (its pending pack) is held while its
-        // frames go out, so a flush by the timer never overtakes them.
+        // frames go out, so a flush by the timer never overtakes them. Lanes
+        // are locked in node-id order, the same for every publish, so two
+        // publishes on channels that share subscribers never wait on each
+        // other in a cycle.
+        targets.sort_unstable();
         let mut lanes = Vec::with_capacity(targets.len());
         for peer in targets {
             match self.channel_stream(peer, stream, reliable) {

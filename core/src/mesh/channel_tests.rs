@@ -656,3 +656,52 @@ fn a_subscribe_can_be_waited_for_in_slices_or_withdrawn() {
     };
     assert_eq!(err.kind(), ErrorKind::UnknownChannel);
 }
+
+#[test]
+fn publishers_on_channels_that_share_subscribers_do_not_deadlock() {
+    let p = node_with(198, quick);
+    let subs: Vec<MeshNode> = (0..3).map(|i| node_with(185 + i, quick)).collect();
+    for s in &subs {
+        link(s, &p);
+    }
+    let names = ["share/a", "share/b", "share/c"];
+    for name in names {
+        p.register_channel(channel(name)).unwrap();
+    }
+    // Each subscriber joins the channels in a different order, so the
+    // rosters list them differently.
+    let streams: Vec<_> = subs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (0..3)
+                .map(|k| {
+                    let name = names[(i + k) % 3];
+                    s.subscribe(p.node_id(), name, &[], ACK).unwrap()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    const N: u32 = 3_000;
+    std::thread::scope(|scope| {
+        for name in names {
+            let p = &p;
+            scope.spawn(move || {
+                for i in 0..N {
+                    let report = p.publish(name, &i.to_le_bytes()).unwrap();
+                    assert_eq!(report.skipped.len(), 0, "{name} {i}");
+                }
+            });
+        }
+        for per_sub in &streams {
+            for stream in per_sub {
+                scope.spawn(move || {
+                    for i in 0..N {
+                        let m = stream.next(NEXT).unwrap().expect("a message");
+                        assert_eq!(m.payload, i.to_le_bytes(), "{}", m.channel);
+                    }
+                });
+            }
+        }
+    });
+}
