@@ -88,10 +88,7 @@ func netGoOnMessage(message *C.net_mesh_message_t, ref unsafe.Pointer) C.int32_t
 //export netGoOnChannelMessage
 func netGoOnChannelMessage(message *C.net_channel_message_t, ref unsafe.Pointer) C.int32_t {
 	cb := cgo.Handle(uintptr(ref)).Value().(*callback)
-	msg := ChannelMessage{Publisher: uint64(message.publisher), Channel: C.GoString(message.channel), Payload: []byte{}}
-	if message.payload_len > 0 {
-		msg.Payload = C.GoBytes(unsafe.Pointer(message.payload), C.int(message.payload_len))
-	}
+	msg := channelMessageOf(message)
 	return cb.run(func() { cb.onChannel(msg) })
 }
 

@@ -637,22 +637,7 @@ func (m *Mesh) Recv(ctx context.Context) (Message, error) {
 // consumer per node: messages are taken from the shared inbox. A message
 // received just as ctx ends is dropped.
 func (m *Mesh) Messages(ctx context.Context) <-chan Message {
-	ch := make(chan Message)
-	go func() {
-		defer close(ch)
-		for {
-			msg, err := m.Recv(ctx)
-			if err != nil {
-				return
-			}
-			select {
-			case ch <- msg:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch
+	return pump(ctx, m.Recv)
 }
 
 func (m *Mesh) jsonCall(f func(h *C.net_mesh_t, out **C.char) C.int32_t, into any) error {

@@ -307,10 +307,7 @@ func (s *ChannelSubscription) Next(ctx context.Context) (ChannelMessage, error) 
 		if err != nil {
 			return err
 		}
-		msg = ChannelMessage{Publisher: uint64(out.publisher), Channel: C.GoString(out.channel), Payload: []byte{}}
-		if out.payload != nil {
-			msg.Payload = C.GoBytes(unsafe.Pointer(out.payload), C.int(out.payload_len))
-		}
+		msg = channelMessageOf(&out)
 		C.net_channel_message_free(&out)
 		return nil
 	})
@@ -320,16 +317,31 @@ func (s *ChannelSubscription) Next(ctx context.Context) (ChannelMessage, error) 
 // Messages delivers messages on a Go channel until ctx ends or the
 // subscription fails (it is closed, or the node shut down), then closes it.
 func (s *ChannelSubscription) Messages(ctx context.Context) <-chan ChannelMessage {
-	ch := make(chan ChannelMessage)
+	return pump(ctx, s.Next)
+}
+
+// channelMessageOf copies an engine channel message (borrowed or owned).
+func channelMessageOf(m *C.net_channel_message_t) ChannelMessage {
+	msg := ChannelMessage{Publisher: uint64(m.publisher), Channel: C.GoString(m.channel), Payload: []byte{}}
+	if m.payload != nil && m.payload_len > 0 {
+		msg.Payload = C.GoBytes(unsafe.Pointer(m.payload), C.int(m.payload_len))
+	}
+	return msg
+}
+
+// pump delivers what next returns on a Go channel until ctx ends or next
+// fails, then closes it.
+func pump[T any](ctx context.Context, next func(context.Context) (T, error)) <-chan T {
+	ch := make(chan T)
 	go func() {
 		defer close(ch)
 		for {
-			msg, err := s.Next(ctx)
+			item, err := next(ctx)
 			if err != nil {
 				return
 			}
 			select {
-			case ch <- msg:
+			case ch <- item:
 			case <-ctx.Done():
 				return
 			}

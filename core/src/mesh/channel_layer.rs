@@ -3,9 +3,9 @@
 
 use super::channels::{
     decode_data, encode_batch, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
-    Congestion, Frames, Grant, GuardRefusal, Member, Pack, PublishReport, Registered, SkipReason,
-    Standing, Sub, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, PACK_AFTER, PACK_LIMIT,
-    PACK_LINGER, PACK_MESSAGE_LIMIT, REPLY, UNANNOUNCED,
+    Congestion, Frames, Grant, GuardRefusal, Lane, Member, Pack, PublishReport, Registered,
+    SkipReason, Standing, Sub, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, PACK_AFTER,
+    PACK_LIMIT, PACK_LINGER, PACK_MESSAGE_LIMIT, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
@@ -1001,7 +1001,17 @@ impl Inner {
         let mut lanes = Vec::with_capacity(targets.len());
         for peer in targets {
             match self.channel_stream(peer, stream, reliable) {
-                Ok(state) => lanes.push((peer, state, self.channels.lane(peer, stream))),
+                // Only reliable streams pack: a fire-and-forget publish gets
+                // a lane of its own, not one from the shared table.
+                Ok(state) => lanes.push((
+                    peer,
+                    state,
+                    if reliable {
+                        self.channels.lane(peer, stream)
+                    } else {
+                        Lane::default()
+                    },
+                )),
                 Err(_) => report.skipped.push((peer, SkipReason::NoSession)),
             }
         }
