@@ -3,7 +3,8 @@
 //! on both. Zenoh runs in peer mode over TCP loopback (each subscriber its
 //! own session connected to the publisher's); Net runs its encrypted mesh
 //! over UDP loopback (each subscriber its own node). Both publish one message
-//! per call in a loop (`put` / `publish`). Prints one JSON line per row;
+//! per call in a loop (`put` / `publish`); subscribers count in callbacks
+//! (Zenoh's callback subscribers, Net's push delivery). Prints one JSON line per row;
 //! `--quick` runs fewer messages, `--only net|zenoh` one side.
 
 use net_core::channel::ChannelName;
@@ -181,12 +182,18 @@ fn net_row(subscribers: usize, size: usize, messages: usize) {
                 Duration::from_secs(5),
             )
             .expect("subscribe");
+        // Push delivery, as Zenoh's callback subscribers: handlers run on
+        // the engine's callback pool, no thread per subscription.
         let count = received.clone();
-        readers.push(std::thread::spawn(move || {
-            while let Ok(Some(_)) = sub.next(Some(Duration::from_secs(2))) {
+        let handle = net_core::push::spawn(
+            sub.source(),
+            move |_message: net_core::mesh::ChannelMessage| {
                 count.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
+                Ok(())
+            },
+            "bench",
+        );
+        readers.push((sub, handle));
     }
     let payload = vec![0xA5u8; size];
     let want = messages * subscribers;
@@ -201,15 +208,27 @@ fn net_row(subscribers: usize, size: usize, messages: usize) {
     let secs = started.elapsed().as_secs_f64();
     let got = received.load(Ordering::Relaxed);
     let rate = got as f64 / secs;
+    if std::env::var_os("NET_BENCH_DEBUG").is_some() {
+        eprintln!("publisher {:?}", publisher.stats());
+        eprintln!("publisher channels {:?}", publisher.channel_stats());
+        for n in nodes.iter().take(2) {
+            eprintln!("subscriber {:?}", n.stats());
+            eprintln!(
+                "stream {:?}",
+                publisher.stream_stats_in(0x0003, n.node_id(), 1)
+            );
+        }
+    }
     println!(
         "{{\"bench\":\"compare/net\",\"subscribers\":{subscribers},\"bytes\":{size},\"published\":{messages},\"delivered\":{got},\"msgs_per_s\":{rate:.0},\"mb_per_s\":{:.1}}}",
         rate * size as f64 / 1e6
     );
+    for (sub, handle) in readers {
+        handle.close();
+        drop(sub);
+    }
     drop(nodes);
     drop(publisher);
-    for r in readers {
-        let _ = r.join();
-    }
 }
 
 fn net_latency() {
@@ -263,7 +282,19 @@ fn main() {
         .build()
         .expect("runtime");
     let _guard = rt.enter();
+    // `--row SUBSxBYTES` (e.g. `--row 8x64`): that row alone, for profiling.
+    let row = args
+        .iter()
+        .position(|a| a == "--row")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     for &(subscribers, size) in &[(1, 64), (1, 1024), (8, 64), (8, 1024), (64, 64), (64, 1024)] {
+        if row
+            .as_deref()
+            .is_some_and(|r| r != format!("{subscribers}x{size}"))
+        {
+            continue;
+        }
         let messages = match (subscribers, quick) {
             (64, _) | (_, true) => 5_000,
             _ => 50_000,
@@ -274,6 +305,9 @@ fn main() {
         if net_side {
             net_row(subscribers, size, messages);
         }
+    }
+    if row.is_some() {
+        return;
     }
     if zenoh_side {
         zenoh_latency();

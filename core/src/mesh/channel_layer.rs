@@ -4,8 +4,8 @@
 use super::channels::{
     decode_data, encode_batch, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
     Congestion, Frames, Grant, GuardRefusal, Lane, Member, Pack, PublishReport, Registered,
-    SkipReason, Standing, Sub, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, PACK_AFTER,
-    PACK_LIMIT, PACK_LINGER, PACK_MESSAGE_LIMIT, REPLY, UNANNOUNCED,
+    SkipReason, Standing, Sub, BURST_GAP, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW,
+    PACK_AFTER, PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
@@ -824,7 +824,7 @@ impl Inner {
     /// The sweep: evicts members whose chains expired. Returns when it is
     /// next due.
     pub(super) fn channel_timers(&self, now: Instant) -> Option<Instant> {
-        let packs = self.flush_packs(now);
+        let packs = self.flush_dirty().then_some(now + PACK_RETRY);
         let sweep = self.channel_sweep(now);
         match (packs, sweep) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -832,53 +832,78 @@ impl Inner {
         }
     }
 
-    /// Sends every pack that has waited [`PACK_LINGER`], without waiting
-    /// for a full window (a pack that does not fit stays for the next round
-    /// or the next publish). When a pack is next due.
-    fn flush_packs(&self, now: Instant) -> Option<Instant> {
-        let lanes: Vec<_> = self
-            .channels
-            .lanes
-            .lock()
-            .iter()
-            .map(|(k, v)| (*k, v.clone()))
-            .collect();
-        let mut next: Option<Instant> = None;
-        for ((peer, stream), lane) in lanes {
-            // A publish holding the lane sends the pack itself.
-            let Some(mut pending) = lane.try_lock() else {
-                next = Some(next.map_or(now + PACK_LINGER, |n| n.min(now + PACK_LINGER)));
+    /// Sends the packs of the lanes on the flusher's list. A lane a
+    /// publish holds, or whose subscriber's window is full, stays on the
+    /// list; whether any did.
+    pub(super) fn flush_dirty(&self) -> bool {
+        let dirty = std::mem::take(&mut *self.channels.dirty.lock());
+        if dirty.is_empty() {
+            return false;
+        }
+        let mut left = Vec::new();
+        // The guards are held until the corked datagrams are out, so a
+        // publish that takes a lane next never sends ahead of its pack.
+        let mut guards = Vec::with_capacity(dirty.len());
+        let cork = self.cork();
+        for ((peer, stream), lane) in &dirty {
+            let Some(mut held) = lane.try_lock() else {
+                left.push(((*peer, *stream), lane.clone()));
                 continue;
             };
-            let Some(pack) = pending.take() else {
+            let Some(mut pack) = held.pack.take() else {
+                held.queued = false;
                 continue;
             };
-            if now < pack.since + PACK_LINGER {
-                let due = pack.since + PACK_LINGER;
-                next = Some(next.map_or(due, |n| n.min(due)));
-                *pending = Some(pack);
-                continue;
-            }
-            let Ok(state) = self.channel_stream(peer, stream, true) else {
+            let Ok(state) = self.channel_stream(*peer, *stream, true) else {
+                held.queued = false;
                 continue; // the subscriber is gone
             };
-            let frames = pack.frames();
-            let mut sent = 0;
-            for (bytes, count) in &frames {
-                if streaming::send_on(self, &state, bytes, Wait::Never, None).is_err() {
+            if streaming::send_on(self, &state, pack.frame(), Wait::Never, None).is_err() {
+                // A full window (a gone subscriber leaves with its session):
+                // the pack waits for the next round or the next publish.
+                held.pack = Some(pack);
+                left.push(((*peer, *stream), lane.clone()));
+            } else {
+                held.queued = false;
+            }
+            guards.push(held);
+        }
+        drop(cork);
+        drop(guards);
+        if left.is_empty() {
+            return false;
+        }
+        self.channels.dirty.lock().extend(left);
+        true
+    }
+
+    /// Starts the node's pack flusher: a task on the engine's runtime that
+    /// sends packs as soon as it runs after a publish started one, so a
+    /// burst's datagrams go out while the publisher goes on. It ends when
+    /// the node shuts down.
+    pub(super) fn start_pack_flusher(self: &Arc<Self>) -> std::io::Result<()> {
+        /// How often the flusher tries again at once when a publish holds a
+        /// lane, before it leaves the pack to the timer.
+        const TRIES: usize = 16;
+        let inner = self.clone();
+        crate::runtime::spawn(async move {
+            loop {
+                inner.channels.flusher.notified().await;
+                if inner.closed.load(Ordering::Acquire) {
                     break;
                 }
-                sent += count;
+                let mut tries = 0;
+                while inner.flush_dirty() {
+                    tries += 1;
+                    if tries == TRIES {
+                        inner.timer.due(Instant::now() + PACK_RETRY);
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                }
             }
-            if sent < pack.payloads.len() {
-                let mut rest = pack;
-                rest.payloads.drain(..sent);
-                rest.bytes = rest.payloads.iter().map(Vec::len).sum();
-                *pending = Some(rest);
-                next = Some(next.map_or(now + PACK_LINGER, |n| n.min(now + PACK_LINGER)));
-            }
-        }
-        next
+        })?;
+        Ok(())
     }
 
     /// The sweep: evicts members whose chains expired. Returns when it is
@@ -916,6 +941,9 @@ impl Inner {
     }
 
     fn channel_publish(&self, channel: &str, payloads: &[&[u8]]) -> Result<PublishReport> {
+        // When the caller called: a call soon after the previous one
+        // returned is part of a burst.
+        let called = Instant::now();
         let counters = &self.channels.counters;
         bump(&counters.published);
         let now = unix_now();
@@ -986,17 +1014,15 @@ impl Inner {
             }
         }
         let stream = if reliable { DATA_RELIABLE } else { DATA_FAST };
-        // Small messages of one publish share sealed datagrams.
-        let encoded = encode_batch(channel, payloads);
         let single = match payloads {
             [one] if reliable && one.len() <= PACK_MESSAGE_LIMIT => Some(*one),
             _ => None,
         };
         // Each subscriber's lane (its pending pack) is held while its
-        // frames go out, so a flush by the timer never overtakes them. Lanes
-        // are locked in node-id order, the same for every publish, so two
-        // publishes on channels that share subscribers never wait on each
-        // other in a cycle.
+        // frames go out, so a flush never overtakes them. Lanes are locked
+        // in node-id order, the same for every publish, so two publishes on
+        // channels that share subscribers never wait on each other in a
+        // cycle.
         targets.sort_unstable();
         let mut lanes = Vec::with_capacity(targets.len());
         for peer in targets {
@@ -1016,6 +1042,11 @@ impl Inner {
             }
         }
         let mut guards: Vec<_> = lanes.iter().map(|(_, _, lane)| lane.lock()).collect();
+        // Small messages of one publish share sealed datagrams (encoded once
+        // for every subscriber that sends them at once).
+        let mut encoded: Option<Frames> = None;
+        let started = single.map(|_| called);
+        let mut packed = Vec::new();
         // The first pass's datagrams leave together (one `sendmmsg` for many
         // subscribers) when it ends, before anything waits for an answer.
         let cork = self.cork();
@@ -1023,42 +1054,47 @@ impl Inner {
         // Second pass (Block only): wait for the ones that were full, each up
         // to the block timeout, so a slow subscriber delays no other's copy.
         let mut full: Vec<(usize, Frames, usize)> = Vec::new();
-        let mut linger = false;
-        for (at, ((peer, state, _), pending)) in lanes.iter().zip(guards.iter_mut()).enumerate() {
-            // A busy stream (many messages unacknowledged) takes a lone small
-            // message into its pack, sent when full or by the timer soon
-            // after; an idle one sends at once, so light traffic waits for
-            // nothing.
-            if let Some(payload) = single {
-                match pending.as_mut() {
-                    Some(pack)
-                        if pack.channel == channel && pack.bytes + payload.len() < PACK_LIMIT =>
-                    {
+        for (at, ((peer, state, lane), held)) in lanes.iter().zip(guards.iter_mut()).enumerate() {
+            // A lone small message joins the subscriber's pack when one is
+            // waiting, or starts one when the subscriber is busy (many
+            // messages unacknowledged) or the publisher is in a burst; the
+            // flusher sends it as soon as it runs. Otherwise it goes at
+            // once, so light traffic waits for nothing.
+            if let (Some(payload), Some(now)) = (single, started) {
+                let held = &mut **held;
+                match held.pack.as_mut() {
+                    Some(pack) if pack.channel == channel && pack.fits(payload) => {
                         pack.push(payload);
                         report.delivered += 1;
                         continue;
                     }
-                    None if streaming::in_flight(state) >= PACK_AFTER => {
-                        **pending = Some(Pack::new(channel, payload));
+                    None if streaming::in_flight(state) >= PACK_AFTER
+                        || held.last.is_some_and(|last| {
+                            now.saturating_duration_since(last) < BURST_GAP
+                        }) =>
+                    {
+                        held.pack = Some(Pack::new(channel, payload));
+                        if !held.queued {
+                            held.queued = true;
+                            packed.push(((*peer, stream), lane.clone()));
+                        }
                         report.delivered += 1;
-                        linger = true;
                         continue;
                     }
                     _ => {}
                 }
             }
-            let mut frames = match pending.take() {
-                Some(pack) => {
-                    // Already counted as delivered when packed.
-                    let mut frames = pack.frames();
-                    for frame in &mut frames {
-                        frame.1 = 0;
-                    }
-                    frames
-                }
+            let mut frames = match held.pack.take() {
+                // Already counted as delivered when packed.
+                Some(pack) => vec![(pack.into_frame().0, 0)],
                 None => Vec::new(),
             };
-            frames.extend(encoded.iter().cloned());
+            frames.extend(
+                encoded
+                    .get_or_insert_with(|| encode_batch(channel, payloads))
+                    .iter()
+                    .cloned(),
+            );
             for (i, (bytes, count)) in frames.iter().enumerate() {
                 match streaming::send_on(self, state, bytes, Wait::Never, None) {
                     Ok(()) => report.delivered += count,
@@ -1087,9 +1123,16 @@ impl Inner {
                 }
             }
         }
+        if started.is_some() {
+            let finished = Instant::now();
+            for held in guards.iter_mut() {
+                held.last = Some(finished);
+            }
+        }
         drop(guards);
-        if linger {
-            self.timer.due(Instant::now() + PACK_LINGER);
+        if !packed.is_empty() {
+            self.channels.dirty.lock().extend(packed);
+            self.channels.flusher.notify_one();
         }
         add(&counters.delivered, report.delivered);
         add(&counters.skipped, report.skipped.len());

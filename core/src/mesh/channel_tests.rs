@@ -572,7 +572,7 @@ fn channel_configs_read_their_json_and_fill_in_defaults() {
 }
 
 #[test]
-fn a_busy_stream_packs_small_messages_and_the_timer_sends_the_last_pack() {
+fn a_publish_loop_packs_small_messages_and_the_flusher_sends_them() {
     let p = node_with(192, quick);
     let subs: Vec<MeshNode> = (0..2).map(|i| node_with(193 + i, quick)).collect();
     for s in &subs {
@@ -584,7 +584,7 @@ fn a_busy_stream_packs_small_messages_and_the_timer_sends_the_last_pack() {
         .map(|s| s.subscribe(p.node_id(), "pack/me", &[], ACK).unwrap())
         .collect();
     let sent_before = p.stats().packets_sent;
-    // A tight loop outruns the acknowledgements: most messages are packed.
+    // A tight loop is a burst: most messages are packed.
     const N: u32 = 20_000;
     for i in 0..N {
         let report = p.publish("pack/me", &i.to_le_bytes()).unwrap();
@@ -612,6 +612,29 @@ fn a_busy_stream_packs_small_messages_and_the_timer_sends_the_last_pack() {
         "{datagrams} datagrams for {} messages: nothing was packed",
         2 * N
     );
+}
+
+#[test]
+fn spaced_publishes_go_out_at_once_each_in_its_own_datagram() {
+    let p = node_with(100, quick);
+    let s = node_with(101, quick);
+    link(&s, &p);
+    p.register_channel(channel("spaced/a")).unwrap();
+    let sub = s.subscribe(p.node_id(), "spaced/a", &[], ACK).unwrap();
+    for i in 0..20u8 {
+        p.publish("spaced/a", &[i]).unwrap();
+        // Received before the next publish: nothing waited in a pack.
+        assert_eq!(sub.next(NEXT).unwrap().unwrap().payload, [i]);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let stats = p
+        .stream_stats_in(
+            super::protocol::CHANNELS,
+            s.node_id(),
+            super::channels::DATA_RELIABLE,
+        )
+        .unwrap();
+    assert_eq!(stats.sent, 20, "one datagram per spaced publish");
 }
 
 #[test]

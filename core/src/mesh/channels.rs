@@ -490,16 +490,16 @@ pub(super) struct ChannelState {
     /// Each subscriber's data stream lane: messages packed while the stream
     /// is busy, by (peer, stream).
     pub(super) lanes: Mutex<HashMap<(u64, u64), Lane>>,
+    /// Lanes with a pack for the flusher to send.
+    pub(super) dirty: Mutex<Vec<((u64, u64), Lane)>>,
+    /// Wakes the node's pack flusher.
+    pub(super) flusher: tokio::sync::Notify,
 }
 
 impl ChannelState {
     /// The lane of `peer`'s data stream `stream`.
     pub(super) fn lane(&self, peer: u64, stream: u64) -> Lane {
-        self.lanes
-            .lock()
-            .entry((peer, stream))
-            .or_insert_with(|| Arc::new(Mutex::new(None)))
-            .clone()
+        self.lanes.lock().entry((peer, stream)).or_default().clone()
     }
 
     pub(super) fn new() -> Self {
@@ -514,6 +514,8 @@ impl ChannelState {
             tokens: Arc::new(TokenCache::new()),
             next_expiry: Mutex::new(None),
             lanes: Mutex::new(HashMap::new()),
+            dirty: Mutex::new(Vec::new()),
+            flusher: tokio::sync::Notify::new(),
             counters: Counters::default(),
         }
     }
@@ -561,46 +563,96 @@ pub(super) fn encode_data(name: &str, payload: &[u8]) -> Vec<u8> {
 /// only a publisher that outruns its subscriber packs.
 pub(super) const PACK_AFTER: usize = 2 * super::stream::ACK_EVERY as usize;
 
-/// How long a pack waits for more messages before the timer sends it.
-pub(super) const PACK_LINGER: Duration = Duration::from_millis(1);
+/// A lone message that follows the previous publish to the same subscriber
+/// within this gap is part of a burst: it goes into the subscriber's pack,
+/// which the node's pack flusher sends as soon as it runs (on another core
+/// while the publisher goes on), so a publish loop sends few large
+/// datagrams. A publisher that waits for anything between messages (an
+/// answer, a clock, work of its own) leaves longer gaps and sends each
+/// message at once.
+pub(super) const BURST_GAP: Duration = Duration::from_micros(5);
+
+/// How long a pack the flusher could not send (the subscriber's window was
+/// full, or a publish held the lane) waits before the timer tries again.
+pub(super) const PACK_RETRY: Duration = Duration::from_millis(1);
 
 /// The largest message that is packed with others.
 pub(super) const PACK_MESSAGE_LIMIT: usize = 4 * 1024;
 
-/// One subscriber data stream's pending pack.
-pub(super) type Lane = Arc<Mutex<Option<Pack>>>;
+/// One subscriber data stream's lane: its pending pack and its pace.
+pub(super) type Lane = Arc<Mutex<LaneState>>;
+
+/// What a lane holds (under its lock, which is held while its datagrams go
+/// out, so a flush never overtakes a publish or the other way round).
+#[derive(Default)]
+pub(super) struct LaneState {
+    /// Messages waiting to share a datagram.
+    pub(super) pack: Option<Pack>,
+    /// When the last publish to this subscriber finished.
+    pub(super) last: Option<Instant>,
+    /// Whether the lane is on the flusher's list.
+    pub(super) queued: bool,
+}
 
 /// Data messages and how many payloads each carries.
 pub(super) type Frames = Vec<(Vec<u8>, usize)>;
 
-/// Messages of one channel waiting to share a datagram to one subscriber.
+/// Messages of one channel waiting to share a datagram to one subscriber:
+/// the packed data message itself, built as messages arrive (at most
+/// [`PACK_LIMIT`] bytes).
 pub(super) struct Pack {
     pub(super) channel: String,
-    pub(super) payloads: Vec<Vec<u8>>,
-    pub(super) bytes: usize,
-    pub(super) since: Instant,
+    frame: Vec<u8>,
+    count: usize,
 }
 
 impl Pack {
     pub(super) fn new(channel: &str, payload: &[u8]) -> Pack {
+        let mut frame = Vec::with_capacity(2048);
+        packed_head(&mut frame, channel, 0);
+        push_packed(&mut frame, payload);
         Pack {
             channel: channel.to_string(),
-            payloads: vec![payload.to_vec()],
-            bytes: payload.len(),
-            since: Instant::now(),
+            frame,
+            count: 1,
         }
     }
 
-    pub(super) fn push(&mut self, payload: &[u8]) {
-        self.bytes += payload.len() + 4;
-        self.payloads.push(payload.to_vec());
+    /// Whether `payload` still fits.
+    pub(super) fn fits(&self, payload: &[u8]) -> bool {
+        self.frame.len() + 4 + payload.len() <= PACK_LIMIT && self.count < usize::from(u16::MAX)
     }
 
-    /// The data messages that carry it.
-    pub(super) fn frames(&self) -> Frames {
-        let refs: Vec<&[u8]> = self.payloads.iter().map(Vec::as_slice).collect();
-        encode_batch(&self.channel, &refs)
+    pub(super) fn push(&mut self, payload: &[u8]) {
+        push_packed(&mut self.frame, payload);
+        self.count += 1;
     }
+
+    /// The data message that carries it.
+    pub(super) fn frame(&mut self) -> &[u8] {
+        self.frame[2..4].copy_from_slice(&(self.count as u16).to_le_bytes());
+        &self.frame
+    }
+
+    /// The data message that carries it, and how many payloads that is.
+    pub(super) fn into_frame(mut self) -> (Vec<u8>, usize) {
+        self.frame();
+        (self.frame, self.count)
+    }
+}
+
+/// Writes the head of a packed data message.
+fn packed_head(frame: &mut Vec<u8>, name: &str, count: usize) {
+    frame.extend_from_slice(&PACKED.to_le_bytes());
+    frame.extend_from_slice(&(count as u16).to_le_bytes());
+    frame.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    frame.extend_from_slice(name.as_bytes());
+}
+
+/// Appends one payload to a packed data message.
+fn push_packed(frame: &mut Vec<u8>, payload: &[u8]) {
+    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    frame.extend_from_slice(payload);
 }
 
 /// The first two bytes of a packed data message (no channel name is this
@@ -634,13 +686,9 @@ pub(super) fn encode_batch(name: &str, payloads: &[&[u8]]) -> Frames {
             out.push((encode_data(name, payloads[start]), 1));
         } else {
             let mut frame = Vec::with_capacity(size);
-            frame.extend_from_slice(&PACKED.to_le_bytes());
-            frame.extend_from_slice(&((end - start) as u16).to_le_bytes());
-            frame.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            frame.extend_from_slice(name.as_bytes());
+            packed_head(&mut frame, name, end - start);
             for p in &payloads[start..end] {
-                frame.extend_from_slice(&(p.len() as u32).to_le_bytes());
-                frame.extend_from_slice(p);
+                push_packed(&mut frame, p);
             }
             out.push((frame, end - start));
         }

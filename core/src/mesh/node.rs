@@ -341,6 +341,10 @@ impl MeshNode {
         };
         node.spawn("net-mesh-reader", Inner::read_loop)?;
         node.start_timer()?;
+        if let Err(e) = node.inner.start_pack_flusher() {
+            node.shutdown();
+            return Err(io_error("start the runtime", e));
+        }
         Ok(node)
     }
 
@@ -565,8 +569,9 @@ impl MeshNode {
     /// already in the inbox can still be received. Idempotent.
     pub fn shutdown(&self) {
         self.inner.closed.store(true, Ordering::Release);
-        // Wakes the timer from its sleep, so it sees `closed` now.
+        // Wakes the timer and the pack flusher, so they see `closed` now.
         self.inner.timer.wake();
+        self.inner.channels.flusher.notify_one();
         {
             let _pending = self.inner.pending.lock();
             self.inner.handshake_done.notify_all();
