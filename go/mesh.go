@@ -262,7 +262,20 @@ type Peer struct {
 	Routed bool
 	// Health is how recently anything was heard from the peer.
 	Health PeerHealth
+	// Cipher is the packet cipher the handshake agreed with the peer.
+	Cipher PeerCipher
 }
+
+// PeerCipher is the AEAD that seals a session's packets: AES-256-GCM when
+// both nodes' CPUs have hardware AES, ChaCha20-Poly1305 otherwise.
+type PeerCipher string
+
+const (
+	// CipherAES256GCM: both nodes have hardware AES.
+	CipherAES256GCM PeerCipher = "aes-256-gcm"
+	// CipherChaCha20Poly1305: the cipher every node offers.
+	CipherChaCha20Poly1305 PeerCipher = "chacha20-poly1305"
+)
 
 // PeerHealth is how a peer is doing, from how recently it was heard from
 // (measured in beacon intervals, MeshConfig.BeaconInterval).
@@ -658,6 +671,7 @@ func (m *Mesh) Peers() ([]Peer, error) {
 		Confirmed bool       `json:"confirmed"`
 		Routed    bool       `json:"routed"`
 		Health    PeerHealth `json:"health"`
+		Cipher    PeerCipher `json:"cipher"`
 	}
 	if err := m.jsonCall(func(h *C.net_mesh_t, out **C.char) C.int32_t { return C.net_mesh_peers(h, out, nil) }, &raw); err != nil {
 		return nil, err
@@ -670,7 +684,7 @@ func (m *Mesh) Peers() ([]Peer, error) {
 		}
 		peers[i] = Peer{
 			NodeID: p.NodeID, PublicKey: key, Addr: p.Addr, Confirmed: p.Confirmed,
-			Routed: p.Routed, Health: p.Health,
+			Routed: p.Routed, Health: p.Health, Cipher: p.Cipher,
 		}
 	}
 	return peers, nil

@@ -170,6 +170,10 @@ func TestMeshTwoNodes(t *testing.T) {
 	if err != nil || len(bPeers) != 1 || bPeers[0].NodeID != a.NodeID() || !bPeers[0].Confirmed {
 		t.Fatalf("b's peers %+v %v", bPeers, err)
 	}
+	// Both sides agreed one packet cipher.
+	if c := peers[0].Cipher; c != bPeers[0].Cipher || (c != CipherAES256GCM && c != CipherChaCha20Poly1305) {
+		t.Fatalf("ciphers %q and %q", c, bPeers[0].Cipher)
+	}
 	stats, err := a.Stats()
 	if err != nil || stats.HandshakesCompleted != 1 || stats.HandshakesThrottled != 0 || stats.PacketsSent == 0 || stats.BytesReceived < maxFireAndForget {
 		t.Fatalf("stats %+v %v", stats, err)

@@ -1883,8 +1883,9 @@ NET_MUST_USE int32_t net_mesh_routes(struct net_mesh_t *mesh, char **out, size_t
 
 /**
  * Peers as a JSON array of `{"node_id"` (decimal string)`, "public_key", "addr", "confirmed",
- * "routed", "health"}` (`health`: `"alive"`, `"suspect"` or `"failed"`);
- * free with `net_string_free`.
+ * "routed", "health", "cipher"}` (`health`: `"alive"`, `"suspect"` or `"failed"`;
+ * `cipher`, the packet cipher the handshake agreed: `"aes-256-gcm"` or
+ * `"chacha20-poly1305"`); free with `net_string_free`.
  *
  * # Safety
  * `out` writable; `out_len` NULL or writable.

@@ -1,10 +1,11 @@
-//! Mesh sessions: AEAD seal/open, the handshake, and two nodes on loopback
+//! Mesh sessions: AEAD seal/open (ChaCha20-Poly1305, and AES-256-GCM where
+//! the CPU has it), the handshake, and two nodes on loopback
 //! against plain UDP moving the same messages the same way.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use net_core::bus::{Bus, BusConfig, PollRequest};
 use net_core::identity::Identity;
-use net_core::mesh::handshake::{respond, Initiator};
+use net_core::mesh::handshake::{respond, Cipher, Initiator};
 use net_core::mesh::session::Session;
 use net_core::mesh::{
     BusLink, BusLinkOptions, LinkDirection, MeshConfig, MeshNode, MeshStream, NetworkKey,
@@ -19,12 +20,15 @@ const SIZES: [usize; 2] = [64, 1024];
 /// buffers, so the comparison is of per-message cost, not of loss.
 const BURST: usize = 64;
 
-fn sessions() -> (Session, Session) {
+/// Two sessions of `cipher` (the keys of a real handshake).
+fn sessions(cipher: Cipher) -> (Session, Session) {
     let key = NetworkKey::from_bytes([7; 32]);
     let (a, b) = (Identity::from_seed(&[1; 32]), Identity::from_seed(&[2; 32]));
     let (init, first) = Initiator::start(&a, &b.public_key(), &key).expect("start");
-    let (_, answer, b_keys) = respond(&b, &key, &first).expect("respond");
-    let a_keys = init.finish(&answer).expect("finish");
+    let (_, answer, mut b_keys) = respond(&b, &key, &first).expect("respond");
+    let mut a_keys = init.finish(&answer).expect("finish");
+    a_keys.cipher = cipher;
+    b_keys.cipher = cipher;
     (
         Session::new(1, &a_keys).expect("session"),
         Session::new(1, &b_keys).expect("session"),
@@ -33,12 +37,23 @@ fn sessions() -> (Session, Session) {
 
 fn aead(c: &mut Criterion) {
     let mut g = c.benchmark_group("mesh");
-    for size in SIZES {
-        let (tx, rx) = sessions();
+    let mut ciphers = vec![Cipher::ChaCha20Poly1305];
+    if Cipher::hardware_aes() {
+        ciphers.push(Cipher::Aes256Gcm);
+    }
+    for (cipher, size) in ciphers
+        .iter()
+        .flat_map(|c| SIZES.iter().map(move |s| (*c, *s)))
+    {
+        let (tx, rx) = sessions(cipher);
+        let name = match cipher {
+            Cipher::ChaCha20Poly1305 => "",
+            Cipher::Aes256Gcm => "aes_",
+        };
         let payload = vec![0x5A; size];
         let mut packet = Vec::with_capacity(size + 128);
         g.throughput(Throughput::Bytes(size as u64));
-        g.bench_function(format!("seal_{size}B"), |b| {
+        g.bench_function(format!("{name}seal_{size}B"), |b| {
             b.iter(|| {
                 packet.clear();
                 let mut header = NetHeader::new();
@@ -46,7 +61,7 @@ fn aead(c: &mut Criterion) {
                     .expect("seal");
             })
         });
-        g.bench_function(format!("seal_open_{size}B"), |b| {
+        g.bench_function(format!("{name}seal_open_{size}B"), |b| {
             b.iter(|| {
                 packet.clear();
                 let mut header = NetHeader::new();

@@ -93,6 +93,9 @@ StrPath = Union[str, "os.PathLike[str]"]
 #: How recently a peer was heard from: ``"alive"``; ``"suspect"`` after three silent
 #: beacon intervals; ``"failed"`` after six (routes through it are no longer used).
 PeerHealth = Literal["alive", "suspect", "failed"]
+# The AEAD that seals a session's packets: AES-256-GCM when both nodes' CPUs
+# have hardware AES, ChaCha20-Poly1305 otherwise.
+PeerCipher = Literal["aes-256-gcm", "chacha20-poly1305"]
 #: Which way a :class:`BusLink` carries events: from the local bus to the peer
 #: (``"send"``) or from the peer into the local bus (``"receive"``).
 LinkDirection = Literal["send", "receive"]
@@ -126,7 +129,7 @@ class PeerInfo:
     has proven it holds the network key; ``routed`` when its packets come through
     relays (:meth:`Mesh.connect_routed`) rather than directly. ``health`` is how
     recently it was heard from (always ``"alive"`` for a routed peer, whose liveness
-    is its relays')."""
+    is its relays'). ``cipher`` is the packet cipher the handshake agreed."""
 
     node_id: int
     public_key: bytes
@@ -134,6 +137,7 @@ class PeerInfo:
     confirmed: bool
     routed: bool = False
     health: PeerHealth = "alive"
+    cipher: PeerCipher = "chacha20-poly1305"
 
 
 @dataclass(frozen=True)

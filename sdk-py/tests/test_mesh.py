@@ -136,6 +136,8 @@ def test_two_nodes_talk_both_ways(pair: Tuple[Mesh, Mesh, int]) -> None:
     assert (a_sees.node_id, a_sees.public_key, a_sees.addr) == (b.node_id, b.public_key, b.local_addr)
     assert (b_sees.node_id, b_sees.public_key) == (a.node_id, a.public_key)
     assert a_sees.confirmed and b_sees.confirmed
+    # Both sides agreed one packet cipher.
+    assert a_sees.cipher == b_sees.cipher and a_sees.cipher in ("aes-256-gcm", "chacha20-poly1305")
     node_stats = a.stats()
     assert node_stats.handshakes_completed == 1 and node_stats.handshakes_failed == 0
     assert node_stats.bytes_sent == 5 + MAX_RELIABLE + 6

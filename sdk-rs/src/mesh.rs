@@ -30,9 +30,9 @@ use std::time::Duration;
 pub use net_core::audit::AuditConfig;
 pub use net_core::mesh::{
     BusLinkOptions, BusLinkStats, CapabilityConfig, CapabilityStats, ChannelConfig, ChannelMessage,
-    ChannelStats, Congestion, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey, PeerHealth,
-    PeerInfo, PeerStoreConfig, PublishReport, Reliability, RouteInfo, SkipReason, StreamConfig,
-    StreamStats, TrustConfig, TrustPolicy,
+    ChannelStats, Cipher, Congestion, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey,
+    PeerHealth, PeerInfo, PeerStoreConfig, PublishReport, Reliability, RouteInfo, SkipReason,
+    StreamConfig, StreamStats, TrustConfig, TrustPolicy,
 };
 
 /// Configures a [`Mesh`] node.

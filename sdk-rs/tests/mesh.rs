@@ -85,6 +85,17 @@ fn an_allowlist_and_the_peer_store_through_the_builder() {
     a.send(b.node_id(), 1, b"hi").unwrap();
     assert!(b.recv(Some(Duration::from_secs(5))).unwrap().is_some());
     assert_eq!(b.known_peers()[0].public_key, alice_key);
+    // Both sides agreed one packet cipher.
+    let (a_sees, b_sees) = (a.peers()[0], b.peers()[0]);
+    assert_eq!(a_sees.cipher, b_sees.cipher);
+    assert_eq!(
+        a_sees.cipher,
+        if net_sdk::mesh::Cipher::hardware_aes() {
+            net_sdk::mesh::Cipher::Aes256Gcm
+        } else {
+            net_sdk::mesh::Cipher::ChaCha20Poly1305
+        }
+    );
     let stranger = Mesh::builder(key()).bind(local()).build().unwrap();
     let err = b
         .connect(stranger.local_addr().unwrap(), &stranger.public_key())

@@ -112,6 +112,7 @@ export {
   MeshRoute,
   MeshStats,
   MeshStream,
+  PeerCipher,
   PeerHealth,
   PeerStoreOptions,
   PublicKeyLike,

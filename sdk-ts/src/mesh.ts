@@ -261,7 +261,15 @@ export interface MeshPeer {
   routed: boolean;
   /** How recently it was heard from. */
   health: PeerHealth;
+  /** The packet cipher the handshake agreed with it. */
+  cipher: PeerCipher;
 }
+
+/**
+ * The AEAD that seals a session's packets: `aes-256-gcm` when both nodes'
+ * CPUs have hardware AES, `chacha20-poly1305` otherwise.
+ */
+export type PeerCipher = 'aes-256-gcm' | 'chacha20-poly1305';
 
 /** The best known route to one node, learned from neighbours' beacons. */
 export interface MeshRoute {

@@ -64,6 +64,10 @@ test('two nodes talk both ways: reliable, fire-and-forget, empty and largest pay
     assert.equal(a.publicKey.length, 32);
     const [seen] = a.peers();
     assert.deepEqual([seen.nodeId, seen.publicKey, seen.addr, seen.confirmed], [b.nodeId, b.publicKey, b.localAddr, true]);
+    // Both sides agreed one packet cipher.
+    const bSees = b.peers().find((p) => p.nodeId === a.nodeId);
+    assert.equal(bSees?.cipher, seen.cipher);
+    assert.ok(['aes-256-gcm', 'chacha20-poly1305'].includes(seen.cipher));
 
     // A -> B, reliable: in order, including empty and the largest payload.
     const stream = a.openStream(peer, 2n, { reliable: true });

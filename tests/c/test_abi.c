@@ -317,6 +317,7 @@ static void test_mesh(void) {
     CHECK(net_mesh_recv(b, 10, NULL) == NET_ERR_NULL_POINTER);
     char *json = NULL;
     CHECK(net_mesh_peers(b, &json, NULL) == NET_OK && strstr(json, "\"confirmed\":true") != NULL);
+    CHECK(strstr(json, "\"cipher\":\"aes-256-gcm\"") != NULL || strstr(json, "\"cipher\":\"chacha20-poly1305\"") != NULL);
     net_string_free(json);
     CHECK(net_mesh_stats(b, &json, NULL) == NET_OK && strstr(json, "\"handshakes_completed\":1") != NULL);
     net_string_free(json);

@@ -63,6 +63,7 @@ pub use channels::{
     DEFAULT_BLOCK_TIMEOUT, MAX_BLOCK_TIMEOUT_MS,
 };
 pub use config::{parse_node_config, MeshConfig};
+pub use handshake::Cipher;
 pub use inbox::{Message, MessageSource, QueueSource, Queued};
 pub use keys::{NetworkKey, NETWORK_KEY_LEN};
 pub use local_channels::{LocalChannelStats, LocalChannels};

@@ -47,6 +47,8 @@ pub struct PeerInfo {
     /// How recently it was heard from (always `Alive` for routed peers,
     /// whose liveness is their relays').
     pub health: PeerHealth,
+    /// The packet cipher the handshake agreed with it.
+    pub cipher: super::handshake::Cipher,
 }
 
 /// Which side of the handshake this node was.
@@ -251,6 +253,7 @@ impl Peer {
             confirmed: self.confirmed(),
             routed: self.routed,
             health: *self.health.lock(),
+            cipher: self.session.cipher(),
         }
     }
 

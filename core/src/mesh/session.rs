@@ -1,7 +1,9 @@
 //! One encrypted session with a peer: sealing and opening packets.
 //!
-//! Every packet is the 64-byte Net header followed by the ChaCha20-Poly1305
-//! ciphertext of its payload and a 16-byte tag. The header travels in clear
+//! Every packet is the 64-byte Net header followed by the AEAD ciphertext of
+//! its payload and a 16-byte tag: AES-256-GCM when both sides have hardware
+//! AES, ChaCha20-Poly1305 otherwise (agreed in the handshake, see
+//! [`Cipher`](super::handshake::Cipher)). The header travels in clear
 //! (relays route on it) but is authenticated as associated data, except the
 //! two fields a relay must change: the hop TTL and the hop count.
 //!
@@ -10,12 +12,12 @@
 //! refuses a counter it has seen. A counter is marked only after the packet
 //! authenticated, so forged packets cannot burn counters.
 
-use super::handshake::SessionKeys;
+use super::handshake::{Cipher, SessionKeys};
 use super::replay::ReplayWindow;
 use crate::error::{Error, ErrorKind, Result};
 use crate::wire::{NetHeader, PacketFlags, HEADER_LEN};
 use parking_lot::Mutex;
-use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, CHACHA20_POLY1305};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes the AEAD tag adds to every payload.
@@ -37,6 +39,7 @@ pub enum Rejected {
 /// A live session's ciphers, counter and replay window.
 pub struct Session {
     id: u64,
+    cipher: Cipher,
     seal: LessSafeKey,
     open: LessSafeKey,
     next_counter: AtomicU64,
@@ -49,10 +52,14 @@ impl std::fmt::Debug for Session {
     }
 }
 
-/// A ChaCha20-Poly1305 key (ring's assembly implementation: the data
-/// path's hottest code, see core/benches/mesh.rs).
-fn cipher(key: &[u8; 32]) -> Result<LessSafeKey> {
-    UnboundKey::new(&CHACHA20_POLY1305, key)
+/// A packet key (ring's assembly implementations: the data path's hottest
+/// code, see core/benches/mesh.rs).
+fn cipher(cipher: Cipher, key: &[u8; 32]) -> Result<LessSafeKey> {
+    let algorithm = match cipher {
+        Cipher::ChaCha20Poly1305 => &CHACHA20_POLY1305,
+        Cipher::Aes256Gcm => &AES_256_GCM,
+    };
+    UnboundKey::new(algorithm, key)
         .map(LessSafeKey::new)
         .map_err(|_| Error::new(ErrorKind::HandshakeFailed, "unusable session key"))
 }
@@ -85,8 +92,9 @@ impl Session {
     pub fn new(id: u64, keys: &SessionKeys) -> Result<Session> {
         Ok(Session {
             id,
-            seal: cipher(&keys.send)?,
-            open: cipher(&keys.recv)?,
+            seal: cipher(keys.cipher, &keys.send)?,
+            open: cipher(keys.cipher, &keys.recv)?,
+            cipher: keys.cipher,
             next_counter: AtomicU64::new(0),
             window: Mutex::new(ReplayWindow::new()),
         })
@@ -95,6 +103,11 @@ impl Session {
     /// The session id carried in every header.
     pub fn id(&self) -> u64 {
         self.id
+    }
+
+    /// The packet cipher the handshake agreed.
+    pub fn cipher(&self) -> Cipher {
+        self.cipher
     }
 
     /// Seals `payload` under `header` and appends the packet to `out`. The

@@ -492,6 +492,61 @@ fn handshake_keys_pair_up_and_sessions_refuse_replays() {
 }
 
 #[test]
+fn the_handshake_agrees_aes_only_when_both_sides_offer_it() {
+    use handshake::{respond_accepting, Cipher, Initiator};
+    let alice = Identity::from_seed(&[1; 32]);
+    let bob = Identity::from_seed(&[2; 32]);
+    let key = NetworkKey::from_bytes(KEY);
+    for (offer, accept, want) in [
+        (true, true, Cipher::Aes256Gcm),
+        (true, false, Cipher::ChaCha20Poly1305),
+        (false, true, Cipher::ChaCha20Poly1305),
+        (false, false, Cipher::ChaCha20Poly1305),
+    ] {
+        let (initiator, first) =
+            Initiator::start_offering(&alice, &bob.public_key(), &key, offer).unwrap();
+        let (_, answer, bob_keys) = respond_accepting(&bob, &key, &first, accept).unwrap();
+        let alice_keys = initiator.finish(&answer).unwrap();
+        assert_eq!((alice_keys.cipher, bob_keys.cipher), (want, want));
+        // Sessions of the agreed cipher talk to each other, both ways.
+        let a = session::Session::new(9, &alice_keys).unwrap();
+        let b = session::Session::new(9, &bob_keys).unwrap();
+        assert_eq!((a.cipher(), b.cipher()), (want, want));
+        for (from, to) in [(&a, &b), (&b, &a)] {
+            let mut header = NetHeader::new();
+            let mut packet = Vec::new();
+            from.seal(&mut header, b"both ways", &mut packet).unwrap();
+            let header = NetHeader::decode(&packet).unwrap();
+            let mut body = packet[HEADER_LEN..].to_vec();
+            let n = to.open(&header, &mut body).unwrap();
+            assert_eq!(&body[..n], b"both ways", "{}", want.as_str());
+        }
+    }
+    // A responder cannot pick AES for an initiator that did not offer it.
+    let (initiator, _) = Initiator::start_offering(&alice, &bob.public_key(), &key, false).unwrap();
+    let (_, first) = Initiator::start_offering(&alice, &bob.public_key(), &key, true).unwrap();
+    let (_, answer, _) = respond_accepting(&bob, &key, &first, true).unwrap();
+    assert_eq!(
+        initiator.finish(&answer).unwrap_err().kind(),
+        ErrorKind::HandshakeFailed
+    );
+    // Packets of one cipher do not open under the other.
+    let (initiator, first) =
+        Initiator::start_offering(&alice, &bob.public_key(), &key, true).unwrap();
+    let (_, answer, mut bob_keys) = respond_accepting(&bob, &key, &first, true).unwrap();
+    let alice_keys = initiator.finish(&answer).unwrap();
+    bob_keys.cipher = Cipher::ChaCha20Poly1305;
+    let a = session::Session::new(3, &alice_keys).unwrap();
+    let b = session::Session::new(3, &bob_keys).unwrap();
+    let mut header = NetHeader::new();
+    let mut packet = Vec::new();
+    a.seal(&mut header, b"x", &mut packet).unwrap();
+    let header = NetHeader::decode(&packet).unwrap();
+    let mut body = packet[HEADER_LEN..].to_vec();
+    assert_eq!(b.open(&header, &mut body), Err(session::Rejected::Tampered));
+}
+
+#[test]
 fn shutdown_frees_the_port_at_once() {
     let a = node(1);
     let at = addr(&a);

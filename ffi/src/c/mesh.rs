@@ -272,8 +272,9 @@ pub unsafe extern "C" fn net_mesh_routes(
 }
 
 /// Peers as a JSON array of `{"node_id"` (decimal string)`, "public_key", "addr", "confirmed",
-/// "routed", "health"}` (`health`: `"alive"`, `"suspect"` or `"failed"`);
-/// free with `net_string_free`.
+/// "routed", "health", "cipher"}` (`health`: `"alive"`, `"suspect"` or `"failed"`;
+/// `cipher`, the packet cipher the handshake agreed: `"aes-256-gcm"` or
+/// `"chacha20-poly1305"`); free with `net_string_free`.
 ///
 /// # Safety
 /// `out` writable; `out_len` NULL or writable.

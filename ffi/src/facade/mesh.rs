@@ -212,7 +212,8 @@ impl MeshHandle {
     /// whose JSON numbers are doubles (JavaScript) keep all 64 bits.
     ///
     /// Peers as a JSON array of `{"node_id", "public_key" (hex), "addr",
-    /// "confirmed", "routed", "health" ("alive" | "suspect" | "failed")}`.
+    /// "confirmed", "routed", "health" ("alive" | "suspect" | "failed"),
+    /// "cipher" ("aes-256-gcm" | "chacha20-poly1305")}`.
     pub fn peers_json(&self) -> String {
         let peers: Vec<serde_json::Value> = self
             .node
@@ -226,6 +227,7 @@ impl MeshHandle {
                     "confirmed": p.confirmed,
                     "routed": p.routed,
                     "health": p.health,
+                    "cipher": p.cipher.as_str(),
                 })
             })
             .collect();
