@@ -3,9 +3,9 @@
 
 use super::channels::{
     decode_data, encode_batch, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
-    Congestion, Frames, Grant, GuardRefusal, Lane, Member, Pack, PublishReport, Registered,
-    SkipReason, Standing, Sub, BURST_GAP, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW,
-    PACK_AFTER, PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
+    Congestion, Frames, Grant, GuardRefusal, Member, Pack, PublishReport, Registered, SkipReason,
+    Standing, Sub, BURST_GAP, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, PACK_AFTER,
+    PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
@@ -854,17 +854,20 @@ impl Inner {
                 held.queued = false;
                 continue;
             };
-            let Ok(state) = self.channel_stream(*peer, *stream, true) else {
+            let Ok(state) = self.channel_stream(*peer, *stream, *stream == DATA_RELIABLE) else {
                 held.queued = false;
                 continue; // the subscriber is gone
             };
-            if streaming::send_on(self, &state, pack.frame(), Wait::Never, None).is_err() {
-                // A full window (a gone subscriber leaves with its session):
-                // the pack waits for the next round or the next publish.
-                held.pack = Some(pack);
-                left.push(((*peer, *stream), lane.clone()));
-            } else {
-                held.queued = false;
+            match streaming::send_on(self, &state, pack.frame(), Wait::Never, None) {
+                // A full window: the pack waits for the timer's next try or
+                // the next publish.
+                Err(e) if e.kind() == ErrorKind::StreamBackpressure => {
+                    held.pack = Some(pack);
+                    left.push(((*peer, *stream), lane.clone()));
+                }
+                // Sent, or the subscriber's session is gone (and the
+                // subscriber with it).
+                _ => held.queued = false,
             }
             guards.push(held);
         }
@@ -1015,7 +1018,7 @@ impl Inner {
         }
         let stream = if reliable { DATA_RELIABLE } else { DATA_FAST };
         let single = match payloads {
-            [one] if reliable && one.len() <= PACK_MESSAGE_LIMIT => Some(*one),
+            [one] if one.len() <= PACK_MESSAGE_LIMIT => Some(*one),
             _ => None,
         };
         // Each subscriber's lane (its pending pack) is held while its
@@ -1027,17 +1030,7 @@ impl Inner {
         let mut lanes = Vec::with_capacity(targets.len());
         for peer in targets {
             match self.channel_stream(peer, stream, reliable) {
-                // Only reliable streams pack: a fire-and-forget publish gets
-                // a lane of its own, not one from the shared table.
-                Ok(state) => lanes.push((
-                    peer,
-                    state,
-                    if reliable {
-                        self.channels.lane(peer, stream)
-                    } else {
-                        Lane::default()
-                    },
-                )),
+                Ok(state) => lanes.push((peer, state, self.channels.lane(peer, stream))),
                 Err(_) => report.skipped.push((peer, SkipReason::NoSession)),
             }
         }

@@ -615,6 +615,40 @@ fn a_publish_loop_packs_small_messages_and_the_flusher_sends_them() {
 }
 
 #[test]
+fn a_fire_and_forget_publish_loop_packs_too() {
+    let p = node_with(102, quick);
+    let s = node_with(103, quick);
+    link(&s, &p);
+    let mut config = channel("fast/loop");
+    config.reliable = false;
+    p.register_channel(config).unwrap();
+    let sub = s.subscribe(p.node_id(), "fast/loop", &[], ACK).unwrap();
+    const N: u32 = 1_000;
+    for i in 0..N {
+        assert_eq!(
+            p.publish("fast/loop", &i.to_le_bytes()).unwrap().delivered,
+            1
+        );
+    }
+    for i in 0..N {
+        let m = sub.next(NEXT).unwrap().expect("a message");
+        assert_eq!(m.payload, i.to_le_bytes(), "message {i}");
+    }
+    let stats = p
+        .stream_stats_in(
+            super::protocol::CHANNELS,
+            s.node_id(),
+            super::channels::DATA_FAST,
+        )
+        .unwrap();
+    assert!(
+        stats.sent < u64::from(N),
+        "{} datagrams for {N} messages",
+        stats.sent
+    );
+}
+
+#[test]
 fn spaced_publishes_go_out_at_once_each_in_its_own_datagram() {
     let p = node_with(100, quick);
     let s = node_with(101, quick);
