@@ -192,7 +192,7 @@ func TestTypedChannelOverTheMesh(t *testing.T) {
 
 func TestChannelConfigDefaultsComeFromTheEngine(t *testing.T) {
 	got, err := ChannelConfig{Name: "a"}.Normalized()
-	want := `{"block_timeout_ms":1000,"congestion":"block","name":"a","publish_caps":null,"reliable":true,"require_token":false,"subscribe_caps":null,"visibility":"global"}`
+	want := `{"block_timeout_ms":1000,"congestion":"block","name":"a","priority":0,"publish_caps":null,"reliable":true,"require_token":false,"subscribe_caps":null,"visibility":"global"}`
 	if err != nil || got != want {
 		t.Fatalf("defaults: %s %v", got, err)
 	}
@@ -202,6 +202,12 @@ func TestChannelConfigDefaultsComeFromTheEngine(t *testing.T) {
 	}
 	if _, err := (ChannelConfig{Name: "a", BlockTimeout: -time.Second}).Normalized(); !errors.Is(err, ErrInvalidChannelConfig) {
 		t.Fatalf("negative timeout: %v", err)
+	}
+	if got, err := (ChannelConfig{Name: "a", Priority: 7}).Normalized(); err != nil || !bytes.Contains([]byte(got), []byte(`"priority":7`)) {
+		t.Fatalf("priority: %s %v", got, err)
+	}
+	if _, err := (ChannelConfig{Name: "a", Priority: 8}).Normalized(); !errors.Is(err, ErrInvalidChannelConfig) {
+		t.Fatalf("priority 8: %v", err)
 	}
 }
 

@@ -46,6 +46,11 @@ type ChannelConfig struct {
 	// BlockTimeout bounds how long CongestionBlock waits for one
 	// subscriber within one publish (0 keeps the engine's default, 1 s).
 	BlockTimeout time.Duration
+	// Priority is 0 (the default) to 7. Each priority has its own data
+	// stream to each subscriber, so a backlog on a lower one never holds up
+	// a higher one, and packed messages of higher priorities leave first.
+	// Order holds within a channel, not across priorities.
+	Priority uint8
 }
 
 // Congestion is what a publish does when a reliable subscriber's window is
@@ -77,6 +82,9 @@ func (c ChannelConfig) json() string {
 	}
 	if c.BlockTimeout != 0 {
 		m["block_timeout_ms"] = millis(c.BlockTimeout)
+	}
+	if c.Priority != 0 {
+		m["priority"] = c.Priority
 	}
 	data, _ := json.Marshal(m)
 	return string(data)

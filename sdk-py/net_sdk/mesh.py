@@ -463,8 +463,11 @@ class ChannelConfig:
     ``congestion`` is what a publish on a reliable channel does when a
     subscriber's window is full: ``"block"`` (the engine's default) waits for room
     up to ``block_timeout`` seconds (default 1), ``"drop"`` skips it for that
-    publish (``backpressure`` in the report). ``None`` keeps the engine's
-    default."""
+    publish (``backpressure`` in the report). ``priority`` is 0 (the default) to
+    7: each priority has its own data stream to each subscriber, so a backlog on a
+    lower one never holds up a higher one, and packed messages of higher
+    priorities leave first (order holds within a channel, not across
+    priorities). ``None`` keeps the engine's default."""
 
     name: str
     visibility: Visibility = Visibility.GLOBAL
@@ -474,6 +477,7 @@ class ChannelConfig:
     reliable: bool = True
     congestion: Optional[Literal["block", "drop"]] = None
     block_timeout: Optional[float] = None
+    priority: Optional[int] = None
 
     def _json(self) -> str:
         return json.dumps(
@@ -486,6 +490,7 @@ class ChannelConfig:
                 reliable=self.reliable,
                 congestion=self.congestion,
                 block_timeout_ms=config_ms(self.block_timeout),
+                priority=self.priority,
             )
         )
 

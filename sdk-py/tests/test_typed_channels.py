@@ -185,11 +185,15 @@ def test_channel_config_defaults_come_from_the_engine() -> None:
         "reliable": True,
         "congestion": "block",
         "block_timeout_ms": 1000,
+        "priority": 0,
     }
     got = ChannelConfig("a", reliable=False, congestion="drop", block_timeout=0.0015).normalized()
     assert (got["reliable"], got["congestion"], got["block_timeout_ms"]) == (False, "drop", 2)
     with pytest.raises(InvalidChannelConfigError):
         ChannelConfig("a", block_timeout=-1).normalized()
+    assert ChannelConfig("a", priority=7).normalized()["priority"] == 7
+    with pytest.raises(InvalidChannelConfigError):
+        ChannelConfig("a", priority=8).normalized()
 
 
 def test_push_handlers_on_channel_subscriptions() -> None:

@@ -110,6 +110,13 @@ export interface ChannelOptions {
   congestion?: Congestion;
   /** How long `'block'` waits for one subscriber in one publish (default 1000). */
   blockTimeoutMs?: number;
+  /**
+   * 0 (default) to 7. Each priority has its own data stream to each
+   * subscriber, so a backlog on a lower one never holds up a higher one, and
+   * packed messages of higher priorities leave first. Order holds within a
+   * channel, not across priorities.
+   */
+  priority?: number;
 }
 
 /** What a publish does when a reliable subscriber's window is full. */
@@ -137,6 +144,7 @@ export function channelConfigJson(name: string, options: ChannelOptions = {}): R
     reliable: options.reliable,
     congestion: options.congestion,
     block_timeout_ms: options.blockTimeoutMs,
+    priority: options.priority,
   };
 }
 

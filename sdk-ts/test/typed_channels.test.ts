@@ -154,10 +154,13 @@ test('channel config defaults come from the engine', () => {
     reliable: true,
     congestion: 'block',
     block_timeout_ms: 1000,
+    priority: 0,
   });
   const got = normalizeChannelConfig(channelConfigJson('a', { reliable: false, congestion: 'drop', blockTimeoutMs: 2 }));
   assert.deepEqual([got.reliable, got.congestion, got.block_timeout_ms], [false, 'drop', 2]);
   assert.throws(() => normalizeChannelConfig(channelConfigJson('a', { blockTimeoutMs: -1 })), InvalidChannelConfigError);
+  assert.equal(normalizeChannelConfig(channelConfigJson('a', { priority: 7 })).priority, 7);
+  assert.throws(() => normalizeChannelConfig(channelConfigJson('a', { priority: 8 })), InvalidChannelConfigError);
 });
 
 test('push handlers on channel subscriptions', async () => {

@@ -2,10 +2,10 @@
 //! publishing and receiving (see [`super::channels`] for the rules).
 
 use super::channels::{
-    decode_data, encode_batch, refusal_error, Ack, ChannelConfig, ChannelMessage, ChannelStats,
-    Congestion, Frames, Grant, GuardRefusal, Member, Pack, PublishReport, Registered, SkipReason,
-    Standing, Sub, BURST_GAP, CONTROL, DATA_FAST, DATA_RELIABLE, DATA_WINDOW, PACK_AFTER,
-    PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
+    data_stream, data_stream_kind, decode_data, encode_batch, refusal_error, Ack, ChannelConfig,
+    ChannelMessage, ChannelStats, Congestion, Frames, Grant, GuardRefusal, Member, Pack,
+    PublishReport, Registered, SkipReason, Standing, Sub, BURST_GAP, CONTROL, DATA_WINDOW,
+    MAX_CHANNEL_PRIORITY, PACK_AFTER, PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
@@ -29,23 +29,29 @@ impl Protocol for ChannelProtocol {
         if let Some(inner) = self.0.upgrade() {
             match stream_id {
                 CONTROL | REPLY => inner.channel_control(from, &payload),
-                DATA_RELIABLE | DATA_FAST => inner.channel_data(from.node_id, &payload),
-                _ => {}
+                id => {
+                    if let Some((_, priority)) = data_stream_kind(id) {
+                        inner.channel_data(from.node_id, priority, &payload)
+                    }
+                }
             }
         }
     }
 
     fn has_room(&self, from: &Remote, stream_id: u64) -> bool {
-        if stream_id == CONTROL || stream_id == REPLY {
-            return true;
-        }
+        let Some((_, priority)) = data_stream_kind(stream_id) else {
+            return true; // control streams
+        };
+        let bit = 1u8 << priority;
         self.0.upgrade().is_none_or(|inner| {
             inner
                 .channels
                 .subs
                 .read()
                 .values()
-                .filter(|s| s.publisher == from.node_id)
+                .filter(|s| {
+                    s.publisher == from.node_id && s.priorities.load(Ordering::Relaxed) & bit != 0
+                })
                 .all(|s| s.queue.has_room())
         })
     }
@@ -314,6 +320,15 @@ impl super::MeshNode {
     /// that matches it join it if its rules admit them.
     pub fn register_channel(&self, config: ChannelConfig) -> Result<()> {
         self.inner.check_open()?;
+        if config.priority > MAX_CHANNEL_PRIORITY {
+            return Err(Error::new(
+                ErrorKind::InvalidChannelConfig,
+                format!(
+                    "a channel's priority is 0 to {MAX_CHANNEL_PRIORITY}, got {}",
+                    config.priority
+                ),
+            ));
+        }
         let name = config.name.as_str().to_string();
         {
             let mut registered = self.inner.channels.registered.write();
@@ -431,6 +446,7 @@ impl super::MeshNode {
             publisher,
             pattern: pattern.clone(),
             queue: Arc::new(Queue::new(self.inner.config.inbox_capacity)),
+            priorities: Default::default(),
         });
         channels.subs.write().insert(id, sub.clone());
         channels.pending.lock().insert(id, None);
@@ -836,10 +852,15 @@ impl Inner {
     /// publish holds, or whose subscriber's window is full, stays on the
     /// list; whether any did.
     pub(super) fn flush_dirty(&self) -> bool {
-        let dirty = std::mem::take(&mut *self.channels.dirty.lock());
+        let mut dirty = std::mem::take(&mut *self.channels.dirty.lock());
         if dirty.is_empty() {
             return false;
         }
+        // Higher priorities first (the sort is stable: lanes of one
+        // priority keep their order).
+        dirty.sort_by_key(|((_, stream), _)| {
+            std::cmp::Reverse(data_stream_kind(*stream).map_or(0, |(_, p)| p))
+        });
         let mut left = Vec::new();
         // The guards are held until the corked datagrams are out, so a
         // publish that takes a lane next never sends ahead of its pack.
@@ -854,7 +875,8 @@ impl Inner {
                 held.queued = false;
                 continue;
             };
-            let Ok(state) = self.channel_stream(*peer, *stream, *stream == DATA_RELIABLE) else {
+            let reliable = data_stream_kind(*stream).is_some_and(|(reliable, _)| reliable);
+            let Ok(state) = self.channel_stream(*peer, *stream, reliable) else {
                 held.queued = false;
                 continue; // the subscriber is gone
             };
@@ -957,6 +979,7 @@ impl Inner {
         let reliable;
         let block;
         let block_timeout;
+        let priority;
         {
             let registered = self.channels.registered.read();
             let Some(entry) = registered.get(channel) else {
@@ -985,6 +1008,7 @@ impl Inner {
             reliable = entry.config.reliable;
             block = reliable && entry.config.congestion == Congestion::Block;
             block_timeout = entry.config.block_timeout;
+            priority = entry.config.priority;
             report.attempted = entry.members.len() * payloads.len();
             for (peer, member) in &entry.members {
                 match member.admit(tokens, now) {
@@ -1016,7 +1040,7 @@ impl Inner {
                 }
             }
         }
-        let stream = if reliable { DATA_RELIABLE } else { DATA_FAST };
+        let stream = data_stream(reliable, priority);
         let single = match payloads {
             [one] if one.len() <= PACK_MESSAGE_LIMIT => Some(*one),
             _ => None,
@@ -1133,7 +1157,7 @@ impl Inner {
         Ok(report)
     }
 
-    fn channel_data(&self, publisher: u64, payload: &[u8]) {
+    fn channel_data(&self, publisher: u64, priority: u8, payload: &[u8]) {
         let Some((name, bodies)) = decode_data(payload) else {
             return;
         };
@@ -1145,6 +1169,7 @@ impl Inner {
         for sub in subs.values() {
             if sub.publisher == publisher && sub.pattern.matches(&channel) {
                 add(&self.channels.counters.received, bodies.len());
+                sub.priorities.fetch_or(1 << priority, Ordering::Relaxed);
                 sub.queue.push(
                     bodies.iter().map(|body| ChannelMessage {
                         publisher,

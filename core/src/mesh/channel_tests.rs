@@ -545,7 +545,7 @@ fn channel_configs_read_their_json_and_fill_in_defaults() {
         serde_json::json!({
             "name": "a/b", "visibility": "global", "publish_caps": null,
             "subscribe_caps": null, "require_token": false, "reliable": true,
-            "congestion": "block", "block_timeout_ms": 1000,
+            "congestion": "block", "block_timeout_ms": 1000, "priority": 0,
         })
     );
     let config =
@@ -645,6 +645,59 @@ fn a_fire_and_forget_publish_loop_packs_too() {
         stats.sent < u64::from(N),
         "{} datagrams for {N} messages",
         stats.sent
+    );
+}
+
+#[test]
+fn a_backlog_at_one_priority_never_holds_up_a_higher_one() {
+    let p = node_with(104, quick);
+    // Each subscription holds at most 16 messages.
+    let s = node_with(105, |c| {
+        quick(c);
+        c.inbox_capacity = 16;
+    });
+    link(&s, &p);
+    let mut low = channel("prio/low");
+    low.congestion = super::Congestion::Drop;
+    p.register_channel(low).unwrap();
+    let mut high = channel("prio/high");
+    high.priority = 7;
+    p.register_channel(high).unwrap();
+    let low_sub = s.subscribe(p.node_id(), "prio/low", &[], ACK).unwrap();
+    let high_sub = s.subscribe(p.node_id(), "prio/high", &[], ACK).unwrap();
+    // Nobody reads the low channel: its queue fills, the subscriber stops
+    // acknowledging that stream, and its window fills until publishes skip.
+    // Messages too large to pack: one datagram each.
+    let mut skipped = false;
+    for i in 0..5_000u32 {
+        let mut big = vec![0u8; 5_000];
+        big[..4].copy_from_slice(&i.to_le_bytes());
+        let report = p.publish("prio/low", &big).unwrap();
+        if !report.skipped.is_empty() {
+            assert_eq!(report.skipped, [(s.node_id(), SkipReason::Backpressure)]);
+            skipped = true;
+            break;
+        }
+    }
+    assert!(skipped, "the low channel's backlog filled its window");
+    // The high channel has its own stream: every message arrives, in order.
+    for i in 0..200u32 {
+        let report = p.publish("prio/high", &i.to_le_bytes()).unwrap();
+        assert_eq!((report.delivered, report.skipped.len()), (1, 0), "high {i}");
+        let m = high_sub.next(NEXT).unwrap().expect("a high message");
+        assert_eq!(m.payload, i.to_le_bytes());
+    }
+    // The backlog is still there, in order, for when the reader comes.
+    assert_eq!(
+        low_sub.next(NEXT).unwrap().unwrap().payload[..4],
+        0u32.to_le_bytes()
+    );
+    // Priorities above 7 are refused.
+    let mut bad = channel("prio/bad");
+    bad.priority = 8;
+    assert_eq!(
+        p.register_channel(bad).unwrap_err().kind(),
+        ErrorKind::InvalidChannelConfig
     );
 }
 

@@ -59,10 +59,45 @@ pub(super) const CONTROL: u64 = 0;
 /// [`CONTROL`] so an answer, sent while the request's stream is delivering,
 /// never opens that same stream.
 pub(super) const REPLY: u64 = 3;
-/// Data of reliable channels.
+/// Data of reliable channels (priority 0; see [`data_stream`]).
 pub(super) const DATA_RELIABLE: u64 = 1;
-/// Data of fire-and-forget channels.
+/// Data of fire-and-forget channels (priority 0).
 pub(super) const DATA_FAST: u64 = 2;
+/// Data of reliable channels of priority 1..=7: this plus the priority.
+const DATA_RELIABLE_PRIORITY: u64 = 16;
+/// Data of fire-and-forget channels of priority 1..=7.
+const DATA_FAST_PRIORITY: u64 = 32;
+
+/// The highest channel priority (the header's priority field is 0..=7).
+pub const MAX_CHANNEL_PRIORITY: u8 = 7;
+
+/// The data stream of a channel's messages to a subscriber: one per
+/// reliability and priority, so a backlog at one priority (a full window)
+/// never holds up another's messages.
+pub(super) fn data_stream(reliable: bool, priority: u8) -> u64 {
+    match (reliable, priority) {
+        (true, 0) => DATA_RELIABLE,
+        (false, 0) => DATA_FAST,
+        (true, p) => DATA_RELIABLE_PRIORITY + u64::from(p),
+        (false, p) => DATA_FAST_PRIORITY + u64::from(p),
+    }
+}
+
+/// A data stream's reliability and priority; `None` for other streams.
+pub(super) fn data_stream_kind(stream: u64) -> Option<(bool, u8)> {
+    let max = u64::from(MAX_CHANNEL_PRIORITY);
+    match stream {
+        DATA_RELIABLE => Some((true, 0)),
+        DATA_FAST => Some((false, 0)),
+        s if (DATA_RELIABLE_PRIORITY + 1..=DATA_RELIABLE_PRIORITY + max).contains(&s) => {
+            Some((true, (s - DATA_RELIABLE_PRIORITY) as u8))
+        }
+        s if (DATA_FAST_PRIORITY + 1..=DATA_FAST_PRIORITY + max).contains(&s) => {
+            Some((false, (s - DATA_FAST_PRIORITY) as u8))
+        }
+        _ => None,
+    }
+}
 /// In flight per subscriber on a reliable data stream.
 pub(super) const DATA_WINDOW: u32 = 1024;
 /// Refusals from one peer within [`FAILURE_WINDOW`] before its requests are
@@ -96,6 +131,12 @@ pub struct ChannelConfig {
     /// within one publish before skipping it as `backpressure` (default
     /// [`DEFAULT_BLOCK_TIMEOUT`]).
     pub block_timeout: Duration,
+    /// 0 (default) to [`MAX_CHANNEL_PRIORITY`]. Each priority has its own
+    /// data stream to each subscriber, so a backlog on a lower one never
+    /// holds up a higher one's messages, and the pack flusher sends higher
+    /// priorities first. Order holds within a channel, not across channels
+    /// of different priorities.
+    pub priority: u8,
 }
 
 /// How long a blocking publish waits for a full subscriber by default.
@@ -154,13 +195,15 @@ impl ChannelConfig {
             reliable: true,
             congestion: Congestion::Block,
             block_timeout: DEFAULT_BLOCK_TIMEOUT,
+            priority: 0,
         }
     }
 
     /// Reads the JSON form: `{"name", "visibility", "publish_caps",
     /// "subscribe_caps", "require_token", "reliable", "congestion",
-    /// "block_timeout_ms"}` (only `name` required; the caps are predicates'
-    /// JSON; `block_timeout_ms` from 1 to 3 600 000).
+    /// "block_timeout_ms", "priority"}` (only `name` required; the caps are
+    /// predicates' JSON; `block_timeout_ms` from 1 to 3 600 000; `priority`
+    /// from 0 to 7).
     pub fn from_json(json: &str) -> Result<ChannelConfig> {
         let bad = |why: String| Error::new(ErrorKind::InvalidChannelConfig, why);
         let value: serde_json::Value = serde_json::from_str(json)
@@ -177,6 +220,7 @@ impl ChannelConfig {
             "reliable",
             "congestion",
             "block_timeout_ms",
+            "priority",
         ];
         if let Some(k) = object.keys().find(|k| !known.contains(&k.as_str())) {
             return Err(bad(format!(
@@ -230,6 +274,17 @@ impl ChannelConfig {
                 })?;
             config.block_timeout = Duration::from_millis(ms);
         }
+        if let Some(v) = object.get("priority") {
+            config.priority = v
+                .as_u64()
+                .filter(|p| *p <= u64::from(MAX_CHANNEL_PRIORITY))
+                .map(|p| p as u8)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "\"priority\" must be a whole number from 0 to {MAX_CHANNEL_PRIORITY}, got {v}"
+                    ))
+                })?;
+        }
         Ok(config)
     }
 
@@ -244,6 +299,7 @@ impl ChannelConfig {
             "reliable": self.reliable,
             "congestion": self.congestion.as_str(),
             "block_timeout_ms": self.block_timeout.as_millis() as u64,
+            "priority": self.priority,
         })
     }
 }
@@ -459,6 +515,10 @@ pub(super) struct Sub {
     pub(super) publisher: u64,
     pub(super) pattern: ChannelPattern,
     pub(super) queue: Arc<Queue<ChannelMessage>>,
+    /// The priorities (a bit each) of the data streams that delivered into
+    /// the queue: a full queue holds back only those streams, so a backlog
+    /// of one priority never stalls another's.
+    pub(super) priorities: std::sync::atomic::AtomicU8,
 }
 
 /// The answer to a subscribe request.

@@ -130,6 +130,7 @@ impl LocalChannels {
             publisher: 0,
             pattern: pattern.clone(),
             queue: Arc::new(Queue::closing_with(self.capacity, self.closed_error)),
+            priorities: Default::default(),
         });
         self.subs.write().insert(id, sub.clone());
         let roster: Arc<dyn Roster> = self.clone();

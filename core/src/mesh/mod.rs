@@ -60,7 +60,7 @@ pub use capabilities::{
 pub use channel_layer::{ChannelSubscription, PendingSubscribe};
 pub use channels::{
     ChannelConfig, ChannelMessage, ChannelStats, Congestion, PublishReport, SkipReason,
-    DEFAULT_BLOCK_TIMEOUT, MAX_BLOCK_TIMEOUT_MS,
+    DEFAULT_BLOCK_TIMEOUT, MAX_BLOCK_TIMEOUT_MS, MAX_CHANNEL_PRIORITY,
 };
 pub use config::{parse_node_config, MeshConfig};
 pub use handshake::Cipher;
