@@ -1077,41 +1077,44 @@ impl Inner {
             // messages unacknowledged) or the publisher is in a burst; the
             // flusher sends it as soon as it runs. Otherwise it goes at
             // once, so light traffic waits for nothing.
+            // A pack that is full (or of another channel) goes now, and in a
+            // burst the message starts the next pack.
+            let mut starts_pack = false;
             if let (Some(payload), Some(now)) = (single, started) {
                 let held = &mut **held;
-                match held.pack.as_mut() {
-                    Some(pack) if pack.channel == channel && pack.fits(payload) => {
+                if let Some(pack) = held.pack.as_mut() {
+                    if pack.channel == channel && pack.fits(payload) {
                         pack.push(payload);
                         report.delivered += 1;
                         continue;
                     }
-                    None if streaming::in_flight(state) >= PACK_AFTER
-                        || held.last.is_some_and(|last| {
-                            now.saturating_duration_since(last) < BURST_GAP
-                        }) =>
-                    {
-                        held.pack = Some(Pack::new(channel, payload));
-                        if !held.queued {
-                            held.queued = true;
-                            packed.push(((*peer, stream), lane.clone()));
-                        }
-                        report.delivered += 1;
-                        continue;
-                    }
-                    _ => {}
                 }
+                starts_pack = streaming::in_flight(state) >= PACK_AFTER
+                    || held
+                        .last
+                        .is_some_and(|last| now.saturating_duration_since(last) < BURST_GAP);
             }
             let mut frames = match held.pack.take() {
                 // Already counted as delivered when packed.
                 Some(pack) => vec![(pack.into_frame().0, 0)],
                 None => Vec::new(),
             };
-            frames.extend(
-                encoded
-                    .get_or_insert_with(|| encode_batch(channel, payloads))
-                    .iter()
-                    .cloned(),
-            );
+            match single {
+                Some(payload) if starts_pack => {
+                    held.pack = Some(Pack::new(channel, payload));
+                    if !held.queued {
+                        held.queued = true;
+                        packed.push(((*peer, stream), lane.clone()));
+                    }
+                    report.delivered += 1;
+                }
+                _ => frames.extend(
+                    encoded
+                        .get_or_insert_with(|| encode_batch(channel, payloads))
+                        .iter()
+                        .cloned(),
+                ),
+            }
             for (i, (bytes, count)) in frames.iter().enumerate() {
                 match streaming::send_on(self, state, bytes, Wait::Never, None) {
                     Ok(()) => report.delivered += count,
