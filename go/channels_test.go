@@ -164,7 +164,8 @@ func TestTypedChannelOverTheMesh(t *testing.T) {
 	if _, err := subscriber.Connect(ctx, addr, publisher.PublicKey()); err != nil {
 		t.Fatal(err)
 	}
-	if err := publisher.RegisterChannel(ChannelConfig{Name: "plant/temps"}); err != nil {
+	// Priority 5: the channel's messages travel on their own data stream.
+	if err := publisher.RegisterChannel(ChannelConfig{Name: "plant/temps", Priority: 5}); err != nil {
 		t.Fatal(err)
 	}
 	out, _ := NewMeshChannel[reading](publisher, "plant/temps")

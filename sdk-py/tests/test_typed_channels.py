@@ -162,7 +162,10 @@ def test_a_typed_channel_over_the_mesh() -> None:
     key = bytes([3]) * 32
     with Mesh(key, bind="127.0.0.1:0") as publisher, Mesh(key, bind="127.0.0.1:0") as subscriber:
         subscriber.connect(publisher.local_addr, publisher.public_key)
-        publisher.register_channel("plant/temps")
+        # Priority 5: the channel's messages travel on their own data stream.
+        publisher.register_channel(ChannelConfig("plant/temps", priority=5))
+        with pytest.raises(InvalidChannelConfigError):
+            publisher.register_channel(ChannelConfig("plant/other", priority=8))
         out = publisher.channel("plant/temps", TemperatureReading)
         with subscriber.channel("plant/temps", TemperatureReading).subscribe(publisher.node_id) as sub:
             assert sub.accepted == ("plant/temps",)

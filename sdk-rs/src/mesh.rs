@@ -32,7 +32,7 @@ pub use net_core::mesh::{
     BusLinkOptions, BusLinkStats, CapabilityConfig, CapabilityStats, ChannelConfig, ChannelMessage,
     ChannelStats, Cipher, Congestion, KnownPeer, LinkDirection, MeshStats, Message, NetworkKey,
     PeerHealth, PeerInfo, PeerStoreConfig, PublishReport, Reliability, RouteInfo, SkipReason,
-    StreamConfig, StreamStats, TrustConfig, TrustPolicy,
+    StreamConfig, StreamStats, TrustConfig, TrustPolicy, MAX_CHANNEL_PRIORITY,
 };
 
 /// Configures a [`Mesh`] node.

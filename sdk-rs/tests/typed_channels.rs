@@ -141,9 +141,16 @@ fn a_typed_channel_over_the_mesh() {
     subscriber
         .connect(publisher.local_addr().unwrap(), &publisher.public_key())
         .unwrap();
-    publisher
-        .register_channel(ChannelConfig::new(ChannelName::new("plant/temps").unwrap()))
-        .unwrap();
+    // Priority 5: the channel's messages travel on their own data stream.
+    let mut config = ChannelConfig::new(ChannelName::new("plant/temps").unwrap());
+    config.priority = 5;
+    publisher.register_channel(config).unwrap();
+    let mut too_high = ChannelConfig::new(ChannelName::new("plant/other").unwrap());
+    too_high.priority = net_sdk::mesh::MAX_CHANNEL_PRIORITY + 1;
+    assert_eq!(
+        publisher.register_channel(too_high).unwrap_err().kind(),
+        "channel:invalid_config"
+    );
     let out = publisher.channel::<Reading>("plant/temps").unwrap();
     let input = subscriber.channel::<Reading>("plant/temps").unwrap();
     let mut sub = input

@@ -122,7 +122,9 @@ test('a typed channel over the mesh', async () => {
   const publisher = await Mesh.bind(options);
   const subscriber = await Mesh.bind(options);
   await subscriber.connect(publisher.localAddr, publisher.publicKey);
-  publisher.registerChannel('plant/temps');
+  // Priority 5: the channel's messages travel on their own data stream.
+  publisher.registerChannel('plant/temps', { priority: 5 });
+  assert.throws(() => publisher.registerChannel('plant/other', { priority: 8 }), InvalidChannelConfigError);
   // The answer is waited for in slices: a signal ends the wait.
   const stop = new AbortController();
   stop.abort(new Error('stopped'));

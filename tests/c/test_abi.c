@@ -962,11 +962,12 @@ static void test_mesh_channels(void) {
     CHECK(net_mesh_identity(p, p_key, &p_id) == NET_OK && net_mesh_identity(s, s_key, &s_id) == NET_OK);
     CHECK(net_mesh_local_addr(p, &addr, NULL) == NET_OK && net_mesh_connect(s, addr, p_key, 32, &peer) == NET_OK);
     net_string_free(addr);
-    const char *channel = "{\"name\":\"alerts/fire\",\"require_token\":true}";
+    const char *channel = "{\"name\":\"alerts/fire\",\"require_token\":true,\"priority\":6}";
     CHECK(net_mesh_register_channel(p, channel, strlen(channel)) == NET_OK);
     CHECK(net_mesh_register_channel(p, channel, strlen(channel)) == NET_ERR_INVALID_CHANNEL_CONFIG);
     CHECK(net_mesh_register_channel(p, "{\"name\":\"a b\"}", 14) == NET_ERR_INVALID_CHANNEL_NAME);
     CHECK(net_mesh_register_channel(p, "{\"nam\":\"a\"}", 11) == NET_ERR_INVALID_CHANNEL_CONFIG);
+    CHECK(net_mesh_register_channel(p, "{\"name\":\"a\",\"priority\":8}", 25) == NET_ERR_INVALID_CHANNEL_CONFIG);
     /* The root the publisher trusts grants s subscribe below alerts/ at any depth. */
     uint8_t seed[32];
     memset(seed, 42, sizeof seed);
