@@ -2,9 +2,9 @@
 //! publishing and receiving (see [`super::channels`] for the rules).
 
 use super::channels::{
-    data_stream, data_stream_kind, decode_data, encode_batch, refusal_error, Ack, ChannelConfig,
-    ChannelMessage, ChannelStats, Congestion, Frames, Grant, GuardRefusal, Member, Pack,
-    PublishReport, Registered, SkipReason, Standing, Sub, BURST_GAP, CONTROL, DATA_WINDOW,
+    data_stream, data_stream_kind, decode_data, encode_batch, pack_limit, refusal_error, Ack,
+    ChannelConfig, ChannelMessage, ChannelStats, Congestion, Frames, Grant, GuardRefusal, Member,
+    Pack, PublishReport, Registered, SkipReason, Standing, Sub, BURST_GAP, CONTROL, DATA_WINDOW,
     MAX_CHANNEL_PRIORITY, PACK_AFTER, PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
 };
 use super::inbox::Queue;
@@ -875,10 +875,23 @@ impl Inner {
                 held.queued = false;
                 continue;
             };
+            // A lane its subscriber left (`channel_peer_down` dropped it
+            // from the table): its pack goes with it, and never onto a
+            // session the peer may have opened since.
+            let current = self
+                .channels
+                .lanes
+                .lock()
+                .get(&(*peer, *stream))
+                .is_some_and(|now| Arc::ptr_eq(now, lane));
+            if !current {
+                held.queued = false;
+                continue;
+            }
             let reliable = data_stream_kind(*stream).is_some_and(|(reliable, _)| reliable);
             let Ok(state) = self.channel_stream(*peer, *stream, reliable) else {
                 held.queued = false;
-                continue; // the subscriber is gone
+                continue; // open with another configuration
             };
             match streaming::send_on(self, &state, pack.frame(), Wait::Never, None) {
                 // A full window: the pack waits for the timer's next try or
@@ -1101,7 +1114,7 @@ impl Inner {
             };
             match single {
                 Some(payload) if starts_pack => {
-                    held.pack = Some(Pack::new(channel, payload));
+                    held.pack = Some(Pack::new(channel, payload, pack_limit(reliable)));
                     if !held.queued {
                         held.queued = true;
                         packed.push(((*peer, stream), lane.clone()));
@@ -1110,7 +1123,9 @@ impl Inner {
                 }
                 _ => frames.extend(
                     encoded
-                        .get_or_insert_with(|| encode_batch(channel, payloads))
+                        .get_or_insert_with(|| {
+                            encode_batch(channel, payloads, pack_limit(reliable))
+                        })
                         .iter()
                         .cloned(),
                 ),

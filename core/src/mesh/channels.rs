@@ -664,10 +664,12 @@ pub(super) struct Pack {
     pub(super) channel: String,
     frame: Vec<u8>,
     count: usize,
+    limit: usize,
 }
 
 impl Pack {
-    pub(super) fn new(channel: &str, payload: &[u8]) -> Pack {
+    /// A pack of at most `limit` bytes ([`pack_limit`]).
+    pub(super) fn new(channel: &str, payload: &[u8], limit: usize) -> Pack {
         let mut frame = Vec::with_capacity(2048);
         packed_head(&mut frame, channel, 0);
         push_packed(&mut frame, payload);
@@ -675,12 +677,13 @@ impl Pack {
             channel: channel.to_string(),
             frame,
             count: 1,
+            limit,
         }
     }
 
     /// Whether `payload` still fits.
     pub(super) fn fits(&self, payload: &[u8]) -> bool {
-        self.frame.len() + 4 + payload.len() <= PACK_LIMIT && self.count < usize::from(u16::MAX)
+        self.frame.len() + 4 + payload.len() <= self.limit && self.count < usize::from(u16::MAX)
     }
 
     pub(super) fn push(&mut self, payload: &[u8]) {
@@ -723,12 +726,27 @@ const PACKED: u16 = 0xFFFF;
 /// publish share a sealed datagram up to this size.
 pub(super) const PACK_LIMIT: usize = 16 * 1024;
 
+/// The most bytes one packed data message carries on a fire-and-forget
+/// channel: a sealed datagram of it stays within a 1500-byte Ethernet frame,
+/// so it is never split into IP fragments, whose loss (nothing resends it)
+/// would take every message of the pack with it.
+pub(super) const FAST_PACK_LIMIT: usize = 1200;
+
+/// The pack limit of a channel's data.
+pub(super) fn pack_limit(reliable: bool) -> usize {
+    if reliable {
+        PACK_LIMIT
+    } else {
+        FAST_PACK_LIMIT
+    }
+}
+
 /// Encodes `payloads` of one channel into data messages, each with how many
 /// payloads it carries: consecutive payloads that fit together in
 /// [`PACK_LIMIT`] bytes share one packed message (`0xFFFF`, a `u16` count,
 /// the name, then each payload behind its `u32` length); a lone payload is a
 /// plain message.
-pub(super) fn encode_batch(name: &str, payloads: &[&[u8]]) -> Frames {
+pub(super) fn encode_batch(name: &str, payloads: &[&[u8]], limit: usize) -> Frames {
     let head = 2 + 2 + 2 + name.len();
     let mut out = Vec::new();
     let mut start = 0;
@@ -737,7 +755,7 @@ pub(super) fn encode_batch(name: &str, payloads: &[&[u8]]) -> Frames {
         let mut size = head;
         while end < payloads.len()
             && end - start < usize::from(u16::MAX)
-            && (end == start || size + 4 + payloads[end].len() <= PACK_LIMIT)
+            && (end == start || size + 4 + payloads[end].len() <= limit)
         {
             size += 4 + payloads[end].len();
             end += 1;
@@ -813,7 +831,7 @@ mod wire_tests {
     fn small_payloads_pack_and_large_ones_go_alone() {
         let small: Vec<Vec<u8>> = (0..300u32).map(|i| i.to_le_bytes().repeat(16)).collect();
         let refs: Vec<&[u8]> = small.iter().map(Vec::as_slice).collect();
-        let frames = encode_batch("a/b", &refs);
+        let frames = encode_batch("a/b", &refs, PACK_LIMIT);
         assert!(frames.len() < 10, "{} frames", frames.len());
         assert!(frames.iter().all(|(f, _)| f.len() <= PACK_LIMIT));
         assert_eq!(frames.iter().map(|(_, n)| n).sum::<usize>(), 300);
@@ -826,12 +844,12 @@ mod wire_tests {
         assert_eq!(back, small);
         // One payload, or one too big to share: a plain message.
         let big = vec![7u8; PACK_LIMIT];
-        let frames = encode_batch("a", &[&big, b"x", b""]);
+        let frames = encode_batch("a", &[&big, b"x", b""], PACK_LIMIT);
         assert_eq!(frames.iter().map(|(_, n)| *n).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(frames[0].0, encode_data("a", &big));
         assert_eq!(decode_data(&frames[1].0).unwrap().1, [&b"x"[..], &b""[..]]);
         assert_eq!(
-            encode_batch("a", &[b"solo"]),
+            encode_batch("a", &[b"solo"], PACK_LIMIT),
             [(encode_data("a", b"solo"), 1)]
         );
         // Malformed packed messages deliver nothing.

@@ -27,7 +27,9 @@
 //! uses ChaCha20-Poly1305, which is fast everywhere in software. Both bytes
 //! travel encrypted and authenticated inside the handshake, so nobody on the
 //! path can downgrade the choice. A payload of the key alone means
-//! ChaCha20-Poly1305.
+//! ChaCha20-Poly1305, and a responder answers such a first message with its
+//! key alone, so a node from before the cipher byte can still dial in (the
+//! other way round it cannot: it refuses the longer first message).
 
 use super::keys::NetworkKey;
 use crate::error::{Error, ErrorKind, Result};
@@ -247,11 +249,15 @@ pub(crate) fn respond_accepting(
             "the claimed identity does not match the key the handshake proved",
         ));
     }
+    // An initiator that sent its key alone (a node from before the cipher
+    // byte) gets the key alone back, which it reads as ChaCha20-Poly1305.
     let mut reply = identity.public_key().as_bytes().to_vec();
-    reply.push(match cipher {
-        Cipher::Aes256Gcm => OFFER_AES,
-        Cipher::ChaCha20Poly1305 => 0,
-    });
+    if len > PUBLIC_KEY_LEN {
+        reply.push(match cipher {
+            Cipher::Aes256Gcm => OFFER_AES,
+            Cipher::ChaCha20Poly1305 => 0,
+        });
+    }
     let mut answer = vec![0u8; MAX_HANDSHAKE_LEN];
     let len = state.write_message(&reply, &mut answer).map_err(failed)?;
     answer.truncate(len);
@@ -265,4 +271,37 @@ pub(crate) fn respond_accepting(
             cipher,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A first message as nodes from before the cipher byte send it (the
+    /// key alone) is answered with the key alone: ChaCha20-Poly1305.
+    #[test]
+    fn an_initiator_without_the_cipher_byte_gets_chacha_and_a_plain_answer() {
+        let alice = Identity::from_seed(&[1; 32]);
+        let bob = Identity::from_seed(&[2; 32]);
+        let key = NetworkKey::from_bytes([7; 32]);
+        let mut secret = alice.noise_secret();
+        let remote = bob.public_key().noise_public().unwrap();
+        let mut state = builder(&secret, &key)
+            .unwrap()
+            .remote_public_key(&remote)
+            .build_initiator()
+            .unwrap();
+        secret.fill(0);
+        let mut first = vec![0u8; MAX_HANDSHAKE_LEN];
+        let len = state
+            .write_message(alice.public_key().as_bytes(), &mut first)
+            .unwrap();
+        first.truncate(len);
+        let (peer, answer, keys) = respond_accepting(&bob, &key, &first, true).unwrap();
+        assert_eq!(peer, alice.public_key());
+        assert_eq!(keys.cipher, Cipher::ChaCha20Poly1305);
+        let mut payload = [0u8; MAX_HANDSHAKE_LEN];
+        let len = state.read_message(&answer, &mut payload).unwrap();
+        assert_eq!(&payload[..len], bob.public_key().as_bytes());
+    }
 }
