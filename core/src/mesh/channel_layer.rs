@@ -5,7 +5,8 @@ use super::channels::{
     data_stream, data_stream_kind, decode_data, encode_batch, pack_limit, refusal_error, Ack,
     ChannelConfig, ChannelMessage, ChannelStats, Congestion, Frames, Grant, GuardRefusal, Member,
     Pack, PublishReport, Registered, SkipReason, Standing, Sub, BURST_GAP, CONTROL, DATA_WINDOW,
-    MAX_CHANNEL_PRIORITY, PACK_AFTER, PACK_MESSAGE_LIMIT, PACK_RETRY, REPLY, UNANNOUNCED,
+    MAX_CHANNEL_PRIORITY, PACK_AFTER, PACK_MESSAGE_LIMIT, PACK_RETRY, PACK_STALL_RETRY, REPLY,
+    UNANNOUNCED,
 };
 use super::inbox::Queue;
 use super::node::Inner;
@@ -840,7 +841,14 @@ impl Inner {
     /// The sweep: evicts members whose chains expired. Returns when it is
     /// next due.
     pub(super) fn channel_timers(&self, now: Instant) -> Option<Instant> {
-        let packs = self.flush_dirty().then_some(now + PACK_RETRY);
+        let packs = match self.flush_dirty() {
+            Left::Nothing => None,
+            Left::Busy => Some(now + PACK_RETRY),
+            // Acknowledgements wake the flusher when the window opens; this
+            // is the safety net, slow so a subscriber that stopped reading
+            // costs next to nothing.
+            Left::Blocked => Some(now + PACK_STALL_RETRY),
+        };
         let sweep = self.channel_sweep(now);
         match (packs, sweep) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -848,14 +856,23 @@ impl Inner {
         }
     }
 
+    /// Acknowledgements made room on a channel stream: packs waiting for
+    /// room can go.
+    pub(super) fn channel_window_opened(&self) {
+        if !self.channels.dirty.lock().is_empty() {
+            self.channels.flusher.notify_one();
+        }
+    }
+
     /// Sends the packs of the lanes on the flusher's list. A lane a
     /// publish holds, or whose subscriber's window is full, stays on the
-    /// list; whether any did.
-    pub(super) fn flush_dirty(&self) -> bool {
+    /// list; what is left.
+    pub(super) fn flush_dirty(&self) -> Left {
         let mut dirty = std::mem::take(&mut *self.channels.dirty.lock());
         if dirty.is_empty() {
-            return false;
+            return Left::Nothing;
         }
+        let mut busy = false;
         // Higher priorities first (the sort is stable: lanes of one
         // priority keep their order).
         dirty.sort_by_key(|((_, stream), _)| {
@@ -869,6 +886,7 @@ impl Inner {
         for ((peer, stream), lane) in &dirty {
             let Some(mut held) = lane.try_lock() else {
                 left.push(((*peer, *stream), lane.clone()));
+                busy = true;
                 continue;
             };
             let Some(mut pack) = held.pack.take() else {
@@ -909,10 +927,14 @@ impl Inner {
         drop(cork);
         drop(guards);
         if left.is_empty() {
-            return false;
+            return Left::Nothing;
         }
         self.channels.dirty.lock().extend(left);
-        true
+        if busy {
+            Left::Busy
+        } else {
+            Left::Blocked
+        }
     }
 
     /// Starts the node's pack flusher: a task on the engine's runtime that
@@ -931,13 +953,22 @@ impl Inner {
                     break;
                 }
                 let mut tries = 0;
-                while inner.flush_dirty() {
-                    tries += 1;
-                    if tries == TRIES {
-                        inner.timer.due(Instant::now() + PACK_RETRY);
-                        break;
+                loop {
+                    match inner.flush_dirty() {
+                        Left::Nothing => break,
+                        Left::Blocked => {
+                            inner.timer.due(Instant::now() + PACK_STALL_RETRY);
+                            break;
+                        }
+                        Left::Busy => {
+                            tries += 1;
+                            if tries == TRIES {
+                                inner.timer.due(Instant::now() + PACK_RETRY);
+                                break;
+                            }
+                            tokio::task::yield_now().await;
+                        }
                     }
-                    tokio::task::yield_now().await;
                 }
             }
         })?;
@@ -1212,6 +1243,16 @@ impl Inner {
         self.channels.standing.lock().retain(|s| s.peer != node_id);
         self.channels.failures.lock().remove(&node_id);
     }
+}
+
+/// What a flush of the dirty lanes left behind.
+pub(super) enum Left {
+    /// Every pack went.
+    Nothing,
+    /// A publish held a lane: try again soon.
+    Busy,
+    /// Only full windows: an acknowledgement wakes the flusher.
+    Blocked,
 }
 
 /// Why a failed send skips a subscriber.

@@ -632,9 +632,13 @@ pub(super) const PACK_AFTER: usize = 2 * super::stream::ACK_EVERY as usize;
 /// message at once.
 pub(super) const BURST_GAP: Duration = Duration::from_micros(5);
 
-/// How long a pack the flusher could not send (the subscriber's window was
-/// full, or a publish held the lane) waits before the timer tries again.
+/// How long a pack the flusher could not send because a publish held the
+/// lane waits before the timer tries again.
 pub(super) const PACK_RETRY: Duration = Duration::from_millis(1);
+
+/// How often the timer looks at packs waiting for a full window, in case an
+/// acknowledgement's wake-up was missed (acknowledgements wake the flusher).
+pub(super) const PACK_STALL_RETRY: Duration = Duration::from_millis(50);
 
 /// The largest message that is packed with others.
 pub(super) const PACK_MESSAGE_LIMIT: usize = 4 * 1024;

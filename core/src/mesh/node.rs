@@ -1653,6 +1653,12 @@ impl StreamHost for Inner {
     fn now(&self) -> Instant {
         self.clock.now()
     }
+
+    fn window_opened(&self, key: &StreamKey) {
+        if key.protocol == protocol::CHANNELS {
+            self.channel_window_opened();
+        }
+    }
 }
 
 impl RegistrationHost for Inner {

@@ -56,6 +56,11 @@ pub(super) trait StreamHost: Send + Sync {
     fn retransmit_timeout(&self) -> Duration;
     /// The time now, on the node's clock (every stream deadline runs on it).
     fn now(&self) -> Instant;
+    /// Acknowledgements made room in `key`'s window (a protocol with
+    /// messages held back for room can send them now).
+    fn window_opened(&self, key: &StreamKey) {
+        let _ = key;
+    }
 }
 
 /// Where a stream's received messages go.
@@ -613,6 +618,8 @@ impl Streams {
         if half.unacked.len() < before {
             state.window_open.notify_all();
             state.window_event.notify(usize::MAX);
+            drop(guard);
+            host.window_opened(&key);
         }
     }
 
