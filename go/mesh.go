@@ -266,16 +266,7 @@ type Peer struct {
 	Cipher PeerCipher
 }
 
-// PeerCipher is the AEAD that seals a session's packets: AES-256-GCM when
-// both nodes' CPUs have hardware AES, ChaCha20-Poly1305 otherwise.
-type PeerCipher string
-
-const (
-	// CipherAES256GCM: both nodes have hardware AES.
-	CipherAES256GCM PeerCipher = "aes-256-gcm"
-	// CipherChaCha20Poly1305: the cipher every node offers.
-	CipherChaCha20Poly1305 PeerCipher = "chacha20-poly1305"
-)
+/* PeerCipher and its names are generated: mesh_stats.go. */
 
 // PeerHealth is how a peer is doing, from how recently it was heard from
 // (measured in beacon intervals, MeshConfig.BeaconInterval).

@@ -110,3 +110,13 @@ type LocalChannelStats struct {
 	// Open subscriptions.
 	Subscriptions uint64 `json:"subscriptions"`
 }
+
+// PeerCipher is the AEAD that seals a session's packets, agreed in the handshake (Peer.Cipher).
+type PeerCipher string
+
+const (
+	// CipherAES256GCM: both nodes have hardware AES.
+	CipherAES256GCM PeerCipher = "aes-256-gcm"
+	// CipherChaCha20Poly1305: the cipher every node offers.
+	CipherChaCha20Poly1305 PeerCipher = "chacha20-poly1305"
+)

@@ -38,6 +38,19 @@ fn guard() {
     println!("{{\"bench\":\"channel/auth_guard\",\"ns_per_check\":{ns:.2}}}");
 }
 
+/// `subscriber` connected to `publisher` and subscribed to `channel`.
+fn joined(publisher: &MeshNode, subscriber: &MeshNode, channel: &str) -> ChannelSubscription {
+    subscriber
+        .connect(
+            publisher.local_addr().expect("addr"),
+            &publisher.public_key(),
+        )
+        .expect("connect");
+    subscriber
+        .subscribe(publisher.node_id(), channel, &[], Duration::from_secs(5))
+        .expect("subscribe")
+}
+
 fn fan_out(subscribers: usize, size: usize, reliable: bool, batch: usize) {
     let publisher = node(1);
     let subs: Vec<MeshNode> = (0..subscribers).map(|i| node(10 + i as u8)).collect();
@@ -46,20 +59,7 @@ fn fan_out(subscribers: usize, size: usize, reliable: bool, batch: usize) {
     publisher.register_channel(config).expect("register");
     let streams: Vec<ChannelSubscription> = subs
         .iter()
-        .map(|s| {
-            s.connect(
-                publisher.local_addr().expect("addr"),
-                &publisher.public_key(),
-            )
-            .expect("connect");
-            s.subscribe(
-                publisher.node_id(),
-                "bench/fan",
-                &[],
-                Duration::from_secs(5),
-            )
-            .expect("subscribe")
-        })
+        .map(|s| joined(&publisher, s, "bench/fan"))
         .collect();
     let payload = vec![0xA5u8; size];
     let messages = if size <= 64 { 40_000 } else { 20_000 };
@@ -116,19 +116,7 @@ fn latency() {
             ChannelName::new("bench/rtt").expect("name"),
         ))
         .expect("register");
-    sub.connect(
-        publisher.local_addr().expect("addr"),
-        &publisher.public_key(),
-    )
-    .expect("connect");
-    let stream = sub
-        .subscribe(
-            publisher.node_id(),
-            "bench/rtt",
-            &[],
-            Duration::from_secs(5),
-        )
-        .expect("subscribe");
+    let stream = joined(&publisher, &sub, "bench/rtt");
     let mut samples = Vec::with_capacity(2000);
     for _ in 0..2000 {
         let started = Instant::now();

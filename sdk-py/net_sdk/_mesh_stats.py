@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,7 @@ class LocalChannelStats:
     dropped: int
     #: Open subscriptions.
     subscriptions: int
+
+
+#: The AEAD that seals a session's packets, agreed in the handshake (``PeerInfo.cipher``).
+PeerCipher = Literal["aes-256-gcm", "chacha20-poly1305"]

@@ -74,7 +74,7 @@ from typing import (
 from net import _net
 from net.errors import InvalidKeyError, InvalidMeshConfigError, MeshShutdownError
 
-from ._mesh_stats import CapabilityStats, ChannelStats, MeshStats
+from ._mesh_stats import CapabilityStats, ChannelStats, MeshStats, PeerCipher
 from ._time import config_ms, seconds_to_ms
 from .capability import CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility
 from .channels import ChannelSubscription, MeshChannel
@@ -93,9 +93,6 @@ StrPath = Union[str, "os.PathLike[str]"]
 #: How recently a peer was heard from: ``"alive"``; ``"suspect"`` after three silent
 #: beacon intervals; ``"failed"`` after six (routes through it are no longer used).
 PeerHealth = Literal["alive", "suspect", "failed"]
-# The AEAD that seals a session's packets: AES-256-GCM when both nodes' CPUs
-# have hardware AES, ChaCha20-Poly1305 otherwise.
-PeerCipher = Literal["aes-256-gcm", "chacha20-poly1305"]
 #: Which way a :class:`BusLink` carries events: from the local bus to the peer
 #: (``"send"``) or from the peer into the local bus (``"receive"``).
 LinkDirection = Literal["send", "receive"]
@@ -135,9 +132,9 @@ class PeerInfo:
     public_key: bytes
     addr: str
     confirmed: bool
+    cipher: PeerCipher
     routed: bool = False
     health: PeerHealth = "alive"
-    cipher: PeerCipher = "chacha20-poly1305"
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@
 import * as native from '@netmesh/core';
 import { Handler, HandlerOptions, register } from './handler';
 import { call, classify, InvalidKeyError, InvalidMeshArgumentError, MeshShutdownError, MeshTimeoutError } from './errors';
-import type { CapabilityStats, ChannelStats, MeshStats } from './mesh_stats';
+import type { CapabilityStats, ChannelStats, MeshStats, PeerCipher } from './mesh_stats';
 import { CapabilitySet, Predicate, SubnetId, SubnetPolicy, Visibility } from './capability';
 import { PermissionToken, TokenCache } from './token';
-export type { CapabilityStats, ChannelStats, LocalChannelStats, MeshStats } from './mesh_stats';
+export type { CapabilityStats, ChannelStats, LocalChannelStats, MeshStats, PeerCipher } from './mesh_stats';
 import { NetNode } from './node';
 import { deadlineOf, engineJson, sliced } from './wait';
 import { ChannelSubscription, MeshChannel, Schema } from './channels';
@@ -273,11 +273,6 @@ export interface MeshPeer {
   cipher: PeerCipher;
 }
 
-/**
- * The AEAD that seals a session's packets: `aes-256-gcm` when both nodes'
- * CPUs have hardware AES, `chacha20-poly1305` otherwise.
- */
-export type PeerCipher = 'aes-256-gcm' | 'chacha20-poly1305';
 
 /** The best known route to one node, learned from neighbours' beacons. */
 export interface MeshRoute {

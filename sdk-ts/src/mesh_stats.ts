@@ -101,3 +101,6 @@ export interface LocalChannelStats {
   /** Open subscriptions. */
   subscriptions: number;
 }
+
+/** The AEAD that seals a session's packets, agreed in the handshake (`MeshPeer.cipher`). */
+export type PeerCipher = 'aes-256-gcm' | 'chacha20-poly1305';

@@ -9,7 +9,7 @@
 
 use net_core::channel::ChannelName;
 use net_core::identity::Identity;
-use net_core::mesh::{ChannelConfig, MeshConfig, MeshNode, NetworkKey};
+use net_core::mesh::{ChannelConfig, ChannelSubscription, MeshConfig, MeshNode, NetworkKey};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -158,6 +158,19 @@ fn node(seed: u8) -> MeshNode {
     MeshNode::bind(Identity::from_seed(&[seed; 32]), config).expect("bind")
 }
 
+/// `subscriber` connected to `publisher` and subscribed to `channel`.
+fn joined(publisher: &MeshNode, subscriber: &MeshNode, channel: &str) -> ChannelSubscription {
+    subscriber
+        .connect(
+            publisher.local_addr().expect("addr"),
+            &publisher.public_key(),
+        )
+        .expect("connect");
+    subscriber
+        .subscribe(publisher.node_id(), channel, &[], Duration::from_secs(5))
+        .expect("subscribe")
+}
+
 fn net_row(subscribers: usize, size: usize, messages: usize) {
     let publisher = node(1);
     publisher
@@ -169,19 +182,7 @@ fn net_row(subscribers: usize, size: usize, messages: usize) {
     let received = Arc::new(AtomicUsize::new(0));
     let mut readers = Vec::new();
     for n in &nodes {
-        n.connect(
-            publisher.local_addr().expect("addr"),
-            &publisher.public_key(),
-        )
-        .expect("connect");
-        let sub = n
-            .subscribe(
-                publisher.node_id(),
-                "bench/fan",
-                &[],
-                Duration::from_secs(5),
-            )
-            .expect("subscribe");
+        let sub = joined(&publisher, n, "bench/fan");
         // Push delivery, as Zenoh's callback subscribers: handlers run on
         // the engine's callback pool, no thread per subscription.
         let count = received.clone();
@@ -239,20 +240,7 @@ fn net_latency() {
             ChannelName::new("bench/rtt").expect("name"),
         ))
         .expect("register");
-    sub_node
-        .connect(
-            publisher.local_addr().expect("addr"),
-            &publisher.public_key(),
-        )
-        .expect("connect");
-    let sub = sub_node
-        .subscribe(
-            publisher.node_id(),
-            "bench/rtt",
-            &[],
-            Duration::from_secs(5),
-        )
-        .expect("subscribe");
+    let sub = joined(&publisher, &sub_node, "bench/rtt");
     let mut samples = Vec::new();
     for _ in 0..2000 {
         let started = Instant::now();

@@ -1106,7 +1106,6 @@ impl Inner {
         // Small messages of one publish share sealed datagrams (encoded once
         // for every subscriber that sends them at once).
         let mut encoded: Option<Frames> = None;
-        let started = single.map(|_| called);
         let mut packed = Vec::new();
         // The first pass's datagrams leave together (one `sendmmsg` for many
         // subscribers) when it ends, before anything waits for an answer.
@@ -1120,11 +1119,11 @@ impl Inner {
             // waiting, or starts one when the subscriber is busy (many
             // messages unacknowledged) or the publisher is in a burst; the
             // flusher sends it as soon as it runs. Otherwise it goes at
-            // once, so light traffic waits for nothing.
-            // A pack that is full (or of another channel) goes now, and in a
-            // burst the message starts the next pack.
+            // once, so light traffic waits for nothing. A pack that is full
+            // (or of another channel) goes now, and in a burst the message
+            // starts the next pack.
             let mut starts_pack = false;
-            if let (Some(payload), Some(now)) = (single, started) {
+            if let Some(payload) = single {
                 let held = &mut **held;
                 if let Some(pack) = held.pack.as_mut() {
                     if pack.channel == channel && pack.fits(payload) {
@@ -1136,7 +1135,7 @@ impl Inner {
                 starts_pack = streaming::in_flight(state) >= PACK_AFTER
                     || held
                         .last
-                        .is_some_and(|last| now.saturating_duration_since(last) < BURST_GAP);
+                        .is_some_and(|last| called.saturating_duration_since(last) < BURST_GAP);
             }
             let mut frames = match held.pack.take() {
                 // Already counted as delivered when packed.
@@ -1189,7 +1188,7 @@ impl Inner {
                 }
             }
         }
-        if started.is_some() {
+        if single.is_some() {
             let finished = Instant::now();
             for held in guards.iter_mut() {
                 held.last = Some(finished);

@@ -52,6 +52,18 @@ pub enum Cipher {
 }
 
 impl Cipher {
+    /// Every cipher (`tools/gen-tables` writes each language's names from
+    /// this list).
+    pub const ALL: [Cipher; 2] = [Cipher::Aes256Gcm, Cipher::ChaCha20Poly1305];
+
+    /// When a session uses it.
+    pub fn when(self) -> &'static str {
+        match self {
+            Cipher::ChaCha20Poly1305 => "the cipher every node offers",
+            Cipher::Aes256Gcm => "both nodes have hardware AES",
+        }
+    }
+
     /// The stable name (`chacha20-poly1305`, `aes-256-gcm`).
     pub fn as_str(self) -> &'static str {
         match self {

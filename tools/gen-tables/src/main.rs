@@ -360,8 +360,33 @@ fn go_mesh_stats() -> String {
         }
         s.push_str("}\n");
     }
+    s.push_str(&format!(
+        "\n// PeerCipher is {CIPHER_DOC} (Peer.Cipher).\ntype PeerCipher string\n\nconst (\n"
+    ));
+    for c in net_core::mesh::Cipher::ALL {
+        s.push_str(&format!(
+            "\t// {}: {}.\n\t{} PeerCipher = \"{}\"\n",
+            go_cipher(c),
+            c.when(),
+            go_cipher(c),
+            c.as_str()
+        ));
+    }
+    s.push_str(")\n");
     s
 }
+
+/// The Go constant of a packet cipher (the match fails to compile until a
+/// new cipher is named here).
+fn go_cipher(c: net_core::mesh::Cipher) -> &'static str {
+    use net_core::mesh::Cipher;
+    match c {
+        Cipher::Aes256Gcm => "CipherAES256GCM",
+        Cipher::ChaCha20Poly1305 => "CipherChaCha20Poly1305",
+    }
+}
+
+const CIPHER_DOC: &str = "the AEAD that seals a session's packets, agreed in the handshake";
 
 fn ts_mesh_stats() -> String {
     let mut s = format!("// {GENERATED_STATS}. Do not edit.\n");
@@ -379,6 +404,16 @@ fn ts_mesh_stats() -> String {
         }
         s.push_str("}\n");
     }
+    let names: Vec<String> = net_core::mesh::Cipher::ALL
+        .iter()
+        .map(|c| format!("'{}'", c.as_str()))
+        .collect();
+    s.push_str(&format!(
+        "\n/** {}{} (`MeshPeer.cipher`). */\nexport type PeerCipher = {};\n",
+        CIPHER_DOC[..1].to_uppercase(),
+        &CIPHER_DOC[1..],
+        names.join(" | ")
+    ));
     s
 }
 
@@ -386,7 +421,8 @@ fn py_mesh_stats() -> String {
     let mut s = format!(
         "\"\"\"Counter records. {GENERATED_STATS}; do not edit.\"\"\"\n\n\
          from __future__ import annotations\n\n\
-         from dataclasses import dataclass\n"
+         from dataclasses import dataclass\n\
+         from typing import Literal\n"
     );
     for r in stats_records() {
         let text = format!("{} ({}).", r.what, r.py_method);
@@ -402,6 +438,16 @@ fn py_mesh_stats() -> String {
             s.push_str(&format!("    {name}: int\n"));
         }
     }
+    let names: Vec<String> = net_core::mesh::Cipher::ALL
+        .iter()
+        .map(|c| format!("\"{}\"", c.as_str()))
+        .collect();
+    s.push_str(&format!(
+        "\n\n#: {}{} (``PeerInfo.cipher``).\nPeerCipher = Literal[{}]\n",
+        CIPHER_DOC[..1].to_uppercase(),
+        &CIPHER_DOC[1..],
+        names.join(", ")
+    ));
     s
 }
 
